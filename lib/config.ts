@@ -1,0 +1,213 @@
+import {
+  checkInt,
+  createEnvReader,
+  type Env,
+  type EnvReader,
+  isPlainObject,
+  unknownKeys,
+} from './env-reader.js';
+import { ConfigError } from './errors.js';
+
+/**
+ * Where the credential for the Kafka REST proxy comes from. `secretId` names a Secrets Manager secret
+ * (deployments); `value` is the literal credential (local runs only: it would otherwise sit in the
+ * function's environment in clear).
+ */
+export type SecretSource = { readonly secretId: string } | { readonly value: string };
+
+export type KafkaAuthConfig =
+  | { readonly scheme: 'none' }
+  | { readonly scheme: 'api-key' | 'basic' | 'bearer'; readonly secret: SecretSource };
+
+export interface KafkaRestConfig {
+  readonly url: URL;
+  readonly allowHttp: boolean;
+  readonly auth: KafkaAuthConfig;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly connections: number;
+  readonly maxAttempts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly maxRecordBytes: number;
+  readonly maxRequestBytes: number;
+  readonly maxRequestRecords: number;
+}
+
+export interface SecretsConfig {
+  readonly cacheTtlMs: number;
+  /** Overrides the Secrets Manager endpoint (local stand-ins); unset in AWS. */
+  readonly endpoint: URL | undefined;
+  readonly region: string | undefined;
+}
+
+export type KeySource =
+  | { readonly from: 'none' }
+  | { readonly from: 'header'; readonly header: string }
+  | { readonly from: 'json-pointer'; readonly pointer: string };
+
+export interface WebhookRoute {
+  readonly name: string;
+  readonly topic: string;
+  readonly key: KeySource;
+  readonly partition: number | undefined;
+  readonly maxBodyBytes: number;
+}
+
+export interface Config {
+  readonly kafka: KafkaRestConfig;
+  readonly secrets: SecretsConfig;
+  /** Time kept back before the Lambda deadline, so that a late answer can still be mapped and returned. */
+  readonly deadlineMarginMs: number;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+  readonly webhook: { readonly routes: ReadonlyMap<string, WebhookRoute> };
+}
+
+/** Message Hub's documented maximum message size (protocol doc §5). */
+export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
+/** A Lambda payload is at most 6 MB; API Gateway at most 10 MB. The smaller one bounds a webhook body. */
+export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6_291_456;
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const ROUTE_NAME = /^[a-zA-Z0-9._~-]{1,128}$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-zA-Z-]+$/;
+
+/**
+ * Parses and validates every setting once (at cold start). Pure: takes the environment as an argument.
+ * Throws `ConfigError` (`ERR_CONFIG`) listing every problem at once; returns a frozen, typed config.
+ */
+export const loadConfig = (env: Env): Config => {
+  const read = createEnvReader(env);
+  const kafka = parseKafkaRest(read);
+  const config: Config = {
+    kafka,
+    secrets: {
+      cacheTtlMs: read.int('SECRETS_CACHE_TTL_MS', 300_000, { min: 0 }),
+      endpoint: read.url('SECRETS_MANAGER_ENDPOINT'),
+      region: read.string('AWS_REGION'),
+    },
+    deadlineMarginMs: read.int('DEADLINE_MARGIN_MS', 1_000, { min: 0 }),
+    logLevel: read.oneOf('LOG_LEVEL', ['DEBUG', 'INFO', 'WARN', 'ERROR'], 'INFO'),
+    webhook: { routes: parseRoutes(read, kafka.maxRecordBytes) },
+  };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return deepFreeze(config);
+};
+
+const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
+  const url = read.url('KAFKA_REST_URL');
+  if (url === undefined && read.raw('KAFKA_REST_URL') === undefined) {
+    read.problems.push('KAFKA_REST_URL is required: the base URL of the Kafka REST proxy');
+  }
+  const allowHttp = read.bool('KAFKA_REST_ALLOW_HTTP', false);
+  if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && allowHttp)) {
+    read.problems.push(
+      `KAFKA_REST_URL must use https (got ${url.protocol}); set KAFKA_REST_ALLOW_HTTP=true for local development only`,
+    );
+  }
+  return {
+    url: url ?? new URL('https://invalid.invalid'),
+    allowHttp,
+    auth: parseAuth(read),
+    connectTimeoutMs: read.int('KAFKA_REST_CONNECT_TIMEOUT_MS', 3_000, { min: 1 }),
+    requestTimeoutMs: read.int('KAFKA_REST_TIMEOUT_MS', 10_000, { min: 1 }),
+    connections: read.int('KAFKA_REST_CONNECTIONS', 8, { min: 1, max: 256 }),
+    maxAttempts: read.int('KAFKA_REST_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
+    backoffBaseMs: read.int('KAFKA_REST_BACKOFF_BASE_MS', 100, { min: 1 }),
+    backoffMaxMs: read.int('KAFKA_REST_BACKOFF_MAX_MS', 5_000, { min: 1 }),
+    maxRecordBytes: read.int('KAFKA_REST_MAX_RECORD_BYTES', DEFAULT_MAX_RECORD_BYTES, { min: 1 }),
+    maxRequestBytes: read.int('KAFKA_REST_MAX_REQUEST_BYTES', 5_000_000, { min: 1_024 }),
+    maxRequestRecords: read.int('KAFKA_REST_MAX_REQUEST_RECORDS', 500, { min: 1, max: 100_000 }),
+  };
+};
+
+const parseAuth = (read: EnvReader): KafkaAuthConfig => {
+  const scheme = read.oneOf('KAFKA_REST_AUTH', ['api-key', 'basic', 'bearer', 'none'], 'api-key');
+  if (scheme === 'none') return { scheme };
+  const secretId = read.string('KAFKA_REST_SECRET_ID');
+  const value = read.string('KAFKA_REST_API_KEY');
+  if (secretId !== undefined && value !== undefined) {
+    read.problems.push('KAFKA_REST_SECRET_ID and KAFKA_REST_API_KEY are exclusive: set only one');
+  }
+  if (secretId !== undefined) return { scheme, secret: { secretId } };
+  if (value !== undefined) return { scheme, secret: { value } };
+  read.problems.push(
+    `KAFKA_REST_SECRET_ID is required for KAFKA_REST_AUTH=${scheme}: the Secrets Manager secret holding the credential (or KAFKA_REST_API_KEY locally, or KAFKA_REST_AUTH=none)`,
+  );
+  return { scheme, secret: { value: '' } };
+};
+
+const ROUTE_KEYS = ['topic', 'key', 'partition', 'maxBodyBytes'] as const;
+
+const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, WebhookRoute> => {
+  const routes = new Map<string, WebhookRoute>();
+  const value = read.json('WEBHOOK_ROUTES');
+  if (value === undefined) return routes;
+  if (!isPlainObject(value)) {
+    read.problems.push(
+      'WEBHOOK_ROUTES must be a JSON object of route name → {topic, key?, partition?, maxBodyBytes?}',
+    );
+    return routes;
+  }
+  const bodyLimit = Math.min(maxRecordBytes, LAMBDA_PAYLOAD_LIMIT_BYTES);
+  for (const [name, spec] of Object.entries(value)) {
+    const at = `WEBHOOK_ROUTES.${name}`;
+    const problemsBefore = read.problems.length;
+    if (!ROUTE_NAME.test(name)) read.problems.push(`${at}: a route name is 1-128 of [A-Za-z0-9._~-]`);
+    if (!isPlainObject(spec)) {
+      read.problems.push(`${at} must be an object {topic, key?, partition?, maxBodyBytes?}`);
+      continue;
+    }
+    for (const key of unknownKeys(spec, ROUTE_KEYS)) {
+      read.problems.push(`${at}.${key} is not a route setting (one of ${ROUTE_KEYS.join(', ')})`);
+    }
+    const topic = spec.topic;
+    if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) {
+      read.problems.push(`${at}.topic must be a Kafka topic name (1-249 of [a-zA-Z0-9._-])`);
+    }
+    const partition = spec.partition;
+    if (partition !== undefined && checkInt(partition, { min: 0 })) {
+      read.problems.push(`${at}.partition must be ${checkInt(partition, { min: 0 })}`);
+    }
+    const maxBodyBytes = spec.maxBodyBytes ?? bodyLimit;
+    const bodyProblem = checkInt(maxBodyBytes, { min: 1, max: bodyLimit });
+    if (bodyProblem) read.problems.push(`${at}.maxBodyBytes must be ${bodyProblem}`);
+    const key = parseKeySource(read, `${at}.key`, spec.key);
+    if (read.problems.length === problemsBefore) {
+      routes.set(name, {
+        name,
+        topic: topic as string,
+        key,
+        partition: partition as number | undefined,
+        maxBodyBytes: maxBodyBytes as number,
+      });
+    }
+  }
+  return routes;
+};
+
+const parseKeySource = (read: EnvReader, at: string, spec: unknown): KeySource => {
+  if (spec === undefined || spec === null || spec === 'none') return { from: 'none' };
+  if (isPlainObject(spec) && Object.keys(spec).length === 1) {
+    if (typeof spec.header === 'string' && HEADER_NAME.test(spec.header)) {
+      return { from: 'header', header: spec.header.toLowerCase() };
+    }
+    if (typeof spec.jsonPointer === 'string' && isJsonPointer(spec.jsonPointer)) {
+      return { from: 'json-pointer', pointer: spec.jsonPointer };
+    }
+  }
+  read.problems.push(`${at} must be "none", {"header": "<name>"} or {"jsonPointer": "/path"} (RFC 6901)`);
+  return { from: 'none' };
+};
+
+/** RFC 6901: empty (the whole document) or `/`-separated tokens where `~` is only `~0` or `~1`. */
+export const isJsonPointer = (pointer: string): boolean => /^(\/([^~]|~[01])*)*$/.test(pointer);
+
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value) && !(value instanceof URL)) {
+    if (value instanceof Map) for (const item of value.values()) deepFreeze(item);
+    else for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+};

@@ -1,0 +1,97 @@
+import type { AppError } from '../errors.js';
+
+/**
+ * The bridge's view of a Kafka REST proxy, in our terms rather than any one API version's, so that the
+ * v1, v2 and v3 dialects can sit behind it without callers changing.
+ */
+export interface KafkaRest {
+  /**
+   * Produces `records` to `topic` and answers one result per record, same order and length. Failed
+   * retriable records are retried (only those, with backoff) until `deadlineMs`; what is still failing
+   * then is reported, never thrown. Throws only for a caller error that no record can survive
+   * (`ERR_PAYLOAD_INVALID`, e.g. an empty list or a record over the configured size limit).
+   */
+  produce(topic: string, records: readonly ProduceRecord[], options: CallOptions): Promise<ProduceResult[]>;
+
+  /**
+   * Reads up to `maxRecords` records of one partition starting at `offset`, in offset order. Records
+   * below `offset` (whole compressed batches on some servers) are already dropped. `[]` means caught up.
+   * Throws `OffsetOutOfRangeError` (`ERR_OFFSET_OUT_OF_RANGE`) when `offset` is outside the log, and an
+   * `UpstreamError` when the proxy fails past the retry budget.
+   */
+  fetch(topic: string, partition: number, offset: number, options: FetchOptions): Promise<FetchedRecord[]>;
+
+  /** Log start (earliest readable offset) and end (next offset to be written) of one partition. */
+  logBounds(topic: string, partition: number, options: LogBoundsOptions): Promise<LogBounds>;
+
+  /** Topic names, sorted. */
+  listTopics(options: CallOptions): Promise<string[]>;
+
+  /** Partitions of a topic, sorted by partition number. Throws `ERR_UPSTREAM_STATUS` (404) for an unknown topic. */
+  listPartitions(topic: string, options: CallOptions): Promise<PartitionInfo[]>;
+
+  /** Closes the connection pool. */
+  close(): Promise<void>;
+}
+
+export interface CallOptions {
+  /** Absolute time (epoch ms, same clock as the client's `now`) by which the call must have settled. */
+  readonly deadlineMs: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface FetchOptions extends CallOptions {
+  readonly maxRecords: number;
+}
+
+export interface LogBoundsOptions extends CallOptions {
+  /** An offset believed to be near the log (the checkpoint): where v1 probing starts. */
+  readonly near?: number;
+}
+
+export interface ProduceRecord {
+  /** Raw key bytes; null or absent: no key (the proxy's partitioner picks). */
+  readonly key?: Uint8Array | null;
+  /** Raw value bytes; null: a tombstone. */
+  readonly value: Uint8Array | null;
+  /** Explicit partition; absent: partitioner. */
+  readonly partition?: number;
+}
+
+export type ProduceResult = ProduceSuccess | ProduceFailure;
+
+export interface ProduceSuccess {
+  readonly ok: true;
+  readonly partition: number;
+  readonly offset: number;
+}
+
+export interface ProduceFailure {
+  readonly ok: false;
+  /** Why, with `retriable` telling whether a later attempt (another invocation) can succeed. */
+  readonly error: AppError;
+}
+
+export interface FetchedRecord {
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+export interface LogBounds {
+  /** Earliest offset still readable. */
+  readonly start: number;
+  /** Next offset to be written (high watermark). */
+  readonly end: number;
+}
+
+export interface PartitionInfo {
+  readonly partition: number;
+  readonly leader: number;
+  readonly replicas: readonly {
+    readonly broker: number;
+    readonly leader: boolean;
+    readonly inSync: boolean;
+  }[];
+}
