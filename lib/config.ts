@@ -1,3 +1,4 @@
+import { type DrainsConfig, parseDrainsConfig } from './drain/config.js';
 import {
   checkInt,
   createEnvReader,
@@ -7,6 +8,7 @@ import {
   unknownKeys,
 } from './env-reader.js';
 import { ConfigError } from './errors.js';
+import { type EventsConfig, parseEventsConfig, parseQueueConfig, type QueueConfig } from './ingest/config.js';
 
 /**
  * Where the credential for the Kafka REST proxy comes from. `secretId` names a Secrets Manager secret
@@ -61,6 +63,9 @@ export interface Config {
   readonly deadlineMarginMs: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
   readonly webhook: { readonly routes: ReadonlyMap<string, WebhookRoute> };
+  readonly queue: QueueConfig;
+  readonly events: EventsConfig;
+  readonly drain: DrainsConfig;
 }
 
 /** Message Hub's documented maximum message size (protocol doc §5). */
@@ -89,6 +94,9 @@ export const loadConfig = (env: Env): Config => {
     deadlineMarginMs: read.int('DEADLINE_MARGIN_MS', 1_000, { min: 0 }),
     logLevel: read.oneOf('LOG_LEVEL', ['DEBUG', 'INFO', 'WARN', 'ERROR'], 'INFO'),
     webhook: { routes: parseRoutes(read, kafka.maxRecordBytes) },
+    queue: parseQueueConfig(read),
+    events: parseEventsConfig(read),
+    drain: parseDrainsConfig(read),
   };
   if (read.problems.length > 0) throw new ConfigError(read.problems);
   return deepFreeze(config);
