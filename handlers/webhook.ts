@@ -1,0 +1,35 @@
+import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import type { Config } from '../lib/config.js';
+import { lazyDeps } from '../lib/deps.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createLog } from '../lib/log.js';
+import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
+
+/** API Gateway gives up on an integration after 30 s; answering later would be answering no one. */
+const API_GATEWAY_TIMEOUT_MS = 30_000;
+
+export interface WebhookHandlerDeps extends WebhookDeps {
+  readonly deadlineMarginMs: number;
+  readonly now: () => number;
+}
+
+export const createWebhookDeps = (config: Config): WebhookHandlerDeps => {
+  const log = createLog(config.logLevel);
+  return {
+    kafka: createKafkaRestFromConfig(config, { log }),
+    routes: config.webhook.routes,
+    log,
+    deadlineMarginMs: config.deadlineMarginMs,
+    now: Date.now,
+  };
+};
+
+export const makeHandler =
+  (getDeps: () => WebhookHandlerDeps) =>
+  async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
+    const deps = getDeps();
+    const budgetMs = Math.min(context.getRemainingTimeInMillis(), API_GATEWAY_TIMEOUT_MS) - deps.deadlineMarginMs;
+    return ingestWebhook(deps, event, deps.now() + budgetMs);
+  };
+
+export const handler = makeHandler(lazyDeps(createWebhookDeps));

@@ -1,0 +1,121 @@
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
+import type { KeySource, WebhookRoute } from '../config.js';
+import { AppError, ERROR_CODES } from '../errors.js';
+import type { ProduceRecord } from '../kafka-rest/types.js';
+
+/** What a webhook request becomes once it is known to be acceptable: one record for one route. */
+export interface WebhookRequest {
+  readonly route: WebhookRoute;
+  readonly record: ProduceRecord;
+}
+
+const HOOK_PATH = /^(?:\/[^/]+)*?\/hooks\/([^/]+)\/?$/;
+
+/**
+ * Turns an API Gateway HTTP API (payload v2) or Function URL event into a record for its route.
+ * Throws `AppError` with the caller's mistake: `ERR_ROUTE_NOT_FOUND`, `ERR_METHOD_NOT_ALLOWED`,
+ * `ERR_PAYLOAD_TOO_LARGE`, `ERR_PAYLOAD_INVALID` (bad JSON where a key pointer needs it, key missing).
+ */
+export const parseWebhookRequest = (
+  event: APIGatewayProxyEventV2,
+  routes: ReadonlyMap<string, WebhookRoute>,
+): WebhookRequest => {
+  const route = routes.get(routeName(event) ?? '');
+  if (route === undefined) throw new AppError(ERROR_CODES.ROUTE_NOT_FOUND, 'no webhook route at this path');
+  if (event.requestContext.http.method !== 'POST') {
+    throw new AppError(ERROR_CODES.METHOD_NOT_ALLOWED, 'webhook routes accept POST only');
+  }
+  const value = bodyBytes(event);
+  if (value.byteLength > route.maxBodyBytes) {
+    throw new AppError(
+      ERROR_CODES.PAYLOAD_TOO_LARGE,
+      `request body is ${value.byteLength} bytes; this route accepts at most ${route.maxBodyBytes}`,
+    );
+  }
+  const key = recordKey(route.key, event, value);
+  return {
+    route,
+    record: route.partition === undefined ? { key, value } : { key, value, partition: route.partition },
+  };
+};
+
+const routeName = (event: APIGatewayProxyEventV2): string | undefined => {
+  // API Gateway fills pathParameters from `/hooks/{route}`; a Function URL has only the raw path.
+  const fromRoute = event.pathParameters?.route;
+  if (fromRoute !== undefined) return fromRoute;
+  const match = HOOK_PATH.exec(event.rawPath);
+  if (match?.[1] === undefined) return undefined;
+  try {
+    return decodeURIComponent(match[1]);
+  } catch {
+    return undefined;
+  }
+};
+
+const bodyBytes = (event: APIGatewayProxyEventV2): Buffer => {
+  if (event.body === undefined) return Buffer.alloc(0);
+  // The value is the exact bytes the caller sent: API Gateway base64-encodes bodies it does not treat as text.
+  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+};
+
+const recordKey = (source: KeySource, event: APIGatewayProxyEventV2, body: Buffer): Buffer | null => {
+  switch (source.from) {
+    case 'none':
+      return null;
+    case 'header': {
+      const header = headerValue(event, source.header);
+      if (header === undefined || header === '') {
+        throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `the key header ${source.header} is missing`);
+      }
+      return Buffer.from(header, 'utf8');
+    }
+    case 'json-pointer':
+      return Buffer.from(scalarToString(resolvePointer(parseJson(body), source.pointer), source.pointer), 'utf8');
+  }
+};
+
+const headerValue = (event: APIGatewayProxyEventV2, name: string): string | undefined => {
+  // Payload v2 lower-cases header names, but Function URL tests and other senders may not.
+  for (const [key, value] of Object.entries(event.headers ?? {})) {
+    if (key.toLowerCase() === name) return value;
+  }
+  return undefined;
+};
+
+const parseJson = (body: Buffer): unknown => {
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch {
+    throw new AppError(ERROR_CODES.PAYLOAD_INVALID, 'request body is not valid JSON, and this route takes its key from it');
+  }
+};
+
+/** RFC 6901 evaluation; `undefined` when the pointer names nothing in the document. */
+export const resolvePointer = (document: unknown, pointer: string): unknown => {
+  if (pointer === '') return document;
+  let current = document;
+  for (const raw of pointer.slice(1).split('/')) {
+    const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (Array.isArray(current)) {
+      if (!/^(0|[1-9]\d*)$/.test(token)) return undefined;
+      current = current[Number(token)];
+    } else if (typeof current === 'object' && current !== null && Object.hasOwn(current, token)) {
+      current = (current as Record<string, unknown>)[token];
+    } else {
+      return undefined;
+    }
+  }
+  return current;
+};
+
+const scalarToString = (value: unknown, pointer: string): string => {
+  if (typeof value === 'string' && value !== '') return value;
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  const found = value === undefined ? 'nothing' : value === '' ? 'an empty string' : `a ${typeOf(value)}`;
+  throw new AppError(
+    ERROR_CODES.PAYLOAD_INVALID,
+    `the key at JSON pointer ${pointer} must be a non-empty string, number or boolean; found ${found}`,
+  );
+};
+
+const typeOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'array' : 'object');

@@ -1,0 +1,243 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
+import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
+import { loadConfig } from '../lib/config.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
+import { createMemoryLog } from './helpers/log.js';
+
+const API_KEY = 'wh-test-key-7f3a9c2e51b84d06a1e5c9b2d7f04e63';
+
+const ROUTES = {
+  demo: { topic: 'demo' },
+  keyed: { topic: 'orders', key: { header: 'X-Order-Id' } },
+  pointer: { topic: 'orders', key: { jsonPointer: '/order/id' } },
+  pinned: { topic: 'demo', partition: 2 },
+  small: { topic: 'demo', maxBodyBytes: 16 },
+  missing: { topic: 'no-such-topic' },
+};
+
+describe('webhook handler against the local Kafka REST server', () => {
+  let server: KafkaRestServer;
+  let deps: WebhookHandlerDeps;
+  let log: ReturnType<typeof createMemoryLog>;
+  const handler = makeHandler(() => deps);
+
+  const allRecords = (topic: string, partitions: number) =>
+    Array.from({ length: partitions }, (_, p) => server.records(topic, p)).flat();
+
+  beforeAll(async () => {
+    server = await startKafkaRestServer({ topics: { demo: 3, orders: 4 }, apiKey: API_KEY });
+  });
+  afterAll(async () => {
+    await deps.kafka.close();
+    await server.close();
+  });
+  beforeEach(async () => {
+    server.clearFaults();
+    for (const topic of ['demo', 'orders']) {
+      server.deleteTopic(topic);
+      server.createTopic(topic, topic === 'demo' ? 3 : 4);
+    }
+    await deps?.kafka.close();
+    log = createMemoryLog();
+    const config = loadConfig({
+      KAFKA_REST_URL: server.url,
+      KAFKA_REST_ALLOW_HTTP: 'true',
+      KAFKA_REST_API_KEY: API_KEY,
+      KAFKA_REST_MAX_ATTEMPTS: '3',
+      KAFKA_REST_BACKOFF_BASE_MS: '5',
+      KAFKA_REST_BACKOFF_MAX_MS: '20',
+      WEBHOOK_ROUTES: JSON.stringify(ROUTES),
+    });
+    deps = {
+      kafka: createKafkaRestFromConfig(config, { log }),
+      routes: config.webhook.routes,
+      log,
+      deadlineMarginMs: 200,
+      now: Date.now,
+    };
+  });
+
+  it('answers 202 with the acknowledged offset and writes the exact body bytes once', async () => {
+    // Prepare
+    const body = '{"hello":"world"}';
+
+    // Act
+    const response = await handler(httpApiEvent('/hooks/demo', body), lambdaContext());
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    const answer = JSON.parse(response.body ?? '');
+    expect(answer).toEqual({ topic: 'demo', partition: expect.any(Number), offset: 0 });
+    const stored = server.records('demo', answer.partition);
+    expect(stored).toHaveLength(1);
+    expect(stored[0]?.value?.toString('utf8')).toBe(body);
+    expect(stored[0]?.key).toBeNull();
+    expect(allRecords('demo', 3)).toHaveLength(1);
+  });
+
+  it('decodes a base64-encoded body to the exact bytes the caller sent', async () => {
+    const bytes = Buffer.from([0x00, 0xff, 0x10, 0x80, 0x7f]);
+    const response = await handler(
+      httpApiEvent('/hooks/demo', bytes.toString('base64'), { isBase64Encoded: true }),
+      lambdaContext(),
+    );
+    expect(response.statusCode).toBe(202);
+    const { partition } = JSON.parse(response.body ?? '');
+    expect(server.records('demo', partition)[0]?.value).toEqual(bytes);
+  });
+
+  it('keys the record from a header, so equal keys land on one partition (murmur2)', async () => {
+    const headers = { 'x-order-id': 'order-42' };
+    const first = await handler(httpApiEvent('/hooks/keyed', 'a', { headers }), lambdaContext());
+    const second = await handler(httpApiEvent('/hooks/keyed', 'b', { headers }), lambdaContext());
+    expect([first.statusCode, second.statusCode]).toEqual([202, 202]);
+    const [a, b] = [JSON.parse(first.body ?? ''), JSON.parse(second.body ?? '')];
+    expect(b.partition).toBe(a.partition);
+    expect(b.offset).toBe(a.offset + 1);
+    expect(server.records('orders', a.partition).map((r) => r.key?.toString())).toEqual(['order-42', 'order-42']);
+  });
+
+  it('keys the record from a JSON pointer into the body', async () => {
+    const response = await handler(
+      httpApiEvent('/hooks/pointer', JSON.stringify({ order: { id: 1234 } })),
+      lambdaContext(),
+    );
+    expect(response.statusCode).toBe(202);
+    const { partition } = JSON.parse(response.body ?? '');
+    expect(server.records('orders', partition)[0]?.key?.toString()).toBe('1234');
+  });
+
+  it('sends a pinned route to its fixed partition', async () => {
+    const response = await handler(httpApiEvent('/hooks/pinned', 'x'), lambdaContext());
+    expect(JSON.parse(response.body ?? '')).toEqual({ topic: 'demo', partition: 2, offset: 0 });
+    expect(server.records('demo', 2)).toHaveLength(1);
+  });
+
+  it('serves Function URL events, which carry only the raw path', async () => {
+    const response = await handler(httpApiEvent('/hooks/demo', 'url', { functionUrl: true }), lambdaContext());
+    expect(response.statusCode).toBe(202);
+    expect(allRecords('demo', 3).map((r) => r.value?.toString())).toEqual(['url']);
+  });
+
+  describe.each([
+    {
+      name: 'unknown route → 404',
+      event: () => httpApiEvent('/hooks/nope', '{}'),
+      status: 404,
+      code: 'ERR_ROUTE_NOT_FOUND',
+    },
+    {
+      name: 'path outside /hooks → 404',
+      event: () => httpApiEvent('/admin/../hooks', '{}', { functionUrl: true }),
+      status: 404,
+      code: 'ERR_ROUTE_NOT_FOUND',
+    },
+    {
+      name: 'GET → 405',
+      event: () => httpApiEvent('/hooks/demo', undefined, { method: 'GET' }),
+      status: 405,
+      code: 'ERR_METHOD_NOT_ALLOWED',
+    },
+    {
+      name: 'body over the route limit → 413',
+      event: () => httpApiEvent('/hooks/small', 'x'.repeat(17)),
+      status: 413,
+      code: 'ERR_PAYLOAD_TOO_LARGE',
+    },
+    {
+      name: 'missing key header → 400',
+      event: () => httpApiEvent('/hooks/keyed', '{}'),
+      status: 400,
+      code: 'ERR_PAYLOAD_INVALID',
+    },
+    {
+      name: 'malformed JSON where a pointer needs it → 400',
+      event: () => httpApiEvent('/hooks/pointer', '{"order": '),
+      status: 400,
+      code: 'ERR_PAYLOAD_INVALID',
+    },
+    {
+      name: 'JSON pointer naming nothing → 400',
+      event: () => httpApiEvent('/hooks/pointer', '{"order":{}}'),
+      status: 400,
+      code: 'ERR_PAYLOAD_INVALID',
+    },
+    {
+      name: 'JSON pointer naming an object → 400',
+      event: () => httpApiEvent('/hooks/pointer', '{"order":{"id":{"a":1}}}'),
+      status: 400,
+      code: 'ERR_PAYLOAD_INVALID',
+    },
+  ])('caller mistake: $name', ({ event, status, code }) => {
+    it('answers a precise 4xx naming the problem and produces nothing', async () => {
+      const response = await handler(event(), lambdaContext());
+      expect(response.statusCode).toBe(status);
+      const body = JSON.parse(response.body ?? '');
+      expect(body.code).toBe(code);
+      expect(body.message).toEqual(expect.any(String));
+      expect(server.requests.filter((r) => r.method === 'POST')).toHaveLength(0);
+      if (status === 405) expect(response.headers?.allow).toBe('POST');
+    });
+  });
+
+  it('answers 422 with a safe message when the proxy rejects the record for good, and nothing is stored', async () => {
+    server.inject({ kind: 'record-errors', errors: { 0: { code: 50002, message: 'RecordTooLargeException' } } });
+    const response = await handler(httpApiEvent('/hooks/demo', 'poison'), lambdaContext());
+    expect(response.statusCode).toBe(422);
+    expect(JSON.parse(response.body ?? '').code).toBe('ERR_RECORD_REJECTED');
+    expect(allRecords('demo', 3)).toHaveLength(0);
+  });
+
+  it('retries a retriable per-record error and answers 202 once the record is acknowledged', async () => {
+    server.inject({ kind: 'record-errors', errors: { 0: { code: 50003 } } });
+    const response = await handler(httpApiEvent('/hooks/demo', 'second try'), lambdaContext());
+    expect(response.statusCode).toBe(202);
+    expect(allRecords('demo', 3).map((r) => r.value?.toString())).toEqual(['second try']);
+  });
+
+  it('answers 503 with Retry-After when the proxy stays down, and never a 2xx', async () => {
+    server.inject({ kind: 'status', status: 503, body: { error_code: 50302, message: 'down' }, times: 10 });
+    const response = await handler(httpApiEvent('/hooks/demo', 'x'), lambdaContext());
+    expect(response.statusCode).toBe(503);
+    expect(Number(response.headers?.['retry-after'])).toBeGreaterThanOrEqual(1);
+    expect(Object.keys(JSON.parse(response.body ?? '')).sort()).toEqual(['code', 'requestId']);
+    expect(allRecords('demo', 3)).toHaveLength(0);
+  });
+
+  it("passes the proxy's Retry-After on when throttling outlasts the request's time", async () => {
+    server.inject({ kind: 'throttle', retryAfterSeconds: 60, times: 10 });
+    const response = await handler(httpApiEvent('/hooks/demo', 'x'), lambdaContext(2_000));
+    expect(response.statusCode).toBe(503);
+    expect(response.headers?.['retry-after']).toBe('60');
+    expect(allRecords('demo', 3)).toHaveLength(0);
+  });
+
+  it('answers 503 when the connection drops on every attempt', async () => {
+    server.inject({ kind: 'drop', times: 10 });
+    const response = await handler(httpApiEvent('/hooks/demo', 'x'), lambdaContext(2_000));
+    expect(response.statusCode).toBe(503);
+    expect(allRecords('demo', 3)).toHaveLength(0);
+  });
+
+  it('answers 502 (not the caller’s fault) for a route whose topic does not exist', async () => {
+    const response = await handler(httpApiEvent('/hooks/missing', 'x'), lambdaContext());
+    expect(response.statusCode).toBeGreaterThanOrEqual(500);
+    expect(response.statusCode).not.toBe(500);
+  });
+
+  it('never shows the API key in a response or a log line, even when the proxy refuses it', async () => {
+    server.setApiKey('a-rotated-key-the-bridge-does-not-have');
+    try {
+      const response = await handler(httpApiEvent('/hooks/demo', 'x'), lambdaContext());
+      expect(response.statusCode).toBe(502);
+      expect(JSON.parse(response.body ?? '').code).toBe('ERR_UPSTREAM_AUTH');
+      expect(JSON.stringify(response)).not.toContain(API_KEY);
+      expect(log.text()).not.toContain(API_KEY);
+      expect(log.lines.some((line) => line.level === 'error')).toBe(true);
+    } finally {
+      server.setApiKey(API_KEY);
+    }
+  });
+});
