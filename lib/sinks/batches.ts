@@ -1,0 +1,163 @@
+import { type AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+import type { Log } from '../log.js';
+import {
+  deadlineReached,
+  notAttemptedAfterFailure,
+  toFailedOutcome,
+  toNotAttemptedOutcome,
+} from './outcomes.js';
+import type { DeliveryOutcome, SinkRecord } from './types.js';
+
+/** A record as one entry of a batch call, with the bytes it counts against the call's limit. */
+export type Encoded<E> =
+  | { readonly entry: E; readonly bytes: number }
+  | { readonly rejected: DeliveryOutcome };
+
+export interface BatchDelivery<E> {
+  readonly service: string;
+  readonly maxEntries: number;
+  readonly maxBytes: number;
+  /** Ordered: stop at the first failure (FIFO); unordered: every entry stands alone. */
+  readonly ordered: boolean;
+  readonly deadlineMs: number;
+  readonly now: () => number;
+  readonly log: Log;
+  encode(record: SinkRecord): Encoded<E>;
+  /** One call; answers one outcome per entry, same order. Throws when the call as a whole failed. */
+  send(entries: E[], signal: AbortSignal): Promise<DeliveryOutcome[]>;
+}
+
+/**
+ * Packs records into as few calls as the limits allow (count and bytes, in input order), sends them one
+ * call after another and maps the per-entry results back to the input positions.
+ *
+ * After a failed call nothing more is sent: the next call would most likely fail the same way, and the
+ * time is better left to the drain's backoff. Ordered delivery also stops at the first failed entry; an
+ * entry after it that the service accepted anyway is reported as not delivered, so the drain resends it
+ * after the failed one (SQS FIFO drops the copy by its deduplication id within 5 minutes).
+ */
+export const deliverInBatches = async <E>(
+  delivery: BatchDelivery<E>,
+  records: readonly SinkRecord[],
+): Promise<DeliveryOutcome[]> => {
+  const { maxEntries, maxBytes, ordered, deadlineMs, now } = delivery;
+  const outcomes: DeliveryOutcome[] = new Array(records.length);
+  let stop: AppError | undefined;
+  let batch: { index: number; entry: E }[] = [];
+  let batchBytes = 0;
+
+  const flush = async (): Promise<void> => {
+    const current = batch;
+    batch = [];
+    batchBytes = 0;
+    if (current.length === 0) return;
+    const remainingMs = deadlineMs - now();
+    if (stop === undefined && remainingMs <= 0) stop = deadlineReached();
+    if (stop !== undefined) {
+      const skipped = toNotAttemptedOutcome(stop);
+      for (const { index } of current) outcomes[index] = skipped;
+      return;
+    }
+    const signal = AbortSignal.timeout(remainingMs);
+    let results: DeliveryOutcome[];
+    try {
+      results = await delivery.send(
+        current.map(({ entry }) => entry),
+        signal,
+      );
+    } catch (error) {
+      const failure = toAwsCallFailure(delivery.service, error, signal.aborted);
+      delivery.log.warn(`${delivery.service} call failed`, {
+        code: failure.code,
+        status: failure.status,
+        entries: current.length,
+      });
+      const failed = toFailedOutcome(failure, false);
+      for (const { index } of current) outcomes[index] = failed;
+      stop = notAttemptedAfterCallFailure(delivery.service);
+      return;
+    }
+    let failedBefore = false;
+    current.forEach(({ index }, position) => {
+      const result =
+        results[position] ??
+        toFailedOutcome(
+          new UpstreamError(
+            ERROR_CODES.UPSTREAM_PROTOCOL,
+            `${delivery.service} returned no result for an entry`,
+          ),
+          false,
+        );
+      outcomes[index] = failedBefore ? toNotAttemptedOutcome(acceptedOutOfOrder()) : result;
+      if (ordered && !result.ok) failedBefore = true;
+    });
+    if (failedBefore) stop = notAttemptedAfterFailure();
+  };
+
+  for (const [index, record] of records.entries()) {
+    const encoded = delivery.encode(record);
+    if ('rejected' in encoded) {
+      if (ordered) {
+        // Everything before the rejected record goes first; nothing after it goes at all.
+        await flush();
+        outcomes[index] = stop === undefined ? encoded.rejected : toNotAttemptedOutcome(stop);
+        stop ??= notAttemptedAfterFailure();
+      } else {
+        outcomes[index] = encoded.rejected;
+      }
+      continue;
+    }
+    if (batch.length === maxEntries || batchBytes + encoded.bytes > maxBytes) await flush();
+    batch.push({ index, entry: encoded.entry });
+    batchBytes += encoded.bytes;
+  }
+  await flush();
+  return outcomes;
+};
+
+/**
+ * A failed SDK call as our error: `ERR_UPSTREAM_TIMEOUT` when our deadline aborted it, `ERR_SINK_FAILED`
+ * (with the status) when the service answered with an error, `ERR_UPSTREAM_NETWORK` when no answer came.
+ * Only names and codes are kept in the message; the SDK error stays as `cause`.
+ */
+export const toAwsCallFailure = (service: string, error: unknown, timedOut: boolean): UpstreamError => {
+  const { name, code, $metadata } = error as {
+    name?: unknown;
+    code?: unknown;
+    $metadata?: { httpStatusCode?: unknown };
+  };
+  if (timedOut || name === 'AbortError') {
+    return new UpstreamError(ERROR_CODES.UPSTREAM_TIMEOUT, `${service} did not answer before the deadline`, {
+      cause: error,
+    });
+  }
+  const status = $metadata?.httpStatusCode;
+  // The SDK names a reset connection `TimeoutError` too, so only a status proves the service answered.
+  if (typeof status === 'number') {
+    return new UpstreamError(ERROR_CODES.SINK_FAILED, `${service} failed with ${status} (${String(name)})`, {
+      cause: error,
+      retriable: true,
+      status,
+    });
+  }
+  const reason = typeof code === 'string' ? code : typeof name === 'string' ? name : 'unknown error';
+  return new UpstreamError(ERROR_CODES.UPSTREAM_NETWORK, `${service} request failed (${reason})`, {
+    cause: error,
+  });
+};
+
+const notAttemptedAfterCallFailure = (service: string): AppError =>
+  new UpstreamError(
+    ERROR_CODES.SINK_FAILED,
+    `not attempted: an earlier ${service} call of this delivery failed`,
+    {
+      retriable: true,
+    },
+  );
+
+const acceptedOutOfOrder = (): AppError =>
+  new UpstreamError(
+    ERROR_CODES.SINK_FAILED,
+    'not counted: accepted after an earlier entry failed, so it is sent again after that one',
+    { retriable: true },
+  );

@@ -1,0 +1,120 @@
+import type { PutEventsRequestEntry, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
+import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+import { deliverInBatches, type Encoded } from './batches.js';
+import type { EventBridgeSinkConfig } from './config.js';
+import { DELIVERED, toBase64, toFailedOutcome } from './outcomes.js';
+import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';
+
+/** PutEvents takes at most 10 entries, together at most 256 KB (counted as below). */
+export const EVENTBRIDGE_MAX_BATCH_ENTRIES = 10;
+export const EVENTBRIDGE_MAX_BATCH_BYTES = 262_144;
+
+/** Per-entry error codes that say the event itself is wrong: resending it cannot help. */
+const PERMANENT_ERROR = /Malformed|Invalid|Validation/i;
+
+/**
+ * Delivers records as EventBridge events with `PutEvents` (≤ 10 entries and ≤ 256 KB per call).
+ *
+ * `Detail` is a JSON object `{topic, partition, offset, key, value}`: `key` is base64 or null; a value
+ * that is JSON text is embedded verbatim as `value` (numbers keep their digits), any other value travels
+ * as `valueBase64`, and a tombstone is `"value": null, "tombstone": true`. Events are independent
+ * (EventBridge keeps no order), so delivery is unordered. An event too large alone is rejected for good
+ * (`ERR_PAYLOAD_TOO_LARGE`) without a call; a per-entry `ErrorCode` is retriable unless it says the event
+ * is malformed or invalid (`ERR_SINK_REJECTED`).
+ */
+export const createEventBridgeSink = (config: EventBridgeSinkConfig, deps: SinkDeps): Sink => ({
+  maxBatchRecords: config.maxBatchRecords,
+  ordered: false,
+  deliver: (records, { deadlineMs }) =>
+    deliverInBatches(
+      {
+        service: 'EventBridge PutEvents',
+        maxEntries: EVENTBRIDGE_MAX_BATCH_ENTRIES,
+        maxBytes: EVENTBRIDGE_MAX_BATCH_BYTES,
+        ordered: false,
+        deadlineMs,
+        now: deps.now,
+        log: deps.log,
+        encode: (record) => encodeRecord(record, config),
+        send: async (entries, signal) => {
+          const eventBridge = await deps.aws.eventBridge();
+          const output = await eventBridge.putEvents({ Entries: entries }, { abortSignal: signal });
+          return entries.map((_, position) => toEntryOutcome(output.Entries?.[position]));
+        },
+      },
+      records,
+    ),
+});
+
+const encodeRecord = (record: SinkRecord, config: EventBridgeSinkConfig): Encoded<PutEventsRequestEntry> => {
+  const detail = toEventDetail(record);
+  const bytes = toEventBytes(config.source, config.detailType, detail);
+  if (bytes > EVENTBRIDGE_MAX_BATCH_BYTES) {
+    return {
+      rejected: toFailedOutcome(
+        new AppError(
+          ERROR_CODES.PAYLOAD_TOO_LARGE,
+          `the record makes an event of ${bytes} bytes, over EventBridge's limit of ${EVENTBRIDGE_MAX_BATCH_BYTES}`,
+        ),
+        true,
+      ),
+    };
+  }
+  return {
+    entry: {
+      EventBusName: config.busName,
+      Source: config.source,
+      DetailType: config.detailType,
+      Detail: detail,
+    },
+    bytes,
+  };
+};
+
+/** The event's `Detail` JSON text for a record (see {@link createEventBridgeSink}). */
+export const toEventDetail = (record: SinkRecord): string => {
+  const head = `{"topic":${JSON.stringify(record.topic)},"partition":${record.partition},"offset":${record.offset},"key":${JSON.stringify(toBase64(record.key))}`;
+  if (record.value === null) return `${head},"value":null,"tombstone":true}`;
+  const json = toJsonText(record.value);
+  // Concatenated rather than re-serialised: JSON.parse would round big numbers to doubles.
+  return json === undefined
+    ? `${head},"valueBase64":${JSON.stringify(record.value.toString('base64'))}}`
+    : `${head},"value":${json}}`;
+};
+
+const toJsonText = (bytes: Buffer): string | undefined => {
+  try {
+    const text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes).trim();
+    JSON.parse(text);
+    return text;
+  } catch {
+    return undefined;
+  }
+};
+
+/**
+ * An entry's size as EventBridge counts it ("Calculating PutEvents event entry size"): the UTF-8 bytes of
+ * Source, DetailType and Detail (Time and Resources, which we never set, would add to it).
+ */
+export const toEventBytes = (source: string, detailType: string, detail: string): number =>
+  Buffer.byteLength(source) + Buffer.byteLength(detailType) + Buffer.byteLength(detail);
+
+const toEntryOutcome = (result: PutEventsResultEntry | undefined): DeliveryOutcome => {
+  if (result?.EventId !== undefined && result.ErrorCode === undefined) return DELIVERED;
+  if (result?.ErrorCode === undefined) {
+    return toFailedOutcome(
+      new UpstreamError(ERROR_CODES.UPSTREAM_PROTOCOL, 'EventBridge returned no result for an entry'),
+      false,
+    );
+  }
+  const permanent = PERMANENT_ERROR.test(result.ErrorCode);
+  const detail = (result.ErrorMessage ?? '').slice(0, 200);
+  return toFailedOutcome(
+    new UpstreamError(
+      permanent ? ERROR_CODES.SINK_REJECTED : ERROR_CODES.SINK_FAILED,
+      `EventBridge refused the event: ${result.ErrorCode}${detail === '' ? '' : ` (${detail})`}`,
+      { retriable: !permanent },
+    ),
+    permanent,
+  );
+};

@@ -1,0 +1,296 @@
+import { createHmac } from 'node:crypto';
+import type { Pool as PoolType } from 'undici';
+// The same undici internals as the Kafka REST client (see lib/kafka-rest/undici-parts.d.ts): `import 'undici'`
+// would evaluate every dispatcher, mock and cache store at cold start (design §8).
+import request from 'undici/lib/api/api-request.js';
+import Pool from 'undici/lib/dispatcher/pool.js';
+import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../errors.js';
+import type { HttpSinkConfig } from './config.js';
+import {
+  DELIVERED,
+  deadlineReached,
+  notAttemptedAfterFailure,
+  parseRetryAfterMs,
+  toBase64,
+  toFailedOutcome,
+  toIdempotencyKey,
+  toNotAttemptedOutcome,
+} from './outcomes.js';
+import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';
+
+/** Bytes of an error answer kept for diagnosis; the rest is read and dropped so the connection is reused. */
+const SNIPPET_BYTES = 256;
+/** Past this, an error body is abandoned (the connection is closed) rather than read to its end. */
+const MAX_ERROR_BODY_BYTES = 65_536;
+
+/**
+ * Delivers records to an HTTP endpoint with undici (one pool per sink origin).
+ *
+ * - `single`: one `POST` per record, in order, stopping at the first failure. The body is the value's raw
+ *   bytes (`Content-Type` from the config); headers `Kafka-Topic`, `Kafka-Partition`, `Kafka-Offset`,
+ *   `Kafka-Key` (base64, absent for a null key), `Kafka-Value-Null: true` for a tombstone, and
+ *   `Idempotency-Key: topic/partition/offset`.
+ * - `batch`: one `POST` of `[{topic, partition, offset, key, value}]` (key and value base64 or null,
+ *   `application/json`) per run of one topic-partition, split at `maxBatchBytes`; all-or-nothing per
+ *   request, with `Idempotency-Key: topic/partition/first-last`, `Kafka-Offset` (first),
+ *   `Kafka-Offset-Last` and `Kafka-Record-Count`.
+ * - Signing (when `signingSecretId` is set): `X-Signature-Timestamp: <unix seconds>` and
+ *   `X-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body bytes>")>`. A receiver recomputes the
+ *   HMAC over the timestamp header, a dot and the raw body, compares in constant time, and refuses stale
+ *   timestamps to stop replays.
+ * - Outcome: 2xx delivered; 408, 429, 5xx, network errors and timeouts are retriable (with `Retry-After`
+ *   as `retryAfterMs`), as are statuses outside 2xx/4xx and the configured `retryStatuses`; any other 4xx
+ *   is a permanent rejection (`ERR_SINK_REJECTED`). A timed-out request may still have arrived: its retry
+ *   carries the same `Idempotency-Key`.
+ *
+ * Throws `ERR_CONFIG` when the config asks for signing but `deps.secrets` is missing.
+ */
+export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & { close(): Promise<void> } => {
+  const { secrets, log, now } = deps;
+  const signingSecretId = config.signingSecretId;
+  if (signingSecretId !== undefined && secrets === undefined) {
+    throw new AppError(
+      ERROR_CODES.CONFIG,
+      'the HTTP sink signs its requests but no secrets reader was given',
+    );
+  }
+  const path = `${config.url.pathname}${config.url.search}`;
+  const host = config.url.host;
+  let pool: PoolType | undefined;
+  const getPool = (): PoolType => {
+    pool ??= new Pool(config.url.origin, {
+      connections: config.connections,
+      connect: { timeout: config.timeoutMs },
+      headersTimeout: config.timeoutMs,
+      bodyTimeout: config.timeoutMs,
+    });
+    return pool;
+  };
+
+  const post = async (
+    records: readonly SinkRecord[],
+    outgoing: { body: Buffer; headers: Record<string, string> },
+    deadlineMs: number,
+  ): Promise<DeliveryOutcome> => {
+    const remainingMs = deadlineMs - now();
+    if (remainingMs <= 0) return toNotAttemptedOutcome(deadlineReached());
+    const headers = { ...config.headers, ...outgoing.headers };
+    if (signingSecretId !== undefined && secrets !== undefined) {
+      let secret: string;
+      try {
+        secret = await secrets.get(signingSecretId);
+      } catch (error) {
+        return toNotAttemptedOutcome(
+          toAppError(error, ERROR_CODES.SECRET, 'could not read the HTTP sink signing secret'),
+        );
+      }
+      Object.assign(headers, toSignatureHeaders(secret, outgoing.body, now()));
+    }
+    const timeoutMs = Math.min(config.timeoutMs, remainingMs);
+    const signal = AbortSignal.timeout(timeoutMs);
+    try {
+      const response = await request.call(getPool(), {
+        path,
+        method: 'POST',
+        headers,
+        body: outgoing.body,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      });
+      const status = response.statusCode;
+      if (status >= 200 && status < 300) {
+        // The sink accepted once the status arrived; a failure while draining the body changes nothing.
+        await response.body.dump().catch(() => undefined);
+        return DELIVERED;
+      }
+      const bodySnippet = await readSnippet(response.body);
+      const permanent = status >= 400 && status < 500 && !isRetriableStatus(status, config.retryStatuses);
+      const retryAfterMs = permanent ? undefined : parseRetryAfterMs(response.headers['retry-after'], now());
+      const error = new UpstreamError(
+        permanent ? ERROR_CODES.SINK_REJECTED : ERROR_CODES.SINK_FAILED,
+        `HTTP sink ${host} answered ${status}`,
+        {
+          status,
+          bodySnippet,
+          retriable: !permanent,
+          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+        },
+      );
+      log.debug('HTTP sink refused a request', { host, status, permanent, ...describeRange(records) });
+      return toFailedOutcome(error, permanent, retryAfterMs);
+    } catch (error) {
+      const code = (error as { code?: unknown }).code;
+      if (signal.aborted || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
+        log.warn('HTTP sink timed out; the request may have arrived, its retry reuses the Idempotency-Key', {
+          host,
+          timeoutMs,
+          ...describeRange(records),
+        });
+        return toFailedOutcome(
+          new UpstreamError(
+            ERROR_CODES.UPSTREAM_TIMEOUT,
+            `HTTP sink ${host} did not answer within ${timeoutMs} ms`,
+            {
+              cause: error,
+            },
+          ),
+          false,
+        );
+      }
+      const reason = typeof code === 'string' ? code : (error as Error).name;
+      return toFailedOutcome(
+        new UpstreamError(ERROR_CODES.UPSTREAM_NETWORK, `HTTP sink ${host} request failed (${reason})`, {
+          cause: error,
+        }),
+        false,
+      );
+    }
+  };
+
+  return {
+    maxBatchRecords: config.maxBatchRecords,
+    ordered: true,
+    deliver: async (records, { deadlineMs }) => {
+      const groups =
+        config.mode === 'single'
+          ? records.map((record) => ({ records: [record], items: [] }))
+          : planBatches(records, config.maxBatchBytes);
+      const outcomes: DeliveryOutcome[] = [];
+      let failed = false;
+      for (const group of groups) {
+        if (failed) {
+          const skipped = toNotAttemptedOutcome(notAttemptedAfterFailure());
+          for (const _ of group.records) outcomes.push(skipped);
+          continue;
+        }
+        const outgoing =
+          config.mode === 'single' ? toSingleRequest(group.records, config) : toBatchRequest(group);
+        const outcome = await post(group.records, outgoing, deadlineMs);
+        for (const _ of group.records) outcomes.push(outcome);
+        failed = !outcome.ok;
+      }
+      return outcomes;
+    },
+    close: async () => {
+      const closing = pool;
+      pool = undefined;
+      await closing?.close();
+    },
+  };
+};
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+const isRetriableStatus = (status: number, extra: readonly number[]): boolean =>
+  status === 408 || status === 429 || extra.includes(status);
+
+/** The signature headers for `body` at `nowMs`; see {@link createHttpSink} for the receiver's side. */
+export const toSignatureHeaders = (secret: string, body: Buffer, nowMs: number): Record<string, string> => {
+  const timestamp = String(Math.floor(nowMs / 1_000));
+  const hmac = createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
+  return { 'x-signature-timestamp': timestamp, 'x-signature': `sha256=${hmac}` };
+};
+
+const toSingleRequest = (
+  [record]: readonly SinkRecord[],
+  config: HttpSinkConfig,
+): { body: Buffer; headers: Record<string, string> } => {
+  if (record === undefined) throw new Error('a single-mode request needs one record');
+  const headers: Record<string, string> = {
+    'content-type': config.contentType,
+    'kafka-topic': record.topic,
+    'kafka-partition': String(record.partition),
+    'kafka-offset': String(record.offset),
+    'idempotency-key': toIdempotencyKey(record),
+  };
+  if (record.key !== null) headers['kafka-key'] = record.key.toString('base64');
+  if (record.value === null) headers['kafka-value-null'] = 'true';
+  return { body: record.value ?? Buffer.alloc(0), headers };
+};
+
+const toBatchItem = (record: SinkRecord): string =>
+  JSON.stringify({
+    topic: record.topic,
+    partition: record.partition,
+    offset: record.offset,
+    key: toBase64(record.key),
+    value: toBase64(record.value),
+  });
+
+interface BatchGroup {
+  readonly records: SinkRecord[];
+  /** The JSON text of each record, built once while planning. */
+  readonly items: string[];
+}
+
+const toBatchRequest = ({
+  records,
+  items,
+}: BatchGroup): { body: Buffer; headers: Record<string, string> } => {
+  const first = records[0];
+  const last = records.at(-1);
+  if (first === undefined || last === undefined) throw new Error('a batch request needs records');
+  return {
+    body: Buffer.from(`[${items.join(',')}]`),
+    headers: {
+      'content-type': 'application/json',
+      'kafka-topic': first.topic,
+      'kafka-partition': String(first.partition),
+      'kafka-offset': String(first.offset),
+      'kafka-offset-last': String(last.offset),
+      'kafka-record-count': String(records.length),
+      'idempotency-key': `${first.topic}/${first.partition}/${first.offset}-${last.offset}`,
+    },
+  };
+};
+
+/**
+ * Splits the input into requests: a new one at every change of topic-partition (so the headers and the
+ * idempotency range describe one partition) and before `maxBatchBytes` would be passed. A record larger
+ * than the limit on its own still goes alone: the receiver, not us, decides it is too big.
+ */
+const planBatches = (records: readonly SinkRecord[], maxBatchBytes: number): BatchGroup[] => {
+  const groups: BatchGroup[] = [];
+  let current: BatchGroup = { records: [], items: [] };
+  let bytes = 2;
+  for (const record of records) {
+    const item = toBatchItem(record);
+    // Every character of an item is ASCII (topic names, digits, base64), so length = bytes; +1 for the comma.
+    const size = item.length + 1;
+    const head = current.records[0];
+    const samePartition = head?.topic === record.topic && head.partition === record.partition;
+    if (head !== undefined && (!samePartition || bytes + size > maxBatchBytes)) {
+      groups.push(current);
+      current = { records: [], items: [] };
+      bytes = 2;
+    }
+    current.records.push(record);
+    current.items.push(item);
+    bytes += size;
+  }
+  if (current.records.length > 0) groups.push(current);
+  return groups;
+};
+
+const readSnippet = async (body: AsyncIterable<Buffer>): Promise<string> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      if (size < SNIPPET_BYTES) chunks.push(chunk);
+      size += chunk.length;
+      if (size > MAX_ERROR_BODY_BYTES) break;
+    }
+  } catch {
+    // A broken error body is no reason to lose the status we already have.
+  }
+  return Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8');
+};
+
+const describeRange = (records: readonly SinkRecord[]) => ({
+  topic: records[0]?.topic,
+  partition: records[0]?.partition,
+  offset: records[0]?.offset,
+  count: records.length,
+});

@@ -1,0 +1,167 @@
+import type { MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
+import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+import { deliverInBatches, type Encoded } from './batches.js';
+import { SQS_MAX_BATCH_BYTES, type SqsSinkConfig } from './config.js';
+import { DELIVERED, toFailedOutcome, toSqsFifoId, toSqsText } from './outcomes.js';
+import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';
+
+/** SendMessageBatch takes at most 10 entries. */
+export const SQS_MAX_BATCH_ENTRIES = 10;
+
+/** How the message body carries the record's value (the `kafka.value-encoding` attribute). */
+export const SQS_VALUE_ENCODINGS = {
+  UTF8: 'utf-8',
+  BASE64: 'base64',
+  /** A tombstone; the body is a one-character placeholder (SQS refuses empty bodies). */
+  NULL: 'null',
+  /** A zero-length value; the body is a one-character placeholder. */
+  EMPTY: 'empty',
+} as const;
+
+const PLACEHOLDER_BODY = '-';
+
+/**
+ * Delivers records as SQS messages with `SendMessageBatch` (≤ 10 entries and ≤ 1 MiB per call, each message
+ * ≤ `maxMessageBytes`, body plus attributes).
+ *
+ * Body: the value as text when it is valid UTF-8 of characters SQS accepts, else base64 (see
+ * {@link SQS_VALUE_ENCODINGS}). Attributes: `kafka.topic`, `kafka.partition`, `kafka.offset`,
+ * `kafka.value-encoding`, and `kafka.key` (Binary) unless the key is null (`kafka.key-empty: true` for a
+ * zero-length key, since SQS refuses empty attribute values).
+ * FIFO queues: `MessageGroupId` = `topic-partition`, `MessageDeduplicationId` = `topic-partition-offset`,
+ * and delivery is ordered. A message too large for the queue is rejected for good (`ERR_PAYLOAD_TOO_LARGE`)
+ * without a call; a `Failed` entry with `SenderFault: true` is permanent (`ERR_SINK_REJECTED`), any other
+ * is retriable (`ERR_SINK_FAILED`).
+ */
+export const createSqsSink = (config: SqsSinkConfig, deps: SinkDeps): Sink => ({
+  maxBatchRecords: config.maxBatchRecords,
+  ordered: config.fifo,
+  deliver: (records, { deadlineMs }) =>
+    deliverInBatches(
+      {
+        service: 'SQS SendMessageBatch',
+        maxEntries: SQS_MAX_BATCH_ENTRIES,
+        maxBytes: SQS_MAX_BATCH_BYTES,
+        ordered: config.fifo,
+        deadlineMs,
+        now: deps.now,
+        log: deps.log,
+        encode: (record) => encodeRecord(record, config),
+        send: async (entries, signal) => {
+          const sqs = await deps.aws.sqs();
+          const withIds = entries.map((entry, position) => ({ ...entry, Id: `r${position}` }));
+          const output = await sqs.sendMessageBatch(
+            { QueueUrl: config.queueUrl, Entries: withIds },
+            { abortSignal: signal },
+          );
+          return toEntryOutcomes(
+            withIds.map((entry) => entry.Id),
+            output,
+          );
+        },
+      },
+      records,
+    ),
+});
+
+type SqsEntry = Omit<SendMessageBatchRequestEntry, 'Id'>;
+
+const encodeRecord = (record: SinkRecord, config: SqsSinkConfig): Encoded<SqsEntry> => {
+  const { body, encoding } = toSqsBody(record.value);
+  const attributes: Record<string, MessageAttributeValue> = {
+    'kafka.topic': { DataType: 'String', StringValue: record.topic },
+    'kafka.partition': { DataType: 'Number', StringValue: String(record.partition) },
+    'kafka.offset': { DataType: 'Number', StringValue: String(record.offset) },
+    'kafka.value-encoding': { DataType: 'String', StringValue: encoding },
+  };
+  if (record.key !== null && record.key.length > 0) {
+    attributes['kafka.key'] = { DataType: 'Binary', BinaryValue: record.key };
+  } else if (record.key !== null) {
+    attributes['kafka.key-empty'] = { DataType: 'String', StringValue: 'true' };
+  }
+  const bytes = toSqsMessageBytes(body, attributes);
+  if (bytes > config.maxMessageBytes) {
+    return {
+      rejected: toFailedOutcome(
+        new AppError(
+          ERROR_CODES.PAYLOAD_TOO_LARGE,
+          `the record makes an SQS message of ${bytes} bytes, over the queue's limit of ${config.maxMessageBytes}`,
+        ),
+        true,
+      ),
+    };
+  }
+  const entry: SqsEntry = { MessageBody: body, MessageAttributes: attributes };
+  if (config.fifo) {
+    entry.MessageGroupId = toSqsFifoId(record.topic, String(record.partition));
+    entry.MessageDeduplicationId = toSqsFifoId(record.topic, `${record.partition}-${record.offset}`);
+  }
+  return { entry, bytes };
+};
+
+/** The message body for a value, and how to read it back. */
+export const toSqsBody = (
+  value: Buffer | null,
+): { body: string; encoding: (typeof SQS_VALUE_ENCODINGS)[keyof typeof SQS_VALUE_ENCODINGS] } => {
+  if (value === null) return { body: PLACEHOLDER_BODY, encoding: SQS_VALUE_ENCODINGS.NULL };
+  if (value.length === 0) return { body: PLACEHOLDER_BODY, encoding: SQS_VALUE_ENCODINGS.EMPTY };
+  const text = toSqsText(value);
+  return text === undefined
+    ? { body: value.toString('base64'), encoding: SQS_VALUE_ENCODINGS.BASE64 }
+    : { body: text, encoding: SQS_VALUE_ENCODINGS.UTF8 };
+};
+
+/** SQS counts a message as its body plus, per attribute, name + data type + value bytes. */
+export const toSqsMessageBytes = (
+  body: string,
+  attributes: Record<string, MessageAttributeValue>,
+): number => {
+  let bytes = Buffer.byteLength(body);
+  for (const [name, attribute] of Object.entries(attributes)) {
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(attribute.DataType ?? '');
+    bytes +=
+      attribute.BinaryValue === undefined
+        ? Buffer.byteLength(attribute.StringValue ?? '')
+        : attribute.BinaryValue.length;
+  }
+  return bytes;
+};
+
+/** One outcome per sent id from `Successful` / `Failed`. */
+export const toEntryOutcomes = (
+  ids: readonly string[],
+  output: {
+    Successful?: readonly { Id?: string | undefined }[] | undefined;
+    Failed?:
+      | readonly {
+          Id?: string | undefined;
+          SenderFault?: boolean | undefined;
+          Code?: string | undefined;
+          Message?: string | undefined;
+        }[]
+      | undefined;
+  },
+): DeliveryOutcome[] => {
+  const succeeded = new Set((output.Successful ?? []).map((entry) => entry.Id));
+  const failed = new Map((output.Failed ?? []).map((entry) => [entry.Id, entry]));
+  return ids.map((id) => {
+    if (succeeded.has(id)) return DELIVERED;
+    const failure = failed.get(id);
+    if (failure === undefined) {
+      return toFailedOutcome(
+        new UpstreamError(ERROR_CODES.UPSTREAM_PROTOCOL, 'SQS returned no result for an entry'),
+        false,
+      );
+    }
+    const permanent = failure.SenderFault === true;
+    const detail = (failure.Message ?? '').slice(0, 200);
+    return toFailedOutcome(
+      new UpstreamError(
+        permanent ? ERROR_CODES.SINK_REJECTED : ERROR_CODES.SINK_FAILED,
+        `SQS refused the message: ${failure.Code ?? 'unknown'}${detail === '' ? '' : ` (${detail})`}`,
+        { retriable: !permanent },
+      ),
+      permanent,
+    );
+  });
+};

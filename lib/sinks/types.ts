@@ -1,0 +1,77 @@
+import type { AppError } from '../errors.js';
+import type { Log } from '../log.js';
+import type { AwsClients } from './aws-clients.js';
+
+/** One Kafka record on its way out of the bridge, with the coordinates that make it unique. */
+export interface SinkRecord {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+}
+
+/**
+ * What happened to one record in one `deliver` call. `permanent` means no later attempt can succeed (the
+ * sink rejected the record itself): the drain sends it to the DLQ at once instead of retrying.
+ * `retryAfterMs` is the sink's own hint (`Retry-After`). `attempted: false` marks a record that was never
+ * sent (an earlier record of an ordered sink failed, or the deadline came first), so the drain need not
+ * count it as an attempt.
+ */
+export type DeliveryOutcome =
+  | { readonly ok: true }
+  | {
+      readonly ok: false;
+      readonly permanent: boolean;
+      readonly error: AppError;
+      readonly retryAfterMs?: number;
+      readonly attempted?: false;
+    };
+
+/**
+ * One attempt per record, no retries inside (the drain loop owns retries, attempts and the DLQ decision);
+ * outcomes in input order, same length. An ordered sink stops at the first failure and reports the rest as
+ * failed with `permanent:false` (not attempted). `deliver` splits the input into as many requests as the
+ * sink's limits need. It never throws for a delivery problem: every problem is an outcome.
+ */
+export interface Sink {
+  deliver(records: readonly SinkRecord[], options: { deadlineMs: number }): Promise<DeliveryOutcome[]>;
+  /** The most records the drain should hand to one `deliver` call. */
+  readonly maxBatchRecords: number;
+  /** Whether the sink keeps the input order (stops at the first failure); false: outcomes are independent. */
+  readonly ordered?: boolean;
+  /** Releases connections (HTTP pool). Lambda never needs it; tests and the local stack do. */
+  close?(): Promise<void>;
+}
+
+/** A record given up on: the drain moves past it only once this is durably in the DLQ. */
+export interface DeadLetter {
+  readonly drainId: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  readonly attempts: number;
+  readonly lastError: { code: string; message: string };
+}
+
+export interface DeadLetterQueue {
+  /** Throws (`ERR_SINK_FAILED`, `ERR_DEADLINE`) on failure; the drain then does not move the checkpoint. */
+  send(letter: DeadLetter, options: { deadlineMs: number }): Promise<void>;
+}
+
+/** What a sink needs from the secrets cache of `lib/secrets.ts` (structural, so any cache fits). */
+export interface SecretReader {
+  get(id: string): Promise<string>;
+}
+
+export interface SinkDeps {
+  /** SDK clients, created on first use; one instance shared by every sink and the DLQ of a function. */
+  readonly aws: AwsClients;
+  /** Required when an HTTP sink signs its requests (`signingSecretId`). */
+  readonly secrets?: SecretReader;
+  readonly log: Log;
+  /** Epoch ms; the same clock as the `deadlineMs` the drain passes in. */
+  readonly now: () => number;
+}

@@ -1,0 +1,472 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+/**
+ * Local stand-ins for the SQS and EventBridge JSON APIs, for the real AWS SDK clients pointed at them with
+ * `endpoint`. They speak what the installed SDKs send (read from `@aws-sdk/client-sqs` and
+ * `client-eventbridge` `dist-cjs`): SQS is AWS JSON 1.0 (`X-Amz-Target: AmazonSQS.<Op>`, query-compatible
+ * errors in `x-amzn-query-error`), EventBridge is AWS JSON 1.1 (`X-Amz-Target: AWSEvents.<Op>`). Both
+ * enforce the service limits the sinks must respect, record every call, and let a test script failures of
+ * whole calls or of single entries. Signatures are not checked.
+ */
+
+/** Fixed fake credentials and region for SDK clients aimed at these fakes. */
+export const FAKE_AWS = {
+  region: 'us-east-1',
+  credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+} as const;
+
+export interface FakeAwsCall {
+  /** `SendMessageBatch`, `PutEvents`, … */
+  readonly operation: string;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: Record<string, unknown>;
+  /** What the fake answered; null when it dropped the connection. */
+  status: number | null;
+}
+
+/** Scripted failure of the next `times` calls (default 1), in the order injected. */
+export type CallFault =
+  | {
+      readonly kind: 'error';
+      readonly status: number;
+      /** The AWS error name, e.g. `InternalError`, `ThrottlingException`. */
+      readonly type: string;
+      readonly message?: string;
+      readonly times?: number;
+    }
+  | { readonly kind: 'delay'; readonly ms: number; readonly times?: number }
+  | { readonly kind: 'drop'; readonly times?: number };
+
+interface JsonAnswer {
+  readonly status: number;
+  readonly body: unknown;
+}
+
+interface FakeServer {
+  readonly endpoint: string;
+  readonly calls: FakeAwsCall[];
+  failCalls(fault: CallFault): void;
+  close(): Promise<void>;
+}
+
+class AwsFault extends Error {
+  constructor(
+    readonly status: number,
+    readonly type: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const startJsonServer = async (spec: {
+  readonly contentType: string;
+  readonly targetPrefix: string;
+  readonly errorNamespace: string;
+  /** SQS: `x-amzn-query-error: AWS.SimpleQueueService.<type>;Sender`. */
+  readonly queryErrorPrefix?: string;
+  handle(operation: string, body: Record<string, unknown>): JsonAnswer;
+}): Promise<FakeServer> => {
+  const calls: FakeAwsCall[] = [];
+  const faults: { fault: CallFault; left: number }[] = [];
+  const timers = new Set<NodeJS.Timeout>();
+
+  const send = (res: ServerResponse, call: FakeAwsCall, status: number, body: unknown, headers = {}) => {
+    call.status = status;
+    if (res.destroyed) return;
+    res.writeHead(status, { 'content-type': spec.contentType, 'x-amzn-requestid': randomUUID(), ...headers });
+    res.end(JSON.stringify(body));
+  };
+  const sendError = (res: ServerResponse, call: FakeAwsCall, status: number, type: string, message: string) =>
+    send(
+      res,
+      call,
+      status,
+      { __type: `${spec.errorNamespace}#${type}`, message },
+      spec.queryErrorPrefix === undefined
+        ? {}
+        : { 'x-amzn-query-error': `${spec.queryErrorPrefix}${type};${status < 500 ? 'Sender' : 'Receiver'}` },
+    );
+
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const target = String(req.headers['x-amz-target'] ?? '');
+      let body: Record<string, unknown> = {};
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      } catch {
+        // Recorded as {}, answered below as a serialization error.
+      }
+      const call: FakeAwsCall = {
+        operation: target.startsWith(spec.targetPrefix) ? target.slice(spec.targetPrefix.length) : target,
+        headers: req.headers,
+        body,
+        status: null,
+      };
+      calls.push(call);
+      const head = faults[0];
+      if (head !== undefined) {
+        head.left -= 1;
+        if (head.left <= 0) faults.shift();
+      }
+      const fault = head?.fault;
+      if (fault?.kind === 'drop') {
+        req.socket.destroy();
+        return;
+      }
+      if (fault?.kind === 'error') {
+        sendError(res, call, fault.status, fault.type, fault.message ?? 'scripted failure');
+        return;
+      }
+      const respond = () => {
+        if (!target.startsWith(spec.targetPrefix) || req.method !== 'POST') {
+          sendError(res, call, 400, 'UnknownOperationException', `unknown target ${target}`);
+          return;
+        }
+        try {
+          const answer = spec.handle(call.operation, body);
+          send(res, call, answer.status, answer.body);
+        } catch (error) {
+          if (!(error instanceof AwsFault)) throw error;
+          sendError(res, call, error.status, error.type, error.message);
+        }
+      };
+      if (fault?.kind === 'delay') {
+        const timer = setTimeout(() => {
+          timers.delete(timer);
+          respond();
+        }, fault.ms);
+        timers.add(timer);
+      } else {
+        respond();
+      }
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    calls,
+    failCalls: (fault) => {
+      faults.push({ fault, left: fault.times ?? 1 });
+    },
+    close: async () => {
+      for (const timer of timers) clearTimeout(timer);
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
+
+// ---------------------------------------------------------------------------------------------------- SQS
+
+export interface SqsAttribute {
+  readonly DataType: string;
+  readonly StringValue?: string;
+  /** Decoded from the base64 the JSON protocol carries. */
+  readonly BinaryValue?: Buffer;
+}
+
+/** An entry as the fake received it. */
+export interface SqsEntry {
+  readonly Id: string;
+  readonly MessageBody: string;
+  readonly MessageAttributes: Readonly<Record<string, SqsAttribute>>;
+  readonly MessageGroupId?: string;
+  readonly MessageDeduplicationId?: string;
+}
+
+/** A message the queue holds (accepted and not deduplicated). */
+export interface SqsMessage extends SqsEntry {
+  readonly queueUrl: string;
+  readonly messageId: string;
+}
+
+export interface SqsEntryFault {
+  readonly code: string;
+  readonly senderFault: boolean;
+  readonly message?: string;
+}
+
+export interface FakeSqs extends FakeServer {
+  /** `<endpoint>/000000000000/<name>`; a name ending in `.fifo` is a FIFO queue. */
+  queueUrl(name: string): string;
+  /** Accepted messages in order, per the queue's dedup rules. */
+  readonly messages: SqsMessage[];
+  /** Accepted FIFO entries dropped as duplicates (same `MessageDeduplicationId`). */
+  readonly deduplicated: SqsEntry[];
+  /** Entries for which `rule` answers a fault fail with it (after the fake's own checks pass). */
+  failEntries(rule: (entry: SqsEntry) => SqsEntryFault | undefined): void;
+}
+
+export interface FakeSqsOptions {
+  /** The queues' `MaximumMessageSize` (body + attributes); SQS's default 256 KiB. */
+  readonly maxMessageBytes?: number;
+}
+
+const SQS_MAX_BATCH_BYTES = 1_048_576;
+const SQS_BODY_CHARS = /^[\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]+$/u;
+const SQS_FIFO_ID = /^[\x21-\x7e]{1,128}$/;
+const SQS_ATTRIBUTE_NAME = /^(?!\.)(?!.*\.\.)(?!.*\.$)(?!(?:AWS|Amazon)\.)[\w.-]{1,256}$/i;
+
+export const startFakeSqs = async (options: FakeSqsOptions = {}): Promise<FakeSqs> => {
+  const maxMessageBytes = options.maxMessageBytes ?? 262_144;
+  const messages: SqsMessage[] = [];
+  const deduplicated: SqsEntry[] = [];
+  const seenDedupIds = new Set<string>();
+  let entryRule: (entry: SqsEntry) => SqsEntryFault | undefined = () => undefined;
+
+  const sendMessageBatch = (body: Record<string, unknown>): JsonAnswer => {
+    const queueUrl = String(body.QueueUrl ?? '');
+    const raw = Array.isArray(body.Entries) ? (body.Entries as Record<string, unknown>[]) : [];
+    if (raw.length === 0) throw new AwsFault(400, 'EmptyBatchRequest', 'There should be at least one entry');
+    if (raw.length > 10) {
+      throw new AwsFault(400, 'TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10`);
+    }
+    const entries = raw.map(toSqsEntry);
+    const ids = entries.map((entry) => entry.Id);
+    if (new Set(ids).size !== ids.length) throw new AwsFault(400, 'BatchEntryIdsNotDistinct', 'Ids repeat');
+    if (ids.some((id) => !/^[\w-]{1,80}$/.test(id))) throw new AwsFault(400, 'InvalidBatchEntryId', 'bad Id');
+    const total = entries.reduce((sum, entry) => sum + sqsMessageBytes(entry), 0);
+    if (total > SQS_MAX_BATCH_BYTES) {
+      throw new AwsFault(
+        400,
+        'BatchRequestTooLong',
+        `Batch requests cannot be longer than ${SQS_MAX_BATCH_BYTES} bytes`,
+      );
+    }
+    const fifo = queueUrl.endsWith('.fifo');
+    const Successful: Record<string, unknown>[] = [];
+    const Failed: Record<string, unknown>[] = [];
+    for (const entry of entries) {
+      const fault = checkSqsEntry(entry, fifo, maxMessageBytes) ?? entryRule(entry);
+      if (fault !== undefined) {
+        Failed.push({
+          Id: entry.Id,
+          SenderFault: fault.senderFault,
+          Code: fault.code,
+          Message: fault.message ?? '',
+        });
+        continue;
+      }
+      const messageId = randomUUID();
+      if (fifo && seenDedupIds.has(entry.MessageDeduplicationId ?? '')) {
+        deduplicated.push(entry);
+      } else {
+        if (fifo) seenDedupIds.add(entry.MessageDeduplicationId ?? '');
+        messages.push({ ...entry, queueUrl, messageId });
+      }
+      Successful.push({
+        Id: entry.Id,
+        MessageId: messageId,
+        // The SDK checks this against the body it sent and throws on a mismatch.
+        MD5OfMessageBody: createHash('md5').update(entry.MessageBody, 'utf8').digest('hex'),
+        ...(fifo ? { SequenceNumber: String(messages.length).padStart(20, '0') } : {}),
+      });
+    }
+    return { status: 200, body: { Successful, Failed } };
+  };
+
+  const server = await startJsonServer({
+    contentType: 'application/x-amz-json-1.0',
+    targetPrefix: 'AmazonSQS.',
+    errorNamespace: 'com.amazonaws.sqs',
+    queryErrorPrefix: 'AWS.SimpleQueueService.',
+    handle: (operation, body) => {
+      if (operation === 'SendMessageBatch') return sendMessageBatch(body);
+      throw new AwsFault(400, 'UnsupportedOperation', `the fake SQS does not implement ${operation}`);
+    },
+  });
+  return {
+    ...server,
+    queueUrl: (name) => `${server.endpoint}/000000000000/${name}`,
+    messages,
+    deduplicated,
+    failEntries: (rule) => {
+      entryRule = rule;
+    },
+  };
+};
+
+const toSqsEntry = (raw: Record<string, unknown>): SqsEntry => {
+  const attributes: Record<string, SqsAttribute> = {};
+  for (const [name, value] of Object.entries(
+    (raw.MessageAttributes ?? {}) as Record<string, Record<string, string>>,
+  )) {
+    attributes[name] = {
+      DataType: value.DataType ?? '',
+      ...(value.StringValue === undefined ? {} : { StringValue: value.StringValue }),
+      ...(value.BinaryValue === undefined ? {} : { BinaryValue: Buffer.from(value.BinaryValue, 'base64') }),
+    };
+  }
+  return {
+    Id: String(raw.Id ?? ''),
+    MessageBody: String(raw.MessageBody ?? ''),
+    MessageAttributes: attributes,
+    ...(typeof raw.MessageGroupId === 'string' ? { MessageGroupId: raw.MessageGroupId } : {}),
+    ...(typeof raw.MessageDeduplicationId === 'string'
+      ? { MessageDeduplicationId: raw.MessageDeduplicationId }
+      : {}),
+  };
+};
+
+/** Body plus, per attribute, name + data type + value bytes: how SQS sizes a message. */
+export const sqsMessageBytes = (entry: SqsEntry): number =>
+  Buffer.byteLength(entry.MessageBody) +
+  Object.entries(entry.MessageAttributes).reduce(
+    (sum, [name, attribute]) =>
+      sum +
+      Buffer.byteLength(name) +
+      Buffer.byteLength(attribute.DataType) +
+      (attribute.BinaryValue?.length ?? Buffer.byteLength(attribute.StringValue ?? '')),
+    0,
+  );
+
+const checkSqsEntry = (
+  entry: SqsEntry,
+  fifo: boolean,
+  maxMessageBytes: number,
+): SqsEntryFault | undefined => {
+  const invalid = (message: string): SqsEntryFault => ({
+    code: 'InvalidParameterValue',
+    senderFault: true,
+    message,
+  });
+  if (entry.MessageBody === '') return { code: 'MissingParameter', senderFault: true, message: 'empty body' };
+  if (!SQS_BODY_CHARS.test(entry.MessageBody)) {
+    return { code: 'InvalidMessageContents', senderFault: true, message: 'invalid characters in the body' };
+  }
+  if (sqsMessageBytes(entry) > maxMessageBytes)
+    return invalid(`message longer than ${maxMessageBytes} bytes`);
+  const attributes = Object.entries(entry.MessageAttributes);
+  if (attributes.length > 10) return invalid('more than 10 message attributes');
+  for (const [name, attribute] of attributes) {
+    if (!SQS_ATTRIBUTE_NAME.test(name)) return invalid(`invalid attribute name ${name}`);
+    if (!/^(String|Number|Binary)(\..+)?$/.test(attribute.DataType))
+      return invalid(`bad DataType of ${name}`);
+    const size = attribute.BinaryValue?.length ?? attribute.StringValue?.length ?? 0;
+    if (size === 0) return invalid(`attribute ${name} has an empty value`);
+  }
+  if (fifo) {
+    if (entry.MessageGroupId === undefined)
+      return { code: 'MissingParameter', senderFault: true, message: 'MessageGroupId' };
+    if (entry.MessageDeduplicationId === undefined) {
+      return {
+        code: 'InvalidParameterValue',
+        senderFault: true,
+        message: 'no MessageDeduplicationId and no content-based deduplication',
+      };
+    }
+    if (!SQS_FIFO_ID.test(entry.MessageGroupId)) return invalid('invalid MessageGroupId');
+    if (!SQS_FIFO_ID.test(entry.MessageDeduplicationId)) return invalid('invalid MessageDeduplicationId');
+  } else if (entry.MessageDeduplicationId !== undefined) {
+    return invalid('MessageDeduplicationId is only for FIFO queues');
+  }
+  return undefined;
+};
+
+// -------------------------------------------------------------------------------------------- EventBridge
+
+export interface EventBridgeEntry {
+  readonly EventBusName?: string;
+  readonly Source?: string;
+  readonly DetailType?: string;
+  readonly Detail?: string;
+  readonly Time?: string;
+  readonly Resources?: readonly string[];
+}
+
+export interface PutEvent extends EventBridgeEntry {
+  readonly eventId: string;
+}
+
+export interface EventBridgeEntryFault {
+  readonly code: string;
+  readonly message?: string;
+}
+
+export interface FakeEventBridge extends FakeServer {
+  /** Accepted events in order. */
+  readonly events: PutEvent[];
+  failEntries(rule: (entry: EventBridgeEntry) => EventBridgeEntryFault | undefined): void;
+}
+
+const EVENTBRIDGE_MAX_BATCH_BYTES = 262_144;
+
+export const startFakeEventBridge = async (): Promise<FakeEventBridge> => {
+  const events: PutEvent[] = [];
+  let entryRule: (entry: EventBridgeEntry) => EventBridgeEntryFault | undefined = () => undefined;
+
+  const putEvents = (body: Record<string, unknown>): JsonAnswer => {
+    const entries = (Array.isArray(body.Entries) ? body.Entries : []) as EventBridgeEntry[];
+    if (entries.length === 0 || entries.length > 10) {
+      throw new AwsFault(
+        400,
+        'ValidationException',
+        `Entries must have 1 to 10 items, got ${entries.length}`,
+      );
+    }
+    const total = entries.reduce((sum, entry) => sum + eventBridgeEntryBytes(entry), 0);
+    if (total > EVENTBRIDGE_MAX_BATCH_BYTES) {
+      throw new AwsFault(
+        400,
+        'ValidationException',
+        'Total size of the entries in the request is over the limit.',
+      );
+    }
+    const results = entries.map((entry) => {
+      const fault = checkEventBridgeEntry(entry) ?? entryRule(entry);
+      if (fault !== undefined) return { ErrorCode: fault.code, ErrorMessage: fault.message ?? '' };
+      const eventId = randomUUID();
+      events.push({ ...entry, eventId });
+      return { EventId: eventId };
+    });
+    return {
+      status: 200,
+      body: { FailedEntryCount: results.filter((result) => 'ErrorCode' in result).length, Entries: results },
+    };
+  };
+
+  const server = await startJsonServer({
+    contentType: 'application/x-amz-json-1.1',
+    targetPrefix: 'AWSEvents.',
+    errorNamespace: 'com.amazonaws.eventbridge',
+    handle: (operation, body) => {
+      if (operation === 'PutEvents') return putEvents(body);
+      throw new AwsFault(400, 'UnsupportedOperation', `the fake EventBridge does not implement ${operation}`);
+    },
+  });
+  return {
+    ...server,
+    events,
+    failEntries: (rule) => {
+      entryRule = rule;
+    },
+  };
+};
+
+/** EventBridge's "Calculating PutEvents event entry size". */
+export const eventBridgeEntryBytes = (entry: EventBridgeEntry): number =>
+  (entry.Time === undefined ? 0 : 14) +
+  Buffer.byteLength(entry.Source ?? '') +
+  Buffer.byteLength(entry.DetailType ?? '') +
+  Buffer.byteLength(entry.Detail ?? '') +
+  (entry.Resources ?? []).reduce((sum, resource) => sum + Buffer.byteLength(resource), 0);
+
+const checkEventBridgeEntry = (entry: EventBridgeEntry): EventBridgeEntryFault | undefined => {
+  if (!entry.Source || !entry.DetailType || entry.Detail === undefined) {
+    return { code: 'InvalidArgument', message: 'Parameters Source, DetailType and Detail are required.' };
+  }
+  try {
+    const detail = JSON.parse(entry.Detail) as unknown;
+    if (typeof detail !== 'object' || detail === null || Array.isArray(detail))
+      throw new Error('not an object');
+  } catch {
+    return { code: 'MalformedDetail', message: 'Detail is malformed.' };
+  }
+  return undefined;
+};

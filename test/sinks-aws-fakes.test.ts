@@ -1,0 +1,162 @@
+import { EventBridgeClient, PutEventsCommand, type PutEventsRequestEntry } from '@aws-sdk/client-eventbridge';
+import { SendMessageBatchCommand, type SendMessageBatchRequestEntry, SQSClient } from '@aws-sdk/client-sqs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  FAKE_AWS,
+  type FakeEventBridge,
+  type FakeSqs,
+  startFakeEventBridge,
+  startFakeSqs,
+} from './helpers/aws-fakes.js';
+
+// The sink tests trust these fakes to refuse what AWS refuses; this proves it through the real SDK clients.
+describe('AWS fakes', () => {
+  let sqsFake: FakeSqs;
+  let eventsFake: FakeEventBridge;
+  let sqs: SQSClient;
+  let events: EventBridgeClient;
+
+  beforeAll(async () => {
+    sqsFake = await startFakeSqs();
+    eventsFake = await startFakeEventBridge();
+    sqs = new SQSClient({ ...FAKE_AWS, endpoint: sqsFake.endpoint, maxAttempts: 1 });
+    events = new EventBridgeClient({ ...FAKE_AWS, endpoint: eventsFake.endpoint, maxAttempts: 1 });
+  });
+  afterAll(async () => {
+    sqs.destroy();
+    events.destroy();
+    await sqsFake.close();
+    await eventsFake.close();
+  });
+
+  const entry = (
+    i: number,
+    overrides: Partial<SendMessageBatchRequestEntry> = {},
+  ): SendMessageBatchRequestEntry => ({
+    Id: `e${i}`,
+    MessageBody: `body ${i}`,
+    ...overrides,
+  });
+  const sendBatch = (queue: string, entries: SendMessageBatchRequestEntry[]) =>
+    sqs.send(new SendMessageBatchCommand({ QueueUrl: sqsFake.queueUrl(queue), Entries: entries }));
+
+  it('receives SendMessageBatch as AWS JSON 1.0 with the AmazonSQS target', async () => {
+    // Act
+    const output = await sendBatch('q', [entry(1)]);
+
+    // Assess
+    expect(output.Successful?.map((s) => s.Id)).toEqual(['e1']);
+    const call = sqsFake.calls.at(-1);
+    expect(call?.headers['x-amz-target']).toBe('AmazonSQS.SendMessageBatch');
+    expect(call?.headers['content-type']).toBe('application/x-amz-json-1.0');
+  });
+
+  it.each([
+    {
+      name: 'more than 10 entries',
+      entries: () => Array.from({ length: 11 }, (_, i) => entry(i)),
+      error: 'TooManyEntriesInBatchRequest',
+    },
+    {
+      name: 'more than 1 MiB in one call',
+      entries: () => Array.from({ length: 5 }, (_, i) => entry(i, { MessageBody: 'x'.repeat(250_000) })),
+      error: 'BatchRequestTooLong',
+    },
+    { name: 'repeated ids', entries: () => [entry(1), entry(1)], error: 'BatchEntryIdsNotDistinct' },
+  ])('refuses a whole SQS call with $name', async ({ entries, error }) => {
+    // Act + Assess
+    await expect(sendBatch('q', entries())).rejects.toMatchObject({ name: error });
+  });
+
+  it.each([
+    {
+      name: 'a FIFO entry without a group',
+      queue: 'q.fifo',
+      entry: entry(1, { MessageDeduplicationId: 'd' }),
+      code: 'MissingParameter',
+    },
+    {
+      name: 'a FIFO entry without a deduplication id',
+      queue: 'q.fifo',
+      entry: entry(1, { MessageGroupId: 'g' }),
+      code: 'InvalidParameterValue',
+    },
+    {
+      name: 'a FIFO id over 128 characters',
+      queue: 'q.fifo',
+      entry: entry(1, { MessageGroupId: 'g', MessageDeduplicationId: 'd'.repeat(129) }),
+      code: 'InvalidParameterValue',
+    },
+    {
+      name: 'a deduplication id on a standard queue',
+      queue: 'q',
+      entry: entry(1, { MessageDeduplicationId: 'd' }),
+      code: 'InvalidParameterValue',
+    },
+    {
+      name: 'a NUL in the body',
+      queue: 'q',
+      entry: entry(1, { MessageBody: 'a\u0000b' }),
+      code: 'InvalidMessageContents',
+    },
+    {
+      name: 'a message over 256 KiB',
+      queue: 'q',
+      entry: entry(1, { MessageBody: 'x'.repeat(262_145) }),
+      code: 'InvalidParameterValue',
+    },
+    {
+      name: 'an empty attribute value',
+      queue: 'q',
+      entry: entry(1, { MessageAttributes: { a: { DataType: 'String', StringValue: '' } } }),
+      code: 'InvalidParameterValue',
+    },
+  ])('fails $name as a sender fault', async ({ queue, entry: sent, code }) => {
+    // Act
+    const output = await sendBatch(queue, [sent]);
+
+    // Assess
+    expect(output.Failed?.map((f) => [f.Code, f.SenderFault])).toEqual([[code, true]]);
+  });
+
+  const putEvents = (entries: PutEventsRequestEntry[]) =>
+    events.send(new PutEventsCommand({ Entries: entries }));
+  const event = (detail = '{}'): PutEventsRequestEntry => ({
+    Source: 's',
+    DetailType: 'd',
+    Detail: detail,
+    EventBusName: 'b',
+  });
+
+  it('receives PutEvents as AWS JSON 1.1 with the AWSEvents target', async () => {
+    // Act
+    const output = await putEvents([event()]);
+
+    // Assess
+    expect(output.FailedEntryCount).toBe(0);
+    expect(eventsFake.calls.at(-1)?.headers['x-amz-target']).toBe('AWSEvents.PutEvents');
+    expect(eventsFake.calls.at(-1)?.headers['content-type']).toBe('application/x-amz-json-1.1');
+  });
+
+  it.each([
+    { name: 'more than 10 entries', entries: () => Array.from({ length: 11 }, () => event()) },
+    {
+      name: 'more than 256 KB',
+      entries: () => [
+        event(JSON.stringify({ a: 'x'.repeat(140_000) })),
+        event(JSON.stringify({ a: 'x'.repeat(140_000) })),
+      ],
+    },
+  ])('refuses a whole PutEvents call with $name', async ({ entries }) => {
+    // Act + Assess
+    await expect(putEvents(entries())).rejects.toMatchObject({ name: 'ValidationException' });
+  });
+
+  it('fails an entry whose Detail is not a JSON object', async () => {
+    // Act
+    const output = await putEvents([event('[1,2]'), event('{"ok":1}')]);
+
+    // Assess
+    expect(output.Entries?.map((e) => e.ErrorCode ?? 'ok')).toEqual(['MalformedDetail', 'ok']);
+  });
+});
