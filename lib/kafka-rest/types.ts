@@ -9,7 +9,8 @@ export interface KafkaRest {
    * Produces `records` to `topic` and answers one result per record, same order and length. Failed
    * retriable records are retried (only those, with backoff) until `deadlineMs`; what is still failing
    * then is reported, never thrown. Throws only for a caller error that no record can survive
-   * (`ERR_PAYLOAD_INVALID`, e.g. an empty list or a record over the configured size limit).
+   * (`ERR_PAYLOAD_INVALID`, e.g. an empty list, a bad topic name or a negative partition;
+   * `ERR_PAYLOAD_TOO_LARGE` for a record over the configured size limit).
    */
   produce(topic: string, records: readonly ProduceRecord[], options: CallOptions): Promise<ProduceResult[]>;
 
@@ -17,11 +18,22 @@ export interface KafkaRest {
    * Reads up to `maxRecords` records of one partition starting at `offset`, in offset order. Records
    * below `offset` (whole compressed batches on some servers) are already dropped. `[]` means caught up.
    * Throws `OffsetOutOfRangeError` (`ERR_OFFSET_OUT_OF_RANGE`) when `offset` is outside the log, and an
-   * `UpstreamError` when the proxy fails past the retry budget.
+   * `UpstreamError` when the proxy fails past the retry budget (`ERR_DEADLINE` when the deadline passed
+   * first); `ERR_PAYLOAD_INVALID` for a bad topic name, partition, offset or `maxRecords`.
    */
   fetch(topic: string, partition: number, offset: number, options: FetchOptions): Promise<FetchedRecord[]>;
 
-  /** Log start (earliest readable offset) and end (next offset to be written) of one partition. */
+  /**
+   * Log start (earliest readable offset) and end (next offset to be written) of one partition.
+   *
+   * v1 has no offsets endpoint, so the v1 client probes with count=1 reads (protocol doc §2.5): offset 0
+   * first (a new or re-created topic starts there), then exponential and binary search, around `near` when
+   * given. Probing cannot resolve one case: offset 0 is below the log start (retention) and the remaining
+   * log [start, end] is narrower than the gaps between probes at its distance from `near` (e.g. a log
+   * emptied by retention far from the checkpoint): an answer of "outside" does not say on which side.
+   * That throws `OffsetOutOfRangeError` (`ERR_OFFSET_OUT_OF_RANGE`); apply the reset policy without bounds.
+   * Also throws `UpstreamError` as `fetch` does.
+   */
   logBounds(topic: string, partition: number, options: LogBoundsOptions): Promise<LogBounds>;
 
   /** Topic names, sorted. */
@@ -32,6 +44,28 @@ export interface KafkaRest {
 
   /** Closes the connection pool. */
   close(): Promise<void>;
+}
+
+/** Counters of one client instance (never module state), for metrics and for tests. */
+export interface KafkaRestStats {
+  /** HTTP requests sent (every attempt counts). */
+  readonly requests: number;
+  /** Requests that were retries of an earlier attempt (backoff, Retry-After, or after an auth refresh). */
+  readonly retries: number;
+  /**
+   * Produce requests resent after an AMBIGUOUS failure (a timeout or a connection dropped after the
+   * request was sent): the records may have been written already, so each such resend can duplicate.
+   */
+  readonly ambiguousResends: number;
+  /** Records carried by those ambiguous resends: an upper bound on the duplicates they may have made. */
+  readonly possibleDuplicates: number;
+  /** Credential refreshes triggered by a 401/403. */
+  readonly authRefreshes: number;
+}
+
+/** What `createKafkaRest` returns: the dialect-neutral interface plus this instance's counters. */
+export interface KafkaRestClient extends KafkaRest {
+  stats(): KafkaRestStats;
 }
 
 export interface CallOptions {

@@ -1,0 +1,75 @@
+import type { Config } from '../config.js';
+import type { Log } from '../log.js';
+import {
+  createSecretsCache,
+  createSecretsManagerClient,
+  literalSecret,
+  type SecretsCache,
+  type SecretValue,
+  secretValue,
+} from '../secrets.js';
+import { type AuthProvider, apiKeyAuth, basicAuth, bearerAuth, noAuth } from './auth.js';
+import { createKafkaRest } from './client.js';
+import type { KafkaRestClient } from './types.js';
+
+export interface KafkaRestFromConfigOptions {
+  readonly log?: Log;
+  /** A cache to share (or a test's); by default one is built, over a Secrets Manager client made on first use. */
+  readonly secrets?: SecretsCache;
+}
+
+/**
+ * The client every handler builds in its deps factory (once per cold start): base URL, auth, timeouts,
+ * retries and limits all from `config.kafka`. The Secrets Manager SDK is loaded only when the credential
+ * is a secret id, and only at the first request (not here), so `auth=none` and a literal key never load it.
+ *
+ * Throws `ConfigError` (`ERR_CONFIG`) if the settings are inconsistent (already checked by `loadConfig`).
+ */
+export const createKafkaRestFromConfig = (
+  config: Config,
+  options: KafkaRestFromConfigOptions = {},
+): KafkaRestClient => {
+  const kafka = config.kafka;
+  return createKafkaRest({
+    baseUrl: kafka.url,
+    allowHttp: kafka.allowHttp,
+    auth: toAuthProvider(config, options.secrets),
+    connections: kafka.connections,
+    connectTimeoutMs: kafka.connectTimeoutMs,
+    requestTimeoutMs: kafka.requestTimeoutMs,
+    maxAttempts: kafka.maxAttempts,
+    backoffBaseMs: kafka.backoffBaseMs,
+    backoffMaxMs: kafka.backoffMaxMs,
+    maxRecordBytes: kafka.maxRecordBytes,
+    maxRequestBytes: kafka.maxRequestBytes,
+    maxRequestRecords: kafka.maxRequestRecords,
+    ...(options.log === undefined ? {} : { log: options.log }),
+  });
+};
+
+const toAuthProvider = (config: Config, secrets: SecretsCache | undefined): AuthProvider => {
+  const auth = config.kafka.auth;
+  if (auth.scheme === 'none') return noAuth();
+  const secret: SecretValue =
+    'value' in auth.secret
+      ? literalSecret(auth.secret.value)
+      : secretValue(
+          secrets ??
+            createSecretsCache({
+              client: createSecretsManagerClient({
+                endpoint: config.secrets.endpoint,
+                region: config.secrets.region,
+              }),
+              ttlMs: config.secrets.cacheTtlMs,
+            }),
+          auth.secret,
+        );
+  switch (auth.scheme) {
+    case 'api-key':
+      return apiKeyAuth(secret);
+    case 'basic':
+      return basicAuth(secret);
+    case 'bearer':
+      return bearerAuth(secret);
+  }
+};

@@ -1,0 +1,216 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Dispatcher } from 'undici';
+import request from 'undici/lib/api/api-request.js';
+import Pool from 'undici/lib/dispatcher/pool.js';
+import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+
+/**
+ * The HTTP layer under every dialect: one undici dispatcher, every body read, timeouts per request, and
+ * failures turned into outcomes (never thrown) that say whether the request may have been processed.
+ */
+export interface Transport {
+  send(request: TransportRequest): Promise<TransportOutcome>;
+  /** Closes the pool this transport created; a dispatcher passed in belongs to the caller and stays open. */
+  close(): Promise<void>;
+}
+
+export interface TransportRequest {
+  readonly method: 'GET' | 'POST';
+  /** Path and query, already including the base URL's own path prefix. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body?: string;
+  /** Bounds both the wait for headers and each wait for body data; keep it below the caller's deadline. */
+  readonly timeoutMs: number;
+  /** The timeout is the caller's deadline, so it must not fire late (undici's own timers may, by ≈1 s). */
+  readonly exactTimeout?: boolean;
+  readonly signal?: AbortSignal | undefined;
+}
+
+export interface TransportReply {
+  readonly ok: true;
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly body: string;
+}
+
+export interface TransportFailure {
+  readonly ok: false;
+  /** `ERR_UPSTREAM_TIMEOUT`, `ERR_UPSTREAM_NETWORK`, or `ERR_DEADLINE` when the caller aborted. */
+  readonly error: AppError;
+  /** Worth another attempt (false for an abort, a closed client or a request undici refused to build). */
+  readonly retriable: boolean;
+  /**
+   * The request may have reached the proxy and been processed: a timeout waiting for the answer, or a
+   * connection that broke after the request was written. Resending such a produce can duplicate records.
+   */
+  readonly ambiguous: boolean;
+}
+
+export type TransportOutcome = TransportReply | TransportFailure;
+
+export interface TransportOptions {
+  readonly baseUrl: URL;
+  readonly dispatcher?: Dispatcher | undefined;
+  readonly connections: number;
+  readonly connectTimeoutMs: number;
+}
+
+/** Below this, a request's timeout runs on an exact timer rather than undici's coarse one. */
+const EXACT_TIMEOUT_BELOW_MS = 5_000;
+
+/** The abort reason of an exact timeout; undici rejects with it, which tells it apart from a caller's abort. */
+const TIMED_OUT = Object.freeze(
+  Object.assign(new Error('request timed out'), { code: 'UND_ERR_HEADERS_TIMEOUT' }),
+);
+
+/** An abort signal that fires after `ms`, or when the caller's own signal does. */
+const createExactTimer = (ms: number, callerSignal: AbortSignal | undefined) => {
+  const controller = new AbortController();
+  const timeout = setTimeout(() => controller.abort(TIMED_OUT), ms);
+  const onCallerAbort = () => controller.abort(callerSignal?.reason);
+  if (callerSignal?.aborted === true) onCallerAbort();
+  else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
+  return {
+    signal: controller.signal,
+    clear: () => {
+      clearTimeout(timeout);
+      callerSignal?.removeEventListener('abort', onCallerAbort);
+    },
+  };
+};
+
+/** Failures where the request certainly never left: nothing can have been written. */
+const NOT_SENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+  'CERT_HAS_EXPIRED',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+]);
+const TIMEOUT_CODES = new Set([
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_BODY_TIMEOUT',
+  'ETIMEDOUT',
+]);
+const MAY_HAVE_BEEN_PROCESSED = '; the request may have been processed';
+/** Our own mistakes or a closed client: trying again cannot help. */
+const FINAL_CODES = new Set([
+  'UND_ERR_INVALID_ARG',
+  'UND_ERR_CLOSED',
+  'UND_ERR_DESTROYED',
+  'UND_ERR_NOT_SUPPORTED',
+  'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH',
+]);
+
+/**
+ * Creates the transport: one keep-alive `Pool` per origin with `connections` bounded (or the given
+ * dispatcher). Headers and body timeouts come with each request so they can shrink with the deadline.
+ */
+export const createUndiciTransport = (options: TransportOptions): Transport => {
+  const origin = options.baseUrl.origin;
+  const ownsDispatcher = options.dispatcher === undefined;
+  const dispatcher: Dispatcher =
+    options.dispatcher ??
+    new Pool(origin, {
+      connections: options.connections,
+      connectTimeout: options.connectTimeoutMs,
+      // One request per connection at a time: pipelining a POST behind another makes a failure of the first
+      // ambiguous for both.
+      pipelining: 1,
+    });
+
+  const send = async (req: TransportRequest): Promise<TransportOutcome> => {
+    // undici runs headers/body timeouts on a coarse clock (ticks of ≈0.5 s, so up to ≈1 s late). That is
+    // fine for a 10 s bound far from the deadline, not for a short one: those get an exact timer of our own.
+    const exact = req.exactTimeout === true || req.timeoutMs < EXACT_TIMEOUT_BELOW_MS;
+    const timer = exact ? createExactTimer(req.timeoutMs, req.signal) : undefined;
+    try {
+      const response = await request.call(dispatcher, {
+        origin,
+        path: req.path,
+        method: req.method,
+        headers: req.headers,
+        body: req.body ?? null,
+        headersTimeout: req.timeoutMs,
+        bodyTimeout: req.timeoutMs,
+        signal: timer?.signal ?? req.signal ?? null,
+      });
+      // Always consume the body, even of an error: an unread body keeps its connection out of the pool.
+      const body = await response.body.text();
+      return { ok: true, status: response.statusCode, headers: response.headers, body };
+    } catch (error) {
+      if (timer?.signal.reason === TIMED_OUT) return toFailure(TIMED_OUT, origin, undefined);
+      return toFailure(error, origin, req.signal);
+    } finally {
+      timer?.clear();
+    }
+  };
+
+  return {
+    send,
+    close: async () => {
+      if (ownsDispatcher) await dispatcher.close();
+    },
+  };
+};
+
+const toFailure = (error: unknown, origin: string, signal: AbortSignal | undefined): TransportFailure => {
+  const code = errorCode(error);
+  if (
+    signal?.aborted === true ||
+    code === 'UND_ERR_ABORTED' ||
+    (error as Error | undefined)?.name === 'AbortError'
+  ) {
+    return {
+      ok: false,
+      error: new AppError(ERROR_CODES.DEADLINE, `request to the Kafka REST proxy at ${origin} was aborted`, {
+        cause: error,
+        retriable: false,
+      }),
+      retriable: false,
+      ambiguous: true,
+    };
+  }
+  const label = code ?? (error as Error | undefined)?.name ?? 'unknown error';
+  if (TIMEOUT_CODES.has(label)) {
+    const ambiguous = label !== 'UND_ERR_CONNECT_TIMEOUT';
+    return {
+      ok: false,
+      error: new UpstreamError(
+        ERROR_CODES.UPSTREAM_TIMEOUT,
+        `Kafka REST proxy at ${origin} did not answer in time (${label})${ambiguous ? MAY_HAVE_BEEN_PROCESSED : ''}`,
+        { cause: error },
+      ),
+      retriable: true,
+      ambiguous,
+    };
+  }
+  const final = FINAL_CODES.has(label);
+  const ambiguous = !final && !NOT_SENT_CODES.has(label);
+  return {
+    ok: false,
+    error: new UpstreamError(
+      ERROR_CODES.UPSTREAM_NETWORK,
+      `connection to the Kafka REST proxy at ${origin} failed (${label})${ambiguous ? MAY_HAVE_BEEN_PROCESSED : ''}`,
+      { cause: error, retriable: !final },
+    ),
+    retriable: !final,
+    ambiguous,
+  };
+};
+
+/** `code` of a Node or undici error; an AggregateError (happy eyeballs, several addresses) carries its own. */
+const errorCode = (error: unknown): string | undefined => {
+  const value = error as { code?: unknown; errors?: unknown[] } | undefined;
+  if (typeof value?.code === 'string') return value.code;
+  const first = value?.errors?.[0] as { code?: unknown } | undefined;
+  return typeof first?.code === 'string' ? first.code : undefined;
+};

@@ -1,0 +1,160 @@
+import type { FetchedRecord, PartitionInfo, ProduceRecord } from './types.js';
+
+/**
+ * The Kafka REST v1 wire format (binary embedded), as pure functions: paths, media types, request bodies
+ * and response parsers. No I/O here, so another dialect (v2, v3) is another module of the same shape.
+ * Parsers return `undefined` for a body that is not what v1 promises; the caller turns that into
+ * `ERR_UPSTREAM_PROTOCOL`.
+ */
+export const V1_MEDIA = {
+  /** Binary embedded records; the only format Message Hub accepts (protocol doc §2.1). */
+  produceContentType: 'application/vnd.kafka.binary.v1+json',
+  /**
+   * Produce and metadata answers. Not the binary type: `POST /topics/{t}` does not list it as producible,
+   * so an Accept of only that type gets 406 (protocol doc §2.1, gotcha).
+   */
+  accept: 'application/vnd.kafka.v1+json',
+  /** Simple consume answers carry base64 binary records. */
+  fetchAccept: 'application/vnd.kafka.binary.v1+json',
+} as const;
+
+/** Kafka's own rule for topic names; checked before a name goes into a URL path. */
+export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+export const topicsPath = (basePath: string): string => `${basePath}/topics`;
+export const topicPath = (basePath: string, topic: string): string => `${basePath}/topics/${topic}`;
+export const partitionsPath = (basePath: string, topic: string): string =>
+  `${basePath}/topics/${topic}/partitions`;
+export const messagesPath = (
+  basePath: string,
+  topic: string,
+  partition: number,
+  offset: number,
+  count: number,
+): string =>
+  // `offset` is always sent: before CP 5.4 a missing one reads from 0, after it is a 400 (protocol doc §2.4).
+  `${basePath}/topics/${topic}/partitions/${partition}/messages?offset=${offset}&count=${count}`;
+
+/** Upper bound of one record's bytes inside the JSON body: base64 grows 4/3, plus field names and a partition. */
+export const encodedRecordBytes = (record: ProduceRecord): number =>
+  48 + base64Length(record.key?.byteLength ?? 0) + base64Length(record.value?.byteLength ?? 0);
+
+const base64Length = (bytes: number): number => Math.ceil(bytes / 3) * 4;
+
+/**
+ * `{"records":[…]}` for the records at `indices`, built as one string: base64 needs no JSON escaping, so
+ * there is no intermediate object graph and no `JSON.stringify` walk on the hot path. Absent keys are
+ * omitted (Redpanda rejects a `null` binary key); a null value is sent as `null` (a tombstone).
+ */
+export const encodeProduceBody = (records: readonly ProduceRecord[], indices: readonly number[]): string => {
+  let body = '{"records":[';
+  for (let i = 0; i < indices.length; i++) {
+    const record = records[indices[i] as number] as ProduceRecord;
+    body += i === 0 ? '{' : ',{';
+    if (record.key !== undefined && record.key !== null) body += `"key":"${toBase64(record.key)}",`;
+    if (record.partition !== undefined) body += `"partition":${record.partition},`;
+    body += record.value === null ? '"value":null}' : `"value":"${toBase64(record.value)}"}`;
+  }
+  return `${body}]}`;
+};
+
+const toBase64 = (bytes: Uint8Array): string =>
+  (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString(
+    'base64',
+  );
+
+/** One entry of a produce answer, as the client needs it. */
+export interface ProduceEntry {
+  readonly partition: unknown;
+  readonly offset: unknown;
+  readonly error_code: unknown;
+  readonly error: unknown;
+}
+
+/** `offsets` of a produce answer when it has one entry per record sent (protocol doc §2.3), else undefined. */
+export const parseProduceEntries = (body: string, expected: number): readonly ProduceEntry[] | undefined => {
+  const parsed = parseJson(body) as { offsets?: unknown } | undefined;
+  const offsets = parsed?.offsets;
+  if (!Array.isArray(offsets) || offsets.length !== expected) return undefined;
+  for (const entry of offsets) if (typeof entry !== 'object' || entry === null) return undefined;
+  return offsets as ProduceEntry[];
+};
+
+/**
+ * Records of a simple-consume answer at or after `fromOffset`. Older proxies (and Redpanda) return whole
+ * compressed batches, so earlier offsets are dropped here (protocol doc §2.4); unknown fields (`topic`)
+ * are ignored. `rawCount` is how many records the proxy sent, before that filtering.
+ */
+export const parseFetchRecords = (
+  body: string,
+  fromOffset: number,
+): { readonly records: FetchedRecord[]; readonly rawCount: number } | undefined => {
+  const parsed = parseJson(body);
+  if (!Array.isArray(parsed)) return undefined;
+  const records: FetchedRecord[] = [];
+  for (const item of parsed as unknown[]) {
+    if (typeof item !== 'object' || item === null) return undefined;
+    const { key, value, partition, offset } = item as Record<string, unknown>;
+    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(partition)) return undefined;
+    if (!isBase64OrNull(key) || !isBase64OrNull(value)) return undefined;
+    if ((offset as number) < fromOffset) continue;
+    records.push({
+      partition: partition as number,
+      offset: offset as number,
+      key: typeof key === 'string' ? Buffer.from(key, 'base64') : null,
+      value: typeof value === 'string' ? Buffer.from(value, 'base64') : null,
+    });
+  }
+  return { records, rawCount: parsed.length };
+};
+
+const isBase64OrNull = (value: unknown): value is string | null | undefined =>
+  value === null || value === undefined || typeof value === 'string';
+
+/** `GET /topics`: topic names. */
+export const parseTopics = (body: string): string[] | undefined => {
+  const parsed = parseJson(body);
+  if (!Array.isArray(parsed) || !parsed.every((name) => typeof name === 'string')) return undefined;
+  return parsed as string[];
+};
+
+/** `GET /topics/{t}/partitions`: partitions, in the proxy's order (not guaranteed: sort them after). */
+export const parsePartitions = (body: string): PartitionInfo[] | undefined => {
+  const parsed = parseJson(body);
+  if (!Array.isArray(parsed)) return undefined;
+  const partitions: PartitionInfo[] = [];
+  for (const item of parsed as unknown[]) {
+    const { partition, leader, replicas } = (item ?? {}) as Record<string, unknown>;
+    if (!Number.isSafeInteger(partition)) return undefined;
+    const list = Array.isArray(replicas) ? (replicas as Record<string, unknown>[]) : [];
+    partitions.push({
+      partition: partition as number,
+      leader: typeof leader === 'number' ? leader : -1,
+      replicas: list.map((replica) => ({
+        broker: typeof replica?.broker === 'number' ? replica.broker : -1,
+        leader: replica?.leader === true,
+        inSync: replica?.in_sync === true,
+      })),
+    });
+  }
+  return partitions;
+};
+
+/**
+ * `error_code` of an error answer. Bodies are not always the JSON envelope: 406 has none, an old 400 is
+ * plain text, IBM's gateway and admin API use `errorCode` (protocol doc §1, §5).
+ */
+export const parseErrorCode = (body: string): number | null => {
+  if (body.length === 0 || body.charCodeAt(0) !== 0x7b /* { */) return null;
+  const parsed = parseJson(body) as { error_code?: unknown; errorCode?: unknown } | undefined;
+  const code = parsed?.error_code ?? parsed?.errorCode;
+  return typeof code === 'number' && Number.isSafeInteger(code) ? code : null;
+};
+
+const parseJson = (body: string): unknown => {
+  try {
+    return JSON.parse(body) as unknown;
+  } catch {
+    return undefined;
+  }
+};
