@@ -37,6 +37,12 @@ export interface KafkaRestConfig {
 }
 
 export interface SecretsConfig {
+  /**
+   * `sdk`: GetSecretValue through the AWS SDK. `extension`: the AWS Parameters and Secrets Lambda Extension
+   * (a localhost HTTP call; no SDK to load at cold start), on `extensionPort`.
+   */
+  readonly source: 'sdk' | 'extension';
+  readonly extensionPort: number;
   readonly cacheTtlMs: number;
   /** Overrides the Secrets Manager endpoint (local stand-ins); unset in AWS. */
   readonly endpoint: URL | undefined;
@@ -87,6 +93,9 @@ export const loadConfig = (env: Env): Config => {
   const config: Config = {
     kafka,
     secrets: {
+      source: read.oneOf('SECRETS_SOURCE', ['sdk', 'extension'], 'sdk'),
+      // The extension's own variable, so one setting configures both it and us.
+      extensionPort: read.int('PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', 2773, { min: 1, max: 65_535 }),
       cacheTtlMs: read.int('SECRETS_CACHE_TTL_MS', 300_000, { min: 0 }),
       endpoint: read.url('SECRETS_MANAGER_ENDPOINT'),
       region: read.string('AWS_REGION'),
