@@ -1,0 +1,16 @@
+export type { DevKafkaRestErrorCode } from './errors.js';
+export { DEV_KAFKA_REST_ERROR_CODES, DevKafkaRestError } from './errors.js';
+export { MEDIA_TYPES } from './media-types.js';
+export { MURMUR2_SEED, murmur2, partitionForKey } from './murmur2.js';
+export { KAFKA_REST_ERROR_CODES, startKafkaRestServer } from './server.js';
+export type {
+  ChaosOptions,
+  Fault,
+  FaultMatch,
+  KafkaRestServer,
+  KafkaRestServerOptions,
+  RecordedRequest,
+  StoredRecord,
+  UnknownTopicMode,
+} from './types.js';
+export { UNKNOWN_TOPIC_MODES } from './types.js';
