@@ -84,7 +84,11 @@ const main = async (): Promise<void> => {
     if (!stopping) {
       stopping = true;
       offline.kill('SIGINT');
-      await Promise.allSettled([kafka.close(), sink.close(), new Promise((resolve) => dynamo.close(resolve))]);
+      await Promise.allSettled([
+        kafka.close(),
+        sink.close(),
+        new Promise((resolve) => dynamo.close(resolve)),
+      ]);
     }
     process.exit(code);
   };
@@ -107,7 +111,8 @@ const main = async (): Promise<void> => {
     try {
       const response = await fetch(drainUrl, { method: 'POST', body: '{}' });
       const text = await response.text();
-      if (!response.ok || response.headers.get('x-amz-function-error')) say('drain', `failed: ${text.slice(0, 300)}`);
+      if (!response.ok || response.headers.get('x-amz-function-error'))
+        say('drain', `failed: ${text.slice(0, 300)}`);
     } catch (error) {
       say('drain', `could not invoke: ${(error as Error).message}`);
     }

@@ -3,6 +3,7 @@ import type { Config } from '../lib/config.js';
 import { lazyDeps } from '../lib/deps.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import { createLog } from '../lib/log.js';
+import { createSecretsCache, createSecretsManagerClient } from '../lib/secrets.js';
 import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
 
 /** API Gateway gives up on an integration after 30 s; answering later would be answering no one. */
@@ -10,14 +11,19 @@ const API_GATEWAY_TIMEOUT_MS = 30_000;
 
 export interface WebhookHandlerDeps extends WebhookDeps {
   readonly deadlineMarginMs: number;
-  readonly now: () => number;
 }
 
 export const createWebhookDeps = (config: Config): WebhookHandlerDeps => {
   const log = createLog(config.logLevel);
+  // One cache for the proxy credential and the routes' signing secrets: one fetch per secret per TTL.
+  const secrets = createSecretsCache({
+    client: createSecretsManagerClient({ endpoint: config.secrets.endpoint, region: config.secrets.region }),
+    ttlMs: config.secrets.cacheTtlMs,
+  });
   return {
-    kafka: createKafkaRestFromConfig(config, { log }),
+    kafka: createKafkaRestFromConfig(config, { log, secrets }),
     routes: config.webhook.routes,
+    secrets,
     log,
     deadlineMarginMs: config.deadlineMarginMs,
     now: Date.now,
@@ -28,7 +34,8 @@ export const makeHandler =
   (getDeps: () => WebhookHandlerDeps) =>
   async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const deps = getDeps();
-    const budgetMs = Math.min(context.getRemainingTimeInMillis(), API_GATEWAY_TIMEOUT_MS) - deps.deadlineMarginMs;
+    const budgetMs =
+      Math.min(context.getRemainingTimeInMillis(), API_GATEWAY_TIMEOUT_MS) - deps.deadlineMarginMs;
     return ingestWebhook(deps, event, deps.now() + budgetMs);
   };
 

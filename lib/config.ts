@@ -9,6 +9,7 @@ import {
 } from './env-reader.js';
 import { ConfigError } from './errors.js';
 import { type EventsConfig, parseEventsConfig, parseQueueConfig, type QueueConfig } from './ingest/config.js';
+import { parseVerification, type Verification } from './webhook/verify/index.js';
 
 /**
  * Where the credential for the Kafka REST proxy comes from. `secretId` names a Secrets Manager secret
@@ -60,6 +61,8 @@ export interface WebhookRoute {
   readonly key: KeySource;
   readonly partition: number | undefined;
   readonly maxBodyBytes: number;
+  /** How callers prove who they are; `{scheme: 'none'}` only when declared so explicitly. */
+  readonly verify: Verification;
 }
 
 export interface Config {
@@ -154,7 +157,7 @@ const parseAuth = (read: EnvReader): KafkaAuthConfig => {
   return { scheme, secret: { value: '' } };
 };
 
-const ROUTE_KEYS = ['topic', 'key', 'partition', 'maxBodyBytes'] as const;
+const ROUTE_KEYS = ['topic', 'verify', 'key', 'partition', 'maxBodyBytes'] as const;
 
 const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, WebhookRoute> => {
   const routes = new Map<string, WebhookRoute>();
@@ -162,7 +165,7 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
   if (value === undefined) return routes;
   if (!isPlainObject(value)) {
     read.problems.push(
-      'WEBHOOK_ROUTES must be a JSON object of route name → {topic, key?, partition?, maxBodyBytes?}',
+      'WEBHOOK_ROUTES must be a JSON object of route name → {topic, verify, key?, partition?, maxBodyBytes?}',
     );
     return routes;
   }
@@ -172,7 +175,7 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
     const problemsBefore = read.problems.length;
     if (!ROUTE_NAME.test(name)) read.problems.push(`${at}: a route name is 1-128 of [A-Za-z0-9._~-]`);
     if (!isPlainObject(spec)) {
-      read.problems.push(`${at} must be an object {topic, key?, partition?, maxBodyBytes?}`);
+      read.problems.push(`${at} must be an object {topic, verify, key?, partition?, maxBodyBytes?}`);
       continue;
     }
     for (const key of unknownKeys(spec, ROUTE_KEYS)) {
@@ -190,10 +193,12 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
     const bodyProblem = checkInt(maxBodyBytes, { min: 1, max: bodyLimit });
     if (bodyProblem) read.problems.push(`${at}.maxBodyBytes must be ${bodyProblem}`);
     const key = parseKeySource(read, `${at}.key`, spec.key);
-    if (read.problems.length === problemsBefore) {
+    const verify = parseVerification(spec.verify, at, read.problems);
+    if (read.problems.length === problemsBefore && verify !== undefined) {
       routes.set(name, {
         name,
         topic: topic as string,
+        verify,
         key,
         partition: partition as number | undefined,
         maxBodyBytes: maxBodyBytes as number,

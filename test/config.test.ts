@@ -2,7 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
 import { ConfigError, isAppError } from '../lib/errors.js';
 
-const BASE = { KAFKA_REST_URL: 'https://kafka-rest.example.com:443', KAFKA_REST_SECRET_ID: 'messagehub-api-key' };
+const BASE = {
+  KAFKA_REST_URL: 'https://kafka-rest.example.com:443',
+  KAFKA_REST_SECRET_ID: 'messagehub-api-key',
+};
 
 const problemsOf = (env: Record<string, string>): readonly string[] => {
   try {
@@ -31,9 +34,14 @@ describe('loadConfig', () => {
     const config = loadConfig({
       ...BASE,
       WEBHOOK_ROUTES: JSON.stringify({
-        plain: { topic: 'demo' },
-        header: { topic: 'orders', key: { header: 'X-Order-Id' }, partition: 3 },
-        pointer: { topic: 'orders', key: { jsonPointer: '/a~1b/0' }, maxBodyBytes: 1024 },
+        plain: { topic: 'demo', verify: { scheme: 'none' } },
+        header: { topic: 'orders', verify: { scheme: 'none' }, key: { header: 'X-Order-Id' }, partition: 3 },
+        pointer: {
+          topic: 'orders',
+          verify: { scheme: 'github', secretId: 'gh' },
+          key: { jsonPointer: '/a~1b/0' },
+          maxBodyBytes: 1024,
+        },
       }),
     });
     expect(config.webhook.routes.get('plain')).toEqual({
@@ -42,6 +50,11 @@ describe('loadConfig', () => {
       key: { from: 'none' },
       partition: undefined,
       maxBodyBytes: 1_000_000,
+      verify: { scheme: 'none' },
+    });
+    expect(config.webhook.routes.get('pointer')?.verify).toEqual({
+      scheme: 'github',
+      secret: { secretId: 'gh' },
     });
     expect(config.webhook.routes.get('header')?.key).toEqual({ from: 'header', header: 'x-order-id' });
     expect(config.webhook.routes.get('header')?.partition).toBe(3);
@@ -56,19 +69,51 @@ describe('loadConfig', () => {
 
   it.each([
     { name: 'missing URL', env: { KAFKA_REST_SECRET_ID: 's' }, problem: 'KAFKA_REST_URL is required' },
-    { name: 'URL not a URL', env: { ...BASE, KAFKA_REST_URL: 'not a url' }, problem: 'KAFKA_REST_URL must be an absolute URL' },
-    { name: 'no credential', env: { KAFKA_REST_URL: BASE.KAFKA_REST_URL }, problem: 'KAFKA_REST_SECRET_ID is required' },
+    {
+      name: 'URL not a URL',
+      env: { ...BASE, KAFKA_REST_URL: 'not a url' },
+      problem: 'KAFKA_REST_URL must be an absolute URL',
+    },
+    {
+      name: 'no credential',
+      env: { KAFKA_REST_URL: BASE.KAFKA_REST_URL },
+      problem: 'KAFKA_REST_SECRET_ID is required',
+    },
     {
       name: 'two credentials',
       env: { ...BASE, KAFKA_REST_API_KEY: 'k' },
       problem: 'KAFKA_REST_SECRET_ID and KAFKA_REST_API_KEY are exclusive',
     },
-    { name: 'unknown auth', env: { ...BASE, KAFKA_REST_AUTH: 'oauth' }, problem: 'KAFKA_REST_AUTH must be one of' },
-    { name: 'non-integer', env: { ...BASE, KAFKA_REST_TIMEOUT_MS: '10s' }, problem: 'KAFKA_REST_TIMEOUT_MS must be' },
-    { name: 'out of range', env: { ...BASE, KAFKA_REST_CONNECTIONS: '0' }, problem: 'KAFKA_REST_CONNECTIONS must be' },
-    { name: 'bad boolean', env: { ...BASE, KAFKA_REST_ALLOW_HTTP: 'maybe' }, problem: 'KAFKA_REST_ALLOW_HTTP must be true or false' },
-    { name: 'routes not JSON', env: { ...BASE, WEBHOOK_ROUTES: '{demo' }, problem: 'WEBHOOK_ROUTES must be JSON' },
-    { name: 'routes not an object', env: { ...BASE, WEBHOOK_ROUTES: '[]' }, problem: 'WEBHOOK_ROUTES must be a JSON object' },
+    {
+      name: 'unknown auth',
+      env: { ...BASE, KAFKA_REST_AUTH: 'oauth' },
+      problem: 'KAFKA_REST_AUTH must be one of',
+    },
+    {
+      name: 'non-integer',
+      env: { ...BASE, KAFKA_REST_TIMEOUT_MS: '10s' },
+      problem: 'KAFKA_REST_TIMEOUT_MS must be',
+    },
+    {
+      name: 'out of range',
+      env: { ...BASE, KAFKA_REST_CONNECTIONS: '0' },
+      problem: 'KAFKA_REST_CONNECTIONS must be',
+    },
+    {
+      name: 'bad boolean',
+      env: { ...BASE, KAFKA_REST_ALLOW_HTTP: 'maybe' },
+      problem: 'KAFKA_REST_ALLOW_HTTP must be true or false',
+    },
+    {
+      name: 'routes not JSON',
+      env: { ...BASE, WEBHOOK_ROUTES: '{demo' },
+      problem: 'WEBHOOK_ROUTES must be JSON',
+    },
+    {
+      name: 'routes not an object',
+      env: { ...BASE, WEBHOOK_ROUTES: '[]' },
+      problem: 'WEBHOOK_ROUTES must be a JSON object',
+    },
     {
       name: 'route typo',
       env: { ...BASE, WEBHOOK_ROUTES: '{"a":{"topic":"t","partiton":1}}' },
@@ -93,6 +138,11 @@ describe('loadConfig', () => {
       name: 'bad key source',
       env: { ...BASE, WEBHOOK_ROUTES: '{"a":{"topic":"t","key":{"jsonPointer":"id"}}}' },
       problem: 'WEBHOOK_ROUTES.a.key must be "none"',
+    },
+    {
+      name: 'a route without a declared verification',
+      env: { ...BASE, WEBHOOK_ROUTES: '{"a":{"topic":"t"}}' },
+      problem: 'WEBHOOK_ROUTES.a.verify is required',
     },
   ])('reports $name with the key and the expected shape', ({ env, problem }) => {
     expect(problemsOf(env)).toEqual(expect.arrayContaining([expect.stringContaining(problem)]));

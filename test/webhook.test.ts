@@ -3,22 +3,34 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createSecretsCache, createSecretsManagerClient } from '../lib/secrets.js';
+import { signGithub } from '../lib/webhook/verify/index.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { createMemoryLog } from './helpers/log.js';
+import { type LocalSecretsManager, startSecretsManager, TEST_AWS } from './helpers/secrets-manager.js';
 
 const API_KEY = 'wh-test-key-7f3a9c2e51b84d06a1e5c9b2d7f04e63';
 
+const GITHUB_SECRET = 'gh-signing-secret-5d2c1f0e9b8a';
+const UNSIGNED = { scheme: 'none' };
+
 const ROUTES = {
-  demo: { topic: 'demo' },
-  keyed: { topic: 'orders', key: { header: 'X-Order-Id' } },
-  pointer: { topic: 'orders', key: { jsonPointer: '/order/id' } },
-  pinned: { topic: 'demo', partition: 2 },
-  small: { topic: 'demo', maxBodyBytes: 16 },
-  missing: { topic: 'no-such-topic' },
+  demo: { topic: 'demo', verify: UNSIGNED },
+  keyed: { topic: 'orders', verify: UNSIGNED, key: { header: 'X-Order-Id' } },
+  pointer: { topic: 'orders', verify: UNSIGNED, key: { jsonPointer: '/order/id' } },
+  pinned: { topic: 'demo', verify: UNSIGNED, partition: 2 },
+  small: { topic: 'demo', verify: UNSIGNED, maxBodyBytes: 16 },
+  missing: { topic: 'no-such-topic', verify: UNSIGNED },
+  github: {
+    topic: 'orders',
+    verify: { scheme: 'github', secretId: 'github-hook' },
+    key: { jsonPointer: '/id' },
+  },
 };
 
 describe('webhook handler against the local Kafka REST server', () => {
   let server: KafkaRestServer;
+  let secretsManager: LocalSecretsManager;
   let deps: WebhookHandlerDeps;
   let log: ReturnType<typeof createMemoryLog>;
   const handler = makeHandler(() => deps);
@@ -28,10 +40,11 @@ describe('webhook handler against the local Kafka REST server', () => {
 
   beforeAll(async () => {
     server = await startKafkaRestServer({ topics: { demo: 3, orders: 4 }, apiKey: API_KEY });
+    secretsManager = await startSecretsManager({ 'github-hook': GITHUB_SECRET });
   });
   afterAll(async () => {
     await deps.kafka.close();
-    await server.close();
+    await Promise.all([server.close(), secretsManager.close()]);
   });
   beforeEach(async () => {
     server.clearFaults();
@@ -50,9 +63,14 @@ describe('webhook handler against the local Kafka REST server', () => {
       KAFKA_REST_BACKOFF_MAX_MS: '20',
       WEBHOOK_ROUTES: JSON.stringify(ROUTES),
     });
+    const secrets = createSecretsCache({
+      client: createSecretsManagerClient({ endpoint: new URL(secretsManager.endpoint), ...TEST_AWS }),
+      ttlMs: 60_000,
+    });
     deps = {
-      kafka: createKafkaRestFromConfig(config, { log }),
+      kafka: createKafkaRestFromConfig(config, { log, secrets }),
       routes: config.webhook.routes,
+      secrets,
       log,
       deadlineMarginMs: 200,
       now: Date.now,
@@ -96,7 +114,10 @@ describe('webhook handler against the local Kafka REST server', () => {
     const [a, b] = [JSON.parse(first.body ?? ''), JSON.parse(second.body ?? '')];
     expect(b.partition).toBe(a.partition);
     expect(b.offset).toBe(a.offset + 1);
-    expect(server.records('orders', a.partition).map((r) => r.key?.toString())).toEqual(['order-42', 'order-42']);
+    expect(server.records('orders', a.partition).map((r) => r.key?.toString())).toEqual([
+      'order-42',
+      'order-42',
+    ]);
   });
 
   it('keys the record from a JSON pointer into the body', async () => {
@@ -116,7 +137,10 @@ describe('webhook handler against the local Kafka REST server', () => {
   });
 
   it('serves Function URL events, which carry only the raw path', async () => {
-    const response = await handler(httpApiEvent('/hooks/demo', 'url', { functionUrl: true }), lambdaContext());
+    const response = await handler(
+      httpApiEvent('/hooks/demo', 'url', { functionUrl: true }),
+      lambdaContext(),
+    );
     expect(response.statusCode).toBe(202);
     expect(allRecords('demo', 3).map((r) => r.value?.toString())).toEqual(['url']);
   });
@@ -183,8 +207,61 @@ describe('webhook handler against the local Kafka REST server', () => {
     });
   });
 
+  it('accepts a GitHub delivery signed over the exact body bytes', async () => {
+    const body = JSON.stringify({ id: 'delivery-1', action: 'opened' });
+    const headers = { 'x-hub-signature-256': signGithub(GITHUB_SECRET, body) };
+    const response = await handler(httpApiEvent('/hooks/github', body, { headers }), lambdaContext());
+    expect(response.statusCode).toBe(202);
+    const { partition } = JSON.parse(response.body ?? '');
+    expect(server.records('orders', partition).map((r) => r.key?.toString())).toEqual(['delivery-1']);
+  });
+
+  it.each([
+    { name: 'no signature', headers: {}, reason: 'signature-missing' },
+    {
+      name: 'a forged signature',
+      headers: { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` },
+      reason: 'signature-mismatch',
+    },
+    {
+      name: 'a signature of another body',
+      headers: { 'x-hub-signature-256': signGithub(GITHUB_SECRET, '{"id":"other"}') },
+      reason: 'signature-mismatch',
+    },
+  ])(
+    'answers 401 ($reason) to $name, before reading the body, and produces nothing',
+    async ({ headers, reason }) => {
+      const requestsBefore = server.requests.length;
+      // Not JSON: a 401 (not a 400) proves verification ran before the key pointer parsed anything.
+      const response = await handler(
+        httpApiEvent('/hooks/github', '{"id": broken', { headers }),
+        lambdaContext(),
+      );
+      expect(response.statusCode).toBe(401);
+      expect(JSON.parse(response.body ?? '')).toMatchObject({ code: 'ERR_UNAUTHORIZED', message: reason });
+      expect(response.body).not.toContain(GITHUB_SECRET);
+      expect(server.requests.slice(requestsBefore)).toHaveLength(0);
+    },
+  );
+
+  it('answers 503 when the signing secret cannot be read, so the sender retries', async () => {
+    secretsManager.deleteSecret('github-hook');
+    try {
+      const body = '{"id":"x"}';
+      const headers = { 'x-hub-signature-256': signGithub(GITHUB_SECRET, body) };
+      const response = await handler(httpApiEvent('/hooks/github', body, { headers }), lambdaContext());
+      expect(response.statusCode).toBe(503);
+      expect(JSON.parse(response.body ?? '').code).toBe('ERR_SECRET');
+    } finally {
+      secretsManager.setSecret('github-hook', GITHUB_SECRET);
+    }
+  });
+
   it('answers 422 with a safe message when the proxy rejects the record for good, and nothing is stored', async () => {
-    server.inject({ kind: 'record-errors', errors: { 0: { code: 50002, message: 'RecordTooLargeException' } } });
+    server.inject({
+      kind: 'record-errors',
+      errors: { 0: { code: 50002, message: 'RecordTooLargeException' } },
+    });
     const response = await handler(httpApiEvent('/hooks/demo', 'poison'), lambdaContext());
     expect(response.statusCode).toBe(422);
     expect(JSON.parse(response.body ?? '').code).toBe('ERR_RECORD_REJECTED');

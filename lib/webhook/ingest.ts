@@ -2,13 +2,17 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { WebhookRoute } from '../config.js';
 import type { KafkaRest } from '../kafka-rest/types.js';
 import type { Log } from '../log.js';
-import { parseWebhookRequest } from './parse.js';
+import { parseWebhookRequest, toRecord } from './parse.js';
 import { toAcceptedResponse, toErrorResponse } from './respond.js';
+import { verifyWebhook } from './verify/index.js';
 
 export interface WebhookDeps {
   readonly kafka: KafkaRest;
   readonly routes: ReadonlyMap<string, WebhookRoute>;
   readonly log: Log;
+  /** Signing secrets and tokens of the routes, by Secrets Manager id (cached). */
+  readonly secrets: { get(secretId: string): Promise<string> };
+  readonly now: () => number;
 }
 
 /**
@@ -22,7 +26,11 @@ export const ingestWebhook = async (
 ): Promise<APIGatewayProxyStructuredResultV2> => {
   const requestId = event.requestContext.requestId;
   try {
-    const { route, record } = parseWebhookRequest(event, deps.routes);
+    const request = parseWebhookRequest(event, deps.routes);
+    // Verified before anything else reads the body: an unauthenticated caller learns nothing about it.
+    await verifyWebhook(request.route.verify, request, deps.secrets, deps.now);
+    const route = request.route;
+    const record = toRecord(request);
     const [result] = await deps.kafka.produce(route.topic, [record], { deadlineMs });
     if (result === undefined) throw new Error('the Kafka REST client returned no result for the record');
     if (!result.ok) throw result.error;

@@ -3,18 +3,19 @@ import type { KeySource, WebhookRoute } from '../config.js';
 import { AppError, ERROR_CODES } from '../errors.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
 
-/** What a webhook request becomes once it is known to be acceptable: one record for one route. */
+/** A request matched to its route, with the exact body bytes, not yet verified. */
 export interface WebhookRequest {
   readonly route: WebhookRoute;
-  readonly record: ProduceRecord;
+  readonly body: Buffer;
+  readonly headers: Readonly<Record<string, string | undefined>>;
 }
 
 const HOOK_PATH = /^(?:\/[^/]+)*?\/hooks\/([^/]+)\/?$/;
 
 /**
- * Turns an API Gateway HTTP API (payload v2) or Function URL event into a record for its route.
- * Throws `AppError` with the caller's mistake: `ERR_ROUTE_NOT_FOUND`, `ERR_METHOD_NOT_ALLOWED`,
- * `ERR_PAYLOAD_TOO_LARGE`, `ERR_PAYLOAD_INVALID` (bad JSON where a key pointer needs it, key missing).
+ * Matches an API Gateway HTTP API (payload v2) or Function URL event to its route and reads its body.
+ * Cheap checks only, so that nothing is parsed before the caller is verified. Throws `AppError`:
+ * `ERR_ROUTE_NOT_FOUND`, `ERR_METHOD_NOT_ALLOWED`, `ERR_PAYLOAD_TOO_LARGE`.
  */
 export const parseWebhookRequest = (
   event: APIGatewayProxyEventV2,
@@ -25,18 +26,25 @@ export const parseWebhookRequest = (
   if (event.requestContext.http.method !== 'POST') {
     throw new AppError(ERROR_CODES.METHOD_NOT_ALLOWED, 'webhook routes accept POST only');
   }
-  const value = bodyBytes(event);
-  if (value.byteLength > route.maxBodyBytes) {
+  const body = bodyBytes(event);
+  if (body.byteLength > route.maxBodyBytes) {
     throw new AppError(
       ERROR_CODES.PAYLOAD_TOO_LARGE,
-      `request body is ${value.byteLength} bytes; this route accepts at most ${route.maxBodyBytes}`,
+      `request body is ${body.byteLength} bytes; this route accepts at most ${route.maxBodyBytes}`,
     );
   }
-  const key = recordKey(route.key, event, value);
-  return {
-    route,
-    record: route.partition === undefined ? { key, value } : { key, value, partition: route.partition },
-  };
+  return { route, body, headers: event.headers ?? {} };
+};
+
+/**
+ * The record a verified request becomes: the exact body bytes as value, the key from the route's source.
+ * Throws `ERR_PAYLOAD_INVALID` when the key cannot be found (header missing, body not JSON, pointer empty).
+ */
+export const toRecord = ({ route, body, headers }: WebhookRequest): ProduceRecord => {
+  const key = recordKey(route.key, headers, body);
+  return route.partition === undefined
+    ? { key, value: body }
+    : { key, value: body, partition: route.partition };
 };
 
 const routeName = (event: APIGatewayProxyEventV2): string | undefined => {
@@ -58,25 +66,28 @@ const bodyBytes = (event: APIGatewayProxyEventV2): Buffer => {
   return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
 };
 
-const recordKey = (source: KeySource, event: APIGatewayProxyEventV2, body: Buffer): Buffer | null => {
+const recordKey = (source: KeySource, headers: WebhookRequest['headers'], body: Buffer): Buffer | null => {
   switch (source.from) {
     case 'none':
       return null;
     case 'header': {
-      const header = headerValue(event, source.header);
+      const header = headerValue(headers, source.header);
       if (header === undefined || header === '') {
         throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `the key header ${source.header} is missing`);
       }
       return Buffer.from(header, 'utf8');
     }
     case 'json-pointer':
-      return Buffer.from(scalarToString(resolvePointer(parseJson(body), source.pointer), source.pointer), 'utf8');
+      return Buffer.from(
+        scalarToString(resolvePointer(parseJson(body), source.pointer), source.pointer),
+        'utf8',
+      );
   }
 };
 
-const headerValue = (event: APIGatewayProxyEventV2, name: string): string | undefined => {
+const headerValue = (headers: WebhookRequest['headers'], name: string): string | undefined => {
   // Payload v2 lower-cases header names, but Function URL tests and other senders may not.
-  for (const [key, value] of Object.entries(event.headers ?? {})) {
+  for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() === name) return value;
   }
   return undefined;
@@ -86,7 +97,10 @@ const parseJson = (body: Buffer): unknown => {
   try {
     return JSON.parse(body.toString('utf8')) as unknown;
   } catch {
-    throw new AppError(ERROR_CODES.PAYLOAD_INVALID, 'request body is not valid JSON, and this route takes its key from it');
+    throw new AppError(
+      ERROR_CODES.PAYLOAD_INVALID,
+      'request body is not valid JSON, and this route takes its key from it',
+    );
   }
 };
 
@@ -118,4 +132,5 @@ const scalarToString = (value: unknown, pointer: string): string => {
   );
 };
 
-const typeOf = (value: unknown): string => (value === null ? 'null' : Array.isArray(value) ? 'array' : 'object');
+const typeOf = (value: unknown): string =>
+  value === null ? 'null' : Array.isArray(value) ? 'array' : 'object';

@@ -50,7 +50,10 @@ export const toAcceptedResponse = (ack: Acknowledgement): APIGatewayProxyStructu
 export const toErrorResponse = (error: unknown, requestId: string): APIGatewayProxyStructuredResultV2 => {
   if (!isAppError(error)) return json(500, { code: 'ERR_INTERNAL', requestId });
   const status = error.retriable && STATUS_BY_CODE[error.code] >= 500 ? 503 : STATUS_BY_CODE[error.code];
-  const body = status < EXPOSE_MESSAGE_BELOW ? { code: error.code, message: error.message, requestId } : { code: error.code, requestId };
+  const body =
+    status < EXPOSE_MESSAGE_BELOW
+      ? { code: error.code, message: error.message, requestId }
+      : { code: error.code, requestId };
   const headers: Record<string, string> = {};
   if (status === 503) headers['retry-after'] = String(retryAfterSeconds(error));
   if (status === 405) headers.allow = 'POST';
