@@ -1,16 +1,202 @@
-import type { EnvReader } from '../env-reader.js';
+import { checkInt, type EnvReader, type IntRange, isPlainObject, unknownKeys } from '../env-reader.js';
+import { type DlqConfig, parseDlqConfig, parseSinkConfig, type SinkConfig } from '../sinks/config.js';
 
-// Owned by the drain work: fill in the settings of design §1.4, §2 and the issue.
-export interface DrainConfig {
+/** What to do when the checkpoint is outside the log (retention deleted it, or the topic was re-created). */
+export const RESET_POLICIES = ['earliest', 'latest', 'fail'] as const;
+export type ResetPolicy = (typeof RESET_POLICIES)[number];
+
+/** Where a partition with no checkpoint yet starts. */
+export const START_POSITIONS = ['earliest', 'latest'] as const;
+export type StartPosition = (typeof START_POSITIONS)[number];
+
+/** The settings the per-partition loop needs (no sink wiring), so the loop can be driven with any sink. */
+export interface DrainSettings {
+  /** Part of the checkpoint key: `[A-Za-z0-9._-]`, so `#` can separate the key's parts. */
   readonly id: string;
+  readonly topic: string;
+  /** Records per fetch (`count`), and so per checkpoint commit. */
+  readonly batchSize: number;
+  /** Attempts per record before it is poison (to the DLQ, or the partition stops). */
+  readonly maxAttempts: number;
+  readonly resetPolicy: ResetPolicy;
+  readonly startFrom: StartPosition;
+  /** Full-jitter backoff between attempts: base × 2^(attempt-1), capped. */
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /**
+   * 0: commit after every fetched batch. Above 0: commit at most this often (and always when the run
+   * stops), for sinks so fast that a checkpoint write per batch would cost more than the deliveries.
+   * A crash then redelivers up to this much, and an operator's change is seen up to this much later.
+   */
+  readonly commitIntervalMs: number;
+}
+
+export interface DrainConfig extends DrainSettings {
+  /** Explicit partition numbers, or every partition the proxy lists at each run. */
+  readonly partitions: readonly number[] | 'all';
+  readonly sink: SinkConfig;
+  /** Poison records go here; absent: the partition stops at a poison record (never skipped silently). */
+  readonly dlq: DlqConfig | undefined;
 }
 
 export interface DrainsConfig {
   readonly drains: readonly DrainConfig[];
+  /** `CHECKPOINT_TABLE`: required once any drain is configured. */
+  readonly checkpointTable: string | undefined;
+  /** `DYNAMODB_ENDPOINT`: dynalite and other local stand-ins; unset in AWS. */
+  readonly dynamodbEndpoint: URL | undefined;
+  /** `SQS_ENDPOINT`, `EVENTBRIDGE_ENDPOINT`: local stand-ins for the sinks and the DLQ; unset in AWS. */
+  readonly sqsEndpoint: URL | undefined;
+  readonly eventBridgeEndpoint: URL | undefined;
+  /** `DRAIN_LEASE_MS`: lease length after each acquire/commit/renew; a crashed run blocks its partitions this long. */
+  readonly leaseMs: number;
+  /** `DRAIN_CONCURRENCY`: partitions drained at once by one invocation (memory and sockets bound it). */
+  readonly maxConcurrentPartitions: number;
 }
 
-/** Reads the drain function's settings; pushes every problem onto `read.problems`. */
+export const DRAIN_DEFAULTS = {
+  partitions: 'all',
+  batchSize: 100,
+  maxAttempts: 5,
+  resetPolicy: 'earliest',
+  startFrom: 'earliest',
+  retryBaseMs: 200,
+  retryMaxMs: 10_000,
+  commitIntervalMs: 0,
+  leaseMs: 60_000,
+  maxConcurrentPartitions: 16,
+} as const;
+
+const DRAIN_KEYS = [
+  'id',
+  'topic',
+  'partitions',
+  'sink',
+  'dlq',
+  'batchSize',
+  'maxAttempts',
+  'resetPolicy',
+  'startFrom',
+  'retryBaseMs',
+  'retryMaxMs',
+  'commitIntervalMs',
+] as const;
+
+const DRAIN_ID = /^[a-zA-Z0-9._-]{1,64}$/;
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+
+/**
+ * Reads the drain function's settings: `DRAINS` (a JSON array of drains), `CHECKPOINT_TABLE`,
+ * `DRAIN_LEASE_MS`, `DRAIN_CONCURRENCY`, and the local endpoints `DYNAMODB_ENDPOINT`, `SQS_ENDPOINT`,
+ * `EVENTBRIDGE_ENDPOINT`. Pushes every problem onto `read.problems`
+ * (each naming the key and the expected shape); never throws.
+ */
 export const parseDrainsConfig = (read: EnvReader): DrainsConfig => {
-  const value = read.json('DRAINS');
-  return { drains: Array.isArray(value) ? value.map((drain) => ({ id: String(drain?.id) })) : [] };
+  const drains = parseDrains(read.json('DRAINS'), read.problems);
+  const checkpointTable = read.string('CHECKPOINT_TABLE');
+  if (read.raw('DRAINS') !== undefined && checkpointTable === undefined) {
+    read.problems.push('CHECKPOINT_TABLE is required when DRAINS is set: the DynamoDB checkpoint table name');
+  }
+  return {
+    drains,
+    checkpointTable,
+    dynamodbEndpoint: read.url('DYNAMODB_ENDPOINT'),
+    sqsEndpoint: read.url('SQS_ENDPOINT'),
+    eventBridgeEndpoint: read.url('EVENTBRIDGE_ENDPOINT'),
+    leaseMs: read.int('DRAIN_LEASE_MS', DRAIN_DEFAULTS.leaseMs, { min: 1_000, max: 900_000 }),
+    maxConcurrentPartitions: read.int('DRAIN_CONCURRENCY', DRAIN_DEFAULTS.maxConcurrentPartitions, {
+      min: 1,
+      max: 256,
+    }),
+  };
+};
+
+const parseDrains = (value: unknown, problems: string[]): DrainConfig[] => {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) {
+    problems.push('DRAINS must be a JSON array of {id, topic, sink, partitions?, dlq?, batchSize?, …}');
+    return [];
+  }
+  const drains: DrainConfig[] = [];
+  const seen = new Set<string>();
+  value.forEach((spec: unknown, index) => {
+    const at = `DRAINS[${index}]`;
+    const drain = parseDrain(spec, at, problems);
+    if (drain === undefined) return;
+    if (seen.has(drain.id)) {
+      problems.push(`${at}.id ${JSON.stringify(drain.id)} is used twice: drain ids key the checkpoints`);
+      return;
+    }
+    seen.add(drain.id);
+    drains.push(drain);
+  });
+  return drains;
+};
+
+const parseDrain = (spec: unknown, at: string, problems: string[]): DrainConfig | undefined => {
+  if (!isPlainObject(spec)) {
+    problems.push(`${at} must be an object {id, topic, sink, partitions?, dlq?, batchSize?, …}`);
+    return undefined;
+  }
+  const before = problems.length;
+  for (const key of unknownKeys(spec, DRAIN_KEYS)) {
+    problems.push(`${at}.${key} is not a drain setting (one of ${DRAIN_KEYS.join(', ')})`);
+  }
+  const { id, topic } = spec;
+  if (typeof id !== 'string' || !DRAIN_ID.test(id)) {
+    problems.push(`${at}.id must be 1-64 of [A-Za-z0-9._-]`);
+  }
+  if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) {
+    problems.push(`${at}.topic must be a Kafka topic name (1-249 of [a-zA-Z0-9._-])`);
+  }
+  const int = (key: string, fallback: number, range: IntRange): number => {
+    const value = spec[key];
+    if (value === undefined) return fallback;
+    const problem = checkInt(value, range);
+    if (problem === undefined) return value as number;
+    problems.push(`${at}.${key} must be ${problem}`);
+    return fallback;
+  };
+  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
+    const value = spec[key];
+    if (value === undefined) return fallback;
+    if ((allowed as readonly unknown[]).includes(value)) return value as T;
+    problems.push(`${at}.${key} must be one of ${allowed.map((a) => `"${a}"`).join(' | ')}`);
+    return fallback;
+  };
+  const partitions = parsePartitions(spec.partitions, `${at}.partitions`, problems);
+  const sink = parseSinkConfig(spec.sink, `${at}.sink`, problems);
+  const dlq = spec.dlq === undefined ? undefined : parseDlqConfig(spec.dlq, `${at}.dlq`, problems);
+  const retryBaseMs = int('retryBaseMs', DRAIN_DEFAULTS.retryBaseMs, { min: 1, max: 60_000 });
+  const retryMaxMs = int('retryMaxMs', DRAIN_DEFAULTS.retryMaxMs, { min: 1, max: 600_000 });
+  if (retryMaxMs < retryBaseMs) problems.push(`${at}.retryMaxMs must be ≥ retryBaseMs`);
+  const drain = {
+    id: id as string,
+    topic: topic as string,
+    partitions,
+    sink: sink as SinkConfig,
+    dlq,
+    batchSize: int('batchSize', DRAIN_DEFAULTS.batchSize, { min: 1, max: 10_000 }),
+    maxAttempts: int('maxAttempts', DRAIN_DEFAULTS.maxAttempts, { min: 1, max: 100 }),
+    resetPolicy: oneOf('resetPolicy', RESET_POLICIES, DRAIN_DEFAULTS.resetPolicy),
+    startFrom: oneOf('startFrom', START_POSITIONS, DRAIN_DEFAULTS.startFrom),
+    retryBaseMs,
+    retryMaxMs,
+    commitIntervalMs: int('commitIntervalMs', DRAIN_DEFAULTS.commitIntervalMs, { min: 0, max: 300_000 }),
+  };
+  return problems.length === before ? drain : undefined;
+};
+
+const parsePartitions = (value: unknown, at: string, problems: string[]): readonly number[] | 'all' => {
+  if (value === undefined || value === 'all') return 'all';
+  if (
+    !Array.isArray(value) ||
+    value.length === 0 ||
+    value.some((partition) => checkInt(partition, { min: 0 }) !== undefined) ||
+    new Set(value).size !== value.length
+  ) {
+    problems.push(`${at} must be "all" or a non-empty array of distinct partition numbers (integers ≥ 0)`);
+    return 'all';
+  }
+  return [...(value as number[])].sort((a, b) => a - b);
 };

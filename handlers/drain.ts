@@ -1,0 +1,33 @@
+import type { Context } from 'aws-lambda';
+import { lazyDeps } from '../lib/deps.js';
+import { createDrainDeps, type DrainHandlerDeps } from '../lib/drain/deps.js';
+import { parseDrainEvent } from '../lib/drain/event.js';
+import { type DrainRunReport, runDrains, toRunError } from '../lib/drain/run-drains.js';
+
+export type { DrainHandlerDeps };
+
+/**
+ * The scheduled drain: every configured drain, or the one drain (and partitions) the event names.
+ * Throws when any partition failed, after every other partition drained and committed, so the
+ * schedule's retries and alarms see it; throws `ERR_PAYLOAD_INVALID` for an event naming an unknown drain.
+ */
+export const makeHandler =
+  (getDeps: () => DrainHandlerDeps) =>
+  async (
+    event: unknown,
+    context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>,
+  ): Promise<DrainRunReport> => {
+    const deps = getDeps();
+    const deadlineMs = deps.now() + context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
+    const request = parseDrainEvent(event, deps.drains);
+    const report = await runDrains(deps, request, {
+      owner: deps.newOwnerId(context.awsRequestId),
+      deadlineMs,
+    });
+    deps.metrics.publish(report);
+    const error = toRunError(report);
+    if (error !== undefined) throw error;
+    return report;
+  };
+
+export const handler = makeHandler(lazyDeps(createDrainDeps));

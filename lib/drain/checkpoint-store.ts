@@ -1,0 +1,427 @@
+import {
+  type AttributeValue,
+  CreateTableCommand,
+  DescribeTableCommand,
+  type DynamoDBClient,
+  GetItemCommand,
+  ScanCommand,
+  UpdateItemCommand,
+} from '@aws-sdk/client-dynamodb';
+import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+
+/** One checkpoint item per (drain, topic, partition). */
+export interface PartitionKey {
+  readonly drainId: string;
+  readonly topic: string;
+  readonly partition: number;
+}
+
+export interface CheckpointError {
+  readonly code: string;
+  readonly message: string;
+  /** The record the partition stopped at, when the error is about one record. */
+  readonly offset: number | undefined;
+  readonly atMs: number;
+}
+
+export interface Checkpoint extends PartitionKey {
+  /** Next offset to deliver; undefined until the first commit (the drain then starts per its policy). */
+  readonly nextOffset: number | undefined;
+  /** Bumped by every write, so that a stale writer's condition fails. */
+  readonly version: number;
+  readonly lease: { readonly owner: string; readonly expiresAtMs: number } | undefined;
+  readonly paused: boolean;
+  readonly lastError: CheckpointError | undefined;
+  /** Records skipped so far by offset resets (retention, re-created topics): never silently. */
+  readonly skippedRecords: number;
+  readonly createdAtMs: number;
+  readonly updatedAtMs: number;
+  readonly committedAtMs: number | undefined;
+}
+
+/** Proof of holding a partition: owner + the version of the item as we last wrote it. */
+export interface Lease {
+  readonly key: PartitionKey;
+  readonly owner: string;
+  readonly version: number;
+  readonly expiresAtMs: number;
+}
+
+export type AcquireResult =
+  | { readonly acquired: true; readonly lease: Lease; readonly checkpoint: Checkpoint }
+  | { readonly acquired: false; readonly holder: Checkpoint['lease'] };
+
+export interface CommitChanges {
+  readonly nextOffset: number;
+  /** Recorded on the item (the partition stopped); absent clears a previous error. */
+  readonly lastError?: Omit<CheckpointError, 'atMs'>;
+  /** Records skipped by an offset reset, added to the item's running count. */
+  readonly skippedRecords?: number;
+}
+
+/**
+ * The checkpoint table, in the drain's terms. Every write that a drain makes is one conditional
+ * UpdateItem on owner + version, so two runs can never both move the same partition forward.
+ */
+export interface CheckpointStore {
+  /** Strongly consistent read; undefined when the partition was never drained. */
+  get(key: PartitionKey): Promise<Checkpoint | undefined>;
+  /** Every checkpoint (of one drain when `drainId` is given), sorted by drain, topic, partition. */
+  list(filter?: { readonly drainId?: string }): Promise<Checkpoint[]>;
+  /** Takes the lease if nobody holds it or the holder's lease expired. Never throws for a held lease. */
+  acquire(key: PartitionKey, owner: string): Promise<AcquireResult>;
+  /**
+   * Moves the checkpoint and renews the lease. Throws `ERR_LEASE_LOST` when another run or an operator
+   * wrote the item since our last write: the caller must stop before forwarding anything more.
+   */
+  commit(lease: Lease, changes: CommitChanges): Promise<Lease>;
+  /** Extends the lease without moving the offset. Throws `ERR_LEASE_LOST` like `commit`. */
+  renew(lease: Lease): Promise<Lease>;
+  /** Gives the lease up; false when it had already been lost (nothing to release). */
+  release(lease: Lease): Promise<boolean>;
+  /** Operator: replay or skip. Any current holder fails its next commit and stops. Clears `lastError`. */
+  setOffset(key: PartitionKey, nextOffset: number): Promise<Checkpoint>;
+  /** Operator: a paused partition is skipped by every run until resumed. Any holder stops at its next commit. */
+  setPaused(key: PartitionKey, paused: boolean): Promise<Checkpoint>;
+}
+
+export interface CheckpointStoreOptions {
+  readonly client: DynamoDBClient;
+  readonly tableName: string;
+  /** How long a lease lasts after each acquire, commit or renew. */
+  readonly leaseMs: number;
+  readonly now: () => number;
+}
+
+/** `pk` is the table's only key attribute (string, hash key). */
+export const toCheckpointPk = (key: PartitionKey): string => `${key.drainId}#${key.topic}#${key.partition}`;
+
+// Expression names for every attribute: several (partition, version, paused…) are, or may become,
+// DynamoDB reserved words, and one rule for all is easier to read than a list of exceptions.
+const NAMES = {
+  '#pk': 'pk',
+  '#drainId': 'drainId',
+  '#topic': 'topic',
+  '#partition': 'partition',
+  '#nextOffset': 'nextOffset',
+  '#version': 'version',
+  '#leaseOwner': 'leaseOwner',
+  '#leaseExpiresAt': 'leaseExpiresAt',
+  '#paused': 'paused',
+  '#lastError': 'lastError',
+  '#skippedRecords': 'skippedRecords',
+  '#createdAt': 'createdAt',
+  '#updatedAt': 'updatedAt',
+  '#committedAt': 'committedAt',
+} as const;
+type Name = keyof typeof NAMES;
+
+const namesUsed = (...expressions: string[]): Record<string, string> => {
+  const text = expressions.join(' ');
+  return Object.fromEntries(
+    (Object.keys(NAMES) as Name[])
+      .filter((name) => new RegExp(`${name}\\b`).test(text))
+      .map((name) => [name, NAMES[name]]),
+  );
+};
+
+const num = (value: number): AttributeValue => ({ N: String(value) });
+const str = (value: string): AttributeValue => ({ S: value });
+
+const IDENTITY_SET =
+  '#drainId = :drainId, #topic = :topic, #partition = :partition, ' +
+  '#createdAt = if_not_exists(#createdAt, :now), #updatedAt = :now, ' +
+  '#version = if_not_exists(#version, :zero) + :one';
+
+const HOLDS_LEASE = '#leaseOwner = :owner AND #version = :version';
+
+const isConditionFailure = (error: unknown): boolean =>
+  (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+
+/**
+ * Checkpoints, leases and operator flags in DynamoDB (`@aws-sdk/client-dynamodb` only: lib-dynamodb's
+ * marshalling costs cold-start time for the dozen attributes we map by hand).
+ *
+ * Each mutating method throws `ERR_LEASE_LOST` where documented, and `ERR_UPSTREAM_STATUS` /
+ * `ERR_UPSTREAM_NETWORK` when DynamoDB fails or cannot be reached.
+ */
+export const createCheckpointStore = (options: CheckpointStoreOptions): CheckpointStore => {
+  const { client, tableName, leaseMs, now } = options;
+
+  const update = async (
+    operation: string,
+    key: PartitionKey,
+    input: {
+      update: string;
+      condition?: string;
+      values: Record<string, AttributeValue>;
+    },
+  ): Promise<Record<string, AttributeValue> | undefined> => {
+    const condition = input.condition === undefined ? [] : [input.condition];
+    try {
+      const output = await client.send(
+        new UpdateItemCommand({
+          TableName: tableName,
+          Key: { pk: str(toCheckpointPk(key)) },
+          UpdateExpression: input.update,
+          ...(input.condition === undefined ? {} : { ConditionExpression: input.condition }),
+          ExpressionAttributeNames: namesUsed(input.update, ...condition),
+          ExpressionAttributeValues: input.values,
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return output.Attributes;
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw toStoreError(operation, error);
+    }
+  };
+
+  const identityValues = (key: PartitionKey, at: number): Record<string, AttributeValue> => ({
+    ':drainId': str(key.drainId),
+    ':topic': str(key.topic),
+    ':partition': num(key.partition),
+    ':now': num(at),
+    ':zero': num(0),
+    ':one': num(1),
+  });
+
+  const leaseValues = (lease: Lease, at: number): Record<string, AttributeValue> => ({
+    ':owner': str(lease.owner),
+    ':version': num(lease.version),
+    ':now': num(at),
+    ':one': num(1),
+  });
+
+  const leaseLost = (lease: Lease, operation: string): AppError =>
+    new AppError(
+      ERROR_CODES.LEASE_LOST,
+      `lease on ${describeKey(lease.key)} lost at ${operation}: another run or an operator wrote the checkpoint since version ${lease.version}`,
+    );
+
+  const renewed = (lease: Lease, item: Record<string, AttributeValue>): Lease => {
+    const checkpoint = toCheckpoint(item);
+    return { ...lease, version: checkpoint.version, expiresAtMs: checkpoint.lease?.expiresAtMs ?? 0 };
+  };
+
+  const get = async (key: PartitionKey): Promise<Checkpoint | undefined> => {
+    try {
+      const output = await client.send(
+        new GetItemCommand({
+          TableName: tableName,
+          Key: { pk: str(toCheckpointPk(key)) },
+          ConsistentRead: true,
+        }),
+      );
+      return output.Item === undefined ? undefined : toCheckpoint(output.Item);
+    } catch (error) {
+      throw toStoreError('get', error);
+    }
+  };
+
+  return {
+    get,
+
+    list: async (filter = {}) => {
+      const items: Checkpoint[] = [];
+      let startKey: Record<string, AttributeValue> | undefined;
+      try {
+        do {
+          const output = await client.send(
+            new ScanCommand({
+              TableName: tableName,
+              ConsistentRead: true,
+              ...(filter.drainId === undefined
+                ? {}
+                : {
+                    FilterExpression: '#drainId = :drainId',
+                    ExpressionAttributeNames: { '#drainId': 'drainId' },
+                    ExpressionAttributeValues: { ':drainId': str(filter.drainId) },
+                  }),
+              ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+            }),
+          );
+          for (const item of output.Items ?? []) items.push(toCheckpoint(item));
+          startKey = output.LastEvaluatedKey;
+        } while (startKey !== undefined);
+      } catch (error) {
+        throw toStoreError('list', error);
+      }
+      return items.sort(
+        (a, b) =>
+          a.drainId.localeCompare(b.drainId) || a.topic.localeCompare(b.topic) || a.partition - b.partition,
+      );
+    },
+
+    acquire: async (key, owner) => {
+      const at = now();
+      const expiresAtMs = at + leaseMs;
+      // Timeline of a takeover: run A holds until T; B at T' > T sees the expiry in the condition and
+      // bumps the version, so A's next commit (conditional on A's version) fails and A stops.
+      const item = await update('acquire', key, {
+        update: `SET ${IDENTITY_SET}, #leaseOwner = :owner, #leaseExpiresAt = :expires`,
+        condition:
+          'attribute_not_exists(#pk) OR attribute_not_exists(#leaseOwner) OR #leaseExpiresAt <= :now',
+        values: { ...identityValues(key, at), ':owner': str(owner), ':expires': num(expiresAtMs) },
+      });
+      if (item === undefined) {
+        // Only diagnostic (who holds it): a failed read must not turn "busy" into an error.
+        const current = await get(key).catch(() => undefined);
+        return { acquired: false, holder: current?.lease };
+      }
+      const checkpoint = toCheckpoint(item);
+      return { acquired: true, checkpoint, lease: { key, owner, version: checkpoint.version, expiresAtMs } };
+    },
+
+    commit: async (lease, changes) => {
+      const at = now();
+      const sets = [
+        '#nextOffset = :offset',
+        '#version = #version + :one',
+        '#leaseExpiresAt = :expires',
+        '#updatedAt = :now',
+        '#committedAt = :now',
+      ];
+      const values: Record<string, AttributeValue> = {
+        ...leaseValues(lease, at),
+        ':offset': num(changes.nextOffset),
+        ':expires': num(at + leaseMs),
+      };
+      if (changes.lastError !== undefined) {
+        sets.push('#lastError = :lastError');
+        values[':lastError'] = toErrorAttribute({ ...changes.lastError, atMs: at });
+      }
+      if (changes.skippedRecords !== undefined && changes.skippedRecords > 0) {
+        sets.push('#skippedRecords = if_not_exists(#skippedRecords, :zero) + :skipped');
+        values[':skipped'] = num(changes.skippedRecords);
+        values[':zero'] = num(0);
+      }
+      const remove = changes.lastError === undefined ? ' REMOVE #lastError' : '';
+      const item = await update('commit', lease.key, {
+        update: `SET ${sets.join(', ')}${remove}`,
+        condition: HOLDS_LEASE,
+        values,
+      });
+      if (item === undefined) throw leaseLost(lease, 'commit');
+      return renewed(lease, item);
+    },
+
+    renew: async (lease) => {
+      const at = now();
+      const item = await update('renew', lease.key, {
+        update: 'SET #version = #version + :one, #leaseExpiresAt = :expires, #updatedAt = :now',
+        condition: HOLDS_LEASE,
+        values: { ...leaseValues(lease, at), ':expires': num(at + leaseMs) },
+      });
+      if (item === undefined) throw leaseLost(lease, 'renew');
+      return renewed(lease, item);
+    },
+
+    release: async (lease) => {
+      const item = await update('release', lease.key, {
+        update: 'SET #version = #version + :one, #updatedAt = :now REMOVE #leaseOwner, #leaseExpiresAt',
+        condition: HOLDS_LEASE,
+        values: leaseValues(lease, now()),
+      });
+      return item !== undefined;
+    },
+
+    setOffset: async (key, nextOffset) => {
+      const item = await update('set-offset', key, {
+        update: `SET ${IDENTITY_SET}, #nextOffset = :offset REMOVE #lastError`,
+        values: { ...identityValues(key, now()), ':offset': num(nextOffset) },
+      });
+      return toCheckpoint(item ?? {});
+    },
+
+    setPaused: async (key, paused) => {
+      const item = await update('set-paused', key, {
+        update: `SET ${IDENTITY_SET}, #paused = :paused`,
+        values: { ...identityValues(key, now()), ':paused': { BOOL: paused } },
+      });
+      return toCheckpoint(item ?? {});
+    },
+  };
+};
+
+export const describeKey = (key: PartitionKey): string => `${key.drainId}/${key.topic}/${key.partition}`;
+
+const toErrorAttribute = (error: CheckpointError): AttributeValue => ({
+  M: {
+    code: str(error.code),
+    // Bounded: the item limit is 400 KB and the message is for operators, not a dump.
+    message: str(error.message.slice(0, 1_000)),
+    ...(error.offset === undefined ? {} : { offset: num(error.offset) }),
+    atMs: num(error.atMs),
+  },
+});
+
+const readNumber = (value: AttributeValue | undefined): number | undefined =>
+  value?.N === undefined ? undefined : Number(value.N);
+
+/** Maps a stored item to a checkpoint; tolerant of missing attributes (items written by older versions). */
+export const toCheckpoint = (item: Record<string, AttributeValue>): Checkpoint => {
+  const owner = item.leaseOwner?.S;
+  const expiresAtMs = readNumber(item.leaseExpiresAt);
+  const error = item.lastError?.M;
+  return {
+    drainId: item.drainId?.S ?? '',
+    topic: item.topic?.S ?? '',
+    partition: readNumber(item.partition) ?? -1,
+    nextOffset: readNumber(item.nextOffset),
+    version: readNumber(item.version) ?? 0,
+    lease: owner === undefined || expiresAtMs === undefined ? undefined : { owner, expiresAtMs },
+    paused: item.paused?.BOOL === true,
+    lastError:
+      error === undefined
+        ? undefined
+        : {
+            code: error.code?.S ?? '',
+            message: error.message?.S ?? '',
+            offset: readNumber(error.offset),
+            atMs: readNumber(error.atMs) ?? 0,
+          },
+    skippedRecords: readNumber(item.skippedRecords) ?? 0,
+    createdAtMs: readNumber(item.createdAt) ?? 0,
+    updatedAtMs: readNumber(item.updatedAt) ?? 0,
+    committedAtMs: readNumber(item.committedAt),
+  };
+};
+
+const toStoreError = (operation: string, error: unknown): AppError => {
+  const name = (error as { name?: unknown } | null)?.name;
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  const what = typeof name === 'string' ? name : 'unknown error';
+  return new UpstreamError(
+    status === undefined ? ERROR_CODES.UPSTREAM_NETWORK : ERROR_CODES.UPSTREAM_STATUS,
+    `checkpoint table ${operation} failed: ${what}`,
+    { cause: error, ...(status === undefined ? {} : { status }) },
+  );
+};
+
+/**
+ * Creates the checkpoint table (hash key `pk`, string, on demand) unless it exists, and waits until it
+ * is active. For local runs and tests; deployments get the table from serverless.yml.
+ */
+export const ensureCheckpointTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
+  try {
+    await client.send(
+      new CreateTableCommand({
+        TableName: tableName,
+        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
+        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
+        BillingMode: 'PAY_PER_REQUEST',
+      }),
+    );
+  } catch (error) {
+    if ((error as { name?: unknown } | null)?.name !== 'ResourceInUseException') {
+      throw toStoreError('create-table', error);
+    }
+  }
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    const output = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    if (output.Table?.TableStatus === 'ACTIVE') return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new AppError(ERROR_CODES.UPSTREAM_TIMEOUT, `checkpoint table ${tableName} did not become active`);
+};
