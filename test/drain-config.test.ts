@@ -53,6 +53,17 @@ describe('parseDrainsConfig', () => {
     expect(config.checkpointTable).toBe('checkpoints');
   });
 
+  it('uses the stack DLQ for a drain that asks for it, and says so when the stack has none', () => {
+    const spec = [{ id: 'a', topic: 't', sink: SINK, dlq: 'stack' }];
+    const withStack = drains(spec, { DRAIN_DLQ_URL: DLQ.queueUrl });
+    expect(withStack.problems).toEqual([]);
+    expect(withStack.config.drains[0]?.dlq).toEqual(expect.objectContaining({ queueUrl: DLQ.queueUrl }));
+
+    expect(drains(spec).problems).toEqual([
+      'DRAINS[0].dlq is "stack" but DRAIN_DLQ_URL (the stack\'s drain DLQ) is not set',
+    ]);
+  });
+
   it('reads every setting', () => {
     const { config, problems } = drains(
       [

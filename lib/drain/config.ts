@@ -92,7 +92,9 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
  * (each naming the key and the expected shape); never throws.
  */
 export const parseDrainsConfig = (read: EnvReader): DrainsConfig => {
-  const drains = parseDrains(read.json('DRAINS'), read.problems);
+  // The DLQ the stack creates; a drain opts into it with "dlq": "stack".
+  const stackDlqUrl = read.string('DRAIN_DLQ_URL');
+  const drains = parseDrains(read.json('DRAINS'), stackDlqUrl, read.problems);
   const checkpointTable = read.string('CHECKPOINT_TABLE');
   if (read.raw('DRAINS') !== undefined && checkpointTable === undefined) {
     read.problems.push('CHECKPOINT_TABLE is required when DRAINS is set: the DynamoDB checkpoint table name');
@@ -111,7 +113,22 @@ export const parseDrainsConfig = (read: EnvReader): DrainsConfig => {
   };
 };
 
-const parseDrains = (value: unknown, problems: string[]): DrainConfig[] => {
+const parseDrainDlq = (
+  value: unknown,
+  at: string,
+  stackDlqUrl: string | undefined,
+  problems: string[],
+): DlqConfig | undefined => {
+  if (value === undefined) return undefined;
+  if (value !== 'stack') return parseDlqConfig(value, at, problems);
+  if (stackDlqUrl === undefined) {
+    problems.push(`${at} is "stack" but DRAIN_DLQ_URL (the stack's drain DLQ) is not set`);
+    return undefined;
+  }
+  return parseDlqConfig({ queueUrl: stackDlqUrl }, at, problems);
+};
+
+const parseDrains = (value: unknown, stackDlqUrl: string | undefined, problems: string[]): DrainConfig[] => {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
     problems.push('DRAINS must be a JSON array of {id, topic, sink, partitions?, dlq?, batchSize?, …}');
@@ -121,7 +138,7 @@ const parseDrains = (value: unknown, problems: string[]): DrainConfig[] => {
   const seen = new Set<string>();
   value.forEach((spec: unknown, index) => {
     const at = `DRAINS[${index}]`;
-    const drain = parseDrain(spec, at, problems);
+    const drain = parseDrain(spec, at, stackDlqUrl, problems);
     if (drain === undefined) return;
     if (seen.has(drain.id)) {
       problems.push(`${at}.id ${JSON.stringify(drain.id)} is used twice: drain ids key the checkpoints`);
@@ -133,7 +150,12 @@ const parseDrains = (value: unknown, problems: string[]): DrainConfig[] => {
   return drains;
 };
 
-const parseDrain = (spec: unknown, at: string, problems: string[]): DrainConfig | undefined => {
+const parseDrain = (
+  spec: unknown,
+  at: string,
+  stackDlqUrl: string | undefined,
+  problems: string[],
+): DrainConfig | undefined => {
   if (!isPlainObject(spec)) {
     problems.push(`${at} must be an object {id, topic, sink, partitions?, dlq?, batchSize?, …}`);
     return undefined;
@@ -166,7 +188,7 @@ const parseDrain = (spec: unknown, at: string, problems: string[]): DrainConfig 
   };
   const partitions = parsePartitions(spec.partitions, `${at}.partitions`, problems);
   const sink = parseSinkConfig(spec.sink, `${at}.sink`, problems);
-  const dlq = spec.dlq === undefined ? undefined : parseDlqConfig(spec.dlq, `${at}.dlq`, problems);
+  const dlq = parseDrainDlq(spec.dlq, `${at}.dlq`, stackDlqUrl, problems);
   const retryBaseMs = int('retryBaseMs', DRAIN_DEFAULTS.retryBaseMs, { min: 1, max: 60_000 });
   const retryMaxMs = int('retryMaxMs', DRAIN_DEFAULTS.retryMaxMs, { min: 1, max: 600_000 });
   if (retryMaxMs < retryBaseMs) problems.push(`${at}.retryMaxMs must be ≥ retryBaseMs`);
