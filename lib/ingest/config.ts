@@ -1,16 +1,113 @@
 import type { EnvReader } from '../env-reader.js';
+import { ConfigError } from '../errors.js';
 
-// Owned by the queue/events ingestion work: fill in the settings of design §1.2, §1.3 and the issue.
+/** Settings of the SQS ingestion function (design §1.2). */
 export interface QueueConfig {
+  /** Topic of a message that names none; undefined: every message must name an allowed topic. */
   readonly topic: string | undefined;
+  /** Topics a message may name in its topic attribute; empty: the attribute is refused. */
+  readonly allowedTopics: readonly string[];
+  /** Message attribute naming a message's topic. */
+  readonly topicAttribute: string;
+  /** Message attribute whose value becomes the record key; undefined: FIFO group id, or no key. */
+  readonly keyAttribute: string | undefined;
+  /** Message attribute whose value `base64` says the body is base64 text of the real bytes. */
+  readonly encodingAttribute: string | undefined;
+  /** Produce requests in flight at once. */
+  readonly concurrency: number;
 }
 
+/** A record key taken from the event by an RFC 6901 JSON pointer, or no key at all. */
+export type EventKeySource =
+  | { readonly from: 'none' }
+  | { readonly from: 'json-pointer'; readonly pointer: string };
+
+/** Settings of the EventBridge ingestion function (design §1.3). */
 export interface EventsConfig {
   readonly topic: string | undefined;
+  readonly key: EventKeySource;
 }
 
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const TOPIC_SHAPE = 'a Kafka topic name (1-249 of [a-zA-Z0-9._-])';
+// SQS: up to 256 characters of letters, digits, `_`, `-` and `.`.
+const ATTRIBUTE_NAME = /^[a-zA-Z0-9_.-]{1,256}$/;
+const ATTRIBUTE_SHAPE = 'an SQS message attribute name (1-256 of [a-zA-Z0-9_.-])';
+const JSON_POINTER = /^(\/([^~]|~[01])*)*$/;
+
+export const DEFAULT_QUEUE_CONCURRENCY = 4;
+export const DEFAULT_TOPIC_ATTRIBUTE = 'topic';
+export const DEFAULT_EVENTS_KEY_POINTER = '/id';
+
 /** Reads the queue function's settings; pushes every problem onto `read.problems`. */
-export const parseQueueConfig = (read: EnvReader): QueueConfig => ({ topic: read.string('QUEUE_TOPIC') });
+export const parseQueueConfig = (read: EnvReader): QueueConfig => {
+  const topic = topicName(read, 'QUEUE_TOPIC');
+  const allowedTopics = read.list('QUEUE_ALLOWED_TOPICS');
+  for (const name of allowedTopics) {
+    if (!TOPIC_NAME.test(name)) {
+      read.problems.push(
+        `QUEUE_ALLOWED_TOPICS must be a comma list of ${TOPIC_SHAPE}, got ${JSON.stringify(name)}`,
+      );
+    }
+  }
+  return {
+    topic,
+    allowedTopics: [...new Set(allowedTopics)],
+    topicAttribute: attributeName(read, 'QUEUE_TOPIC_ATTRIBUTE') ?? DEFAULT_TOPIC_ATTRIBUTE,
+    keyAttribute: attributeName(read, 'QUEUE_KEY_ATTRIBUTE'),
+    encodingAttribute: attributeName(read, 'QUEUE_ENCODING_ATTRIBUTE'),
+    concurrency: read.int('QUEUE_CONCURRENCY', DEFAULT_QUEUE_CONCURRENCY, { min: 1, max: 64 }),
+  };
+};
 
 /** Reads the events function's settings; pushes every problem onto `read.problems`. */
-export const parseEventsConfig = (read: EnvReader): EventsConfig => ({ topic: read.string('EVENTS_TOPIC') });
+export const parseEventsConfig = (read: EnvReader): EventsConfig => {
+  const pointer = read.string('EVENTS_KEY_POINTER', DEFAULT_EVENTS_KEY_POINTER);
+  let key: EventKeySource = { from: 'json-pointer', pointer: DEFAULT_EVENTS_KEY_POINTER };
+  if (pointer === 'none') key = { from: 'none' };
+  else if (JSON_POINTER.test(pointer) && pointer !== '') key = { from: 'json-pointer', pointer };
+  else {
+    read.problems.push(
+      `EVENTS_KEY_POINTER must be a JSON pointer into the event (RFC 6901, e.g. /detail/orderId) or "none", got ${JSON.stringify(pointer)}`,
+    );
+  }
+  return { topic: topicName(read, 'EVENTS_TOPIC'), key };
+};
+
+/**
+ * The queue settings every config holds are optional, because one config serves every function; the
+ * queue function itself cannot work without somewhere to send a message. Throws `ConfigError`
+ * (`ERR_CONFIG`) when neither `QUEUE_TOPIC` nor `QUEUE_ALLOWED_TOPICS` is set.
+ */
+export const assertQueueConfigUsable = (config: QueueConfig): void => {
+  if (config.topic === undefined && config.allowedTopics.length === 0) {
+    throw new ConfigError([
+      'QUEUE_TOPIC (the topic of every message) or QUEUE_ALLOWED_TOPICS (topics a message may name) is required for the queue function',
+    ]);
+  }
+};
+
+/** Throws `ConfigError` (`ERR_CONFIG`) when `EVENTS_TOPIC` is unset: the events function needs it. */
+export const assertEventsConfigUsable = (config: EventsConfig): string => {
+  if (config.topic === undefined) {
+    throw new ConfigError([`EVENTS_TOPIC is required for the events function: ${TOPIC_SHAPE}`]);
+  }
+  return config.topic;
+};
+
+/** True for a name Kafka accepts as a topic. */
+export const isTopicName = (name: string): boolean => TOPIC_NAME.test(name);
+
+const topicName = (read: EnvReader, key: string): string | undefined => {
+  const value = read.string(key);
+  if (value === undefined || TOPIC_NAME.test(value)) return value;
+  read.problems.push(`${key} must be ${TOPIC_SHAPE}, got ${JSON.stringify(value)}`);
+  return undefined;
+};
+
+const attributeName = (read: EnvReader, key: string): string | undefined => {
+  const value = read.string(key);
+  if (value === undefined || ATTRIBUTE_NAME.test(value)) return value;
+  read.problems.push(`${key} must be ${ATTRIBUTE_SHAPE}, got ${JSON.stringify(value)}`);
+  return undefined;
+};

@@ -1,0 +1,47 @@
+import type { Context } from 'aws-lambda';
+import type { Config } from '../lib/config.js';
+import { lazyDeps } from '../lib/deps.js';
+import { assertEventsConfigUsable } from '../lib/ingest/config.js';
+import { type AnyEventBridgeEvent, type EventsDeps, ingestEvent } from '../lib/ingest/events.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createLog } from '../lib/log.js';
+
+export interface EventsHandlerDeps extends EventsDeps {
+  readonly deadlineMarginMs: number;
+  readonly now: () => number;
+}
+
+/** Throws `ConfigError` (`ERR_CONFIG`) when `EVENTS_TOPIC` is unset. */
+export const createEventsDeps = (config: Config): EventsHandlerDeps => {
+  const topic = assertEventsConfigUsable(config.events);
+  const log = createLog(config.logLevel);
+  return {
+    kafka: createKafkaRestFromConfig(config, { log }),
+    log,
+    topic,
+    key: config.events.key,
+    limits: {
+      maxRecordBytes: config.kafka.maxRecordBytes,
+      maxRequestBytes: config.kafka.maxRequestBytes,
+      maxRequestRecords: config.kafka.maxRequestRecords,
+    },
+    deadlineMarginMs: config.deadlineMarginMs,
+    now: Date.now,
+  };
+};
+
+// A throw is the failure signal for an asynchronous invocation: Lambda retries the event, then hands it
+// to the function's on-failure destination. Returning would acknowledge an event that was never produced.
+export const makeHandler =
+  (getDeps: () => EventsHandlerDeps) =>
+  async (
+    event: AnyEventBridgeEvent,
+    context: Context,
+  ): Promise<{ topic: string; partition: number; offset: number }> => {
+    const deps = getDeps();
+    const deadlineMs = deps.now() + context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
+    const { topic, partition, offset } = await ingestEvent(deps, event, deadlineMs);
+    return { topic, partition, offset };
+  };
+
+export const handler = makeHandler(lazyDeps(createEventsDeps));

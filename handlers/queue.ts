@@ -1,0 +1,41 @@
+import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { Config } from '../lib/config.js';
+import { lazyDeps } from '../lib/deps.js';
+import { assertQueueConfigUsable } from '../lib/ingest/config.js';
+import { ingestQueueBatch, type QueueDeps } from '../lib/ingest/queue.js';
+import { toBatchResponse } from '../lib/ingest/sqs.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createLog } from '../lib/log.js';
+
+export interface QueueHandlerDeps extends QueueDeps {
+  readonly deadlineMarginMs: number;
+}
+
+/** Throws `ConfigError` (`ERR_CONFIG`) when the queue function has no topic to send to. */
+export const createQueueDeps = (config: Config): QueueHandlerDeps => {
+  assertQueueConfigUsable(config.queue);
+  const log = createLog(config.logLevel);
+  return {
+    kafka: createKafkaRestFromConfig(config, { log }),
+    log,
+    now: Date.now,
+    queue: config.queue,
+    limits: {
+      maxRecordBytes: config.kafka.maxRecordBytes,
+      maxRequestBytes: config.kafka.maxRequestBytes,
+      maxRequestRecords: config.kafka.maxRequestRecords,
+    },
+    deadlineMarginMs: config.deadlineMarginMs,
+  };
+};
+
+// SQS retries only the listed ids when the event source mapping has ReportBatchItemFailures on.
+export const makeHandler =
+  (getDeps: () => QueueHandlerDeps) =>
+  async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
+    const deps = getDeps();
+    const deadlineMs = deps.now() + context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
+    return toBatchResponse((await ingestQueueBatch(deps, event, deadlineMs)).outcomes);
+  };
+
+export const handler = makeHandler(lazyDeps(createQueueDeps));

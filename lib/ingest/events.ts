@@ -1,0 +1,78 @@
+import type { EventBridgeEvent } from 'aws-lambda';
+import { AppError, ERROR_CODES, isAppError } from '../errors.js';
+import type { KafkaRest, ProduceRecord } from '../kafka-rest/types.js';
+import type { Log } from '../log.js';
+import { resolvePointer } from '../webhook/parse.js';
+import type { EventKeySource } from './config.js';
+import { checkRecordFits } from './plan.js';
+import type { ItemAcknowledged, ProduceLimits } from './types.js';
+
+export interface EventsDeps {
+  readonly kafka: KafkaRest;
+  readonly log: Log;
+  readonly topic: string;
+  readonly key: EventKeySource;
+  readonly limits: ProduceLimits;
+}
+
+export type AnyEventBridgeEvent = EventBridgeEvent<string, unknown>;
+
+/**
+ * The event JSON as the record value, and its key from the configured JSON pointer. Throws `AppError`
+ * `ERR_PAYLOAD_INVALID` when the pointer names no non-empty string, number or boolean.
+ */
+export const toEventRecord = (event: AnyEventBridgeEvent, key: EventKeySource): ProduceRecord => {
+  const value = Buffer.from(JSON.stringify(event), 'utf8');
+  if (key.from === 'none') return { key: null, value };
+  const found = resolvePointer(event, key.pointer);
+  if (
+    (typeof found === 'string' && found !== '') ||
+    typeof found === 'number' ||
+    typeof found === 'boolean'
+  ) {
+    return { key: Buffer.from(String(found), 'utf8'), value };
+  }
+  throw new AppError(
+    ERROR_CODES.PAYLOAD_INVALID,
+    `the event's key at JSON pointer ${key.pointer} must be a non-empty string, number or boolean`,
+  );
+};
+
+/**
+ * One EventBridge event → one record. Answers where it was acknowledged; throws otherwise, so Lambda's
+ * asynchronous retries and the function's on-failure destination take the event over: `ERR_PAYLOAD_INVALID`
+ * (no key), `ERR_PAYLOAD_TOO_LARGE`, or the produce failure itself (an `AppError`, `retriable` set).
+ */
+export const ingestEvent = async (
+  deps: EventsDeps,
+  event: AnyEventBridgeEvent,
+  deadlineMs: number,
+): Promise<ItemAcknowledged> => {
+  const context = {
+    eventId: event.id,
+    source: event.source,
+    detailType: event['detail-type'],
+    topic: deps.topic,
+  };
+  try {
+    const record = toEventRecord(event, deps.key);
+    const misfit = checkRecordFits(record, deps.limits);
+    if (misfit) throw misfit;
+    const [result] = await deps.kafka.produce(deps.topic, [record], { deadlineMs });
+    if (result === undefined) {
+      throw new AppError(
+        ERROR_CODES.UPSTREAM_PROTOCOL,
+        'the Kafka REST client returned no result for the event',
+      );
+    }
+    if (!result.ok) throw result.error;
+    deps.log.info('event produced', { ...context, partition: result.partition, offset: result.offset });
+    return { ok: true, id: event.id, topic: deps.topic, partition: result.partition, offset: result.offset };
+  } catch (error) {
+    const described = isAppError(error)
+      ? { code: error.code, retriable: error.retriable, reason: error.message }
+      : { reason: String(error) };
+    deps.log.error('event not produced', { ...context, ...described });
+    throw error;
+  }
+};

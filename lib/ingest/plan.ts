@@ -1,0 +1,129 @@
+import { AppError, ERROR_CODES } from '../errors.js';
+import type { ProduceRecord } from '../kafka-rest/types.js';
+import type { IngestItem, ProduceLimits } from './types.js';
+
+/** One produce request of a plan: records of one topic, sent once every request in `after` has settled. */
+export interface PlannedRequest<T extends PlanItem = IngestItem> {
+  /** Position in the plan; `after` only names lower ids, so the plan has no cycles. */
+  readonly id: number;
+  readonly topic: string;
+  readonly items: readonly T[];
+  /** Requests holding earlier records of the same FIFO groups: this one must not overlap them. */
+  readonly after: readonly number[];
+  /** Estimated body bytes (base64 and JSON included), at most `maxRequestBytes`. */
+  readonly bytes: number;
+}
+
+export type PlanItem = Pick<IngestItem, 'topic' | 'group' | 'record'>;
+
+// The v1 binary body is {"records":[{"key":"<b64>","value":"<b64>","partition":N},…]}. These bound the
+// JSON around the base64 text from above, so a planned request never exceeds the proxy's limit.
+/** `{"records":[` … `]}` */
+export const REQUEST_OVERHEAD_BYTES = 16;
+/** `{"key":"","value":"","partition":2147483647},` and a null's extra letters */
+export const RECORD_OVERHEAD_BYTES = 48;
+
+/** Bytes of `byteLength` bytes once base64-encoded (with padding): they grow by 4/3. */
+export const base64Length = (byteLength: number): number => 4 * Math.ceil(byteLength / 3);
+
+/** Key plus value bytes, the measure of `maxRecordBytes`. */
+export const recordBytes = (record: ProduceRecord): number =>
+  (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
+
+/** Upper bound of what one record adds to a produce request body. */
+export const encodedRecordBytes = (record: ProduceRecord): number =>
+  base64Length(record.key?.byteLength ?? 0) +
+  base64Length(record.value?.byteLength ?? 0) +
+  RECORD_OVERHEAD_BYTES;
+
+/**
+ * Why a record can never be produced within `limits`, or undefined when it fits. The error is
+ * `ERR_PAYLOAD_TOO_LARGE`, not retriable: the record is rejected whole, never truncated (design §4).
+ */
+export const checkRecordFits = (record: ProduceRecord, limits: ProduceLimits): AppError | undefined => {
+  const bytes = recordBytes(record);
+  if (bytes > limits.maxRecordBytes) {
+    return new AppError(
+      ERROR_CODES.PAYLOAD_TOO_LARGE,
+      `record is ${bytes} bytes (key and value); the limit is ${limits.maxRecordBytes}`,
+    );
+  }
+  const encoded = encodedRecordBytes(record) + REQUEST_OVERHEAD_BYTES;
+  if (encoded > limits.maxRequestBytes) {
+    return new AppError(
+      ERROR_CODES.PAYLOAD_TOO_LARGE,
+      `record needs ${encoded} bytes once base64-encoded; a produce request is at most ${limits.maxRequestBytes}`,
+    );
+  }
+  return undefined;
+};
+
+interface OpenRequest<T> {
+  readonly id: number;
+  readonly topic: string;
+  readonly items: T[];
+  readonly after: Set<number>;
+  bytes: number;
+}
+
+/**
+ * Packs items into as few produce requests as the limits allow: first fit, per topic, in arrival order.
+ * Items of one FIFO group keep their order: an item goes into the request of its group's previous item
+ * or a later one, and a later one waits for (`after`) that previous request, so one group is never in two
+ * requests in flight and a group's records reach the proxy in order. Every item must already pass
+ * {@link checkRecordFits}; throws `ERR_PAYLOAD_TOO_LARGE` for one that does not (a caller bug).
+ */
+export const planProduceRequests = <T extends PlanItem>(
+  items: readonly T[],
+  limits: ProduceLimits,
+): PlannedRequest<T>[] => {
+  const requests: OpenRequest<T>[] = [];
+  // Requests that may still take a record, per topic, oldest first. Full ones leave, so that first fit
+  // stays cheap on a 10,000-message batch.
+  const open = new Map<string, OpenRequest<T>[]>();
+  const lastRequestOfGroup = new Map<string, number>();
+  const smallestRecordBytes = encodedRecordBytes({ value: null });
+
+  for (const item of items) {
+    const misfit = checkRecordFits(item.record, limits);
+    if (misfit) throw misfit;
+    const bytes = encodedRecordBytes(item.record);
+    const previous = item.group === undefined ? undefined : lastRequestOfGroup.get(item.group);
+    const candidates = open.get(item.topic) ?? [];
+    let target = candidates.find(
+      (request) =>
+        (previous === undefined || request.id >= previous) &&
+        request.items.length < limits.maxRequestRecords &&
+        request.bytes + bytes <= limits.maxRequestBytes,
+    );
+    if (target === undefined) {
+      target = {
+        id: requests.length,
+        topic: item.topic,
+        items: [],
+        after: new Set(),
+        bytes: REQUEST_OVERHEAD_BYTES,
+      };
+      requests.push(target);
+      candidates.push(target);
+      open.set(item.topic, candidates);
+    }
+    target.items.push(item);
+    target.bytes += bytes;
+    if (previous !== undefined && previous !== target.id) target.after.add(previous);
+    if (item.group !== undefined) lastRequestOfGroup.set(item.group, target.id);
+    if (
+      target.items.length >= limits.maxRequestRecords ||
+      target.bytes + smallestRecordBytes > limits.maxRequestBytes
+    ) {
+      candidates.splice(candidates.indexOf(target), 1);
+    }
+  }
+  return requests.map((request) => ({
+    id: request.id,
+    topic: request.topic,
+    items: request.items,
+    after: [...request.after].sort((a, b) => a - b),
+    bytes: request.bytes,
+  }));
+};

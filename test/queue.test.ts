@@ -1,0 +1,473 @@
+import type { SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Fault, type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/index.js';
+import { createQueueDeps, makeHandler, type QueueHandlerDeps } from '../handlers/queue.js';
+import { type Config, loadConfig } from '../lib/config.js';
+import type { Env } from '../lib/env-reader.js';
+import { ConfigError } from '../lib/errors.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
+import { lambdaContext } from './fixtures/api-gateway.js';
+import { sqsEvent, sqsRecord } from './fixtures/sqs.js';
+import { createMemoryLog } from './helpers/log.js';
+
+const TOPICS = { orders: 3, audit: 1 } as const;
+
+const BASE_ENV: Env = {
+  KAFKA_REST_ALLOW_HTTP: 'true',
+  KAFKA_REST_AUTH: 'none',
+  KAFKA_REST_MAX_ATTEMPTS: '6',
+  KAFKA_REST_BACKOFF_BASE_MS: '2',
+  KAFKA_REST_BACKOFF_MAX_MS: '10',
+  QUEUE_TOPIC: 'orders',
+  QUEUE_ALLOWED_TOPICS: 'audit',
+  QUEUE_ENCODING_ATTRIBUTE: 'encoding',
+  QUEUE_KEY_ATTRIBUTE: 'key',
+};
+
+const failedIds = (response: { batchItemFailures: { itemIdentifier: string }[] }): string[] =>
+  response.batchItemFailures.map((failure) => failure.itemIdentifier);
+
+const ids = (messages: readonly SQSRecord[]): string[] => messages.map((message) => message.messageId);
+
+/** Standard-queue messages `prefix-0` … whose body is their own name. */
+const standardMessages = (count: number, prefix = 'm'): SQSRecord[] =>
+  Array.from({ length: count }, (_, n) => sqsRecord(`${prefix}-${n}`));
+
+describe('queue handler against the local Kafka REST server', () => {
+  let server: KafkaRestServer;
+  let log: ReturnType<typeof createMemoryLog>;
+  let kafka: KafkaRestClient | undefined;
+  let deps: QueueHandlerDeps;
+  let requestsBefore = 0;
+  const handler = makeHandler(() => deps);
+
+  /** Builds the handler's deps the way `createQueueDeps` does, over `env` and a memory log. */
+  const useEnv = async (env: Env = {}): Promise<void> => {
+    await kafka?.close();
+    const config = loadConfig({ ...BASE_ENV, KAFKA_REST_URL: server.url, ...env });
+    kafka = createKafkaRestFromConfig(config, { log });
+    deps = toDeps(config, kafka);
+  };
+
+  /** What `createQueueDeps` builds, with the test's log (it would otherwise print) and a 100 ms margin. */
+  const toDeps = (config: Config, client: KafkaRestClient): QueueHandlerDeps => ({
+    kafka: client,
+    log,
+    now: Date.now,
+    queue: config.queue,
+    limits: {
+      maxRecordBytes: config.kafka.maxRecordBytes,
+      maxRequestBytes: config.kafka.maxRequestBytes,
+      maxRequestRecords: config.kafka.maxRequestRecords,
+    },
+    deadlineMarginMs: 100,
+  });
+
+  const producePosts = () =>
+    server.requests.slice(requestsBefore).filter((request) => request.method === 'POST');
+
+  /** Every value stored in `topic`, by partition, in offset order. */
+  const stored = (topic: keyof typeof TOPICS): string[][] =>
+    Array.from({ length: TOPICS[topic] }, (_, p) =>
+      server.records(topic, p).map((record) => record.value?.toString('utf8') ?? '<null>'),
+    );
+
+  const storedValues = (topic: keyof typeof TOPICS): string[] => stored(topic).flat().sort();
+
+  const sorted = (values: readonly string[]): string[] => [...values].sort();
+
+  beforeAll(async () => {
+    server = await startKafkaRestServer({ topics: TOPICS });
+  });
+  afterAll(async () => {
+    await kafka?.close();
+    await server.close();
+  });
+  beforeEach(async () => {
+    server.clearFaults();
+    for (const [topic, partitions] of Object.entries(TOPICS)) {
+      server.deleteTopic(topic);
+      server.createTopic(topic, partitions);
+    }
+    requestsBefore = server.requests.length;
+    log = createMemoryLog();
+    await useEnv();
+  });
+
+  it('acknowledges every message, packed into as few requests as the record cap allows', async () => {
+    // Prepare
+    await useEnv({ KAFKA_REST_MAX_REQUEST_RECORDS: '10' });
+    const messages = standardMessages(25);
+
+    // Act
+    const response = await handler(sqsEvent(messages), lambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(storedValues('orders')).toEqual(sorted(messages.map((message) => message.body)));
+    expect(producePosts()).toHaveLength(3);
+    expect(log.lines.find((line) => line.message === 'queue batch produced')?.attributes).toMatchObject({
+      messages: 25,
+      acknowledged: 25,
+      failed: 0,
+      requestsPlanned: 3,
+      requestsSent: 3,
+    });
+  });
+
+  it('answers an empty batch with no failures and no request', async () => {
+    // Act
+    const response = await handler(sqsEvent([]), lambdaContext());
+
+    // Assess
+    expect(response).toEqual({ batchItemFailures: [] });
+    expect(server.requests.slice(requestsBefore)).toEqual([]);
+  });
+
+  it('writes the decoded bytes of a base64 body and takes the key from the key attribute', async () => {
+    // Prepare
+    const bytes = Buffer.from([0, 255, 1, 254]);
+    const messages = [
+      sqsRecord(bytes.toString('base64'), { attributes: { encoding: 'base64', key: 'order-9' } }),
+      sqsRecord('plain', { attributes: { topic: 'audit' } }),
+    ];
+
+    // Act
+    const response = await handler(sqsEvent(messages), lambdaContext());
+
+    // Assess
+    expect(response.batchItemFailures).toEqual([]);
+    const written = [0, 1, 2].flatMap((p) => server.records('orders', p));
+    expect(written).toHaveLength(1);
+    expect(written[0]?.value).toEqual(bytes);
+    expect(written[0]?.key?.toString('utf8')).toBe('order-9');
+    expect(stored('audit')).toEqual([['plain']]);
+  });
+
+  it('retries records that fail retriably inside the invocation and then acknowledges them', async () => {
+    // Prepare
+    const messages = standardMessages(10);
+    server.inject({ kind: 'record-errors', errors: { 1: { code: 50003 }, 4: { code: 50003 } } });
+
+    // Act
+    const response = await handler(sqsEvent(messages), lambdaContext());
+
+    // Assess
+    expect(failedIds(response)).toEqual([]);
+    expect(storedValues('orders')).toEqual(sorted(messages.map((message) => message.body)));
+    const posts = producePosts();
+    expect(posts).toHaveLength(2);
+    // Only the two failed records are resent.
+    expect(JSON.parse(posts[1]?.body ?? '{}').records).toHaveLength(2);
+  });
+
+  it('reports exactly the records the proxy refused for good, and logs each with its id and reason', async () => {
+    // Prepare
+    const messages = standardMessages(10);
+    server.inject({ kind: 'record-errors', errors: { 2: { code: 50002 }, 7: { code: 50002 } } });
+
+    // Act
+    const response = await handler(sqsEvent(messages), lambdaContext());
+
+    // Assess
+    const refused = [messages[2], messages[7]] as SQSRecord[];
+    expect(failedIds(response)).toEqual(ids(refused));
+    expect(storedValues('orders')).toEqual(
+      sorted(messages.filter((message) => !refused.includes(message)).map((message) => message.body)),
+    );
+    const errors = log.lines.filter((line) => line.message === 'queue message failed for good');
+    expect(errors.map((line) => line.attributes.messageIds)).toEqual(
+      refused.map((message) => [message.messageId]),
+    );
+    expect(errors[0]?.attributes).toMatchObject({ topic: 'orders', code: 'ERR_RECORD_REJECTED' });
+    expect(producePosts()).toHaveLength(1);
+  });
+
+  it.each<{ name: string; fault: Fault; logged: string }>([
+    {
+      name: 'rejected whole (500, 50002)',
+      fault: { kind: 'status', status: 500, body: { error_code: 50002, message: 'Kafka error' } },
+      logged: 'queue messages left for redelivery',
+    },
+    {
+      name: 'unavailable on every attempt (503)',
+      fault: { kind: 'status', status: 503, times: 6 },
+      logged: 'queue messages left for redelivery',
+    },
+    {
+      name: 'rejected as malformed (422)',
+      fault: { kind: 'status', status: 422 },
+      logged: 'queue message failed for good',
+    },
+  ])('reports exactly the messages of one produce request $name', async ({ fault, logged }) => {
+    // Prepare: three requests of four, sent one after the other; the fault hits the first.
+    await useEnv({ KAFKA_REST_MAX_REQUEST_RECORDS: '4', QUEUE_CONCURRENCY: '1' });
+    const messages = standardMessages(12);
+    server.inject(fault);
+
+    // Act
+    const response = await handler(sqsEvent(messages), lambdaContext());
+
+    // Assess
+    expect(failedIds(response)).toEqual(ids(messages.slice(0, 4)));
+    expect(storedValues('orders')).toEqual(sorted(messages.slice(4).map((message) => message.body)));
+    const lines = log.lines.filter((line) => line.message === logged);
+    expect(lines.map((line) => line.attributes.messageIds)).toEqual([ids(messages.slice(0, 4))]);
+  });
+
+  it('rides out a burst of 429s with Retry-After and acknowledges everything once', async () => {
+    // Prepare
+    await useEnv({ KAFKA_REST_MAX_REQUEST_RECORDS: '5', QUEUE_CONCURRENCY: '2' });
+    const messages = standardMessages(15);
+    server.inject({ kind: 'throttle', retryAfterSeconds: 0, times: 4 });
+
+    // Act
+    const response = await handler(sqsEvent(messages), lambdaContext());
+
+    // Assess
+    expect(failedIds(response)).toEqual([]);
+    expect(storedValues('orders')).toEqual(sorted(messages.map((message) => message.body)));
+    expect(producePosts()).toHaveLength(3 + 4);
+  });
+
+  it('fails an oversized message for good, and sends the rest', async () => {
+    // Prepare
+    await useEnv({ KAFKA_REST_MAX_RECORD_BYTES: '1024' });
+    const messages = [sqsRecord('small-0'), sqsRecord('x'.repeat(1_025)), sqsRecord('small-2')];
+
+    // Act
+    const response = await handler(sqsEvent(messages), lambdaContext());
+
+    // Assess
+    expect(failedIds(response)).toEqual([messages[1]?.messageId]);
+    expect(storedValues('orders')).toEqual(['small-0', 'small-2']);
+    const error = log.lines.find((line) => line.message === 'queue message failed for good');
+    expect(error?.attributes).toMatchObject({
+      messageIds: [messages[1]?.messageId],
+      code: 'ERR_PAYLOAD_TOO_LARGE',
+    });
+    expect(log.text()).not.toContain('x'.repeat(100));
+  });
+
+  it('fails a message naming a topic outside the allow-list for good, and sends the rest', async () => {
+    // Prepare
+    const messages = [
+      sqsRecord('to-audit', { attributes: { topic: 'audit' } }),
+      sqsRecord('to-payroll', { attributes: { topic: 'payroll' } }),
+      sqsRecord('to-orders'),
+    ];
+
+    // Act
+    const response = await handler(sqsEvent(messages), lambdaContext());
+
+    // Assess
+    expect(failedIds(response)).toEqual([messages[1]?.messageId]);
+    expect(stored('audit')).toEqual([['to-audit']]);
+    expect(storedValues('orders')).toEqual(['to-orders']);
+    const error = log.lines.find((line) => line.message === 'queue message failed for good');
+    expect(error?.attributes).toMatchObject({
+      messageIds: [messages[1]?.messageId],
+      code: 'ERR_PAYLOAD_INVALID',
+    });
+    expect(String(error?.attributes.reason)).toContain('"payroll"');
+  });
+
+  describe('FIFO', () => {
+    /** A1 B1 A2 B2 …: two groups interleaved, each body naming its group and place. */
+    const interleaved = (count: number): SQSRecord[] =>
+      Array.from({ length: count * 2 }, (_, n) => {
+        const group = n % 2 === 0 ? 'A' : 'B';
+        return sqsRecord(`${group}${Math.floor(n / 2) + 1}`, { groupId: group });
+      });
+
+    /** A group's records in offset order: all in one partition, as the group id is their key. */
+    const groupLog = (group: string): string[] => {
+      const partitions = stored('orders').map((values) => values.filter((value) => value.startsWith(group)));
+      expect(partitions.filter((values) => values.length > 0).length).toBeLessThanOrEqual(1);
+      return partitions.flat();
+    };
+
+    const byBody = (messages: readonly SQSRecord[], ...bodies: string[]): string[] =>
+      bodies.map((body) => messages.find((message) => message.body === body)?.messageId ?? `missing ${body}`);
+
+    it('keeps both groups in order when one fails for good: that group reports its failure and all after it', async () => {
+      // Prepare: one request A1 B1 A2 B2 A3 B3 A4 B4; the proxy refuses A2 (index 2).
+      const messages = interleaved(4);
+      server.inject({ kind: 'record-errors', errors: { 2: { code: 50002 } } });
+
+      // Act
+      const response = await handler(sqsEvent(messages), lambdaContext());
+
+      // Assess
+      expect(failedIds(response)).toEqual(byBody(messages, 'A2', 'A3', 'A4'));
+      expect(groupLog('B')).toEqual(['B1', 'B2', 'B3', 'B4']);
+      // A3 and A4 were in the same request, so the proxy may hold them already; they are redelivered anyway.
+      expect(groupLog('A')).toEqual(['A1', 'A3', 'A4']);
+      expect(producePosts()).toHaveLength(1);
+
+      // Act: SQS redelivers the reported messages, in group order.
+      const redelivered = messages.filter((message) => failedIds(response).includes(message.messageId));
+      const retry = await handler(sqsEvent(redelivered), lambdaContext());
+
+      // Assess: the last copy of each record is in group order.
+      expect(retry.batchItemFailures).toEqual([]);
+      expect(groupLog('A')).toEqual(['A1', 'A3', 'A4', 'A2', 'A3', 'A4']);
+    });
+
+    it('reports later records of a group that landed before a retried earlier one', async () => {
+      // Prepare: A2 fails retriably once; the client resends it alone, so it lands after A3 and A4.
+      const messages = interleaved(4);
+      server.inject({ kind: 'record-errors', errors: { 2: { code: 50003 } } });
+
+      // Act
+      const response = await handler(sqsEvent(messages), lambdaContext());
+
+      // Assess
+      expect(failedIds(response)).toEqual(byBody(messages, 'A3', 'A4'));
+      expect(groupLog('A')).toEqual(['A1', 'A3', 'A4', 'A2']);
+      expect(groupLog('B')).toEqual(['B1', 'B2', 'B3', 'B4']);
+    });
+
+    it.each([
+      { name: 'an oversized message', poison: () => sqsRecord('x'.repeat(1_025), { groupId: 'A' }) },
+      {
+        name: 'a disallowed topic',
+        poison: () => sqsRecord('A-poison', { groupId: 'A', attributes: { topic: 'payroll' } }),
+      },
+    ])('stops group A at $name and never sends its later messages', async ({ poison }) => {
+      // Prepare
+      await useEnv({ KAFKA_REST_MAX_RECORD_BYTES: '1024' });
+      const messages = [
+        sqsRecord('A1', { groupId: 'A' }),
+        sqsRecord('B1', { groupId: 'B' }),
+        poison(),
+        sqsRecord('A3', { groupId: 'A' }),
+        sqsRecord('B2', { groupId: 'B' }),
+      ];
+
+      // Act
+      const response = await handler(sqsEvent(messages), lambdaContext());
+
+      // Assess
+      expect(failedIds(response)).toEqual(ids([messages[2], messages[3]] as SQSRecord[]));
+      expect(groupLog('A')).toEqual(['A1']);
+      expect(groupLog('B')).toEqual(['B1', 'B2']);
+    });
+
+    it('sends a group split over several requests one request at a time, in order', async () => {
+      // Prepare: two records per request; A's six records need three requests, which must not overlap.
+      await useEnv({ KAFKA_REST_MAX_REQUEST_RECORDS: '2', QUEUE_CONCURRENCY: '8' });
+      const messages = Array.from({ length: 6 }, (_, n) => sqsRecord(`A${n + 1}`, { groupId: 'A' }));
+      server.inject({ kind: 'delay', ms: 30, times: 1 });
+
+      // Act
+      const response = await handler(sqsEvent(messages), lambdaContext());
+
+      // Assess: the first request was slow, yet nothing overtook it.
+      expect(failedIds(response)).toEqual([]);
+      expect(groupLog('A')).toEqual(['A1', 'A2', 'A3', 'A4', 'A5', 'A6']);
+      expect(producePosts()).toHaveLength(3);
+    });
+  });
+
+  it('leaves the messages it could not send before the deadline to redelivery', async () => {
+    // Prepare: a server of its own, as its delayed request would otherwise write into a later test.
+    const slow = await startKafkaRestServer({ topics: TOPICS });
+    try {
+      const config = loadConfig({
+        ...BASE_ENV,
+        KAFKA_REST_URL: slow.url,
+        KAFKA_REST_MAX_REQUEST_RECORDS: '4',
+        QUEUE_CONCURRENCY: '1',
+      });
+      const client = createKafkaRestFromConfig(config, { log });
+      deps = toDeps(config, client);
+      // Deadline 1 s away (1.1 s left, 100 ms margin). Requests: orders 0-3; audit 4-7, every attempt held
+      // 5 s by the server; orders 8-11, due only after the deadline, so never sent.
+      const messages = [
+        ...standardMessages(4, 'first'),
+        ...Array.from({ length: 4 }, (_, n) => sqsRecord(`audit-${n}`, { attributes: { topic: 'audit' } })),
+        ...standardMessages(4, 'last'),
+      ];
+      slow.inject({ kind: 'delay', ms: 5_000, times: 100, match: { path: '/topics/audit' } });
+
+      // Act
+      const response = await handler(sqsEvent(messages), lambdaContext(1_100));
+
+      // Assess
+      expect(failedIds(response)).toEqual(ids(messages.slice(4)));
+      const orders = [0, 1, 2].flatMap((p) =>
+        slow.records('orders', p).map((record) => record.value?.toString()),
+      );
+      expect(orders.sort()).toEqual(sorted(messages.slice(0, 4).map((message) => message.body)));
+      // The client may try the audit request more than once (its own policy); the last request never goes.
+      const posts = slow.requests
+        .filter((request) => request.method === 'POST')
+        .map((request) => request.path);
+      expect(posts[0]).toBe('/topics/orders');
+      expect(posts.slice(1)).toEqual(posts.slice(1).map(() => '/topics/audit'));
+      expect(posts.length).toBeGreaterThan(1);
+      expect(log.lines.some((line) => line.attributes.code === 'ERR_DEADLINE')).toBe(true);
+      await client.close();
+    } finally {
+      await slow.close();
+    }
+  });
+
+  it('never puts the API key in a log line, even when the proxy refuses it', async () => {
+    // Prepare: the proxy wants another key than the one configured.
+    const apiKey = 'q-test-key-51b84d06a1e5c9b2d7f04e637f3a9c2e';
+    const guarded = await startKafkaRestServer({
+      topics: TOPICS,
+      apiKey: 'the-proxy-wants-another-key-entirely',
+    });
+    try {
+      const config = loadConfig({
+        ...BASE_ENV,
+        KAFKA_REST_URL: guarded.url,
+        KAFKA_REST_AUTH: 'api-key',
+        KAFKA_REST_API_KEY: apiKey,
+      });
+      const client = createKafkaRestFromConfig(config, { log });
+      deps = toDeps(config, client);
+      const messages = standardMessages(3);
+
+      // Act
+      const response = await handler(sqsEvent(messages), lambdaContext());
+
+      // Assess
+      expect(failedIds(response)).toEqual(ids(messages));
+      expect(log.lines.length).toBeGreaterThan(0);
+      expect(log.text()).not.toContain(apiKey);
+      await client.close();
+    } finally {
+      await guarded.close();
+    }
+  });
+
+  it('builds its deps from the config, and will not start without a topic to send to', async () => {
+    // Prepare
+    const env = {
+      KAFKA_REST_URL: 'http://127.0.0.1:1',
+      KAFKA_REST_ALLOW_HTTP: 'true',
+      KAFKA_REST_AUTH: 'none',
+    };
+
+    // Act
+    const built = createQueueDeps(
+      loadConfig({ ...env, QUEUE_TOPIC: 'orders', KAFKA_REST_MAX_REQUEST_RECORDS: '7' }),
+    );
+
+    // Assess
+    expect(built.limits).toEqual({
+      maxRecordBytes: 1_000_000,
+      maxRequestBytes: 5_000_000,
+      maxRequestRecords: 7,
+    });
+    expect(built.queue.topic).toBe('orders');
+    expect(built.deadlineMarginMs).toBe(1_000);
+    await built.kafka.close();
+    expect(() => createQueueDeps(loadConfig(env))).toThrow(ConfigError);
+  });
+});
