@@ -3,6 +3,7 @@ import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:
 import { createServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import { createAdminApi, isAdminPath } from './admin.js';
 import { DevKafkaRestError } from './errors.js';
 import { checkChaos, createFaultQueue, createPrng } from './faults.js';
 import type { LogStore } from './log-store.js';
@@ -219,6 +220,7 @@ export const startKafkaRestServer = async (
   const random = chaos === undefined ? undefined : createPrng(chaos.seed);
 
   const store: LogStore = createLogStore(options.topics ?? DEFAULTS.topics, options.dataDir);
+  const admin = createAdminApi(store);
   const faults = createFaultQueue();
   const requests: RecordedRequest[] = [];
   let apiKey = options.apiKey === undefined ? undefined : Buffer.from(options.apiKey);
@@ -568,6 +570,16 @@ export const startKafkaRestServer = async (
     if (closing !== undefined) return;
     if (front.fault !== undefined) return applyFrontFault(x, front.fault);
     if (applyChaos(x)) return;
+    // Message Hub's admin API (protocol doc §5), with its own camelCase errors, 401 included.
+    if (isAdminPath(path)) {
+      const answer = admin.handle({
+        method: x.method,
+        path,
+        body,
+        authorized: isAuthorized(req.headers['x-auth-token']),
+      });
+      return send(x, answer.status, answer.contentType, answer.body, answer.headers);
+    }
     // The IBM gateway checks the key before the proxy sees the request.
     if (!isAuthorized(req.headers['x-auth-token'])) {
       return sendError(

@@ -1,0 +1,419 @@
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+// Least privilege, proven on what CloudFormation would receive: `serverless package --stage dev` runs once,
+// and the tests read the generated template. Every function must have a role of its own with only the
+// actions its code calls, on only the resources it touches.
+
+const ROOT = join(import.meta.dirname, '..');
+const FUNCTIONS = ['webhook', 'queue', 'events', 'drain'] as const;
+type FunctionName = (typeof FUNCTIONS)[number];
+
+const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
+
+/**
+ * What each function's code calls (the SDK commands and service integrations it uses): the floor of its
+ * grants. Log groups are created by the stack, so no function needs logs:CreateLogGroup.
+ */
+const NEEDED: Readonly<Record<FunctionName, readonly string[]>> = {
+  webhook: [...LOG_ACTIONS, 'secretsmanager:GetSecretValue'],
+  // The SQS event source mapping polls with the function's role: Receive, Delete, GetQueueAttributes.
+  queue: [
+    ...LOG_ACTIONS,
+    'secretsmanager:GetSecretValue',
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:GetQueueAttributes',
+  ],
+  // The on-failure destination sends with the function's role.
+  events: [...LOG_ACTIONS, 'secretsmanager:GetSecretValue', 'sqs:SendMessage'],
+  // Checkpoints: GetItem and conditional UpdateItem (lease, commit). SendMessageBatch (DLQ, SQS sink) is
+  // authorised by sqs:SendMessage. PutEvents for the EventBridge sink.
+  drain: [
+    ...LOG_ACTIONS,
+    'secretsmanager:GetSecretValue',
+    'dynamodb:GetItem',
+    'dynamodb:UpdateItem',
+    'sqs:SendMessage',
+    'events:PutEvents',
+  ],
+};
+
+/**
+ * Optional secrets beyond the proxy's, by the condition that includes their grant, and the one function
+ * that reads each: the routes' signature secrets (webhook), the HTTP sink's signing secret (drain).
+ */
+const OPTIONAL_SECRET_READERS: Readonly<Record<string, FunctionName>> = {
+  HasWebhookSecret: 'webhook',
+  HasSigningSecret: 'drain',
+};
+
+interface Resource {
+  readonly Type: string;
+  readonly Properties?: Record<string, unknown>;
+  readonly DeletionPolicy?: string;
+}
+
+interface Template {
+  readonly Conditions?: Record<string, unknown>;
+  readonly Resources: Record<string, Resource>;
+  readonly Outputs?: Record<string, unknown>;
+}
+
+/** One IAM statement as it would be deployed, with the condition (if any) that includes it. */
+interface Grant {
+  readonly role: string;
+  readonly effect: unknown;
+  readonly actions: readonly string[];
+  /** Each resource rendered as text: an ARN, `GetAtt:X.Arn`, `Sub:…`, `Ref:X`. */
+  readonly resources: readonly string[];
+  readonly raw: Record<string, unknown>;
+  /** `Fn::If` condition name that must hold for the statement to exist (`!Name` for the else branch). */
+  readonly condition: string | undefined;
+}
+
+let work: string;
+let template: Template;
+
+const run = (command: string, args: readonly string[], cwd: string): Promise<string> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd,
+      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', CI: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.on('error', reject);
+    child.on('close', (code) =>
+      code === 0 ? resolve(output) : reject(new Error(`${command} exited ${code}:\n${output}`)),
+    );
+  });
+
+// A copy of the project (node_modules linked) is packaged, not the work tree itself: serverless-esbuild
+// writes its `.esbuild/` build folder into the service directory, which would collide with `npm start` or
+// another packaging run in the same tree.
+const SKIPPED = new Set([
+  'node_modules',
+  '.git',
+  '.esbuild',
+  '.serverless',
+  '.build',
+  '.data',
+  'coverage',
+  'dist',
+]);
+
+beforeAll(async () => {
+  work = mkdtempSync(join(tmpdir(), 'template-test-'));
+  const service = join(work, 'service');
+  const out = join(work, 'package');
+  for (const entry of readdirSync(ROOT)) {
+    if (!SKIPPED.has(entry)) cpSync(join(ROOT, entry), join(service, entry), { recursive: true });
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(service, 'node_modules'), 'dir');
+  await run(
+    join(ROOT, 'node_modules', '.bin', 'serverless'),
+    ['package', '--stage', 'dev', '--package', out],
+    service,
+  );
+  template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+}, 120_000);
+
+afterAll(() => {
+  if (work !== undefined) rmSync(work, { recursive: true, force: true });
+});
+
+const resourcesOfType = (type: string): [string, Resource][] =>
+  Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
+
+const asArray = (value: unknown): unknown[] => (Array.isArray(value) ? value : [value]);
+
+/** Renders a CloudFormation value as comparable text; intrinsic functions keep their shape. */
+const render = (value: unknown): string => {
+  if (typeof value === 'string') return value;
+  if (typeof value === 'object' && value !== null) {
+    const node = value as Record<string, unknown>;
+    if ('Fn::GetAtt' in node) return `GetAtt:${asArray(node['Fn::GetAtt']).map(render).join('.')}`;
+    if ('Ref' in node) return `Ref:${render(node.Ref)}`;
+    if ('Fn::Sub' in node) return `Sub:${render(asArray(node['Fn::Sub'])[0])}`;
+    if ('Fn::Join' in node) {
+      const [separator, parts] = node['Fn::Join'] as [string, unknown[]];
+      return parts.map((part) => (typeof part === 'string' ? part : `\${${render(part)}}`)).join(separator);
+    }
+  }
+  return JSON.stringify(value);
+};
+
+/** Statements of a policy document, both branches of every `Fn::If`, `AWS::NoValue` dropped. */
+const flattenStatements = (
+  value: unknown,
+  condition: string | undefined,
+): { statement: Record<string, unknown>; condition: string | undefined }[] => {
+  if (Array.isArray(value)) return value.flatMap((item) => flattenStatements(item, condition));
+  if (typeof value !== 'object' || value === null) return [];
+  const node = value as Record<string, unknown>;
+  if (node.Ref === 'AWS::NoValue') return [];
+  if ('Fn::If' in node) {
+    const [name, whenTrue, whenFalse] = node['Fn::If'] as [string, unknown, unknown];
+    return [...flattenStatements(whenTrue, name), ...flattenStatements(whenFalse, `!${name}`)];
+  }
+  return [{ statement: node, condition }];
+};
+
+const grantsOf = (role: string): Grant[] => {
+  const properties = template.Resources[role]?.Properties ?? {};
+  return asArray(properties.Policies ?? []).flatMap((policy) =>
+    flattenStatements(
+      (policy as { PolicyDocument: { Statement: unknown } }).PolicyDocument.Statement,
+      undefined,
+    ).map(({ statement, condition }) => ({
+      role,
+      effect: statement.Effect,
+      actions: asArray(statement.Action).map(render),
+      resources: asArray(statement.Resource).map(render),
+      raw: statement,
+      condition,
+    })),
+  );
+};
+
+/** The logical id of the function's role, from its `Role: !GetAtt <Role>.Arn`. */
+const roleOf = (fn: FunctionName): string => {
+  const role = lambdaOf(fn).Properties?.Role as { 'Fn::GetAtt'?: [string, string] } | undefined;
+  const target = role?.['Fn::GetAtt'];
+  if (target === undefined || target[1] !== 'Arn') throw new Error(`${fn}: Role is not !GetAtt <Role>.Arn`);
+  return target[0];
+};
+
+const lambdaOf = (fn: FunctionName): Resource => {
+  const found = resourcesOfType('AWS::Lambda::Function').find(
+    ([, resource]) => resource.Properties?.FunctionName === `kafka-rest-bridge-dev-${fn}`,
+  );
+  if (found === undefined) throw new Error(`no Lambda function ${fn}`);
+  return found[1];
+};
+
+const envOf = (fn: FunctionName): Record<string, unknown> =>
+  (lambdaOf(fn).Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+  {};
+
+const allGrants = (): (Grant & { fn: FunctionName })[] =>
+  FUNCTIONS.flatMap((fn) => grantsOf(roleOf(fn)).map((g) => ({ ...g, fn })));
+
+/** `Not(Equals([value, '']))`: the shape of every "optional grant" condition; the value it tests. */
+const optionalValueOf = (condition: string): string | undefined => {
+  const definition = template.Conditions?.[condition] as {
+    'Fn::Not'?: [{ 'Fn::Equals'?: [unknown, unknown] }];
+  };
+  const equals = definition?.['Fn::Not']?.[0]?.['Fn::Equals'];
+  if (equals === undefined || equals[1] !== '' || typeof equals[0] !== 'string') return undefined;
+  return equals[0];
+};
+
+describe('one role per function', () => {
+  it('packages exactly the four functions, each with its own IAM role', () => {
+    const roles = FUNCTIONS.map(roleOf);
+
+    expect(resourcesOfType('AWS::Lambda::Function')).toHaveLength(FUNCTIONS.length);
+    expect(new Set(roles).size).toBe(FUNCTIONS.length);
+    for (const role of roles) expect(template.Resources[role]?.Type).toBe('AWS::IAM::Role');
+  });
+
+  it('has no framework-wide role, no managed policies and no separate policy resources', () => {
+    expect(template.Resources.IamRoleLambdaExecution).toBeUndefined();
+    expect(resourcesOfType('AWS::IAM::Policy')).toEqual([]);
+    expect(resourcesOfType('AWS::IAM::ManagedPolicy')).toEqual([]);
+    for (const [, role] of resourcesOfType('AWS::IAM::Role')) {
+      expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
+    }
+  });
+
+  it.each(FUNCTIONS)('lets only Lambda assume the %s role', (fn) => {
+    const trust = template.Resources[roleOf(fn)]?.Properties?.AssumeRolePolicyDocument;
+
+    expect(trust).toEqual({
+      Version: '2012-10-17',
+      Statement: [
+        { Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' }, Action: 'sts:AssumeRole' },
+      ],
+    });
+  });
+});
+
+describe('no wildcards', () => {
+  it('allows only, never by NotAction/NotResource, and names every action in full', () => {
+    const grants = allGrants();
+
+    expect(grants.length).toBeGreaterThan(FUNCTIONS.length);
+    for (const grant of grants) {
+      expect(grant.effect, `${grant.role}`).toBe('Allow');
+      const keys = Object.keys(grant.raw).filter((key) => key !== 'Sid' && key !== 'Condition');
+      expect(keys.sort(), `${grant.role}`).toEqual(['Action', 'Effect', 'Resource']);
+      for (const action of grant.actions)
+        expect(action, `${grant.role}`).toMatch(/^[a-z0-9-]+:[A-Za-z0-9]+$/);
+    }
+  });
+
+  it('has no bare * resource; the only * is the log-stream suffix of the function’s own log group', () => {
+    // Lambda names its log streams itself (date/[version]id), so `<log group ARN>:*` is the narrowest form
+    // AWS offers for CreateLogStream/PutLogEvents. No statement here needs `Resource: *` (metrics go
+    // through EMF log lines, so cloudwatch:PutMetricData, which takes only `*`, is not granted).
+    for (const grant of allGrants()) {
+      for (const resource of grant.resources) {
+        expect(resource, grant.role).not.toBe('*');
+        if (!resource.includes('*')) continue;
+        // A Secrets Manager ARN ends in a random 6-character suffix, so a secret named by a stage parameter
+        // may be given as `…:secret:<name>*`: the other form AWS offers no narrower alternative to.
+        if (/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^*]+\*$/.test(resource)) continue;
+        expect(grant.actions).toEqual(LOG_ACTIONS);
+        expect(resource).toBe(
+          `Sub:arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/kafka-rest-bridge-dev-${grant.fn}:*`,
+        );
+      }
+    }
+  });
+
+  it('guards every optional grant by a condition that the very ARN it grants is set', () => {
+    for (const grant of allGrants().filter((g) => g.condition !== undefined)) {
+      const condition = grant.condition as string;
+      expect(condition.startsWith('!'), `${grant.role}: only the true branch of an Fn::If may grant`).toBe(
+        false,
+      );
+      expect(grant.resources, `${grant.role} under ${condition}`).toEqual([optionalValueOf(condition)]);
+    }
+    for (const grant of allGrants().filter((g) => g.condition === undefined)) {
+      for (const resource of grant.resources) expect(resource, grant.role).not.toBe('');
+    }
+  });
+});
+
+describe('only what each function uses', () => {
+  it.each(FUNCTIONS)('grants %s every action its code needs and nothing beyond', (fn) => {
+    const granted = new Set(grantsOf(roleOf(fn)).flatMap((g) => g.actions));
+
+    for (const action of NEEDED[fn]) expect(granted, `${fn} needs ${action}`).toContain(action);
+    const extra = [...granted].filter((action) => !NEEDED[fn].includes(action));
+    expect(extra).toEqual([]);
+  });
+
+  it('reads secrets only with GetSecretValue, only the proxy secret and the signing secrets, each only where used', () => {
+    const proxySecret = envOf('webhook').KAFKA_REST_SECRET_ID;
+    expect(typeof proxySecret === 'string' && proxySecret.startsWith('arn:aws:secretsmanager:')).toBe(true);
+    const secretGrants = allGrants().filter((g) => g.actions.some((a) => a.startsWith('secretsmanager:')));
+
+    for (const grant of secretGrants) {
+      expect(grant.actions).toEqual(['secretsmanager:GetSecretValue']);
+      const [resource] = grant.resources;
+      if (resource === proxySecret) {
+        // Only functions configured with that secret get to read it.
+        expect(envOf(grant.fn).KAFKA_REST_SECRET_ID).toBe(proxySecret);
+      } else {
+        expect(grant.condition, `${grant.role} reads ${resource}`).toBeDefined();
+        expect(
+          OPTIONAL_SECRET_READERS[grant.condition as string],
+          `${grant.role} under ${grant.condition}`,
+        ).toBe(grant.fn);
+      }
+    }
+    expect(secretGrants.filter((g) => g.resources[0] === proxySecret).map((g) => g.fn)).toEqual([
+      ...FUNCTIONS,
+    ]);
+    expect(secretGrants.every((g) => g.resources.length === 1)).toBe(true);
+  });
+
+  it('lets only the drain touch DynamoDB, only the checkpoint table', () => {
+    const dynamoGrants = allGrants().filter((g) => g.actions.some((a) => a.startsWith('dynamodb:')));
+
+    expect(dynamoGrants.map((g) => g.fn)).toEqual(['drain']);
+    expect(dynamoGrants[0]?.resources).toEqual(['GetAtt:CheckpointTable.Arn']);
+    expect(dynamoGrants[0]?.actions).toContain('dynamodb:UpdateItem');
+    // The drain's table setting names that same table (by Ref, or by its fixed TableName).
+    expect([
+      { Ref: 'CheckpointTable' },
+      template.Resources.CheckpointTable?.Properties?.TableName,
+    ]).toContainEqual(envOf('drain').CHECKPOINT_TABLE);
+  });
+
+  it('sends to SQS only where each function sends: its on-failure destination, its DLQ, its sink', () => {
+    const invokeConfigs = resourcesOfType('AWS::Lambda::EventInvokeConfig');
+    const [[, invokeConfig] = []] = invokeConfigs;
+    const destinationConfig = invokeConfig?.Properties?.DestinationConfig as
+      | { OnFailure?: { Destination?: unknown } }
+      | undefined;
+    const destination = render(destinationConfig?.OnFailure?.Destination);
+    const drainDlq = `GetAtt:${(envOf('drain').DRAIN_DLQ_URL as { Ref: string }).Ref}.Arn`;
+    const sends = allGrants()
+      .filter((g) => g.actions.includes('sqs:SendMessage'))
+      .map((g) => ({ fn: g.fn, actions: g.actions, resources: g.resources, condition: g.condition }));
+
+    expect(sends).toEqual([
+      { fn: 'events', actions: ['sqs:SendMessage'], resources: [destination], condition: undefined },
+      { fn: 'drain', actions: ['sqs:SendMessage'], resources: [drainDlq], condition: undefined },
+      {
+        fn: 'drain',
+        actions: ['sqs:SendMessage'],
+        resources: [expect.any(String)],
+        condition: 'HasSinkQueue',
+      },
+    ]);
+    expect(invokeConfigs).toHaveLength(1);
+    expect(invokeConfig?.Properties?.FunctionName).toEqual({ Ref: 'EventsLambdaFunction' });
+    expect(destination).toBe('GetAtt:EventsDlq.Arn');
+  });
+
+  it('lets the queue function consume only its own event source queue', () => {
+    const mapping = resourcesOfType('AWS::Lambda::EventSourceMapping');
+    const consumes = allGrants().filter((g) => g.actions.includes('sqs:ReceiveMessage'));
+
+    expect(mapping).toHaveLength(1);
+    expect(consumes.map((g) => [g.fn, g.resources])).toEqual([
+      ['queue', [render(mapping[0]?.[1].Properties?.EventSourceArn)]],
+    ]);
+  });
+
+  it('puts events only from the drain, only on the configured sink bus', () => {
+    const puts = allGrants().filter((g) => g.actions.some((a) => a.startsWith('events:')));
+
+    expect(puts.map((g) => [g.fn, g.actions, g.condition])).toEqual([
+      ['drain', ['events:PutEvents'], 'HasSinkEventBus'],
+    ]);
+  });
+});
+
+describe('the rest of the stack', () => {
+  it('reports SQS batch item failures for the queue function', () => {
+    const [[, mapping] = []] = resourcesOfType('AWS::Lambda::EventSourceMapping');
+
+    expect(mapping?.Properties?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    expect(mapping?.Properties?.FunctionName).toEqual({ 'Fn::GetAtt': ['QueueLambdaFunction', 'Arn'] });
+  });
+
+  it('keeps the checkpoint table: on-demand, point-in-time recovery, retained on delete', () => {
+    const table = template.Resources.CheckpointTable;
+
+    expect(table?.Type).toBe('AWS::DynamoDB::Table');
+    expect(table?.DeletionPolicy).toBe('Retain');
+    expect(table?.Properties?.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(table?.Properties?.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  it.each([
+    'IngestQueueUrl',
+    'IngestDlqUrl',
+    'EventsDlqUrl',
+    'DrainDlqUrl',
+    'CheckpointTableName',
+    'HttpApiUrl',
+  ])('outputs %s', (name) => {
+    expect(template.Outputs?.[name]).toHaveProperty('Value');
+  });
+});
