@@ -1,0 +1,30 @@
+// No value export pulls in the DynamoDB SDK: `store.ts` (createIdempotencyStore, ensureIdempotencyTable)
+// is imported directly by whoever needs it, or loaded on first use through `createLazyIdempotencyStore`.
+export {
+  DEFAULT_IN_PROGRESS_TTL_MS,
+  IDEMPOTENCY_SOURCES,
+  IDEMPOTENCY_WINDOW_SECONDS,
+  type IdempotencyConfig,
+  type IdempotencySettings,
+  type IdempotencySource,
+  parseIdempotency,
+  parseIdempotencySettings,
+} from './config.js';
+export {
+  createLazyIdempotencyStore,
+  type LazyIdempotencyStore,
+  type LazyIdempotencyStoreSettings,
+} from './lazy.js';
+export {
+  IDEMPOTENCY_IN_PROGRESS_CODE,
+  type IdempotencyDeps,
+  type IdempotencySourceRequest,
+  MAX_IDEMPOTENCY_KEY_BYTES,
+  REPLAYED_HEADER,
+  resolveIdempotencyKey,
+  runIdempotent,
+  toInProgressResponse,
+  toReplayedResponse,
+  withIdempotency,
+} from './run.js';
+export type { BeginResult, IdempotencyStore, StoredResponse } from './store.js';
