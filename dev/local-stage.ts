@@ -14,5 +14,6 @@ export const LOCAL = {
   region: 'us-east-1',
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   checkpointTable: 'kafka-rest-bridge-local-checkpoints',
+  idempotencyTable: 'kafka-rest-bridge-local-idempotency',
   drainFunctionName: 'kafka-rest-bridge-local-drain',
 } as const;

@@ -11,6 +11,7 @@ import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ensureCheckpointTable } from '../lib/drain/checkpoint-store.js';
+import { ensureIdempotencyTable } from '../lib/webhook/idempotency/store.js';
 import { startHttpSink } from './http-sink.js';
 import { startKafkaRestServer } from './kafka-rest/server.js';
 import { LOCAL } from './local-stage.js';
@@ -59,8 +60,12 @@ const main = async (): Promise<void> => {
     credentials: LOCAL.credentials,
   });
   await ensureCheckpointTable(dynamoClient, LOCAL.checkpointTable);
+  await ensureIdempotencyTable(dynamoClient, LOCAL.idempotencyTable);
   dynamoClient.destroy();
-  say('dynalite', `checkpoint table ${LOCAL.checkpointTable} at http://127.0.0.1:${LOCAL.dynamoPort}`);
+  say(
+    'dynalite',
+    `tables ${LOCAL.checkpointTable}, ${LOCAL.idempotencyTable} at http://127.0.0.1:${LOCAL.dynamoPort}`,
+  );
 
   const sink = await startHttpSink({ port: LOCAL.sinkPort, print: (line) => say('sink', line) });
   say('sink', `HTTP sink at ${sink.url}: drained records are printed here`);

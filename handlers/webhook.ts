@@ -4,6 +4,7 @@ import { lazyDeps } from '../lib/deps.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import { createLog } from '../lib/log.js';
 import { createSecretsCache, createSecretsManagerClient } from '../lib/secrets.js';
+import { createLazyIdempotencyStore } from '../lib/webhook/idempotency/index.js';
 import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
 
 /** API Gateway gives up on an integration after 30 s; answering later would be answering no one. */
@@ -24,6 +25,16 @@ export const createWebhookDeps = (config: Config): WebhookHandlerDeps => {
     kafka: createKafkaRestFromConfig(config, { log, secrets }),
     routes: config.webhook.routes,
     secrets,
+    idempotency:
+      config.webhook.idempotency.tableName === undefined
+        ? undefined
+        : createLazyIdempotencyStore({
+            tableName: config.webhook.idempotency.tableName,
+            inProgressTtlMs: config.webhook.idempotency.inProgressTtlMs,
+            endpoint: config.webhook.idempotency.dynamodbEndpoint,
+            region: config.secrets.region,
+            now: Date.now,
+          }),
     log,
     deadlineMarginMs: config.deadlineMarginMs,
     now: Date.now,

@@ -9,6 +9,12 @@ import {
 } from './env-reader.js';
 import { ConfigError } from './errors.js';
 import { type EventsConfig, parseEventsConfig, parseQueueConfig, type QueueConfig } from './ingest/config.js';
+import {
+  type IdempotencyConfig,
+  type IdempotencySettings,
+  parseIdempotency,
+  parseIdempotencySettings,
+} from './webhook/idempotency/index.js';
 import { parseVerification, type Verification } from './webhook/verify/index.js';
 
 /**
@@ -63,6 +69,8 @@ export interface WebhookRoute {
   readonly maxBodyBytes: number;
   /** How callers prove who they are; `{scheme: 'none'}` only when declared so explicitly. */
   readonly verify: Verification;
+  /** Where a delivery's id comes from, so a repeated delivery is answered without producing again. */
+  readonly idempotency: IdempotencyConfig | undefined;
 }
 
 export interface Config {
@@ -71,7 +79,10 @@ export interface Config {
   /** Time kept back before the Lambda deadline, so that a late answer can still be mapped and returned. */
   readonly deadlineMarginMs: number;
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
-  readonly webhook: { readonly routes: ReadonlyMap<string, WebhookRoute> };
+  readonly webhook: {
+    readonly routes: ReadonlyMap<string, WebhookRoute>;
+    readonly idempotency: IdempotencySettings;
+  };
   readonly queue: QueueConfig;
   readonly events: EventsConfig;
   readonly drain: DrainsConfig;
@@ -93,6 +104,8 @@ const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-zA-Z-]+$/;
 export const loadConfig = (env: Env): Config => {
   const read = createEnvReader(env);
   const kafka = parseKafkaRest(read);
+  const routes = parseRoutes(read, kafka.maxRecordBytes);
+  const idempotentRoutes = [...routes.values()].filter((route) => route.idempotency !== undefined);
   const config: Config = {
     kafka,
     secrets: {
@@ -105,7 +118,13 @@ export const loadConfig = (env: Env): Config => {
     },
     deadlineMarginMs: read.int('DEADLINE_MARGIN_MS', 1_000, { min: 0 }),
     logLevel: read.oneOf('LOG_LEVEL', ['DEBUG', 'INFO', 'WARN', 'ERROR'], 'INFO'),
-    webhook: { routes: parseRoutes(read, kafka.maxRecordBytes) },
+    webhook: {
+      routes,
+      idempotency: parseIdempotencySettings(
+        read,
+        idempotentRoutes.map((route) => route.name),
+      ),
+    },
     queue: parseQueueConfig(read),
     events: parseEventsConfig(read),
     drain: parseDrainsConfig(read),
@@ -157,7 +176,7 @@ const parseAuth = (read: EnvReader): KafkaAuthConfig => {
   return { scheme, secret: { value: '' } };
 };
 
-const ROUTE_KEYS = ['topic', 'verify', 'key', 'partition', 'maxBodyBytes'] as const;
+const ROUTE_KEYS = ['topic', 'verify', 'key', 'partition', 'maxBodyBytes', 'idempotency'] as const;
 
 const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, WebhookRoute> => {
   const routes = new Map<string, WebhookRoute>();
@@ -165,7 +184,7 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
   if (value === undefined) return routes;
   if (!isPlainObject(value)) {
     read.problems.push(
-      'WEBHOOK_ROUTES must be a JSON object of route name → {topic, verify, key?, partition?, maxBodyBytes?}',
+      'WEBHOOK_ROUTES must be a JSON object of route name → {topic, verify, key?, partition?, maxBodyBytes?, idempotency?}',
     );
     return routes;
   }
@@ -175,7 +194,9 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
     const problemsBefore = read.problems.length;
     if (!ROUTE_NAME.test(name)) read.problems.push(`${at}: a route name is 1-128 of [A-Za-z0-9._~-]`);
     if (!isPlainObject(spec)) {
-      read.problems.push(`${at} must be an object {topic, verify, key?, partition?, maxBodyBytes?}`);
+      read.problems.push(
+        `${at} must be an object {topic, verify, key?, partition?, maxBodyBytes?, idempotency?}`,
+      );
       continue;
     }
     for (const key of unknownKeys(spec, ROUTE_KEYS)) {
@@ -194,6 +215,7 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
     if (bodyProblem) read.problems.push(`${at}.maxBodyBytes must be ${bodyProblem}`);
     const key = parseKeySource(read, `${at}.key`, spec.key);
     const verify = parseVerification(spec.verify, at, read.problems);
+    const idempotency = parseIdempotency(spec.idempotency, at, read.problems);
     if (read.problems.length === problemsBefore && verify !== undefined) {
       routes.set(name, {
         name,
@@ -202,6 +224,7 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
         key,
         partition: partition as number | undefined,
         maxBodyBytes: maxBodyBytes as number,
+        idempotency,
       });
     }
   }

@@ -19,7 +19,15 @@ const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
  * grants. Log groups are created by the stack, so no function needs logs:CreateLogGroup.
  */
 const NEEDED: Readonly<Record<FunctionName, readonly string[]>> = {
-  webhook: [...LOG_ACTIONS, 'secretsmanager:GetSecretValue'],
+  // Idempotent routes: a conditional PutItem claims a delivery id, GetItem reads its answer, DeleteItem
+  // abandons a claim whose produce failed.
+  webhook: [
+    ...LOG_ACTIONS,
+    'secretsmanager:GetSecretValue',
+    'dynamodb:GetItem',
+    'dynamodb:PutItem',
+    'dynamodb:DeleteItem',
+  ],
   // The SQS event source mapping polls with the function's role: Receive, Delete, GetQueueAttributes.
   queue: [
     ...LOG_ACTIONS,
@@ -330,12 +338,15 @@ describe('only what each function uses', () => {
     expect(secretGrants.every((g) => g.resources.length === 1)).toBe(true);
   });
 
-  it('lets only the drain touch DynamoDB, only the checkpoint table', () => {
+  it('lets only the drain write the checkpoint table, and only the webhook the idempotency table', () => {
     const dynamoGrants = allGrants().filter((g) => g.actions.some((a) => a.startsWith('dynamodb:')));
 
-    expect(dynamoGrants.map((g) => g.fn)).toEqual(['drain']);
-    expect(dynamoGrants[0]?.resources).toEqual(['GetAtt:CheckpointTable.Arn']);
-    expect(dynamoGrants[0]?.actions).toContain('dynamodb:UpdateItem');
+    expect(dynamoGrants.map((g) => [g.fn, g.resources]).sort()).toEqual([
+      ['drain', ['GetAtt:CheckpointTable.Arn']],
+      ['webhook', ['GetAtt:IdempotencyTable.Arn']],
+    ]);
+    const drainGrant = dynamoGrants.find((g) => g.fn === 'drain');
+    expect(drainGrant?.actions).toContain('dynamodb:UpdateItem');
     // The drain's table setting names that same table (by Ref, or by its fixed TableName).
     expect([
       { Ref: 'CheckpointTable' },

@@ -4,8 +4,10 @@ import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import { createSecretsCache, createSecretsManagerClient } from '../lib/secrets.js';
+import { createIdempotencyStore, ensureIdempotencyTable } from '../lib/webhook/idempotency/store.js';
 import { signGithub } from '../lib/webhook/verify/index.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
+import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';
 import { type LocalSecretsManager, startSecretsManager, TEST_AWS } from './helpers/secrets-manager.js';
 
@@ -26,11 +28,13 @@ const ROUTES = {
     verify: { scheme: 'github', secretId: 'github-hook' },
     key: { jsonPointer: '/id' },
   },
+  deduped: { topic: 'demo', verify: UNSIGNED, idempotency: { from: 'header', header: 'webhook-id' } },
 };
 
 describe('webhook handler against the local Kafka REST server', () => {
   let server: KafkaRestServer;
   let secretsManager: LocalSecretsManager;
+  let dynamo: LocalDynamo;
   let deps: WebhookHandlerDeps;
   let log: ReturnType<typeof createMemoryLog>;
   const handler = makeHandler(() => deps);
@@ -41,10 +45,12 @@ describe('webhook handler against the local Kafka REST server', () => {
   beforeAll(async () => {
     server = await startKafkaRestServer({ topics: { demo: 3, orders: 4 }, apiKey: API_KEY });
     secretsManager = await startSecretsManager({ 'github-hook': GITHUB_SECRET });
+    dynamo = await startDynalite();
+    await ensureIdempotencyTable(dynamo.client, 'idempotency');
   });
   afterAll(async () => {
     await deps.kafka.close();
-    await Promise.all([server.close(), secretsManager.close()]);
+    await Promise.all([server.close(), secretsManager.close(), dynamo.close()]);
   });
   beforeEach(async () => {
     server.clearFaults();
@@ -62,6 +68,7 @@ describe('webhook handler against the local Kafka REST server', () => {
       KAFKA_REST_BACKOFF_BASE_MS: '5',
       KAFKA_REST_BACKOFF_MAX_MS: '20',
       WEBHOOK_ROUTES: JSON.stringify(ROUTES),
+      IDEMPOTENCY_TABLE: 'idempotency',
     });
     const secrets = createSecretsCache({
       client: createSecretsManagerClient({ endpoint: new URL(secretsManager.endpoint), ...TEST_AWS }),
@@ -71,6 +78,12 @@ describe('webhook handler against the local Kafka REST server', () => {
       kafka: createKafkaRestFromConfig(config, { log, secrets }),
       routes: config.webhook.routes,
       secrets,
+      idempotency: createIdempotencyStore({
+        client: dynamo.client,
+        tableName: 'idempotency',
+        now: Date.now,
+        inProgressTtlMs: 30_000,
+      }),
       log,
       deadlineMarginMs: 200,
       now: Date.now,
@@ -205,6 +218,24 @@ describe('webhook handler against the local Kafka REST server', () => {
       expect(server.requests.slice(requestsBefore)).toHaveLength(0);
       if (status === 405) expect(response.headers?.allow).toBe('POST');
     });
+  });
+
+  it('answers a repeated delivery with the first answer and produces it once', async () => {
+    const headers = { 'webhook-id': `msg-${Date.now()}` };
+    const first = await handler(httpApiEvent('/hooks/deduped', 'once', { headers }), lambdaContext());
+    const again = await handler(httpApiEvent('/hooks/deduped', 'once', { headers }), lambdaContext());
+    expect(first.statusCode).toBe(202);
+    expect(again.statusCode).toBe(202);
+    expect(again.body).toBe(first.body);
+    expect(again.headers?.['idempotent-replayed']).toBe('true');
+    expect(allRecords('demo', 3).map((r) => r.value?.toString())).toEqual(['once']);
+  });
+
+  it('answers 400 naming the idempotency source when a delivery lacks it', async () => {
+    const response = await handler(httpApiEvent('/hooks/deduped', 'x'), lambdaContext());
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body ?? '').message).toContain('webhook-id');
+    expect(allRecords('demo', 3)).toHaveLength(0);
   });
 
   it('accepts a GitHub delivery signed over the exact body bytes', async () => {

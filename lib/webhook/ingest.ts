@@ -2,6 +2,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from '
 import type { WebhookRoute } from '../config.js';
 import type { KafkaRest } from '../kafka-rest/types.js';
 import type { Log } from '../log.js';
+import { type IdempotencyStore, withIdempotency } from './idempotency/index.js';
 import { parseWebhookRequest, toRecord } from './parse.js';
 import { toAcceptedResponse, toErrorResponse } from './respond.js';
 import { verifyWebhook } from './verify/index.js';
@@ -13,6 +14,8 @@ export interface WebhookDeps {
   /** Signing secrets and tokens of the routes, by Secrets Manager id (cached). */
   readonly secrets: { get(secretId: string): Promise<string> };
   readonly now: () => number;
+  /** Remembers answered deliveries for routes with an idempotency source; undefined when none has one. */
+  readonly idempotency?: IdempotencyStore | undefined;
 }
 
 /**
@@ -30,18 +33,21 @@ export const ingestWebhook = async (
     // Verified before anything else reads the body: an unauthenticated caller learns nothing about it.
     await verifyWebhook(request.route.verify, request, deps.secrets, deps.now);
     const route = request.route;
-    const record = toRecord(request);
-    const [result] = await deps.kafka.produce(route.topic, [record], { deadlineMs });
-    if (result === undefined) throw new Error('the Kafka REST client returned no result for the record');
-    if (!result.ok) throw result.error;
-    deps.log.info('webhook record produced', {
-      requestId,
-      route: route.name,
-      topic: route.topic,
-      partition: result.partition,
-      offset: result.offset,
+    const record = toRecord(request); // before claiming, so a bad body never creates a claim
+    const idempotency = { idempotency: deps.idempotency, log: deps.log, now: deps.now };
+    return await withIdempotency(idempotency, { request, requestId }, async () => {
+      const [result] = await deps.kafka.produce(route.topic, [record], { deadlineMs });
+      if (result === undefined) throw new Error('the Kafka REST client returned no result for the record');
+      if (!result.ok) throw result.error;
+      deps.log.info('webhook record produced', {
+        requestId,
+        route: route.name,
+        topic: route.topic,
+        partition: result.partition,
+        offset: result.offset,
+      });
+      return toAcceptedResponse({ topic: route.topic, ...result });
     });
-    return toAcceptedResponse({ topic: route.topic, ...result });
   } catch (error) {
     const response = toErrorResponse(error, requestId);
     const level = (response.statusCode ?? 500) >= 500 ? 'error' : 'warn';
