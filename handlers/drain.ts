@@ -19,11 +19,11 @@ export const makeHandler =
   ): Promise<DrainRunReport> => {
     const deps = getDeps();
     const deadlineMs = deps.now() + context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
+    // The lease owner names the run: every line of it, partition lines included, carries it.
+    const owner = deps.newOwnerId(context.awsRequestId);
+    deps.log.startInvocation?.(context, owner);
     const request = parseDrainEvent(event, deps.drains);
-    const report = await runDrains(deps, request, {
-      owner: deps.newOwnerId(context.awsRequestId),
-      deadlineMs,
-    });
+    const report = await runDrains(deps, request, { owner, deadlineMs });
     deps.metrics.publish(report);
     const error = toRunError(report);
     if (error !== undefined) throw error;

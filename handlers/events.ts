@@ -5,6 +5,7 @@ import { assertEventsConfigUsable } from '../lib/ingest/config.js';
 import { type AnyEventBridgeEvent, type EventsDeps, ingestEvent } from '../lib/ingest/events.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import { createLog } from '../lib/log.js';
+import { createIngestMetrics } from '../lib/metrics.js';
 
 export interface EventsHandlerDeps extends EventsDeps {
   readonly deadlineMarginMs: number;
@@ -15,9 +16,11 @@ export interface EventsHandlerDeps extends EventsDeps {
 export const createEventsDeps = (config: Config): EventsHandlerDeps => {
   const topic = assertEventsConfigUsable(config.events);
   const log = createLog(config.logLevel);
+  const kafka = createKafkaRestFromConfig(config, { log });
   return {
-    kafka: createKafkaRestFromConfig(config, { log }),
+    kafka,
     log,
+    metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),
     topic,
     key: config.events.key,
     limits: {
@@ -39,9 +42,15 @@ export const makeHandler =
     context: Context,
   ): Promise<{ topic: string; partition: number; offset: number }> => {
     const deps = getDeps();
-    const deadlineMs = deps.now() + context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
-    const { topic, partition, offset } = await ingestEvent(deps, event, deadlineMs);
-    return { topic, partition, offset };
+    // The event's id survives Lambda's retries and the on-failure destination: one id for every attempt.
+    deps.log.startInvocation?.(context, event?.id ?? context.awsRequestId);
+    try {
+      const deadlineMs = deps.now() + context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
+      const { topic, partition, offset } = await ingestEvent(deps, event, deadlineMs);
+      return { topic, partition, offset };
+    } finally {
+      deps.metrics?.flush();
+    }
   };
 
 export const handler = makeHandler(lazyDeps(createEventsDeps));

@@ -6,6 +6,7 @@ import { ingestQueueBatch, type QueueDeps } from '../lib/ingest/queue.js';
 import { toBatchResponse } from '../lib/ingest/sqs.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import { createLog } from '../lib/log.js';
+import { createIngestMetrics } from '../lib/metrics.js';
 
 export interface QueueHandlerDeps extends QueueDeps {
   readonly deadlineMarginMs: number;
@@ -15,9 +16,11 @@ export interface QueueHandlerDeps extends QueueDeps {
 export const createQueueDeps = (config: Config): QueueHandlerDeps => {
   assertQueueConfigUsable(config.queue);
   const log = createLog(config.logLevel);
+  const kafka = createKafkaRestFromConfig(config, { log });
   return {
-    kafka: createKafkaRestFromConfig(config, { log }),
+    kafka,
     log,
+    metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),
     now: Date.now,
     queue: config.queue,
     limits: {
@@ -34,8 +37,14 @@ export const makeHandler =
   (getDeps: () => QueueHandlerDeps) =>
   async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
     const deps = getDeps();
-    const deadlineMs = deps.now() + context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
-    return toBatchResponse((await ingestQueueBatch(deps, event, deadlineMs)).outcomes);
+    // The batch's lines carry the invocation's id; each message's own lines carry its message id.
+    deps.log.startInvocation?.(context, context.awsRequestId);
+    try {
+      const deadlineMs = deps.now() + context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
+      return toBatchResponse((await ingestQueueBatch(deps, event, deadlineMs)).outcomes);
+    } finally {
+      deps.metrics?.flush();
+    }
   };
 
 export const handler = makeHandler(lazyDeps(createQueueDeps));

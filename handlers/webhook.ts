@@ -3,6 +3,7 @@ import type { Config } from '../lib/config.js';
 import { lazyDeps } from '../lib/deps.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import { createLog } from '../lib/log.js';
+import { createIngestMetrics } from '../lib/metrics.js';
 import { createSecretsCache, createSecretsManagerClient } from '../lib/secrets.js';
 import { createLazyIdempotencyStore } from '../lib/webhook/idempotency/index.js';
 import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
@@ -21,8 +22,10 @@ export const createWebhookDeps = (config: Config): WebhookHandlerDeps => {
     client: createSecretsManagerClient({ endpoint: config.secrets.endpoint, region: config.secrets.region }),
     ttlMs: config.secrets.cacheTtlMs,
   });
+  const kafka = createKafkaRestFromConfig(config, { log, secrets });
   return {
-    kafka: createKafkaRestFromConfig(config, { log, secrets }),
+    kafka,
+    metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),
     routes: config.webhook.routes,
     secrets,
     idempotency:
@@ -45,9 +48,15 @@ export const makeHandler =
   (getDeps: () => WebhookHandlerDeps) =>
   async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
     const deps = getDeps();
-    const budgetMs =
-      Math.min(context.getRemainingTimeInMillis(), API_GATEWAY_TIMEOUT_MS) - deps.deadlineMarginMs;
-    return ingestWebhook(deps, event, deps.now() + budgetMs);
+    // The API Gateway request id is what a caller sees in a 5xx body: it finds every line of the request.
+    deps.log.startInvocation?.(context, event.requestContext?.requestId ?? context.awsRequestId);
+    try {
+      const budgetMs =
+        Math.min(context.getRemainingTimeInMillis(), API_GATEWAY_TIMEOUT_MS) - deps.deadlineMarginMs;
+      return await ingestWebhook(deps, event, deps.now() + budgetMs);
+    } finally {
+      deps.metrics?.flush();
+    }
   };
 
 export const handler = makeHandler(lazyDeps(createWebhookDeps));

@@ -80,7 +80,7 @@ export const createDrainDeps = (config: Config): DrainHandlerDeps => {
     deadLettersFor: (drain) => deadLetters.get(drain.id),
     deadlineMarginMs: config.deadlineMarginMs,
     newOwnerId: (requestId) => `${requestId ?? 'local'}/${randomUUID().slice(0, 8)}`,
-    metrics: createDrainMetrics(),
+    metrics: createDrainMetrics({ log, now }),
     log,
     now,
     sleep: async (ms) => {

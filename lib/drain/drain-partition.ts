@@ -66,6 +66,8 @@ export interface PartitionReport extends PartitionKey {
   readonly deadLettered: number;
   /** Records jumped over by offset resets (retention, re-created topic, `latest`). */
   readonly skipped: number;
+  /** When the checkpoint was last committed, as of the end of the run (absent: unknown or never). */
+  readonly committedAtMs?: number;
   readonly error?: { readonly code: ErrorCode; readonly message: string; readonly offset?: number };
 }
 
@@ -103,12 +105,14 @@ export const drainPartition = async (
   const counts = { delivered: 0, deadLettered: 0, skipped: 0 };
   let fromOffset: number | undefined;
   let nextOffset: number | undefined;
+  let committedAtMs: number | undefined;
   const report = (stop: Stop): PartitionReport => ({
     ...key,
     outcome: stop.outcome,
     fromOffset,
     nextOffset,
     ...counts,
+    ...(committedAtMs === undefined ? {} : { committedAtMs }),
     ...(stop.error === undefined
       ? {}
       : {
@@ -134,6 +138,7 @@ export const drainPartition = async (
     lease = acquired.lease;
     fromOffset = acquired.checkpoint.nextOffset;
     nextOffset = fromOffset;
+    committedAtMs = acquired.checkpoint.committedAtMs;
     if (acquired.checkpoint.paused) {
       deps.log.info('partition paused by an operator: skipped', { ...key, nextOffset });
       return report({ outcome: 'paused' });
@@ -142,6 +147,7 @@ export const drainPartition = async (
     const stop = await run.drain(fromOffset);
     lease = run.lease();
     nextOffset = run.committedOffset() ?? fromOffset;
+    committedAtMs = run.committedAtMs() ?? committedAtMs;
     if (stop.outcome === 'lease-lost') lease = undefined;
     logEnd(deps.log, report(stop));
     return report(stop);
@@ -183,6 +189,8 @@ interface PartitionRun {
   drain(startOffset: number | undefined): Promise<Stop>;
   lease(): Lease;
   committedOffset(): number | undefined;
+  /** When this run last committed (undefined: it did not). */
+  committedAtMs(): number | undefined;
 }
 
 const createPartitionRun = (
@@ -196,6 +204,7 @@ const createPartitionRun = (
   const { log, now } = deps;
   let lease = initialLease;
   let committed: number | undefined;
+  let committedAtMs: number | undefined;
   /** A new partition (no checkpoint) whose starting offset is not stored yet. */
   let uncommittedStart = false;
   /** Delivered up to here but not committed yet (only with `commitIntervalMs` > 0). */
@@ -216,6 +225,7 @@ const createPartitionRun = (
     uncommittedStart = false;
     uncommittedOffset = undefined;
     lastCommitAtMs = now();
+    committedAtMs = lastCommitAtMs;
   };
 
   /** Commits what was delivered but not committed yet: every way out of the loop goes through here. */
@@ -521,6 +531,7 @@ const createPartitionRun = (
     },
     lease: () => lease,
     committedOffset: () => committed,
+    committedAtMs: () => committedAtMs,
   };
 };
 

@@ -1,4 +1,7 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import type { Log } from '../log.js';
+import { describeError } from '../log.js';
+import { createPowertoolsMetrics } from '../metrics.js';
 import { FAILED_OUTCOMES } from './drain-partition.js';
 import type { DrainRunReport } from './run-drains.js';
 
@@ -7,7 +10,7 @@ export interface DrainMetrics {
   publish(report: DrainRunReport): void;
 }
 
-/** Metric names, for the alarms in serverless.yml. */
+/** Metric names (all counts, per `drainId`), for the alarms in serverless.yml. */
 export const DRAIN_METRICS = {
   delivered: 'RecordsDelivered',
   deadLettered: 'RecordsDeadLettered',
@@ -15,21 +18,32 @@ export const DRAIN_METRICS = {
   partitionsStopped: 'PartitionsStopped',
   partitionsFailed: 'PartitionsFailed',
   leasesLost: 'LeasesLost',
+  // v1 cannot tell the log end without probing, so lag is told by outcome: a partition either caught
+  // up (read `[]`) in this run or ran out of time behind.
+  caughtUp: 'CaughtUp',
+  behind: 'PartitionsBehind',
+  leaseConflicts: 'LeaseConflicts',
 } as const;
 
+/** Seconds since the oldest checkpoint commit of a drain's partitions, as of the end of the run. */
+export const CHECKPOINT_AGE_METRIC = 'CheckpointAgeSeconds';
+
+export type DrainCounts = Record<keyof typeof DRAIN_METRICS, number>;
+
 /** Per-drain counts of one run. */
-export const toDrainCounts = (
-  report: DrainRunReport,
-): Map<string, Record<keyof typeof DRAIN_METRICS, number>> => {
-  const counts = new Map<string, Record<keyof typeof DRAIN_METRICS, number>>();
+export const toDrainCounts = (report: DrainRunReport): Map<string, DrainCounts> => {
+  const counts = new Map<string, DrainCounts>();
   for (const drain of report.drains) {
-    const sum = {
+    const sum: DrainCounts = {
       delivered: 0,
       deadLettered: 0,
       skipped: 0,
       partitionsStopped: 0,
       partitionsFailed: drain.error === undefined ? 0 : 1,
       leasesLost: 0,
+      caughtUp: 0,
+      behind: 0,
+      leaseConflicts: 0,
     };
     for (const partition of drain.partitions) {
       sum.delivered += partition.delivered;
@@ -37,6 +51,9 @@ export const toDrainCounts = (
       sum.skipped += partition.skipped;
       if (partition.outcome === 'stopped') sum.partitionsStopped += 1;
       if (partition.outcome === 'lease-lost') sum.leasesLost += 1;
+      if (partition.outcome === 'caught-up') sum.caughtUp += 1;
+      if (partition.outcome === 'deadline') sum.behind += 1;
+      if (partition.outcome === 'busy') sum.leaseConflicts += 1;
       if (FAILED_OUTCOMES.has(partition.outcome)) sum.partitionsFailed += 1;
     }
     counts.set(drain.drainId, sum);
@@ -45,22 +62,59 @@ export const toDrainCounts = (
 };
 
 /**
- * EMF metrics through Powertools, one line per drain with a `drainId` dimension, so that a stopped
- * partition or skipped records raise an alarm (design §2: never skip silently).
+ * Per drain, the age in seconds of its stalest checkpoint at `nowMs` (partitions whose checkpoint time
+ * the run did not learn, e.g. `busy` ones, are left out; a drain with none is absent). A quiet topic's
+ * checkpoint ages too: read it together with `CaughtUp`.
  */
-export const createDrainMetrics = (namespace = 'KafkaRestBridge'): DrainMetrics => {
-  const metrics = new Metrics({ namespace, serviceName: 'kafka-rest-bridge' });
+export const toCheckpointAges = (report: DrainRunReport, nowMs: number): Map<string, number> => {
+  const ages = new Map<string, number>();
+  for (const drain of report.drains) {
+    for (const partition of drain.partitions) {
+      if (partition.committedAtMs === undefined) continue;
+      const ageSeconds = Math.max(0, (nowMs - partition.committedAtMs) / 1000);
+      ages.set(drain.drainId, Math.max(ages.get(drain.drainId) ?? 0, ageSeconds));
+    }
+  }
+  return ages;
+};
+
+export interface DrainMetricsOptions {
+  readonly namespace?: string;
+  /** Epoch ms, for checkpoint ages. */
+  readonly now?: () => number;
+  /** Where a metrics fault is reported. */
+  readonly log?: Log;
+}
+
+/**
+ * EMF metrics through Powertools, one line per drain with a `drainId` dimension (drains are few and
+ * configured; partitions would multiply the cost), so that a stopped partition or skipped records raise
+ * an alarm (design §2: never skip silently). Never throws: a metrics fault must not fail a run that
+ * delivered and committed.
+ */
+export const createDrainMetrics = (options: DrainMetricsOptions = {}): DrainMetrics => {
+  const metrics = createPowertoolsMetrics(options.namespace);
+  const now = options.now ?? Date.now;
   return {
     publish: (report) => {
-      for (const [drainId, sum] of toDrainCounts(report)) {
-        metrics.addDimension('drainId', drainId);
-        for (const [name, metric] of Object.entries(DRAIN_METRICS) as [
-          keyof typeof DRAIN_METRICS,
-          string,
-        ][]) {
-          metrics.addMetric(metric, MetricUnit.Count, sum[name]);
+      try {
+        const ages = toCheckpointAges(report, now());
+        for (const [drainId, sum] of toDrainCounts(report)) {
+          metrics.addDimension('drainId', drainId);
+          for (const [name, metric] of Object.entries(DRAIN_METRICS) as [
+            keyof typeof DRAIN_METRICS,
+            string,
+          ][]) {
+            metrics.addMetric(metric, MetricUnit.Count, sum[name]);
+          }
+          const age = ages.get(drainId);
+          if (age !== undefined) metrics.addMetric(CHECKPOINT_AGE_METRIC, MetricUnit.Seconds, age);
+          metrics.publishStoredMetrics();
         }
-        metrics.publishStoredMetrics();
+      } catch (error) {
+        options.log?.warn('drain metrics not published', describeError(error));
+        metrics.clearMetrics();
+        metrics.clearDimensions();
       }
     },
   };

@@ -53,11 +53,12 @@ export const runDrains = async (
         return { drain, partitions: await partitionsOf(deps, drain, request, options.deadlineMs) };
       } catch (error) {
         const appError = toAppError(error, ERROR_CODES.UPSTREAM_NETWORK, 'partition discovery failed');
+        // `reason`, not `message`: Powertools drops attributes named like its own fields.
         deps.log.error('drain could not list its partitions', {
           drainId: drain.id,
           topic: drain.topic,
           code: appError.code,
-          message: appError.message,
+          reason: appError.message,
         });
         return {
           drain,
@@ -95,7 +96,31 @@ export const runDrains = async (
       report.error !== undefined ||
       report.partitions.some((partition) => FAILED_OUTCOMES.has(partition.outcome)),
   );
+  logRun(deps.log, reports, failed);
   return { owner: options.owner, drains: reports, failed };
+};
+
+/** One line per run with the outcome of every partition counted, for Logs Insights (the run id is the correlation id). */
+const logRun = (log: DrainRunDeps['log'], reports: readonly DrainReport[], failed: boolean): void => {
+  const outcomes: Partial<Record<PartitionReport['outcome'], number>> = {};
+  let delivered = 0;
+  let deadLettered = 0;
+  for (const report of reports) {
+    for (const partition of report.partitions) {
+      outcomes[partition.outcome] = (outcomes[partition.outcome] ?? 0) + 1;
+      delivered += partition.delivered;
+      deadLettered += partition.deadLettered;
+    }
+  }
+  const attributes = {
+    drains: reports.map((report) => report.drainId),
+    outcomes,
+    delivered,
+    deadLettered,
+    failed,
+  };
+  if (failed) log.warn('drain run finished', attributes);
+  else log.info('drain run finished', attributes);
 };
 
 const partitionsOf = async (

@@ -1,7 +1,8 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { AppError, ERROR_CODES, isAppError } from '../errors.js';
-import type { KafkaRest, ProduceRecord } from '../kafka-rest/types.js';
-import type { Log } from '../log.js';
+import type { KafkaRest, ProduceRecord, ProduceResult } from '../kafka-rest/types.js';
+import { describeError, type Log, toPayloadPreview } from '../log.js';
+import type { IngestMetrics } from '../metrics.js';
 import { resolvePointer } from '../webhook/parse.js';
 import type { EventKeySource } from './config.js';
 import { checkRecordFits } from './plan.js';
@@ -13,6 +14,10 @@ export interface EventsDeps {
   readonly topic: string;
   readonly key: EventKeySource;
   readonly limits: ProduceLimits;
+  /** Records produced/failed and produce latency; absent: not counted. */
+  readonly metrics?: IngestMetrics | undefined;
+  /** Epoch ms, for the produce latency; defaults to `Date.now`. */
+  readonly now?: () => number;
 }
 
 export type AnyEventBridgeEvent = EventBridgeEvent<string, unknown>;
@@ -58,7 +63,15 @@ export const ingestEvent = async (
     const record = toEventRecord(event, deps.key);
     const misfit = checkRecordFits(record, deps.limits);
     if (misfit) throw misfit;
-    const [result] = await deps.kafka.produce(deps.topic, [record], { deadlineMs });
+    const now = deps.now ?? Date.now;
+    const startedAt = now();
+    let results: ProduceResult[];
+    try {
+      results = await deps.kafka.produce(deps.topic, [record], { deadlineMs });
+    } finally {
+      deps.metrics?.produceLatency(deps.topic, now() - startedAt);
+    }
+    const [result] = results;
     if (result === undefined) {
       throw new AppError(
         ERROR_CODES.UPSTREAM_PROTOCOL,
@@ -66,12 +79,21 @@ export const ingestEvent = async (
       );
     }
     if (!result.ok) throw result.error;
+    deps.metrics?.record(deps.topic, true);
     deps.log.info('event produced', { ...context, partition: result.partition, offset: result.offset });
+    if (deps.log.logsPayloads === true) {
+      deps.log.debug('event record payload', {
+        eventId: event.id,
+        key: toPayloadPreview(record.key),
+        value: toPayloadPreview(record.value),
+      });
+    }
     return { ok: true, id: event.id, topic: deps.topic, partition: result.partition, offset: result.offset };
   } catch (error) {
+    deps.metrics?.record(deps.topic, false);
     const described = isAppError(error)
       ? { code: error.code, retriable: error.retriable, reason: error.message }
-      : { reason: String(error) };
+      : describeError(error);
     deps.log.error('event not produced', { ...context, ...described });
     throw error;
   }

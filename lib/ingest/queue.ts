@@ -1,12 +1,16 @@
 import type { SQSEvent } from 'aws-lambda';
+import { CORRELATION_ID, type Log, toPayloadPreview } from '../log.js';
+import { type IngestMetrics, withProduceLatency } from '../metrics.js';
 import type { QueueConfig } from './config.js';
 import { type IngestDeps, logOutcomes, type ProduceItemsSummary, produceItems } from './produce.js';
 import { parseSqsEvent } from './sqs.js';
-import type { ProduceLimits } from './types.js';
+import type { ParsedItem, ProduceLimits } from './types.js';
 
 export interface QueueDeps extends IngestDeps {
   readonly queue: QueueConfig;
   readonly limits: ProduceLimits;
+  /** Records produced/failed and produce latency by topic, failed SQS messages; absent: not counted. */
+  readonly metrics?: IngestMetrics | undefined;
 }
 
 /**
@@ -19,11 +23,53 @@ export const ingestQueueBatch = async (
   event: SQSEvent,
   deadlineMs: number,
 ): Promise<ProduceItemsSummary> => {
-  const summary = await produceItems(deps, parseSqsEvent(event, deps.queue), {
-    deadlineMs,
-    limits: deps.limits,
-    concurrency: deps.queue.concurrency,
-  });
+  const parsed = parseSqsEvent(event, deps.queue);
+  const { metrics } = deps;
+  const summary = await produceItems(
+    metrics === undefined ? deps : { ...deps, kafka: withProduceLatency(deps.kafka, metrics, deps.now) },
+    parsed,
+    { deadlineMs, limits: deps.limits, concurrency: deps.queue.concurrency },
+  );
   logOutcomes(deps.log, summary, 'queue');
+  logMessages(deps.log, summary, parsed);
+  if (metrics !== undefined) {
+    let failed = 0;
+    for (const outcome of summary.outcomes) {
+      metrics.record(outcome.topic, outcome.ok);
+      if (!outcome.ok) failed += 1;
+    }
+    // Every failed outcome is one entry of `batchItemFailures` (see `toBatchResponse`).
+    metrics.sqsMessagesFailed(failed);
+  }
   return summary;
+};
+
+/**
+ * One line per message whose `correlation_id` is its SQS message id, so that a message can be followed
+ * from the queue to its offset (or to why it failed); the batch lines above carry the invocation's.
+ * Acknowledged messages at debug (payload previews only when debug was configured), failed ones at warn:
+ * they come back, or go to the queue's DLQ.
+ */
+const logMessages = (log: Log, summary: ProduceItemsSummary, parsed: readonly ParsedItem[]): void => {
+  summary.outcomes.forEach((outcome, index) => {
+    if (outcome.ok) {
+      const item = parsed[index];
+      log.debug('queue message produced', {
+        [CORRELATION_ID]: outcome.id,
+        topic: outcome.topic,
+        partition: outcome.partition,
+        offset: outcome.offset,
+        ...(log.logsPayloads === true && item?.ok === true
+          ? { key: toPayloadPreview(item.record.key), value: toPayloadPreview(item.record.value) }
+          : {}),
+      });
+    } else {
+      log.warn('queue message not acknowledged', {
+        [CORRELATION_ID]: outcome.id,
+        topic: outcome.topic,
+        code: outcome.error.code,
+        retriable: outcome.error.retriable,
+      });
+    }
+  });
 };

@@ -1,7 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import type { WebhookRoute } from '../config.js';
-import type { KafkaRest } from '../kafka-rest/types.js';
-import type { Log } from '../log.js';
+import type { KafkaRest, ProduceResult } from '../kafka-rest/types.js';
+import { describeError, type Log, toPayloadPreview } from '../log.js';
+import type { IngestMetrics } from '../metrics.js';
 import { type IdempotencyStore, withIdempotency } from './idempotency/index.js';
 import { parseWebhookRequest, toRecord } from './parse.js';
 import { toAcceptedResponse, toErrorResponse } from './respond.js';
@@ -16,6 +17,8 @@ export interface WebhookDeps {
   readonly now: () => number;
   /** Remembers answered deliveries for routes with an idempotency source; undefined when none has one. */
   readonly idempotency?: IdempotencyStore | undefined;
+  /** Records produced/failed and produce latency, by topic; absent: not counted. */
+  readonly metrics?: IngestMetrics | undefined;
 }
 
 /**
@@ -28,17 +31,29 @@ export const ingestWebhook = async (
   deadlineMs: number,
 ): Promise<APIGatewayProxyStructuredResultV2> => {
   const requestId = event.requestContext.requestId;
+  // Set once the caller is verified: from there on a refusal is a record for this topic that failed
+  // (an unauthenticated caller's noise does not count against the topic).
+  let countedTopic: string | undefined;
   try {
     const request = parseWebhookRequest(event, deps.routes);
     // Verified before anything else reads the body: an unauthenticated caller learns nothing about it.
     await verifyWebhook(request.route.verify, request, deps.secrets, deps.now);
     const route = request.route;
+    countedTopic = route.topic;
     const record = toRecord(request); // before claiming, so a bad body never creates a claim
     const idempotency = { idempotency: deps.idempotency, log: deps.log, now: deps.now };
     return await withIdempotency(idempotency, { request, requestId }, async () => {
-      const [result] = await deps.kafka.produce(route.topic, [record], { deadlineMs });
+      const startedAt = deps.now();
+      let results: ProduceResult[];
+      try {
+        results = await deps.kafka.produce(route.topic, [record], { deadlineMs });
+      } finally {
+        deps.metrics?.produceLatency(route.topic, deps.now() - startedAt);
+      }
+      const [result] = results;
       if (result === undefined) throw new Error('the Kafka REST client returned no result for the record');
       if (!result.ok) throw result.error;
+      deps.metrics?.record(route.topic, true);
       deps.log.info('webhook record produced', {
         requestId,
         route: route.name,
@@ -46,22 +61,25 @@ export const ingestWebhook = async (
         partition: result.partition,
         offset: result.offset,
       });
+      if (deps.log.logsPayloads === true) {
+        deps.log.debug('webhook record payload', {
+          route: route.name,
+          key: toPayloadPreview(record.key),
+          value: toPayloadPreview(record.value),
+        });
+      }
       return toAcceptedResponse({ topic: route.topic, ...result });
     });
   } catch (error) {
+    if (countedTopic !== undefined) deps.metrics?.record(countedTopic, false);
     const response = toErrorResponse(error, requestId);
     const level = (response.statusCode ?? 500) >= 500 ? 'error' : 'warn';
     deps.log[level]('webhook request not accepted', {
       requestId,
       path: event.rawPath,
       status: response.statusCode,
-      error: describe(error),
+      error: describeError(error),
     });
     return response;
   }
 };
-
-const describe = (error: unknown): Record<string, unknown> =>
-  error instanceof Error
-    ? { name: error.name, code: (error as { code?: unknown }).code, message: error.message }
-    : { value: String(error) };
