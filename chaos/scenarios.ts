@@ -1,0 +1,874 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { SQSRecord } from 'aws-lambda';
+import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
+import { createPrng } from '../dev/kafka-rest/faults.js';
+import { type Fault, type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
+import { type DrainHandlerDeps, makeHandler as makeDrainHandler } from '../handlers/drain.js';
+import { type EventsHandlerDeps, makeHandler as makeEventsHandler } from '../handlers/events.js';
+import { makeHandler as makeQueueHandler, type QueueHandlerDeps } from '../handlers/queue.js';
+import { makeHandler as makeWebhookHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
+import { type Config, loadConfig } from '../lib/config.js';
+import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
+import type { DrainRunReport } from '../lib/drain/run-drains.js';
+import { AppError, ERROR_CODES } from '../lib/errors.js';
+import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
+import { createKafkaRest } from '../lib/kafka-rest/client.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import type { KafkaRestClient, KafkaRestStats } from '../lib/kafka-rest/types.js';
+import type { Log } from '../lib/log.js';
+import { literalSecret } from '../lib/secrets.js';
+import { createAwsClients, createDeadLetterQueue, createSink } from '../lib/sinks/index.js';
+import type { DeadLetterQueue, DeliveryOutcome, Sink } from '../lib/sinks/types.js';
+import { signGithub } from '../lib/webhook/verify/index.js';
+import { httpApiEvent, lambdaContext } from '../test/fixtures/api-gateway.js';
+import { eventBridgeEvent } from '../test/fixtures/eventbridge.js';
+import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
+import { FAKE_AWS, type FakeSqs, startFakeSqs } from '../test/helpers/aws-fakes.js';
+import { type LocalDynamo, startDynalite } from '../test/helpers/dynalite.js';
+import {
+  type CheckpointObservation,
+  type IngestInput,
+  type Reconciliation,
+  reconcile,
+  type SinkObservation,
+} from './reconcile.js';
+
+/**
+ * The fault-injection run of issue #6: thousands of events through the webhook, queue and events handlers
+ * and the drain, against the local Kafka REST server, the local HTTP sink, dynalite and a local SQS for the
+ * DLQ, with faults injected all along; then a reconciliation computed from what each side observed.
+ *
+ * Timeline of the drain side (fractions of the inputs settled):
+ *
+ *   0 ───── scheduled drains every `drainIntervalMs`, overlapping ─────────────────────────▶ end
+ *        25%: drains paused, new input, a run KILLED after delivering and before committing
+ *             (its leases stay held, so later runs meet `busy`)
+ *        50%: two runs started at the same instant (racing for every lease)
+ *        70%: a run stalled on a slow sink; the clock jumps past the lease; two runs take over
+ *   end: faults cleared, every lease expired, drains run until every partition is caught up
+ */
+
+export interface ChaosOptions {
+  readonly seed: number;
+  readonly webhooks: number;
+  readonly queueMessages: number;
+  readonly events: number;
+  /** Per ingest attempt: chance of queuing one fault on the proxy's produce endpoint. */
+  readonly proxyFaultRate: number;
+  /** Per ingest attempt: chance of queuing one fault on the proxy's fetch endpoint. */
+  readonly fetchFaultRate: number;
+  /** Per ingest attempt: chance of queuing one fault on the sink. */
+  readonly sinkFaultRate: number;
+  /** `Retry-After` of the 429 bursts (proxy and sink). */
+  readonly retryAfterSeconds: number;
+  /** The Kafka REST clients' per-request timeout; latency spikes last `spikeMs`, beyond it. */
+  readonly requestTimeoutMs: number;
+  /** The HTTP sink's per-request timeout; also beaten by `spikeMs`. */
+  readonly sinkTimeoutMs: number;
+  readonly spikeMs: number;
+  readonly leaseMs: number;
+  readonly drainIntervalMs: number;
+  readonly concurrency: { readonly webhook: number; readonly queue: number; readonly events: number };
+  /** Receives every log line of every handler (default: counted, then dropped). */
+  readonly log?: Log;
+  /** One line per phase, for the CLI. */
+  readonly progress?: (line: string) => void;
+}
+
+/** A few hundred events: the run inside `npm test`. */
+export const SUITE_PRESET: ChaosOptions = {
+  seed: 6,
+  webhooks: 120,
+  queueMessages: 150,
+  events: 60,
+  proxyFaultRate: 0.12,
+  fetchFaultRate: 0.05,
+  sinkFaultRate: 0.08,
+  retryAfterSeconds: 0,
+  requestTimeoutMs: 150,
+  sinkTimeoutMs: 120,
+  spikeMs: 220,
+  leaseMs: 5_000,
+  drainIntervalMs: 30,
+  concurrency: { webhook: 6, queue: 3, events: 4 },
+};
+
+/** Thousands of events: `npm run chaos`. */
+export const FULL_PRESET: ChaosOptions = {
+  seed: 2026,
+  webhooks: 4_000,
+  queueMessages: 4_000,
+  events: 2_000,
+  proxyFaultRate: 0.04,
+  fetchFaultRate: 0.01,
+  sinkFaultRate: 0.02,
+  retryAfterSeconds: 1,
+  requestTimeoutMs: 250,
+  sinkTimeoutMs: 200,
+  spikeMs: 400,
+  leaseMs: 10_000,
+  drainIntervalMs: 40,
+  concurrency: { webhook: 16, queue: 4, events: 8 },
+};
+
+export const FAULT_KINDS = [
+  'proxy-5xx',
+  'proxy-429-burst',
+  'proxy-record-error',
+  'proxy-drop',
+  'proxy-drop-after-write',
+  'proxy-latency-spike',
+  'proxy-late-answer-after-write',
+  'fetch-5xx',
+  'fetch-429-burst',
+  'fetch-drop',
+  'fetch-latency-spike',
+  'sink-5xx',
+  'sink-429',
+  'sink-rejects-poison',
+  'sink-drop',
+  'sink-latency-spike',
+  'dlq-5xx',
+] as const;
+export type FaultKind = (typeof FAULT_KINDS)[number];
+
+export interface ChaosScenarios {
+  /** Partitions whose run delivered records and was killed before committing them. */
+  readonly killedAfterDelivery: number;
+  /** Drain invocations started at the same instant as another one. */
+  readonly racingRuns: number;
+  /** Clock jumps past the lease while a run was still delivering. */
+  readonly leaseExpiredMidRun: number;
+}
+
+export interface ChaosReport {
+  readonly seed: number;
+  readonly durationMs: number;
+  readonly eventsIn: number;
+  /** Faulted requests queued, by kind (a 429 burst counts each 429). */
+  readonly faultsInjected: Readonly<Record<FaultKind, number>>;
+  readonly scenarios: ChaosScenarios;
+  readonly drainInvocations: number;
+  /** Partition outcomes over every drain invocation (`caught-up`, `busy`, `lease-lost`, …). */
+  readonly partitionOutcomes: Readonly<Record<string, number>>;
+  /** What the Kafka REST server answered, by class, as its own request log saw it. */
+  readonly proxyAnswers: Readonly<Record<string, number>>;
+  /** What the sink answered, by class (`none`: dropped, or still pending at close). */
+  readonly sinkAnswers: Readonly<Record<string, number>>;
+  /** Summed over every Kafka REST client of the run. */
+  readonly clientStats: KafkaRestStats;
+  readonly reconciliation: Reconciliation;
+}
+
+const TOPICS = { hooks: 3, queue: 3, events: 2 } as const;
+const API_KEY = 'chaos-proxy-key-6f1d0c3b9a8e';
+const GITHUB_SECRET = 'chaos-github-secret-41c7e2';
+/** The credentials a run uses, so a test can prove none of them reaches a log line or an error. */
+export const CHAOS_SECRETS = { apiKey: API_KEY, githubSecret: GITHUB_SECRET } as const;
+const ROUTE = 'chaos';
+/** A sender retries a 5xx this many times; SQS redelivers this often before its own DLQ; Lambda retries twice. */
+const SENDER_ATTEMPTS = 6;
+const MAX_RECEIVES = 8;
+const EVENT_ATTEMPTS = 3;
+const INVOCATION_MS = 3_000;
+const DRAIN_BUDGET_MS = 2_500;
+const MAX_FINAL_ROUNDS = 40;
+/** Where the kill, the race and the lease expiry happen, as fractions of the inputs started. */
+const SCENARIO_POINTS = [0.25, 0.5, 0.7] as const;
+const PRODUCE = { method: 'POST', path: /^\/topics\/[^/]+$/ } as const;
+const FETCH = { method: 'GET', path: /\/messages$/ } as const;
+
+/** A log that only counts: thousands of events make too many lines to keep. */
+export const createCountingLog = (): Log & { readonly counts: Record<string, number> } => {
+  const counts: Record<string, number> = { debug: 0, info: 0, warn: 0, error: 0 };
+  const at = (level: string) => () => {
+    counts[level] = (counts[level] ?? 0) + 1;
+  };
+  return { counts, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
+};
+
+/** Deals kinds in shuffled rounds, so every kind comes up once per round whatever the seed. */
+const createDeck = <T>(kinds: readonly T[], random: () => number): (() => T) => {
+  let hand: T[] = [];
+  return () => {
+    if (hand.length === 0) {
+      hand = [...kinds];
+      for (let i = hand.length - 1; i > 0; i--) {
+        const j = Math.floor(random() * (i + 1));
+        [hand[i], hand[j]] = [hand[j] as T, hand[i] as T];
+      }
+    }
+    return hand.pop() as T;
+  };
+};
+
+const waitUntil = async (condition: () => boolean): Promise<void> => {
+  while (!condition()) await delay(2);
+};
+
+const addStats = (a: KafkaRestStats, b: KafkaRestStats): KafkaRestStats => ({
+  requests: a.requests + b.requests,
+  retries: a.retries + b.retries,
+  ambiguousResends: a.ambiguousResends + b.ambiguousResends,
+  possibleDuplicates: a.possibleDuplicates + b.possibleDuplicates,
+  authRefreshes: a.authRefreshes + b.authRefreshes,
+});
+
+const answerClass = (status: number | null): string => {
+  if (status === null) return 'none';
+  if (status === 429) return '429';
+  return `${Math.floor(status / 100)}xx`;
+};
+
+interface Stack {
+  readonly server: KafkaRestServer;
+  readonly sink: HttpSink;
+  readonly sqs: FakeSqs;
+  readonly dynamo: LocalDynamo;
+  readonly proxyAnswers: Record<string, number>;
+}
+
+const startStack = async (): Promise<Stack> => {
+  const proxyAnswers: Record<string, number> = {};
+  const started: { close(): Promise<void> }[] = [];
+  try {
+    const server = await startKafkaRestServer({
+      topics: TOPICS,
+      apiKey: API_KEY,
+      recordRequests: false,
+      // `METHOD /path STATUS 1.2ms`, or `dropped` when no answer was written (fault or client gone).
+      log: (line) => {
+        const outcome = line.split(' ')[2] ?? '';
+        const key = outcome === 'dropped' ? 'none' : answerClass(Number(outcome));
+        proxyAnswers[key] = (proxyAnswers[key] ?? 0) + 1;
+      },
+    });
+    started.push(server);
+    const sink = await startHttpSink();
+    started.push(sink);
+    const sqs = await startFakeSqs();
+    started.push(sqs);
+    const dynamo = await startDynalite('chaos-checkpoints');
+    return { server, sink, sqs, dynamo, proxyAnswers };
+  } catch (error) {
+    for (const server of started.reverse()) await server.close();
+    throw error;
+  }
+};
+
+const toEnv = (stack: Stack, options: ChaosOptions): Record<string, string> => {
+  const dlq = { queueUrl: stack.sqs.queueUrl('chaos-drain-dlq') };
+  const sink = {
+    type: 'http',
+    url: `${stack.sink.url}/in`,
+    allowHttp: true,
+    mode: 'single',
+    timeoutMs: options.sinkTimeoutMs,
+  };
+  const drain = (id: string, topic: string) => ({
+    id,
+    topic,
+    sink,
+    dlq,
+    batchSize: 25,
+    maxAttempts: 4,
+    retryBaseMs: 2,
+    retryMaxMs: 20,
+  });
+  return {
+    KAFKA_REST_URL: stack.server.url,
+    KAFKA_REST_ALLOW_HTTP: 'true',
+    KAFKA_REST_API_KEY: API_KEY,
+    KAFKA_REST_TIMEOUT_MS: String(options.requestTimeoutMs),
+    KAFKA_REST_CONNECT_TIMEOUT_MS: '1000',
+    KAFKA_REST_MAX_ATTEMPTS: '4',
+    KAFKA_REST_BACKOFF_BASE_MS: '5',
+    KAFKA_REST_BACKOFF_MAX_MS: '40',
+    DEADLINE_MARGIN_MS: '100',
+    WEBHOOK_ROUTES: JSON.stringify({
+      [ROUTE]: {
+        topic: 'hooks',
+        key: { jsonPointer: '/id' },
+        verify: { scheme: 'github', secret: GITHUB_SECRET },
+      },
+    }),
+    QUEUE_TOPIC: 'queue',
+    QUEUE_KEY_ATTRIBUTE: 'key',
+    QUEUE_CONCURRENCY: '2',
+    EVENTS_TOPIC: 'events',
+    DRAINS: JSON.stringify([
+      drain('hooks-out', 'hooks'),
+      drain('queue-out', 'queue'),
+      drain('events-out', 'events'),
+    ]),
+    CHECKPOINT_TABLE: stack.dynamo.tableName,
+    DRAIN_LEASE_MS: String(options.leaseMs),
+  };
+};
+
+/**
+ * Runs the whole scenario and reconciles. Starts (and always closes) its own servers. Never throws for a
+ * guarantee that does not hold: that is in the report (`reconciliation.lost`, `.reordered`); throws only
+ * when the stack cannot start.
+ */
+export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
+  const startedAt = Date.now();
+  const random = createPrng(options.seed);
+  const log = options.log ?? createCountingLog();
+  const progress = options.progress ?? (() => {});
+  const stack = await startStack();
+  const { server, sink, sqs, dynamo } = stack;
+  const clients: KafkaRestClient[] = [];
+  const sinks: Sink[] = [];
+  const aws = createAwsClients({ ...FAKE_AWS, sqsEndpoint: sqs.endpoint });
+  try {
+    const config = loadConfig(toEnv(stack, options));
+
+    // ------------------------------------------------------------------------------------------ faults
+    const faults = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
+    const proxyDeck = createDeck(
+      FAULT_KINDS.filter((kind) => kind.startsWith('proxy-')),
+      random,
+    );
+    const fetchDeck = createDeck(
+      FAULT_KINDS.filter((kind) => kind.startsWith('fetch-')),
+      random,
+    );
+    const sinkDeck = createDeck(
+      FAULT_KINDS.filter((kind) => kind.startsWith('sink-')),
+      random,
+    );
+    let injecting = true;
+    const burst = () => 2 + Math.floor(random() * 4);
+    const injectProxy = (fault: Fault, kind: FaultKind, count = 1) => {
+      server.inject(fault);
+      faults[kind] += count;
+    };
+    const injectSink = (kind: FaultKind) => {
+      faults[kind] += 1;
+      switch (kind) {
+        case 'sink-5xx':
+          return sink.inject({ kind: 'status', status: 503, headers: { 'retry-after': '0' } });
+        case 'sink-429':
+          return sink.inject({
+            kind: 'status',
+            status: 429,
+            headers: { 'retry-after': String(options.retryAfterSeconds) },
+          });
+        case 'sink-rejects-poison':
+          sink.inject({ kind: 'status', status: 400, body: 'rejected by the chaos sink' });
+          // Half of the poison records also meet a failing DLQ first: the partition must wait, not skip.
+          if (random() < 0.5) {
+            faults['dlq-5xx'] += 1;
+            sqs.failCalls({ kind: 'error', status: 500, type: 'InternalError', message: 'chaos' });
+          }
+          return;
+        case 'sink-drop':
+          return sink.inject({ kind: 'drop' });
+        default:
+          return sink.inject({ kind: 'delay', ms: options.spikeMs });
+      }
+    };
+    /** Called before every ingest attempt, so faults arrive spread over the run and meet live traffic. */
+    const maybeInjectFaults = () => {
+      if (!injecting) return;
+      if (random() < options.proxyFaultRate) {
+        const kind = proxyDeck();
+        switch (kind) {
+          case 'proxy-5xx':
+            injectProxy(
+              {
+                kind: 'status',
+                status: [500, 502, 503, 504][Math.floor(random() * 4)] ?? 503,
+                match: PRODUCE,
+              },
+              kind,
+            );
+            break;
+          case 'proxy-429-burst': {
+            const times = burst();
+            injectProxy(
+              { kind: 'throttle', retryAfterSeconds: options.retryAfterSeconds, times, match: PRODUCE },
+              kind,
+              times,
+            );
+            break;
+          }
+          case 'proxy-record-error':
+            injectProxy({ kind: 'record-errors', errors: { 0: { code: 50003 } }, match: PRODUCE }, kind);
+            break;
+          case 'proxy-drop':
+            injectProxy({ kind: 'drop', match: PRODUCE }, kind);
+            break;
+          case 'proxy-drop-after-write':
+            injectProxy({ kind: 'after-write', action: 'drop', match: PRODUCE }, kind);
+            break;
+          case 'proxy-latency-spike':
+            injectProxy({ kind: 'delay', ms: options.spikeMs, match: PRODUCE }, kind);
+            break;
+          default:
+            injectProxy({ kind: 'after-write', action: 'delay', ms: options.spikeMs, match: PRODUCE }, kind);
+        }
+      }
+      if (random() < options.fetchFaultRate) {
+        const kind = fetchDeck();
+        if (kind === 'fetch-5xx')
+          injectProxy({ kind: 'status', status: random() < 0.5 ? 500 : 503, match: FETCH }, kind);
+        else if (kind === 'fetch-429-burst') {
+          const times = burst();
+          injectProxy(
+            { kind: 'throttle', retryAfterSeconds: options.retryAfterSeconds, times, match: FETCH },
+            kind,
+            times,
+          );
+        } else if (kind === 'fetch-drop') injectProxy({ kind: 'drop', match: FETCH }, kind);
+        else injectProxy({ kind: 'delay', ms: options.spikeMs, match: FETCH }, kind);
+      }
+      if (random() < options.sinkFaultRate) injectSink(sinkDeck());
+    };
+
+    // --------------------------------------------------------------------------------------- ingestion
+    const ingestClient = (): KafkaRestClient => {
+      const client = createKafkaRestFromConfig(config, { log });
+      clients.push(client);
+      return client;
+    };
+    const webhookDeps: WebhookHandlerDeps = {
+      kafka: ingestClient(),
+      routes: config.webhook.routes,
+      // The route's secret is a literal: reading Secrets Manager here would be a bug.
+      secrets: {
+        get: async () => {
+          throw new AppError(ERROR_CODES.SECRET, 'chaos routes use literal secrets');
+        },
+      },
+      log,
+      deadlineMarginMs: config.deadlineMarginMs,
+      now: Date.now,
+    };
+    const queueDeps: QueueHandlerDeps = {
+      kafka: ingestClient(),
+      log,
+      now: Date.now,
+      queue: config.queue,
+      limits: limitsOf(config),
+      deadlineMarginMs: config.deadlineMarginMs,
+    };
+    const eventsDeps: EventsHandlerDeps = {
+      kafka: ingestClient(),
+      log,
+      topic: 'events',
+      key: config.events.key,
+      limits: limitsOf(config),
+      deadlineMarginMs: config.deadlineMarginMs,
+      now: Date.now,
+    };
+    const webhookHandler = makeWebhookHandler(() => webhookDeps);
+    const queueHandler = makeQueueHandler(() => queueDeps);
+    const eventsHandler = makeEventsHandler(() => eventsDeps);
+
+    const inputs: IngestInput[] = [];
+    const total = options.webhooks + options.queueMessages + options.events;
+    let acknowledged = 0;
+    const settle = (input: IngestInput) => {
+      inputs.push(input);
+      if (input.acknowledged) acknowledged += 1;
+    };
+    // Ingestion holds at each scenario's point until the conductor has set the scenario up, so the
+    // scenarios happen while records are still arriving, however fast the rest of the run is.
+    const holds = SCENARIO_POINTS.map((fraction) => Math.floor(fraction * total));
+    let holdIndex = 0;
+    let started = 0;
+    const admit = async (): Promise<void> => {
+      while (holdIndex < holds.length && started >= (holds[holdIndex] as number)) await delay(2);
+      started += 1;
+    };
+
+    const sendWebhook = async (n: number): Promise<void> => {
+      await admit();
+      const id = `w-${n}`;
+      const body = JSON.stringify({ id, source: 'webhook', n });
+      const headers = { 'x-hub-signature-256': signGithub(GITHUB_SECRET, body) };
+      let attempts = 0;
+      while (attempts < SENDER_ATTEMPTS) {
+        attempts += 1;
+        maybeInjectFaults();
+        const response = await webhookHandler(
+          httpApiEvent(`/hooks/${ROUTE}`, body, { headers }),
+          lambdaContext(INVOCATION_MS),
+        );
+        const status = response.statusCode ?? 500;
+        if (status === 202) {
+          const ack = JSON.parse(response.body ?? '{}') as { partition: number; offset: number };
+          settle({ id, source: 'webhook', topic: 'hooks', acknowledged: true, ack, attempts });
+          return;
+        }
+        // A sender gives up on a 4xx (its own mistake) and retries a 5xx, as the 503's Retry-After asks.
+        if (status < 500) break;
+      }
+      settle({ id, source: 'webhook', topic: 'hooks', acknowledged: false, attempts });
+    };
+
+    const sendEvent = async (n: number): Promise<void> => {
+      await admit();
+      const event = eventBridgeEvent({ n, source: 'events' }, { id: `e-${n}` });
+      let attempts = 0;
+      while (attempts < EVENT_ATTEMPTS) {
+        attempts += 1;
+        maybeInjectFaults();
+        try {
+          const ack = await eventsHandler(event, lambdaContext(INVOCATION_MS));
+          settle({ id: event.id, source: 'events', topic: 'events', acknowledged: true, ack, attempts });
+          return;
+        } catch {
+          // Lambda's asynchronous invocation retries a thrown event twice, then hands it to the DLQ.
+        }
+      }
+      settle({ id: event.id, source: 'events', topic: 'events', acknowledged: false, attempts });
+    };
+
+    // A standard SQS queue: a failed message comes back later with its receive count up, until the redrive.
+    const queue = Array.from({ length: options.queueMessages }, (_, n) => ({ id: `q-${n}`, receives: 0 }));
+    let queueOutstanding = queue.length;
+    const toSqsRecord = (message: { id: string; receives: number }): SQSRecord =>
+      sqsRecord(JSON.stringify({ id: message.id, source: 'queue' }), {
+        messageId: message.id,
+        attributes: { key: `k-${Number(message.id.slice(2)) % 40}` },
+        receiveCount: message.receives,
+      });
+    const pollQueue = async (): Promise<void> => {
+      while (queueOutstanding > 0) {
+        const batch = queue.splice(0, 10);
+        if (batch.length === 0) {
+          await delay(1);
+          continue;
+        }
+        for (const message of batch) {
+          if (message.receives === 0) await admit();
+          message.receives += 1;
+        }
+        maybeInjectFaults();
+        const response = await queueHandler(sqsEvent(batch.map(toSqsRecord)), lambdaContext(INVOCATION_MS));
+        const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
+        for (const message of batch) {
+          if (failed.has(message.id) && message.receives < MAX_RECEIVES) {
+            queue.push(message);
+            continue;
+          }
+          queueOutstanding -= 1;
+          const acked = !failed.has(message.id);
+          settle({
+            id: message.id,
+            source: 'queue',
+            topic: 'queue',
+            acknowledged: acked,
+            attempts: message.receives,
+          });
+        }
+      }
+    };
+
+    // ------------------------------------------------------------------------------------------- drain
+    let skewMs = 0;
+    /** The drain side's clock: real time plus jumps, so a lease can expire without waiting for it. */
+    const now = () => Date.now() + skewMs;
+    const drainKafka = createKafkaRest({
+      baseUrl: server.url,
+      allowHttp: true,
+      auth: apiKeyAuth(literalSecret(API_KEY)),
+      requestTimeoutMs: options.requestTimeoutMs,
+      connectTimeoutMs: 1_000,
+      maxAttempts: 4,
+      backoffBaseMs: 5,
+      backoffMaxMs: 40,
+      now,
+      random,
+      log,
+    });
+    clients.push(drainKafka);
+    const store = createCheckpointStore({
+      client: dynamo.client,
+      tableName: dynamo.tableName,
+      leaseMs: options.leaseMs,
+      now,
+    });
+    const sinkDeps = { aws, log, now };
+    const sinkOf = new Map<string, Sink>();
+    const dlqOf = new Map<string, DeadLetterQueue>();
+    for (const drain of config.drain.drains) {
+      const created = createSink(drain.sink, sinkDeps);
+      sinks.push(created);
+      sinkOf.set(drain.id, created);
+      if (drain.dlq !== undefined) dlqOf.set(drain.id, createDeadLetterQueue(drain.dlq, sinkDeps));
+    }
+    const reports: DrainRunReport[] = [];
+    let invocations = 0;
+    const drainDeps = (overrides: Partial<DrainHandlerDeps> = {}): DrainHandlerDeps => ({
+      kafka: drainKafka,
+      checkpoints: store,
+      drains: config.drain.drains,
+      leaseMs: options.leaseMs,
+      maxConcurrentPartitions: 8,
+      sinkFor: (drain) => sinkOf.get(drain.id) as Sink,
+      deadLettersFor: (drain) => dlqOf.get(drain.id),
+      deadlineMarginMs: 200,
+      newOwnerId: (requestId) => `${requestId ?? 'run'}/owner`,
+      metrics: { publish: (report) => reports.push(report) },
+      log,
+      now,
+      sleep: async (ms) => {
+        await delay(ms);
+      },
+      random,
+      ...overrides,
+    });
+    const invokeDrain = async (deps: DrainHandlerDeps): Promise<DrainRunReport | undefined> => {
+      invocations += 1;
+      const requestId = `drain-${invocations}`;
+      try {
+        await makeDrainHandler(() => deps)(
+          { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} },
+          { getRemainingTimeInMillis: () => DRAIN_BUDGET_MS, awsRequestId: requestId },
+        );
+      } catch {
+        // A failed partition makes the invocation throw (for the schedule's alarms); the report says which.
+      }
+      return reports.find((report) => report.owner.startsWith(`${requestId}/`));
+    };
+
+    /** A run whose process dies after the sink got records and before their checkpoint was written. */
+    let killedAfterDelivery = 0;
+    const killedDeps = (): DrainHandlerDeps => {
+      let dead = false;
+      const killed = () => new AppError(ERROR_CODES.UPSTREAM_NETWORK, 'chaos: the drain process was killed');
+      const startOffsets = new Map<string, number>();
+      const pk = (key: { drainId: string; partition: number }) => `${key.drainId}#${key.partition}`;
+      const checkpoints: CheckpointStore = {
+        ...store,
+        acquire: async (key, owner) => {
+          if (dead) throw killed();
+          const result = await store.acquire(key, owner);
+          if (result.acquired) startOffsets.set(pk(key), result.checkpoint.nextOffset ?? 0);
+          return result;
+        },
+        renew: async (lease) => {
+          if (dead) throw killed();
+          return store.renew(lease);
+        },
+        // Dies at the first commit that would move a checkpoint: the sink has the records, the table not.
+        commit: async (lease, changes) => {
+          if (dead) throw killed();
+          if (changes.nextOffset <= (startOffsets.get(pk(lease.key)) ?? 0))
+            return store.commit(lease, changes);
+          killedAfterDelivery += 1;
+          dead = true;
+          throw killed();
+        },
+        // A dead process releases nothing: its leases stay held until they expire.
+        release: async () => true,
+      };
+      const notSent: DeliveryOutcome = { ok: false, permanent: false, attempted: false, error: killed() };
+      return drainDeps({
+        checkpoints,
+        sinkFor: (drain) => {
+          const real = sinkOf.get(drain.id) as Sink;
+          return {
+            maxBatchRecords: real.maxBatchRecords,
+            deliver: async (records, call) =>
+              dead ? records.map(() => notSent) : real.deliver(records, call),
+          };
+        },
+        deadLettersFor: (drain) => {
+          const real = dlqOf.get(drain.id);
+          return real === undefined
+            ? undefined
+            : {
+                send: async (letter, call) => {
+                  if (dead) throw killed();
+                  await real.send(letter, call);
+                },
+              };
+        },
+        // Once dead every deadline has passed, so the run's other partitions stop at once.
+        now: () => (dead ? Number.MAX_SAFE_INTEGER : now()),
+      });
+    };
+
+    // Scheduled runs overlap on purpose: a slow run is still going when the next one starts.
+    const inFlight = new Set<Promise<unknown>>();
+    const track = <T>(promise: Promise<T>): Promise<T> => {
+      inFlight.add(promise);
+      void promise.finally(() => inFlight.delete(promise));
+      return promise;
+    };
+    let paused = false;
+    let ingestDone = false;
+    const pauseDrains = async () => {
+      paused = true;
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    };
+    const scheduler = async () => {
+      while (!ingestDone) {
+        if (!paused && inFlight.size < 3) track(invokeDrain(drainDeps()));
+        await delay(options.drainIntervalMs);
+      }
+    };
+
+    const scenarios = { killedAfterDelivery: 0, racingRuns: 0, leaseExpiredMidRun: 0 };
+    /**
+     * At each scenario point: waits for ingestion to reach it (and hold), pauses the schedule, lets
+     * `records` new records arrive (so the scenario's run has work), then runs the scenario.
+     */
+    const atPoint = async (index: number, records: number, scenario: () => Promise<void>) => {
+      await waitUntil(() => started >= (holds[index] as number) || ingestDone);
+      await pauseDrains();
+      const before = acknowledged;
+      holdIndex = index + 1;
+      await waitUntil(() => acknowledged >= before + records || ingestDone);
+      await scenario();
+      paused = false;
+    };
+    const conductor = async () => {
+      await atPoint(0, 1, async () => {
+        progress('drain killed between delivery and commit');
+        await invokeDrain(killedDeps());
+        // The dead run's leases expire; the next run takes them over and redelivers what was not committed.
+        skewMs += options.leaseMs + 1;
+      });
+      await atPoint(1, 5, async () => {
+        progress('two drains racing');
+        scenarios.racingRuns += 2;
+        await Promise.all([track(invokeDrain(drainDeps())), track(invokeDrain(drainDeps()))]);
+      });
+      await atPoint(2, 10, async () => {
+        progress('lease expiring mid-run');
+        // A delivery of the run stalls past the sink timeout; the clock jumps while it waits.
+        injectSink('sink-latency-spike');
+        const sinkRequestsBefore = sink.received.length;
+        let stalledDone = false;
+        const stalled = track(invokeDrain(drainDeps())).finally(() => {
+          stalledDone = true;
+        });
+        // A request without an answer yet: the run is in the middle of a delivery.
+        const waiting = () =>
+          sink.received.slice(sinkRequestsBefore).some((request) => request.status === null);
+        await waitUntil(() => waiting() || stalledDone);
+        if (!stalledDone) scenarios.leaseExpiredMidRun += 1;
+        skewMs += options.leaseMs + 1;
+        scenarios.racingRuns += 2;
+        await Promise.all([stalled, track(invokeDrain(drainDeps())), track(invokeDrain(drainDeps()))]);
+      });
+    };
+
+    progress(`ingesting ${total} events (seed ${options.seed})`);
+    const ingestion = Promise.all([
+      runPool(options.webhooks, options.concurrency.webhook, sendWebhook),
+      runPool(options.events, options.concurrency.events, sendEvent),
+      Promise.all(Array.from({ length: options.concurrency.queue }, pollQueue)),
+    ]).finally(() => {
+      ingestDone = true;
+    });
+    await Promise.all([ingestion, scheduler(), conductor()]);
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+    scenarios.killedAfterDelivery = killedAfterDelivery;
+
+    // -------------------------------------------------------------------------------------- final drain
+    progress('final drain: faults off, leases expired, until every partition is caught up');
+    injecting = false;
+    server.clearFaults();
+    sink.clearFaults();
+    skewMs += options.leaseMs + 1;
+    for (let round = 0; round < MAX_FINAL_ROUNDS; round++) {
+      const report = await invokeDrain(drainDeps());
+      const partitions = report?.drains.flatMap((drain) => drain.partitions) ?? [];
+      if (report !== undefined && !report.failed && partitions.every((p) => p.outcome === 'caught-up')) break;
+    }
+    // Late answers of delayed sink requests land before the sink's record of them is read.
+    await delay(options.spikeMs + 50);
+
+    // ------------------------------------------------------------------------------------- observation
+    const kafka = Object.entries(TOPICS).flatMap(([topic, partitions]) =>
+      Array.from({ length: partitions }, (_, partition) => ({
+        topic,
+        partition,
+        records: server.records(topic, partition).map(({ offset, value }) => ({ offset, value })),
+      })),
+    );
+    const sinkObserved: SinkObservation[] = sink.received.map((request) => ({
+      topic: String(request.headers['kafka-topic']),
+      partition: Number(request.headers['kafka-partition']),
+      offset: Number(request.headers['kafka-offset']),
+      status: request.status,
+      body: request.body,
+    }));
+    const deadLetters = sqs.messages.map((message) => {
+      const letter = JSON.parse(message.MessageBody) as { topic: string; partition: number; offset: number };
+      return { topic: letter.topic, partition: letter.partition, offset: letter.offset };
+    });
+    const drainIds = new Set(config.drain.drains.map((drain) => drain.id));
+    const checkpoints: CheckpointObservation[] = (await store.list())
+      .filter((checkpoint) => drainIds.has(checkpoint.drainId))
+      .map(({ topic, partition, nextOffset }) => ({ topic, partition, nextOffset }));
+
+    const partitionOutcomes: Record<string, number> = {};
+    for (const report of reports) {
+      for (const partition of report.drains.flatMap((drain) => drain.partitions)) {
+        partitionOutcomes[partition.outcome] = (partitionOutcomes[partition.outcome] ?? 0) + 1;
+      }
+    }
+    const sinkAnswers: Record<string, number> = {};
+    for (const request of sink.received) {
+      const key = answerClass(request.status);
+      sinkAnswers[key] = (sinkAnswers[key] ?? 0) + 1;
+    }
+    return {
+      seed: options.seed,
+      durationMs: Date.now() - startedAt,
+      eventsIn: total,
+      faultsInjected: faults,
+      scenarios,
+      drainInvocations: invocations,
+      partitionOutcomes,
+      proxyAnswers: { ...stack.proxyAnswers },
+      sinkAnswers,
+      clientStats: clients
+        .map((client) => client.stats())
+        .reduce(addStats, {
+          requests: 0,
+          retries: 0,
+          ambiguousResends: 0,
+          possibleDuplicates: 0,
+          authRefreshes: 0,
+        }),
+      reconciliation: reconcile({ inputs, kafka, sink: sinkObserved, deadLetters, checkpoints }),
+    };
+  } finally {
+    for (const created of sinks) await created.close?.();
+    for (const client of clients) await client.close();
+    aws.destroy();
+    await Promise.all([server.close(), sink.close(), sqs.close(), dynamo.close()]);
+  }
+};
+
+const limitsOf = (config: Config) => ({
+  maxRecordBytes: config.kafka.maxRecordBytes,
+  maxRequestBytes: config.kafka.maxRequestBytes,
+  maxRequestRecords: config.kafka.maxRequestRecords,
+});
+
+/** Runs `work(0 … count-1)` with at most `concurrency` in flight. */
+const runPool = async (
+  count: number,
+  concurrency: number,
+  work: (n: number) => Promise<void>,
+): Promise<void> => {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const n = next;
+      next += 1;
+      await work(n);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
+};
