@@ -63,7 +63,8 @@ export const createEnvReader = (env: Env): EnvReader => {
       try {
         return new URL(value);
       } catch {
-        problems.push(`${name} must be an absolute URL, got ${JSON.stringify(value)}`);
+        // Not echoed: a mistyped URL can still carry credentials (`user:secret@host`).
+        problems.push(`${name} must be an absolute URL (scheme://host[:port][/path])`);
         return undefined;
       }
     },
@@ -85,7 +86,11 @@ export const createEnvReader = (env: Env): EnvReader => {
       try {
         return JSON.parse(value) as unknown;
       } catch (error) {
-        problems.push(`${name} must be JSON: ${(error as Error).message}`);
+        // The parser's message quotes the text around the error, which may be a secret: keep the position only.
+        const position = /position (\d+)/.exec((error as Error).message)?.[1];
+        problems.push(
+          `${name} must be JSON${position === undefined ? '' : ` (invalid at character ${position})`}`,
+        );
         return undefined;
       }
     },

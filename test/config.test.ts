@@ -160,6 +160,18 @@ describe('loadConfig', () => {
     expect((thrown as ConfigError).message).toContain('LOG_LEVEL must be one of DEBUG | INFO | WARN | ERROR');
   });
 
+  it.each([
+    {
+      name: 'a mistyped URL with credentials',
+      env: { ...BASE, KAFKA_REST_URL: 'htps//bridge:s3cr3t-v4lue@host' },
+    },
+    { name: 'JSON with an unquoted secret', env: { ...BASE, WEBHOOK_ROUTES: '{"a": s3cr3t-v4lue}' } },
+  ])('does not echo $name', ({ env }) => {
+    const problems = problemsOf(env);
+    expect(problems).toHaveLength(1);
+    expect(problems.join('\n')).not.toContain('s3cr3t');
+  });
+
   it('never echoes a literal API key in its problems', () => {
     const problems = problemsOf({ KAFKA_REST_URL: 'ftp://x', KAFKA_REST_API_KEY: 'super-secret-key-value' });
     expect(problems.join('\n')).not.toContain('super-secret-key-value');
