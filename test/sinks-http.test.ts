@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
 import type { HttpSinkConfig } from '../lib/sinks/config.js';
@@ -483,5 +485,44 @@ describe('HTTP sink', () => {
       const error = outcomes[0]?.ok === false ? outcomes[0].error : undefined;
       expect(JSON.stringify({ message: error?.message, ...error })).not.toContain(SIGNING_SECRET);
     });
+  });
+});
+
+describe('HTTP sink error bodies', () => {
+  it('redacts a configured credential header that the sink echoes back', async () => {
+    const apiKey = 'sink-api-key-7c1e9a02b4';
+    const echo = createServer((req, res) => {
+      req.resume();
+      res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(`bad request with x-api-key=${String(req.headers['x-api-key'])}`);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const { port } = echo.address() as AddressInfo;
+    const sink = createSink(
+      {
+        type: 'http',
+        url: new URL(`http://127.0.0.1:${port}/in`),
+        mode: 'single',
+        timeoutMs: 5_000,
+        headers: { 'x-api-key': apiKey },
+        allowHttp: true,
+        contentType: 'application/octet-stream',
+        maxBatchRecords: 100,
+        maxBatchBytes: 1_000_000,
+        connections: 1,
+        retryStatuses: [],
+      },
+      { aws: createAwsClients({}), log: createMemoryLog(), now: Date.now },
+    );
+    try {
+      const [outcome] = await sink.deliver([record(0, 'x')], { deadlineMs: Date.now() + 5_000 });
+      expect(outcome?.ok).toBe(false);
+      const error = outcome?.ok === false ? (outcome.error as { bodySnippet?: string }) : undefined;
+      expect(error?.bodySnippet).toContain('x-api-key=[redacted]');
+      expect(JSON.stringify(outcome)).not.toContain(apiKey);
+    } finally {
+      await sink.close?.();
+      await new Promise((resolve) => echo.close(resolve));
+    }
   });
 });

@@ -5,6 +5,7 @@ import type { Pool as PoolType } from 'undici';
 import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../errors.js';
+import { redact, secretsOfHeaders } from '../redact.js';
 import type { HttpSinkConfig } from './config.js';
 import {
   DELIVERED,
@@ -104,7 +105,8 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
         await response.body.dump().catch(() => undefined);
         return DELIVERED;
       }
-      const bodySnippet = await readSnippet(response.body);
+      // A sink that echoes headers must not put a configured credential (an API-key header) into the error.
+      const bodySnippet = redact(await readSnippet(response.body), secretsOfHeaders(headers));
       const permanent = status >= 400 && status < 500 && !isRetriableStatus(status, config.retryStatuses);
       const retryAfterMs = permanent ? undefined : parseRetryAfterMs(response.headers['retry-after'], now());
       const error = new UpstreamError(
