@@ -1,11 +1,14 @@
+import { request } from 'node:http';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { SecretSource } from './config.js';
+import type { Config, SecretSource } from './config.js';
 import { AppError, ERROR_CODES, isAppError } from './errors.js';
+import type { Log } from './log.js';
 
 /**
  * Secrets Manager reads, cached per container. Loading `@aws-sdk/client-secrets-manager` costs ≈87 ms at
  * cold start (design §8), so this module imports only its types; the SDK is loaded by `import()` when a
- * secret is first fetched, never for a literal credential or `auth=none`.
+ * secret is first fetched, never for a literal credential or `auth=none`, and never while the AWS
+ * Parameters and Secrets Lambda Extension answers (`SECRETS_SOURCE=extension`: one localhost GET).
  */
 
 /** A credential that can be read (cached) and read again for sure (after a 401: rotation). */
@@ -28,12 +31,25 @@ export interface SecretsCache {
 /** The SDK client, or a function that builds it on first use (see `createSecretsManagerClient`). */
 export type SecretsManagerClientSource = SecretsManagerClient | (() => Promise<SecretsManagerClient>);
 
-export interface SecretsCacheOptions {
-  readonly client: SecretsManagerClientSource;
+/**
+ * Reads a secret's current string from where it lives, with no cache of its own. `stale` is set on a
+ * refresh (after a 401: rotation) to the value the caller holds, so a source with a cache of its own
+ * (the Lambda extension) can tell that its answer may be behind. Throws `ERR_SECRET`.
+ */
+export type SecretFetcher = (secretId: string, options?: { readonly stale?: string }) => Promise<string>;
+
+interface CacheTiming {
   /** How long a fetched value is served without asking again; 0 asks every time. */
   readonly ttlMs: number;
   readonly now?: () => number;
 }
+
+/** Either the Secrets Manager SDK client (`client`) or any other source (`fetcher`). */
+export type SecretsCacheOptions = CacheTiming &
+  (
+    | { readonly client: SecretsManagerClientSource; readonly fetcher?: never }
+    | { readonly fetcher: SecretFetcher; readonly client?: never }
+  );
 
 interface CacheEntry {
   readonly value: string;
@@ -41,44 +57,27 @@ interface CacheEntry {
 }
 
 /**
- * Creates the cache. It lives in a function's deps, so it spans invocations of one container: one
- * `GetSecretValue` per secret per `ttlMs`, and concurrent reads of the same secret share one call.
+ * Creates the cache. It lives in a function's deps, so it spans invocations of one container: one fetch
+ * per secret per `ttlMs`, and concurrent reads of the same secret share one call. A failed fetch caches
+ * nothing, so the next read tries again.
  */
 export const createSecretsCache = (options: SecretsCacheOptions): SecretsCache => {
   const now = options.now ?? Date.now;
+  const fetchSecret: SecretFetcher =
+    options.fetcher ?? createSdkSecretFetcher(options.client as SecretsManagerClientSource);
   const entries = new Map<string, CacheEntry>();
   const inFlight = new Map<string, Promise<string>>();
-
-  const load = async (secretId: string): Promise<string> => {
-    try {
-      const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-      const client = typeof options.client === 'function' ? await options.client() : options.client;
-      const output = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-      const value =
-        output.SecretString ??
-        (output.SecretBinary === undefined ? undefined : Buffer.from(output.SecretBinary).toString('utf8'));
-      if (value === undefined) {
-        throw new AppError(ERROR_CODES.SECRET, `secret ${secretId} has neither a string nor a binary value`, {
-          retriable: false,
-        });
-      }
-      entries.set(secretId, { value, expiresAtMs: now() + options.ttlMs });
-      return value;
-    } catch (error) {
-      if (isAppError(error)) throw error;
-      // The SDK's own message names the failure (not found, access denied, throttled); it never carries the value.
-      const name = (error as Error | undefined)?.name ?? 'Error';
-      const detail = (error as Error | undefined)?.message ?? String(error);
-      throw new AppError(ERROR_CODES.SECRET, `could not read secret ${secretId}: ${name}: ${detail}`, {
-        cause: error,
-      });
-    }
-  };
 
   const fetchShared = (secretId: string): Promise<string> => {
     const pending = inFlight.get(secretId);
     if (pending !== undefined) return pending;
-    const started = load(secretId).finally(() => inFlight.delete(secretId));
+    const stale = entries.get(secretId)?.value;
+    const started = fetchSecret(secretId, stale === undefined ? {} : { stale })
+      .then((value) => {
+        entries.set(secretId, { value, expiresAtMs: now() + options.ttlMs });
+        return value;
+      })
+      .finally(() => inFlight.delete(secretId));
     inFlight.set(secretId, started);
     return started;
   };
@@ -98,6 +97,35 @@ export const createSecretsCache = (options: SecretsCacheOptions): SecretsCache =
     },
   };
 };
+
+/** `GetSecretValue` through the SDK, loaded (and its client built) on the first read. Throws `ERR_SECRET`. */
+export const createSdkSecretFetcher =
+  (client: SecretsManagerClientSource): SecretFetcher =>
+  async (secretId) => {
+    try {
+      const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+      const sdk = typeof client === 'function' ? await client() : client;
+      const output = await sdk.send(new GetSecretValueCommand({ SecretId: secretId }));
+      const value =
+        output.SecretString ??
+        (output.SecretBinary === undefined ? undefined : Buffer.from(output.SecretBinary).toString('utf8'));
+      if (value === undefined) throw noValue(secretId);
+      return value;
+    } catch (error) {
+      if (isAppError(error)) throw error;
+      // The SDK's own message names the failure (not found, access denied, throttled); it never carries the value.
+      const name = (error as Error | undefined)?.name ?? 'Error';
+      const detail = (error as Error | undefined)?.message ?? String(error);
+      throw new AppError(ERROR_CODES.SECRET, `could not read secret ${secretId}: ${name}: ${detail}`, {
+        cause: error,
+      });
+    }
+  };
+
+const noValue = (secretId: string): AppError =>
+  new AppError(ERROR_CODES.SECRET, `secret ${secretId} has neither a string nor a binary value`, {
+    retriable: false,
+  });
 
 /** A `SecretValue` for a configured source; a literal value needs no cache and no fetch. */
 export const secretValue = (cache: SecretsCache | undefined, source: SecretSource): SecretValue => {
@@ -148,4 +176,205 @@ export const createSecretsManagerClient = (
     );
     return client;
   };
+};
+
+export interface ExtensionSecretFetcherOptions {
+  /** The extension's port (`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`, 2773 by default). */
+  readonly port: number;
+  /** Default `localhost`, where the extension listens inside the execution environment. */
+  readonly host?: string;
+  /**
+   * The token the extension checks (`X-Aws-Parameters-Secrets-Token`): the execution role's session token,
+   * which Lambda sets as `AWS_SESSION_TOKEN`. Read at each fetch. A credential: never logged.
+   */
+  readonly sessionToken: () => string | undefined;
+  /** Bound of one GET (connect to last byte). Default 3 000: a cache miss costs the extension one SDK call. */
+  readonly timeoutMs?: number;
+  /**
+   * Read through this when the extension cannot answer (no session token, not attached so nothing listens)
+   * and when a refresh gets back the value the caller already holds (the extension caches too, for
+   * `SECRETS_MANAGER_TTL`, 300 s by default, so after a rotation it may still serve the old version).
+   */
+  readonly fallback?: SecretFetcher;
+  readonly log?: Log;
+}
+
+const EXTENSION_DEFAULTS = { host: 'localhost', timeoutMs: 3_000 } as const;
+/** Enough of an error answer to name the failure; the extension's bodies are short plain-text messages. */
+const EXTENSION_SNIPPET_CHARS = 200;
+/** Connection failures that mean nothing listens on the port: the extension layer is not attached. */
+const NOT_LISTENING = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'ENOTFOUND']);
+
+/**
+ * Reads secrets through the AWS Parameters and Secrets Lambda Extension:
+ * `GET /secretsmanager/get?secretId=<id>` on localhost with `X-Aws-Parameters-Secrets-Token`, answered
+ * with `GetSecretValue`'s JSON. No SDK is loaded for it, which is the cold-start saving (design §8).
+ * Plain `node:http`: it is loaded anyway by undici, while `fetch` would load Node's own copy of undici.
+ *
+ * Throws `ERR_SECRET` (retriable for timeouts, 429 and 5xx) when the extension answers with an error, or
+ * cannot be reached and there is no `fallback`.
+ */
+export const createExtensionSecretFetcher = (options: ExtensionSecretFetcherOptions): SecretFetcher => {
+  const host = options.host ?? EXTENSION_DEFAULTS.host;
+  const timeoutMs = options.timeoutMs ?? EXTENSION_DEFAULTS.timeoutMs;
+  const { fallback, log } = options;
+  // Once nothing listened, later reads of this container go straight to the fallback: the layer is not
+  // attached, and paying a refused connection before every read would be for nothing.
+  let unreachable = false;
+
+  return async (secretId, fetchOptions = {}) => {
+    const token = options.sessionToken();
+    if (fallback !== undefined && (unreachable || token === undefined || token === '')) {
+      return fallback(secretId, fetchOptions);
+    }
+    if (token === undefined || token === '') {
+      throw new AppError(
+        ERROR_CODES.SECRET,
+        `could not read secret ${secretId} through the Lambda extension: AWS_SESSION_TOKEN is not set`,
+        { retriable: false },
+      );
+    }
+    const path = `/secretsmanager/get?secretId=${encodeURIComponent(secretId)}`;
+    let reply: ExtensionReply;
+    try {
+      reply = await getFromExtension(host, options.port, path, token, timeoutMs);
+    } catch (error) {
+      const code = errorCode(error);
+      if (fallback !== undefined && code !== undefined && NOT_LISTENING.has(code)) {
+        unreachable = true;
+        log?.warn(
+          'the Parameters and Secrets Lambda Extension is not listening: reading secrets with the SDK',
+          {
+            port: options.port,
+            code,
+          },
+        );
+        return fallback(secretId, fetchOptions);
+      }
+      throw new AppError(
+        ERROR_CODES.SECRET,
+        `could not read secret ${secretId} through the Lambda extension on port ${options.port}: ${describeError(error)}`,
+        { cause: error },
+      );
+    }
+    if (reply.status !== 200) {
+      // The body names the failure (not found, access denied); scrub the token in case it is ever echoed.
+      const snippet = reply.body.slice(0, EXTENSION_SNIPPET_CHARS).replaceAll(token, '[redacted]');
+      throw new AppError(
+        ERROR_CODES.SECRET,
+        `could not read secret ${secretId} through the Lambda extension: it answered ${reply.status}: ${snippet}`,
+        { retriable: reply.status === 429 || reply.status >= 500 },
+      );
+    }
+    const value = parseSecretValue(reply.body);
+    if (value === undefined) {
+      throw new AppError(
+        ERROR_CODES.SECRET,
+        `could not read secret ${secretId} through the Lambda extension: its answer is not GetSecretValue JSON`,
+      );
+    }
+    if (value === null) throw noValue(secretId);
+    if (fallback !== undefined && fetchOptions.stale !== undefined && value === fetchOptions.stale) {
+      // A refresh after a 401 got the value that was refused: the extension may still cache the version
+      // from before a rotation. Secrets Manager itself has the last word.
+      return fallback(secretId, fetchOptions);
+    }
+    return value;
+  };
+};
+
+interface ExtensionReply {
+  readonly status: number;
+  readonly body: string;
+}
+
+const getFromExtension = (
+  host: string,
+  port: number,
+  path: string,
+  token: string,
+  timeoutMs: number,
+): Promise<ExtensionReply> =>
+  new Promise((resolve, reject) => {
+    const req = request(
+      { host, port, path, method: 'GET', headers: { 'x-aws-parameters-secrets-token': token } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
+        );
+        res.on('error', reject);
+      },
+    );
+    // One bound for the whole exchange: an answer that trickles in must not outlive the caller's budget.
+    const timer = setTimeout(
+      () => req.destroy(Object.assign(new Error('timed out'), { code: 'ETIMEDOUT' })),
+      timeoutMs,
+    );
+    req.on('close', () => clearTimeout(timer));
+    req.on('error', reject);
+    req.end();
+  });
+
+/** `SecretString`, else `SecretBinary` (base64 in JSON) as UTF-8; null when neither; undefined when not that JSON. */
+const parseSecretValue = (body: string): string | null | undefined => {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+  const { SecretString, SecretBinary } = parsed as { SecretString?: unknown; SecretBinary?: unknown };
+  if (typeof SecretString === 'string') return SecretString;
+  if (typeof SecretBinary === 'string') return Buffer.from(SecretBinary, 'base64').toString('utf8');
+  return null;
+};
+
+/** `code` of a Node error; an AggregateError (happy eyeballs over several addresses) carries its own. */
+const errorCode = (error: unknown): string | undefined => {
+  const value = error as { code?: unknown; errors?: { code?: unknown }[] } | undefined;
+  if (typeof value?.code === 'string') return value.code;
+  const first = value?.errors?.[0]?.code;
+  return typeof first === 'string' ? first : undefined;
+};
+
+const describeError = (error: unknown): string =>
+  errorCode(error) ?? (error as Error | undefined)?.name ?? 'Error';
+
+export interface SecretsFromConfigOptions {
+  /**
+   * The extension's token. By default `AWS_SESSION_TOKEN` from the environment, read at each fetch: it is
+   * the execution role's credential, so it stays out of the frozen config (which may be logged whole).
+   */
+  readonly sessionToken?: () => string | undefined;
+  readonly log?: Log;
+  readonly now?: () => number;
+}
+
+/**
+ * The secrets cache a function's deps factory builds (once per cold start): through the Lambda extension
+ * when `config.secrets.source` is `extension` (the SDK as the fallback), else through the SDK. Neither
+ * connects nor loads anything until the first read.
+ */
+export const createSecretsCacheFromConfig = (
+  config: Config,
+  options: SecretsFromConfigOptions = {},
+): SecretsCache => {
+  const { secrets } = config;
+  const sdk = createSdkSecretFetcher(
+    createSecretsManagerClient({ endpoint: secrets.endpoint, region: secrets.region }),
+  );
+  const timing = { ttlMs: secrets.cacheTtlMs, ...(options.now === undefined ? {} : { now: options.now }) };
+  if (secrets.source === 'sdk') return createSecretsCache({ ...timing, fetcher: sdk });
+  return createSecretsCache({
+    ...timing,
+    fetcher: createExtensionSecretFetcher({
+      port: secrets.extensionPort,
+      sessionToken: options.sessionToken ?? (() => process.env.AWS_SESSION_TOKEN),
+      fallback: sdk,
+      ...(options.log === undefined ? {} : { log: options.log }),
+    }),
+  });
 };

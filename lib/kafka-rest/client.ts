@@ -27,7 +27,7 @@ import type {
 } from './types.js';
 import {
   encodedRecordBytes,
-  encodeProduceBody,
+  encodeProduceRequestBody,
   messagesPath,
   parseErrorCode,
   parseFetchRecords,
@@ -153,7 +153,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
     method: 'GET' | 'POST',
     path: string,
     headers: HeaderMerge,
-    body?: string,
+    body?: string | Uint8Array,
   ): Promise<TransportOutcome> => {
     if (call.signal?.aborted === true) {
       return failure(
@@ -329,7 +329,13 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
           attempt: attemptNo,
         });
       }
-      const outcome = await attempt(call, 'POST', path, produceHeaders, encodeProduceBody(records, pending));
+      const outcome = await attempt(
+        call,
+        'POST',
+        path,
+        produceHeaders,
+        encodeProduceRequestBody(records, pending),
+      );
       let retry: number[];
       let error: AppError | undefined;
       let recordError: ((index: number) => AppError) | undefined;

@@ -1,8 +1,7 @@
 import type { Config } from '../config.js';
 import type { Log } from '../log.js';
 import {
-  createSecretsCache,
-  createSecretsManagerClient,
+  createSecretsCacheFromConfig,
   literalSecret,
   type SecretsCache,
   type SecretValue,
@@ -14,7 +13,10 @@ import type { KafkaRestClient } from './types.js';
 
 export interface KafkaRestFromConfigOptions {
   readonly log?: Log;
-  /** A cache to share (or a test's); by default one is built, over a Secrets Manager client made on first use. */
+  /**
+   * A cache to share (or a test's); by default `createSecretsCacheFromConfig` builds one (the Lambda
+   * extension or the SDK, per `config.secrets.source`), which loads nothing until the first read.
+   */
   readonly secrets?: SecretsCache;
 }
 
@@ -33,7 +35,7 @@ export const createKafkaRestFromConfig = (
   return createKafkaRest({
     baseUrl: kafka.url,
     allowHttp: kafka.allowHttp,
-    auth: toAuthProvider(config, options.secrets),
+    auth: toAuthProvider(config, options),
     connections: kafka.connections,
     connectTimeoutMs: kafka.connectTimeoutMs,
     requestTimeoutMs: kafka.requestTimeoutMs,
@@ -47,21 +49,15 @@ export const createKafkaRestFromConfig = (
   });
 };
 
-const toAuthProvider = (config: Config, secrets: SecretsCache | undefined): AuthProvider => {
+const toAuthProvider = (config: Config, options: KafkaRestFromConfigOptions): AuthProvider => {
   const auth = config.kafka.auth;
   if (auth.scheme === 'none') return noAuth();
   const secret: SecretValue =
     'value' in auth.secret
       ? literalSecret(auth.secret.value)
       : secretValue(
-          secrets ??
-            createSecretsCache({
-              client: createSecretsManagerClient({
-                endpoint: config.secrets.endpoint,
-                region: config.secrets.region,
-              }),
-              ttlMs: config.secrets.cacheTtlMs,
-            }),
+          options.secrets ??
+            createSecretsCacheFromConfig(config, options.log === undefined ? {} : { log: options.log }),
           auth.secret,
         );
   switch (auth.scheme) {

@@ -19,7 +19,8 @@ export interface TransportRequest {
   /** Path and query, already including the base URL's own path prefix. */
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
-  readonly body?: string;
+  /** Bytes are written as they are; a string would be measured and UTF-8 encoded on every attempt. */
+  readonly body?: string | Uint8Array;
   /** Bounds both the wait for headers and each wait for body data; keep it below the caller's deadline. */
   readonly timeoutMs: number;
   /** The timeout is the caller's deadline, so it must not fire late (undici's own timers may, by ≈1 s). */

@@ -1,0 +1,412 @@
+/**
+ * Cold start and bundle size of each function, measured honestly: a fresh `node` process imports the
+ * bundled handler (the `serverless package` artifact, AWS SDK resolved from this repo's node_modules as
+ * Lambda's runtime provides it) and serves its first invocation against local servers: the Kafka REST
+ * server, a Secrets Manager endpoint (or a stand-in of the Parameters and Secrets Lambda Extension), and
+ * for the drain dynalite and an HTTP sink. Median of several processes per configuration, interleaved so
+ * drift hits every configuration alike, beside two yardsticks: an empty module and `require('undici')`.
+ *
+ * Also built here with esbuild directly: the same bundles with the settings this benchmark proposes for
+ * `serverless.yml` (`PROPOSED_EXTERNALS` and `stubUndiciHttp2` in bench/lib/bundles.ts), run without
+ * `--enable-source-maps`, to show what they save.
+ *
+ * Design §8 targets: import + first invocation ≤ 150 ms median; bundle ≤ 250 KB minified without the
+ * AWS SDK; peak RSS within a 128 MB Lambda.
+ *
+ *   npx tsx bench/cold-start.ts [--quick] [--only=<text>] [--load=<n>] [--cpu-prof=<dir>] [--bundle=<fn>:<file.mjs>]
+ *
+ * `--load=<n>`: invocations after the first in one process per configuration (peak RSS under load).
+ * `--bundle=webhook:/path/to/webhook.mjs` adds a bundle of your own (an experiment) to the comparison; it
+ * must sit under this repo's node_modules (or next to one) so that it finds the AWS SDK.
+ * `--only=<text>` measures only the configurations whose label contains <text>; `--cpu-prof=<dir>` keeps a
+ * V8 CPU profile of every probe process in <dir> (open them in Chrome DevTools).
+ */
+import { spawn } from 'node:child_process';
+import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { startHttpSink } from '../dev/http-sink.js';
+import { httpApiEvent } from '../test/fixtures/api-gateway.js';
+import { eventBridgeEvent } from '../test/fixtures/eventbridge.js';
+import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
+import { startDynalite } from '../test/helpers/dynalite.js';
+import { startSecretsManager } from '../test/helpers/secrets-manager.js';
+import {
+  type BundleInfo,
+  buildBundles,
+  ensurePackaged,
+  FUNCTIONS,
+  type FunctionName,
+  PROPOSED_EXTERNALS,
+  stubUndiciHttp2,
+  unzipPackaged,
+} from './lib/bundles.js';
+import { startKafkaRestProcess } from './lib/kafka-rest-process.js';
+import { reportRows, type SummaryRow } from './lib/report.js';
+import { startSecretsExtension } from './lib/secrets-extension.js';
+import { formatNumber, formatTable, median } from './lib/stats.js';
+
+// Lambda's Node 22 has no such warning; this machine's Node 20 would print one per process.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+const QUICK = process.argv.includes('--quick');
+const EXTRA_BUNDLES = process.argv
+  .filter((arg) => arg.startsWith('--bundle='))
+  .map((arg) => {
+    const [fn = '', ...file] = arg.slice('--bundle='.length).split(':');
+    if (!(FUNCTIONS as readonly string[]).includes(fn)) throw new Error(`--bundle: unknown function ${fn}`);
+    return { fn: fn as FunctionName, file: file.join(':') };
+  });
+const ONLY = process.argv.find((arg) => arg.startsWith('--only='))?.slice('--only='.length);
+const CPU_PROF_DIR = process.argv.find((arg) => arg.startsWith('--cpu-prof='))?.slice('--cpu-prof='.length);
+/** Fresh processes per configuration; the median is reported. */
+const SAMPLES = QUICK ? 3 : 11;
+/** Invocations after the first, in one process per configuration: the load behind the peak RSS figure. */
+const LOAD_INVOCATIONS = Number(
+  process.argv.find((arg) => arg.startsWith('--load='))?.slice('--load='.length) ?? (QUICK ? 20 : 200),
+);
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+// Under node_modules, so the bundles' `import '@aws-sdk/…'` resolves to this repo's copy (Lambda's runtime
+// provides the SDK the same way), and git ignores it.
+const WORK_DIR = join(ROOT, 'node_modules', '.cache', 'kafka-rest-bridge-bench', `cold-start-${process.pid}`);
+const PROBE = fileURLToPath(new URL('./lib/cold-start-probe.mjs', import.meta.url));
+const TARGET_MS = 150;
+/**
+ * Probes run with the heap limits Lambda's Node.js bootstrap derives from the memory size (new space =
+ * memory / 10, half of it per semi-space; old space = memory − new space), here for the 128 MB the RSS
+ * target names: V8 sized for this 23 GiB machine would grow its heap far more lazily than in Lambda.
+ */
+const LAMBDA_MEMORY_MB = 128;
+const LAMBDA_HEAP_FLAGS = [
+  `--max-semi-space-size=${Math.floor(LAMBDA_MEMORY_MB / 20)}`,
+  `--max-old-space-size=${LAMBDA_MEMORY_MB - Math.floor(LAMBDA_MEMORY_MB / 10)}`,
+];
+const TARGET_BUNDLE_KB = 250;
+const API_KEY = 'bench-api-key-not-a-secret';
+const SECRET_ID = 'bench/kafka-rest-api-key';
+const SESSION_TOKEN = 'bench-session-token-not-a-secret';
+const DRAIN_RECORDS = 50;
+
+type SecretSource = 'sdk' | 'extension';
+
+interface Configuration {
+  readonly label: string;
+  /** Module to import: a bundle's file URL, `undici`, or the empty module. */
+  readonly target: string;
+  readonly fn?: FunctionName;
+  readonly secrets?: SecretSource;
+  readonly sourceMaps?: boolean;
+  readonly bundle?: BundleInfo;
+  readonly kind: 'baseline' | 'packaged' | 'proposed';
+}
+
+interface Probe {
+  readonly bootMs: number;
+  readonly importMs: number;
+  readonly invokeMs: number;
+  /** CPU time (user + system) of import and first invocation: less sensitive to other load than wall time. */
+  readonly cpuMs: number;
+  readonly outcome: string;
+  readonly peakRssMiB: number;
+}
+
+const spawnProbe = (args: readonly string[], env: NodeJS.ProcessEnv): Promise<Probe> =>
+  new Promise((resolve, reject) => {
+    const nodeArgs = [
+      ...LAMBDA_HEAP_FLAGS,
+      ...(CPU_PROF_DIR === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`]),
+    ];
+    const child = spawn(process.execPath, [...nodeArgs, PROBE, ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString('utf8');
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString('utf8');
+    });
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const line = stdout.split('\n').find((text) => text.startsWith('@@probe '));
+      if (line === undefined) {
+        const tail = `${stderr}\n${stdout}`.trim().split('\n').slice(-12).join('\n');
+        reject(new Error(`probe exited ${code} without a result:\n${tail}`));
+        return;
+      }
+      resolve(JSON.parse(line.slice('@@probe '.length)) as Probe);
+    });
+  });
+
+const main = async (): Promise<void> => {
+  mkdirSync(WORK_DIR, { recursive: true });
+  const notes: string[] = [];
+
+  let packaged: BundleInfo[] = [];
+  try {
+    const how = await ensurePackaged(ROOT);
+    packaged = await unzipPackaged(ROOT, join(WORK_DIR, 'packaged'));
+    notes.push(
+      how === 'packaged' ? 'ran `serverless package --stage dev` first (zips were stale)' : 'zips were fresh',
+    );
+  } catch (error) {
+    notes.push(`packaged bundles skipped: ${(error as Error).message}`);
+  }
+  const proposed = await buildBundles(ROOT, join(WORK_DIR, 'proposed'), PROPOSED_EXTERNALS, [
+    stubUndiciHttp2,
+  ]);
+  const emptyModule = join(WORK_DIR, 'empty.mjs');
+  writeFileSync(emptyModule, 'export {};\n');
+
+  const kafkaRest = await startKafkaRestProcess({ topics: { bench: 1, drain: 1 }, apiKey: API_KEY });
+  await kafkaRest.append('drain', 0, DRAIN_RECORDS, 256);
+  const secretsManager = await startSecretsManager({ [SECRET_ID]: API_KEY });
+  const extension = await startSecretsExtension({
+    sessionToken: SESSION_TOKEN,
+    secrets: { [SECRET_ID]: API_KEY },
+  });
+  const dynamo = await startDynalite('bench-checkpoints');
+  const sink = await startHttpSink({});
+
+  const body = JSON.stringify({ id: 'order-1', event: 'order.created', padding: 'x'.repeat(200) });
+  const events: Record<FunctionName, unknown> = {
+    webhook: httpApiEvent('/hooks/bench', body),
+    queue: sqsEvent(Array.from({ length: 10 }, () => sqsRecord(body))),
+    events: eventBridgeEvent({ orderId: 'order-1', total: 42 }),
+    drain: { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
+  };
+  const eventFiles = {} as Record<FunctionName, string>;
+  for (const fn of FUNCTIONS) {
+    eventFiles[fn] = join(WORK_DIR, `${fn}-event.json`);
+    writeFileSync(eventFiles[fn], JSON.stringify(events[fn]));
+  }
+
+  let drainRuns = 0;
+  const envFor = (config: Configuration): NodeJS.ProcessEnv => {
+    const env: NodeJS.ProcessEnv = {
+      PATH: process.env.PATH,
+      // Lambda's Node 22 has no such warning; this machine's Node 20 would print it and pay for it.
+      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    };
+    if (config.fn === undefined) return env;
+    Object.assign(env, {
+      // As serverless.yml deploys it.
+      ...(config.sourceMaps === false ? {} : { NODE_OPTIONS: '--enable-source-maps' }),
+      POWERTOOLS_SERVICE_NAME: 'kafka-rest-bridge',
+      AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(LAMBDA_MEMORY_MB),
+      LOG_LEVEL: 'INFO',
+      KAFKA_REST_URL: kafkaRest.url,
+      KAFKA_REST_ALLOW_HTTP: 'true',
+      KAFKA_REST_AUTH: 'api-key',
+      KAFKA_REST_SECRET_ID: SECRET_ID,
+      SECRETS_SOURCE: config.secrets ?? 'sdk',
+      SECRETS_MANAGER_ENDPOINT: secretsManager.endpoint,
+      PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: String(extension.port),
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_SESSION_TOKEN: SESSION_TOKEN,
+      WEBHOOK_ROUTES: JSON.stringify({ bench: { topic: 'bench', verify: { scheme: 'none' } } }),
+      QUEUE_TOPIC: 'bench',
+      EVENTS_TOPIC: 'bench',
+      CHECKPOINT_TABLE: dynamo.tableName,
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+      // A drain id of its own per process: every run drains the same records from offset 0.
+      DRAINS: JSON.stringify([
+        {
+          id: `cold-${drainRuns++}`,
+          topic: 'drain',
+          partitions: 'all',
+          sink: { type: 'http', url: `${sink.url}/records`, allowHttp: true },
+          batchSize: 100,
+          resetPolicy: 'earliest',
+        },
+      ]),
+    });
+    return env;
+  };
+
+  const configurations: Configuration[] = [
+    { label: 'empty module', target: pathToFileURL(emptyModule).href, kind: 'baseline' },
+    { label: "require('undici')", target: 'undici', kind: 'baseline' },
+  ];
+  for (const bundle of packaged) {
+    for (const secrets of ['sdk', 'extension'] as const) {
+      configurations.push({
+        label: `${bundle.fn} (packaged, secret via ${secrets})`,
+        target: pathToFileURL(bundle.file).href,
+        fn: bundle.fn,
+        secrets,
+        bundle,
+        kind: 'packaged',
+      });
+    }
+  }
+  const webhookPackaged = packaged.find((bundle) => bundle.fn === 'webhook');
+  if (webhookPackaged !== undefined) {
+    configurations.push({
+      label: 'webhook (packaged, extension, no --enable-source-maps)',
+      target: pathToFileURL(webhookPackaged.file).href,
+      fn: 'webhook',
+      secrets: 'extension',
+      sourceMaps: false,
+      bundle: webhookPackaged,
+      kind: 'packaged',
+    });
+  }
+  for (const bundle of proposed) {
+    configurations.push({
+      label: `${bundle.fn} (proposed settings, extension)`,
+      target: pathToFileURL(bundle.file).href,
+      fn: bundle.fn,
+      secrets: 'extension',
+      sourceMaps: false,
+      bundle,
+      kind: 'proposed',
+    });
+  }
+
+  for (const extra of EXTRA_BUNDLES) {
+    configurations.push({
+      label: `${extra.fn} (${extra.file.split('/').slice(-3).join('/')}, extension)`,
+      target: pathToFileURL(extra.file).href,
+      fn: extra.fn,
+      secrets: 'extension',
+      sourceMaps: false,
+      bundle: { fn: extra.fn, file: extra.file, bytes: statSync(extra.file).size },
+      kind: 'proposed',
+    });
+  }
+  if (ONLY !== undefined) {
+    const kept = configurations.filter((config) => config.kind === 'baseline' || config.label.includes(ONLY));
+    configurations.splice(0, configurations.length, ...kept);
+  }
+  const probes = new Map<Configuration, Probe[]>(configurations.map((config) => [config, []]));
+  const failures = new Map<Configuration, string>();
+  const secretPaths = new Map<Configuration, Set<string>>();
+  try {
+    for (let sample = 0; sample < SAMPLES; sample++) {
+      for (const config of configurations) {
+        if (failures.has(config)) continue;
+        const args = [
+          config.target,
+          config.fn === undefined ? '-' : eventFiles[config.fn],
+          String(sample === 0 && config.fn !== undefined ? LOAD_INVOCATIONS : 0),
+        ];
+        try {
+          const viaExtension = extension.requests.length;
+          const viaSdk = secretsManager.requests.length;
+          const probe = await spawnProbe(args, envFor(config));
+          probes.get(config)?.push(probe);
+          // Which path the secret really took (a deps factory may ignore SECRETS_SOURCE).
+          const used = secretPaths.get(config) ?? new Set<string>();
+          if (extension.requests.length > viaExtension) used.add('extension');
+          if (secretsManager.requests.length > viaSdk) used.add('SDK');
+          secretPaths.set(config, used);
+        } catch (error) {
+          failures.set(config, (error as Error).message);
+        }
+      }
+    }
+  } finally {
+    await sink.close();
+    await dynamo.close();
+    await extension.close();
+    await secretsManager.close();
+    await kafkaRest.close();
+  }
+
+  const medianOf = (config: Configuration, pick: (probe: Probe) => number): number =>
+    median((probes.get(config) ?? []).map(pick));
+  const rows = configurations.map((config) => {
+    const failure = failures.get(config);
+    if (failure !== undefined) {
+      return [config.label, '', '', '', '', '', '', '', '', `FAILED: ${failure.split('\n')[0]}`];
+    }
+    const list = probes.get(config) ?? [];
+    return [
+      config.label,
+      config.bundle === undefined ? '' : formatNumber(config.bundle.bytes / 1000),
+      formatNumber(medianOf(config, (probe) => probe.bootMs)),
+      formatNumber(medianOf(config, (probe) => probe.importMs)),
+      config.fn === undefined ? '' : formatNumber(medianOf(config, (probe) => probe.invokeMs)),
+      formatNumber(medianOf(config, (probe) => probe.importMs + probe.invokeMs)),
+      formatNumber(medianOf(config, (probe) => probe.cpuMs)),
+      formatNumber(Math.max(...list.map((probe) => probe.peakRssMiB))),
+      config.fn === undefined ? '' : [...(secretPaths.get(config) ?? [])].join('+') || 'none',
+      [...new Set(list.map((probe) => probe.outcome))].join(', '),
+    ];
+  });
+  console.log(
+    formatTable(
+      [
+        'module',
+        'KB',
+        'node boot ms',
+        'import ms',
+        '1st invoke ms',
+        'import+invoke ms',
+        'CPU ms',
+        'peak RSS MiB',
+        'secret read via',
+        'outcome',
+      ],
+      rows,
+    ),
+  );
+  for (const [config, failure] of failures) console.log(`\n${config.label} failed:\n${failure}`);
+  console.log(
+    `\nMedian of ${SAMPLES} fresh processes each (Node ${process.versions.node}; Lambda runs Node 22). ` +
+      `"node boot" is process start → first line of the probe (the same for all; Lambda's runtime pays it too). ` +
+      `Peak RSS after ${LOAD_INVOCATIONS} more invocations in one of them, heap limits of a ${LAMBDA_MEMORY_MB} MB Lambda (${LAMBDA_HEAP_FLAGS.join(' ')}). ` +
+      'KB = 1000 bytes, minified .mjs without the AWS SDK. ' +
+      `${notes.join('; ')}.${QUICK ? ' (--quick)' : ''}`,
+  );
+
+  const undici = configurations[1] as Configuration;
+  const undiciMs = medianOf(undici, (probe) => probe.importMs);
+  const summary: SummaryRow[] = [];
+  for (const config of configurations) {
+    if (config.fn === undefined || failures.has(config)) continue;
+    if (config.kind === 'packaged' && config.sourceMaps === false) continue;
+    const used = [...(secretPaths.get(config) ?? [])].join('+') || 'none';
+    summary.push({
+      scenario: `cold start ${config.fn} (${config.kind}, ${config.secrets === 'extension' ? `SECRETS_SOURCE=extension → ${used}` : 'SDK'})`,
+      metric: 'ms',
+      figure: medianOf(config, (probe) => probe.importMs + probe.invokeMs),
+      baseline: { label: "require('undici')", value: undiciMs },
+      target: { kind: 'at-most', value: TARGET_MS, unit: 'ms' },
+    });
+  }
+  for (const bundle of [...packaged, ...proposed]) {
+    summary.push({
+      scenario: `bundle ${bundle.fn} (${packaged.includes(bundle) ? 'packaged' : 'proposed settings'})`,
+      metric: 'KB',
+      figure: bundle.bytes / 1000,
+      target: { kind: 'at-most', value: TARGET_BUNDLE_KB, unit: 'KB' },
+    });
+  }
+  for (const config of configurations) {
+    if (config.kind !== 'packaged' || config.secrets !== 'extension' || config.sourceMaps === false) continue;
+    const list = probes.get(config) ?? [];
+    if (list.length === 0) continue;
+    summary.push({
+      scenario: `peak RSS ${config.fn} (bundle, ${LOAD_INVOCATIONS + 1} invocations)`,
+      metric: 'MiB',
+      figure: Math.max(...list.map((probe) => probe.peakRssMiB)),
+      target: { kind: 'at-most', value: 128, unit: 'MiB' },
+    });
+  }
+  reportRows(summary);
+  if (failures.size > 0) process.exitCode = 1;
+};
+
+try {
+  await main();
+} finally {
+  rmSync(WORK_DIR, { recursive: true, force: true });
+  // The parent too, unless another run is using it.
+  if (readdirSync(dirname(WORK_DIR)).length === 0)
+    rmSync(dirname(WORK_DIR), { recursive: true, force: true });
+}
