@@ -4,7 +4,7 @@ import { lazyDeps } from '../lib/deps.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
-import { createSecretsCache, createSecretsManagerClient } from '../lib/secrets.js';
+import { createSecretsCacheFromConfig } from '../lib/secrets.js';
 import { createLazyIdempotencyStore } from '../lib/webhook/idempotency/index.js';
 import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
 
@@ -18,10 +18,7 @@ export interface WebhookHandlerDeps extends WebhookDeps {
 export const createWebhookDeps = (config: Config): WebhookHandlerDeps => {
   const log = createLog(config.logLevel);
   // One cache for the proxy credential and the routes' signing secrets: one fetch per secret per TTL.
-  const secrets = createSecretsCache({
-    client: createSecretsManagerClient({ endpoint: config.secrets.endpoint, region: config.secrets.region }),
-    ttlMs: config.secrets.cacheTtlMs,
-  });
+  const secrets = createSecretsCacheFromConfig(config, { log });
   const kafka = createKafkaRestFromConfig(config, { log, secrets });
   return {
     kafka,

@@ -5,7 +5,7 @@ import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createKafkaRestFromConfig } from '../kafka-rest/from-config.js';
 import { createLog } from '../log.js';
-import { createSecretsCache, createSecretsManagerClient } from '../secrets.js';
+import { createSecretsCacheFromConfig } from '../secrets.js';
 import { createAwsClients, createDeadLetterQueue, createSink } from '../sinks/index.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
 import { createCheckpointStore } from './checkpoint-store.js';
@@ -43,10 +43,7 @@ export const createDrainDeps = (config: Config): DrainHandlerDeps => {
     ...(region === undefined ? {} : { region }),
   });
   // One cache for the proxy credential and the sinks' signing secrets: one GetSecretValue per secret per TTL.
-  const secrets = createSecretsCache({
-    client: createSecretsManagerClient({ endpoint: config.secrets.endpoint, region }),
-    ttlMs: config.secrets.cacheTtlMs,
-  });
+  const secrets = createSecretsCacheFromConfig(config, { log });
   const aws = createAwsClients({
     region,
     sqsEndpoint: settings.sqsEndpoint,

@@ -49,7 +49,8 @@ export const createKafkaRestFromConfig = (
   });
 };
 
-const toAuthProvider = (config: Config, options: KafkaRestFromConfigOptions): AuthProvider => {
+/** The auth provider `config.kafka.auth` asks for; its secret is read through `options.secrets` (or a new cache). */
+export const toAuthProvider = (config: Config, options: KafkaRestFromConfigOptions): AuthProvider => {
   const auth = config.kafka.auth;
   if (auth.scheme === 'none') return noAuth();
   const secret: SecretValue =

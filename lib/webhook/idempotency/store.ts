@@ -1,14 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import {
-  type AttributeValue,
-  CreateTableCommand,
-  DeleteItemCommand,
-  DescribeTableCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  PutItemCommand,
-} from '@aws-sdk/client-dynamodb';
+import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { AppError, ERROR_CODES, UpstreamError } from '../../errors.js';
+
+/**
+ * The SDK's command classes, imported when first used: a static import here would be hoisted to the top of
+ * the webhook bundle (esbuild inlines `lazy.ts`'s dynamic import of this file) and load the DynamoDB SDK at
+ * every cold start, also for functions whose routes never deduplicate.
+ */
+const dynamodb = () => import('@aws-sdk/client-dynamodb');
 
 /** The answer a completed delivery gave, replayed to its duplicates. Only 202s are stored. */
 export interface StoredResponse {
@@ -103,7 +102,7 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
     const at = now();
     try {
       await client.send(
-        new PutItemCommand({
+        new (await dynamodb()).PutItemCommand({
           TableName: tableName,
           Item: {
             pk: str(pk),
@@ -127,7 +126,11 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
   const read = async (pk: string): Promise<Record<string, AttributeValue> | undefined> => {
     try {
       const output = await client.send(
-        new GetItemCommand({ TableName: tableName, Key: { pk: str(pk) }, ConsistentRead: true }),
+        new (await dynamodb()).GetItemCommand({
+          TableName: tableName,
+          Key: { pk: str(pk) },
+          ConsistentRead: true,
+        }),
       );
       return output.Item;
     } catch (error) {
@@ -171,7 +174,7 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
       const at = now();
       try {
         await client.send(
-          new PutItemCommand({
+          new (await dynamodb()).PutItemCommand({
             TableName: tableName,
             Item: {
               pk: str(toIdempotencyPk(route, key)),
@@ -191,7 +194,7 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
     abandon: async (route, key, token) => {
       try {
         await client.send(
-          new DeleteItemCommand({
+          new (await dynamodb()).DeleteItemCommand({
             TableName: tableName,
             Key: { pk: str(toIdempotencyPk(route, key)) },
             // Only our own claim: a stale delivery must not delete a newer claim or a completed answer.
@@ -238,7 +241,7 @@ const toStoreError = (operation: string, error: unknown): AppError => {
 export const ensureIdempotencyTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
   try {
     await client.send(
-      new CreateTableCommand({
+      new (await dynamodb()).CreateTableCommand({
         TableName: tableName,
         AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
         KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
@@ -251,7 +254,7 @@ export const ensureIdempotencyTable = async (client: DynamoDBClient, tableName: 
     }
   }
   for (let attempt = 0; attempt < 100; attempt += 1) {
-    const output = await client.send(new DescribeTableCommand({ TableName: tableName }));
+    const output = await client.send(new (await dynamodb()).DescribeTableCommand({ TableName: tableName }));
     if (output.Table?.TableStatus === 'ACTIVE') return;
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
