@@ -6,7 +6,9 @@ module.exports = [
     name: 'stub-undici-http2',
     setup(build) {
       build.onResolve({ filter: /(^|[\\/])client-h2\.js$/ }, (args) =>
-        args.importer.includes('undici') ? { path: 'undici-client-h2-stub', namespace: 'stub-undici-http2' } : undefined,
+        args.importer.includes('undici')
+          ? { path: 'undici-client-h2-stub', namespace: 'stub-undici-http2' }
+          : undefined,
       );
       build.onLoad({ filter: /.*/, namespace: 'stub-undici-http2' }, () => ({
         contents:
