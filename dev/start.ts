@@ -10,8 +10,7 @@ import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ensureCheckpointTable } from '../lib/drain/checkpoint-store.js';
-import { ensureIdempotencyTable } from '../lib/webhook/idempotency/store.js';
+import { ensureTable } from '../lib/dynamodb-table.js';
 import { startHttpSink } from './http-sink.js';
 import { startKafkaRestServer } from './kafka-rest/server.js';
 import { LOCAL } from './local-stage.js';
@@ -59,8 +58,8 @@ const main = async (): Promise<void> => {
     region: LOCAL.region,
     credentials: LOCAL.credentials,
   });
-  await ensureCheckpointTable(dynamoClient, LOCAL.checkpointTable);
-  await ensureIdempotencyTable(dynamoClient, LOCAL.idempotencyTable);
+  await ensureTable(dynamoClient, LOCAL.checkpointTable);
+  await ensureTable(dynamoClient, LOCAL.idempotencyTable);
   dynamoClient.destroy();
   say(
     'dynalite',

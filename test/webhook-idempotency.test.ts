@@ -3,6 +3,7 @@ import { createServer } from 'node:net';
 import { type AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ensureTable } from '../lib/dynamodb-table.js';
 import { AppError, ERROR_CODES, isAppError, UpstreamError } from '../lib/errors.js';
 import {
   createLazyIdempotencyStore,
@@ -11,11 +12,7 @@ import {
   runIdempotent,
   withIdempotency,
 } from '../lib/webhook/idempotency/index.js';
-import {
-  createIdempotencyStore,
-  ensureIdempotencyTable,
-  toIdempotencyPk,
-} from '../lib/webhook/idempotency/store.js';
+import { createIdempotencyStore, toIdempotencyPk } from '../lib/webhook/idempotency/store.js';
 import { toAcceptedResponse, toErrorResponse } from '../lib/webhook/respond.js';
 import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from './helpers/dynalite.js';
 import { type KafkaRestFixture, startKafkaRestWithClient } from './helpers/kafka-rest.js';
@@ -362,9 +359,9 @@ describe('webhook idempotency (dynalite)', () => {
     expect(await item('msg_10')).toBeUndefined();
   });
 
-  it('creates the table once and can use it (ensureIdempotencyTable is idempotent)', async () => {
-    await ensureIdempotencyTable(dynamo.client, 'created-here');
-    await ensureIdempotencyTable(dynamo.client, 'created-here');
+  it('creates the table once and can use it (ensureTable is idempotent)', async () => {
+    await ensureTable(dynamo.client, 'created-here');
+    await ensureTable(dynamo.client, 'created-here');
     const own = createIdempotencyStore({
       client: dynamo.client,
       tableName: 'created-here',

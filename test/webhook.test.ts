@@ -2,9 +2,10 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
+import { ensureTable } from '../lib/dynamodb-table.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import { createSecretsCache, createSecretsManagerClient } from '../lib/secrets.js';
-import { createIdempotencyStore, ensureIdempotencyTable } from '../lib/webhook/idempotency/store.js';
+import { createIdempotencyStore } from '../lib/webhook/idempotency/store.js';
 import { signGithub } from '../lib/webhook/verify/index.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
@@ -46,7 +47,7 @@ describe('webhook handler against the local Kafka REST server', () => {
     server = await startKafkaRestServer({ topics: { demo: 3, orders: 4 }, apiKey: API_KEY });
     secretsManager = await startSecretsManager({ 'github-hook': GITHUB_SECRET });
     dynamo = await startDynalite();
-    await ensureIdempotencyTable(dynamo.client, 'idempotency');
+    await ensureTable(dynamo.client, 'idempotency');
   });
   afterAll(async () => {
     await deps.kafka.close();

@@ -1,7 +1,5 @@
 import {
   type AttributeValue,
-  CreateTableCommand,
-  DescribeTableCommand,
   type DynamoDBClient,
   GetItemCommand,
   ScanCommand,
@@ -397,31 +395,4 @@ const toStoreError = (operation: string, error: unknown): AppError => {
     `checkpoint table ${operation} failed: ${what}`,
     { cause: error, ...(status === undefined ? {} : { status }) },
   );
-};
-
-/**
- * Creates the checkpoint table (hash key `pk`, string, on demand) unless it exists, and waits until it
- * is active. For local runs and tests; deployments get the table from serverless.yml.
- */
-export const ensureCheckpointTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
-  try {
-    await client.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-  } catch (error) {
-    if ((error as { name?: unknown } | null)?.name !== 'ResourceInUseException') {
-      throw toStoreError('create-table', error);
-    }
-  }
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const output = await client.send(new DescribeTableCommand({ TableName: tableName }));
-    if (output.Table?.TableStatus === 'ACTIVE') return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new AppError(ERROR_CODES.UPSTREAM_TIMEOUT, `checkpoint table ${tableName} did not become active`);
 };

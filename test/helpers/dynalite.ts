@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { ensureCheckpointTable } from '../../lib/drain/checkpoint-store.js';
+import { ensureTable } from '../../lib/dynamodb-table.js';
 
 // dynalite ships no types; this is the one call we use.
 type CreateDynalite = (options: {
@@ -35,7 +35,7 @@ export const startDynalite = async (tableName = 'checkpoints'): Promise<LocalDyn
   const { port } = server.address() as AddressInfo;
   const endpoint = `http://127.0.0.1:${port}`;
   const client = new DynamoDBClient({ endpoint, region: 'us-east-1', credentials: TEST_CREDENTIALS });
-  await ensureCheckpointTable(client, tableName);
+  await ensureTable(client, tableName);
   return {
     endpoint,
     client,

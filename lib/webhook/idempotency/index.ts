@@ -1,4 +1,4 @@
-// No value export pulls in the DynamoDB SDK: `store.ts` (createIdempotencyStore, ensureIdempotencyTable)
+// No value export pulls in the DynamoDB SDK: `store.ts` (createIdempotencyStore)
 // is imported directly by whoever needs it, or loaded on first use through `createLazyIdempotencyStore`.
 export {
   DEFAULT_IN_PROGRESS_TTL_MS,

@@ -231,32 +231,3 @@ const toStoreError = (operation: string, error: unknown): AppError => {
     { cause: error, retriable: true, ...(status === undefined ? {} : { status }) },
   );
 };
-
-/**
- * Creates the idempotency table (hash key `pk`, string, on demand) unless it exists, and waits until it
- * is active. For local runs and tests: deployments get the table, and its TTL on `expiresAt`, from
- * serverless.yml (dynalite has no UpdateTimeToLive; the store never relies on TTL having run).
- * Throws `ERR_UPSTREAM_*` when DynamoDB fails, `ERR_UPSTREAM_TIMEOUT` when the table stays inactive.
- */
-export const ensureIdempotencyTable = async (client: DynamoDBClient, tableName: string): Promise<void> => {
-  try {
-    await client.send(
-      new (await dynamodb()).CreateTableCommand({
-        TableName: tableName,
-        AttributeDefinitions: [{ AttributeName: 'pk', AttributeType: 'S' }],
-        KeySchema: [{ AttributeName: 'pk', KeyType: 'HASH' }],
-        BillingMode: 'PAY_PER_REQUEST',
-      }),
-    );
-  } catch (error) {
-    if ((error as { name?: unknown } | null)?.name !== 'ResourceInUseException') {
-      throw toStoreError('create-table', error);
-    }
-  }
-  for (let attempt = 0; attempt < 100; attempt += 1) {
-    const output = await client.send(new (await dynamodb()).DescribeTableCommand({ TableName: tableName }));
-    if (output.Table?.TableStatus === 'ACTIVE') return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new AppError(ERROR_CODES.UPSTREAM_TIMEOUT, `idempotency table ${tableName} did not become active`);
-};
