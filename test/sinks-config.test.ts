@@ -142,7 +142,7 @@ describe('parseSinkConfig', () => {
       name: 'a typo in a key',
       value: { type: 'http', url: 'https://example.com/', timeoutMS: 5 },
       problems: [
-        `${AT}.timeoutMS is not a setting of this sink (one of type, url, mode, timeoutMs, signingSecretId, headers, allowHttp, contentType, maxBatchRecords, maxBatchBytes, connections, retryStatuses)`,
+        `${AT}.timeoutMS is not a sink setting (one of type, url, mode, timeoutMs, signingSecretId, headers, allowHttp, contentType, maxBatchRecords, maxBatchBytes, connections, retryStatuses)`,
       ],
     },
     {
@@ -269,7 +269,7 @@ describe('parseDlqConfig', () => {
       name: 'an unknown key and no URL',
       value: { url: 'x' },
       problems: [
-        'DRAINS[1].dlq.url is not a setting of this sink (one of queueUrl, fifo, maxMessageBytes)',
+        'DRAINS[1].dlq.url is not a DLQ setting (one of queueUrl, fifo, maxMessageBytes)',
         'DRAINS[1].dlq.queueUrl must be an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)',
       ],
     },

@@ -1,4 +1,4 @@
-import { checkInt, type EnvReader, type IntRange, isPlainObject, unknownKeys } from '../env-reader.js';
+import { checkInt, createSpecReader, type EnvReader, isPlainObject } from '../env-reader.js';
 import { type DlqConfig, parseDlqConfig, parseSinkConfig, type SinkConfig } from '../sinks/config.js';
 
 /** What to do when the checkpoint is outside the log (retention deleted it, or the topic was re-created). */
@@ -161,9 +161,8 @@ const parseDrain = (
     return undefined;
   }
   const before = problems.length;
-  for (const key of unknownKeys(spec, DRAIN_KEYS)) {
-    problems.push(`${at}.${key} is not a drain setting (one of ${DRAIN_KEYS.join(', ')})`);
-  }
+  const { int, oneOf, keys } = createSpecReader(spec, at, problems);
+  keys(DRAIN_KEYS, 'drain');
   const { id, topic } = spec;
   if (typeof id !== 'string' || !DRAIN_ID.test(id)) {
     problems.push(`${at}.id must be 1-64 of [A-Za-z0-9._-]`);
@@ -171,21 +170,6 @@ const parseDrain = (
   if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) {
     problems.push(`${at}.topic must be a Kafka topic name (1-249 of [a-zA-Z0-9._-])`);
   }
-  const int = (key: string, fallback: number, range: IntRange): number => {
-    const value = spec[key];
-    if (value === undefined) return fallback;
-    const problem = checkInt(value, range);
-    if (problem === undefined) return value as number;
-    problems.push(`${at}.${key} must be ${problem}`);
-    return fallback;
-  };
-  const oneOf = <T extends string>(key: string, allowed: readonly T[], fallback: T): T => {
-    const value = spec[key];
-    if (value === undefined) return fallback;
-    if ((allowed as readonly unknown[]).includes(value)) return value as T;
-    problems.push(`${at}.${key} must be one of ${allowed.map((a) => `"${a}"`).join(' | ')}`);
-    return fallback;
-  };
   const partitions = parsePartitions(spec.partitions, `${at}.partitions`, problems);
   const sink = parseSinkConfig(spec.sink, `${at}.sink`, problems);
   const dlq = parseDrainDlq(spec.dlq, `${at}.dlq`, stackDlqUrl, problems);

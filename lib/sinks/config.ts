@@ -1,4 +1,4 @@
-import { checkInt, type IntRange, isPlainObject, unknownKeys } from '../env-reader.js';
+import { checkInt, createSpecReader, isPlainObject, type SpecReader } from '../env-reader.js';
 
 export const SINK_TYPES = ['http', 'sqs', 'eventbridge'] as const;
 export const HTTP_SINK_MODES = ['single', 'batch'] as const;
@@ -107,11 +107,11 @@ export const parseSinkConfig = (value: unknown, at: string, problems: string[]):
     return undefined;
   }
   const before = problems.length;
-  const check = createChecks(value, at, problems);
+  const check = createSpecReader(value, at, problems);
   const type = value.type as SinkConfig['type'];
   let config: SinkConfig;
   if (type === 'http') {
-    check.keys(HTTP_KEYS);
+    check.keys(HTTP_KEYS, 'sink');
     const allowHttp = check.bool('allowHttp', false);
     const signingSecretId = check.optionalString('signingSecretId', 2048);
     config = {
@@ -129,7 +129,7 @@ export const parseSinkConfig = (value: unknown, at: string, problems: string[]):
       retryStatuses: parseRetryStatuses(value.retryStatuses, `${at}.retryStatuses`, problems),
     };
   } else if (type === 'sqs') {
-    check.keys(SQS_KEYS);
+    check.keys(SQS_KEYS, 'sink');
     const queue = parseQueueUrl(value, at, problems, check);
     config = {
       type,
@@ -137,7 +137,7 @@ export const parseSinkConfig = (value: unknown, at: string, problems: string[]):
       maxBatchRecords: check.int('maxBatchRecords', 100, { min: 1, max: 10_000 }),
     };
   } else {
-    check.keys(EVENTBRIDGE_KEYS);
+    check.keys(EVENTBRIDGE_KEYS, 'sink');
     const source = check.requiredString('source', 256);
     if (source.startsWith('aws.')) problems.push(`${at}.source must not start with "aws." (reserved by AWS)`);
     config = {
@@ -160,8 +160,8 @@ export const parseDlqConfig = (value: unknown, at: string, problems: string[]): 
     return undefined;
   }
   const before = problems.length;
-  const check = createChecks(value, at, problems);
-  check.keys(DLQ_KEYS);
+  const check = createSpecReader(value, at, problems);
+  check.keys(DLQ_KEYS, 'DLQ');
   const config = parseQueueUrl(value, at, problems, check);
   return problems.length === before ? config : undefined;
 };
@@ -170,7 +170,7 @@ const parseQueueUrl = (
   value: Spec,
   at: string,
   problems: string[],
-  check: Checks,
+  check: SpecReader,
 ): { queueUrl: string; fifo: boolean; maxMessageBytes: number } => {
   const queueUrl = value.queueUrl;
   let fifoByName = false;
@@ -256,64 +256,3 @@ const tryUrl = (value: string): URL | undefined => {
     return undefined;
   }
 };
-
-interface Checks {
-  keys(allowed: readonly string[]): void;
-  bool(key: string, fallback: boolean): boolean;
-  int(key: string, fallback: number, range: IntRange): number;
-  oneOf<T extends string>(key: string, allowed: readonly T[], fallback: T): T;
-  requiredString(key: string, maxLength: number): string;
-  optionalString(key: string, maxLength: number): string | undefined;
-  matching(key: string, pattern: RegExp, shape: string, fallback: string | undefined): string;
-}
-
-/** Per-key checks over one JSON object, each message naming `at.key` and the expected shape. */
-const createChecks = (spec: Spec, at: string, problems: string[]): Checks => ({
-  keys: (allowed) => {
-    for (const key of unknownKeys(spec, allowed)) {
-      problems.push(`${at}.${key} is not a setting of this sink (one of ${allowed.join(', ')})`);
-    }
-  },
-  bool: (key, fallback) => {
-    const value = spec[key];
-    if (value === undefined) return fallback;
-    if (typeof value === 'boolean') return value;
-    problems.push(`${at}.${key} must be true or false`);
-    return fallback;
-  },
-  int: (key, fallback, range) => {
-    const value = spec[key];
-    if (value === undefined) return fallback;
-    const problem = checkInt(value, range);
-    if (problem === undefined) return value as number;
-    problems.push(`${at}.${key} must be ${problem}`);
-    return fallback;
-  },
-  oneOf: (key, allowed, fallback) => {
-    const value = spec[key];
-    if (value === undefined) return fallback;
-    if ((allowed as readonly unknown[]).includes(value)) return value as (typeof allowed)[number];
-    problems.push(`${at}.${key} must be one of ${allowed.map((a) => `"${a}"`).join(' | ')}`);
-    return fallback;
-  },
-  requiredString: (key, maxLength) => {
-    const value = spec[key];
-    if (typeof value === 'string' && value.trim() !== '' && value.length <= maxLength) return value;
-    problems.push(`${at}.${key} is required: a non-blank string of at most ${maxLength} characters`);
-    return '';
-  },
-  optionalString: (key, maxLength) => {
-    const value = spec[key];
-    if (value === undefined) return undefined;
-    if (typeof value === 'string' && value.trim() !== '' && value.length <= maxLength) return value;
-    problems.push(`${at}.${key} must be a non-blank string of at most ${maxLength} characters`);
-    return undefined;
-  },
-  matching: (key, pattern, shape, fallback) => {
-    const value = spec[key];
-    if (value === undefined && fallback !== undefined) return fallback;
-    if (typeof value === 'string' && pattern.test(value)) return value;
-    problems.push(`${at}.${key} ${fallback === undefined ? 'is required and must' : 'must'} be ${shape}`);
-    return fallback ?? '';
-  },
-});
