@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 import { startKafkaRestServer } from '../dev/kafka-rest/index.js';
 import { makeHandler, type QueueHandlerDeps } from '../handlers/queue.js';
 import { loadConfig } from '../lib/config.js';
-import { planProduceRequests } from '../lib/ingest/plan.js';
+import { planProduceRequests, toProduceLimits } from '../lib/ingest/plan.js';
 import { parseSqsEvent } from '../lib/ingest/sqs.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
@@ -51,11 +51,7 @@ const main = async (): Promise<void> => {
     log: SILENT,
     now: Date.now,
     queue: config.queue,
-    limits: {
-      maxRecordBytes: config.kafka.maxRecordBytes,
-      maxRequestBytes: config.kafka.maxRequestBytes,
-      maxRequestRecords: config.kafka.maxRequestRecords,
-    },
+    limits: toProduceLimits(config.kafka),
     deadlineMarginMs: config.deadlineMarginMs,
   };
   const handler = makeHandler(() => deps);

@@ -7,10 +7,11 @@ import { type DrainHandlerDeps, makeHandler as makeDrainHandler } from '../handl
 import { type EventsHandlerDeps, makeHandler as makeEventsHandler } from '../handlers/events.js';
 import { makeHandler as makeQueueHandler, type QueueHandlerDeps } from '../handlers/queue.js';
 import { makeHandler as makeWebhookHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
-import { type Config, loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/config.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
 import { AppError, ERROR_CODES } from '../lib/errors.js';
+import { toProduceLimits } from '../lib/ingest/plan.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
@@ -451,7 +452,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       log,
       now: Date.now,
       queue: config.queue,
-      limits: limitsOf(config),
+      limits: toProduceLimits(config.kafka),
       deadlineMarginMs: config.deadlineMarginMs,
     };
     const eventsDeps: EventsHandlerDeps = {
@@ -459,7 +460,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       log,
       topic: 'events',
       key: config.events.key,
-      limits: limitsOf(config),
+      limits: toProduceLimits(config.kafka),
       deadlineMarginMs: config.deadlineMarginMs,
       now: Date.now,
     };
@@ -849,12 +850,6 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     await Promise.all([server.close(), sink.close(), sqs.close(), dynamo.close()]);
   }
 };
-
-const limitsOf = (config: Config) => ({
-  maxRecordBytes: config.kafka.maxRecordBytes,
-  maxRequestBytes: config.kafka.maxRequestBytes,
-  maxRequestRecords: config.kafka.maxRequestRecords,
-});
 
 /** Runs `work(0 … count-1)` with at most `concurrency` in flight. */
 const runPool = async (

@@ -3,6 +3,7 @@ import type { Config } from '../lib/config.js';
 import { lazyDeps } from '../lib/deps.js';
 import { assertEventsConfigUsable } from '../lib/ingest/config.js';
 import { type AnyEventBridgeEvent, type EventsDeps, ingestEvent } from '../lib/ingest/events.js';
+import { toProduceLimits } from '../lib/ingest/plan.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
@@ -23,11 +24,7 @@ export const createEventsDeps = (config: Config): EventsHandlerDeps => {
     metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),
     topic,
     key: config.events.key,
-    limits: {
-      maxRecordBytes: config.kafka.maxRecordBytes,
-      maxRequestBytes: config.kafka.maxRequestBytes,
-      maxRequestRecords: config.kafka.maxRequestRecords,
-    },
+    limits: toProduceLimits(config.kafka),
     deadlineMarginMs: config.deadlineMarginMs,
     now: Date.now,
   };

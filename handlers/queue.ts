@@ -2,6 +2,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import type { Config } from '../lib/config.js';
 import { lazyDeps } from '../lib/deps.js';
 import { assertQueueConfigUsable } from '../lib/ingest/config.js';
+import { toProduceLimits } from '../lib/ingest/plan.js';
 import { ingestQueueBatch, type QueueDeps } from '../lib/ingest/queue.js';
 import { toBatchResponse } from '../lib/ingest/sqs.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
@@ -23,11 +24,7 @@ export const createQueueDeps = (config: Config): QueueHandlerDeps => {
     metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),
     now: Date.now,
     queue: config.queue,
-    limits: {
-      maxRecordBytes: config.kafka.maxRecordBytes,
-      maxRequestBytes: config.kafka.maxRequestBytes,
-      maxRequestRecords: config.kafka.maxRequestRecords,
-    },
+    limits: toProduceLimits(config.kafka),
     deadlineMarginMs: config.deadlineMarginMs,
   };
 };

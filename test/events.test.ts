@@ -4,6 +4,7 @@ import { createEventsDeps, type EventsHandlerDeps, makeHandler } from '../handle
 import { loadConfig } from '../lib/config.js';
 import type { Env } from '../lib/env-reader.js';
 import { ConfigError } from '../lib/errors.js';
+import { toProduceLimits } from '../lib/ingest/plan.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { lambdaContext } from './fixtures/api-gateway.js';
@@ -38,11 +39,7 @@ describe('events handler against the local Kafka REST server', () => {
       log,
       topic: config.events.topic ?? 'unset',
       key: config.events.key,
-      limits: {
-        maxRecordBytes: config.kafka.maxRecordBytes,
-        maxRequestBytes: config.kafka.maxRequestBytes,
-        maxRequestRecords: config.kafka.maxRequestRecords,
-      },
+      limits: toProduceLimits(config.kafka),
       deadlineMarginMs: 100,
       now: Date.now,
     };

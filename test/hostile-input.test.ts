@@ -13,6 +13,7 @@ import { type Config, loadConfig } from '../lib/config.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { drainPartition } from '../lib/drain/drain-partition.js';
 import { isAppError } from '../lib/errors.js';
+import { toProduceLimits } from '../lib/ingest/plan.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
@@ -74,12 +75,6 @@ const BASE_ENV = {
   EVENTS_TOPIC: 'events',
 };
 const TOPICS = { demo: 3, orders: 2, audit: 1, events: 1 } as const;
-
-const limitsOf = (config: Config) => ({
-  maxRecordBytes: config.kafka.maxRecordBytes,
-  maxRequestBytes: config.kafka.maxRequestBytes,
-  maxRequestRecords: config.kafka.maxRequestRecords,
-});
 
 /** The Kafka REST server every ingestion entry point produces to, with counters of what it holds. */
 const useProxy = () => {
@@ -646,7 +641,7 @@ describe('hostile input: queue (SQS batch)', () => {
       log: createMemoryLog(),
       now: Date.now,
       queue: proxy.state.config.queue,
-      limits: limitsOf(proxy.state.config),
+      limits: toProduceLimits(proxy.state.config.kafka),
       deadlineMarginMs: 100,
     };
   });
@@ -742,7 +737,7 @@ describe('hostile input: events (EventBridge target)', () => {
       log: createMemoryLog(),
       topic: 'events',
       key: proxy.state.config.events.key,
-      limits: limitsOf(proxy.state.config),
+      limits: toProduceLimits(proxy.state.config.kafka),
       deadlineMarginMs: 100,
       now: Date.now,
     };

@@ -5,6 +5,7 @@ import { createQueueDeps, makeHandler, type QueueHandlerDeps } from '../handlers
 import { type Config, loadConfig } from '../lib/config.js';
 import type { Env } from '../lib/env-reader.js';
 import { ConfigError } from '../lib/errors.js';
+import { toProduceLimits } from '../lib/ingest/plan.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { lambdaContext } from './fixtures/api-gateway.js';
@@ -56,11 +57,7 @@ describe('queue handler against the local Kafka REST server', () => {
     log,
     now: Date.now,
     queue: config.queue,
-    limits: {
-      maxRecordBytes: config.kafka.maxRecordBytes,
-      maxRequestBytes: config.kafka.maxRequestBytes,
-      maxRequestRecords: config.kafka.maxRequestRecords,
-    },
+    limits: toProduceLimits(config.kafka),
     deadlineMarginMs: 100,
   });
 

@@ -36,6 +36,17 @@ export const encodedRecordBytes = (record: ProduceRecord): number =>
   base64Length(record.value?.byteLength ?? 0) +
   RECORD_OVERHEAD_BYTES;
 
+/** The produce limits of `config.kafka` (design §4), and nothing else of it. */
+export const toProduceLimits = ({
+  maxRecordBytes,
+  maxRequestBytes,
+  maxRequestRecords,
+}: ProduceLimits): ProduceLimits => ({
+  maxRecordBytes,
+  maxRequestBytes,
+  maxRequestRecords,
+});
+
 /**
  * Why a record can never be produced within `limits`, or undefined when it fits. The error is
  * `ERR_PAYLOAD_TOO_LARGE`, not retriable: the record is rejected whole, never truncated (design §4).
