@@ -1,4 +1,6 @@
 import { parseArgs } from 'node:util';
+import type { Flavor } from './flavors.js';
+import { FLAVORS } from './flavors.js';
 import type { KafkaRestServerOptions, UnknownTopicMode } from './types.js';
 import { UNKNOWN_TOPIC_MODES } from './types.js';
 
@@ -11,6 +13,9 @@ export const CLI_USAGE = `Usage: npm run kafka-rest -- [options]
   --latency-ms N           added to every request (default 0)
   --max-record-bytes N     larger records fail with 50002 (default 1048576)
   --unknown-topic MODE     ${UNKNOWN_TOPIC_MODES.join(' | ')} (default 404)
+  --flavor NAME            v2 quirks of ${FLAVORS.join(' | ')} (default confluent)
+  --cluster-id ID          the v3 cluster id (default local-cluster)
+  --consumer-idle-ms N     consumer instances expire after N ms unused (default 300000)
   --quiet                  no per-request log lines
   --help`;
 
@@ -67,6 +72,9 @@ export const parseCliArgs = (argv: readonly string[]): CliArgs => {
         'latency-ms': { type: 'string' },
         'max-record-bytes': { type: 'string' },
         'unknown-topic': { type: 'string' },
+        flavor: { type: 'string' },
+        'cluster-id': { type: 'string' },
+        'consumer-idle-ms': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -86,6 +94,14 @@ export const parseCliArgs = (argv: readonly string[]): CliArgs => {
   if (unknownTopic !== undefined && !(UNKNOWN_TOPIC_MODES as readonly string[]).includes(unknownTopic)) {
     problems.push(`--unknown-topic must be one of ${UNKNOWN_TOPIC_MODES.join(', ')}`);
   }
+  const flavor = str('flavor');
+  if (flavor !== undefined && !(FLAVORS as readonly string[]).includes(flavor)) {
+    problems.push(`--flavor must be one of ${FLAVORS.join(', ')}`);
+  }
+  const clusterId = str('cluster-id');
+  if (clusterId === '') problems.push('--cluster-id must not be empty');
+  const consumerIdleMs = nonNegativeInt('consumer-idle-ms', str('consumer-idle-ms'), problems);
+  if (consumerIdleMs === 0) problems.push('--consumer-idle-ms must be at least 1');
   const apiKey = str('api-key');
   if (apiKey === '') problems.push('--api-key must not be empty');
   const topics = str('topics') === undefined ? { demo: 3 } : parseTopics(str('topics') as string, problems);
@@ -97,6 +113,9 @@ export const parseCliArgs = (argv: readonly string[]): CliArgs => {
   if (latencyMs !== undefined) options.latencyMs = latencyMs;
   if (maxRecordBytes !== undefined) options.maxRecordBytes = maxRecordBytes;
   if (unknownTopic !== undefined) options.unknownTopic = unknownTopic as UnknownTopicMode;
+  if (flavor !== undefined) options.flavor = flavor as Flavor;
+  if (clusterId !== undefined) options.clusterId = clusterId;
+  if (consumerIdleMs !== undefined) options.consumerIdleMs = consumerIdleMs;
   return {
     ok: true,
     help: values.help === true,

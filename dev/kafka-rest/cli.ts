@@ -1,7 +1,7 @@
 import { CLI_USAGE, parseCliArgs } from './cli-args.js';
 import { startKafkaRestServer } from './server.js';
 
-// Foreground local Kafka REST v1 server: `npm run kafka-rest -- --port 8082 --topics demo:3,orders:1`.
+// Foreground local Kafka REST server (v1 + v2 side by side, v3 produce): `npm run kafka-rest -- --port 8082 --topics demo:3,orders:1`.
 // Exit codes: 0 after SIGINT/SIGTERM or --help, 1 when it cannot start, 2 for bad flags.
 
 const args = parseCliArgs(process.argv.slice(2));
@@ -25,7 +25,7 @@ try {
     .join(',');
   // The key itself never reaches the output, only whether one is required.
   writeLine(
-    `Kafka REST v1 listening on ${server.url} (topics ${topics}${args.options.apiKey === undefined ? '' : ', X-Auth-Token required'}${args.options.dataDir === undefined ? ', in memory' : `, data in ${args.options.dataDir}`})`,
+    `Kafka REST v1/v2/v3 (${args.options.flavor ?? 'confluent'}) listening on ${server.url} (topics ${topics}${args.options.apiKey === undefined ? '' : ', X-Auth-Token required'}${args.options.dataDir === undefined ? ', in memory' : `, data in ${args.options.dataDir}`})`,
   );
   const shutdown = (signal: NodeJS.Signals): void => {
     writeLine(`${signal}: shutting down`);

@@ -9,6 +9,8 @@ export interface FrontDecision {
   /** Sum of the matching `delay` faults. */
   readonly delayMs: number;
   readonly fault: FrontFault | undefined;
+  /** A matching `restart-consumers` fault was consumed: drop every consumer instance first. */
+  readonly restartConsumers: boolean;
 }
 
 export interface WriteDecision {
@@ -71,6 +73,7 @@ const checkFault = (fault: Fault): void => {
       if (fault.ms !== undefined && !isNonNegative(fault.ms)) bad('ms must be >= 0');
       return;
     case 'drop':
+    case 'restart-consumers':
       return;
     default:
       bad('unknown kind');
@@ -96,19 +99,24 @@ export const createFaultQueue = (): FaultQueue => {
     takeFront: (method, path) => {
       let delayMs = 0;
       let fault: FrontFault | undefined;
-      if (queue.length === 0) return { delayMs, fault };
+      let restartConsumers = false;
+      if (queue.length === 0) return { delayMs, fault, restartConsumers };
       for (const entry of [...queue]) {
         if (!matches(entry.fault.match, method, path)) continue;
         if (entry.fault.kind === 'delay') {
+          // Delays queued behind the fault that answers this request stay for later requests.
+          if (fault !== undefined) continue;
           delayMs += entry.fault.ms;
           consume(entry);
-        } else if (FRONT_KINDS.has(entry.fault.kind)) {
+        } else if (entry.fault.kind === 'restart-consumers') {
+          if (!restartConsumers) consume(entry);
+          restartConsumers = true;
+        } else if (FRONT_KINDS.has(entry.fault.kind) && fault === undefined) {
           fault = entry.fault as FrontFault;
           consume(entry);
-          break;
         }
       }
-      return { delayMs, fault };
+      return { delayMs, fault, restartConsumers };
     },
     takeWrite: (method, path) => {
       let recordErrors: RecordErrorsFault | undefined;

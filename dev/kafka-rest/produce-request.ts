@@ -1,3 +1,5 @@
+import type { Flavor } from './flavors.js';
+
 /**
  * Parsing and validation of a v1 binary produce body, in the order Confluent's stack applies them
  * (protocol doc §1, §2.3): Jackson first (400 for malformed JSON or a wrong type, 422 for an unknown
@@ -90,9 +92,16 @@ const toPartitionField = (value: unknown): number | null | undefined => {
 
 /**
  * Parses `body` for `POST /topics/{t}` (`allowPartition`) or `POST /topics/{t}/partitions/{p}` (a
- * `partition` field there is an unknown field, 422). Never throws.
+ * `partition` field there is an unknown field, 422). `flavor` picks the v2 parser of Redpanda or Karapace
+ * (§6); absent or `'confluent'`, Confluent's (v1, and v2 with `allowPartition` on both endpoints). Never throws.
  */
-export const parseProduceBody = (body: string, allowPartition: boolean): ParseProduceResult => {
+export const parseProduceBody = (
+  body: string,
+  allowPartition: boolean,
+  flavor: Flavor = 'confluent',
+): ParseProduceResult => {
+  if (flavor === 'redpanda') return parseRedpanda(body);
+  if (flavor === 'karapace') return parseKarapace(body);
   if (body.trim() === '') return badRequest('No content to map due to end-of-input');
   let parsed: unknown;
   try {
@@ -166,6 +175,109 @@ const parseRecords = (items: readonly unknown[], allowPartition: boolean): Parse
     const valueBytes = value === null ? 0 : base64DecodedLength(value);
     if (valueBytes < 0) return unprocessable('Record value contains invalid base64 encoding');
     records[i] = { key, value, partition, bytes: keyBytes + valueBytes };
+  }
+  return { ok: true, records };
+};
+
+const parseJson = (body: string): { ok: true; value: unknown } | { ok: false } => {
+  try {
+    return { ok: true, value: JSON.parse(body) };
+  } catch {
+    return { ok: false };
+  }
+};
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+const redpandaParseError = (why: string): ParseProduceResult =>
+  unprocessable(`Invalid produce request: ${why}`);
+
+/**
+ * Redpanda's pandaproxy parses with a strict SAX handler: only `records[].{key,value,partition}`, binary
+ * fields must be base64 strings (a JSON `null` is a parse error, so absent keys are omitted), and every
+ * parse error is 422/422. An empty `records` list is not an error there: it produces nothing.
+ */
+const parseRedpanda = (body: string): ParseProduceResult => {
+  const parsed = parseJson(body);
+  if (!parsed.ok) return redpandaParseError('malformed JSON');
+  if (!isPlainObject(parsed.value)) return redpandaParseError('the body must be an object');
+  const records: ParsedRecord[] = [];
+  for (const [field, value] of Object.entries(parsed.value)) {
+    if (field !== 'records') return redpandaParseError(`unexpected field ${JSON.stringify(field)}`);
+    if (!Array.isArray(value)) return redpandaParseError('records must be an array');
+    for (const item of value) {
+      if (!isPlainObject(item)) return redpandaParseError('each record must be an object');
+      let key: string | null = null;
+      let value: string | null = null;
+      let partition: number | null = null;
+      let bytes = 0;
+      for (const [name, raw] of Object.entries(item)) {
+        if (name === 'key' || name === 'value') {
+          if (typeof raw !== 'string') {
+            return redpandaParseError(
+              `${name} must be a base64 string (${raw === null ? 'null' : typeof raw})`,
+            );
+          }
+          const length = base64DecodedLength(raw);
+          if (length < 0) return redpandaParseError(`${name} is not valid base64`);
+          bytes += length;
+          if (name === 'key') key = raw;
+          else value = raw;
+        } else if (name === 'partition') {
+          if (!Number.isInteger(raw) || (raw as number) > INT32_MAX) {
+            return redpandaParseError('partition must be an integer');
+          }
+          partition = raw as number;
+        } else {
+          return redpandaParseError(`unexpected field ${JSON.stringify(name)}`);
+        }
+      }
+      records.push({ key, value, partition, bytes });
+    }
+  }
+  return { ok: true, records };
+};
+
+const KARAPACE_TOP_LEVEL: ReadonlySet<string> = TOP_LEVEL_FIELDS;
+const KARAPACE_RECORD_FIELDS: ReadonlySet<string> = new Set(['key', 'value', 'partition']);
+
+/**
+ * Karapace checks the shape by hand: unknown keys or a missing/empty `records` list are 422/422 "Invalid
+ * request format", malformed JSON is 400 in the JSON envelope. Older versions serialise a missing or null
+ * (or empty) key or value as empty bytes, never null (§6), so nothing Karapace writes is a tombstone.
+ */
+const parseKarapace = (body: string): ParseProduceResult => {
+  const parsed = parseJson(body);
+  if (!parsed.ok) {
+    return { ok: false, error: { kind: 'envelope', status: 400, errorCode: 400, message: 'Invalid JSON' } };
+  }
+  const invalid = unprocessable('Invalid request format');
+  const data = parsed.value;
+  if (!isPlainObject(data)) return invalid;
+  if (Object.keys(data).some((k) => !KARAPACE_TOP_LEVEL.has(k))) return invalid;
+  const items = data.records;
+  if (!Array.isArray(items) || items.length === 0) return invalid;
+  const records: ParsedRecord[] = [];
+  for (const item of items) {
+    if (!isPlainObject(item) || Object.keys(item).some((k) => !KARAPACE_RECORD_FIELDS.has(k))) return invalid;
+    const partition =
+      item.partition === undefined || item.partition === null ? null : toPartitionField(item.partition);
+    if (partition === undefined) return invalid;
+    let bytes = 0;
+    const binary = (raw: unknown, name: string): string | ParseProduceResult => {
+      if (raw === undefined || raw === null || raw === '') return '';
+      if (typeof raw !== 'string') return invalid;
+      const length = base64DecodedLength(raw);
+      if (length < 0) return unprocessable(`Record ${name} contains invalid base64 encoding`);
+      bytes += length;
+      return raw;
+    };
+    const key = binary(item.key, 'key');
+    if (typeof key !== 'string') return key;
+    const value = binary(item.value, 'value');
+    if (typeof value !== 'string') return value;
+    records.push({ key, value, partition, bytes });
   }
   return { ok: true, records };
 };

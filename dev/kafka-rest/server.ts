@@ -4,15 +4,33 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createAdminApi, isAdminPath } from './admin.js';
+import { createConsumerHttp } from './consumer-routes.js';
+import { createConsumerRegistry } from './consumers.js';
 import { DevKafkaRestError } from './errors.js';
+import type { Exchange } from './exchange.js';
+import { envelope, firstQueryValues, parseJavaInt, send, sendError } from './exchange.js';
 import { checkChaos, createFaultQueue, createPrng } from './faults.js';
-import type { LogStore } from './log-store.js';
+import type { Flavor, RecordOutcome } from './flavors.js';
+import { FLAVORS, RECORD_FAILURE_REASONS, renderProduceResponse } from './flavors.js';
+import { splitJsonValues } from './json-stream.js';
+import type { AppendItem, LogStore } from './log-store.js';
 import { createLogStore } from './log-store.js';
 import type { Producible } from './media-types.js';
-import { errorContentType, isBinaryProduceContentType, negotiate, PRODUCES } from './media-types.js';
+import {
+  errorContentType,
+  isBinaryProduceContentType,
+  isV2BinaryProduceContentType,
+  isV2Type,
+  MEDIA_TYPES,
+  negotiate,
+  PRODUCES,
+  V2_ERROR_CONTENT_TYPE,
+} from './media-types.js';
 import { partitionForKey } from './murmur2.js';
-import type { BodyError } from './produce-request.js';
+import type { BodyError, ParsedRecord } from './produce-request.js';
 import { parseProduceBody } from './produce-request.js';
+import type { Route, RouteName } from './routes.js';
+import { matchRoute, ROUTE_METHODS } from './routes.js';
 import type {
   Fault,
   KafkaRestServer,
@@ -22,11 +40,13 @@ import type {
   UnknownTopicMode,
 } from './types.js';
 import { UNKNOWN_TOPIC_MODES } from './types.js';
+import { parseV3Record, v3ErrorReport, v3SuccessReport } from './v3-produce.js';
 
 export type {
   ChaosOptions,
   Fault,
   FaultMatch,
+  Flavor,
   KafkaRestServer,
   KafkaRestServerOptions,
   RecordedRequest,
@@ -42,6 +62,8 @@ export const KAFKA_REST_ERROR_CODES = {
   PARTITION_NOT_FOUND: 40402,
   KAFKA_ERROR: 50002,
   KAFKA_RETRIABLE_ERROR: 50003,
+  CONSUMER_INSTANCE_NOT_FOUND: 40403,
+  PAYLOAD_ERROR: 42206,
 } as const;
 
 const DEFAULTS = {
@@ -52,39 +74,15 @@ const DEFAULTS = {
   latencyMs: 0,
   host: '127.0.0.1',
   port: 0,
+  flavor: 'confluent',
+  clusterId: 'local-cluster',
+  consumerIdleMs: 300_000,
+  consumerRequestTimeoutMs: 0,
+  emptyReadsAfterSeek: 1,
 } as const;
 
 // A single broker, id 0 like Kafka's sample server.properties, leading every partition.
 const BROKER_ID = 0;
-
-const ROUTE_METHODS = {
-  root: ['GET'],
-  topics: ['GET'],
-  topic: ['GET', 'POST'],
-  partitions: ['GET'],
-  partition: ['GET', 'POST'],
-  messages: ['GET'],
-  brokers: ['GET'],
-} as const satisfies Record<string, readonly string[]>;
-
-type RouteName = keyof typeof ROUTE_METHODS;
-
-interface Route {
-  readonly name: RouteName;
-  readonly topic: string;
-  readonly partition: string;
-}
-
-interface Exchange {
-  readonly req: IncomingMessage;
-  readonly res: ServerResponse;
-  /** Upper-case, HEAD already folded into GET. */
-  readonly method: string;
-  readonly path: string;
-  readonly query: string;
-  readonly body: string;
-  readonly accept: string | undefined;
-}
 
 const DEFAULT_RECORD_ERROR_MESSAGES: Readonly<Record<number, string>> = {
   [KAFKA_REST_ERROR_CODES.KAFKA_ERROR]: 'Kafka error (simulated non-retriable failure)',
@@ -93,74 +91,42 @@ const DEFAULT_RECORD_ERROR_MESSAGES: Readonly<Record<number, string>> = {
   [KAFKA_REST_ERROR_CODES.FORBIDDEN]: 'Not authorized to access topics',
 };
 
-const INT32_MIN = -(2 ** 31);
-const INT32_MAX = 2 ** 31 - 1;
-const INT64_MIN = -(2n ** 63n);
-const INT64_MAX = 2n ** 63n - 1n;
-
-/** Java's `Integer.valueOf` / `Long.valueOf` as JAX-RS applies them to parameters: undefined = not a number → 404. */
-const parseJavaInt = (raw: string, bits: 32 | 64): number | undefined => {
-  if (!/^[+-]?\d+$/.test(raw)) return undefined;
-  if (bits === 32) {
-    const n = Number(raw);
-    return n >= INT32_MIN && n <= INT32_MAX ? n : undefined;
-  }
-  const big = BigInt(raw);
-  return big >= INT64_MIN && big <= INT64_MAX ? Number(big) : undefined;
-};
-
-const matchRoute = (path: string): Route | undefined => {
-  const raw = path.split('/');
-  if (raw[0] !== '') return undefined;
-  raw.shift();
-  // Jersey tolerates one trailing slash.
-  if (raw.length > 0 && raw[raw.length - 1] === '') raw.pop();
-  let segments: string[];
-  try {
-    segments = raw.map((s) => decodeURIComponent(s));
-  } catch {
-    return undefined;
-  }
-  if (segments.some((s) => s === '')) return undefined;
-  const [a, topic = '', b, partition = '', c, ...rest] = segments;
-  if (rest.length > 0) return undefined;
-  if (a === undefined) return { name: 'root', topic, partition };
-  if (a === 'brokers' && segments.length === 1) return { name: 'brokers', topic, partition };
-  if (a !== 'topics') return undefined;
-  if (segments.length === 1) return { name: 'topics', topic, partition };
-  if (segments.length === 2) return { name: 'topic', topic, partition };
-  if (b !== 'partitions') return undefined;
-  if (segments.length === 3) return { name: 'partitions', topic, partition };
-  if (segments.length === 4) return { name: 'partition', topic, partition };
-  return c === 'messages' ? { name: 'messages', topic, partition } : undefined;
-};
-
+/** What a v1/v2 metadata GET can answer with: v1's types first, so that no Accept (a tie at qs 0.9) means v1. */
 const producesFor = (route: RouteName): readonly Producible[] => {
   if (route === 'messages') return PRODUCES.messages;
-  if (route === 'partitions' || route === 'partition') return PRODUCES.partitions;
-  return PRODUCES.metadata;
+  if (route === 'partitions' || route === 'partition')
+    return [...PRODUCES.partitions, ...PRODUCES.v2Metadata];
+  return [...PRODUCES.metadata, ...PRODUCES.v2Metadata];
 };
-
-const envelope = (errorCode: number, message: string): string =>
-  JSON.stringify({ error_code: errorCode, message });
 
 const partitionJson = (partition: number): string =>
   `{"partition":${partition},"leader":${BROKER_ID},"replicas":[{"broker":${BROKER_ID},"leader":true,"in_sync":true}]}`;
 
 const b64Json = (b64: string | null): string => (b64 === null ? 'null' : `"${b64}"`);
 
-const firstQueryValues = (query: string): Record<string, string> => {
-  const out: Record<string, string> = {};
-  if (query === '') return out;
-  for (const [name, value] of new URLSearchParams(query)) if (!(name in out)) out[name] = value;
-  return out;
-};
+const CONSUMER_ROUTES: ReadonlySet<RouteName> = new Set([
+  'consumer-group',
+  'instance',
+  'instance-topic',
+  'instance-offsets',
+  'instance-records',
+  'instance-assignments',
+  'instance-subscription',
+  'instance-positions',
+  'instance-positions-beginning',
+  'instance-positions-end',
+]);
 
 const checkOptions = (options: KafkaRestServerOptions): string[] => {
   const problems: string[] = [];
   const positiveInt = (name: string, value: unknown): void => {
     if (value !== undefined && !(Number.isInteger(value) && (value as number) > 0)) {
       problems.push(`${name} must be a positive integer`);
+    }
+  };
+  const nonNegativeInt = (name: string, value: unknown): void => {
+    if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 0)) {
+      problems.push(`${name} must be an integer >= 0`);
     }
   };
   if (options.topics !== undefined) {
@@ -191,14 +157,30 @@ const checkOptions = (options: KafkaRestServerOptions): string[] => {
   }
   if (options.log !== undefined && typeof options.log !== 'function') problems.push('log must be a function');
   if (options.chaos !== undefined) problems.push(...checkChaos(options.chaos));
+  if (options.flavor !== undefined && !FLAVORS.includes(options.flavor)) {
+    problems.push(`flavor must be one of ${FLAVORS.join(', ')}`);
+  }
+  if (
+    options.clusterId !== undefined &&
+    (typeof options.clusterId !== 'string' || options.clusterId === '')
+  ) {
+    problems.push('clusterId must be a non-empty string');
+  }
+  positiveInt('consumerIdleMs', options.consumerIdleMs);
+  nonNegativeInt('consumerRequestTimeoutMs', options.consumerRequestTimeoutMs);
+  nonNegativeInt('emptyReadsAfterSeek', options.emptyReadsAfterSeek);
+  if (options.now !== undefined && typeof options.now !== 'function') problems.push('now must be a function');
   return problems;
 };
 
+type ProduceApi = 'v1' | 'v2';
+
 /**
- * Starts a local Kafka REST **v1** server (binary embedded format, the IBM Message Hub dialect) that
- * follows `kafka-rest-protocol.md` §1–§3 and §8, with scripted faults for tests. Throws
- * `DevKafkaRestError` `ERR_INVALID_ARG` listing every bad option, or when the data directory cannot be
- * loaded; rejects when the port cannot be bound.
+ * Starts a local Kafka REST server that follows `kafka-rest-protocol.md`: v1 (the IBM Message Hub dialect,
+ * §1–§3, §8) and v2 side by side as CP 5.x serves them (the media types pick one, §6), v1 and v2 consumer
+ * instances (§2.6, §6), v3 produce (§7), a `flavor` for Redpanda's or Karapace's v2 quirks, and scripted
+ * faults for tests. Binary embedded format only. Throws `DevKafkaRestError` `ERR_INVALID_ARG` listing every
+ * bad option, or when the data directory cannot be loaded; rejects when the port cannot be bound.
  */
 export const startKafkaRestServer = async (
   options: KafkaRestServerOptions = {},
@@ -218,6 +200,9 @@ export const startKafkaRestServer = async (
   const log = options.log;
   const chaos = options.chaos;
   const random = chaos === undefined ? undefined : createPrng(chaos.seed);
+  const flavor: Flavor = options.flavor ?? DEFAULTS.flavor;
+  const clusterId = options.clusterId ?? DEFAULTS.clusterId;
+  const now = options.now ?? Date.now;
 
   const store: LogStore = createLogStore(options.topics ?? DEFAULTS.topics, options.dataDir);
   const admin = createAdminApi(store);
@@ -225,6 +210,8 @@ export const startKafkaRestServer = async (
   const requests: RecordedRequest[] = [];
   let apiKey = options.apiKey === undefined ? undefined : Buffer.from(options.apiKey);
   const timers = new Set<NodeJS.Timeout>();
+  // Consumer reads waiting for new records (long poll); woken by every append and by close().
+  const appendWaiters = new Set<() => void>();
   let closing: Promise<void> | undefined;
 
   // After close() the timer never fires, so a sleeping handler never resumes to touch a closed store.
@@ -237,27 +224,31 @@ export const startKafkaRestServer = async (
       timers.add(timer);
     });
 
-  const send = (
-    x: Exchange,
-    status: number,
-    contentType: string | undefined,
-    body: string | undefined,
-    headers?: OutgoingHttpHeaders,
-  ): void => {
-    const out: OutgoingHttpHeaders = { ...headers };
-    if (contentType !== undefined) out['content-type'] = contentType;
-    out['content-length'] = body === undefined ? 0 : Buffer.byteLength(body);
-    x.res.writeHead(status, out);
-    x.res.end(body);
+  const waitForRecords = (ms: number): Promise<void> =>
+    new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        timers.delete(timer);
+        appendWaiters.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      timers.add(timer);
+      appendWaiters.add(wake);
+    });
+
+  const append = (topic: string, items: readonly AppendItem[]): number[] => {
+    const offsets = store.append(topic, items);
+    for (const wake of [...appendWaiters]) wake();
+    return offsets;
   };
 
-  const sendError = (
-    x: Exchange,
-    status: number,
-    errorCode: number,
-    message: string,
-    headers?: OutgoingHttpHeaders,
-  ): void => send(x, status, errorContentType(x.accept), envelope(errorCode, message), headers);
+  const consumers = createConsumerRegistry({
+    store,
+    now,
+    idleMs: options.consumerIdleMs ?? DEFAULTS.consumerIdleMs,
+    emptyReadsAfterSeek: options.emptyReadsAfterSeek ?? DEFAULTS.emptyReadsAfterSeek,
+  });
 
   const notFound = (x: Exchange): void => sendError(x, 404, 404, 'HTTP 404 Not Found');
   const topicNotFound = (x: Exchange): void =>
@@ -265,6 +256,10 @@ export const startKafkaRestServer = async (
   const partitionNotFound = (x: Exchange): void =>
     sendError(x, 404, KAFKA_REST_ERROR_CODES.PARTITION_NOT_FOUND, 'Partition not found.');
   const internalError = (x: Exchange): void => sendError(x, 500, 500, 'Internal Server Error');
+  const unsupportedMediaType = (x: Exchange): void =>
+    sendError(x, 415, 415, 'HTTP 415 Unsupported Media Type');
+  // Jersey's 406 carries no entity and no Content-Type.
+  const notAcceptable = (x: Exchange): void => send(x, 406, undefined, undefined);
 
   const sendBodyError = (x: Exchange, error: BodyError): void => {
     // rest-utils of the v1 era answered Jackson parse failures in plain text, not in the envelope.
@@ -295,7 +290,7 @@ export const startKafkaRestServer = async (
       contentType = 'text/plain';
       body = fault.body;
     } else {
-      contentType = errorContentType(x.accept);
+      contentType = x.errorContentType;
       body =
         fault.body === undefined
           ? envelope(fault.status, STATUS_CODES[fault.status] ?? 'Error')
@@ -355,130 +350,300 @@ export const startKafkaRestServer = async (
     send(x, 200, contentType, `${out}]`);
   };
 
-  const produceResponse = (
-    x: Exchange,
-    contentType: string,
-    results: readonly ({ partition: number; offset: number } | { code: number; message: string })[],
-  ): void => {
-    let out = '{"offsets":[';
-    let status = 200;
-    for (let i = 0; i < results.length; i++) {
-      const r = results[i] as (typeof results)[number];
-      if (i > 0) out += ',';
-      if ('code' in r) {
-        out += `{"partition":null,"offset":null,"error_code":${r.code},"error":${JSON.stringify(r.message)}}`;
-        // CP 5.x turns an auth failure on any record into the request's status, keeping the body.
-        if (r.code === KAFKA_REST_ERROR_CODES.UNAUTHORIZED) status = 401;
-        else if (r.code === KAFKA_REST_ERROR_CODES.FORBIDDEN && status !== 401) status = 403;
-      } else {
-        out += `{"partition":${r.partition},"offset":${r.offset},"error_code":null,"error":null}`;
-      }
-    }
-    send(x, status, contentType, `${out}],"key_schema_id":null,"value_schema_id":null}`);
+  /** v2 (CP 5.4+): `GET /topics/{t}/partitions/{p}/offsets`; `end_offset` is the next offset to be written. */
+  const handlePartitionOffsets = (x: Exchange, route: Route, contentType: string) => {
+    const partition = parseJavaInt(route.partition, 32);
+    if (partition === undefined) return notFound(x);
+    const partitions = store.partitionCount(route.topic);
+    if (partitions === undefined) return topicNotFound(x);
+    if (partition < 0 || partition >= partitions) return partitionNotFound(x);
+    const { start, end } = store.bounds(route.topic, partition);
+    send(x, 200, contentType, `{"beginning_offset":${start},"end_offset":${end}}`);
   };
 
-  const handleProduce = async (
+  /** A record's partition when the proxy picks it: murmur2 of the key, else per-topic round-robin. */
+  const pickPartition = (topic: string, key: string | null, partitions: number): number =>
+    key === null ? store.nextRoundRobin(topic) : partitionForKey(Buffer.from(key, 'base64'), partitions);
+
+  /**
+   * The outcome of each record once topic and partitions are settled: injected errors, chaos and the size
+   * limit fail records alone (not written); the others are appended in request order.
+   */
+  const writeRecords = (
     x: Exchange,
-    route: Route,
-    contentType: string,
-    toPartition: boolean,
-  ): Promise<void> => {
-    let pathPartition: number | undefined;
-    if (toPartition) {
-      pathPartition = parseJavaInt(route.partition, 32);
-      if (pathPartition === undefined) return notFound(x);
-    }
-    const parsed = parseProduceBody(x.body, !toPartition);
-    if (!parsed.ok) return sendBodyError(x, parsed.error);
-    const records = parsed.records;
-    const topic = route.topic;
-
-    // A negative partition makes the 0.10 producer throw synchronously: a bare 500, nothing written.
-    if (records.some((r) => r.partition !== null && r.partition < 0)) return internalError(x);
-
-    let partitions = store.partitionCount(topic);
-    if (partitions === undefined) {
-      if (unknownTopic === '404') return topicNotFound(x);
-      if (unknownTopic === 'error-per-record') {
-        // What Confluent answers once the producer's metadata wait (60 s) runs out; we skip the wait.
-        const failure = {
-          code: KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR,
-          message: 'Failed to update metadata after 60000 ms.',
-        };
-        return produceResponse(
-          x,
-          contentType,
-          records.map(() => failure),
-        );
-      }
-      store.createTopic(topic, autoCreatePartitions);
-      partitions = autoCreatePartitions;
-    }
-    if (pathPartition !== undefined && (pathPartition < 0 || pathPartition >= partitions))
-      return partitionNotFound(x);
-    // Validated before anything is written, so a bad partition leaves the log untouched (all or nothing).
-    if (records.some((r) => r.partition !== null && r.partition >= (partitions as number)))
-      return internalError(x);
-
-    const chosen = records.map(
-      (r) =>
-        pathPartition ??
-        r.partition ??
-        (r.key === null
-          ? store.nextRoundRobin(topic)
-          : partitionForKey(Buffer.from(r.key, 'base64'), partitions as number)),
-    );
-
+    topic: string,
+    records: readonly { key: string | null; value: string | null; bytes: number }[],
+    chosen: readonly number[],
+  ): { outcomes: RecordOutcome[]; afterWrite: Extract<Fault, { kind: 'after-write' }> | undefined } => {
     const write = faults.takeWrite(x.method, x.path);
-    const results: ({ partition: number; offset: number } | { code: number; message: string })[] = new Array(
-      records.length,
-    );
-    const items: { partition: number; key: string | null; value: string | null }[] = [];
+    const outcomes: RecordOutcome[] = new Array(records.length);
+    const items: AppendItem[] = [];
     const itemIndexes: number[] = [];
     for (let i = 0; i < records.length; i++) {
       const r = records[i] as (typeof records)[number];
+      const partition = chosen[i] as number;
       const injected = write.recordErrors?.errors[i];
       if (injected !== undefined) {
-        results[i] = {
+        outcomes[i] = {
           code: injected.code,
           message:
             injected.message ??
             DEFAULT_RECORD_ERROR_MESSAGES[injected.code] ??
             `Simulated error ${injected.code}`,
+          reason: RECORD_FAILURE_REASONS.INJECTED,
+          partition,
         };
       } else if (
         random !== undefined &&
         chaos?.recordErrorRate !== undefined &&
         random() < chaos.recordErrorRate
       ) {
-        results[i] = {
+        outcomes[i] = {
           code: KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR,
           message: DEFAULT_RECORD_ERROR_MESSAGES[KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR] as string,
+          reason: RECORD_FAILURE_REASONS.RETRIABLE,
+          partition,
         };
       } else if (r.bytes > maxRecordBytes) {
-        results[i] = {
+        outcomes[i] = {
           code: KAFKA_REST_ERROR_CODES.KAFKA_ERROR,
           message: `The message is ${r.bytes} bytes when serialized which is larger than the maximum request size you have configured with the max.request.size configuration.`,
+          reason: RECORD_FAILURE_REASONS.TOO_LARGE,
+          partition,
         };
       } else {
-        items.push({ partition: chosen[i] as number, key: r.key, value: r.value });
+        items.push({ partition, key: r.key, value: r.value });
         itemIndexes.push(i);
       }
     }
-    const offsets = items.length === 0 ? [] : store.append(topic, items);
+    const offsets = items.length === 0 ? [] : append(topic, items);
     for (let j = 0; j < items.length; j++) {
-      results[itemIndexes[j] as number] = {
-        partition: (items[j] as (typeof items)[number]).partition,
+      outcomes[itemIndexes[j] as number] = {
+        partition: (items[j] as AppendItem).partition,
         offset: offsets[j] as number,
       };
     }
+    return { outcomes, afterWrite: write.afterWrite };
+  };
+
+  /** v1 (always Confluent's) and v2 (the server's flavor) produce: `POST /topics/{t}[/partitions/{p}]`. */
+  const handleProduce = async (
+    x: Exchange,
+    route: Route,
+    contentType: string,
+    toPartition: boolean,
+    api: ProduceApi,
+  ): Promise<void> => {
+    const dialect: Flavor = api === 'v1' ? 'confluent' : flavor;
+    let pathPartition: number | undefined;
+    if (toPartition) {
+      pathPartition = parseJavaInt(route.partition, 32);
+      if (pathPartition === undefined) return notFound(x);
+    }
+    // v2 accepts a per-record partition on the partition endpoint too, and it wins over the path (§6).
+    const parsed = parseProduceBody(x.body, api === 'v2' || !toPartition, dialect);
+    if (!parsed.ok) return sendBodyError(x, parsed.error);
+    const records: readonly ParsedRecord[] = parsed.records;
+    const topic = route.topic;
+    const respond = (outcomes: readonly RecordOutcome[]): void => {
+      const answer = renderProduceResponse(dialect, outcomes);
+      send(x, answer.status, contentType, answer.body);
+    };
+
+    // A negative partition makes Confluent's producer throw synchronously: a bare 500, nothing written.
+    if (dialect === 'confluent' && records.some((r) => r.partition !== null && r.partition < 0)) {
+      return internalError(x);
+    }
+
+    let partitions = store.partitionCount(topic);
+    if (partitions === undefined) {
+      // Karapace looks the topic up before producing (§6).
+      if (unknownTopic === '404' || (dialect === 'karapace' && unknownTopic !== 'auto-create')) {
+        return topicNotFound(x);
+      }
+      if (unknownTopic === 'error-per-record') {
+        // What Confluent answers once the producer's metadata wait (60 s) runs out; we skip the wait.
+        return respond(
+          records.map(() => ({
+            code: KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR,
+            message: 'Failed to update metadata after 60000 ms.',
+            reason: RECORD_FAILURE_REASONS.UNKNOWN_TOPIC,
+            partition: 0,
+          })),
+        );
+      }
+      store.createTopic(topic, autoCreatePartitions);
+      partitions = autoCreatePartitions;
+    }
+    const count = partitions;
+    if (pathPartition !== undefined && (pathPartition < 0 || pathPartition >= count))
+      return partitionNotFound(x);
+    const outOfRange = (p: number | null): boolean => p !== null && (p < 0 || p >= count);
+    // Validated before anything is written, so a bad partition leaves the log untouched (all or nothing).
+    if (dialect === 'confluent' && records.some((r) => outOfRange(r.partition))) return internalError(x);
+
+    const chosen = records.map((r) => r.partition ?? pathPartition ?? pickPartition(topic, r.key, count));
+    // Redpanda and Karapace fail such a record alone (Kafka's unknown partition), leaving the others.
+    const valid = records.filter((r) => !outOfRange(r.partition));
+    const { outcomes: written, afterWrite } = writeRecords(
+      x,
+      topic,
+      valid,
+      chosen.filter((_, i) => !outOfRange((records[i] as ParsedRecord).partition)),
+    );
+    let next = 0;
+    const outcomes: RecordOutcome[] = records.map((r, i) =>
+      outOfRange(r.partition)
+        ? {
+            code: KAFKA_REST_ERROR_CODES.KAFKA_ERROR,
+            message: `Partition ${chosen[i]} of topic ${topic} with partition count ${count} is not present in metadata.`,
+            reason: RECORD_FAILURE_REASONS.UNKNOWN_PARTITION,
+            partition: chosen[i] as number,
+          }
+        : (written[next++] as RecordOutcome),
+    );
+
+    if (afterWrite !== undefined) {
+      if (afterWrite.action === 'drop') return drop(x);
+      await sleep(afterWrite.ms ?? 0);
+      if (closing !== undefined) return;
+    }
+    respond(outcomes);
+  };
+
+  /**
+   * v3 produce (§7): the whole body is read, then each record of the stream is produced in order and its
+   * delivery report streamed back (chunked, each followed by `\r\n`) under an HTTP 200 that holds even when
+   * records fail. Headers are checked and counted against the size limit, but the log keeps no headers.
+   */
+  const handleV3Produce = async (x: Exchange, route: Route): Promise<void> => {
+    if (route.cluster !== clusterId)
+      return sendError(x, 404, 404, `Cluster ${route.cluster} cannot be found.`);
+    const split = splitJsonValues(x.body);
+    if (split.values.length === 0) {
+      if (split.error === undefined) {
+        return sendError(
+          x,
+          422,
+          KAFKA_REST_ERROR_CODES.PAYLOAD_ERROR,
+          'Payload error. Request body is empty. Data is required.',
+        );
+      }
+    }
+    const topic = route.topic;
+    let partitions = store.partitionCount(topic);
+    if (partitions === undefined && unknownTopic === 'auto-create') {
+      store.createTopic(topic, autoCreatePartitions);
+      partitions = autoCreatePartitions;
+    }
+    const write = faults.takeWrite(x.method, x.path);
+    const reports: string[] = [];
+    for (const [i, text] of split.values.entries()) {
+      const parsed = parseV3Record(text);
+      if (!parsed.ok) {
+        reports.push(v3ErrorReport(parsed.errorCode, parsed.message));
+        continue;
+      }
+      const record = parsed.record;
+      if (partitions === undefined) {
+        reports.push(
+          unknownTopic === '404'
+            ? v3ErrorReport(KAFKA_REST_ERROR_CODES.TOPIC_NOT_FOUND, `Topic ${topic} not found.`)
+            : v3ErrorReport(
+                KAFKA_REST_ERROR_CODES.CONSUMER_INSTANCE_NOT_FOUND,
+                'This server does not host this topic-partition.',
+              ),
+        );
+        continue;
+      }
+      if (record.partition !== null && record.partition < 0) {
+        reports.push(v3ErrorReport(KAFKA_REST_ERROR_CODES.PARTITION_NOT_FOUND, 'Partition not found.'));
+        continue;
+      }
+      if (record.partition !== null && record.partition >= partitions) {
+        // Kafka's UNKNOWN_TOPIC_OR_PARTITION, which the v3 proxy reports as the overloaded 40403 (§3).
+        reports.push(
+          v3ErrorReport(
+            KAFKA_REST_ERROR_CODES.CONSUMER_INSTANCE_NOT_FOUND,
+            'This server does not host this topic-partition.',
+          ),
+        );
+        continue;
+      }
+      const injected = write.recordErrors?.errors[i];
+      if (injected !== undefined) {
+        reports.push(
+          v3ErrorReport(
+            injected.code,
+            injected.message ??
+              (injected.code === 429
+                ? 'Request rate limit exceeded: the rate limit for this cluster is reached.'
+                : (DEFAULT_RECORD_ERROR_MESSAGES[injected.code] ?? `Simulated error ${injected.code}`)),
+          ),
+        );
+        continue;
+      }
+      if (random !== undefined && chaos?.recordErrorRate !== undefined && random() < chaos.recordErrorRate) {
+        const code = KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR;
+        reports.push(v3ErrorReport(code, DEFAULT_RECORD_ERROR_MESSAGES[code] as string));
+        continue;
+      }
+      if (record.bytes > maxRecordBytes) {
+        reports.push(
+          v3ErrorReport(
+            413,
+            `The record is ${record.bytes} bytes, larger than the maximum of ${maxRecordBytes} bytes this server accepts.`,
+          ),
+        );
+        continue;
+      }
+      const key = record.key?.b64 ?? null;
+      const partition = record.partition ?? pickPartition(topic, key, partitions);
+      const [offset] = append(topic, [{ partition, key, value: record.value?.b64 ?? null }]);
+      reports.push(
+        v3SuccessReport(clusterId, topic, partition, offset as number, record.timestampMs ?? now(), record),
+      );
+    }
+    // The stream broke off mid-value or held something that is not a value: one last 400, then the end.
+    if (split.error !== undefined) reports.push(v3ErrorReport(400, `Payload error. ${split.error}.`));
 
     if (write.afterWrite !== undefined) {
       if (write.afterWrite.action === 'drop') return drop(x);
       await sleep(write.afterWrite.ms ?? 0);
       if (closing !== undefined) return;
     }
-    produceResponse(x, contentType, results);
+    x.res.writeHead(200, { 'content-type': MEDIA_TYPES.JSON });
+    for (const report of reports) x.res.write(`${report}\r\n`);
+    x.res.end();
+  };
+
+  const handleConsumers = createConsumerHttp({
+    registry: consumers,
+    flavor,
+    requestTimeoutMs: options.consumerRequestTimeoutMs ?? DEFAULTS.consumerRequestTimeoutMs,
+    waitForRecords,
+    isClosing: () => closing !== undefined,
+    get url() {
+      return serverUrl;
+    },
+  });
+
+  const routeV3 = async (x: Exchange, r: Route): Promise<void> => {
+    const y: Exchange = { ...x, errorContentType: MEDIA_TYPES.JSON };
+    if (x.req.headers['content-type']?.split(';')[0]?.trim().toLowerCase() !== MEDIA_TYPES.JSON) {
+      return unsupportedMediaType(y);
+    }
+    if (negotiate(x.accept, PRODUCES.v3) === undefined) return notAcceptable(y);
+    return handleV3Produce(y, r);
+  };
+
+  /** A v2-typed POST to the produce endpoints. */
+  const routeV2Produce = async (x: Exchange, r: Route): Promise<void> => {
+    const y: Exchange = { ...x, errorContentType: V2_ERROR_CONTENT_TYPE };
+    if (!isV2BinaryProduceContentType(x.req.headers['content-type'])) return unsupportedMediaType(y);
+    const contentType = negotiate(x.accept, PRODUCES.v2);
+    if (contentType === undefined) return notAcceptable(y);
+    return handleProduce(y, r, contentType, r.name === 'partition', 'v2');
   };
 
   const route = async (x: Exchange, requestMethod: string): Promise<void> => {
@@ -489,28 +654,49 @@ export const startKafkaRestServer = async (
     if (requestMethod === 'OPTIONS') return send(x, 200, undefined, undefined, { allow });
     if (!allowed.includes(x.method)) return sendError(x, 405, 405, 'HTTP 405 Method Not Allowed', { allow });
 
-    if (x.method === 'POST' && !isBinaryProduceContentType(x.req.headers['content-type'])) {
-      return sendError(x, 415, 415, 'HTTP 415 Unsupported Media Type');
+    if (r.name === 'v3-records') return routeV3(x, r);
+    if (CONSUMER_ROUTES.has(r.name)) return handleConsumers(x, r);
+    const requestType = x.req.headers['content-type'];
+    // CP 5.x serves v1 and v2 side by side: a v2 Content-Type picks v2; application/json, octet-stream
+    // and no Content-Type stay with v1 (the §6 gotcha).
+    if (x.method === 'POST' && requestType !== undefined && isV2Type(requestType))
+      return routeV2Produce(x, r);
+    if (r.name === 'partition-offsets') {
+      const y: Exchange = { ...x, errorContentType: V2_ERROR_CONTENT_TYPE };
+      const contentType = negotiate(x.accept, PRODUCES.v2);
+      if (contentType === undefined) return notAcceptable(y);
+      return handlePartitionOffsets(y, r, contentType);
     }
-    const contentType = negotiate(x.accept, producesFor(r.name));
-    // Jersey's 406 carries no entity and no Content-Type.
-    if (contentType === undefined) return send(x, 406, undefined, undefined);
+
+    if (x.method === 'POST' && !isBinaryProduceContentType(requestType)) return unsupportedMediaType(x);
+    // A v1 produce answers only in v1's types; a GET may also be the v2 resource on the same path.
+    const contentType = negotiate(
+      x.accept,
+      x.method === 'POST'
+        ? r.name === 'topic'
+          ? PRODUCES.metadata
+          : PRODUCES.partitions
+        : producesFor(r.name),
+    );
+    if (contentType === undefined) return notAcceptable(x);
+    // A metadata GET whose Accept picked a v2 type is the v2 resource: same shapes, v2 errors.
+    const y: Exchange = isV2Type(contentType) ? { ...x, errorContentType: V2_ERROR_CONTENT_TYPE } : x;
 
     switch (r.name) {
       case 'root':
-        return send(x, 200, contentType, '{}');
+        return send(y, 200, contentType, '{}');
       case 'topics':
-        return send(x, 200, contentType, JSON.stringify(store.topicNames()));
+        return send(y, 200, contentType, JSON.stringify(store.topicNames()));
       case 'brokers':
-        return send(x, 200, contentType, `{"brokers":[${BROKER_ID}]}`);
+        return send(y, 200, contentType, `{"brokers":[${BROKER_ID}]}`);
       case 'topic': {
-        if (x.method === 'POST') return handleProduce(x, r, contentType, false);
+        if (x.method === 'POST') return handleProduce(y, r, contentType, false, 'v1');
         const count = store.partitionCount(r.topic);
-        if (count === undefined) return topicNotFound(x);
+        if (count === undefined) return topicNotFound(y);
         const parts: string[] = [];
         for (let p = 0; p < count; p++) parts.push(partitionJson(p));
         return send(
-          x,
+          y,
           200,
           contentType,
           `{"name":${JSON.stringify(r.topic)},"configs":{},"partitions":[${parts.join(',')}]}`,
@@ -518,22 +704,24 @@ export const startKafkaRestServer = async (
       }
       case 'partitions': {
         const count = store.partitionCount(r.topic);
-        if (count === undefined) return topicNotFound(x);
+        if (count === undefined) return topicNotFound(y);
         const parts: string[] = [];
         for (let p = 0; p < count; p++) parts.push(partitionJson(p));
-        return send(x, 200, contentType, `[${parts.join(',')}]`);
+        return send(y, 200, contentType, `[${parts.join(',')}]`);
       }
       case 'partition': {
-        if (x.method === 'POST') return handleProduce(x, r, contentType, true);
+        if (x.method === 'POST') return handleProduce(y, r, contentType, true, 'v1');
         const partition = parseJavaInt(r.partition, 32);
-        if (partition === undefined) return notFound(x);
+        if (partition === undefined) return notFound(y);
         const count = store.partitionCount(r.topic);
-        if (count === undefined) return topicNotFound(x);
-        if (partition < 0 || partition >= count) return partitionNotFound(x);
-        return send(x, 200, contentType, partitionJson(partition));
+        if (count === undefined) return topicNotFound(y);
+        if (partition < 0 || partition >= count) return partitionNotFound(y);
+        return send(y, 200, contentType, partitionJson(partition));
       }
       case 'messages':
-        return handleMessages(x, r, contentType);
+        return handleMessages(y, r, contentType);
+      default:
+        return notFound(y);
     }
   };
 
@@ -562,12 +750,14 @@ export const startKafkaRestServer = async (
       query,
       body,
       accept,
+      errorContentType: errorContentType(accept),
     };
 
     if (latencyMs > 0) await sleep(latencyMs);
     const front = faults.takeFront(requestMethod, path);
     if (front.delayMs > 0) await sleep(front.delayMs);
     if (closing !== undefined) return;
+    if (front.restartConsumers) consumers.restart();
     if (front.fault !== undefined) return applyFrontFault(x, front.fault);
     if (applyChaos(x)) return;
     // Message Hub's admin API (protocol doc §5), with its own camelCase errors, 401 included.
@@ -631,11 +821,12 @@ export const startKafkaRestServer = async (
 
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const serverUrl = `http://${host}:${address.port}`;
 
   const requireBounds = (topic: string, partition: number) => store.bounds(topic, partition);
 
   return {
-    url: `http://${host}:${address.port}`,
+    url: serverUrl,
     requests,
     inject: (fault) => faults.inject(fault),
     clearFaults: () => faults.clear(),
@@ -649,7 +840,7 @@ export const startKafkaRestServer = async (
     },
     append: (topic, partition, records) => {
       requireBounds(topic, partition);
-      return store.append(
+      return append(
         topic,
         records.map((r) => ({
           partition,
@@ -661,6 +852,8 @@ export const startKafkaRestServer = async (
     truncateBefore: (topic, partition, offset) => store.truncateBefore(topic, partition, offset),
     createTopic: (name, partitions) => store.createTopic(name, partitions),
     deleteTopic: (name) => store.deleteTopic(name),
+    restartConsumers: () => consumers.restart(),
+    consumerInstances: () => consumers.size(),
     setApiKey: (key) => {
       apiKey = key === undefined ? undefined : Buffer.from(key);
     },
@@ -668,6 +861,8 @@ export const startKafkaRestServer = async (
       closing ??= new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);
         timers.clear();
+        // Waiting reads resume, see `closing` and return without answering.
+        for (const wake of [...appendWaiters]) wake();
         server.close(() => {
           store.close();
           resolve();

@@ -1,4 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Flavor } from './flavors.js';
+
+export type { Flavor } from './flavors.js';
 
 /** What `POST /topics/{t}` (and the partition endpoint) does for a topic that does not exist. */
 export const UNKNOWN_TOPIC_MODES = ['404', 'auto-create', 'error-per-record'] as const;
@@ -36,6 +39,30 @@ export interface KafkaRestServerOptions {
   readonly recordRequests?: boolean;
   /** Random faults from a seeded PRNG, the same sequence for the same seed and request order. */
   readonly chaos?: ChaosOptions;
+  /**
+   * Whose v2 quirks to copy (protocol doc §4, §6); default `'confluent'`. It changes v2 produce only
+   * (request strictness, per-record codes, response shape and status, see `flavors.ts`); v1 and v3 are
+   * Confluent's whatever the flavor.
+   */
+  readonly flavor?: Flavor;
+  /** The v3 `{cluster_id}` this server answers to (others get 404); default `'local-cluster'`. */
+  readonly clusterId?: string;
+  /** `consumer.instance.timeout.ms`: a consumer instance unused this long vanishes (40403); default 300000. */
+  readonly consumerIdleMs?: number;
+  /**
+   * `consumer.request.timeout.ms`: how long a consumer read with nothing to return waits for new records;
+   * default 0 (answer at once, so tests stay fast; Confluent's default is 1000). A v2 read waits
+   * min(`timeout` parameter, the instance's `consumer.request.timeout.ms` or this).
+   */
+  readonly consumerRequestTimeoutMs?: number;
+  /**
+   * v2 reads that answer `[]` right after each assign, seek (`positions`, `…/beginning`, `…/end`) or
+   * subscription join, whatever is available: the protocol doc allows a first empty read (§6) and a client
+   * must not take it for the end of the log. Deterministic, so tests can rely on it; default 1, 0 turns it off.
+   */
+  readonly emptyReadsAfterSeek?: number;
+  /** Clock (epoch ms) for consumer idle expiry and v3 report timestamps; default `Date.now`. */
+  readonly now?: () => number;
 }
 
 /**
@@ -107,7 +134,11 @@ export type Fault =
   | { readonly kind: 'delay'; readonly ms: number; readonly times?: number; readonly match?: FaultMatch }
   | {
       readonly kind: 'record-errors';
-      /** By record index in the request; those records are not written. 40101/40301 turn the answer into 401/403. */
+      /**
+       * By record index in the request; those records are not written. Codes are Confluent's (50002, 50003,
+       * 40101, 40301): v2 flavors translate them (`toFlavorRecordCode`), v3 reports them as they are (so
+       * `{ code: 429 }` is a throttled v3 record). 40101/40301 turn a Confluent v1/v2 answer into 401/403.
+       */
       readonly errors: Readonly<Record<number, { readonly code: number; readonly message?: string }>>;
       readonly times?: number;
       readonly match?: FaultMatch;
@@ -117,6 +148,15 @@ export type Fault =
       /** The records are written, then the connection is dropped or the answer is late (ambiguous outcome). */
       readonly action: 'drop' | 'delay';
       readonly ms?: number;
+      readonly times?: number;
+      readonly match?: FaultMatch;
+    }
+  | {
+      /**
+       * The proxy restarts (IBM: daily) just before the matching request is handled: every consumer
+       * instance vanishes, so that request and later ones on old instances get 404/40403.
+       */
+      readonly kind: 'restart-consumers';
       readonly times?: number;
       readonly match?: FaultMatch;
     };
@@ -143,6 +183,10 @@ export interface KafkaRestServer {
   createTopic(name: string, partitions: number): void;
   /** Removes a topic and its data, so it can be created again with offsets from 0. Throws `ERR_UNKNOWN_TOPIC`. */
   deleteTopic(name: string): void;
+  /** Every consumer instance vanishes now (committed offsets stay), as after the proxy's daily restart. */
+  restartConsumers(): void;
+  /** Live consumer instances (v1 and v2), after idle expiry. */
+  consumerInstances(): number;
   /** Changes (or removes) the required `X-Auth-Token`, for rotation tests. */
   setApiKey(key: string | undefined): void;
   /** Stops listening, drops open connections, releases files. Idempotent. */

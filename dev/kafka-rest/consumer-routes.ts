@@ -1,0 +1,555 @@
+import type {
+  ConsumedRecord,
+  ConsumerApi,
+  ConsumerConfig,
+  ConsumerFailure,
+  ConsumerRegistry,
+  TopicPartition,
+  V1Instance,
+  V2Instance,
+} from './consumers.js';
+import { CONSUMER_ERROR_CODES, isConsumerFailure } from './consumers.js';
+import type { Exchange } from './exchange.js';
+import { firstQueryValues, parseJavaInt, send, sendError } from './exchange.js';
+import type { Flavor } from './flavors.js';
+import type { Producible } from './media-types.js';
+import {
+  errorContentType,
+  MEDIA_TYPES,
+  mediaTypeEssence,
+  namedApiVersion,
+  negotiate,
+  PRODUCES,
+  V2_ERROR_CONTENT_TYPE,
+} from './media-types.js';
+import type { Route } from './routes.js';
+
+/**
+ * The consumer-instance endpoints of v1 (protocol doc §2.6) and v2 (§6) over HTTP: media types first (415,
+ * 406, as Jersey does before a resource method runs), then the instance (40403), then the body, then the
+ * registry. Both APIs share `/consumers/{g}` and `…/instances/{i}[/offsets]`: the Content-Type or Accept
+ * picks one when it names a vendor type, otherwise the instance's own API decides.
+ */
+
+export interface ConsumerHttpDeps {
+  readonly registry: ConsumerRegistry;
+  readonly flavor: Flavor;
+  /** Server-wide `consumer.request.timeout.ms`. */
+  readonly requestTimeoutMs: number;
+  /** Resolves when records are appended anywhere, or after `ms`. */
+  readonly waitForRecords: (ms: number) => Promise<void>;
+  readonly isClosing: () => boolean;
+  /** e.g. `http://127.0.0.1:8082`, for `base_uri` when the request carries no Host. */
+  readonly url: string;
+}
+
+/** `consumer.request.max.bytes`: the cap on one read, whatever `max_bytes` asks. */
+const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
+
+type BodyResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly answer: BodyAnswer };
+type BodyAnswer =
+  | { readonly status: number; readonly errorCode: number; readonly message: string }
+  | { readonly text: string };
+
+const unprocessable = (message: string): { ok: false; answer: BodyAnswer } => ({
+  ok: false,
+  answer: { status: 422, errorCode: 422, message },
+});
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** JSON body or undefined for an empty one; malformed JSON is rest-utils' plain-text 400 of that era. */
+const parseJsonBody = (body: string): BodyResult<unknown> => {
+  if (body.trim() === '') return { ok: true, value: undefined };
+  try {
+    return { ok: true, value: JSON.parse(body) };
+  } catch (error) {
+    return { ok: false, answer: { text: `Unexpected character in JSON body: ${(error as Error).message}` } };
+  }
+};
+
+/** Jackson coerces numeric strings into int/long fields. */
+const toInteger = (raw: unknown, min: number): number | undefined => {
+  const n =
+    typeof raw === 'number'
+      ? raw
+      : typeof raw === 'string' && /^[+-]?\d+$/.test(raw)
+        ? Number(raw)
+        : Number.NaN;
+  return Number.isSafeInteger(n) && n >= min ? n : undefined;
+};
+
+const checkFields = (value: Record<string, unknown>, allowed: readonly string[]): string | undefined =>
+  Object.keys(value).find((k) => !allowed.includes(k));
+
+/** `{"<listField>":[{"topic","partition"[,"offset"]}]}`. */
+const parsePartitionList = <WithOffset extends boolean>(
+  body: unknown,
+  listField: string,
+  withOffset: WithOffset,
+): BodyResult<(TopicPartition & { offset: number })[]> => {
+  if (!isObject(body)) return unprocessable(`${listField} may not be null`);
+  const unknown = checkFields(body, [listField]);
+  if (unknown !== undefined) return unprocessable(`Unrecognized field: ${unknown}`);
+  const list = body[listField];
+  if (!Array.isArray(list)) return unprocessable(`${listField} may not be null`);
+  const out: (TopicPartition & { offset: number })[] = [];
+  const fields = withOffset ? ['topic', 'partition', 'offset'] : ['topic', 'partition'];
+  for (const item of list) {
+    if (!isObject(item)) return unprocessable(`each of ${listField} must be an object`);
+    const extra = checkFields(item, fields);
+    if (extra !== undefined) return unprocessable(`Unrecognized field: ${extra}`);
+    if (typeof item.topic !== 'string' || item.topic === '') return unprocessable('topic may not be empty');
+    const partition = toInteger(item.partition, 0);
+    if (partition === undefined || partition > 2 ** 31 - 1) {
+      return unprocessable('partition must be an integer >= 0');
+    }
+    const offset = withOffset ? toInteger(item.offset, 0) : 0;
+    if (offset === undefined) return unprocessable('offset must be an integer >= 0');
+    out.push({ topic: item.topic, partition, offset });
+  }
+  return { ok: true, value: out };
+};
+
+const V1_CONFIG_FIELDS = ['name', 'id', 'format', 'auto.offset.reset', 'auto.commit.enable'] as const;
+const V2_CONFIG_FIELDS = [...V1_CONFIG_FIELDS, 'fetch.min.bytes', 'consumer.request.timeout.ms'] as const;
+const RESETS: Readonly<Record<ConsumerApi, readonly string[]>> = {
+  v1: ['smallest', 'largest'],
+  v2: ['earliest', 'latest', 'none'],
+};
+const DEFAULT_RESET: Readonly<Record<ConsumerApi, string>> = { v1: 'largest', v2: 'latest' };
+
+const invalidConfig = (message: string): { ok: false; answer: BodyAnswer } => ({
+  ok: false,
+  answer: {
+    status: 422,
+    errorCode: CONSUMER_ERROR_CODES.INVALID_CONFIG,
+    message: `Invalid consumer configuration: ${message}`,
+  },
+});
+
+const constraint = (message: string): { ok: false; answer: BodyAnswer } => ({
+  ok: false,
+  answer: { status: 422, errorCode: CONSUMER_ERROR_CODES.CONSTRAINT_VIOLATION, message },
+});
+
+/**
+ * The create body of a v1 (§2.6) or v2 (§6) consumer instance; an empty body is allowed and means all
+ * defaults. Never throws: a bad body is the answer to send (400 text, 422/422, 422/42204 or 422/40001).
+ */
+export const parseConsumerConfig = (api: ConsumerApi, body: string): BodyResult<ConsumerConfig> => {
+  const parsed = parseJsonBody(body);
+  if (!parsed.ok) return parsed;
+  // An empty body or a JSON null is a null entity: every setting takes its default.
+  const value = parsed.value ?? {};
+  if (!isObject(value))
+    return { ok: false, answer: { text: 'Can not deserialize instance of ConsumerInstanceConfig' } };
+  const unknown = checkFields(value, api === 'v1' ? V1_CONFIG_FIELDS : V2_CONFIG_FIELDS);
+  if (unknown !== undefined) return unprocessable(`Unrecognized field: ${unknown}`);
+
+  const nameOf = (raw: unknown): string | undefined | null =>
+    raw === undefined || raw === null
+      ? undefined
+      : typeof raw === 'string' || typeof raw === 'number'
+        ? String(raw)
+        : null;
+  // `id` is the deprecated spelling and wins over `name` (Confluent's ConsumerInstanceConfig).
+  const id = nameOf(value.id);
+  const name = nameOf(value.name);
+  if (id === null || name === null || id === '' || name === '')
+    return unprocessable('name must be a non-empty string');
+
+  const format = value.format ?? 'binary';
+  if (
+    typeof format !== 'string' ||
+    !['binary', 'json', 'avro', 'jsonschema', 'protobuf'].includes(format.toLowerCase())
+  ) {
+    return unprocessable('Invalid format type.');
+  }
+  // IBM Message Hub, which this server stands in for, speaks the binary embedded format only.
+  if (format.toLowerCase() !== 'binary') {
+    return unprocessable(`Unsupported format ${format}: this server speaks the binary embedded format only.`);
+  }
+
+  const reset = value['auto.offset.reset'] ?? DEFAULT_RESET[api];
+  if (typeof reset !== 'string' || !RESETS[api].includes(reset)) {
+    return invalidConfig(
+      `Invalid value ${String(reset)} for configuration auto.offset.reset: String must be one of: ${RESETS[api].join(', ')}`,
+    );
+  }
+  const commit = value['auto.commit.enable'] ?? 'false';
+  if (commit !== 'true' && commit !== 'false' && commit !== true && commit !== false) {
+    return invalidConfig(
+      `Invalid value ${String(commit)} for configuration auto.commit.enable: Expected value to be either true or false`,
+    );
+  }
+  let requestTimeoutMs: number | undefined;
+  if (api === 'v2') {
+    for (const field of ['fetch.min.bytes', 'consumer.request.timeout.ms'] as const) {
+      const raw = value[field];
+      if (raw === undefined || raw === null) continue;
+      const n = toInteger(raw, Number.MIN_SAFE_INTEGER);
+      if (n === undefined) return invalidConfig(`${field} must be an integer`);
+      if (n < 0) return constraint(`${field} must be greater than or equal to 0`);
+      if (field === 'consumer.request.timeout.ms') requestTimeoutMs = n;
+    }
+  }
+  return {
+    ok: true,
+    value: {
+      name: id ?? name,
+      autoOffsetReset: reset,
+      autoCommit: commit === true || commit === 'true',
+      requestTimeoutMs,
+    },
+  };
+};
+
+const consumedJson = (r: ConsumedRecord, withTopic: boolean): string =>
+  `{${withTopic ? `"topic":${JSON.stringify(r.topic)},` : ''}"key":${r.key === null ? 'null' : `"${r.key}"`},"value":${r.value === null ? 'null' : `"${r.value}"`},"partition":${r.partition},"offset":${r.offset}}`;
+
+/** The request types each API's consumer calls take; a generic or missing one goes to either. */
+const GENERIC_REQUEST_TYPES: ReadonlySet<string> = new Set([
+  '',
+  MEDIA_TYPES.JSON,
+  MEDIA_TYPES.DEFAULT_JSON,
+  MEDIA_TYPES.GENERIC_REQUEST,
+]);
+const V1_REQUEST_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.V1_JSON, MEDIA_TYPES.V1_BINARY]);
+const V2_CONTROL_REQUEST_TYPES: ReadonlySet<string> = new Set([MEDIA_TYPES.V2_JSON, MEDIA_TYPES.V2_BINARY]);
+
+const V1_ONLY = new Set(['instance-topic']);
+const V2_ONLY = new Set([
+  'instance-records',
+  'instance-assignments',
+  'instance-subscription',
+  'instance-positions',
+  'instance-positions-beginning',
+  'instance-positions-end',
+]);
+
+/** Builds the handler of every `/consumers/…` route; it answers every request itself and never rejects. */
+export const createConsumerHttp = (deps: ConsumerHttpDeps) => {
+  const { registry, flavor } = deps;
+
+  const asV1 = (x: Exchange): Exchange => ({ ...x, errorContentType: errorContentType(x.accept) });
+  const asV2 = (x: Exchange): Exchange => ({ ...x, errorContentType: V2_ERROR_CONTENT_TYPE });
+
+  const answerBody = (x: Exchange, answer: BodyAnswer): void => {
+    if ('text' in answer) send(x, 400, 'text/plain', answer.text);
+    else sendError(x, answer.status, answer.errorCode, answer.message);
+  };
+  const answerFailure = (x: Exchange, failure: ConsumerFailure): void =>
+    sendError(x, failure.status, failure.errorCode, failure.message);
+  const notAcceptable = (x: Exchange): void => send(x, 406, undefined, undefined);
+  const unsupported = (x: Exchange): void => sendError(x, 415, 415, 'HTTP 415 Unsupported Media Type');
+
+  const baseUri = (x: Exchange, group: string, id: string): string => {
+    const host = x.req.headers.host;
+    const origin = host === undefined || host === '' ? deps.url : `http://${host}`;
+    return `${origin}/consumers/${encodeURIComponent(group)}/instances/${encodeURIComponent(id)}`;
+  };
+
+  /** Which API a request to a shared path means, from what it names; undefined: let the instance decide. */
+  const requestApi = (x: Exchange, name: string): ConsumerApi | undefined | 'unsupported' => {
+    if (V1_ONLY.has(name)) return 'v1';
+    if (V2_ONLY.has(name) || (name === 'instance-offsets' && x.method === 'GET')) return 'v2';
+    const contentType = x.method === 'POST' ? x.req.headers['content-type'] : undefined;
+    const type = mediaTypeEssence(contentType);
+    if (
+      x.method === 'POST' &&
+      !GENERIC_REQUEST_TYPES.has(type) &&
+      !V1_REQUEST_TYPES.has(type) &&
+      !V2_CONTROL_REQUEST_TYPES.has(type)
+    ) {
+      return 'unsupported';
+    }
+    return namedApiVersion(contentType, x.accept);
+  };
+
+  const createInstance = (x: Exchange, group: string) => {
+    const contentType = x.req.headers['content-type'];
+    const type = mediaTypeEssence(contentType);
+    const api: ConsumerApi | undefined = V2_CONTROL_REQUEST_TYPES.has(type)
+      ? 'v2'
+      : V1_REQUEST_TYPES.has(type) || GENERIC_REQUEST_TYPES.has(type)
+        ? 'v1'
+        : undefined;
+    if (api === undefined) return unsupported(asV1(x));
+    const y = api === 'v1' ? asV1(x) : asV2(x);
+    const responseType = negotiate(x.accept, api === 'v1' ? PRODUCES.partitions : PRODUCES.v2);
+    if (responseType === undefined) return notAcceptable(y);
+    const config = parseConsumerConfig(api, x.body);
+    if (!config.ok) return answerBody(y, config.answer);
+    const created = registry.create(api, group, config.value);
+    if (isConsumerFailure(created)) return answerFailure(y, created);
+    send(
+      y,
+      200,
+      responseType,
+      JSON.stringify({ instance_id: created.id, base_uri: baseUri(x, group, created.id) }),
+    );
+  };
+
+  const formatMismatch = (x: Exchange): void =>
+    sendError(
+      x,
+      406,
+      CONSUMER_ERROR_CODES.FORMAT_MISMATCH,
+      'The requested embedded data format does not match the deserializer for this consumer instance',
+    );
+
+  const parseMaxBytes = (x: Exchange): number | undefined => {
+    const raw = firstQueryValues(x.query).max_bytes;
+    if (raw === undefined || raw === '') return MAX_RESPONSE_BYTES;
+    const n = parseJavaInt(raw, 64);
+    return n === undefined ? undefined : Math.min(Math.max(n, 0), MAX_RESPONSE_BYTES);
+  };
+
+  /**
+   * Reads; while the answer would be empty, waits for an append (up to `waitMs` in all) and reads again.
+   * Undefined when the server closed meanwhile (nothing left to answer).
+   */
+  const readWithWait = async <T>(
+    waitMs: number,
+    read: () => T | ConsumerFailure,
+    isEmpty: (result: T) => boolean,
+  ): Promise<T | ConsumerFailure | undefined> => {
+    let result = read();
+    const deadline = performance.now() + waitMs;
+    while (!isConsumerFailure(result) && isEmpty(result)) {
+      const left = deadline - performance.now();
+      if (left <= 0) break;
+      await deps.waitForRecords(left);
+      if (deps.isClosing()) return undefined;
+      result = read();
+    }
+    return result;
+  };
+
+  /**
+   * The HTTP layer of an instance call, before the instance is looked up (Jersey picks the resource method,
+   * with its 415 and 406, before running it): the response Content-Type, or undefined once answered.
+   */
+  const checkMedia = (x: Exchange, route: Route, api: ConsumerApi): string | undefined => {
+    let produces: readonly Producible[];
+    if (api === 'v1') {
+      produces = route.name === 'instance-topic' ? PRODUCES.v1ConsumerRead : PRODUCES.partitions;
+    } else {
+      if (x.method === 'POST') {
+        const type = mediaTypeEssence(x.req.headers['content-type']);
+        // An empty commit may come without a Content-Type; everything else is a v2 JSON entity.
+        const bodyless = route.name === 'instance-offsets' && x.body.trim() === '';
+        if (!V2_CONTROL_REQUEST_TYPES.has(type) && !(bodyless && GENERIC_REQUEST_TYPES.has(type))) {
+          unsupported(x);
+          return undefined;
+        }
+      }
+      produces = route.name === 'instance-records' ? PRODUCES.v2Records : PRODUCES.v2;
+    }
+    const responseType = negotiate(x.accept, produces);
+    if (responseType === undefined) notAcceptable(x);
+    return responseType;
+  };
+
+  const handleV1 = async (
+    x: Exchange,
+    route: Route,
+    instance: V1Instance,
+    responseType: string,
+  ): Promise<void> => {
+    // IBM: one request at a time per instance; the parallel one is refused, not queued.
+    if (instance.busy) {
+      return sendError(
+        x,
+        409,
+        409,
+        `Another request is in progress for consumer instance ${instance.id}; requests to one instance must not overlap.`,
+      );
+    }
+    if (route.name === 'instance') {
+      registry.remove(instance);
+      return send(x, 204, undefined, undefined);
+    }
+    if (route.name === 'instance-offsets') {
+      return send(x, 200, responseType, JSON.stringify(registry.commitV1(instance)));
+    }
+    // instance-topic: the read.
+    if (responseType === MEDIA_TYPES.V1_JSON_EMBEDDED || responseType === MEDIA_TYPES.V1_AVRO) {
+      return formatMismatch(x);
+    }
+    const maxBytes = parseMaxBytes(x);
+    if (maxBytes === undefined) return sendError(x, 404, 404, 'HTTP 404 Not Found');
+    instance.busy = true;
+    try {
+      const records = await readWithWait(
+        deps.requestTimeoutMs,
+        () => registry.readV1(instance, route.topic, maxBytes),
+        (r) => r.length === 0,
+      );
+      if (records === undefined) return;
+      if (isConsumerFailure(records)) return answerFailure(x, records);
+      send(x, 200, responseType, `[${records.map((r) => consumedJson(r, false)).join(',')}]`);
+    } finally {
+      instance.busy = false;
+    }
+  };
+
+  const readV2 = async (x: Exchange, instance: V2Instance, responseType: string): Promise<void> => {
+    if (responseType !== MEDIA_TYPES.V2_BINARY) return formatMismatch(x);
+    const query = firstQueryValues(x.query);
+    const timeout =
+      query.timeout === undefined || query.timeout === '' ? -1 : parseJavaInt(query.timeout, 64);
+    const maxBytes = parseMaxBytes(x);
+    if (timeout === undefined || maxBytes === undefined) return sendError(x, 404, 404, 'HTTP 404 Not Found');
+    const configured = instance.config.requestTimeoutMs ?? deps.requestTimeoutMs;
+    const waitMs = timeout < 0 ? configured : Math.min(timeout, configured);
+    // The empty read after a seek answers at once: it stands for the fetch still being in flight.
+    const read = await readWithWait(
+      waitMs,
+      () => registry.readV2(instance, maxBytes),
+      (r) => !r.warmingUp && r.records.length === 0,
+    );
+    if (read === undefined) return;
+    if (isConsumerFailure(read)) return answerFailure(x, read);
+    send(x, 200, responseType, `[${read.records.map((r) => consumedJson(r, true)).join(',')}]`);
+  };
+
+  const handleV2 = async (
+    x: Exchange,
+    route: Route,
+    instance: V2Instance,
+    responseType: string,
+  ): Promise<void> => {
+    if (route.name === 'instance-records') return readV2(x, instance, responseType);
+    if (route.name === 'instance') {
+      registry.remove(instance);
+      return send(x, 204, undefined, undefined);
+    }
+    const body = parseJsonBody(x.body);
+    if (!body.ok) return answerBody(x, body.answer);
+    const noContent = (problem: ConsumerFailure | undefined): void =>
+      problem === undefined ? send(x, 204, undefined, undefined) : answerFailure(x, problem);
+
+    switch (route.name) {
+      case 'instance-assignments': {
+        if (x.method === 'GET') {
+          return send(x, 200, responseType, JSON.stringify({ partitions: instance.assignment }));
+        }
+        const list = parsePartitionList(body.value, 'partitions', false);
+        if (!list.ok) return answerBody(x, list.answer);
+        return noContent(
+          registry.assign(
+            instance,
+            list.value.map(({ topic, partition }) => ({ topic, partition })),
+          ),
+        );
+      }
+      case 'instance-subscription':
+        return subscription(x, instance, body.value, responseType);
+      case 'instance-positions': {
+        const list = parsePartitionList(body.value, 'offsets', true);
+        if (!list.ok) return answerBody(x, list.answer);
+        return noContent(registry.seek(instance, list.value));
+      }
+      case 'instance-positions-beginning':
+      case 'instance-positions-end': {
+        const list = parsePartitionList(body.value, 'partitions', false);
+        if (!list.ok) return answerBody(x, list.answer);
+        const edge = route.name === 'instance-positions-end' ? 'end' : 'beginning';
+        return noContent(registry.seekToEdge(instance, list.value, edge));
+      }
+      case 'instance-offsets': {
+        if (x.method === 'GET') {
+          // A JSON body on a GET (§6); with none, Confluent answers 40402.
+          if (body.value === undefined) {
+            return sendError(x, 404, CONSUMER_ERROR_CODES.PARTITION_NOT_FOUND, 'Partition not found.');
+          }
+          const list = parsePartitionList(body.value, 'partitions', false);
+          if (!list.ok) return answerBody(x, list.answer);
+          const offsets = registry.committedV2(instance, list.value).map((o) => ({ ...o, metadata: '' }));
+          return send(x, 200, responseType, JSON.stringify({ offsets }));
+        }
+        // Redpanda names the commit list `partitions`; Confluent and Karapace `offsets` (§6).
+        const listField = flavor === 'redpanda' ? 'partitions' : 'offsets';
+        const value = body.value;
+        // No body, `null`, `{}` or a null list: commit every current position.
+        const commitAll =
+          value === undefined ||
+          value === null ||
+          (isObject(value) && Object.keys(value).every((k) => k === listField) && value[listField] == null);
+        let offsets: (TopicPartition & { offset: number })[] | undefined;
+        if (!commitAll) {
+          const list = parsePartitionList(value, listField, true);
+          if (!list.ok) return answerBody(x, list.answer);
+          offsets = list.value;
+        }
+        const problem = registry.commitV2(instance, offsets);
+        if (problem !== undefined) return answerFailure(x, problem);
+        return send(x, 200, responseType, '[]');
+      }
+      default:
+        return sendError(x, 404, 404, 'HTTP 404 Not Found');
+    }
+  };
+
+  const subscription = (x: Exchange, instance: V2Instance, value: unknown, responseType: string) => {
+    if (x.method === 'GET') {
+      const s = instance.subscription;
+      const topics =
+        s === undefined
+          ? []
+          : 'topics' in s
+            ? s.topics
+            : [...new Set(instance.assignment.map((tp) => tp.topic))];
+      return send(x, 200, responseType, JSON.stringify({ topics }));
+    }
+    if (x.method === 'DELETE') {
+      registry.unsubscribe(instance);
+      return send(x, 204, undefined, undefined);
+    }
+    const problem = (message: string): void => answerBody(x, unprocessable(message).answer);
+    if (!isObject(value)) return problem('A list (of Topic Names) or a single Topic Pattern is required');
+    const extra = checkFields(value, ['topics', 'topic_pattern']);
+    if (extra !== undefined) return problem(`Unrecognized field: ${extra}`);
+    const done = (failure: ConsumerFailure | undefined): void =>
+      failure === undefined ? send(x, 204, undefined, undefined) : answerFailure(x, failure);
+    if (typeof value.topic_pattern === 'string' && value.topics === undefined) {
+      let pattern: RegExp;
+      try {
+        pattern = new RegExp(`^(?:${value.topic_pattern})$`);
+      } catch {
+        return problem('topic_pattern is not a valid regular expression');
+      }
+      return done(registry.subscribe(instance, pattern));
+    }
+    const topics = value.topics;
+    if (
+      !Array.isArray(topics) ||
+      topics.length === 0 ||
+      topics.some((t) => typeof t !== 'string' || t === '')
+    ) {
+      return problem('A list (of Topic Names) or a single Topic Pattern is required');
+    }
+    return done(registry.subscribe(instance, topics as string[]));
+  };
+
+  /** Answers any `/consumers/…` route. */
+  return async (x: Exchange, route: Route): Promise<void> => {
+    if (route.name === 'consumer-group') return createInstance(x, route.group);
+    const named = requestApi(x, route.name);
+    if (named === 'unsupported') return unsupported(asV1(x));
+    const found = registry.find(named, route.group, route.instance);
+    const api = named ?? (isConsumerFailure(found) ? 'v1' : found.api);
+    const y = api === 'v2' ? asV2(x) : asV1(x);
+    const responseType = checkMedia(y, route, api);
+    if (responseType === undefined) return;
+    if (isConsumerFailure(found)) return answerFailure(y, found);
+    return found.api === 'v1'
+      ? handleV1(y, route, found, responseType)
+      : handleV2(y, route, found, responseType);
+  };
+};

@@ -1,0 +1,44 @@
+import { request } from 'node:http';
+
+export interface RawReply {
+  readonly status: number;
+  readonly contentType: string | undefined;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly text: string;
+}
+
+/**
+ * One HTTP exchange with node:http, for the server's own tests and ad-hoc scripts: unlike fetch it sends a
+ * body on a GET (the v2 `GET …/offsets` needs one) and adds no headers beyond the given ones, Host and
+ * Content-Length. Rejects on a network error (a dropped connection included).
+ */
+export const rawCall = (
+  baseUrl: string,
+  method: string,
+  path: string,
+  options: { headers?: Record<string, string>; body?: string } = {},
+): Promise<RawReply> =>
+  new Promise((resolve, reject) => {
+    const url = new URL(path, baseUrl);
+    const headers: Record<string, string | number> = { ...options.headers };
+    if (options.body !== undefined) headers['content-length'] = Buffer.byteLength(options.body);
+    const req = request(url, { method, headers }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => {
+        const contentType = res.headers['content-type'];
+        resolve({
+          status: res.statusCode ?? 0,
+          contentType,
+          headers: res.headers,
+          text: Buffer.concat(chunks).toString('utf8'),
+        });
+      });
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(options.body);
+  });
+
+/** Base64 of a UTF-8 string, the binary embedded format's encoding. */
+export const b64 = (text: string): string => Buffer.from(text).toString('base64');
