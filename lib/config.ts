@@ -10,6 +10,12 @@ import {
 import { ConfigError } from './errors.js';
 import { type EventsConfig, parseEventsConfig, parseQueueConfig, type QueueConfig } from './ingest/config.js';
 import {
+  KAFKA_REST_DIALECTS,
+  KAFKA_REST_FLAVORS,
+  type KafkaRestDialect,
+  type KafkaRestFlavor,
+} from './kafka-rest/flavors.js';
+import {
   type IdempotencyConfig,
   type IdempotencySettings,
   parseIdempotency,
@@ -28,8 +34,17 @@ export type KafkaAuthConfig =
   | { readonly scheme: 'none' }
   | { readonly scheme: 'api-key' | 'basic' | 'bearer'; readonly secret: SecretSource };
 
+/** Which Kafka REST API the proxy speaks (protocol doc §0), and whose quirks it has (§6). */
+export { KAFKA_REST_DIALECTS, KAFKA_REST_FLAVORS, type KafkaRestDialect, type KafkaRestFlavor };
+
 export interface KafkaRestConfig {
   readonly url: URL;
+  readonly dialect: KafkaRestDialect;
+  readonly flavor: KafkaRestFlavor;
+  /** v3 only: the cluster id of `/v3/clusters/{id}/…` (validated only by Confluent Cloud). */
+  readonly clusterId: string | undefined;
+  /** v3 only: `''` on a self-managed proxy, `/kafka` on Confluent Cloud and Confluent Server. */
+  readonly v3PathPrefix: string;
   readonly allowHttp: boolean;
   readonly auth: KafkaAuthConfig;
   readonly connectTimeoutMs: number;
@@ -144,8 +159,23 @@ const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
       `KAFKA_REST_URL must use https (got ${url.protocol}); set KAFKA_REST_ALLOW_HTTP=true for local development only`,
     );
   }
+  const dialect = read.oneOf('KAFKA_REST_DIALECT', KAFKA_REST_DIALECTS, 'v1');
+  const clusterId = read.string('KAFKA_REST_CLUSTER_ID');
+  if (dialect === 'v3' && clusterId === undefined) {
+    read.problems.push(
+      'KAFKA_REST_CLUSTER_ID is required for KAFKA_REST_DIALECT=v3: the cluster id of /v3/clusters/{id}',
+    );
+  }
+  const v3PathPrefix = read.string('KAFKA_REST_V3_PATH_PREFIX', '');
+  if (v3PathPrefix !== '' && !/^(\/[a-zA-Z0-9._-]+)+$/.test(v3PathPrefix)) {
+    read.problems.push('KAFKA_REST_V3_PATH_PREFIX must be empty or a path such as /kafka');
+  }
   return {
     url: url ?? new URL('https://invalid.invalid'),
+    dialect,
+    flavor: read.oneOf('KAFKA_REST_FLAVOR', KAFKA_REST_FLAVORS, 'confluent'),
+    clusterId,
+    v3PathPrefix,
     allowHttp,
     auth: parseAuth(read),
     connectTimeoutMs: read.int('KAFKA_REST_CONNECT_TIMEOUT_MS', 3_000, { min: 1 }),

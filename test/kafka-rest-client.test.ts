@@ -811,7 +811,7 @@ const json =
 describe('wire edge cases (scripted node:http server)', () => {
   let scripted: Awaited<ReturnType<typeof startScripted>> | undefined;
   const sleeps: number[] = [];
-  const clientFor = (url: string, options: { now?: () => number } = {}) =>
+  const clientFor = (url: string, options: { now?: () => number; flavor?: 'karapace' } = {}) =>
     createKafkaRest({
       baseUrl: `${url}/kafka-rest/`,
       allowHttp: true,
@@ -863,7 +863,7 @@ describe('wire edge cases (scripted node:http server)', () => {
     expect(partitions.map((item) => item.partition)).toEqual([0, 1, 2]);
   });
 
-  it('handles Karapace-style per-record results sent with HTTP 500', async () => {
+  it('handles Karapace-style per-record results sent with HTTP 500 (flavor karapace)', async () => {
     // Prepare
     scripted = await startScripted([
       json(500, {
@@ -874,7 +874,7 @@ describe('wire edge cases (scripted node:http server)', () => {
       }),
       json(200, { offsets: [{ partition: 0, offset: 8 }] }),
     ]);
-    const client = clientFor(scripted.url);
+    const client = clientFor(scripted.url, { flavor: 'karapace' });
 
     // Act
     const results = await client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
@@ -959,6 +959,158 @@ describe('wire edge cases (scripted node:http server)', () => {
     expect(snippet).toMatch(/^bad token \[redacted\] x+$/);
     expect(snippet).not.toContain(API_KEY);
     expect(snippet.length).toBeLessThanOrEqual(256);
+  });
+
+  it('redacts a credential that straddles the snippet cut, leaving none of its characters', async () => {
+    // Prepare
+    scripted = await startScripted([json(418, `${'x'.repeat(250)}${API_KEY}`)]);
+    const client = clientFor(scripted.url);
+
+    // Act
+    const error = await client.listTopics(deadlineIn()).catch((caught: unknown) => caught);
+    await client.close();
+
+    // Assess
+    expect((error as UpstreamError).bodySnippet).toBe(`${'x'.repeat(250)}[redac`);
+  });
+});
+
+describe('answers the client must not trust (scripted node:http server)', () => {
+  let scripted: Awaited<ReturnType<typeof startScripted>> | undefined;
+  const scriptedReplies: Parameters<typeof startScripted>[0] = [];
+  const clientFor = (url: string, options: { maxAttempts?: number } = {}) =>
+    createKafkaRest({
+      baseUrl: url,
+      allowHttp: true,
+      auth: noAuth(),
+      sleep: async () => {},
+      random: () => 0.5,
+      ...options,
+    });
+
+  afterEach(async () => {
+    scriptedReplies.length = 0;
+    scripted?.server.closeAllConnections();
+    await new Promise<void>((resolve) => scripted?.server.close(() => resolve()) ?? resolve());
+    scripted = undefined;
+  });
+
+  const record = (offset: number, fields: Record<string, unknown> = {}) => ({
+    key: null,
+    value: 'dg==',
+    partition: 0,
+    offset,
+    ...fields,
+  });
+
+  it.each([
+    { name: 'a value missing its padding', records: [record(5, { value: 'dg' })] },
+    { name: 'a value with a space', records: [record(5, { value: 'd g==' })] },
+    { name: 'an over-padded value', records: [record(5, { value: 'aGVsbG8==' })] },
+    { name: 'a value outside the alphabet', records: [record(5, { value: 'dg*=' })] },
+    { name: 'a url-safe value', records: [record(5, { value: '-_8=' })] },
+    { name: 'a bad key', records: [record(5, { key: 'k=y=' })] },
+    { name: 'a value that is not a string', records: [record(5, { value: 7 })] },
+    { name: 'offsets going down', records: [record(5), record(7), record(6)] },
+    { name: 'a repeated offset', records: [record(5), record(5)] },
+    { name: 'offsets going down after the dropped ones', records: [record(3), record(6), record(5)] },
+    { name: 'a negative offset', records: [record(-1)] },
+    { name: 'a fractional offset', records: [record(5.5)] },
+    { name: 'a record of another partition', records: [record(5), record(6, { partition: 1 })] },
+    { name: 'a record of another topic', records: [record(5, { topic: 'other' })] },
+  ])('fails the whole fetch with ERR_UPSTREAM_PROTOCOL (retriable) for $name', async ({ records }) => {
+    // Prepare
+    scripted = await startScripted([json(200, records)]);
+    const client = clientFor(scripted.url);
+
+    // Act
+    const error = await client
+      .fetch('demo', 0, 5, { maxRecords: 10, ...deadlineIn() })
+      .catch((caught: unknown) => caught);
+    await client.close();
+
+    // Assess
+    expect(error).toMatchObject({ code: 'ERR_UPSTREAM_PROTOCOL', retriable: true, status: 200 });
+    expect(scripted.bodies).toHaveLength(1);
+  });
+
+  it("accepts strict base64 of every padding length and a topic field naming the partition's topic", async () => {
+    // Prepare
+    const answer = [
+      record(5, { value: 'YWJj', topic: 'demo' }),
+      record(6, { value: 'YWI=' }),
+      record(7, { value: 'YQ==', key: '' }),
+    ];
+    scripted = await startScripted([json(200, answer)]);
+    const client = clientFor(scripted.url);
+
+    // Act
+    const records = await client.fetch('demo', 0, 5, { maxRecords: 10, ...deadlineIn() });
+    await client.close();
+
+    // Assess
+    expect(records.map((item) => [item.key?.toString() ?? null, item.value?.toString()])).toEqual([
+      [null, 'abc'],
+      [null, 'ab'],
+      ['', 'a'],
+    ]);
+  });
+
+  it.each([
+    { name: 'offset -1', entry: { partition: 0, offset: -1 } },
+    { name: 'a fractional offset', entry: { partition: 0, offset: 1.5 } },
+    { name: 'a negative partition', entry: { partition: -1, offset: 3 } },
+    { name: 'a fractional partition', entry: { partition: 0.5, offset: 3 } },
+    { name: 'an offset given as a string', entry: { partition: 0, offset: '3' } },
+  ])(
+    'reports a produce entry with $name as not acknowledged: retriable, not resent, a possible duplicate',
+    async ({ entry }) => {
+      // Prepare
+      scripted = await startScripted([
+        json(200, { offsets: [{ partition: 0, offset: 2, error_code: null, error: null }, entry] }),
+      ]);
+      const client = clientFor(scripted.url);
+
+      // Act
+      const results = await client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+      await client.close();
+
+      // Assess
+      expect(results[0]).toEqual({ ok: true, partition: 0, offset: 2 });
+      expect(failureOf(results[1])).toMatchObject({ code: 'ERR_UPSTREAM_PROTOCOL', retriable: true });
+      expect(scripted.bodies).toHaveLength(1);
+      expect(client.stats()).toMatchObject({ possibleDuplicates: 1, ambiguousResends: 0 });
+    },
+  );
+
+  it('reads only the first 64 KiB of a huge error page, then drops the connection', async () => {
+    // Prepare: a 502 page that never ends (1 MiB sent, then nothing). Reading it whole would wait for the
+    // request timeout; a capped read answers with the status as soon as 64 KiB arrived.
+    const page = Buffer.alloc(1024 * 1024, 'x');
+    page.write('<html><body>Bad Gateway');
+    const closed = new Promise<boolean>((resolve) => {
+      scriptedReplies.push((_req, _body, res) => {
+        res.on('close', () => resolve(res.writableFinished));
+        res.writeHead(502, { 'content-type': 'text/html' }).write(page);
+      });
+    });
+    scripted = await startScripted(scriptedReplies);
+    const client = createKafkaRest({
+      baseUrl: scripted.url,
+      allowHttp: true,
+      auth: noAuth(),
+      maxAttempts: 1,
+      requestTimeoutMs: 5_000,
+    });
+
+    // Act
+    const error = await client.listTopics(deadlineIn()).catch((caught: unknown) => caught);
+    await client.close();
+
+    // Assess
+    expect(error).toMatchObject({ code: 'ERR_UPSTREAM_STATUS', status: 502 });
+    expect((error as UpstreamError).bodySnippet).toMatch(/^<html><body>Bad Gatewayx+$/);
+    expect(await closed).toBe(false); // the client hung up before the page ended
   });
 });
 

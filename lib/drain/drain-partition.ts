@@ -11,7 +11,7 @@ import type {
 import type { DrainSettings } from './config.js';
 
 export interface PartitionDrainDeps {
-  readonly kafka: Pick<KafkaRest, 'fetch' | 'logBounds'>;
+  readonly kafka: Pick<KafkaRest, 'fetch' | 'logBounds' | 'endFetch'>;
   readonly checkpoints: CheckpointStore;
   readonly log: Log;
   /** Epoch ms; the clock of every deadline and lease expiry. */
@@ -161,6 +161,8 @@ export const drainPartition = async (
     logEnd(deps.log, report(stop));
     return report(stop);
   } finally {
+    // v2 reads through a consumer instance: delete it on every way out, errors and the time budget too.
+    await deps.kafka.endFetch(drain.topic, partition, { deadlineMs: request.deadlineMs });
     if (lease !== undefined) {
       const held = lease;
       // A failed release only delays the next run until the lease expires: log it, never throw.

@@ -11,7 +11,7 @@ import {
 import type { DrainRequest } from './event.js';
 
 export interface DrainRunDeps extends PartitionDrainDeps {
-  readonly kafka: Pick<KafkaRest, 'fetch' | 'logBounds' | 'listPartitions'>;
+  readonly kafka: Pick<KafkaRest, 'fetch' | 'logBounds' | 'endFetch' | 'listPartitions'>;
   readonly drains: readonly DrainConfig[];
   readonly leaseMs: number;
   readonly maxConcurrentPartitions: number;

@@ -3,16 +3,17 @@ import type { Dispatcher } from 'undici';
 import { checkInt } from '../env-reader.js';
 import { AppError, ConfigError, ERROR_CODES, isAppError, UpstreamError } from '../errors.js';
 import type { Log } from '../log.js';
+import { redact, secretsOfHeaders } from '../redact.js';
 import type { AuthProvider } from './auth.js';
-import { OffsetOutOfRangeError } from './errors.js';
-import { createUndiciTransport, type TransportOutcome, type TransportReply } from './http.js';
+import { type CallSpec, type Exchange, type HeaderMerge, type Reader, withAuthHeaders } from './calls.js';
 import {
-  type BackoffSettings,
-  isRetriableRecordCode,
-  parseRetryAfterMs,
-  planRetry,
-  toStatusVerdict,
-} from './retry.js';
+  KAFKA_REST_DIALECTS,
+  KAFKA_REST_FLAVORS,
+  type KafkaRestDialect,
+  type KafkaRestFlavor,
+} from './flavors.js';
+import { createUndiciTransport, type TransportOutcome, type TransportReply } from './http.js';
+import { type BackoffSettings, parseRetryAfterMs, planRetry, toStatusVerdict } from './retry.js';
 import type {
   CallOptions,
   FetchedRecord,
@@ -22,24 +23,16 @@ import type {
   LogBounds,
   LogBoundsOptions,
   PartitionInfo,
+  ProduceHeader,
   ProduceRecord,
   ProduceResult,
 } from './types.js';
-import {
-  encodedRecordBytes,
-  encodeProduceRequestBody,
-  messagesPath,
-  parseErrorCode,
-  parseFetchRecords,
-  parsePartitions,
-  parseProduceEntries,
-  parseTopics,
-  partitionsPath,
-  TOPIC_NAME,
-  topicPath,
-  topicsPath,
-  V1_MEDIA,
-} from './v1.js';
+import { createBinaryWire, parseErrorCode, TOPIC_NAME, V1_MEDIA } from './v1.js';
+import { createV1Reader } from './v1-reader.js';
+import { createV2Wire } from './v2.js';
+import { createV2Reader } from './v2-reader.js';
+import { createV3Wire } from './v3.js';
+import type { WireFormat } from './wire.js';
 
 export interface KafkaRestOptions {
   /** The proxy's base URL; a path prefix is kept (`https://host/kafka-rest` → `/kafka-rest/topics/…`). */
@@ -47,6 +40,20 @@ export interface KafkaRestOptions {
   /** Allows `http:` (local development only); otherwise the base URL must be `https:`. */
   readonly allowHttp?: boolean;
   readonly auth: AuthProvider;
+  /** The Kafka REST API the proxy speaks (protocol doc §0). Default `v1`. */
+  readonly dialect?: KafkaRestDialect;
+  /** Whose proxy it is, for the quirks of §4 and §6 (v1/v2 only). Default `confluent`. */
+  readonly flavor?: KafkaRestFlavor;
+  /** v3: the cluster id of `/v3/clusters/{id}/…` (required for v3). */
+  readonly clusterId?: string;
+  /** v3: the path before `/v3`, `''` on a self-managed proxy, `/kafka` on Confluent Cloud. Default `''`. */
+  readonly v3PathPrefix?: string;
+  /** v2: the consumer group of the reading instances (nothing is committed to it). Default `kafka-rest-bridge`. */
+  readonly consumerGroup?: string;
+  /** v2: `max_bytes` of one `records` read. Default 2 097 152. */
+  readonly fetchMaxBytes?: number;
+  /** v2: `timeout` of one `records` read, how long the proxy may wait when it has nothing. Default 1 000. */
+  readonly fetchWaitMs?: number;
   /** Default: one keep-alive undici `Pool` for the base URL's origin, `connections` bounded. */
   readonly dispatcher?: Dispatcher;
   /** Connections of the default pool. Default 8. */
@@ -83,27 +90,31 @@ const DEFAULTS = {
   maxRecordBytes: 1_000_000,
   maxRequestBytes: 5_000_000,
   maxRequestRecords: 500,
+  fetchMaxBytes: 2_097_152,
+  fetchWaitMs: 1_000,
 } as const;
 
 /** The part of an error body kept for diagnosis (like undici's `ResponseError`). */
 const SNIPPET_CHARS = 256;
-/** `{"records":[` + `]}`. */
-const BODY_FRAME_BYTES = 14;
-/** The highest offset a probe may ask for: JSON numbers stay exact up to here. */
-const MAX_OFFSET = Number.MAX_SAFE_INTEGER;
+/** Past the cut, enough of the body to recognise a credential that starts before it. */
+const SNIPPET_LOOKAHEAD_CHARS = 1_024;
+/** v2: empty `records` reads in a row, while the log has more, before a fetch gives up with `[]`. */
+const MAX_EMPTY_READS = 5;
+/** How long `close()` may spend deleting consumer instances. */
+const CLOSE_BUDGET_MS = 5_000;
+const DEFAULT_CONSUMER_GROUP = 'kafka-rest-bridge';
 
 const NO_LOG: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
-type Probe = 'inside' | 'end' | 'outside';
-
-interface Exchange {
-  readonly status: number;
-  readonly body: string;
-  readonly kafkaErrorCode: number | null;
-}
-
 interface Settings extends BackoffSettings {
   readonly baseUrl: URL;
+  readonly dialect: KafkaRestDialect;
+  readonly flavor: KafkaRestFlavor;
+  readonly clusterId: string;
+  readonly v3PathPrefix: string;
+  readonly consumerGroup: string;
+  readonly fetchMaxBytes: number;
+  readonly fetchWaitMs: number;
   readonly connections: number;
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -113,7 +124,9 @@ interface Settings extends BackoffSettings {
 }
 
 /**
- * Creates a Kafka REST v1 client (binary embedded format; protocol doc §1–§4, design §3).
+ * Creates a Kafka REST client for the `dialect` the proxy speaks (design §3): v1 (binary embedded; protocol
+ * doc §1–§5), v2 (§6: v2 media types, reading through one consumer instance per partition) or v3 produce
+ * (§7: one JSON object per record, a delivery report each). The `flavor` adds a server's quirks (§4, §6).
  *
  * Produce never throws for the proxy's failures: each record gets a result, and only failed retriable
  * records are resent, with full-jitter backoff or the proxy's `Retry-After`, until `maxAttempts` or the
@@ -140,17 +153,14 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
   // The credential's header values, kept only to scrub them from body snippets should a proxy echo them.
   let secretsToRedact: readonly string[] = [];
 
-  const produceHeaders = withAuthHeaders({
-    'content-type': V1_MEDIA.produceContentType,
-    accept: V1_MEDIA.accept,
-  });
-  const metadataHeaders = withAuthHeaders({ accept: V1_MEDIA.accept });
-  const fetchHeaders = withAuthHeaders({ accept: V1_MEDIA.fetchAccept });
+  const wire = createWire(settings, basePath);
+  const produceHeaders = withAuthHeaders(wire.produce.headers);
+  const metadataHeaders = wire.metadata === undefined ? undefined : withAuthHeaders(wire.metadata.headers);
 
   /** One HTTP attempt, with the credential, bounded by what is left of the call's deadline. */
   const attempt = async (
     call: CallOptions,
-    method: 'GET' | 'POST',
+    method: CallSpec['method'],
     path: string,
     headers: HeaderMerge,
     body?: string | Uint8Array,
@@ -178,7 +188,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
       const appError = toSecretError(error);
       return failure(appError, appError.retriable);
     }
-    if (authHeaders !== headers.forAuth) secretsToRedact = redactionsOf(authHeaders);
+    if (authHeaders !== headers.forAuth) secretsToRedact = secretsOfHeaders(authHeaders);
     counters.requests++;
     return transport.send({
       method,
@@ -202,11 +212,12 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
     }
   };
 
-  const snippet = (body: string): string => {
-    let text = body.slice(0, SNIPPET_CHARS);
-    for (const secret of secretsToRedact) text = text.replaceAll(secret, '[redacted]');
-    return text;
-  };
+  // Redacted before it is cut: a secret straddling the cut would otherwise leave its first characters.
+  const snippet = (body: string): string =>
+    redact(body.slice(0, SNIPPET_CHARS + SNIPPET_LOOKAHEAD_CHARS), secretsToRedact).slice(0, SNIPPET_CHARS);
+
+  /** A per-record error message, kept like a body snippet. */
+  const messageSnippet = (message: unknown): string => (typeof message === 'string' ? snippet(message) : '');
 
   const statusError = (
     reply: TransportReply,
@@ -245,20 +256,12 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
       { status: reply.status, bodySnippet: snippet(reply.body) },
     );
 
-  /**
-   * A read (idempotent) with retries: returns a 2xx answer, or one that `passThrough` accepts (an expected
-   * error such as out-of-range); throws the last failure otherwise.
-   */
-  const exchange = async (
-    call: CallOptions,
-    what: string,
-    path: string,
-    headers: HeaderMerge,
-    passThrough?: (status: number, kafkaErrorCode: number | null) => boolean,
-  ): Promise<Exchange> => {
+  /** See {@link Exchanger}: a call that is safe to repeat, with retries; throws the last failure. */
+  const exchange = async (call: CallOptions, spec: CallSpec): Promise<Exchange> => {
+    const { what, passThrough } = spec;
     let refreshed = false;
     for (let attemptNo = 1; ; attemptNo++) {
-      const outcome = await attempt(call, 'GET', path, headers);
+      const outcome = await attempt(call, spec.method, spec.path, spec.headers, spec.body);
       let error: AppError;
       let retryAfterMs: number | undefined;
       if (!outcome.ok) {
@@ -310,7 +313,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
     call: CallOptions,
   ): Promise<void> => {
     const what = `produce to topic ${topic}`;
-    const path = topicPath(basePath, topic);
+    const path = wire.produce.path(topic);
     let pending = indices;
     let refreshed = false;
     // The previous attempt may have written `pending` (timeout, connection lost after sending).
@@ -334,7 +337,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
         'POST',
         path,
         produceHeaders,
-        encodeProduceRequestBody(records, pending),
+        wire.produce.encode(records, pending),
       );
       let retry: number[];
       let error: AppError | undefined;
@@ -364,33 +367,34 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
           continue;
         }
         // Per-record results come with 200, and with 500 on Karapace when any record failed (protocol doc §4).
-        const entries =
-          ok || outcome.status === 500 ? parseProduceEntries(outcome.body, pending.length) : undefined;
-        if (entries !== undefined) {
+        const reports = wire.produce.hasRecordResults(outcome.status)
+          ? wire.produce.parse(outcome.body, pending.length)
+          : undefined;
+        if (reports !== undefined) {
           retry = [];
           // Allocated on the first retriable failure only: the common all-success answer needs none of it.
           let retriableCodes: Map<number, { code: number; message: unknown }> | undefined;
-          for (let j = 0; j < entries.length; j++) {
-            const entry = entries[j] as (typeof entries)[number];
+          for (let j = 0; j < reports.length; j++) {
+            const report = reports[j] as (typeof reports)[number];
             const index = pending[j] as number;
-            const entryCode = entry.error_code;
-            if (entryCode === null || entryCode === undefined) {
-              if (typeof entry.offset === 'number' && typeof entry.partition === 'number') {
-                results[index] = { ok: true, partition: entry.partition, offset: entry.offset };
-              } else {
-                results[index] = {
-                  ok: false,
-                  error: protocolError(outcome, what, 'an offset for every record'),
-                };
-              }
-            } else if (typeof entryCode === 'number' && isRetriableRecordCode(entryCode)) {
+            if (report.kind === 'acked') {
+              results[index] = { ok: true, partition: report.partition, offset: report.offset };
+            } else if (report.kind === 'unacked') {
+              // No error, yet no usable position (`-1`, `1.5`, null, or no report): maybe written, maybe
+              // not. Not acknowledged, so reported retriable; whoever retries it may write it twice.
+              counters.possibleDuplicates++;
+              results[index] = {
+                ok: false,
+                error: protocolError(outcome, what, UNACKED_EXPECTED[wire.dialect]),
+              };
+            } else if (wire.produce.isRetriable(report.code)) {
               retry.push(index);
               retriableCodes ??= new Map();
-              retriableCodes.set(index, { code: entryCode, message: entry.error });
+              retriableCodes.set(index, { code: report.code as number, message: report.message });
             } else {
               results[index] = {
                 ok: false,
-                error: recordRejected(topic, entryCode, entry.error, outcome.status),
+                error: recordRejected(topic, report.code, messageSnippet(report.message), outcome.status),
               };
             }
           }
@@ -400,13 +404,15 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
           const codes = retriableCodes as Map<number, { code: number; message: unknown }>;
           recordError = (index) => {
             const own = codes.get(index) as { code: number; message: unknown };
-            return recordRetriable(topic, own.code, own.message, status);
+            return recordRetriable(topic, own.code, messageSnippet(own.message), status);
           };
         } else if (ok) {
-          // The records may have been written: resending could duplicate them, reporting keeps them honest.
+          // The records may have been written: resending could duplicate them, reporting keeps them honest
+          // (and whoever retries them later may duplicate them: counted).
+          counters.possibleDuplicates += pending.length;
           return fail(
             pending,
-            protocolError(outcome, what, 'a v1 produce response with one entry per record'),
+            protocolError(outcome, what, `a ${wire.dialect} produce response with one entry per record`),
           );
         } else {
           retryAfterMs = parseRetryAfterMs(outcome.headers['retry-after'], now());
@@ -454,30 +460,6 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
     }
   };
 
-  /** One count=1 read (protocol doc §2.5): records → inside the log, `[]` → its end, 50002 → outside. */
-  const probe = async (
-    topic: string,
-    partition: number,
-    offset: number,
-    call: CallOptions,
-  ): Promise<Probe> => {
-    const what = `probe ${topic}/${partition} at offset ${offset}`;
-    const reply = await exchange(
-      call,
-      what,
-      messagesPath(basePath, topic, partition, offset, 1),
-      fetchHeaders,
-      isOutOfRange,
-    );
-    if (isOutOfRange(reply.status, reply.kafkaErrorCode)) return 'outside';
-    const parsed = parseFetchRecords(reply.body, offset);
-    if (parsed === undefined) {
-      throw protocolError(reply, what, 'a list of records');
-    }
-    // Some servers answer with a whole batch that starts before `offset`: any record means inside.
-    return parsed.rawCount > 0 ? 'inside' : 'end';
-  };
-
   const produce = async (
     topic: string,
     records: readonly ProduceRecord[],
@@ -487,30 +469,55 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
     if (!Array.isArray(records) || records.length === 0) {
       throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `produce to topic ${topic} needs at least one record`);
     }
+    const results = new Array<ProduceResult>(records.length);
     const requests: number[][] = [];
     let current: number[] = [];
-    let bytes = BODY_FRAME_BYTES;
+    let bytes = wire.produce.frameBytes;
     for (let i = 0; i < records.length; i++) {
       const record = records[i] as ProduceRecord;
       checkRecord(record, i, settings.maxRecordBytes);
-      const recordBytes = encodedRecordBytes(record);
+      const refused = wire.produce.refuse(record);
+      if (refused !== undefined) {
+        // This record alone: the others of the call are fine and go out.
+        results[i] = {
+          ok: false,
+          error: new AppError(ERROR_CODES.PAYLOAD_INVALID, `record ${i} for topic ${topic}: ${refused}`),
+        };
+        continue;
+      }
+      const recordBytes = wire.produce.recordBytes(record);
       if (
         current.length > 0 &&
         (current.length >= settings.maxRequestRecords || bytes + recordBytes > settings.maxRequestBytes)
       ) {
         requests.push(current);
         current = [];
-        bytes = BODY_FRAME_BYTES;
+        bytes = wire.produce.frameBytes;
       }
       current.push(i);
       bytes += recordBytes;
     }
-    requests.push(current);
-    const results = new Array<ProduceResult>(records.length);
+    if (current.length > 0) requests.push(current);
     // One request after the other: a later part of the call never overtakes an earlier one.
     for (const indices of requests) await produceRequest(topic, records, indices, results, call);
     return results;
   };
+
+  const readerDeps = { exchange, protocolError, now, log };
+  const reader: Reader =
+    settings.dialect === 'v1'
+      ? createV1Reader(readerDeps, basePath)
+      : settings.dialect === 'v2'
+        ? createV2Reader(readerDeps, {
+            baseUrl: settings.baseUrl,
+            basePath,
+            group: settings.consumerGroup,
+            maxBytes: settings.fetchMaxBytes,
+            waitMs: settings.fetchWaitMs,
+            maxEmptyReads: MAX_EMPTY_READS,
+            newInstanceName: () => `krb-${globalThis.crypto.randomUUID()}`,
+          })
+        : V3_READER;
 
   const fetch = async (
     topic: string,
@@ -527,22 +534,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
         `maxRecords must be ${checkInt(options.maxRecords, { min: 1 })}`,
       );
     }
-    const what = `fetch ${topic}/${partition} from offset ${offset}`;
-    const path = messagesPath(basePath, topic, partition, offset, options.maxRecords);
-    const reply = await exchange(options, what, path, fetchHeaders, isOutOfRange);
-    if (isOutOfRange(reply.status, reply.kafkaErrorCode)) {
-      throw new OffsetOutOfRangeError(
-        `offset ${offset} is outside the log of ${topic}/${partition} (below its start or above its end)`,
-        { topic, partition, offset },
-      );
-    }
-    const parsed = parseFetchRecords(reply.body, offset);
-    if (parsed === undefined) {
-      throw protocolError(reply, what, 'a list of records');
-    }
-    return parsed.records.length > options.maxRecords
-      ? parsed.records.slice(0, options.maxRecords)
-      : parsed.records;
+    return reader.fetch(topic, partition, offset, options);
   };
 
   const logBounds = async (
@@ -552,71 +544,30 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
   ): Promise<LogBounds> => {
     checkTopic(topic);
     checkNonNegative('partition', partition);
-    const near = options.near;
-    if (near !== undefined) checkNonNegative('near', near);
-    const at = (offset: number): Promise<Probe> => probe(topic, partition, offset, options);
+    if (options.near !== undefined) checkNonNegative('near', options.near);
+    return reader.logBounds(topic, partition, options);
+  };
 
-    // 1. Offset 0: a topic that was (re-)created and never truncated starts there.
-    let point = 0;
-    let kind = await at(0);
-    if (kind === 'end') return { start: 0, end: 0 };
-    let start = 0;
-    if (kind === 'outside') {
-      // 2. 0 is below the log start (retention). Find any offset inside [start, end], then bisect down to start.
-      const found = await findInLog(at, near);
-      if (found === undefined) {
-        throw new OffsetOutOfRangeError(
-          `could not locate the log of ${topic}/${partition} by probing: offset 0 is below its start and no probe${near === undefined ? '' : ` around ${near}`} landed inside it; the remaining log is too short to find this way`,
-          { topic, partition, ...(near === undefined ? {} : { offset: near }) },
-        );
-      }
-      point = found.offset;
-      kind = found.kind;
-      // Every offset in (0, point) is below start (outside) or inside: a monotone predicate.
-      let below = 0;
-      let atOrAbove = point;
-      while (atOrAbove - below > 1) {
-        const mid = below + Math.floor((atOrAbove - below) / 2);
-        if ((await at(mid)) === 'outside') below = mid;
-        else atOrAbove = mid;
-      }
-      start = atOrAbove;
-    }
-    if (kind === 'end') return { start, end: point };
+  const endFetch = async (topic: string, partition: number, call: CallOptions): Promise<void> => {
+    checkTopic(topic);
+    checkNonNegative('partition', partition);
+    await reader.end(topic, partition, call);
+  };
 
-    // 3. `point` is inside: the end is the first offset that answers `[]`. Start from `near` when it is
-    //    further up (a checkpoint is usually close to the end), then gallop and bisect.
-    let inside = point;
-    let beyond = Number.NaN;
-    if (near !== undefined && near > inside) {
-      const nearKind = await at(near);
-      if (nearKind === 'end') return { start, end: near };
-      if (nearKind === 'inside') inside = near;
-      else beyond = near;
+  const metadata = (what: string) => {
+    if (wire.metadata === undefined || metadataHeaders === undefined) {
+      throw new ConfigError([
+        `Kafka REST v3 (KAFKA_REST_DIALECT=v3) cannot ${what}: this client reads topics and partitions over v1 or v2 only`,
+      ]);
     }
-    for (let step = 1; Number.isNaN(beyond); step *= 2) {
-      const candidate = Math.min(inside + step, MAX_OFFSET);
-      const candidateKind = await at(candidate);
-      if (candidateKind === 'end') return { start, end: candidate };
-      if (candidateKind === 'outside') beyond = candidate;
-      else if (candidate === MAX_OFFSET) return { start, end: MAX_OFFSET };
-      else inside = candidate;
-    }
-    while (beyond - inside > 1) {
-      const mid = inside + Math.floor((beyond - inside) / 2);
-      const midKind = await at(mid);
-      if (midKind === 'end') return { start, end: mid };
-      if (midKind === 'inside') inside = mid;
-      else beyond = mid;
-    }
-    // `inside` answered records and `inside + 1` did not: the log grew or shrank while probing.
-    return { start, end: inside + 1 };
+    return { wire: wire.metadata, headers: metadataHeaders };
   };
 
   const listTopics = async (call: CallOptions): Promise<string[]> => {
     const what = 'list topics';
-    const reply = await exchange(call, what, topicsPath(basePath), metadataHeaders);
-    const topics = parseTopics(reply.body);
+    const { wire: metadataWire, headers } = metadata(what);
+    const reply = await exchange(call, { what, method: 'GET', path: metadataWire.topicsPath, headers });
+    const topics = metadataWire.parseTopics(reply.body);
     if (topics === undefined) {
       throw protocolError(reply, what, 'a list of names');
     }
@@ -626,8 +577,14 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
   const listPartitions = async (topic: string, call: CallOptions): Promise<PartitionInfo[]> => {
     checkTopic(topic);
     const what = `list partitions of topic ${topic}`;
-    const reply = await exchange(call, what, partitionsPath(basePath, topic), metadataHeaders);
-    const partitions = parsePartitions(reply.body);
+    const { wire: metadataWire, headers } = metadata(what);
+    const reply = await exchange(call, {
+      what,
+      method: 'GET',
+      path: metadataWire.partitionsPath(topic),
+      headers,
+    });
+    const partitions = metadataWire.parsePartitions(reply.body);
     if (partitions === undefined) {
       throw protocolError(reply, what, 'a list of partitions');
     }
@@ -635,79 +592,63 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
     return partitions.sort((a, b) => a.partition - b.partition);
   };
 
+  // Idempotent: deps teardown and a test's cleanup may both close the same client.
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      try {
+        // Consumer instances first: they hold resources on the proxy until they expire.
+        await reader.endAll({ deadlineMs: now() + Math.min(settings.requestTimeoutMs, CLOSE_BUDGET_MS) });
+      } finally {
+        await transport.close();
+      }
+    })();
+    return closing;
+  };
+
   return {
     produce,
     fetch,
     logBounds,
+    endFetch,
     listTopics,
     listPartitions,
-    close: () => transport.close(),
+    close,
     stats: (): KafkaRestStats => ({ ...counters }),
   };
 };
 
-/**
- * Finds an offset in [log start, log end] when offset 0 is below the start. Probes `near` and then
- * `near ± 2^k` (interleaved), or `1, 2, 4, …` without `near`. A log shorter than the gaps between probes
- * at that distance is stepped over: then this gives up (undefined) rather than scan.
- */
-const findInLog = async (
-  at: (offset: number) => Promise<Probe>,
-  near: number | undefined,
-): Promise<{ offset: number; kind: Exclude<Probe, 'outside'> } | undefined> => {
-  const tried = new Set<number>([0]);
-  const tryAt = async (offset: number) => {
-    if (offset <= 0 || offset > MAX_OFFSET || tried.has(offset)) return undefined;
-    tried.add(offset);
-    const kind = await at(offset);
-    return kind === 'outside' ? undefined : { offset, kind };
-  };
-  const center = near !== undefined && near > 0 ? near : 0;
-  const found = await tryAt(center);
-  if (found !== undefined) return found;
-  for (let step = 1; step <= MAX_OFFSET; step *= 2) {
-    const up = await tryAt(center + step);
-    if (up !== undefined) return up;
-    const down = await tryAt(center - step);
-    if (down !== undefined) return down;
-    if (center + step > MAX_OFFSET && center - step <= 0) break;
+/** The wire format of the configured dialect and flavor. */
+const createWire = (settings: Settings, basePath: string): WireFormat => {
+  switch (settings.dialect) {
+    case 'v1':
+      return createBinaryWire('v1', basePath, settings.flavor, V1_MEDIA);
+    case 'v2':
+      return createV2Wire(basePath, settings.flavor);
+    case 'v3':
+      return createV3Wire(basePath, settings.v3PathPrefix, settings.clusterId);
   }
-  return undefined;
 };
 
-const isOutOfRange = (status: number, kafkaErrorCode: number | null): boolean =>
-  status === 500 && kafkaErrorCode === 50002;
-
-interface HeaderMerge {
-  forAuth: Readonly<Record<string, string>> | undefined;
-  merge(authHeaders: Readonly<Record<string, string>>): Record<string, string>;
-}
-
-/** Base headers plus the credential, merged again only when the credential object changes (rotation). */
-const withAuthHeaders = (base: Readonly<Record<string, string>>): HeaderMerge => {
-  let merged: Record<string, string> = { ...base };
-  const state: HeaderMerge = {
-    forAuth: undefined,
-    merge: (authHeaders) => {
-      if (authHeaders !== state.forAuth) {
-        merged = { ...base, ...authHeaders };
-        state.forAuth = authHeaders;
-      }
-      return merged;
-    },
-  };
-  return state;
+const v3CannotRead = (): never => {
+  throw new ConfigError([
+    'Kafka REST v3 (KAFKA_REST_DIALECT=v3) has no consume API: reading a partition (the drain) needs KAFKA_REST_DIALECT v1 or v2',
+  ]);
 };
 
-/** Header values and, for `Scheme value`, the bare value: what a proxy that echoes a header would show. */
-const redactionsOf = (headers: Readonly<Record<string, string>>): string[] => {
-  const values: string[] = [];
-  for (const value of Object.values(headers)) {
-    values.push(value);
-    const space = value.indexOf(' ');
-    if (space > 0 && space < value.length - 1) values.push(value.slice(space + 1));
-  }
-  return values.filter((value) => value.length >= 4);
+/** v3 produces only (protocol doc §7): every read is a configuration error, said as such. */
+const V3_READER: Reader = {
+  fetch: async () => v3CannotRead(),
+  logBounds: async () => v3CannotRead(),
+  end: async () => {},
+  endAll: async () => {},
+};
+
+/** What a record with no usable result should have had, per dialect, for `ERR_UPSTREAM_PROTOCOL`. */
+const UNACKED_EXPECTED: Readonly<Record<KafkaRestDialect, string>> = {
+  v1: 'an offset ≥ 0 and a partition ≥ 0 for every record',
+  v2: 'an offset ≥ 0 and a partition ≥ 0 for every record',
+  v3: 'a delivery report for every record, with error_code 200 and partition_id and offset ≥ 0',
 };
 
 const failure = (error: AppError, retriable: boolean): TransportOutcome => ({
@@ -722,26 +663,26 @@ const toSecretError = (error: unknown): AppError =>
     ? error
     : new AppError(ERROR_CODES.SECRET, 'could not read the Kafka REST credential', { cause: error });
 
-const recordRejected = (topic: string, code: unknown, message: unknown, status: number): UpstreamError =>
+const recordRejected = (topic: string, code: unknown, bodySnippet: string, status: number): UpstreamError =>
   new UpstreamError(
     ERROR_CODES.RECORD_REJECTED,
     `Kafka REST proxy rejected the record for topic ${topic} (error_code ${String(code)})`,
     {
       status,
       kafkaErrorCode: typeof code === 'number' ? code : null,
-      bodySnippet: typeof message === 'string' ? message.slice(0, SNIPPET_CHARS) : '',
+      bodySnippet,
       retriable: false,
     },
   );
 
-const recordRetriable = (topic: string, code: number, message: unknown, status: number): UpstreamError =>
+const recordRetriable = (topic: string, code: number, bodySnippet: string, status: number): UpstreamError =>
   new UpstreamError(
     ERROR_CODES.UPSTREAM_STATUS,
     `Kafka REST proxy failed the record for topic ${topic} with retriable error_code ${code}, until retries ran out`,
     {
       status,
       kafkaErrorCode: code,
-      bodySnippet: typeof message === 'string' ? message.slice(0, SNIPPET_CHARS) : '',
+      bodySnippet,
       retriable: true,
     },
   );
@@ -762,7 +703,7 @@ const checkNonNegative = (name: string, value: number): void => {
 };
 
 const checkRecord = (record: ProduceRecord, index: number, maxRecordBytes: number): void => {
-  const { key, value, partition } = record;
+  const { key, value, partition, headers } = record;
   if (value !== null && !(value instanceof Uint8Array)) {
     throw new AppError(
       ERROR_CODES.PAYLOAD_INVALID,
@@ -779,11 +720,28 @@ const checkRecord = (record: ProduceRecord, index: number, maxRecordBytes: numbe
   if (partition !== undefined && (!Number.isSafeInteger(partition) || partition < 0)) {
     throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `record ${index}: partition must be an integer ≥ 0`);
   }
-  const bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0);
+  let bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0);
+  if (headers !== undefined) {
+    if (!Array.isArray(headers)) {
+      throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `record ${index}: headers must be a list`);
+    }
+    for (const header of headers as readonly ProduceHeader[]) {
+      if (
+        typeof header?.name !== 'string' ||
+        (header.value !== null && !(header.value instanceof Uint8Array))
+      ) {
+        throw new AppError(
+          ERROR_CODES.PAYLOAD_INVALID,
+          `record ${index}: each header must be { name: string, value: bytes (Uint8Array) or null }`,
+        );
+      }
+      bytes += Buffer.byteLength(header.name, 'utf8') + (header.value?.byteLength ?? 0);
+    }
+  }
   if (bytes > maxRecordBytes) {
     throw new AppError(
       ERROR_CODES.PAYLOAD_TOO_LARGE,
-      `record ${index} is ${bytes} bytes (key + value), over the limit of ${maxRecordBytes}`,
+      `record ${index} is ${bytes} bytes (key + value${headers === undefined ? '' : ' + headers'}), over the limit of ${maxRecordBytes}`,
     );
   }
 };
@@ -798,7 +756,12 @@ const INT_OPTIONS = [
   ['maxRecordBytes', 1, undefined],
   ['maxRequestBytes', 1_024, undefined],
   ['maxRequestRecords', 1, 100_000],
+  ['fetchMaxBytes', 1, undefined],
+  ['fetchWaitMs', 0, undefined],
 ] as const;
+
+/** Characters safe in a URL path segment as they are. */
+const PATH_SEGMENT = /^[a-zA-Z0-9._-]+$/;
 
 /** Checks every option up front (undici's way): each message names the option and the shape it expects. */
 const parseOptions = (options: KafkaRestOptions): Settings => {
@@ -846,6 +809,40 @@ const parseOptions = (options: KafkaRestOptions): Settings => {
     ints[name] = value;
   }
   if (ints.backoffMaxMs < ints.backoffBaseMs) problems.push('backoffMaxMs must be ≥ backoffBaseMs');
+  const dialect = options.dialect ?? 'v1';
+  if (!KAFKA_REST_DIALECTS.includes(dialect)) {
+    problems.push(`dialect must be one of ${KAFKA_REST_DIALECTS.join(', ')}, got ${JSON.stringify(dialect)}`);
+  }
+  const flavor = options.flavor ?? 'confluent';
+  if (!KAFKA_REST_FLAVORS.includes(flavor)) {
+    problems.push(`flavor must be one of ${KAFKA_REST_FLAVORS.join(', ')}, got ${JSON.stringify(flavor)}`);
+  }
+  const clusterId = options.clusterId ?? '';
+  if (dialect === 'v3' && (typeof clusterId !== 'string' || !PATH_SEGMENT.test(clusterId))) {
+    problems.push(
+      'clusterId is required for dialect v3: the cluster id of /v3/clusters/{id}, e.g. lkc-abc123',
+    );
+  }
+  const v3PathPrefix = options.v3PathPrefix ?? '';
+  if (
+    typeof v3PathPrefix !== 'string' ||
+    (v3PathPrefix !== '' && !/^(\/[a-zA-Z0-9._-]+)+$/.test(v3PathPrefix))
+  ) {
+    problems.push("v3PathPrefix must be '' or a path such as /kafka (no trailing slash)");
+  }
+  const consumerGroup = options.consumerGroup ?? DEFAULT_CONSUMER_GROUP;
+  if (typeof consumerGroup !== 'string' || !PATH_SEGMENT.test(consumerGroup)) {
+    problems.push('consumerGroup must be a name of [a-zA-Z0-9._-]');
+  }
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => `createKafkaRest: ${problem}`));
-  return { ...ints, baseUrl: baseUrl as URL, random: options.random ?? Math.random };
+  return {
+    ...ints,
+    baseUrl: baseUrl as URL,
+    dialect,
+    flavor,
+    clusterId,
+    v3PathPrefix,
+    consumerGroup,
+    random: options.random ?? Math.random,
+  };
 };

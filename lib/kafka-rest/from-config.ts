@@ -21,8 +21,8 @@ export interface KafkaRestFromConfigOptions {
 }
 
 /**
- * The client every handler builds in its deps factory (once per cold start): base URL, auth, timeouts,
- * retries and limits all from `config.kafka`. The Secrets Manager SDK is loaded only when the credential
+ * The client every handler builds in its deps factory (once per cold start): base URL, dialect and flavor,
+ * auth, timeouts, retries and limits all from `config.kafka`. The Secrets Manager SDK is loaded only when the credential
  * is a secret id, and only at the first request (not here), so `auth=none` and a literal key never load it.
  *
  * Throws `ConfigError` (`ERR_CONFIG`) if the settings are inconsistent (already checked by `loadConfig`).
@@ -36,6 +36,10 @@ export const createKafkaRestFromConfig = (
     baseUrl: kafka.url,
     allowHttp: kafka.allowHttp,
     auth: toAuthProvider(config, options),
+    dialect: kafka.dialect,
+    flavor: kafka.flavor,
+    ...(kafka.clusterId === undefined ? {} : { clusterId: kafka.clusterId }),
+    v3PathPrefix: kafka.v3PathPrefix,
     connections: kafka.connections,
     connectTimeoutMs: kafka.connectTimeoutMs,
     requestTimeoutMs: kafka.requestTimeoutMs,

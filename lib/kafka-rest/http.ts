@@ -15,7 +15,7 @@ export interface Transport {
 }
 
 export interface TransportRequest {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'DELETE';
   /** Path and query, already including the base URL's own path prefix. */
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -32,6 +32,7 @@ export interface TransportReply {
   readonly ok: true;
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
+  /** The whole body of a 2xx; of any other status, at most its first {@link ERROR_BODY_MAX_BYTES}. */
   readonly body: string;
 }
 
@@ -56,6 +57,9 @@ export interface TransportOptions {
   readonly connections: number;
   readonly connectTimeoutMs: number;
 }
+
+/** What is kept of a non-2xx body: enough for the error envelope and a snippet. */
+export const ERROR_BODY_MAX_BYTES = 64 * 1024;
 
 /** Below this, a request's timeout runs on an exact timer rather than undici's coarse one. */
 const EXACT_TIMEOUT_BELOW_MS = 5_000;
@@ -145,8 +149,12 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
         signal: timer?.signal ?? req.signal ?? null,
       });
       // Always consume the body, even of an error: an unread body keeps its connection out of the pool.
-      const body = await response.body.text();
-      return { ok: true, status: response.statusCode, headers: response.headers, body };
+      const status = response.statusCode;
+      const body =
+        status >= 200 && status < 300
+          ? await response.body.text()
+          : await readErrorBody(response.body, ERROR_BODY_MAX_BYTES);
+      return { ok: true, status, headers: response.headers, body };
     } catch (error) {
       if (timer?.signal.reason === TIMED_OUT) return toFailure(TIMED_OUT, origin, undefined);
       return toFailure(error, origin, req.signal);
@@ -161,6 +169,24 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
       if (ownsDispatcher) await dispatcher.close();
     },
   };
+};
+
+/**
+ * The first `maxBytes` of an error body. Error bodies are only diagnosed (a code, a snippet), and a proxy
+ * or gateway can send megabytes of HTML with a 502: buffering all of it once cost ≈200 MB of memory in a
+ * 128 MB function. Leaving the loop early destroys the body, which closes that connection rather than
+ * returning it to the pool with unread bytes on it.
+ */
+const readErrorBody = async (body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> => {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    chunks.push(bytes);
+    size += bytes.byteLength;
+    if (size >= maxBytes) break;
+  }
+  return Buffer.concat(chunks, size).toString('utf8', 0, Math.min(size, maxBytes));
 };
 
 const toFailure = (error: unknown, origin: string, signal: AbortSignal | undefined): TransportFailure => {

@@ -1,15 +1,9 @@
 /**
- * The one table that decides what is worth trying again, and the backoff between tries. Every dialect and
- * call goes through it, so "is this retriable?" has exactly one answer (protocol doc §3 and §4).
+ * The one table that decides what is worth trying again at the HTTP level, and the backoff between tries.
+ * Every dialect and call goes through it (protocol doc §3 and §4). Per-record produce codes depend on who
+ * sends them: `FLAVOR_TRAITS` (flavors.ts) for v1/v2, `isRetriableV3Code` (v3.ts) for v3.
  */
 export const RETRY_TABLE = {
-  /**
-   * Per-record produce codes that a resend can fix: 50003 (Confluent code), 2 (Confluent docs, Karapace),
-   * and Kafka-retriable protocol numbers (Redpanda): unknown topic/partition, leader not available, not
-   * leader, request timed out, network exception, not enough replicas (after append).
-   * Everything else (50002, 1, 10, 40101, 40301, 422…) is rejected for good.
-   */
-  recordCodes: new Set<number>([50003, 2, 3, 5, 6, 7, 13, 19, 20]),
   /** HTTP statuses retried for any call: the request was not processed, or the proxy asks us to slow down. */
   statuses: new Set<number>([408, 429, 502, 503, 504]),
   /** Kafka REST codes that are retriable although sent with HTTP 500 (50301: consumer pool exhausted). */
@@ -36,8 +30,6 @@ export const toStatusVerdict = (
   if (idempotent && status >= 500 && status !== 501 && kafkaErrorCode !== 50002) return 'retry';
   return 'fail';
 };
-
-export const isRetriableRecordCode = (code: number): boolean => RETRY_TABLE.recordCodes.has(code);
 
 export interface BackoffSettings {
   readonly maxAttempts: number;

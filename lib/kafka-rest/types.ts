@@ -10,7 +10,9 @@ export interface KafkaRest {
    * retriable records are retried (only those, with backoff) until `deadlineMs`; what is still failing
    * then is reported, never thrown. Throws only for a caller error that no record can survive
    * (`ERR_PAYLOAD_INVALID`, e.g. an empty list, a bad topic name or a negative partition;
-   * `ERR_PAYLOAD_TOO_LARGE` for a record over the configured size limit).
+   * `ERR_PAYLOAD_TOO_LARGE` for a record over the configured size limit). A record the dialect or flavor
+   * cannot carry (a tombstone to Redpanda, headers before v3) fails alone with `ERR_PAYLOAD_INVALID`,
+   * without being sent.
    */
   produce(topic: string, records: readonly ProduceRecord[], options: CallOptions): Promise<ProduceResult[]>;
 
@@ -19,7 +21,10 @@ export interface KafkaRest {
    * below `offset` (whole compressed batches on some servers) are already dropped. `[]` means caught up.
    * Throws `OffsetOutOfRangeError` (`ERR_OFFSET_OUT_OF_RANGE`) when `offset` is outside the log, and an
    * `UpstreamError` when the proxy fails past the retry budget (`ERR_DEADLINE` when the deadline passed
-   * first); `ERR_PAYLOAD_INVALID` for a bad topic name, partition, offset or `maxRecords`.
+   * first); `ERR_PAYLOAD_INVALID` for a bad topic name, partition, offset or `maxRecords`;
+   * `ERR_UPSTREAM_PROTOCOL` (retriable) for an answer that cannot be trusted whole (bad base64, offsets not
+   * increasing, another partition). v2 reads through a consumer instance kept per partition until
+   * `endFetch`/`close`, and its out-of-range errors say which side; v3 has no consume API: `ERR_CONFIG`.
    */
   fetch(topic: string, partition: number, offset: number, options: FetchOptions): Promise<FetchedRecord[]>;
 
@@ -32,17 +37,29 @@ export interface KafkaRest {
    * log [start, end] is narrower than the gaps between probes at its distance from `near` (e.g. a log
    * emptied by retention far from the checkpoint): an answer of "outside" does not say on which side.
    * That throws `OffsetOutOfRangeError` (`ERR_OFFSET_OUT_OF_RANGE`); apply the reset policy without bounds.
-   * Also throws `UpstreamError` as `fetch` does.
+   * v2 asks `GET /topics/{t}/partitions/{p}/offsets` instead (one request, exact; `near` is unused).
+   * Also throws `UpstreamError` as `fetch` does, and `ERR_CONFIG` on v3.
    */
   logBounds(topic: string, partition: number, options: LogBoundsOptions): Promise<LogBounds>;
 
-  /** Topic names, sorted. */
+  /**
+   * Ends the reading of one partition: frees what the client holds on the proxy for it (the v2 consumer
+   * instance; nothing on v1 and v3), so a run can leave nothing behind however it ends. A later `fetch`
+   * starts afresh. Never throws: a failed delete is logged, and the proxy expires idle instances itself.
+   * `close()` does this for every partition.
+   */
+  endFetch(topic: string, partition: number, options: CallOptions): Promise<void>;
+
+  /** Topic names, sorted. Throws `ERR_CONFIG` on v3, which has no API this client lists topics with. */
   listTopics(options: CallOptions): Promise<string[]>;
 
-  /** Partitions of a topic, sorted by partition number. Throws `ERR_UPSTREAM_STATUS` (404) for an unknown topic. */
+  /**
+   * Partitions of a topic, sorted by partition number. Throws `ERR_UPSTREAM_STATUS` (404) for an unknown
+   * topic, and `ERR_CONFIG` on v3.
+   */
   listPartitions(topic: string, options: CallOptions): Promise<PartitionInfo[]>;
 
-  /** Closes the connection pool. */
+  /** Deletes the consumer instances still held (v2, best effort), then closes the connection pool. Idempotent. */
   close(): Promise<void>;
 }
 
@@ -57,7 +74,11 @@ export interface KafkaRestStats {
    * request was sent): the records may have been written already, so each such resend can duplicate.
    */
   readonly ambiguousResends: number;
-  /** Records carried by those ambiguous resends: an upper bound on the duplicates they may have made. */
+  /**
+   * Records carried by those ambiguous resends, plus records reported failed although the proxy may have
+   * written them (a 2xx answer with no usable result for them): an upper bound on the duplicates that
+   * resends, here or by the caller, may make.
+   */
   readonly possibleDuplicates: number;
   /** Credential refreshes triggered by a 401/403. */
   readonly authRefreshes: number;
@@ -90,6 +111,17 @@ export interface ProduceRecord {
   readonly value: Uint8Array | null;
   /** Explicit partition; absent: partitioner. */
   readonly partition?: number;
+  /**
+   * Kafka record headers, in order (a name may repeat). Only the v3 dialect carries them: v1 and v2 have
+   * none, so there a record with headers fails (`ERR_PAYLOAD_INVALID`) rather than lose them.
+   */
+  readonly headers?: readonly ProduceHeader[];
+}
+
+export interface ProduceHeader {
+  readonly name: string;
+  /** Raw bytes; null: a header with no value. */
+  readonly value: Uint8Array | null;
 }
 
 export type ProduceResult = ProduceSuccess | ProduceFailure;

@@ -1,4 +1,6 @@
+import { FLAVOR_TRAITS, type KafkaRestFlavor } from './flavors.js';
 import type { FetchedRecord, PartitionInfo, ProduceRecord } from './types.js';
+import { base64Length, type MetadataWire, type RecordReport, toBase64, type WireFormat } from './wire.js';
 
 /**
  * The Kafka REST v1 wire format (binary embedded), as pure functions: paths, media types, request bodies
@@ -38,8 +40,6 @@ export const messagesPath = (
 /** Upper bound of one record's bytes inside the JSON body: base64 grows 4/3, plus field names and a partition. */
 export const encodedRecordBytes = (record: ProduceRecord): number =>
   48 + base64Length(record.key?.byteLength ?? 0) + base64Length(record.value?.byteLength ?? 0);
-
-const base64Length = (bytes: number): number => Math.ceil(bytes / 3) * 4;
 
 /**
  * Below this (estimated) size a produce body is built as a string, above it as bytes. V8 allocates a
@@ -142,11 +142,6 @@ const PARTITION_FIELD = '"partition":';
 const VALUE_FIELD = '"value":"';
 const NULL_VALUE_FIELD = '"value":null';
 
-const toBase64 = (bytes: Uint8Array): string =>
-  (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString(
-    'base64',
-  );
-
 /** One entry of a produce answer, as the client needs it. */
 export interface ProduceEntry {
   readonly partition: unknown;
@@ -164,27 +159,104 @@ export const parseProduceEntries = (body: string, expected: number): readonly Pr
   return offsets as ProduceEntry[];
 };
 
+/** Media types of one binary embedded API version (v1 or v2): they differ only in the version. */
+export interface BinaryMedia {
+  readonly produceContentType: string;
+  readonly accept: string;
+  readonly fetchAccept: string;
+}
+
+/** `{"records":[` + `]}`. */
+const BODY_FRAME_BYTES = BODY_OPEN.length + BODY_CLOSE.length;
+
 /**
- * Records of a simple-consume answer at or after `fromOffset`. Older proxies (and Redpanda) return whole
- * compressed batches, so earlier offsets are dropped here (protocol doc §2.4); unknown fields (`topic`)
- * are ignored. `rawCount` is how many records the proxy sent, before that filtering.
+ * The produce and metadata wire of v1, and of v2, which keeps v1's bodies and shapes under its own media
+ * types (protocol doc §6). The flavor decides which per-record codes are retriable, whether a tombstone can
+ * be sent, and which HTTP status carries per-record results when some failed.
+ */
+export const createBinaryWire = (
+  dialect: 'v1' | 'v2',
+  basePath: string,
+  flavor: KafkaRestFlavor,
+  media: BinaryMedia,
+): WireFormat => {
+  const traits = FLAVOR_TRAITS[flavor];
+  const metadata: MetadataWire = {
+    topicsPath: topicsPath(basePath),
+    partitionsPath: (topic) => partitionsPath(basePath, topic),
+    headers: { accept: media.accept },
+    parseTopics,
+    parsePartitions,
+  };
+  return {
+    dialect,
+    metadata,
+    produce: {
+      path: (topic) => topicPath(basePath, topic),
+      headers: { 'content-type': media.produceContentType, accept: media.accept },
+      frameBytes: BODY_FRAME_BYTES,
+      recordBytes: encodedRecordBytes,
+      encode: encodeProduceRequestBody,
+      refuse: (record) => {
+        if (record.headers !== undefined && record.headers.length > 0) {
+          return `record headers need the v3 dialect: Kafka REST ${dialect} has no headers`;
+        }
+        if (record.value === null && !traits.nullValue) {
+          return `a null value (a tombstone) cannot be sent to a ${flavor} proxy: it rejects a JSON null value (protocol doc §6)`;
+        }
+        return undefined;
+      },
+      hasRecordResults: (status) => (status >= 200 && status < 300) || status === traits.partialFailureStatus,
+      parse: (body, count) => {
+        const entries = parseProduceEntries(body, count);
+        return entries === undefined ? undefined : entries.map(toRecordReport);
+      },
+      isRetriable: (code) => typeof code === 'number' && traits.retriableRecordCodes.has(code),
+    },
+  };
+};
+
+/** Success iff `error_code` is null or absent and the position is usable (protocol doc §4). */
+const toRecordReport = (entry: ProduceEntry): RecordReport => {
+  const code = entry.error_code;
+  if (code !== null && code !== undefined) return { kind: 'failed', code, message: entry.error };
+  return isOffset(entry.offset) && isOffset(entry.partition)
+    ? { kind: 'acked', partition: entry.partition, offset: entry.offset }
+    : { kind: 'unacked' };
+};
+
+/**
+ * Records of a fetch answer (v1 simple consume, v2 `records`) at or after `fromOffset`, or undefined when
+ * the answer cannot be trusted whole: a record of another partition (or topic, when the proxy names it),
+ * offsets that do not strictly increase, or a key/value that is not strict base64. Delivering part of such
+ * an answer could hand garbage bytes to a sink or move a checkpoint wrongly, so the whole fetch fails.
+ * Older proxies (and Redpanda) return whole compressed batches, so earlier offsets are dropped here
+ * (protocol doc §2.4); unknown fields are ignored. `rawCount` is how many records the proxy sent, before
+ * that filtering.
  */
 export const parseFetchRecords = (
   body: string,
   fromOffset: number,
+  expected: { readonly topic: string; readonly partition: number },
 ): { readonly records: FetchedRecord[]; readonly rawCount: number } | undefined => {
   const parsed = parseJson(body);
   if (!Array.isArray(parsed)) return undefined;
   const records: FetchedRecord[] = [];
+  let previous = -1;
   for (const item of parsed as unknown[]) {
     if (typeof item !== 'object' || item === null) return undefined;
-    const { key, value, partition, offset } = item as Record<string, unknown>;
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(partition)) return undefined;
+    const { key, value, partition, offset, topic } = item as Record<string, unknown>;
+    if (!isOffset(offset) || partition !== expected.partition) return undefined;
+    if (topic !== undefined && topic !== null && topic !== expected.topic) return undefined;
     if (!isBase64OrNull(key) || !isBase64OrNull(value)) return undefined;
-    if ((offset as number) < fromOffset) continue;
+    if (offset < fromOffset) continue;
+    // A repeated or backward offset means the proxy lost track of the position: trusting it would deliver
+    // records twice or out of order, and move the checkpoint backwards.
+    if (offset <= previous) return undefined;
+    previous = offset;
     records.push({
-      partition: partition as number,
-      offset: offset as number,
+      partition,
+      offset,
       key: typeof key === 'string' ? Buffer.from(key, 'base64') : null,
       value: typeof value === 'string' ? Buffer.from(value, 'base64') : null,
     });
@@ -192,8 +264,18 @@ export const parseFetchRecords = (
   return { records, rawCount: parsed.length };
 };
 
+/** A Kafka offset (or partition) as JSON can carry it exactly: an integer ≥ 0. */
+export const isOffset = (value: unknown): value is number =>
+  typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+// Strict RFC 4648 §4: the standard alphabet, whole 4-character quanta, `=` padding only at the end (the
+// length check rules out `aGVsbG8==`). `Buffer.from(…, 'base64')` would skip any other character silently.
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
+
+export const isStrictBase64 = (text: string): boolean => text.length % 4 === 0 && BASE64.test(text);
+
 const isBase64OrNull = (value: unknown): value is string | null | undefined =>
-  value === null || value === undefined || typeof value === 'string';
+  value === null || value === undefined || (typeof value === 'string' && isStrictBase64(value));
 
 /** `GET /topics`: topic names. */
 export const parseTopics = (body: string): string[] | undefined => {

@@ -5,6 +5,7 @@ import {
 } from '../../dev/kafka-rest/server.js';
 import { apiKeyAuth, noAuth } from '../../lib/kafka-rest/auth.js';
 import { createKafkaRest, type KafkaRestOptions } from '../../lib/kafka-rest/client.js';
+import type { KafkaRestDialect, KafkaRestFlavor } from '../../lib/kafka-rest/flavors.js';
 import type { KafkaRestClient } from '../../lib/kafka-rest/types.js';
 import { literalSecret } from '../../lib/secrets.js';
 import { createMemoryLog } from './log.js';
@@ -20,6 +21,8 @@ export interface KafkaRestFixture {
 }
 
 export interface KafkaRestFixtureOptions {
+  /** Sets the server's flavor and the client's dialect, flavor and cluster id (overridable by the two below). */
+  readonly dialect?: DialectCase;
   readonly server?: KafkaRestServerOptions;
   /** Overrides for the client; by default: `apiKeyAuth` with the server's key (or `noAuth`), allowHttp. */
   readonly client?: Partial<KafkaRestOptions>;
@@ -32,7 +35,10 @@ export interface KafkaRestFixtureOptions {
 export const startKafkaRestWithClient = async (
   options: KafkaRestFixtureOptions = {},
 ): Promise<KafkaRestFixture> => {
-  const server = await startKafkaRestServer(options.server);
+  const server = await startKafkaRestServer({
+    ...(options.dialect === undefined ? {} : { flavor: options.dialect.flavor }),
+    ...options.server,
+  });
   const log = createMemoryLog();
   const sleeps: number[] = [];
   const apiKey = options.server?.apiKey;
@@ -45,6 +51,7 @@ export const startKafkaRestWithClient = async (
     },
     random: () => 0.5,
     log,
+    ...(options.dialect === undefined ? {} : clientOptionsFor(options.dialect)),
     ...options.client,
   });
   return {
@@ -63,3 +70,34 @@ export const startKafkaRestWithClient = async (
 export const deadlineIn = (ms = 10_000): { deadlineMs: number } => ({ deadlineMs: Date.now() + ms });
 
 export const bytes = (text: string): Buffer => Buffer.from(text, 'utf8');
+
+/** One dialect and flavor of the local server and the client, for `describe.each` tables. */
+export interface DialectCase {
+  readonly name: string;
+  readonly dialect: KafkaRestDialect;
+  readonly flavor: KafkaRestFlavor;
+}
+
+/** The local server's default v3 cluster id. */
+export const LOCAL_CLUSTER_ID = 'local-cluster';
+
+/** Every way the client can produce: v1, v2 per flavor, v3 (Confluent's only). */
+export const PRODUCE_DIALECTS: readonly DialectCase[] = [
+  { name: 'v1', dialect: 'v1', flavor: 'confluent' },
+  { name: 'v2 confluent', dialect: 'v2', flavor: 'confluent' },
+  { name: 'v2 redpanda', dialect: 'v2', flavor: 'redpanda' },
+  { name: 'v2 karapace', dialect: 'v2', flavor: 'karapace' },
+  { name: 'v3', dialect: 'v3', flavor: 'confluent' },
+];
+
+/** Every way the client can read (the drain): v3 has no consume API. */
+export const READ_DIALECTS: readonly DialectCase[] = PRODUCE_DIALECTS.filter((c) => c.dialect !== 'v3');
+
+/** Client options for a dialect case against the local server. */
+export const clientOptionsFor = (c: DialectCase): Partial<KafkaRestOptions> => ({
+  dialect: c.dialect,
+  flavor: c.flavor,
+  ...(c.dialect === 'v3' ? { clusterId: LOCAL_CLUSTER_ID } : {}),
+  // The local server answers an empty read at once; a short wait keeps the rare real wait short too.
+  fetchWaitMs: 50,
+});

@@ -1,0 +1,372 @@
+import { ERROR_CODES, isAppError, UpstreamError } from '../errors.js';
+import {
+  type CallSpec,
+  type Exchange,
+  FETCH_ANSWER,
+  type Reader,
+  type ReaderDeps,
+  withAuthHeaders,
+} from './calls.js';
+import { OffsetOutOfRangeError } from './errors.js';
+import type { CallOptions, FetchedRecord, FetchOptions, LogBounds } from './types.js';
+import { parseFetchRecords } from './v1.js';
+import {
+  assignBody,
+  consumerGroupPath,
+  createConsumerBody,
+  instancePath,
+  logOffsetsPath,
+  parseConsumerCreated,
+  parseLogOffsets,
+  recordsPath,
+  seekBody,
+  V2_MEDIA,
+} from './v2.js';
+
+export interface V2ReaderOptions {
+  readonly baseUrl: URL;
+  readonly basePath: string;
+  /** Consumer group of the instances; nothing is committed to it. */
+  readonly group: string;
+  /** `max_bytes` of one `records` read. */
+  readonly maxBytes: number;
+  /** `timeout` of one `records` read: how long the proxy may wait for records when it has none. */
+  readonly waitMs: number;
+  /** Empty reads in a row, while the log has records past the position, before a fetch answers `[]`. */
+  readonly maxEmptyReads: number;
+  /** A fresh instance name (unique: a taken one is 409/40902). */
+  readonly newInstanceName: () => string;
+}
+
+/** One partition's consumer instance, as far as this client knows it. */
+interface Consumer {
+  readonly topic: string;
+  readonly partition: number;
+  /** Instance path once created. */
+  path: string | undefined;
+  assigned: boolean;
+  /** The offset a fetch continuing where the last one ended asks for; undefined: the next fetch seeks. */
+  cursor: number | undefined;
+  /** Records read from the proxy but not handed out yet (they start at `cursor`). */
+  buffer: FetchedRecord[];
+  /** Log end as last seen: records below it exist, so an empty read there is not "caught up". */
+  knownEnd: number;
+  /** Calls on one instance are serialised: IBM's proxy refuses concurrent requests per instance (§5). */
+  queue: Promise<unknown>;
+}
+
+/**
+ * Why an instance call could not go on: `gone`, the instance expired or the proxy restarted (404/40403,
+ * protocol doc §2.6, §5); `unassigned`, it no longer has the partition (409/40903 on a seek, §6).
+ */
+type Lost = 'gone' | 'unassigned';
+
+/**
+ * Reading over v2 (protocol doc §6, "single-partition checkpointed read"): one consumer instance per
+ * partition for the life of the client, created with auto-commit off (the checkpoint table is the source
+ * of truth), assigned its one partition and seeked to the offset asked for. A fetch that continues where
+ * the last one ended reads on; any other offset seeks again. A lost instance (40403) is recreated once per
+ * fetch. `end`/`endAll` (and so `close()`) delete the instances, also after errors.
+ *
+ * The bounds from `GET …/partitions/{p}/offsets` are checked before every seek: an offset outside them is
+ * `OffsetOutOfRangeError` saying which side, and never a silent reset by the consumer.
+ */
+export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Reader => {
+  const consumers = new Map<string, Consumer>();
+  const controlHeaders = withAuthHeaders({ 'content-type': V2_MEDIA.accept, accept: V2_MEDIA.accept });
+  const metadataHeaders = withAuthHeaders({ accept: V2_MEDIA.accept });
+  const recordsHeaders = withAuthHeaders({ accept: V2_MEDIA.fetchAccept });
+
+  const consumerOf = (topic: string, partition: number): Consumer => {
+    const key = `${topic}/${partition}`;
+    let consumer = consumers.get(key);
+    if (consumer === undefined) {
+      consumer = {
+        topic,
+        partition,
+        path: undefined,
+        assigned: false,
+        cursor: undefined,
+        buffer: [],
+        knownEnd: 0,
+        queue: Promise.resolve(),
+      };
+      consumers.set(key, consumer);
+    }
+    return consumer;
+  };
+
+  const serialised = <T>(consumer: Consumer, task: () => Promise<T>): Promise<T> => {
+    const run = consumer.queue.then(task, task);
+    consumer.queue = run.catch(() => {});
+    return run;
+  };
+
+  const logBounds = async (topic: string, partition: number, call: CallOptions): Promise<LogBounds> => {
+    const what = `read the log bounds of ${topic}/${partition}`;
+    const reply = await deps.exchange(call, {
+      what,
+      method: 'GET',
+      path: logOffsetsPath(options.basePath, topic, partition),
+      headers: metadataHeaders,
+    });
+    const bounds = parseLogOffsets(reply.body);
+    if (bounds === undefined) {
+      throw deps.protocolError(reply, what, '{"beginning_offset","end_offset"} with 0 ≤ beginning ≤ end');
+    }
+    return bounds;
+  };
+
+  /** A call on the instance: the answer, or why the instance cannot serve it. */
+  const onInstance = async (
+    consumer: Consumer,
+    call: CallOptions,
+    spec: Omit<CallSpec, 'passThrough' | 'path'> & { readonly subPath: string },
+  ): Promise<Exchange | Lost> => {
+    const reply = await deps.exchange(call, {
+      what: spec.what,
+      method: spec.method,
+      path: `${consumer.path}${spec.subPath}`,
+      headers: spec.headers,
+      ...(spec.body === undefined ? {} : { body: spec.body }),
+      passThrough: isInstanceLost,
+    });
+    if (reply.status === 404) return 'gone';
+    return reply.status === 409 ? 'unassigned' : reply;
+  };
+
+  const forget = (consumer: Consumer): void => {
+    consumer.path = undefined;
+    consumer.assigned = false;
+    consumer.cursor = undefined;
+    consumer.buffer = [];
+  };
+
+  const outOfRange = (consumer: Consumer, offset: number, bounds: LogBounds): OffsetOutOfRangeError =>
+    new OffsetOutOfRangeError(
+      `offset ${offset} is ${offset < bounds.start ? 'below the start' : 'above the end'} of the log of ${consumer.topic}/${consumer.partition} [${bounds.start}, ${bounds.end}]`,
+      { topic: consumer.topic, partition: consumer.partition, offset },
+    );
+
+  /** Creates, assigns and seeks as far as needed; why not, when the instance was lost on the way. */
+  const prepare = async (
+    consumer: Consumer,
+    offset: number,
+    call: CallOptions,
+  ): Promise<Lost | undefined> => {
+    const { topic, partition } = consumer;
+    let bounds: LogBounds | undefined;
+    if (consumer.cursor === undefined) {
+      // Checked first: a consumer seeked outside the log resets silently (or fails vaguely) on its own.
+      bounds = await logBounds(topic, partition, call);
+      if (offset < bounds.start || offset > bounds.end) throw outOfRange(consumer, offset, bounds);
+      consumer.knownEnd = bounds.end;
+    }
+    if (consumer.path === undefined) {
+      const what = `create a consumer instance for ${topic}/${partition}`;
+      const reply = await deps.exchange(call, {
+        what,
+        method: 'POST',
+        path: consumerGroupPath(options.basePath, options.group),
+        headers: controlHeaders,
+        body: createConsumerBody(options.newInstanceName()),
+      });
+      const created = parseConsumerCreated(reply.body);
+      if (created === undefined) throw deps.protocolError(reply, what, '{"instance_id","base_uri"}');
+      consumer.path = instancePath(options.baseUrl, options.basePath, options.group, created);
+      consumer.assigned = false;
+      deps.log.debug('created a Kafka REST consumer instance', {
+        topic,
+        partition,
+        instance: created.instanceId,
+      });
+    }
+    if (!consumer.assigned) {
+      const reply = await onInstance(consumer, call, {
+        what: `assign ${topic}/${partition} to its consumer instance`,
+        method: 'POST',
+        subPath: '/assignments',
+        headers: controlHeaders,
+        body: assignBody(topic, partition),
+      });
+      if (typeof reply === 'string') return reply;
+      consumer.assigned = true;
+      consumer.cursor = undefined;
+    }
+    if (consumer.cursor === undefined) {
+      const reply = await onInstance(consumer, call, {
+        what: `seek ${topic}/${partition} to offset ${offset}`,
+        method: 'POST',
+        subPath: '/positions',
+        headers: controlHeaders,
+        body: seekBody(topic, partition, offset),
+      });
+      if (typeof reply === 'string') return reply;
+      consumer.cursor = offset;
+      consumer.buffer = [];
+    }
+    return undefined;
+  };
+
+  const handOut = (consumer: Consumer, maxRecords: number): FetchedRecord[] => {
+    const records = consumer.buffer.splice(0, maxRecords);
+    const last = records[records.length - 1];
+    if (last !== undefined) consumer.cursor = last.offset + 1;
+    return records;
+  };
+
+  /** Reads from the instance's position (= `offset`) until records come, or the log says caught up. */
+  const read = async (
+    consumer: Consumer,
+    offset: number,
+    fetchOptions: FetchOptions,
+  ): Promise<FetchedRecord[] | Lost> => {
+    const { topic, partition } = consumer;
+    const what = `fetch ${topic}/${partition} from offset ${offset}`;
+    for (let emptyReads = 0; ; ) {
+      // Half of what is left at most, so the answer still arrives before the deadline.
+      const waitMs = Math.max(
+        0,
+        Math.min(options.waitMs, Math.floor((fetchOptions.deadlineMs - deps.now()) / 2)),
+      );
+      const reply = await onInstance(consumer, fetchOptions, {
+        what,
+        method: 'GET',
+        subPath: recordsPath('', waitMs, options.maxBytes),
+        headers: recordsHeaders,
+      });
+      if (typeof reply === 'string') return reply;
+      const parsed = parseFetchRecords(reply.body, offset, { topic, partition });
+      if (parsed === undefined) throw deps.protocolError(reply, what, FETCH_ANSWER);
+      const first = parsed.records[0];
+      if (first !== undefined) {
+        if (first.offset > offset) {
+          // A gap: compaction, or retention overtook the position and the consumer reset itself.
+          const bounds = await logBounds(topic, partition, fetchOptions);
+          consumer.knownEnd = bounds.end;
+          if (offset < bounds.start) throw outOfRange(consumer, offset, bounds);
+        }
+        consumer.buffer = parsed.records;
+        return handOut(consumer, fetchOptions.maxRecords);
+      }
+      // The first reads after an assign or a seek may legitimately be empty (protocol doc §6): only the log
+      // end says whether there is nothing more.
+      if (offset >= consumer.knownEnd) {
+        const bounds = await logBounds(topic, partition, fetchOptions);
+        consumer.knownEnd = bounds.end;
+        if (offset < bounds.start) throw outOfRange(consumer, offset, bounds);
+        if (offset >= bounds.end) return [];
+      }
+      emptyReads++;
+      if (emptyReads >= options.maxEmptyReads || deps.now() + options.waitMs >= fetchOptions.deadlineMs) {
+        deps.log.warn('Kafka REST consumer instance returned no records although the log has more', {
+          topic,
+          partition,
+          offset,
+          logEnd: consumer.knownEnd,
+          emptyReads,
+        });
+        return [];
+      }
+    }
+  };
+
+  const fetch = (
+    topic: string,
+    partition: number,
+    offset: number,
+    fetchOptions: FetchOptions,
+  ): Promise<FetchedRecord[]> => {
+    const consumer = consumerOf(topic, partition);
+    return serialised(consumer, async () => {
+      if (consumer.cursor !== offset) {
+        consumer.cursor = undefined;
+        consumer.buffer = [];
+      }
+      if (consumer.buffer.length > 0) return handOut(consumer, fetchOptions.maxRecords);
+      try {
+        for (let recovered = false; ; recovered = true) {
+          const records =
+            (await prepare(consumer, offset, fetchOptions)) ?? (await read(consumer, offset, fetchOptions));
+          if (typeof records !== 'string') return records;
+          // Expired, or the proxy restarted (IBM: daily): a new instance. Lost its assignment: assign again.
+          // Once per fetch: a proxy that keeps losing it is failing, and the drain's next run tries again.
+          deps.log.warn('Kafka REST consumer instance lost: setting it up again', {
+            topic,
+            partition,
+            lost: records,
+            recovered,
+          });
+          if (records === 'gone') forget(consumer);
+          consumer.assigned = false;
+          consumer.cursor = undefined;
+          if (recovered) {
+            throw new UpstreamError(
+              ERROR_CODES.UPSTREAM_STATUS,
+              `Kafka REST proxy lost the consumer instance of ${topic}/${partition} again right after it was set up (${records === 'gone' ? '404/40403' : '409/40903'})`,
+              {
+                status: records === 'gone' ? 404 : 409,
+                kafkaErrorCode: records === 'gone' ? INSTANCE_NOT_FOUND : ILLEGAL_STATE,
+              },
+            );
+          }
+        }
+      } catch (error) {
+        // Where the instance stands is unknown now: the next fetch seeks.
+        consumer.cursor = undefined;
+        consumer.buffer = [];
+        throw error;
+      }
+    });
+  };
+
+  const end = (topic: string, partition: number, call: CallOptions): Promise<void> => {
+    const key = `${topic}/${partition}`;
+    const consumer = consumers.get(key);
+    if (consumer === undefined) return Promise.resolve();
+    return serialised(consumer, async () => {
+      consumers.delete(key);
+      const path = consumer.path;
+      forget(consumer);
+      if (path === undefined) return;
+      try {
+        // 404: already gone, which is what was asked for.
+        await deps.exchange(call, {
+          what: `delete the consumer instance of ${topic}/${partition}`,
+          method: 'DELETE',
+          path,
+          headers: metadataHeaders,
+          passThrough: (status) => status === 404,
+        });
+      } catch (error) {
+        // The proxy drops idle instances itself (consumer.instance.timeout.ms, 5 min by default).
+        deps.log.warn('could not delete a Kafka REST consumer instance; the proxy will expire it', {
+          topic,
+          partition,
+          code: isAppError(error) ? error.code : 'unknown',
+        });
+      }
+    });
+  };
+
+  return {
+    fetch,
+    logBounds: (topic, partition, call) => logBounds(topic, partition, call),
+    end,
+    endAll: async (call) => {
+      await Promise.all(
+        [...consumers.values()].map((consumer) => end(consumer.topic, consumer.partition, call)),
+      );
+    },
+  };
+};
+
+/** `Consumer instance not found.` (protocol doc §3; newer proxies also use it for an unknown partition). */
+const INSTANCE_NOT_FOUND = 40403;
+
+/** Seek or assign on a partition the instance does not have (protocol doc §3). */
+const ILLEGAL_STATE = 40903;
+
+const isInstanceLost = (status: number, kafkaErrorCode: number | null): boolean =>
+  (status === 404 && kafkaErrorCode === INSTANCE_NOT_FOUND) ||
+  (status === 409 && kafkaErrorCode === ILLEGAL_STATE);

@@ -1,0 +1,986 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../lib/config.js';
+import { isAppError, type UpstreamError } from '../lib/errors.js';
+import { basicAuth, noAuth } from '../lib/kafka-rest/auth.js';
+import { createKafkaRest, type KafkaRestOptions } from '../lib/kafka-rest/client.js';
+import { isOffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import type { ProduceFailure, ProduceRecord, ProduceResult } from '../lib/kafka-rest/types.js';
+import { splitJsonObjects } from '../lib/kafka-rest/v3.js';
+import { literalSecret } from '../lib/secrets.js';
+import {
+  bytes,
+  type DialectCase,
+  deadlineIn,
+  type KafkaRestFixture,
+  LOCAL_CLUSTER_ID,
+  PRODUCE_DIALECTS,
+  READ_DIALECTS,
+  startKafkaRestWithClient,
+} from './helpers/kafka-rest.js';
+
+const V3_PATH = `/v3/clusters/${LOCAL_CLUSTER_ID}/topics/demo/records`;
+const V2_READ_DIALECTS = READ_DIALECTS.filter((c) => c.dialect === 'v2');
+
+const MEDIA = {
+  v1: { contentType: 'application/vnd.kafka.binary.v1+json', accept: 'application/vnd.kafka.v1+json' },
+  v2: { contentType: 'application/vnd.kafka.binary.v2+json', accept: 'application/vnd.kafka.v2+json' },
+  v3: { contentType: 'application/json', accept: 'application/json' },
+} as const;
+
+/** What each flavor sends for a record Confluent would fail with 50002 (the server's translation). */
+const FINAL_CODE = { confluent: 50002, karapace: 1, redpanda: 10 } as const;
+
+const producePath = (c: DialectCase): string => (c.dialect === 'v3' ? V3_PATH : '/topics/demo');
+
+const failureOf = (result: ProduceResult | undefined): ProduceFailure['error'] => {
+  if (result === undefined || result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result)}`);
+  return result.error;
+};
+
+/** The records of a produce request body, in the dialect's shape, as `{ key, value }` text (base64 decoded). */
+const sentRecords = (c: DialectCase, body: string): { key: string | null; value: string | null }[] => {
+  const decode = (b64: unknown) => (typeof b64 === 'string' ? Buffer.from(b64, 'base64').toString() : null);
+  if (c.dialect === 'v3') {
+    return splitJsonObjects(body).values.map((text) => {
+      const record = JSON.parse(text) as { key?: { data?: string }; value?: { data?: string } };
+      return { key: decode(record.key?.data), value: decode(record.value?.data) };
+    });
+  }
+  return (JSON.parse(body) as { records: { key?: string; value?: string | null }[] }).records.map(
+    (record) => ({
+      key: decode(record.key),
+      value: decode(record.value),
+    }),
+  );
+};
+
+const texts = (stored: { value: Buffer | null }[]): (string | null)[] =>
+  stored.map((record) => (record.value === null ? null : record.value.toString()));
+
+const fourRecords: ProduceRecord[] = ['r0', 'r1', 'r2', 'r3'].map((value) => ({
+  value: bytes(value),
+  partition: 0,
+}));
+
+describe.each(PRODUCE_DIALECTS)('produce over $name against the local Kafka REST server', (c) => {
+  let kit: KafkaRestFixture;
+
+  afterEach(async () => {
+    await kit.close();
+  });
+
+  const start = async (client: Partial<KafkaRestOptions> = {}) => {
+    kit = await startKafkaRestWithClient({ dialect: c, server: { topics: { demo: 2 } }, client });
+  };
+
+  it('round-trips keys, absent keys, binary values and tombstones where the flavor has them', async () => {
+    // Prepare
+    await start();
+    const records: ProduceRecord[] = [
+      { key: bytes('k1'), value: bytes('v1'), partition: 1 },
+      { value: bytes('v2'), partition: 1 },
+      { value: new Uint8Array([0xff, 0x00, 0x7f]), key: null, partition: 1 },
+      ...(c.flavor === 'redpanda' ? [] : [{ key: bytes('k4'), value: null, partition: 1 }]),
+    ];
+
+    // Act
+    const results = await kit.client.produce('demo', records, deadlineIn());
+
+    // Assess
+    expect(results).toEqual(records.map((_, offset) => ({ ok: true, partition: 1, offset })));
+    // Karapace (older versions) stores a missing or null key or value as empty bytes (protocol doc §6).
+    const absent = c.flavor === 'karapace' ? Buffer.alloc(0) : null;
+    const stored = kit.server.records('demo', 1);
+    expect(stored.map((record) => record.key)).toEqual(
+      records.map((record) => (record.key ? Buffer.from(record.key) : absent)),
+    );
+    expect(stored.map((record) => record.value)).toEqual(
+      records.map((record) => (record.value === null ? absent : Buffer.from(record.value))),
+    );
+    expect(kit.server.requests).toHaveLength(1);
+    const request = kit.server.requests[0];
+    expect(request?.path).toBe(producePath(c));
+    expect(request?.headers['content-type']).toBe(MEDIA[c.dialect].contentType);
+    expect(request?.headers.accept).toBe(MEDIA[c.dialect].accept);
+  });
+
+  it('resends only the records that failed retriably, in order, then succeeds', async () => {
+    // Prepare
+    await start();
+    kit.server.inject({
+      kind: 'record-errors',
+      errors: { 1: { code: 50003 }, 3: { code: 50003 } },
+      match: { method: 'POST', path: producePath(c) },
+    });
+
+    // Act
+    const results = await kit.client.produce('demo', fourRecords, deadlineIn());
+
+    // Assess
+    expect(results.map((result) => (result.ok ? result.offset : -1))).toEqual([0, 2, 1, 3]);
+    expect(kit.server.requests.map((request) => sentRecords(c, request.body).map((r) => r.value))).toEqual([
+      ['r0', 'r1', 'r2', 'r3'],
+      ['r1', 'r3'],
+    ]);
+    expect(texts(kit.server.records('demo', 0))).toEqual(['r0', 'r2', 'r1', 'r3']);
+    expect(kit.sleeps).toEqual([50]);
+  });
+
+  it("rejects for good, without resending, a record failed with the flavor's final code", async () => {
+    // Prepare
+    await start();
+    kit.server.inject({
+      kind: 'record-errors',
+      errors: { 2: { code: 50002, message: 'too large, says the test' } },
+      match: { method: 'POST', path: producePath(c) },
+    });
+
+    // Act
+    const results = await kit.client.produce('demo', fourRecords, deadlineIn());
+
+    // Assess
+    expect(results.map((result) => result.ok)).toEqual([true, true, false, true]);
+    expect(failureOf(results[2])).toMatchObject({
+      code: 'ERR_RECORD_REJECTED',
+      retriable: false,
+      kafkaErrorCode: c.dialect === 'v3' ? 50002 : FINAL_CODE[c.flavor],
+    });
+    expect(kit.server.requests).toHaveLength(1);
+    expect(texts(kit.server.records('demo', 0))).toEqual(['r0', 'r1', 'r3']);
+  });
+
+  it('honours Retry-After of a 429', async () => {
+    // Prepare
+    await start();
+    kit.server.inject({ kind: 'throttle', retryAfterSeconds: 1, match: { method: 'POST' } });
+
+    // Act
+    const results = await kit.client.produce('demo', fourRecords.slice(0, 1), deadlineIn());
+
+    // Assess
+    expect(results).toEqual([{ ok: true, partition: 0, offset: 0 }]);
+    expect(kit.sleeps).toEqual([1_000]);
+    expect(kit.server.requests).toHaveLength(2);
+  });
+
+  it('reports a record that keeps failing retriably with its own code once the attempts run out', async () => {
+    // Prepare
+    await start({ maxAttempts: 2 });
+    kit.server.inject({
+      kind: 'record-errors',
+      errors: { 0: { code: 50003 } },
+      times: 2,
+      match: { method: 'POST', path: producePath(c) },
+    });
+
+    // Act
+    const results = await kit.client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+
+    // Assess
+    expect(results[1]).toEqual({ ok: true, partition: 0, offset: 0 });
+    const retriableCode =
+      c.dialect === 'v3' ? 50003 : { confluent: 50003, karapace: 2, redpanda: 6 }[c.flavor];
+    expect(failureOf(results[0])).toMatchObject({
+      code: 'ERR_UPSTREAM_STATUS',
+      retriable: true,
+      kafkaErrorCode: retriableCode,
+    });
+  });
+});
+
+describe('dialect and flavor quirks against the local Kafka REST server', () => {
+  let kit: KafkaRestFixture;
+
+  afterEach(async () => {
+    await kit.close();
+  });
+
+  it.each([
+    { name: '400 (bad record)', code: 400, retriable: false },
+    { name: '413 (too large)', code: 413, retriable: false },
+    { name: '429 (throttled)', code: 429, retriable: true },
+    { name: '408 (stream open too long)', code: 408, retriable: true },
+    { name: '50003 (retriable Kafka error)', code: 50003, retriable: true },
+    { name: '50002 (final Kafka error)', code: 50002, retriable: false },
+  ])('v3: a per-record $name is resent only when retriable', async ({ code, retriable }) => {
+    // Prepare
+    kit = await startKafkaRestWithClient({ dialect: PRODUCE_DIALECTS[4] as DialectCase });
+    kit.server.inject({
+      kind: 'record-errors',
+      errors: { 0: { code } },
+      match: { method: 'POST', path: V3_PATH },
+    });
+
+    // Act
+    const results = await kit.client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+
+    // Assess
+    expect(results[1]).toMatchObject({ ok: true, partition: 0 });
+    if (retriable) {
+      expect(results[0]).toMatchObject({ ok: true, partition: 0 });
+      expect(kit.server.requests).toHaveLength(2);
+    } else {
+      expect(failureOf(results[0])).toMatchObject({
+        code: 'ERR_RECORD_REJECTED',
+        retriable: false,
+        kafkaErrorCode: code,
+      });
+      expect(kit.server.requests).toHaveLength(1);
+    }
+  });
+
+  it('v3: sends headers (repeated names, null values) with the record', async () => {
+    // Prepare
+    kit = await startKafkaRestWithClient({ dialect: PRODUCE_DIALECTS[4] as DialectCase });
+    const headers = [
+      { name: 'trace', value: bytes('t-1') },
+      { name: 'trace', value: bytes('t-2') },
+      { name: 'empty', value: null },
+    ];
+
+    // Act
+    const results = await kit.client.produce(
+      'demo',
+      [{ value: bytes('v'), partition: 0, headers }],
+      deadlineIn(),
+    );
+
+    // Assess
+    expect(results).toEqual([{ ok: true, partition: 0, offset: 0 }]);
+    expect(JSON.parse(kit.server.requests[0]?.body ?? '')).toEqual({
+      partition_id: 0,
+      headers: [
+        { name: 'trace', value: 'dC0x' },
+        { name: 'trace', value: 'dC0y' },
+        { name: 'empty', value: null },
+      ],
+      value: { type: 'BINARY', data: 'dg==' },
+    });
+  });
+
+  it('v3: /kafka prefix (Confluent Cloud and Server paths)', async () => {
+    // Prepare
+    kit = await startKafkaRestWithClient({
+      dialect: PRODUCE_DIALECTS[4] as DialectCase,
+      client: { v3PathPrefix: '/kafka' },
+    });
+
+    // Act
+    const results = await kit.client.produce('demo', fourRecords.slice(0, 1), deadlineIn());
+
+    // Assess
+    expect(results).toEqual([{ ok: true, partition: 0, offset: 0 }]);
+    expect(kit.server.requests[0]?.path).toBe(`/kafka${V3_PATH}`);
+  });
+
+  it.each(PRODUCE_DIALECTS.filter((c) => c.dialect !== 'v3'))(
+    '$name: a record with headers fails alone (ERR_PAYLOAD_INVALID) rather than lose them',
+    async (c) => {
+      // Prepare
+      kit = await startKafkaRestWithClient({ dialect: c });
+      const records: ProduceRecord[] = [
+        { value: bytes('plain'), partition: 0 },
+        { value: bytes('with headers'), partition: 0, headers: [{ name: 'h', value: bytes('x') }] },
+      ];
+
+      // Act
+      const results = await kit.client.produce('demo', records, deadlineIn());
+
+      // Assess
+      expect(results[0]).toEqual({ ok: true, partition: 0, offset: 0 });
+      expect(failureOf(results[1])).toMatchObject({ code: 'ERR_PAYLOAD_INVALID', retriable: false });
+      expect(failureOf(results[1]).message).toMatch(
+        /^record 1 for topic demo: record headers need the v3 dialect/,
+      );
+      expect(texts(kit.server.records('demo', 0))).toEqual(['plain']);
+    },
+  );
+
+  it('redpanda: a tombstone fails alone with ERR_PAYLOAD_INVALID naming it, and no null is ever sent', async () => {
+    // Prepare
+    kit = await startKafkaRestWithClient({ dialect: PRODUCE_DIALECTS[2] as DialectCase });
+    const records: ProduceRecord[] = [
+      { key: null, value: bytes('a'), partition: 0 },
+      { key: bytes('gone'), value: null, partition: 0 },
+      { value: bytes('b'), partition: 0 },
+    ];
+
+    // Act
+    const results = await kit.client.produce('demo', records, deadlineIn());
+
+    // Assess
+    expect(results[0]).toEqual({ ok: true, partition: 0, offset: 0 });
+    expect(results[2]).toEqual({ ok: true, partition: 0, offset: 1 });
+    const error = failureOf(results[1]);
+    expect(error).toMatchObject({ code: 'ERR_PAYLOAD_INVALID', retriable: false });
+    expect(error.message).toMatch(
+      /^record 1 for topic demo: a null value \(a tombstone\) cannot be sent to a redpanda proxy/,
+    );
+    expect(kit.server.requests.map((request) => request.body)).toEqual([
+      '{"records":[{"partition":0,"value":"YQ=="},{"partition":0,"value":"Yg=="}]}',
+    ]);
+  });
+
+  it('redpanda: a call of tombstones only sends nothing', async () => {
+    // Prepare
+    kit = await startKafkaRestWithClient({ dialect: PRODUCE_DIALECTS[2] as DialectCase });
+
+    // Act
+    const results = await kit.client.produce('demo', [{ value: null }], deadlineIn());
+
+    // Assess
+    expect(failureOf(results[0])).toMatchObject({ code: 'ERR_PAYLOAD_INVALID' });
+    expect(kit.server.requests).toEqual([]);
+  });
+
+  it('karapace: per-record results in a 500 are read, not taken for an outage', async () => {
+    // Prepare
+    kit = await startKafkaRestWithClient({ dialect: PRODUCE_DIALECTS[3] as DialectCase });
+    kit.server.inject({
+      kind: 'record-errors',
+      errors: { 0: { code: 50002 } },
+      match: { method: 'POST', path: '/topics/demo' },
+    });
+
+    // Act
+    const results = await kit.client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+
+    // Assess
+    expect(failureOf(results[0])).toMatchObject({
+      code: 'ERR_RECORD_REJECTED',
+      kafkaErrorCode: 1,
+      status: 500,
+    });
+    expect(results[1]).toEqual({ ok: true, partition: 0, offset: 0 });
+  });
+});
+
+describe.each(READ_DIALECTS)('fetch and logBounds over $name against the local Kafka REST server', (c) => {
+  let kit: KafkaRestFixture;
+
+  afterEach(async () => {
+    await kit.close();
+  });
+
+  const startWith = async (count: number) => {
+    kit = await startKafkaRestWithClient({ dialect: c, server: { topics: { demo: 2 } } });
+    kit.server.append(
+      'demo',
+      1,
+      Array.from({ length: count }, (_, i) => ({
+        key: i % 2 === 0 ? bytes(`k${i}`) : null,
+        value: bytes(`v${i}`),
+      })),
+    );
+  };
+
+  it('reads from an offset, honours maxRecords, reads on, and answers [] when caught up', async () => {
+    // Prepare
+    await startWith(5);
+
+    // Act
+    const first = await kit.client.fetch('demo', 1, 0, { maxRecords: 2, ...deadlineIn() });
+    const rest = await kit.client.fetch('demo', 1, 2, { maxRecords: 10, ...deadlineIn() });
+    const none = await kit.client.fetch('demo', 1, 5, { maxRecords: 10, ...deadlineIn() });
+
+    // Assess
+    expect(first).toEqual([
+      { partition: 1, offset: 0, key: bytes('k0'), value: bytes('v0') },
+      { partition: 1, offset: 1, key: null, value: bytes('v1') },
+    ]);
+    expect(rest.map((record) => [record.offset, record.value?.toString()])).toEqual([
+      [2, 'v2'],
+      [3, 'v3'],
+      [4, 'v4'],
+    ]);
+    expect(none).toEqual([]);
+  });
+
+  it('gives the log bounds after retention moved the start, and out-of-range below it', async () => {
+    // Prepare
+    await startWith(10);
+    kit.server.truncateBefore('demo', 1, 4);
+
+    // Act
+    const bounds = await kit.client.logBounds('demo', 1, { near: 6, ...deadlineIn() });
+    const error = await kit.client
+      .fetch('demo', 1, 2, { maxRecords: 1, ...deadlineIn() })
+      .catch((caught: unknown) => caught);
+    const fromStart = await kit.client.fetch('demo', 1, 4, { maxRecords: 1, ...deadlineIn() });
+
+    // Assess
+    expect(bounds).toEqual({ start: 4, end: 10 });
+    expect(isOffsetOutOfRangeError(error)).toBe(true);
+    expect(error).toMatchObject({ topic: 'demo', partition: 1, offset: 2 });
+    expect(fromStart.map((record) => record.offset)).toEqual([4]);
+  });
+});
+
+describe.each(V2_READ_DIALECTS)('v2 consumer instances over $name', (c) => {
+  let kit: KafkaRestFixture;
+
+  afterEach(async () => {
+    await kit.close();
+  });
+
+  const append = (count: number) =>
+    kit.server.append(
+      'demo',
+      0,
+      Array.from({ length: count }, (_, i) => ({ value: bytes(`v${i}`) })),
+    );
+  const startWith = async (count: number) => {
+    kit = await startKafkaRestWithClient({ dialect: c, server: { topics: { demo: 2 } } });
+    append(count);
+  };
+  const calls = (suffix: string) =>
+    kit.server.requests.filter((request) => request.path.endsWith(suffix)).map((request) => request.method);
+  const fetchAt = (offset: number, maxRecords = 2) =>
+    kit.client.fetch('demo', 0, offset, { maxRecords, ...deadlineIn() });
+
+  it('creates one instance without auto-commit, assigns and seeks once, then reads on', async () => {
+    // Prepare
+    await startWith(6);
+
+    // Act
+    const offsets = [...(await fetchAt(0)), ...(await fetchAt(2)), ...(await fetchAt(4))].map(
+      (record) => record.offset,
+    );
+
+    // Assess
+    expect(offsets).toEqual([0, 1, 2, 3, 4, 5]);
+    const create = kit.server.requests.find((request) => request.path === '/consumers/kafka-rest-bridge');
+    expect(JSON.parse(create?.body ?? '')).toMatchObject({ format: 'binary', 'auto.commit.enable': 'false' });
+    expect(create?.headers['content-type']).toBe('application/vnd.kafka.v2+json');
+    expect(calls('/assignments')).toEqual(['POST']);
+    expect(calls('/positions')).toEqual(['POST']);
+    const read = kit.server.requests.find((request) => request.path.endsWith('/records'));
+    expect(read?.headers.accept).toBe('application/vnd.kafka.binary.v2+json');
+    expect(read?.query).toMatchObject({ max_bytes: '2097152', timeout: '50' });
+    expect(kit.server.consumerInstances()).toBe(1);
+  });
+
+  it('seeks again when asked for an offset other than where the last fetch ended', async () => {
+    // Prepare
+    await startWith(6);
+    await fetchAt(0);
+
+    // Act
+    const again = await fetchAt(1);
+    const back = await fetchAt(0, 1);
+
+    // Assess
+    expect(again.map((record) => record.offset)).toEqual([1, 2]);
+    expect(back.map((record) => record.offset)).toEqual([0]);
+    expect(
+      kit.server.requests
+        .filter((request) => request.path.endsWith('/positions'))
+        .map((request) => (JSON.parse(request.body) as { offsets: { offset: number }[] }).offsets[0]?.offset),
+    ).toEqual([0, 1, 0]);
+  });
+
+  it('recreates the instance when the proxy lost it (restart: 404/40403), and reads on from the same offset', async () => {
+    // Prepare
+    await startWith(2);
+    await fetchAt(0);
+    append(2);
+    kit.server.restartConsumers();
+
+    // Act
+    const next = await fetchAt(2);
+
+    // Assess
+    expect(next.map((record) => record.offset)).toEqual([2, 3]);
+    expect(calls('/consumers/kafka-rest-bridge')).toEqual(['POST', 'POST']);
+    expect(
+      kit.server.requests
+        .filter((request) => request.path.endsWith('/positions'))
+        .map((request) => (JSON.parse(request.body) as { offsets: { offset: number }[] }).offsets[0]?.offset),
+    ).toEqual([0, 2]);
+    expect(kit.server.consumerInstances()).toBe(1);
+  });
+
+  it('gives up with 404/40403 when a fresh instance is lost again at once, and seeks on the next fetch', async () => {
+    // Prepare
+    await startWith(2);
+    await fetchAt(0);
+    append(2);
+    kit.server.inject({ kind: 'restart-consumers', times: 2, match: { path: /\/records$/ } });
+
+    // Act
+    const error = await fetchAt(2).catch((caught: unknown) => caught);
+    const after = await fetchAt(2);
+
+    // Assess
+    expect(error).toMatchObject({ code: 'ERR_UPSTREAM_STATUS', status: 404, kafkaErrorCode: 40403 });
+    expect(after.map((record) => record.offset)).toEqual([2, 3]);
+  });
+
+  it('close() deletes the instance, also after a failed fetch', async () => {
+    // Prepare
+    await startWith(2);
+    await fetchAt(0);
+    append(2);
+    kit.server.inject({
+      kind: 'status',
+      status: 500,
+      body: { error_code: 50002, message: 'no' },
+      match: { path: /\/records$/ },
+    });
+    const error = await fetchAt(2).catch((caught: unknown) => caught);
+    expect(error).toMatchObject({ code: 'ERR_UPSTREAM_STATUS', status: 500 });
+    expect(kit.server.consumerInstances()).toBe(1);
+
+    // Act
+    await kit.client.close();
+
+    // Assess
+    expect(kit.server.consumerInstances()).toBe(0);
+    expect(calls(kit.server.requests.find((r) => r.method === 'DELETE')?.path ?? 'none')).toEqual(['DELETE']);
+  });
+
+  it('endFetch deletes the instance of one partition; a later fetch starts a new one', async () => {
+    // Prepare
+    await startWith(2);
+    await fetchAt(0);
+    append(2);
+
+    // Act
+    await kit.client.endFetch('demo', 0, deadlineIn());
+    const instancesAfterEnd = kit.server.consumerInstances();
+    const again = await fetchAt(2);
+
+    // Assess
+    expect(instancesAfterEnd).toBe(0);
+    expect(again.map((record) => record.offset)).toEqual([2, 3]);
+    expect(calls('/consumers/kafka-rest-bridge')).toEqual(['POST', 'POST']);
+  });
+
+  it.each([
+    { name: 'above the end', offset: 9, side: 'above the end' },
+    { name: 'below the start', offset: 1, side: 'below the start' },
+  ])(
+    'says which side an out-of-range offset is on ($name), before creating any instance',
+    async ({ offset, side }) => {
+      // Prepare
+      await startWith(4);
+      kit.server.truncateBefore('demo', 0, 2);
+
+      // Act
+      const error = await fetchAt(offset).catch((caught: unknown) => caught);
+
+      // Assess
+      expect(isOffsetOutOfRangeError(error)).toBe(true);
+      expect((error as Error).message).toContain(side);
+      expect(kit.server.consumerInstances()).toBe(0);
+    },
+  );
+
+  it('turns an instance reset by retention while reading (a gap past the position) into out-of-range', async () => {
+    // Prepare
+    await startWith(2);
+    await fetchAt(0);
+    append(4);
+    kit.server.truncateBefore('demo', 0, 4);
+
+    // Act
+    const error = await fetchAt(2).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(isOffsetOutOfRangeError(error)).toBe(true);
+    expect((error as Error).message).toContain('below the start');
+  });
+});
+
+describe('v3 has no consume API', () => {
+  it.each([
+    {
+      name: 'fetch',
+      call: (client: ReturnType<typeof createKafkaRest>) =>
+        client.fetch('demo', 0, 0, { maxRecords: 1, ...deadlineIn() }),
+    },
+    {
+      name: 'logBounds',
+      call: (client: ReturnType<typeof createKafkaRest>) => client.logBounds('demo', 0, deadlineIn()),
+    },
+    {
+      name: 'listPartitions',
+      call: (client: ReturnType<typeof createKafkaRest>) => client.listPartitions('demo', deadlineIn()),
+    },
+  ])('$name throws ERR_CONFIG saying what to configure, without a request', async ({ call }) => {
+    // Prepare
+    const client = createKafkaRest({
+      baseUrl: 'https://kafka.invalid',
+      auth: noAuth(),
+      dialect: 'v3',
+      clusterId: 'lkc-1',
+    });
+
+    // Act
+    const error = await call(client).catch((caught: unknown) => caught);
+    await client.close();
+
+    // Assess
+    expect(error).toMatchObject({ code: 'ERR_CONFIG' });
+    expect((error as Error).message).toMatch(/v1 or v2/);
+    expect(client.stats().requests).toBe(0);
+  });
+});
+
+/** A node:http server that answers each request with the next scripted reply, for wire shapes the dev server never sends. */
+const startScripted = async (
+  replies: ((req: IncomingMessage, body: string, res: ServerResponse) => void)[],
+): Promise<{
+  url: string;
+  requests: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[];
+  server: Server;
+}> => {
+  const requests: { method: string; url: string; headers: IncomingMessage['headers']; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString('utf8');
+    });
+    req.on('end', () => {
+      requests.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
+      const reply = replies.shift();
+      if (reply === undefined) {
+        res.writeHead(500).end();
+        return;
+      }
+      reply(req, body, res);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests, server };
+};
+
+/** Writes `chunks` one by one (each its own write), so the client sees the answer arrive in pieces. */
+const chunked =
+  (status: number, chunks: string[], contentType = 'application/json') =>
+  (_req: IncomingMessage, _body: string, res: ServerResponse) => {
+    res.writeHead(status, { 'content-type': contentType });
+    for (const chunk of chunks) res.write(chunk);
+    res.end();
+  };
+
+const report = (partition: number, offset: number) =>
+  JSON.stringify({
+    error_code: 200,
+    cluster_id: 'lkc-1',
+    topic_name: 'demo',
+    partition_id: partition,
+    offset,
+    timestamp: '2021-02-05T19:14:42Z',
+    value: { type: 'BINARY', size: 2 },
+  });
+
+describe('wire edge cases (scripted node:http server)', () => {
+  let scripted: Awaited<ReturnType<typeof startScripted>> | undefined;
+
+  afterEach(async () => {
+    scripted?.server.closeAllConnections();
+    await new Promise<void>((resolve) => scripted?.server.close(() => resolve()) ?? resolve());
+    scripted = undefined;
+  });
+
+  const v3Client = (url: string, options: Partial<KafkaRestOptions> = {}) =>
+    createKafkaRest({
+      baseUrl: url,
+      allowHttp: true,
+      auth: noAuth(),
+      dialect: 'v3',
+      clusterId: 'lkc-1',
+      sleep: async () => {},
+      random: () => 0.5,
+      ...options,
+    });
+
+  it.each([
+    {
+      name: 'separated by \\r\\n, split mid-object across writes',
+      chunks: [`${report(0, 7)}\r\n${report(0, 8).slice(0, 20)}`, `${report(0, 8).slice(20)}\r\n`],
+    },
+    { name: 'concatenated with no separator', chunks: [`${report(0, 7)}${report(0, 8)}`] },
+    {
+      name: 'with braces and escapes inside strings',
+      chunks: [
+        `${JSON.stringify({ error_code: 200, partition_id: 0, offset: 7, topic_name: 'a}"{\\' })}\r\n${report(0, 8)}`,
+      ],
+    },
+  ])('v3: reads delivery reports $name', async ({ chunks }) => {
+    // Prepare
+    scripted = await startScripted([chunked(200, chunks)]);
+    const client = v3Client(scripted.url);
+
+    // Act
+    const results = await client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+    await client.close();
+
+    // Assess
+    expect(results).toEqual([
+      { ok: true, partition: 0, offset: 7 },
+      { ok: true, partition: 0, offset: 8 },
+    ]);
+    expect(scripted.requests[0]?.body).toBe(
+      '{"partition_id":0,"value":{"type":"BINARY","data":"cjA="}}{"partition_id":0,"value":{"type":"BINARY","data":"cjE="}}',
+    );
+  });
+
+  it.each([
+    { name: 'a stream cut after the first report', body: `${report(0, 7)}\r\n{"error_code":200,"partiti` },
+    { name: 'one report only', body: `${report(0, 7)}\r\n` },
+    {
+      name: 'a success report without an offset',
+      body: `${report(0, 7)}\r\n{"error_code":200,"partition_id":0}`,
+    },
+  ])(
+    'v3: $name leaves the rest not acknowledged (retriable, possible duplicate, not resent)',
+    async ({ body }) => {
+      // Prepare
+      scripted = await startScripted([chunked(200, [body])]);
+      const client = v3Client(scripted.url);
+
+      // Act
+      const results = await client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+      await client.close();
+
+      // Assess
+      expect(results[0]).toEqual({ ok: true, partition: 0, offset: 7 });
+      expect(failureOf(results[1])).toMatchObject({ code: 'ERR_UPSTREAM_PROTOCOL', retriable: true });
+      expect(scripted.requests).toHaveLength(1);
+      expect(client.stats().possibleDuplicates).toBe(1);
+    },
+  );
+
+  it('v3: more reports than records cannot be matched: every record is a protocol failure', async () => {
+    // Prepare
+    scripted = await startScripted([chunked(200, [`${report(0, 1)}\r\n${report(0, 2)}\r\n${report(0, 3)}`])]);
+    const client = v3Client(scripted.url);
+
+    // Act
+    const results = await client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+    await client.close();
+
+    // Assess
+    for (const result of results) expect(failureOf(result)).toMatchObject({ code: 'ERR_UPSTREAM_PROTOCOL' });
+    expect(client.stats().possibleDuplicates).toBe(2);
+  });
+
+  it('v3: a request-level 422 (payload error) rejects every record without resending', async () => {
+    // Prepare
+    scripted = await startScripted([
+      chunked(422, [JSON.stringify({ error_code: 42206, message: 'Payload error.' })]),
+    ]);
+    const client = v3Client(scripted.url);
+
+    // Act
+    const results = await client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+    await client.close();
+
+    // Assess
+    for (const result of results) {
+      expect(failureOf(result)).toMatchObject({
+        code: 'ERR_RECORD_REJECTED',
+        status: 422,
+        kafkaErrorCode: 42206,
+      });
+    }
+    expect(scripted.requests).toHaveLength(1);
+  });
+
+  it('v3 on Confluent Cloud: /kafka prefix, Basic auth from key:secret, never leaked in an error', async () => {
+    // Prepare
+    const keySecret = 'CLOUDKEY4XQ7:cloud+secret/Zx9';
+    scripted = await startScripted([
+      chunked(401, [
+        JSON.stringify({ error_code: 40101, message: `bad ${Buffer.from(keySecret).toString('base64')}` }),
+      ]),
+      chunked(401, [JSON.stringify({ error_code: 40101, message: 'still bad' })]),
+    ]);
+    const client = v3Client(scripted.url, {
+      v3PathPrefix: '/kafka',
+      auth: basicAuth(literalSecret(keySecret)),
+    });
+
+    // Act
+    const results = await client.produce('demo', fourRecords.slice(0, 1), deadlineIn());
+    await client.close();
+
+    // Assess
+    expect(scripted.requests[0]?.url).toBe('/kafka/v3/clusters/lkc-1/topics/demo/records');
+    expect(scripted.requests[0]?.headers.authorization).toBe(
+      `Basic ${Buffer.from(keySecret).toString('base64')}`,
+    );
+    const error = failureOf(results[0]) as UpstreamError;
+    expect(error.code).toBe('ERR_UPSTREAM_AUTH');
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain(
+      Buffer.from(keySecret).toString('base64'),
+    );
+  });
+
+  /** A v2 reply: JSON with the v2 media type, or no body (204). */
+  const v2Reply =
+    (status: number, body?: (req: IncomingMessage) => unknown) =>
+    (req: IncomingMessage, _body: string, res: ServerResponse) => {
+      if (body === undefined) res.writeHead(status).end();
+      else
+        res
+          .writeHead(status, { 'content-type': 'application/vnd.kafka.v2+json' })
+          .end(JSON.stringify(body(req)));
+    };
+  const bounds = (start: number, end: number) =>
+    v2Reply(200, () => ({ beginning_offset: start, end_offset: end }));
+  const v2Client = (baseUrl: string) =>
+    createKafkaRest({ baseUrl, allowHttp: true, auth: noAuth(), dialect: 'v2', fetchWaitMs: 0 });
+
+  it('v2: re-assigns and seeks again when a seek finds the partition unassigned (409/40903)', async () => {
+    // Prepare
+    scripted = await startScripted([
+      bounds(0, 3),
+      v2Reply(200, (req) => ({
+        instance_id: 'i1',
+        base_uri: `http://${req.headers.host}/consumers/kafka-rest-bridge/instances/i1`,
+      })),
+      v2Reply(204),
+      v2Reply(409, () => ({ error_code: 40903, message: 'Illegal state: not assigned' })),
+      bounds(0, 3),
+      v2Reply(204),
+      v2Reply(204),
+      v2Reply(200, () => [{ topic: 'demo', key: null, value: 'dg==', partition: 0, offset: 1 }]),
+      v2Reply(204),
+    ]);
+    const client = v2Client(scripted.url);
+
+    // Act
+    const records = await client.fetch('demo', 0, 1, { maxRecords: 5, ...deadlineIn() });
+    await client.close();
+
+    // Assess
+    expect(records.map((record) => record.offset)).toEqual([1]);
+    expect(scripted.requests.map((request) => `${request.method} ${request.url}`)).toEqual([
+      'GET /topics/demo/partitions/0/offsets',
+      'POST /consumers/kafka-rest-bridge',
+      'POST /consumers/kafka-rest-bridge/instances/i1/assignments',
+      'POST /consumers/kafka-rest-bridge/instances/i1/positions',
+      'GET /topics/demo/partitions/0/offsets',
+      'POST /consumers/kafka-rest-bridge/instances/i1/assignments',
+      'POST /consumers/kafka-rest-bridge/instances/i1/positions',
+      'GET /consumers/kafka-rest-bridge/instances/i1/records?timeout=0&max_bytes=2097152',
+      'DELETE /consumers/kafka-rest-bridge/instances/i1',
+    ]);
+  });
+
+  it('v2: addresses the instance through the base URL when base_uri names another host', async () => {
+    // Prepare
+    scripted = await startScripted([
+      bounds(0, 0),
+      v2Reply(200, () => ({
+        instance_id: 'i9',
+        base_uri: 'http://proxy-internal-7:8082/consumers/kafka-rest-bridge/instances/i9',
+      })),
+      v2Reply(204),
+      v2Reply(204),
+      v2Reply(200, () => []),
+      bounds(0, 0),
+      v2Reply(204),
+    ]);
+    const client = v2Client(`${scripted.url}/rest`);
+
+    // Act
+    const records = await client.fetch('demo', 0, 0, { maxRecords: 5, ...deadlineIn() });
+    await client.close();
+
+    // Assess
+    expect(records).toEqual([]);
+    expect(scripted.requests.map((request) => `${request.method} ${request.url.split('?')[0]}`)).toEqual([
+      'GET /rest/topics/demo/partitions/0/offsets',
+      'POST /rest/consumers/kafka-rest-bridge',
+      'POST /rest/consumers/kafka-rest-bridge/instances/i9/assignments',
+      'POST /rest/consumers/kafka-rest-bridge/instances/i9/positions',
+      'GET /rest/consumers/kafka-rest-bridge/instances/i9/records',
+      'GET /rest/topics/demo/partitions/0/offsets',
+      'DELETE /rest/consumers/kafka-rest-bridge/instances/i9',
+    ]);
+  });
+});
+
+describe('dialect options and config wiring', () => {
+  it.each([
+    { name: 'an unknown dialect', options: { dialect: 'v4' }, problem: /dialect must be one of v1, v2, v3/ },
+    { name: 'an unknown flavor', options: { flavor: 'kafka' }, problem: /flavor must be one of/ },
+    {
+      name: 'v3 without a cluster id',
+      options: { dialect: 'v3' },
+      problem: /clusterId is required for dialect v3/,
+    },
+    { name: 'a prefix with a trailing slash', options: { v3PathPrefix: '/kafka/' }, problem: /v3PathPrefix/ },
+    { name: 'a consumer group with a slash', options: { consumerGroup: 'a/b' }, problem: /consumerGroup/ },
+    { name: 'a negative fetch wait', options: { fetchWaitMs: -1 }, problem: /fetchWaitMs/ },
+  ])('rejects $name with ERR_CONFIG naming the option', ({ options, problem }) => {
+    // Act
+    const error = (() => {
+      try {
+        createKafkaRest({
+          baseUrl: 'https://kafka.invalid',
+          auth: noAuth(),
+          ...(options as Partial<KafkaRestOptions>),
+        });
+        return undefined;
+      } catch (caught) {
+        return caught;
+      }
+    })();
+
+    // Assess
+    expect(isAppError(error) && error.code).toBe('ERR_CONFIG');
+    expect((error as Error).message).toMatch(problem);
+  });
+
+  it.each([
+    {
+      name: 'v2 redpanda',
+      env: { KAFKA_REST_DIALECT: 'v2', KAFKA_REST_FLAVOR: 'redpanda' },
+      path: '/topics/demo',
+    },
+    {
+      name: 'v3 with the /kafka prefix',
+      env: {
+        KAFKA_REST_DIALECT: 'v3',
+        KAFKA_REST_CLUSTER_ID: LOCAL_CLUSTER_ID,
+        KAFKA_REST_V3_PATH_PREFIX: '/kafka',
+      },
+      path: `/kafka${V3_PATH}`,
+    },
+  ])('createKafkaRestFromConfig wires $name from the environment', async ({ env, path }) => {
+    // Prepare
+    const kit = await startKafkaRestWithClient({ server: { flavor: 'redpanda' } });
+    const config = loadConfig({
+      KAFKA_REST_URL: kit.server.url,
+      KAFKA_REST_ALLOW_HTTP: 'true',
+      KAFKA_REST_AUTH: 'none',
+      ...env,
+    });
+    const client = createKafkaRestFromConfig(config);
+
+    // Act
+    const results = await client.produce(
+      'demo',
+      [
+        { value: null, partition: 1 },
+        { value: bytes('x'), partition: 0 },
+      ],
+      deadlineIn(),
+    );
+    await client.close();
+    await kit.close();
+
+    // Assess
+    expect(results[1]).toEqual({ ok: true, partition: 0, offset: 0 });
+    expect(results[0]?.ok).toBe(env.KAFKA_REST_DIALECT === 'v3'); // only Redpanda refuses the tombstone
+    expect(kit.server.requests.map((request) => request.path)).toEqual([path]);
+  });
+});
