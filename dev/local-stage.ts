@@ -11,6 +11,8 @@ export const LOCAL = {
   topics: { demo: 3, orders: 3 },
   /** The local proxy's API key: not a secret, it guards nothing but this machine's dev server. */
   apiKey: 'local-dev-key',
+  /** The v3 cluster id of `/v3/clusters/{id}` (`npm start -- --dialect v3`). */
+  clusterId: 'local-cluster',
   region: 'us-east-1',
   credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
   checkpointTable: 'kafka-rest-bridge-local-checkpoints',
