@@ -1,14 +1,11 @@
 /**
  * Cold start and bundle size of each function, measured honestly: a fresh `node` process imports the
- * bundled handler (the `serverless package` artifact, AWS SDK resolved from this repo's node_modules as
- * Lambda's runtime provides it) and serves its first invocation against local servers: the Kafka REST
- * server, a Secrets Manager endpoint (or a stand-in of the Parameters and Secrets Lambda Extension), and
- * for the drain dynalite and an HTTP sink. Median of several processes per configuration, interleaved so
- * drift hits every configuration alike, beside two yardsticks: an empty module and `require('undici')`.
- *
- * Also built here with esbuild directly: the same bundles with the settings this benchmark proposes for
- * `serverless.yml` (`PROPOSED_EXTERNALS` and `stubUndiciHttp2` in bench/lib/bundles.ts), run without
- * `--enable-source-maps`, to show what they save.
+ * bundled handler (the `serverless package` artifact, packaged afresh for every run, AWS SDK resolved from
+ * this repo's node_modules as Lambda's runtime provides it) and serves its first invocation against local
+ * servers: the Kafka REST server, a Secrets Manager endpoint (`SECRETS_SOURCE=sdk`) or a stand-in of the
+ * Parameters and Secrets Lambda Extension (`SECRETS_SOURCE=extension`), and for the drain dynalite and an
+ * HTTP sink. Median of several processes per configuration, interleaved so drift hits every configuration
+ * alike, beside two yardsticks: an empty module and `require('undici')`.
  *
  * Design §8 targets: import + first invocation ≤ 150 ms median; bundle ≤ 250 KB minified without the
  * AWS SDK; peak RSS within a 128 MB Lambda.
@@ -16,14 +13,16 @@
  *   npx tsx bench/cold-start.ts [--quick] [--only=<text>] [--load=<n>] [--cpu-prof=<dir>] [--bundle=<fn>:<file.mjs>]
  *
  * `--load=<n>`: invocations after the first in one process per configuration (peak RSS under load).
- * `--bundle=webhook:/path/to/webhook.mjs` adds a bundle of your own (an experiment) to the comparison; it
- * must sit under this repo's node_modules (or next to one) so that it finds the AWS SDK.
+ * `--bundle=webhook:/path/to/webhook.mjs` adds a bundle of your own (an experiment, run with
+ * `SECRETS_SOURCE=extension`) to the scenario table, not to the summary; it must sit under this repo's
+ * node_modules (or next to one) so that it finds the AWS SDK.
  * `--only=<text>` measures only the configurations whose label contains <text>; `--cpu-prof=<dir>` keeps a
  * V8 CPU profile of every probe process in <dir> (open them in Chrome DevTools).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { startHttpSink } from '../dev/http-sink.js';
 import { httpApiEvent } from '../test/fixtures/api-gateway.js';
@@ -31,16 +30,7 @@ import { eventBridgeEvent } from '../test/fixtures/eventbridge.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
 import { startDynalite } from '../test/helpers/dynalite.js';
 import { startSecretsManager } from '../test/helpers/secrets-manager.js';
-import {
-  type BundleInfo,
-  buildBundles,
-  ensurePackaged,
-  FUNCTIONS,
-  type FunctionName,
-  PROPOSED_EXTERNALS,
-  stubUndiciHttp2,
-  unzipPackaged,
-} from './lib/bundles.js';
+import { type BundleInfo, FUNCTIONS, type FunctionName, packageFunctions } from './lib/bundles.js';
 import { startKafkaRestProcess } from './lib/kafka-rest-process.js';
 import { reportRows, type SummaryRow } from './lib/report.js';
 import { startSecretsExtension } from './lib/secrets-extension.js';
@@ -65,9 +55,7 @@ const LOAD_INVOCATIONS = Number(
   process.argv.find((arg) => arg.startsWith('--load='))?.slice('--load='.length) ?? (QUICK ? 20 : 200),
 );
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-// Under node_modules, so the bundles' `import '@aws-sdk/…'` resolves to this repo's copy (Lambda's runtime
-// provides the SDK the same way), and git ignores it.
-const WORK_DIR = join(ROOT, 'node_modules', '.cache', 'kafka-rest-bridge-bench', `cold-start-${process.pid}`);
+const WORK_DIR = mkdtempSync(join(tmpdir(), 'bench-cold-start-'));
 const PROBE = fileURLToPath(new URL('./lib/cold-start-probe.mjs', import.meta.url));
 const TARGET_MS = 150;
 /**
@@ -94,9 +82,9 @@ interface Configuration {
   readonly target: string;
   readonly fn?: FunctionName;
   readonly secrets?: SecretSource;
-  readonly sourceMaps?: boolean;
   readonly bundle?: BundleInfo;
-  readonly kind: 'baseline' | 'packaged' | 'proposed';
+  /** `experiment`: a `--bundle=` of the caller's, in the scenario table only. */
+  readonly kind: 'baseline' | 'packaged' | 'experiment';
 }
 
 interface Probe {
@@ -140,22 +128,7 @@ const spawnProbe = (args: readonly string[], env: NodeJS.ProcessEnv): Promise<Pr
   });
 
 const main = async (): Promise<void> => {
-  mkdirSync(WORK_DIR, { recursive: true });
-  const notes: string[] = [];
-
-  let packaged: BundleInfo[] = [];
-  try {
-    const how = await ensurePackaged(ROOT);
-    packaged = await unzipPackaged(ROOT, join(WORK_DIR, 'packaged'));
-    notes.push(
-      how === 'packaged' ? 'ran `serverless package --stage dev` first (zips were stale)' : 'zips were fresh',
-    );
-  } catch (error) {
-    notes.push(`packaged bundles skipped: ${(error as Error).message}`);
-  }
-  const proposed = await buildBundles(ROOT, join(WORK_DIR, 'proposed'), PROPOSED_EXTERNALS, [
-    stubUndiciHttp2,
-  ]);
+  const packaged = await packageFunctions(ROOT, join(WORK_DIR, 'packaged'));
   const emptyModule = join(WORK_DIR, 'empty.mjs');
   writeFileSync(emptyModule, 'export {};\n');
 
@@ -191,8 +164,6 @@ const main = async (): Promise<void> => {
     };
     if (config.fn === undefined) return env;
     Object.assign(env, {
-      // As serverless.yml deploys it.
-      ...(config.sourceMaps === false ? {} : { NODE_OPTIONS: '--enable-source-maps' }),
       POWERTOOLS_SERVICE_NAME: 'kafka-rest-bridge',
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(LAMBDA_MEMORY_MB),
       LOG_LEVEL: 'INFO',
@@ -243,39 +214,14 @@ const main = async (): Promise<void> => {
       });
     }
   }
-  const webhookPackaged = packaged.find((bundle) => bundle.fn === 'webhook');
-  if (webhookPackaged !== undefined) {
-    configurations.push({
-      label: 'webhook (packaged, extension, no --enable-source-maps)',
-      target: pathToFileURL(webhookPackaged.file).href,
-      fn: 'webhook',
-      secrets: 'extension',
-      sourceMaps: false,
-      bundle: webhookPackaged,
-      kind: 'packaged',
-    });
-  }
-  for (const bundle of proposed) {
-    configurations.push({
-      label: `${bundle.fn} (proposed settings, extension)`,
-      target: pathToFileURL(bundle.file).href,
-      fn: bundle.fn,
-      secrets: 'extension',
-      sourceMaps: false,
-      bundle,
-      kind: 'proposed',
-    });
-  }
-
   for (const extra of EXTRA_BUNDLES) {
     configurations.push({
       label: `${extra.fn} (${extra.file.split('/').slice(-3).join('/')}, extension)`,
       target: pathToFileURL(extra.file).href,
       fn: extra.fn,
       secrets: 'extension',
-      sourceMaps: false,
       bundle: { fn: extra.fn, file: extra.file, bytes: statSync(extra.file).size },
-      kind: 'proposed',
+      kind: 'experiment',
     });
   }
   if (ONLY !== undefined) {
@@ -360,35 +306,33 @@ const main = async (): Promise<void> => {
     `\nMedian of ${SAMPLES} fresh processes each (Node ${process.versions.node}; Lambda runs Node 22). ` +
       `"node boot" is process start → first line of the probe (the same for all; Lambda's runtime pays it too). ` +
       `Peak RSS after ${LOAD_INVOCATIONS} more invocations in one of them, heap limits of a ${LAMBDA_MEMORY_MB} MB Lambda (${LAMBDA_HEAP_FLAGS.join(' ')}). ` +
-      'KB = 1000 bytes, minified .mjs without the AWS SDK. ' +
-      `${notes.join('; ')}.${QUICK ? ' (--quick)' : ''}`,
+      `KB = 1000 bytes, minified .mjs without the AWS SDK, as \`serverless package --stage dev\` built it.${QUICK ? ' (--quick)' : ''}`,
   );
 
   const undici = configurations[1] as Configuration;
   const undiciMs = medianOf(undici, (probe) => probe.importMs);
   const summary: SummaryRow[] = [];
   for (const config of configurations) {
-    if (config.fn === undefined || failures.has(config)) continue;
-    if (config.kind === 'packaged' && config.sourceMaps === false) continue;
+    if (config.kind !== 'packaged' || config.fn === undefined || failures.has(config)) continue;
     const used = [...(secretPaths.get(config) ?? [])].join('+') || 'none';
     summary.push({
-      scenario: `cold start ${config.fn} (${config.kind}, ${config.secrets === 'extension' ? `SECRETS_SOURCE=extension → ${used}` : 'SDK'})`,
+      scenario: `cold start ${config.fn} (packaged, ${config.secrets === 'extension' ? `SECRETS_SOURCE=extension → ${used}` : 'SDK'})`,
       metric: 'ms',
       figure: medianOf(config, (probe) => probe.importMs + probe.invokeMs),
       baseline: { label: "require('undici')", value: undiciMs },
       target: { kind: 'at-most', value: TARGET_MS, unit: 'ms' },
     });
   }
-  for (const bundle of [...packaged, ...proposed]) {
+  for (const bundle of packaged) {
     summary.push({
-      scenario: `bundle ${bundle.fn} (${packaged.includes(bundle) ? 'packaged' : 'proposed settings'})`,
+      scenario: `bundle ${bundle.fn} (packaged)`,
       metric: 'KB',
       figure: bundle.bytes / 1000,
       target: { kind: 'at-most', value: TARGET_BUNDLE_KB, unit: 'KB' },
     });
   }
   for (const config of configurations) {
-    if (config.kind !== 'packaged' || config.secrets !== 'extension' || config.sourceMaps === false) continue;
+    if (config.kind !== 'packaged' || config.secrets !== 'extension') continue;
     const list = probes.get(config) ?? [];
     if (list.length === 0) continue;
     summary.push({
@@ -406,7 +350,4 @@ try {
   await main();
 } finally {
   rmSync(WORK_DIR, { recursive: true, force: true });
-  // The parent too, unless another run is using it.
-  if (readdirSync(dirname(WORK_DIR)).length === 0)
-    rmSync(dirname(WORK_DIR), { recursive: true, force: true });
 }

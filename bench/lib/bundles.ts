@@ -1,68 +1,22 @@
-import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { execFile, spawn } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { type BuildOptions, build, type Plugin } from 'esbuild';
 
 const run = promisify(execFile);
 
 export const FUNCTIONS = ['webhook', 'queue', 'events', 'drain'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
-
-/**
- * The esbuild options of `serverless.yml` (`custom.esbuild`), restated for builds run from the benchmark:
- * keep the two in step. serverless-esbuild turns `exclude` into `external`.
- */
-export const SERVERLESS_ESBUILD_OPTIONS = {
-  bundle: true,
-  minify: true,
-  sourcemap: 'linked',
-  target: 'node22',
-  platform: 'node',
-  format: 'esm',
-  outExtension: { '.js': '.mjs' },
-  banner: {
-    js: "import { createRequire as __bridgeCreateRequire } from 'node:module'; const require = __bridgeCreateRequire(import.meta.url);",
-  },
-  external: ['@aws-sdk/*'],
-} as const satisfies BuildOptions;
-
-/**
- * Bundle-time settings this benchmark proposes for `serverless.yml` (the lead applies them there):
- *
- * - `*∕llhttp-wasm.js` (the non-SIMD llhttp build, 72 KB of base64): undici's `client-h1.js` loads it only
- *   when compiling the SIMD build throws, or under Jest (`JEST_WORKER_ID`). Node 22 on Lambda (x86_64 and
- *   arm64) compiles wasm SIMD, so the fallback never runs there; if it ever did, the left-over `require`
- *   would fail loudly (MODULE_NOT_FOUND), not silently.
- * - `*∕web/fetch/body.js` (and with it undici's fetch, FormData, webidl: ≈45 KB): `client-h1.js` and
- *   `client-h2.js` require it only for a FormData request body. The bridge sends strings and buffers.
- *
- * Both stay `require` calls in the bundle, so the code paths that would need them fail with
- * MODULE_NOT_FOUND instead of misbehaving.
- */
-export const PROPOSED_EXTERNALS = ['*/llhttp-wasm.js', '*/web/fetch/body.js'] as const;
-
-/**
- * An esbuild plugin that replaces undici's HTTP/2 client (`dispatcher/client-h2.js`, 10 KB, and the
- * `node:http2` module it loads at import) with a stub. undici negotiates h2 only when a dispatcher is
- * created with `allowH2: true`, which the bridge never does; were it ever set, connecting would throw.
- * `serverless.yml` can load the same plugin through serverless-esbuild's `plugins` setting.
- */
-export const stubUndiciHttp2: Plugin = {
-  name: 'stub-undici-http2',
-  setup: (pluginBuild) => {
-    pluginBuild.onResolve({ filter: /(^|[\\/])client-h2\.js$/ }, (args) =>
-      args.importer.includes('undici')
-        ? { path: 'undici-client-h2-stub', namespace: 'stub-undici-http2' }
-        : undefined,
-    );
-    pluginBuild.onLoad({ filter: /.*/, namespace: 'stub-undici-http2' }, () => ({
-      contents:
-        "module.exports = function connectH2() { throw new Error('HTTP/2 (allowH2) is not bundled with this function'); };",
-      loader: 'js',
-    }));
-  },
-};
 
 export interface BundleInfo {
   readonly fn: FunctionName;
@@ -71,81 +25,114 @@ export interface BundleInfo {
   readonly bytes: number;
 }
 
-/** Newest modification time (ms) of the sources a bundle is built from. */
-const newestSourceMs = (root: string): number => {
-  let newest = 0;
-  const visit = (path: string): void => {
-    const stat = statSync(path);
-    if (stat.isDirectory()) {
-      for (const entry of readdirSync(path)) visit(join(path, entry));
-    } else if (/\.(ts|js|mjs|json|ya?ml)$/.test(path)) {
-      newest = Math.max(newest, stat.mtimeMs);
-    }
-  };
-  for (const entry of ['handlers', 'lib', 'package.json', 'package-lock.json', 'serverless.yml']) {
-    const path = join(root, entry);
-    if (existsSync(path)) visit(path);
-  }
-  return newest;
-};
+// What `serverless package` does not read: build output, local data and the repository itself.
+const NOT_COPIED = new Set([
+  'node_modules',
+  '.git',
+  '.esbuild',
+  '.serverless',
+  '.build',
+  '.data',
+  'coverage',
+  'dist',
+]);
+/** Packaging takes 5–15 s here; far beyond that, something hangs. */
+const PACKAGE_TIMEOUT_MS = 180_000;
+/** How long the packager may take to exit once it has printed its error report. */
+const EXIT_AFTER_ERROR_MS = 2_000;
 
 /**
- * The `serverless package` zips, packaged again first when one is missing or older than a source. Returns
- * what was done, or throws with the packager's output when it fails.
+ * Runs `serverless package --stage dev --package <out>` in `service`. Rejects with the tail of its output
+ * when it fails. osls 4.3 with serverless-esbuild 1.57 prints its error report after a failed build (an
+ * unresolved import, a syntax error) and then never exits: once the report's `Error:` heading is out, the
+ * process group is stopped, and a timeout backs that up.
  */
-export const ensurePackaged = async (root: string): Promise<'fresh' | 'packaged'> => {
-  const zips = FUNCTIONS.map((fn) => join(root, '.serverless', `${fn}.zip`));
-  const sourcesMs = newestSourceMs(root);
-  if (zips.every((zip) => existsSync(zip) && statSync(zip).mtimeMs >= sourcesMs)) return 'fresh';
+const runPackager = (root: string, service: string, out: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(
+      join(root, 'node_modules', '.bin', 'serverless'),
+      ['package', '--stage', 'dev', '--package', out],
+      {
+        cwd: service,
+        // A process group of its own, so that stopping it stops the esbuild service it started too.
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', CI: '1' },
+      },
+    );
+    let output = '';
+    let stoppedBecause: string | undefined;
+    const timers: NodeJS.Timeout[] = [];
+    const stopAfter = (ms: number, because: string): void => {
+      timers.push(
+        setTimeout(() => {
+          stoppedBecause = because;
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        }, ms),
+      );
+    };
+    const collect = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      if (timers.length === 1 && /^Error:$/m.test(output)) {
+        stopAfter(EXIT_AFTER_ERROR_MS, 'reported an error and did not exit');
+      }
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    stopAfter(PACKAGE_TIMEOUT_MS, `did not finish within ${PACKAGE_TIMEOUT_MS / 1000} s`);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      for (const timer of timers) clearTimeout(timer);
+      if (code === 0 && stoppedBecause === undefined) {
+        resolve();
+        return;
+      }
+      const what = stoppedBecause ?? `exited ${code}`;
+      reject(new Error(`serverless package ${what}:\n${output.trim().slice(-2_000)}`));
+    });
+  });
+
+/**
+ * Runs `serverless package --stage dev` on a copy of the project and unzips each function's artifact into
+ * `dir/<fn>/`, so what is measured or tested is exactly what would deploy: `serverless.yml`'s
+ * `custom.esbuild` settings and `esbuild-plugins.cjs`, applied by serverless-esbuild itself, with nothing
+ * restated here that could drift from them.
+ *
+ * The copy (in the OS temp dir, removed afterwards) keeps serverless-esbuild's `.esbuild/` build folder and
+ * `.serverless/` out of the shared work tree, where `npm start` or another packaging run may be using them.
+ * `dir/node_modules` links to the project's, so a bundle's `import '@aws-sdk/…'` resolves as Lambda's
+ * runtime provides the SDK.
+ *
+ * Throws with the tail of the packager's output when packaging fails (within seconds when a build fails,
+ * where osls alone would hang), or when a zip lacks its `.mjs` entry.
+ */
+export const packageFunctions = async (root: string, dir: string): Promise<BundleInfo[]> => {
+  const work = mkdtempSync(join(tmpdir(), 'bench-package-'));
   try {
-    await run('npx', ['serverless', 'package', '--stage', 'dev'], {
-      cwd: root,
-      maxBuffer: 16 * 1024 * 1024,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off' },
-    });
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`serverless package failed:\n${`${stdout ?? ''}\n${stderr ?? ''}`.trim().slice(-2_000)}`);
-  }
-  return 'packaged';
-};
-
-/** Unzips each function's zip into `dir/<fn>/` and returns its `.mjs` entry. Throws when one is missing. */
-export const unzipPackaged = async (root: string, dir: string): Promise<BundleInfo[]> => {
-  const bundles: BundleInfo[] = [];
-  for (const fn of FUNCTIONS) {
-    const target = join(dir, fn);
-    mkdirSync(target, { recursive: true });
-    await run('unzip', ['-o', '-q', join(root, '.serverless', `${fn}.zip`), '-d', target]);
-    const file = join(target, 'handlers', `${fn}.mjs`);
-    if (!existsSync(file)) {
-      throw new Error(`${relative(root, file)} is not in ${fn}.zip: has the bundle's extension changed?`);
+    const service = join(work, 'service');
+    const out = join(work, 'out');
+    for (const entry of readdirSync(root)) {
+      if (!NOT_COPIED.has(entry)) cpSync(join(root, entry), join(service, entry), { recursive: true });
     }
-    bundles.push({ fn, file, bytes: statSync(file).size });
+    symlinkSync(join(root, 'node_modules'), join(service, 'node_modules'), 'dir');
+    await runPackager(root, service, out);
+    mkdirSync(dir, { recursive: true });
+    if (!existsSync(join(dir, 'node_modules'))) {
+      symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
+    }
+    const bundles: BundleInfo[] = [];
+    for (const fn of FUNCTIONS) {
+      const target = join(dir, fn);
+      mkdirSync(target, { recursive: true });
+      await run('unzip', ['-o', '-q', join(out, `${fn}.zip`), '-d', target]);
+      const file = join(target, 'handlers', `${fn}.mjs`);
+      if (!existsSync(file)) {
+        throw new Error(`handlers/${fn}.mjs is not in ${fn}.zip: has the bundle's extension changed?`);
+      }
+      bundles.push({ fn, file, bytes: statSync(file).size });
+    }
+    return bundles;
+  } finally {
+    rmSync(work, { recursive: true, force: true });
   }
-  return bundles;
-};
-
-/** Builds each handler with esbuild directly (the options above, plus `external`), into `dir/<fn>/`. */
-export const buildBundles = async (
-  root: string,
-  dir: string,
-  extraExternal: readonly string[],
-  plugins: readonly Plugin[] = [],
-): Promise<BundleInfo[]> => {
-  const bundles: BundleInfo[] = [];
-  for (const fn of FUNCTIONS) {
-    const outdir = join(dir, fn, 'handlers');
-    await build({
-      ...SERVERLESS_ESBUILD_OPTIONS,
-      external: [...SERVERLESS_ESBUILD_OPTIONS.external, ...extraExternal],
-      plugins: [...plugins],
-      entryPoints: [join(root, 'handlers', `${fn}.ts`)],
-      outdir,
-      logLevel: 'error',
-    });
-    const file = join(outdir, `${fn}.mjs`);
-    bundles.push({ fn, file, bytes: statSync(file).size });
-  }
-  return bundles;
 };
