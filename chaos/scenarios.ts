@@ -174,6 +174,8 @@ const EVENT_ATTEMPTS = 3;
 const INVOCATION_MS = 3_000;
 const DRAIN_BUDGET_MS = 2_500;
 const MAX_FINAL_ROUNDS = 80;
+/** Attempts at a drain scenario (killed after delivery, lease expiring mid-delivery) before giving up. */
+const MAX_STALL_ATTEMPTS = 5;
 /** Where the kill, the race and the lease expiry happen, as fractions of the inputs started. */
 const SCENARIO_POINTS = [0.25, 0.5, 0.7] as const;
 const PRODUCE = { method: 'POST', path: /^\/topics\/[^/]+$/ } as const;
@@ -732,9 +734,12 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     const conductor = async () => {
       await atPoint(0, 1, async () => {
         progress('drain killed between delivery and commit');
-        await invokeDrain(killedDeps());
-        // The dead run's leases expire; the next run takes them over and redelivers what was not committed.
-        skewMs += options.leaseMs + 1;
+        // Injected fetch faults can end a run before it delivers anything to die after: try again until one does.
+        for (let attempt = 0; attempt < MAX_STALL_ATTEMPTS && killedAfterDelivery === 0; attempt++) {
+          await invokeDrain(killedDeps());
+          // The dead run's leases expire; the next run takes them over and redelivers what was not committed.
+          skewMs += options.leaseMs + 1;
+        }
       });
       await atPoint(1, 5, async () => {
         progress('two drains racing');
@@ -743,21 +748,24 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       });
       await atPoint(2, 10, async () => {
         progress('lease expiring mid-run');
-        // A delivery of the run stalls past the sink timeout; the clock jumps while it waits.
-        injectSink('sink-latency-spike');
-        const sinkRequestsBefore = sink.received.length;
-        let stalledDone = false;
-        const stalled = track(invokeDrain(drainDeps())).finally(() => {
-          stalledDone = true;
-        });
-        // A request without an answer yet: the run is in the middle of a delivery.
-        const waiting = () =>
-          sink.received.slice(sinkRequestsBefore).some((request) => request.status === null);
-        await waitUntil(() => waiting() || stalledDone);
-        if (!stalledDone) scenarios.leaseExpiredMidRun += 1;
-        skewMs += options.leaseMs + 1;
-        scenarios.racingRuns += 2;
-        await Promise.all([stalled, track(invokeDrain(drainDeps())), track(invokeDrain(drainDeps()))]);
+        // A delivery of the run stalls past the sink timeout; the clock jumps while it waits. Injected fetch
+        // faults can end a run before it reaches the sink at all, so try again (a few times) until one stalls.
+        for (let attempt = 0; attempt < MAX_STALL_ATTEMPTS && scenarios.leaseExpiredMidRun === 0; attempt++) {
+          injectSink('sink-latency-spike');
+          const sinkRequestsBefore = sink.received.length;
+          let stalledDone = false;
+          const stalled = track(invokeDrain(drainDeps())).finally(() => {
+            stalledDone = true;
+          });
+          // A request without an answer yet: the run is in the middle of a delivery.
+          const waiting = () =>
+            sink.received.slice(sinkRequestsBefore).some((request) => request.status === null);
+          await waitUntil(() => waiting() || stalledDone);
+          if (!stalledDone) scenarios.leaseExpiredMidRun += 1;
+          skewMs += options.leaseMs + 1;
+          scenarios.racingRuns += 2;
+          await Promise.all([stalled, track(invokeDrain(drainDeps())), track(invokeDrain(drainDeps()))]);
+        }
       });
     };
 
