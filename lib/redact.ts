@@ -1,15 +1,23 @@
 /**
- * What a server that echoes a request header would show of it: each value and, for `Scheme value`
- * (Basic, Bearer), the bare value. Short values are left alone: replacing them would mangle ordinary text.
+ * What a server that echoes a request header would show of it: each value; for `Scheme value` (Basic,
+ * Bearer) the bare value; for Basic also the decoded `user:password` and the password. Short values are
+ * left alone: replacing them would mangle ordinary text.
  */
 export const secretsOfHeaders = (headers: Readonly<Record<string, string>>): string[] => {
   const values: string[] = [];
   for (const value of Object.values(headers)) {
     values.push(value);
     const space = value.indexOf(' ');
-    if (space > 0 && space < value.length - 1) values.push(value.slice(space + 1));
+    if (space <= 0 || space >= value.length - 1) continue;
+    const credential = value.slice(space + 1);
+    values.push(credential);
+    if (value.slice(0, space).toLowerCase() === 'basic') {
+      const decoded = Buffer.from(credential, 'base64').toString('utf8');
+      values.push(decoded, decoded.slice(decoded.indexOf(':') + 1));
+    }
   }
-  return values.filter((value) => value.length >= 4);
+  // Longest first, so a value is never left half-redacted by a shorter one inside it.
+  return values.filter((value) => value.length >= 4).sort((a, b) => b.length - a.length);
 };
 
 /** Replaces every occurrence of each secret, so an echoed credential never reaches an error or a log. */

@@ -1,11 +1,12 @@
 import type { Dispatcher } from 'undici';
 import { AppError, ERROR_CODES, isAppError, isUpstreamError, UpstreamError } from '../errors.js';
 import type { AuthProvider } from '../kafka-rest/auth.js';
+import { createUndiciTransport, type TransportOutcome } from '../kafka-rest/http.js';
 import { parseRetryAfterMs, planRetry, toStatusVerdict } from '../kafka-rest/retry.js';
 import type { CallOptions, KafkaRest, PartitionInfo } from '../kafka-rest/types.js';
 import { TOPIC_NAME } from '../kafka-rest/v1.js';
 import type { Log } from '../log.js';
-import { type AdminHttpOutcome, createAdminHttp } from './admin-http.js';
+import { redact as redactSecrets, secretsOfHeaders } from '../redact.js';
 
 /**
  * Topic administration: listing and describing through the Kafka REST API (any proxy), creating and
@@ -242,9 +243,11 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
   const http =
     adminUrl === undefined
       ? undefined
-      : createAdminHttp({
+      : createUndiciTransport({
           baseUrl: adminUrl,
           dispatcher: options.dispatcher,
+          // An operator's command sends one request at a time.
+          connections: 1,
           connectTimeoutMs: options.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs,
         });
   const topicsPath = `${adminUrl?.pathname.replace(/\/+$/, '') ?? ''}/admin/topics`;
@@ -252,11 +255,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
   // The credential's header values, kept only to scrub them from anything the server echoes back.
   let secretsToRedact: readonly string[] = [];
 
-  const redact = (text: string): string => {
-    let out = text;
-    for (const secret of secretsToRedact) out = out.replaceAll(secret, '[redacted]');
-    return out;
-  };
+  const redact = (text: string): string => redactSecrets(text, secretsToRedact);
 
   const toCall = (call: AdminCallOptions): CallOptions => ({
     deadlineMs: call.deadlineMs ?? now() + settings.callTimeoutMs,
@@ -320,8 +319,8 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
         );
       }
       const authHeaders = await readAuth(() => options.auth.headers());
-      secretsToRedact = redactionsOf(authHeaders);
-      const outcome: AdminHttpOutcome = await client.send({
+      secretsToRedact = secretsOfHeaders(authHeaders);
+      const outcome: TransportOutcome = await client.send({
         method,
         path,
         headers: {
@@ -527,25 +526,4 @@ const readAuth = async <T>(read: () => Promise<T>): Promise<T> => {
       ? error
       : new AppError(ERROR_CODES.SECRET, 'could not read the admin API credential', { cause: error });
   }
-};
-
-/**
- * Header values, the value after a scheme (`Bearer x` → `x`), and a Basic credential decoded with its
- * password: whatever a server that echoes a header could show.
- */
-const redactionsOf = (headers: Readonly<Record<string, string>>): string[] => {
-  const values: string[] = [];
-  for (const value of Object.values(headers)) {
-    values.push(value);
-    const space = value.indexOf(' ');
-    if (space <= 0 || space >= value.length - 1) continue;
-    const credential = value.slice(space + 1);
-    values.push(credential);
-    if (value.slice(0, space).toLowerCase() === 'basic') {
-      const decoded = Buffer.from(credential, 'base64').toString('utf8');
-      values.push(decoded, decoded.slice(decoded.indexOf(':') + 1));
-    }
-  }
-  // Longest first, so a value is never left half-redacted by a shorter one inside it.
-  return values.filter((value) => value.length >= 4).sort((a, b) => b.length - a.length);
 };
