@@ -1,8 +1,8 @@
-import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { packageStack } from '../dev/package-stack.js';
 
 // Least privilege, proven on what CloudFormation would receive: `serverless package --stage dev` runs once,
 // and the tests read the generated template. Every function must have a role of its own with only the
@@ -86,53 +86,10 @@ interface Grant {
 let work: string;
 let template: Template;
 
-const run = (command: string, args: readonly string[], cwd: string): Promise<string> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      cwd,
-      env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', CI: '1' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-    });
-    child.on('error', reject);
-    child.on('close', (code) =>
-      code === 0 ? resolve(output) : reject(new Error(`${command} exited ${code}:\n${output}`)),
-    );
-  });
-
-// A copy of the project (node_modules linked) is packaged, not the work tree itself: serverless-esbuild
-// writes its `.esbuild/` build folder into the service directory, which would collide with `npm start` or
-// another packaging run in the same tree.
-const SKIPPED = new Set([
-  'node_modules',
-  '.git',
-  '.esbuild',
-  '.serverless',
-  '.build',
-  '.data',
-  'coverage',
-  'dist',
-]);
-
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'template-test-'));
-  const service = join(work, 'service');
   const out = join(work, 'package');
-  for (const entry of readdirSync(ROOT)) {
-    if (!SKIPPED.has(entry)) cpSync(join(ROOT, entry), join(service, entry), { recursive: true });
-  }
-  symlinkSync(join(ROOT, 'node_modules'), join(service, 'node_modules'), 'dir');
-  await run(
-    join(ROOT, 'node_modules', '.bin', 'serverless'),
-    ['package', '--stage', 'dev', '--package', out],
-    service,
-  );
+  await packageStack(ROOT, out);
   template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 120_000);
 

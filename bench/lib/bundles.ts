@@ -1,17 +1,9 @@
-import { execFile, spawn } from 'node:child_process';
-import {
-  cpSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-} from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { packageStack } from '../../dev/package-stack.js';
 
 const run = promisify(execFile);
 
@@ -25,81 +17,12 @@ export interface BundleInfo {
   readonly bytes: number;
 }
 
-// What `serverless package` does not read: build output, local data and the repository itself.
-const NOT_COPIED = new Set([
-  'node_modules',
-  '.git',
-  '.esbuild',
-  '.serverless',
-  '.build',
-  '.data',
-  'coverage',
-  'dist',
-]);
-/** Packaging takes 5–15 s here; far beyond that, something hangs. */
-const PACKAGE_TIMEOUT_MS = 180_000;
-/** How long the packager may take to exit once it has printed its error report. */
-const EXIT_AFTER_ERROR_MS = 2_000;
-
-/**
- * Runs `serverless package --stage dev --package <out>` in `service`. Rejects with the tail of its output
- * when it fails. osls 4.3 with serverless-esbuild 1.57 prints its error report after a failed build (an
- * unresolved import, a syntax error) and then never exits: once the report's `Error:` heading is out, the
- * process group is stopped, and a timeout backs that up.
- */
-const runPackager = (root: string, service: string, out: string): Promise<void> =>
-  new Promise((resolve, reject) => {
-    const child = spawn(
-      join(root, 'node_modules', '.bin', 'serverless'),
-      ['package', '--stage', 'dev', '--package', out],
-      {
-        cwd: service,
-        // A process group of its own, so that stopping it stops the esbuild service it started too.
-        detached: true,
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', CI: '1' },
-      },
-    );
-    let output = '';
-    let stoppedBecause: string | undefined;
-    const timers: NodeJS.Timeout[] = [];
-    const stopAfter = (ms: number, because: string): void => {
-      timers.push(
-        setTimeout(() => {
-          stoppedBecause = because;
-          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-        }, ms),
-      );
-    };
-    const collect = (chunk: Buffer): void => {
-      output += chunk.toString('utf8');
-      if (timers.length === 1 && /^Error:$/m.test(output)) {
-        stopAfter(EXIT_AFTER_ERROR_MS, 'reported an error and did not exit');
-      }
-    };
-    child.stdout.on('data', collect);
-    child.stderr.on('data', collect);
-    stopAfter(PACKAGE_TIMEOUT_MS, `did not finish within ${PACKAGE_TIMEOUT_MS / 1000} s`);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      for (const timer of timers) clearTimeout(timer);
-      if (code === 0 && stoppedBecause === undefined) {
-        resolve();
-        return;
-      }
-      const what = stoppedBecause ?? `exited ${code}`;
-      reject(new Error(`serverless package ${what}:\n${output.trim().slice(-2_000)}`));
-    });
-  });
-
 /**
  * Runs `serverless package --stage dev` on a copy of the project and unzips each function's artifact into
  * `dir/<fn>/`, so what is measured or tested is exactly what would deploy: `serverless.yml`'s
  * `custom.esbuild` settings and `esbuild-plugins.cjs`, applied by serverless-esbuild itself, with nothing
  * restated here that could drift from them.
  *
- * The copy (in the OS temp dir, removed afterwards) keeps serverless-esbuild's `.esbuild/` build folder and
- * `.serverless/` out of the shared work tree, where `npm start` or another packaging run may be using them.
  * `dir/node_modules` links to the project's, so a bundle's `import '@aws-sdk/…'` resolves as Lambda's
  * runtime provides the SDK.
  *
@@ -109,13 +32,8 @@ const runPackager = (root: string, service: string, out: string): Promise<void> 
 export const packageFunctions = async (root: string, dir: string): Promise<BundleInfo[]> => {
   const work = mkdtempSync(join(tmpdir(), 'bench-package-'));
   try {
-    const service = join(work, 'service');
     const out = join(work, 'out');
-    for (const entry of readdirSync(root)) {
-      if (!NOT_COPIED.has(entry)) cpSync(join(root, entry), join(service, entry), { recursive: true });
-    }
-    symlinkSync(join(root, 'node_modules'), join(service, 'node_modules'), 'dir');
-    await runPackager(root, service, out);
+    await packageStack(root, out);
     mkdirSync(dir, { recursive: true });
     if (!existsSync(join(dir, 'node_modules'))) {
       symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');

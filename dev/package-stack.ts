@@ -1,0 +1,92 @@
+import { spawn } from 'node:child_process';
+import { cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+// What `serverless package` does not read: build output, local data and the repository itself.
+const NOT_COPIED = new Set([
+  'node_modules',
+  '.git',
+  '.esbuild',
+  '.serverless',
+  '.build',
+  '.data',
+  'coverage',
+  'dist',
+]);
+/** Packaging takes 5–15 s here; far beyond that, something hangs. */
+const PACKAGE_TIMEOUT_MS = 180_000;
+/** How long the packager may take to exit once it has printed its error report. */
+const EXIT_AFTER_ERROR_MS = 2_000;
+
+/**
+ * Runs `serverless package --stage dev --package <out>` in `service`. Rejects with the tail of its output
+ * when it fails. osls 4.3 with serverless-esbuild 1.57 prints its error report after a failed build (an
+ * unresolved import, a syntax error) and then never exits: once the report's `Error:` heading is out, the
+ * process group is stopped, and a timeout backs that up.
+ */
+const runPackager = (root: string, service: string, out: string): Promise<void> =>
+  new Promise((resolve, reject) => {
+    const child = spawn(
+      join(root, 'node_modules', '.bin', 'serverless'),
+      ['package', '--stage', 'dev', '--package', out],
+      {
+        cwd: service,
+        // A process group of its own, so that stopping it stops the esbuild service it started too.
+        detached: true,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, SLS_TELEMETRY_DISABLED: '1', SLS_NOTIFICATIONS_MODE: 'off', CI: '1' },
+      },
+    );
+    let output = '';
+    let stoppedBecause: string | undefined;
+    const timers: NodeJS.Timeout[] = [];
+    const stopAfter = (ms: number, because: string): void => {
+      timers.push(
+        setTimeout(() => {
+          stoppedBecause = because;
+          if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+        }, ms),
+      );
+    };
+    const collect = (chunk: Buffer): void => {
+      output += chunk.toString('utf8');
+      if (timers.length === 1 && /^Error:$/m.test(output)) {
+        stopAfter(EXIT_AFTER_ERROR_MS, 'reported an error and did not exit');
+      }
+    };
+    child.stdout.on('data', collect);
+    child.stderr.on('data', collect);
+    stopAfter(PACKAGE_TIMEOUT_MS, `did not finish within ${PACKAGE_TIMEOUT_MS / 1000} s`);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      for (const timer of timers) clearTimeout(timer);
+      if (code === 0 && stoppedBecause === undefined) {
+        resolve();
+        return;
+      }
+      const what = stoppedBecause ?? `exited ${code}`;
+      reject(new Error(`serverless package ${what}:\n${output.trim().slice(-2_000)}`));
+    });
+  });
+
+/**
+ * Packages the stack as `serverless package --stage dev --package <out>` would, from a copy of the project
+ * in the OS temp dir (removed afterwards) with `node_modules` linked: serverless-esbuild writes `.esbuild/`
+ * and `.serverless/` into the service folder, which would collide with `npm start` or another packaging
+ * run in the shared work tree. Rejects with the tail of the packager's output when packaging fails (within
+ * seconds when a build fails, where osls alone would hang).
+ */
+export const packageStack = async (root: string, out: string): Promise<void> => {
+  const work = mkdtempSync(join(tmpdir(), 'package-stack-'));
+  try {
+    const service = join(work, 'service');
+    for (const entry of readdirSync(root)) {
+      if (!NOT_COPIED.has(entry)) cpSync(join(root, entry), join(service, entry), { recursive: true });
+    }
+    symlinkSync(join(root, 'node_modules'), join(service, 'node_modules'), 'dir');
+    await runPackager(root, service, out);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+};
