@@ -786,6 +786,9 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     injecting = false;
     server.clearFaults();
     sink.clearFaults();
+    // A produce the client gave up on during a latency spike is still held by the proxy and is written when
+    // the spike ends (a real proxy does the same): let those late duplicates land before the final drain.
+    await delay(options.spikeMs + 50);
     skewMs += options.leaseMs + 1;
     for (let round = 0; round < MAX_FINAL_ROUNDS; round++) {
       const report = await invokeDrain(drainDeps());
