@@ -1,6 +1,7 @@
 import type { SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Fault, type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/index.js';
+import { splitJsonValues } from '../dev/kafka-rest/json-stream.js';
 import { createQueueDeps, makeHandler, type QueueHandlerDeps } from '../handlers/queue.js';
 import { type Config, loadConfig } from '../lib/config.js';
 import type { Env } from '../lib/env-reader.js';
@@ -10,6 +11,7 @@ import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { lambdaContext } from './fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from './fixtures/sqs.js';
+import { type DialectCase, LOCAL_CLUSTER_ID, PRODUCE_DIALECTS } from './helpers/kafka-rest.js';
 import { createMemoryLog } from './helpers/log.js';
 
 const TOPICS = { orders: 3, audit: 1 } as const;
@@ -35,7 +37,14 @@ const ids = (messages: readonly SQSRecord[]): string[] => messages.map((message)
 const standardMessages = (count: number, prefix = 'm'): SQSRecord[] =>
   Array.from({ length: count }, (_, n) => sqsRecord(`${prefix}-${n}`));
 
-describe('queue handler against the local Kafka REST server', () => {
+/** The config that makes the client speak `c`, the env twin of `clientOptionsFor(c)`. */
+const dialectEnv = (c: DialectCase): Env => ({
+  KAFKA_REST_DIALECT: c.dialect,
+  KAFKA_REST_FLAVOR: c.flavor,
+  ...(c.dialect === 'v3' ? { KAFKA_REST_CLUSTER_ID: LOCAL_CLUSTER_ID } : {}),
+});
+
+describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST server, $name', (c) => {
   let server: KafkaRestServer;
   let log: ReturnType<typeof createMemoryLog>;
   let kafka: KafkaRestClient | undefined;
@@ -46,7 +55,7 @@ describe('queue handler against the local Kafka REST server', () => {
   /** Builds the handler's deps the way `createQueueDeps` does, over `env` and a memory log. */
   const useEnv = async (env: Env = {}): Promise<void> => {
     await kafka?.close();
-    const config = loadConfig({ ...BASE_ENV, KAFKA_REST_URL: server.url, ...env });
+    const config = loadConfig({ ...BASE_ENV, ...dialectEnv(c), KAFKA_REST_URL: server.url, ...env });
     kafka = createKafkaRestFromConfig(config, { log });
     deps = toDeps(config, kafka);
   };
@@ -72,10 +81,20 @@ describe('queue handler against the local Kafka REST server', () => {
 
   const storedValues = (topic: keyof typeof TOPICS): string[] => stored(topic).flat().sort();
 
+  /** Where the client produces to `topic` in this dialect. */
+  const producePath = (topic: keyof typeof TOPICS): string =>
+    c.dialect === 'v3' ? `/v3/clusters/${LOCAL_CLUSTER_ID}/topics/${topic}/records` : `/topics/${topic}`;
+
+  /** How many records a produce body carries: v3 streams one JSON object per record. */
+  const recordsIn = (body: string | undefined): number =>
+    c.dialect === 'v3'
+      ? splitJsonValues(body ?? '').values.length
+      : (JSON.parse(body ?? '{}') as { records: unknown[] }).records.length;
+
   const sorted = (values: readonly string[]): string[] => [...values].sort();
 
   beforeAll(async () => {
-    server = await startKafkaRestServer({ topics: TOPICS });
+    server = await startKafkaRestServer({ topics: TOPICS, flavor: c.flavor });
   });
   afterAll(async () => {
     await kafka?.close();
@@ -156,7 +175,7 @@ describe('queue handler against the local Kafka REST server', () => {
     const posts = producePosts();
     expect(posts).toHaveLength(2);
     // Only the two failed records are resent.
-    expect(JSON.parse(posts[1]?.body ?? '{}').records).toHaveLength(2);
+    expect(recordsIn(posts[1]?.body)).toBe(2);
   });
 
   it('reports exactly the records the proxy refused for good, and logs each with its id and reason', async () => {
@@ -370,10 +389,11 @@ describe('queue handler against the local Kafka REST server', () => {
 
   it('leaves the messages it could not send before the deadline to redelivery', async () => {
     // Prepare: a server of its own, as its delayed request would otherwise write into a later test.
-    const slow = await startKafkaRestServer({ topics: TOPICS });
+    const slow = await startKafkaRestServer({ topics: TOPICS, flavor: c.flavor });
     try {
       const config = loadConfig({
         ...BASE_ENV,
+        ...dialectEnv(c),
         KAFKA_REST_URL: slow.url,
         KAFKA_REST_MAX_REQUEST_RECORDS: '4',
         QUEUE_CONCURRENCY: '1',
@@ -387,7 +407,7 @@ describe('queue handler against the local Kafka REST server', () => {
         ...Array.from({ length: 4 }, (_, n) => sqsRecord(`audit-${n}`, { attributes: { topic: 'audit' } })),
         ...standardMessages(4, 'last'),
       ];
-      slow.inject({ kind: 'delay', ms: 5_000, times: 100, match: { path: '/topics/audit' } });
+      slow.inject({ kind: 'delay', ms: 5_000, times: 100, match: { path: producePath('audit') } });
 
       // Act
       const response = await handler(sqsEvent(messages), lambdaContext(1_100));
@@ -402,8 +422,8 @@ describe('queue handler against the local Kafka REST server', () => {
       const posts = slow.requests
         .filter((request) => request.method === 'POST')
         .map((request) => request.path);
-      expect(posts[0]).toBe('/topics/orders');
-      expect(posts.slice(1)).toEqual(posts.slice(1).map(() => '/topics/audit'));
+      expect(posts[0]).toBe(producePath('orders'));
+      expect(posts.slice(1)).toEqual(posts.slice(1).map(() => producePath('audit')));
       expect(posts.length).toBeGreaterThan(1);
       expect(log.lines.some((line) => line.attributes.code === 'ERR_DEADLINE')).toBe(true);
       await client.close();
@@ -417,11 +437,13 @@ describe('queue handler against the local Kafka REST server', () => {
     const apiKey = 'q-test-key-51b84d06a1e5c9b2d7f04e637f3a9c2e';
     const guarded = await startKafkaRestServer({
       topics: TOPICS,
+      flavor: c.flavor,
       apiKey: 'the-proxy-wants-another-key-entirely',
     });
     try {
       const config = loadConfig({
         ...BASE_ENV,
+        ...dialectEnv(c),
         KAFKA_REST_URL: guarded.url,
         KAFKA_REST_AUTH: 'api-key',
         KAFKA_REST_API_KEY: apiKey,
