@@ -1,5 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AppError, ERROR_CODES, UpstreamError } from './errors.js';
+import { toDynamoError } from './dynamodb-errors.js';
+import { AppError, ERROR_CODES } from './errors.js';
 
 /**
  * Creates a table keyed by the string `pk`, on demand (the shape of both the checkpoint and the
@@ -20,12 +21,7 @@ export const ensureTable = async (client: DynamoDBClient, tableName: string): Pr
     );
   } catch (error) {
     if ((error as { name?: unknown } | null)?.name !== 'ResourceInUseException') {
-      const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-      throw new UpstreamError(
-        status === undefined ? ERROR_CODES.UPSTREAM_NETWORK : ERROR_CODES.UPSTREAM_STATUS,
-        `creating table ${tableName} failed: ${(error as { name?: unknown } | null)?.name ?? 'unknown error'}`,
-        { cause: error, ...(status === undefined ? {} : { status }) },
-      );
+      throw toDynamoError(`creating table ${tableName}`, error);
     }
   }
   for (let attempt = 0; attempt < 100; attempt += 1) {

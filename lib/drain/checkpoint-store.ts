@@ -5,7 +5,8 @@ import {
   ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+import { toDynamoError } from '../dynamodb-errors.js';
+import { AppError, ERROR_CODES } from '../errors.js';
 
 /** One checkpoint item per (drain, topic, partition). */
 export interface PartitionKey {
@@ -171,7 +172,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
       return output.Attributes;
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
-      throw toStoreError(operation, error);
+      throw toDynamoError(`checkpoint table ${operation}`, error);
     }
   };
 
@@ -213,7 +214,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
       );
       return output.Item === undefined ? undefined : toCheckpoint(output.Item);
     } catch (error) {
-      throw toStoreError('get', error);
+      throw toDynamoError('checkpoint table get', error);
     }
   };
 
@@ -243,7 +244,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
           startKey = output.LastEvaluatedKey;
         } while (startKey !== undefined);
       } catch (error) {
-        throw toStoreError('list', error);
+        throw toDynamoError('checkpoint table list', error);
       }
       return items.sort(
         (a, b) =>
@@ -384,15 +385,4 @@ export const toCheckpoint = (item: Record<string, AttributeValue>): Checkpoint =
     updatedAtMs: readNumber(item.updatedAt) ?? 0,
     committedAtMs: readNumber(item.committedAt),
   };
-};
-
-const toStoreError = (operation: string, error: unknown): AppError => {
-  const name = (error as { name?: unknown } | null)?.name;
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-  const what = typeof name === 'string' ? name : 'unknown error';
-  return new UpstreamError(
-    status === undefined ? ERROR_CODES.UPSTREAM_NETWORK : ERROR_CODES.UPSTREAM_STATUS,
-    `checkpoint table ${operation} failed: ${what}`,
-    { cause: error, ...(status === undefined ? {} : { status }) },
-  );
 };

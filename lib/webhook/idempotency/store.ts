@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AppError, ERROR_CODES, UpstreamError } from '../../errors.js';
+import { toDynamoError } from '../../dynamodb-errors.js';
+import { AppError, ERROR_CODES } from '../../errors.js';
 
 /**
  * The SDK's command classes, imported when first used: a static import here would be hoisted to the top of
@@ -119,7 +120,7 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
       return true;
     } catch (error) {
       if (isConditionFailure(error)) return false;
-      throw toStoreError('begin', error);
+      throw toDynamoError('idempotency table begin', error);
     }
   };
 
@@ -134,7 +135,7 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
       );
       return output.Item;
     } catch (error) {
-      throw toStoreError('begin', error);
+      throw toDynamoError('idempotency table begin', error);
     }
   };
 
@@ -187,7 +188,7 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
           }),
         );
       } catch (error) {
-        throw toStoreError('complete', error);
+        throw toDynamoError('idempotency table complete', error);
       }
     },
 
@@ -209,7 +210,7 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
         return true;
       } catch (error) {
         if (isConditionFailure(error)) return false;
-        throw toStoreError('abandon', error);
+        throw toDynamoError('idempotency table abandon', error);
       }
     },
   };
@@ -217,17 +218,3 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
 
 const readNumber = (value: AttributeValue | undefined): number | undefined =>
   value?.N === undefined ? undefined : Number(value.N);
-
-// Names the operation and the SDK's error name only: never the key, which may come from the payload.
-const toStoreError = (operation: string, error: unknown): AppError => {
-  const name = (error as { name?: unknown } | null)?.name;
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
-  const what = typeof name === 'string' ? name : 'unknown error';
-  // Retriable whatever DynamoDB said: nothing was produced yet (begin), and a missing table or a denied
-  // role is an operator's fix that the sender's retries should outlive.
-  return new UpstreamError(
-    status === undefined ? ERROR_CODES.UPSTREAM_NETWORK : ERROR_CODES.UPSTREAM_STATUS,
-    `idempotency table ${operation} failed: ${what}`,
-    { cause: error, retriable: true, ...(status === undefined ? {} : { status }) },
-  );
-};
