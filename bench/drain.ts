@@ -170,6 +170,7 @@ const main = async (): Promise<void> => {
         deadLetters: undefined,
         owner: `bench-${run}`,
         deadlineMs: Date.now() + 600_000,
+        cleanupDeadlineMs: Date.now() + 605_000,
         leaseMs: 60_000,
       },
     );

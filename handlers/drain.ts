@@ -18,12 +18,16 @@ export const makeHandler =
     context: Pick<Context, 'getRemainingTimeInMillis' | 'awsRequestId'>,
   ): Promise<DrainRunReport> => {
     const deps = getDeps();
-    const deadlineMs = deps.now() + context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
+    const invocationEndMs = deps.now() + context.getRemainingTimeInMillis();
+    const deadlineMs = invocationEndMs - deps.deadlineMarginMs;
+    // Half the margin for what follows the work (consumer instance deletes, lag lookups, lease releases),
+    // half for metrics and the answer.
+    const cleanupDeadlineMs = invocationEndMs - deps.deadlineMarginMs / 2;
     // The lease owner names the run: every line of it, partition lines included, carries it.
     const owner = deps.newOwnerId(context.awsRequestId);
     deps.log.startInvocation?.(context, owner);
     const request = parseDrainEvent(event, deps.drains);
-    const report = await runDrains(deps, request, { owner, deadlineMs });
+    const report = await runDrains(deps, request, { owner, deadlineMs, cleanupDeadlineMs });
     deps.metrics.publish(report);
     const error = toRunError(report);
     if (error !== undefined) throw error;

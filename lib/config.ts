@@ -56,6 +56,12 @@ export interface KafkaRestConfig {
   readonly maxRecordBytes: number;
   readonly maxRequestBytes: number;
   readonly maxRequestRecords: number;
+  /** v2 drain: the group of its consumer instances (nothing is committed to it; ACLs may name it). */
+  readonly consumerGroup: string;
+  /** v2 drain: `max_bytes` of one `records` read. */
+  readonly fetchMaxBytes: number;
+  /** v2 drain: `timeout` of one `records` read, how long the proxy may hold it when it has nothing. */
+  readonly fetchWaitMs: number;
 }
 
 export interface SecretsConfig {
@@ -170,6 +176,17 @@ const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
   if (v3PathPrefix !== '' && !/^(\/[a-zA-Z0-9._-]+)+$/.test(v3PathPrefix)) {
     read.problems.push('KAFKA_REST_V3_PATH_PREFIX must be empty or a path such as /kafka');
   }
+  const requestTimeoutMs = read.int('KAFKA_REST_TIMEOUT_MS', 10_000, { min: 1 });
+  const fetchWaitMs = read.int('KAFKA_REST_FETCH_WAIT_MS', 1_000, { min: 0, max: 30_000 });
+  if (fetchWaitMs >= requestTimeoutMs) {
+    read.problems.push(
+      `KAFKA_REST_FETCH_WAIT_MS (${fetchWaitMs}) must be below KAFKA_REST_TIMEOUT_MS (${requestTimeoutMs}): a read the proxy holds that long would time out`,
+    );
+  }
+  const consumerGroup = read.string('KAFKA_REST_CONSUMER_GROUP', 'kafka-rest-bridge');
+  if (!/^[a-zA-Z0-9._-]{1,200}$/.test(consumerGroup)) {
+    read.problems.push('KAFKA_REST_CONSUMER_GROUP must be 1 to 200 of [a-zA-Z0-9._-]');
+  }
   return {
     url: url ?? new URL('https://invalid.invalid'),
     dialect,
@@ -179,7 +196,7 @@ const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
     allowHttp,
     auth: parseAuth(read),
     connectTimeoutMs: read.int('KAFKA_REST_CONNECT_TIMEOUT_MS', 3_000, { min: 1 }),
-    requestTimeoutMs: read.int('KAFKA_REST_TIMEOUT_MS', 10_000, { min: 1 }),
+    requestTimeoutMs,
     connections: read.int('KAFKA_REST_CONNECTIONS', 8, { min: 1, max: 256 }),
     maxAttempts: read.int('KAFKA_REST_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
     backoffBaseMs: read.int('KAFKA_REST_BACKOFF_BASE_MS', 100, { min: 1 }),
@@ -187,6 +204,9 @@ const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
     maxRecordBytes: read.int('KAFKA_REST_MAX_RECORD_BYTES', DEFAULT_MAX_RECORD_BYTES, { min: 1 }),
     maxRequestBytes: read.int('KAFKA_REST_MAX_REQUEST_BYTES', 5_000_000, { min: 1_024 }),
     maxRequestRecords: read.int('KAFKA_REST_MAX_REQUEST_RECORDS', 500, { min: 1, max: 100_000 }),
+    consumerGroup,
+    fetchMaxBytes: read.int('KAFKA_REST_FETCH_MAX_BYTES', 2_097_152, { min: 1_024, max: 67_108_864 }),
+    fetchWaitMs,
   };
 };
 

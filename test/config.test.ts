@@ -24,6 +24,11 @@ describe('loadConfig', () => {
     expect(config.kafka.auth).toEqual({ scheme: 'api-key', secret: { secretId: 'messagehub-api-key' } });
     expect(config.kafka.maxRecordBytes).toBe(1_000_000);
     expect(config.kafka.maxAttempts).toBe(5);
+    expect(config.kafka).toMatchObject({
+      consumerGroup: 'kafka-rest-bridge',
+      fetchMaxBytes: 2_097_152,
+      fetchWaitMs: 1_000,
+    });
     expect(config.secrets.cacheTtlMs).toBe(300_000);
     expect(config.webhook.routes.size).toBe(0);
     expect(Object.isFrozen(config)).toBe(true);
@@ -98,6 +103,21 @@ describe('loadConfig', () => {
       name: 'out of range',
       env: { ...BASE, KAFKA_REST_CONNECTIONS: '0' },
       problem: 'KAFKA_REST_CONNECTIONS must be',
+    },
+    {
+      name: 'a consumer group that is not a path segment',
+      env: { ...BASE, KAFKA_REST_CONSUMER_GROUP: 'bridge/prod' },
+      problem: 'KAFKA_REST_CONSUMER_GROUP must be 1 to 200 of [a-zA-Z0-9._-]',
+    },
+    {
+      name: 'a read wait the request timeout would cut off',
+      env: { ...BASE, KAFKA_REST_FETCH_WAIT_MS: '5000', KAFKA_REST_TIMEOUT_MS: '5000' },
+      problem: 'KAFKA_REST_FETCH_WAIT_MS (5000) must be below KAFKA_REST_TIMEOUT_MS (5000)',
+    },
+    {
+      name: 'a read size below 1 KiB',
+      env: { ...BASE, KAFKA_REST_FETCH_MAX_BYTES: '100' },
+      problem: 'KAFKA_REST_FETCH_MAX_BYTES must be an integer from 1024 to 67108864',
     },
     {
       name: 'bad boolean',

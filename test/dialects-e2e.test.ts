@@ -120,9 +120,12 @@ describe('every dialect end to end, through the functions’ own deps factories'
 
         try {
           // Act
-          await makeDrainHandler(() => deps)({}, lambdaContext(20_000));
+          const report = await makeDrainHandler(() => deps)({}, lambdaContext(20_000));
           // Assess: each run deletes its consumer instances itself, not only when the container goes away.
           expect(server.consumerInstances()).toBe(0);
+          expect(report.drains[0]?.partitions.map((partition) => [partition.outcome, partition.lag])).toEqual(
+            Array.from({ length: PARTITIONS }, () => ['caught-up', 0]),
+          );
         } finally {
           await deps.close?.();
         }

@@ -32,6 +32,7 @@ import { createMemoryLog } from './helpers/log.js';
 
 const LEASE_MS = 60_000;
 const BUDGET_MS = 15_000;
+const CLEANUP_MS = 2_000;
 
 /**
  * The drain loop end to end, over real sockets: the local Kafka REST server and the real client, the
@@ -139,6 +140,7 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
             deadLetters: run.deadLetters,
             owner: run.owner ?? 'run-a',
             deadlineMs: run.deadlineMs ?? runClock() + BUDGET_MS,
+            cleanupDeadlineMs: (run.deadlineMs ?? runClock() + BUDGET_MS) + CLEANUP_MS,
             leaseMs: LEASE_MS,
           },
         );
@@ -165,6 +167,7 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
       fromOffset: undefined,
       nextOffset: 10,
       delivered: 10,
+      lag: 0,
     });
     expect(await h.store.get(key)).toMatchObject({ nextOffset: 10, lease: undefined, lastError: undefined });
     if (c.dialect === 'v1') {
@@ -598,6 +601,35 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
 
     expect(h.sink.requests).toEqual([]);
     expect(report).toMatchObject({ outcome: 'paused', delivered: 0, nextOffset: 1 });
+    // How far the paused partition is behind, where the dialect reads the log end in one request.
+    expect(report.lag).toBe(c.dialect === 'v2' ? 2 : undefined);
     expect(await h.store.get(key)).toMatchObject({ nextOffset: 1, paused: true, lease: undefined });
+  });
+
+  it('after the time budget on the real clock, reads the lag and deletes its consumer instance', async () => {
+    append(10);
+    // Each delivery takes 100 ms, so a 250 ms budget stops the run a few records in.
+    const h = await harness(async () => {
+      await delay(100);
+      return {};
+    });
+    const deadlineMs = Date.now() + 250;
+
+    const report = await h.run({ drain: { batchSize: 2 }, deadlineMs });
+
+    expect(report.outcome).toBe('deadline');
+    const nextOffset = report.nextOffset ?? Number.NaN;
+    expect(nextOffset).toBeGreaterThan(0);
+    expect(nextOffset).toBeLessThan(10);
+    expect(h.sink.acceptedOffsets()).toEqual(Array.from({ length: nextOffset }, (_, offset) => offset));
+    // v2 reads the log end in one request; v1 would have to probe for it, so it does not say.
+    expect(report.lag).toBe(c.dialect === 'v2' ? 10 - nextOffset : undefined);
+    // The instance is deleted inside the cleanup window that follows the budget, not left to expire.
+    expect(kafkaServer.consumerInstances()).toBe(0);
+    // (The delivery cut off by the budget may warn that it timed out; nothing else may.)
+    expect(
+      h.log.lines.filter((line) => line.level === 'warn' && !line.message.startsWith('HTTP sink timed out')),
+    ).toEqual([]);
+    expect(await h.store.get(key)).toMatchObject({ nextOffset, lease: undefined });
   });
 });

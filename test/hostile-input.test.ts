@@ -880,6 +880,7 @@ describe('hostile input: drain (its event, the proxy fetch answers, the sink ans
         }),
         owner: `hostile-${n}`,
         deadlineMs: Date.now() + 10_000,
+        cleanupDeadlineMs: Date.now() + 12_000,
         leaseMs: 60_000,
       },
     );

@@ -983,4 +983,40 @@ describe('dialect options and config wiring', () => {
     expect(results[0]?.ok).toBe(env.KAFKA_REST_DIALECT === 'v3'); // only Redpanda refuses the tombstone
     expect(kit.server.requests.map((request) => request.path)).toEqual([path]);
   });
+
+  it('createKafkaRestFromConfig wires the v2 consumer group, max_bytes and timeout of a drain read', async () => {
+    // Prepare
+    const kit = await startKafkaRestWithClient({ server: { topics: { demo: 1 } } });
+    kit.server.append('demo', 0, [{ key: null, value: bytes('a') }]);
+    const client = createKafkaRestFromConfig(
+      loadConfig({
+        KAFKA_REST_URL: kit.server.url,
+        KAFKA_REST_ALLOW_HTTP: 'true',
+        KAFKA_REST_AUTH: 'none',
+        KAFKA_REST_DIALECT: 'v2',
+        KAFKA_REST_CONSUMER_GROUP: 'bridge-prod.drains',
+        KAFKA_REST_FETCH_MAX_BYTES: '4096',
+        KAFKA_REST_FETCH_WAIT_MS: '250',
+      }),
+    );
+
+    // Act
+    const records = await client.fetch('demo', 0, 0, { maxRecords: 10, ...deadlineIn() });
+    await client.close();
+    await kit.close();
+
+    // Assess
+    expect(records.map((record) => Buffer.from(record.value ?? []).toString())).toEqual(['a']);
+    const created = kit.server.requests.find(
+      (request) => request.method === 'POST' && request.path.startsWith('/consumers/'),
+    );
+    expect(created?.path).toBe('/consumers/bridge-prod.drains');
+    const reads = kit.server.requests.filter((request) => request.path.endsWith('/records'));
+    expect(reads.length).toBeGreaterThan(0);
+    for (const read of reads) {
+      expect(read.path.startsWith('/consumers/bridge-prod.drains/instances/')).toBe(true);
+      expect(read.query).toMatchObject({ max_bytes: '4096' });
+      expect(Number(read.query.timeout)).toBeLessThanOrEqual(250);
+    }
+  });
 });

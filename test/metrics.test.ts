@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { PartitionReport } from '../lib/drain/drain-partition.js';
-import { createDrainMetrics, toCheckpointAges } from '../lib/drain/metrics.js';
+import { createDrainMetrics, toCheckpointAges, toDrainLags } from '../lib/drain/metrics.js';
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
 import { isAppError } from '../lib/errors.js';
 import { createIngestMetrics, METRICS_NAMESPACE, NO_TOPIC, withProduceLatency } from '../lib/metrics.js';
@@ -224,12 +224,14 @@ describe('createDrainMetrics', () => {
         drainId: 'orders-out',
         topic: 'orders',
         partitions: [
-          partition('orders-out', 0, 'caught-up', { delivered: 3, committedAtMs: NOW_MS - 2_000 }),
+          partition('orders-out', 0, 'caught-up', { delivered: 3, committedAtMs: NOW_MS - 2_000, lag: 0 }),
           partition('orders-out', 1, 'deadline', {
             delivered: 5,
             deadLettered: 1,
             committedAtMs: NOW_MS - 90_000,
+            lag: 1_200,
           }),
+          partition('orders-out', 3, 'paused', { lag: 40 }),
           partition('orders-out', 2, 'busy'),
         ],
       },
@@ -258,6 +260,7 @@ describe('createDrainMetrics', () => {
         PartitionsBehind: 'Count',
         LeaseConflicts: 'Count',
         CheckpointAgeSeconds: 'Seconds',
+        Lag: 'Count',
       },
     });
     expect(orders).toMatchObject({
@@ -269,13 +272,20 @@ describe('createDrainMetrics', () => {
       LeaseConflicts: 1,
       PartitionsFailed: 0,
       CheckpointAgeSeconds: 90,
+      Lag: 1_240,
     });
     // Every partition busy: no checkpoint was read, so no age is claimed.
     expect(audit).toMatchObject({ drainId: 'audit-out', LeaseConflicts: 1, CaughtUp: 0 });
     expect(audit).not.toHaveProperty('CheckpointAgeSeconds');
+    // No partition's lag is known (v1 behind, or busy): no figure is claimed, not even 0.
+    expect(audit).not.toHaveProperty('Lag');
   });
 
   it('takes the stalest checkpoint of each drain', () => {
     expect([...toCheckpointAges(report, NOW_MS)]).toEqual([['orders-out', 90]]);
+  });
+
+  it('sums the known lags of each drain', () => {
+    expect([...toDrainLags(report)]).toEqual([['orders-out', 1_240]]);
   });
 });

@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageStack } from '../dev/package-stack.js';
+import { CHECKPOINT_AGE_METRIC, DRAIN_METRICS, LAG_METRIC } from '../lib/drain/metrics.js';
+import { INGEST_METRICS, METRICS_NAMESPACE } from '../lib/metrics.js';
 
 // Least privilege, proven on what CloudFormation would receive: `serverless package --stage dev` runs once,
 // and the tests read the generated template. Every function must have a role of its own with only the
@@ -372,6 +374,31 @@ describe('the rest of the stack', () => {
     expect(table?.DeletionPolicy).toBe('Retain');
     expect(table?.Properties?.BillingMode).toBe('PAY_PER_REQUEST');
     expect(table?.Properties?.PointInTimeRecoverySpecification).toEqual({ PointInTimeRecoveryEnabled: true });
+  });
+
+  it('queries, in every Metrics Insights alarm, a metric the code publishes with those dimensions', () => {
+    const published = new Map<string, string>([
+      ...[...Object.values(DRAIN_METRICS), CHECKPOINT_AGE_METRIC, LAG_METRIC].map(
+        (name) => [name, 'drainId,service'] as const,
+      ),
+      ...Object.values(INGEST_METRICS).map((name) => [name, 'service,topic'] as const),
+    ]);
+    const queries = resourcesOfType('AWS::CloudWatch::Alarm').flatMap(([, alarm]) =>
+      ((alarm.Properties?.Metrics ?? []) as { Expression?: unknown }[])
+        .map((metric) => metric.Expression)
+        .filter((expression): expression is string => typeof expression === 'string')
+        .filter((expression) => expression.startsWith('SELECT')),
+    );
+
+    expect(queries.length).toBeGreaterThanOrEqual(5);
+    for (const query of queries) {
+      const match = /^SELECT (?:SUM|MAX)\((\w+)\) FROM SCHEMA\((\w+), ([\w, ]+)\)$/.exec(query);
+      expect(match, query).not.toBeNull();
+      const [, metric = '', namespace, dimensions = ''] = match ?? [];
+      expect(namespace).toBe(METRICS_NAMESPACE);
+      expect(published.get(metric), query).toBe(dimensions.split(', ').sort().join(','));
+    }
+    expect(queries).toContain('SELECT MAX(Lag) FROM SCHEMA(KafkaRestBridge, drainId, service)');
   });
 
   it.each([

@@ -11,7 +11,7 @@ import type {
 import type { DrainSettings } from './config.js';
 
 export interface PartitionDrainDeps {
-  readonly kafka: Pick<KafkaRest, 'fetch' | 'logBounds' | 'endFetch'>;
+  readonly kafka: Pick<KafkaRest, 'fetch' | 'logBounds' | 'exactLogBounds' | 'endFetch'>;
   readonly checkpoints: CheckpointStore;
   readonly log: Log;
   /** Epoch ms; the clock of every deadline and lease expiry. */
@@ -29,8 +29,14 @@ export interface PartitionDrainRequest {
   readonly deadLetters: DeadLetterQueue | undefined;
   /** Unique per run: the lease holder's name. */
   readonly owner: string;
-  /** Epoch ms by which the run must have committed and released. */
+  /** Epoch ms at which the run stops fetching and delivering, and commits what it delivered. */
   readonly deadlineMs: number;
+  /**
+   * Epoch ms by which what follows the run must be done (after `deadlineMs`, inside the invocation's
+   * margin): the lag lookup, deleting the v2 consumer instance, releasing the lease. A run stopped by the
+   * time budget still has this time, so the proxy is never left holding an instance until it expires.
+   */
+  readonly cleanupDeadlineMs: number;
   /** The store's lease length: the lease is renewed once less than half of it is left. */
   readonly leaseMs: number;
 }
@@ -68,6 +74,12 @@ export interface PartitionReport extends PartitionKey {
   readonly skipped: number;
   /** When the checkpoint was last committed, as of the end of the run (absent: unknown or never). */
   readonly committedAtMs?: number;
+  /**
+   * Records between `nextOffset` and the log end as the run ended: 0 when it caught up; otherwise from the
+   * log bounds when the client reads them in one request (v2), for a run out of time, a paused or a
+   * stopped partition. Absent when unknown (v1 behind: probing the end is not worth a dozen reads).
+   */
+  readonly lag?: number;
   readonly error?: { readonly code: ErrorCode; readonly message: string; readonly offset?: number };
 }
 
@@ -106,6 +118,7 @@ export const drainPartition = async (
   let fromOffset: number | undefined;
   let nextOffset: number | undefined;
   let committedAtMs: number | undefined;
+  let lag: number | undefined;
   const report = (stop: Stop): PartitionReport => ({
     ...key,
     outcome: stop.outcome,
@@ -113,6 +126,7 @@ export const drainPartition = async (
     nextOffset,
     ...counts,
     ...(committedAtMs === undefined ? {} : { committedAtMs }),
+    ...(lag === undefined ? {} : { lag }),
     ...(stop.error === undefined
       ? {}
       : {
@@ -140,7 +154,8 @@ export const drainPartition = async (
     nextOffset = fromOffset;
     committedAtMs = acquired.checkpoint.committedAtMs;
     if (acquired.checkpoint.paused) {
-      deps.log.info('partition paused by an operator: skipped', { ...key, nextOffset });
+      lag = await measureLag(deps, request, 'paused', nextOffset);
+      deps.log.info('partition paused by an operator: skipped', { ...key, nextOffset, lag });
       return report({ outcome: 'paused' });
     }
     const run = createPartitionRun(deps, request, key, lease, counts);
@@ -149,6 +164,7 @@ export const drainPartition = async (
     nextOffset = run.committedOffset() ?? fromOffset;
     committedAtMs = run.committedAtMs() ?? committedAtMs;
     if (stop.outcome === 'lease-lost') lease = undefined;
+    lag = await measureLag(deps, request, stop.outcome, nextOffset);
     logEnd(deps.log, report(stop));
     return report(stop);
   } catch (error) {
@@ -162,7 +178,7 @@ export const drainPartition = async (
     return report(stop);
   } finally {
     // v2 reads through a consumer instance: delete it on every way out, errors and the time budget too.
-    await deps.kafka.endFetch(drain.topic, partition, { deadlineMs: request.deadlineMs });
+    await deps.kafka.endFetch(drain.topic, partition, { deadlineMs: request.cleanupDeadlineMs });
     if (lease !== undefined) {
       const held = lease;
       // A failed release only delays the next run until the lease expires: log it, never throw.
@@ -177,6 +193,35 @@ export const drainPartition = async (
           }),
       );
     }
+  }
+};
+
+/** Outcomes after which the log end is worth one request: the partition is ours and may be behind. */
+const LAG_OUTCOMES: ReadonlySet<PartitionOutcome> = new Set(['deadline', 'paused', 'stopped']);
+
+/** `PartitionReport.lag`. Never throws: a figure must not fail a run that delivered and committed. */
+const measureLag = async (
+  deps: PartitionDrainDeps,
+  request: PartitionDrainRequest,
+  outcome: PartitionOutcome,
+  nextOffset: number | undefined,
+): Promise<number | undefined> => {
+  if (outcome === 'caught-up') return 0;
+  if (nextOffset === undefined || !deps.kafka.exactLogBounds || !LAG_OUTCOMES.has(outcome)) return undefined;
+  const { topic } = request.drain;
+  try {
+    const bounds = await deps.kafka.logBounds(topic, request.partition, {
+      deadlineMs: request.cleanupDeadlineMs,
+    });
+    return Math.max(0, bounds.end - nextOffset);
+  } catch (error) {
+    deps.log.warn('partition lag unknown: the log bounds could not be read', {
+      drainId: request.drain.id,
+      topic,
+      partition: request.partition,
+      code: isAppError(error) ? error.code : 'unknown',
+    });
+    return undefined;
   }
 };
 

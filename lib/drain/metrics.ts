@@ -2,7 +2,7 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Log } from '../log.js';
 import { describeError } from '../log.js';
 import { createPowertoolsMetrics } from '../metrics.js';
-import { FAILED_OUTCOMES } from './drain-partition.js';
+import { FAILED_OUTCOMES, type PartitionReport } from './drain-partition.js';
 import type { DrainRunReport } from './run-drains.js';
 
 /** Where a run's counts go: CloudWatch EMF in Lambda, nothing (or a list) in tests. */
@@ -18,8 +18,8 @@ export const DRAIN_METRICS = {
   partitionsStopped: 'PartitionsStopped',
   partitionsFailed: 'PartitionsFailed',
   leasesLost: 'LeasesLost',
-  // v1 cannot tell the log end without probing, so lag is told by outcome: a partition either caught
-  // up (read `[]`) in this run or ran out of time behind.
+  // Lag by outcome, for every dialect: a partition either caught up (read `[]`) in this run or ran out
+  // of time behind. `LAG_METRIC` counts the records where the dialect tells the log end.
   caughtUp: 'CaughtUp',
   behind: 'PartitionsBehind',
   leaseConflicts: 'LeaseConflicts',
@@ -27,6 +27,9 @@ export const DRAIN_METRICS = {
 
 /** Seconds since the oldest checkpoint commit of a drain's partitions, as of the end of the run. */
 export const CHECKPOINT_AGE_METRIC = 'CheckpointAgeSeconds';
+
+/** Records between a drain's checkpoints and its log ends, summed over the partitions whose lag is known. */
+export const LAG_METRIC = 'Lag';
 
 export type DrainCounts = Record<keyof typeof DRAIN_METRICS, number>;
 
@@ -61,22 +64,46 @@ export const toDrainCounts = (report: DrainRunReport): Map<string, DrainCounts> 
   return counts;
 };
 
+/** Per drain, `combine` over the partitions whose `figureOf` is defined; a drain with none is absent. */
+const foldPartitions = (
+  report: DrainRunReport,
+  figureOf: (partition: PartitionReport) => number | undefined,
+  combine: (a: number, b: number) => number,
+): Map<string, number> => {
+  const folded = new Map<string, number>();
+  for (const drain of report.drains) {
+    for (const partition of drain.partitions) {
+      const value = figureOf(partition);
+      if (value === undefined) continue;
+      const sofar = folded.get(drain.drainId);
+      folded.set(drain.drainId, sofar === undefined ? value : combine(sofar, value));
+    }
+  }
+  return folded;
+};
+
 /**
  * Per drain, the age in seconds of its stalest checkpoint at `nowMs` (partitions whose checkpoint time
  * the run did not learn, e.g. `busy` ones, are left out; a drain with none is absent). A quiet topic's
  * checkpoint ages too: read it together with `CaughtUp`.
  */
-export const toCheckpointAges = (report: DrainRunReport, nowMs: number): Map<string, number> => {
-  const ages = new Map<string, number>();
-  for (const drain of report.drains) {
-    for (const partition of drain.partitions) {
-      if (partition.committedAtMs === undefined) continue;
-      const ageSeconds = Math.max(0, (nowMs - partition.committedAtMs) / 1000);
-      ages.set(drain.drainId, Math.max(ages.get(drain.drainId) ?? 0, ageSeconds));
-    }
-  }
-  return ages;
-};
+export const toCheckpointAges = (report: DrainRunReport, nowMs: number): Map<string, number> =>
+  foldPartitions(
+    report,
+    (partition) =>
+      partition.committedAtMs === undefined
+        ? undefined
+        : Math.max(0, (nowMs - partition.committedAtMs) / 1000),
+    Math.max,
+  );
+
+/** Per drain, the summed lag of the partitions whose lag the run learned (`PartitionReport.lag`). */
+export const toDrainLags = (report: DrainRunReport): Map<string, number> =>
+  foldPartitions(
+    report,
+    (partition) => partition.lag,
+    (a, b) => a + b,
+  );
 
 export interface DrainMetricsOptions {
   readonly namespace?: string;
@@ -99,6 +126,7 @@ export const createDrainMetrics = (options: DrainMetricsOptions = {}): DrainMetr
     publish: (report) => {
       try {
         const ages = toCheckpointAges(report, now());
+        const lags = toDrainLags(report);
         for (const [drainId, sum] of toDrainCounts(report)) {
           metrics.addDimension('drainId', drainId);
           for (const [name, metric] of Object.entries(DRAIN_METRICS) as [
@@ -109,6 +137,8 @@ export const createDrainMetrics = (options: DrainMetricsOptions = {}): DrainMetr
           }
           const age = ages.get(drainId);
           if (age !== undefined) metrics.addMetric(CHECKPOINT_AGE_METRIC, MetricUnit.Seconds, age);
+          const lag = lags.get(drainId);
+          if (lag !== undefined) metrics.addMetric(LAG_METRIC, MetricUnit.Count, lag);
           metrics.publishStoredMetrics();
         }
       } catch (error) {

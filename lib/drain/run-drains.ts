@@ -6,12 +6,13 @@ import {
   drainPartition,
   FAILED_OUTCOMES,
   type PartitionDrainDeps,
+  type PartitionDrainRequest,
   type PartitionReport,
 } from './drain-partition.js';
 import type { DrainRequest } from './event.js';
 
 export interface DrainRunDeps extends PartitionDrainDeps {
-  readonly kafka: Pick<KafkaRest, 'fetch' | 'logBounds' | 'endFetch' | 'listPartitions'>;
+  readonly kafka: Pick<KafkaRest, 'fetch' | 'logBounds' | 'exactLogBounds' | 'endFetch' | 'listPartitions'>;
   readonly drains: readonly DrainConfig[];
   readonly leaseMs: number;
   readonly maxConcurrentPartitions: number;
@@ -44,7 +45,7 @@ export interface DrainRunReport {
 export const runDrains = async (
   deps: DrainRunDeps,
   request: DrainRequest,
-  options: { readonly owner: string; readonly deadlineMs: number },
+  options: Pick<PartitionDrainRequest, 'owner' | 'deadlineMs' | 'cleanupDeadlineMs'>,
 ): Promise<DrainRunReport> => {
   const drains = deps.drains.filter((drain) => request.drainId === undefined || drain.id === request.drainId);
   const planned = await Promise.all(
@@ -79,6 +80,7 @@ export const runDrains = async (
           deadLetters: deps.deadLettersFor(drain),
           owner: options.owner,
           deadlineMs: options.deadlineMs,
+          cleanupDeadlineMs: options.cleanupDeadlineMs,
           leaseMs: deps.leaseMs,
         }),
     ),

@@ -42,6 +42,8 @@ export interface ReaderDeps {
 
 /** The reading side of one dialect, behind `KafkaRest.fetch`, `logBounds` and `endFetch`. */
 export interface Reader {
+  /** `logBounds` is one exact request (v2), not probing (v1) nor unsupported (v3). */
+  readonly exactBounds: boolean;
   fetch(topic: string, partition: number, offset: number, options: FetchOptions): Promise<FetchedRecord[]>;
   logBounds(topic: string, partition: number, options: LogBoundsOptions): Promise<LogBounds>;
   /** Frees what reading this partition holds on the proxy. Never throws. */

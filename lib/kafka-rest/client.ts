@@ -610,6 +610,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
     produce,
     fetch,
     logBounds,
+    exactLogBounds: reader.exactBounds,
     endFetch,
     listTopics,
     listPartitions,
@@ -638,6 +639,7 @@ const v3CannotRead = (): never => {
 
 /** v3 produces only (protocol doc §7): every read is a configuration error, said as such. */
 const V3_READER: Reader = {
+  exactBounds: false,
   fetch: async () => v3CannotRead(),
   logBounds: async () => v3CannotRead(),
   end: async () => {},

@@ -49,6 +49,9 @@ export const createKafkaRestFromConfig = (
     maxRecordBytes: kafka.maxRecordBytes,
     maxRequestBytes: kafka.maxRequestBytes,
     maxRequestRecords: kafka.maxRequestRecords,
+    consumerGroup: kafka.consumerGroup,
+    fetchMaxBytes: kafka.fetchMaxBytes,
+    fetchWaitMs: kafka.fetchWaitMs,
     ...(options.log === undefined ? {} : { log: options.log }),
   });
 };

@@ -43,6 +43,12 @@ export interface KafkaRest {
   logBounds(topic: string, partition: number, options: LogBoundsOptions): Promise<LogBounds>;
 
   /**
+   * True when `logBounds` costs one exact request (v2), so a caller can afford it just for a lag figure;
+   * false when it probes (v1, a dozen reads or more) or cannot answer (v3).
+   */
+  readonly exactLogBounds: boolean;
+
+  /**
    * Ends the reading of one partition: frees what the client holds on the proxy for it (the v2 consumer
    * instance; nothing on v1 and v3), so a run can leave nothing behind however it ends. A later `fetch`
    * starts afresh. Never throws: a failed delete is logged, and the proxy expires idle instances itself.

@@ -49,6 +49,7 @@ export const createV1Reader = (deps: ReaderDeps, basePath: string): Reader => {
   };
 
   return {
+    exactBounds: false,
     fetch: async (topic, partition, offset, options) => {
       const what = `fetch ${topic}/${partition} from offset ${offset}`;
       const reply = await read(topic, partition, offset, options.maxRecords, options, what);

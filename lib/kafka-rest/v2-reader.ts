@@ -350,6 +350,7 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
   };
 
   return {
+    exactBounds: true,
     fetch,
     logBounds: (topic, partition, call) => logBounds(topic, partition, call),
     end,
