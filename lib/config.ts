@@ -178,7 +178,7 @@ const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
   }
   const requestTimeoutMs = read.int('KAFKA_REST_TIMEOUT_MS', 10_000, { min: 1 });
   const fetchWaitMs = read.int('KAFKA_REST_FETCH_WAIT_MS', 1_000, { min: 0, max: 30_000 });
-  if (fetchWaitMs >= requestTimeoutMs) {
+  if (dialect === 'v2' && fetchWaitMs >= requestTimeoutMs) {
     read.problems.push(
       `KAFKA_REST_FETCH_WAIT_MS (${fetchWaitMs}) must be below KAFKA_REST_TIMEOUT_MS (${requestTimeoutMs}): a read the proxy holds that long would time out`,
     );

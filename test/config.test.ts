@@ -111,7 +111,12 @@ describe('loadConfig', () => {
     },
     {
       name: 'a read wait the request timeout would cut off',
-      env: { ...BASE, KAFKA_REST_FETCH_WAIT_MS: '5000', KAFKA_REST_TIMEOUT_MS: '5000' },
+      env: {
+        ...BASE,
+        KAFKA_REST_DIALECT: 'v2',
+        KAFKA_REST_FETCH_WAIT_MS: '5000',
+        KAFKA_REST_TIMEOUT_MS: '5000',
+      },
       problem: 'KAFKA_REST_FETCH_WAIT_MS (5000) must be below KAFKA_REST_TIMEOUT_MS (5000)',
     },
     {
@@ -166,6 +171,14 @@ describe('loadConfig', () => {
     },
   ])('reports $name with the key and the expected shape', ({ env, problem }) => {
     expect(problemsOf(env)).toEqual(expect.arrayContaining([expect.stringContaining(problem)]));
+  });
+
+  it('checks the read wait against the request timeout only where reads wait (v2)', () => {
+    const env = { ...BASE, KAFKA_REST_TIMEOUT_MS: '150' };
+    expect(loadConfig(env).kafka.requestTimeoutMs).toBe(150);
+    expect(problemsOf({ ...env, KAFKA_REST_DIALECT: 'v2' })).toEqual([
+      expect.stringContaining('KAFKA_REST_FETCH_WAIT_MS (1000) must be below KAFKA_REST_TIMEOUT_MS (150)'),
+    ]);
   });
 
   it('reports every problem at once, as one ERR_CONFIG error', () => {

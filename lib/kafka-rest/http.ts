@@ -3,6 +3,7 @@ import type { Dispatcher } from 'undici';
 import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+import { createTimedAbort } from '../timed-abort.js';
 
 /**
  * The HTTP layer under every dialect: one undici dispatcher, every body read, timeouts per request, and
@@ -69,22 +70,6 @@ const TIMED_OUT = Object.freeze(
   Object.assign(new Error('request timed out'), { code: 'UND_ERR_HEADERS_TIMEOUT' }),
 );
 
-/** An abort signal that fires after `ms`, or when the caller's own signal does. */
-const createExactTimer = (ms: number, callerSignal: AbortSignal | undefined) => {
-  const controller = new AbortController();
-  const timeout = setTimeout(() => controller.abort(TIMED_OUT), ms);
-  const onCallerAbort = () => controller.abort(callerSignal?.reason);
-  if (callerSignal?.aborted === true) onCallerAbort();
-  else callerSignal?.addEventListener('abort', onCallerAbort, { once: true });
-  return {
-    signal: controller.signal,
-    clear: () => {
-      clearTimeout(timeout);
-      callerSignal?.removeEventListener('abort', onCallerAbort);
-    },
-  };
-};
-
 /** Failures where the request certainly never left: nothing can have been written. */
 const NOT_SENT_CODES = new Set([
   'ECONNREFUSED',
@@ -136,7 +121,7 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
     // undici runs headers/body timeouts on a coarse clock (ticks of ≈0.5 s, so up to ≈1 s late). That is
     // fine for a 10 s bound far from the deadline, not for a short one: those get an exact timer of our own.
     const exact = req.exactTimeout === true || req.timeoutMs < EXACT_TIMEOUT_BELOW_MS;
-    const timer = exact ? createExactTimer(req.timeoutMs, req.signal) : undefined;
+    const timer = exact ? createTimedAbort(req.timeoutMs, TIMED_OUT, req.signal) : undefined;
     try {
       const response = await request.call(dispatcher, {
         origin,

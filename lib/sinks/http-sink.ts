@@ -6,6 +6,7 @@ import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../errors.js';
 import { redact, secretsOfHeaders } from '../redact.js';
+import { type AbortEmitter, createTimedAbort } from '../timed-abort.js';
 import type { HttpSinkConfig } from './config.js';
 import {
   DELIVERED,
@@ -72,6 +73,7 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
     records: readonly SinkRecord[],
     outgoing: { body: Buffer; headers: Record<string, string> },
     deadlineMs: number,
+    signal: AbortEmitter,
   ): Promise<DeliveryOutcome> => {
     const remainingMs = deadlineMs - now();
     if (remainingMs <= 0) return toNotAttemptedOutcome(deadlineReached());
@@ -88,7 +90,6 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
       Object.assign(headers, toSignatureHeaders(secret, outgoing.body, now()));
     }
     const timeoutMs = Math.min(config.timeoutMs, remainingMs);
-    const signal = AbortSignal.timeout(timeoutMs);
     try {
       const response = await request.call(getPool(), {
         path,
@@ -154,23 +155,30 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
     maxBatchRecords: config.maxBatchRecords,
     ordered: true,
     deliver: async (records, { deadlineMs }) => {
+      // One exact timer for the whole call rather than one per request: at the deadline (the lease's
+      // expiry at the latest) a request still queued is never sent and one in flight is abandoned.
+      const deadline = createTimedAbort(deadlineMs - now(), DEADLINE_PASSED);
       const groups =
         config.mode === 'single'
           ? records.map((record) => ({ records: [record], items: [] }))
           : planBatches(records, config.maxBatchBytes);
       const outcomes: DeliveryOutcome[] = [];
       let failed = false;
-      for (const group of groups) {
-        if (failed) {
-          const skipped = toNotAttemptedOutcome(notAttemptedAfterFailure());
-          for (const _ of group.records) outcomes.push(skipped);
-          continue;
+      try {
+        for (const group of groups) {
+          if (failed) {
+            const skipped = toNotAttemptedOutcome(notAttemptedAfterFailure());
+            for (const _ of group.records) outcomes.push(skipped);
+            continue;
+          }
+          const outgoing =
+            config.mode === 'single' ? toSingleRequest(group.records, config) : toBatchRequest(group);
+          const outcome = await post(group.records, outgoing, deadlineMs, deadline.signal);
+          for (const _ of group.records) outcomes.push(outcome);
+          failed = !outcome.ok;
         }
-        const outgoing =
-          config.mode === 'single' ? toSingleRequest(group.records, config) : toBatchRequest(group);
-        const outcome = await post(group.records, outgoing, deadlineMs);
-        for (const _ of group.records) outcomes.push(outcome);
-        failed = !outcome.ok;
+      } finally {
+        deadline.clear();
       }
       return outcomes;
     },
@@ -181,6 +189,8 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
     },
   };
 };
+
+const DEADLINE_PASSED = Object.freeze(new Error('the delivery deadline passed'));
 
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 

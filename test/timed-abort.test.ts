@@ -1,0 +1,64 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import request from 'undici/lib/api/api-request.js';
+import Pool from 'undici/lib/dispatcher/pool.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTimedAbort } from '../lib/timed-abort.js';
+
+/** A server that reads requests and never answers them. */
+let server: Server;
+let pool: InstanceType<typeof Pool>;
+
+beforeAll(async () => {
+  server = createServer((req) => req.resume());
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  pool = new Pool(`http://127.0.0.1:${(server.address() as AddressInfo).port}`, { connections: 2 });
+});
+afterAll(async () => {
+  await pool.destroy();
+  server.closeAllConnections();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+describe('createTimedAbort', () => {
+  it('abandons an undici request at its time, rejecting with its reason', async () => {
+    const reason = new Error('deadline');
+    const timed = createTimedAbort(80, reason);
+    const startedAt = performance.now();
+
+    const outcome = await request
+      .call(pool, { path: '/', method: 'POST', body: 'x', signal: timed.signal, headersTimeout: 10_000 })
+      .then(
+        () => 'answered',
+        (error: unknown) => error,
+      );
+
+    timed.clear();
+    expect(outcome).toBe(reason);
+    // An exact timer: not undici's coarse clock, which fires up to a second late.
+    expect(performance.now() - startedAt).toBeGreaterThanOrEqual(75);
+    expect(performance.now() - startedAt).toBeLessThan(600);
+  });
+
+  it('aborts at once with the parent’s reason when the parent aborts first, or already had', () => {
+    const parent = new AbortController();
+    const timed = createTimedAbort(60_000, new Error('late'));
+    const linked = createTimedAbort(60_000, new Error('late'), parent.signal);
+    parent.abort('lease lost');
+    const afterParent = createTimedAbort(60_000, 'late', parent.signal);
+
+    expect(linked.signal).toMatchObject({ aborted: true, reason: 'lease lost' });
+    expect(afterParent.signal).toMatchObject({ aborted: true, reason: 'lease lost' });
+    expect(timed.signal.aborted).toBe(false);
+    for (const each of [timed, linked, afterParent]) each.clear();
+  });
+
+  it('never fires once cleared', async () => {
+    const timed = createTimedAbort(10, 'late');
+    timed.clear();
+
+    await new Promise((resolve) => setTimeout(resolve, 40));
+
+    expect(timed.signal.aborted).toBe(false);
+  });
+});
