@@ -76,14 +76,14 @@ describe.each(PRODUCE_DIALECTS)('produce over $name against the local Kafka REST
     kit = await startKafkaRestWithClient({ dialect: c, server: { topics: { demo: 2 } }, client });
   };
 
-  it('round-trips keys, absent keys, binary values and tombstones where the flavor has them', async () => {
+  it('round-trips keys, absent keys, binary values and tombstones', async () => {
     // Prepare
     await start();
     const records: ProduceRecord[] = [
       { key: bytes('k1'), value: bytes('v1'), partition: 1 },
       { value: bytes('v2'), partition: 1 },
       { value: new Uint8Array([0xff, 0x00, 0x7f]), key: null, partition: 1 },
-      ...(c.flavor === 'redpanda' ? [] : [{ key: bytes('k4'), value: null, partition: 1 }]),
+      { key: bytes('k4'), value: null, partition: 1 },
     ];
 
     // Act
@@ -299,41 +299,34 @@ describe('dialect and flavor quirks against the local Kafka REST server', () => 
     },
   );
 
-  it('redpanda: a tombstone fails alone with ERR_PAYLOAD_INVALID naming it, and no null is ever sent', async () => {
+  it('redpanda: a tombstone goes without its value field (a JSON null is a parse error there) and lands as null', async () => {
     // Prepare
     kit = await startKafkaRestWithClient({ dialect: PRODUCE_DIALECTS[2] as DialectCase });
     const records: ProduceRecord[] = [
       { key: null, value: bytes('a'), partition: 0 },
       { key: bytes('gone'), value: null, partition: 0 },
-      { value: bytes('b'), partition: 0 },
+      { value: null },
     ];
 
     // Act
     const results = await kit.client.produce('demo', records, deadlineIn());
 
     // Assess
-    expect(results[0]).toEqual({ ok: true, partition: 0, offset: 0 });
-    expect(results[2]).toEqual({ ok: true, partition: 0, offset: 1 });
-    const error = failureOf(results[1]);
-    expect(error).toMatchObject({ code: 'ERR_PAYLOAD_INVALID', retriable: false });
-    expect(error.message).toMatch(
-      /^record 1 for topic demo: a null value \(a tombstone\) cannot be sent to a redpanda proxy/,
-    );
-    expect(kit.server.requests.map((request) => request.body)).toEqual([
-      '{"records":[{"partition":0,"value":"YQ=="},{"partition":0,"value":"Yg=="}]}',
+    expect(results).toEqual([
+      { ok: true, partition: 0, offset: 0 },
+      { ok: true, partition: 0, offset: 1 },
+      { ok: true, partition: 0, offset: 2 },
     ]);
-  });
-
-  it('redpanda: a call of tombstones only sends nothing', async () => {
-    // Prepare
-    kit = await startKafkaRestWithClient({ dialect: PRODUCE_DIALECTS[2] as DialectCase });
-
-    // Act
-    const results = await kit.client.produce('demo', [{ value: null }], deadlineIn());
-
-    // Assess
-    expect(failureOf(results[0])).toMatchObject({ code: 'ERR_PAYLOAD_INVALID' });
-    expect(kit.server.requests).toEqual([]);
+    expect(kit.server.requests.map((request) => request.body)).toEqual([
+      '{"records":[{"partition":0,"value":"YQ=="},{"key":"Z29uZQ==","partition":0},{}]}',
+    ]);
+    expect(
+      kit.server.records('demo', 0).map((record) => [record.key?.toString() ?? null, record.value]),
+    ).toEqual([
+      [null, Buffer.from('a')],
+      ['gone', null],
+      [null, null],
+    ]);
   });
 
   it('karapace: per-record results in a 500 are read, not taken for an outage', async () => {
@@ -980,7 +973,7 @@ describe('dialect options and config wiring', () => {
 
     // Assess
     expect(results[1]).toEqual({ ok: true, partition: 0, offset: 0 });
-    expect(results[0]?.ok).toBe(env.KAFKA_REST_DIALECT === 'v3'); // only Redpanda refuses the tombstone
+    expect(results[0]).toEqual({ ok: true, partition: 1, offset: 0 }); // Redpanda's tombstone: no value field
     expect(kit.server.requests.map((request) => request.path)).toEqual([path]);
   });
 

@@ -8,14 +8,19 @@ export type KafkaRestDialect = (typeof KAFKA_REST_DIALECTS)[number];
 export const KAFKA_REST_FLAVORS = ['confluent', 'redpanda', 'karapace'] as const;
 export type KafkaRestFlavor = (typeof KAFKA_REST_FLAVORS)[number];
 
+export type NullValueEncoding = 'null' | 'omitted';
+
 export interface FlavorTraits {
   /**
    * Per-record produce `error_code`s (v1/v2) that a resend can fix. Everything else is final: 50002, 1,
    * 10 (too large), 40101, 40301, 422… (protocol doc §4, client policy).
    */
   readonly retriableRecordCodes: ReadonlySet<number>;
-  /** Whether a record with a null value (a tombstone) can be sent as `"value":null`. */
-  readonly nullValue: boolean;
+  /**
+   * How a null value (a tombstone) is written: `"value":null`, or by leaving the field out where the
+   * proxy rejects a JSON null but reads an absent value as null.
+   */
+  readonly nullValue: NullValueEncoding;
   /** The HTTP status a v1/v2 produce answer has when some records failed, with per-record results. */
   readonly partialFailureStatus: 200 | 500;
 }
@@ -28,17 +33,18 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
   /** The code sends 50002/50003; the docs (and IBM, which points to them) say 1/2: both are honoured. */
   confluent: {
     retriableRecordCodes: new Set([50003, 2]),
-    nullValue: true,
+    nullValue: 'null',
     partialFailureStatus: 200,
   },
   /**
    * Raw Kafka protocol error numbers, `error_code` only on failure. Retriable: unknown topic or partition,
    * leader not available, not leader, request timed out, network exception, not enough replicas (after
-   * append). A JSON null for a binary key or value is a parse error, so a tombstone cannot be sent.
+   * append). A JSON null for a binary key or value is a parse error; an absent one is null (its parser
+   * keeps key and value optional), so a tombstone goes without its value field.
    */
   redpanda: {
     retriableRecordCodes: new Set([3, 5, 6, 7, 13, 19, 20]),
-    nullValue: false,
+    nullValue: 'omitted',
     partialFailureStatus: 200,
   },
   /**
@@ -48,7 +54,7 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
    */
   karapace: {
     retriableRecordCodes: new Set([2]),
-    nullValue: true,
+    nullValue: 'null',
     partialFailureStatus: 500,
   },
 };

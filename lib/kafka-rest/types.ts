@@ -11,7 +11,7 @@ export interface KafkaRest {
    * then is reported, never thrown. Throws only for a caller error that no record can survive
    * (`ERR_PAYLOAD_INVALID`, e.g. an empty list, a bad topic name or a negative partition;
    * `ERR_PAYLOAD_TOO_LARGE` for a record over the configured size limit). A record the dialect or flavor
-   * cannot carry (a tombstone to Redpanda, headers before v3) fails alone with `ERR_PAYLOAD_INVALID`,
+   * cannot carry (headers before v3) fails alone with `ERR_PAYLOAD_INVALID`,
    * without being sent.
    */
   produce(topic: string, records: readonly ProduceRecord[], options: CallOptions): Promise<ProduceResult[]>;

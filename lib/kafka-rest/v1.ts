@@ -1,4 +1,4 @@
-import { FLAVOR_TRAITS, type KafkaRestFlavor } from './flavors.js';
+import { FLAVOR_TRAITS, type KafkaRestFlavor, type NullValueEncoding } from './flavors.js';
 import type { FetchedRecord, PartitionInfo, ProduceRecord } from './types.js';
 import { base64Length, type MetadataWire, type RecordReport, toBase64, type WireFormat } from './wire.js';
 
@@ -56,29 +56,44 @@ export const STRING_BODY_MAX_BYTES = 96 * 1024;
 export const encodeProduceRequestBody = (
   records: readonly ProduceRecord[],
   indices: readonly number[],
+  nullValue: NullValueEncoding = 'null',
 ): string | Buffer => {
   let estimate = BODY_OPEN.length + BODY_CLOSE.length;
   for (let i = 0; i < indices.length && estimate <= STRING_BODY_MAX_BYTES; i++) {
     estimate += encodedRecordBytes(records[indices[i] as number] as ProduceRecord);
   }
   return estimate <= STRING_BODY_MAX_BYTES
-    ? encodeProduceBody(records, indices)
-    : encodeProduceBodyBytes(records, indices);
+    ? encodeProduceBody(records, indices, nullValue)
+    : encodeProduceBodyBytes(records, indices, nullValue);
 };
 
 /**
- * `{"records":[…]}` for the records at `indices`, built as one string: base64 needs no JSON escaping, so
- * there is no intermediate object graph and no `JSON.stringify` walk on the hot path. Absent keys are
- * omitted (Redpanda rejects a `null` binary key); a null value is sent as `null` (a tombstone).
+ * One record's JSON object: base64 needs no JSON escaping, so the fields are written as they are. An
+ * absent key is left out (Redpanda rejects a `null` binary key, and everywhere else an absent key is
+ * null); a null value is `"value":null`, or left out.
  */
-export const encodeProduceBody = (records: readonly ProduceRecord[], indices: readonly number[]): string => {
+const recordJson = (record: ProduceRecord, nullValue: NullValueEncoding): string => {
+  let json = '{';
+  if (record.key !== undefined && record.key !== null) json += `${KEY_FIELD}${toBase64(record.key)}"`;
+  if (record.partition !== undefined)
+    json += `${json.length > 1 ? ',' : ''}${PARTITION_FIELD}${record.partition}`;
+  if (record.value !== null) json += `${json.length > 1 ? ',' : ''}${VALUE_FIELD}${toBase64(record.value)}"`;
+  else if (nullValue === 'null') json += `${json.length > 1 ? ',' : ''}${NULL_VALUE_FIELD}`;
+  return `${json}}`;
+};
+
+/**
+ * `{"records":[…]}` for the records at `indices`, built as one string: there is no intermediate object
+ * graph and no `JSON.stringify` walk on the hot path.
+ */
+export const encodeProduceBody = (
+  records: readonly ProduceRecord[],
+  indices: readonly number[],
+  nullValue: NullValueEncoding = 'null',
+): string => {
   let body = BODY_OPEN;
   for (let i = 0; i < indices.length; i++) {
-    const record = records[indices[i] as number] as ProduceRecord;
-    body += i === 0 ? '{' : ',{';
-    if (record.key !== undefined && record.key !== null) body += `${KEY_FIELD}${toBase64(record.key)}",`;
-    if (record.partition !== undefined) body += `${PARTITION_FIELD}${record.partition},`;
-    body += record.value === null ? `${NULL_VALUE_FIELD}}` : `${VALUE_FIELD}${toBase64(record.value)}"}`;
+    body += `${i === 0 ? '' : ','}${recordJson(records[indices[i] as number] as ProduceRecord, nullValue)}`;
   }
   return `${body}${BODY_CLOSE}`;
 };
@@ -90,45 +105,21 @@ export const encodeProduceBody = (records: readonly ProduceRecord[], indices: re
 export const encodeProduceBodyBytes = (
   records: readonly ProduceRecord[],
   indices: readonly number[],
+  nullValue: NullValueEncoding = 'null',
 ): Buffer => {
-  // Pass 1: each record's base64 and the exact size; pass 2: copy into one allocation.
-  const keys: (string | undefined)[] = new Array(indices.length);
-  const values: (string | null)[] = new Array(indices.length);
+  // Pass 1: each record's JSON and the exact size; pass 2: copy into one allocation.
+  const objects: string[] = new Array(indices.length);
   let size = BODY_OPEN.length + BODY_CLOSE.length + Math.max(0, indices.length - 1);
   for (let i = 0; i < indices.length; i++) {
-    const record = records[indices[i] as number] as ProduceRecord;
-    const key = record.key === undefined || record.key === null ? undefined : toBase64(record.key);
-    const value = record.value === null ? null : toBase64(record.value);
-    keys[i] = key;
-    values[i] = value;
-    size += 2; // { }
-    if (key !== undefined) size += KEY_FIELD.length + key.length + 2; // "…",
-    if (record.partition !== undefined) size += PARTITION_FIELD.length + String(record.partition).length + 1;
-    size += value === null ? NULL_VALUE_FIELD.length : VALUE_FIELD.length + value.length + 1;
+    const json = recordJson(records[indices[i] as number] as ProduceRecord, nullValue);
+    objects[i] = json;
+    size += json.length;
   }
   const body = Buffer.allocUnsafe(size);
   let at = body.write(BODY_OPEN, 0, 'latin1');
   for (let i = 0; i < indices.length; i++) {
-    const record = records[indices[i] as number] as ProduceRecord;
-    const key = keys[i];
-    const value = values[i] as string | null;
-    at += body.write(i === 0 ? '{' : ',{', at, 'latin1');
-    if (key !== undefined) {
-      at += body.write(KEY_FIELD, at, 'latin1');
-      at += body.write(key, at, 'latin1');
-      at += body.write('",', at, 'latin1');
-    }
-    if (record.partition !== undefined) {
-      at += body.write(`${PARTITION_FIELD}${record.partition},`, at, 'latin1');
-    }
-    if (value === null) {
-      at += body.write(NULL_VALUE_FIELD, at, 'latin1');
-    } else {
-      at += body.write(VALUE_FIELD, at, 'latin1');
-      at += body.write(value, at, 'latin1');
-      at += body.write('"', at, 'latin1');
-    }
-    at += body.write('}', at, 'latin1');
+    if (i > 0) at += body.write(',', at, 'latin1');
+    at += body.write(objects[i] as string, at, 'latin1');
   }
   at += body.write(BODY_CLOSE, at, 'latin1');
   // `allocUnsafe` memory is not zeroed: never send a byte that was not written.
@@ -171,8 +162,8 @@ const BODY_FRAME_BYTES = BODY_OPEN.length + BODY_CLOSE.length;
 
 /**
  * The produce and metadata wire of v1, and of v2, which keeps v1's bodies and shapes under its own media
- * types (protocol doc §6). The flavor decides which per-record codes are retriable, whether a tombstone can
- * be sent, and which HTTP status carries per-record results when some failed.
+ * types (protocol doc §6). The flavor decides which per-record codes are retriable, how a tombstone is
+ * written, and which HTTP status carries per-record results when some failed.
  */
 export const createBinaryWire = (
   dialect: 'v1' | 'v2',
@@ -196,13 +187,10 @@ export const createBinaryWire = (
       headers: { 'content-type': media.produceContentType, accept: media.accept },
       frameBytes: BODY_FRAME_BYTES,
       recordBytes: encodedRecordBytes,
-      encode: encodeProduceRequestBody,
+      encode: (records, indices) => encodeProduceRequestBody(records, indices, traits.nullValue),
       refuse: (record) => {
         if (record.headers !== undefined && record.headers.length > 0) {
           return `record headers need the v3 dialect: Kafka REST ${dialect} has no headers`;
-        }
-        if (record.value === null && !traits.nullValue) {
-          return `a null value (a tombstone) cannot be sent to a ${flavor} proxy: it rejects a JSON null value (protocol doc §6)`;
         }
         return undefined;
       },

@@ -22,8 +22,7 @@ export interface ProduceWire {
   recordBytes(record: ProduceRecord): number;
   encode(records: readonly ProduceRecord[], indices: readonly number[]): string | Uint8Array;
   /**
-   * Why this record cannot be sent in this dialect and flavor at all (a tombstone to Redpanda, headers
-   * before v3), or undefined. Such a record fails on its own, without a request.
+   * Why this record cannot be sent in this dialect and flavor at all (headers before v3), or undefined. Such a record fails on its own, without a request.
    */
   refuse(record: ProduceRecord): string | undefined;
   /** Whether an answer with this status carries per-record results. */
