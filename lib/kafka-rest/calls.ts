@@ -22,7 +22,7 @@ export interface CallSpec {
   readonly headers: HeaderMerge;
   readonly body?: string;
   /** Non-2xx answers handed back instead of retried or thrown: an expected error such as out-of-range. */
-  readonly passThrough?: (status: number, kafkaErrorCode: number | null) => boolean;
+  readonly passThrough?: (status: number, kafkaErrorCode: number | null, body: string) => boolean;
 }
 
 /**
@@ -42,7 +42,7 @@ export interface ReaderDeps {
 
 /** The reading side of one dialect, behind `KafkaRest.fetch`, `logBounds` and `endFetch`. */
 export interface Reader {
-  /** `logBounds` is one exact request (v2), not probing (v1) nor unsupported (v3). */
+  /** `logBounds` is one exact request (v2 `…/offsets`), not probing (v1, Redpanda) nor unsupported (v3). */
   readonly exactBounds: boolean;
   fetch(topic: string, partition: number, offset: number, options: FetchOptions): Promise<FetchedRecord[]>;
   logBounds(topic: string, partition: number, options: LogBoundsOptions): Promise<LogBounds>;

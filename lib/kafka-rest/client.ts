@@ -5,7 +5,14 @@ import { AppError, ConfigError, ERROR_CODES, isAppError, UpstreamError } from '.
 import type { Log } from '../log.js';
 import { redact, secretsOfHeaders } from '../redact.js';
 import type { AuthProvider } from './auth.js';
-import { type CallSpec, type Exchange, type HeaderMerge, type Reader, withAuthHeaders } from './calls.js';
+import {
+  type CallSpec,
+  type Exchange,
+  type HeaderMerge,
+  type Reader,
+  type ReaderDeps,
+  withAuthHeaders,
+} from './calls.js';
 import {
   KAFKA_REST_DIALECTS,
   KAFKA_REST_FLAVORS,
@@ -14,6 +21,7 @@ import {
 } from './flavors.js';
 import { createUndiciTransport, type TransportOutcome, type TransportReply } from './http.js';
 import { type BackoffSettings, parseRetryAfterMs, planRetry, toStatusVerdict } from './retry.js';
+import { createSimpleConsumeReader, redpandaSimpleConsume, v1SimpleConsume } from './simple-reader.js';
 import type {
   CallOptions,
   FetchedRecord,
@@ -28,7 +36,6 @@ import type {
   ProduceResult,
 } from './types.js';
 import { createBinaryWire, parseErrorCode, TOPIC_NAME, V1_MEDIA } from './v1.js';
-import { createV1Reader } from './v1-reader.js';
 import { createV2Wire } from './v2.js';
 import { createV2Reader } from './v2-reader.js';
 import { createV3Wire } from './v3.js';
@@ -164,6 +171,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
     path: string,
     headers: HeaderMerge,
     body?: string | Uint8Array,
+    keepPartialBody = false,
   ): Promise<TransportOutcome> => {
     if (call.signal?.aborted === true) {
       return failure(
@@ -198,6 +206,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
       timeoutMs: Math.min(settings.requestTimeoutMs, remainingMs),
       exactTimeout: remainingMs <= settings.requestTimeoutMs,
       signal: call.signal,
+      keepPartialBody,
     });
   };
 
@@ -272,7 +281,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
           return { status: outcome.status, body: outcome.body, kafkaErrorCode: null };
         }
         const code = parseErrorCode(outcome.body);
-        if (passThrough?.(outcome.status, code) === true) {
+        if (passThrough?.(outcome.status, code, outcome.body) === true) {
           return { status: outcome.status, body: outcome.body, kafkaErrorCode: code };
         }
         const verdict = toStatusVerdict(outcome.status, code, true);
@@ -338,6 +347,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
         path,
         produceHeaders,
         wire.produce.encode(records, pending),
+        wire.produce.streamsReports,
       );
       let retry: number[];
       let error: AppError | undefined;
@@ -370,7 +380,14 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
         const reports = wire.produce.hasRecordResults(outcome.status)
           ? wire.produce.parse(outcome.body, pending.length)
           : undefined;
-        if (reports !== undefined) {
+        const cut = outcome.cut;
+        if (cut !== undefined && reports === undefined) {
+          // Nothing usable arrived before the connection broke: as if no answer had.
+          if (!cut.retriable) return fail(pending, cut.error);
+          ambiguous = cut.ambiguous;
+          retry = pending;
+          error = cut.error;
+        } else if (reports !== undefined) {
           retry = [];
           // Allocated on the first retriable failure only: the common all-success answer needs none of it.
           let retriableCodes: Map<number, { code: number; message: unknown }> | undefined;
@@ -379,13 +396,18 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
             const index = pending[j] as number;
             if (report.kind === 'acked') {
               results[index] = { ok: true, partition: report.partition, offset: report.offset };
+            } else if (report.kind === 'unacked' && cut?.retriable === true) {
+              // The stream broke before its report: maybe written. Resent now, as an ambiguous resend.
+              retry.push(index);
+              ambiguous = cut.ambiguous;
+              error = cut.error;
             } else if (report.kind === 'unacked') {
               // No error, yet no usable position (`-1`, `1.5`, null, or no report): maybe written, maybe
               // not. Not acknowledged, so reported retriable; whoever retries it may write it twice.
               counters.possibleDuplicates++;
               results[index] = {
                 ok: false,
-                error: protocolError(outcome, what, UNACKED_EXPECTED[wire.dialect]),
+                error: cut?.error ?? protocolError(outcome, what, UNACKED_EXPECTED[wire.dialect]),
               };
             } else if (wire.produce.isRetriable(report.code)) {
               retry.push(index);
@@ -400,11 +422,13 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
           }
           if (retry.length === 0) return;
           const status = outcome.status;
-          // Each record keeps its own code if the retries run out.
-          const codes = retriableCodes as Map<number, { code: number; message: unknown }>;
+          // Each record keeps its own code if the retries run out (or the break, if it had no report).
+          const codes = retriableCodes;
           recordError = (index) => {
-            const own = codes.get(index) as { code: number; message: unknown };
-            return recordRetriable(topic, own.code, messageSnippet(own.message), status);
+            const own = codes?.get(index);
+            return own === undefined
+              ? (error as AppError)
+              : recordRetriable(topic, own.code, messageSnippet(own.message), status);
           };
         } else if (ok) {
           // The records may have been written: resending could duplicate them, reporting keeps them honest
@@ -503,21 +527,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
     return results;
   };
 
-  const readerDeps = { exchange, protocolError, now, log };
-  const reader: Reader =
-    settings.dialect === 'v1'
-      ? createV1Reader(readerDeps, basePath)
-      : settings.dialect === 'v2'
-        ? createV2Reader(readerDeps, {
-            baseUrl: settings.baseUrl,
-            basePath,
-            group: settings.consumerGroup,
-            maxBytes: settings.fetchMaxBytes,
-            waitMs: settings.fetchWaitMs,
-            maxEmptyReads: MAX_EMPTY_READS,
-            newInstanceName: () => `krb-${globalThis.crypto.randomUUID()}`,
-          })
-        : V3_READER;
+  const reader = createReader(settings, { exchange, protocolError, now, log }, basePath);
 
   const fetch = async (
     topic: string,
@@ -629,6 +639,30 @@ const createWire = (settings: Settings, basePath: string): WireFormat => {
     case 'v3':
       return createV3Wire(basePath, settings.v3PathPrefix, settings.clusterId);
   }
+};
+
+/**
+ * How the dialect and flavor read a partition: v1's simple consume; on v2, a consumer instance, except on
+ * Redpanda, whose proxy has no assignments or positions but a simple consume of its own; nothing on v3.
+ */
+const createReader = (settings: Settings, deps: ReaderDeps, basePath: string): Reader => {
+  if (settings.dialect === 'v1') return createSimpleConsumeReader(deps, v1SimpleConsume(basePath));
+  if (settings.dialect === 'v3') return V3_READER;
+  if (settings.flavor === 'redpanda') {
+    return createSimpleConsumeReader(
+      deps,
+      redpandaSimpleConsume(basePath, { maxBytes: settings.fetchMaxBytes, waitMs: settings.fetchWaitMs }),
+    );
+  }
+  return createV2Reader(deps, {
+    baseUrl: settings.baseUrl,
+    basePath,
+    group: settings.consumerGroup,
+    maxBytes: settings.fetchMaxBytes,
+    waitMs: settings.fetchWaitMs,
+    maxEmptyReads: MAX_EMPTY_READS,
+    newInstanceName: () => `krb-${globalThis.crypto.randomUUID()}`,
+  });
 };
 
 const v3CannotRead = (): never => {

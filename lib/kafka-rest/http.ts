@@ -27,6 +27,8 @@ export interface TransportRequest {
   /** The timeout is the caller's deadline, so it must not fire late (undici's own timers may, by ≈1 s). */
   readonly exactTimeout?: boolean;
   readonly signal?: AbortSignal | undefined;
+  /** A 2xx whose body breaks off still answers with what arrived, and the failure as `cut`. */
+  readonly keepPartialBody?: boolean;
 }
 
 export interface TransportReply {
@@ -35,6 +37,8 @@ export interface TransportReply {
   readonly headers: IncomingHttpHeaders;
   /** The whole body of a 2xx; of any other status, at most its first {@link ERROR_BODY_MAX_BYTES}. */
   readonly body: string;
+  /** Set when the connection failed while the 2xx body arrived (`keepPartialBody`): `body` is its start. */
+  readonly cut?: TransportFailure;
 }
 
 export interface TransportFailure {
@@ -135,11 +139,30 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
       });
       // Always consume the body, even of an error: an unread body keeps its connection out of the pool.
       const status = response.statusCode;
-      const body =
-        status >= 200 && status < 300
-          ? await response.body.text()
-          : await readErrorBody(response.body, ERROR_BODY_MAX_BYTES);
-      return { ok: true, status, headers: response.headers, body };
+      if (status < 200 || status >= 300) {
+        const body = await readErrorBody(response.body, ERROR_BODY_MAX_BYTES);
+        return { ok: true, status, headers: response.headers, body };
+      }
+      if (req.keepPartialBody !== true) {
+        return { ok: true, status, headers: response.headers, body: await response.body.text() };
+      }
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of response.body) chunks.push(chunk as Buffer);
+      } catch (error) {
+        const cut =
+          timer?.signal.reason === TIMED_OUT
+            ? toFailure(TIMED_OUT, origin, undefined)
+            : toFailure(error, origin, req.signal);
+        return {
+          ok: true,
+          status,
+          headers: response.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          cut,
+        };
+      }
+      return { ok: true, status, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') };
     } catch (error) {
       if (timer?.signal.reason === TIMED_OUT) return toFailure(TIMED_OUT, origin, undefined);
       return toFailure(error, origin, req.signal);

@@ -24,27 +24,31 @@ export interface KafkaRest {
    * first); `ERR_PAYLOAD_INVALID` for a bad topic name, partition, offset or `maxRecords`;
    * `ERR_UPSTREAM_PROTOCOL` (retriable) for an answer that cannot be trusted whole (bad base64, offsets not
    * increasing, another partition). v2 reads through a consumer instance kept per partition until
-   * `endFetch`/`close`, and its out-of-range errors say which side; v3 has no consume API: `ERR_CONFIG`.
+   * `endFetch`/`close`, and its out-of-range errors say which side; Redpanda through its stateless simple
+   * consume, whose byte-bounded reads are kept for the next fetch until `endFetch`; v3 has no consume
+   * API: `ERR_CONFIG`.
    */
   fetch(topic: string, partition: number, offset: number, options: FetchOptions): Promise<FetchedRecord[]>;
 
   /**
    * Log start (earliest readable offset) and end (next offset to be written) of one partition.
    *
-   * v1 has no offsets endpoint, so the v1 client probes with count=1 reads (protocol doc §2.5): offset 0
+   * v1 (and Redpanda) has no offsets endpoint, so the client probes with one-record reads that never
+   * wait (protocol doc §2.5): offset 0
    * first (a new or re-created topic starts there), then exponential and binary search, around `near` when
    * given. Probing cannot resolve one case: offset 0 is below the log start (retention) and the remaining
    * log [start, end] is narrower than the gaps between probes at its distance from `near` (e.g. a log
    * emptied by retention far from the checkpoint): an answer of "outside" does not say on which side.
    * That throws `OffsetOutOfRangeError` (`ERR_OFFSET_OUT_OF_RANGE`); apply the reset policy without bounds.
-   * v2 asks `GET /topics/{t}/partitions/{p}/offsets` instead (one request, exact; `near` is unused).
+   * Other v2 servers answer `GET /topics/{t}/partitions/{p}/offsets` instead (one request, exact; `near`
+   * is unused).
    * Also throws `UpstreamError` as `fetch` does, and `ERR_CONFIG` on v3.
    */
   logBounds(topic: string, partition: number, options: LogBoundsOptions): Promise<LogBounds>;
 
   /**
-   * True when `logBounds` costs one exact request (v2), so a caller can afford it just for a lag figure;
-   * false when it probes (v1, a dozen reads or more) or cannot answer (v3).
+   * True when `logBounds` costs one exact request (v2 `…/offsets`), so a caller can afford it just for a lag figure;
+   * false when it probes (v1, Redpanda: a dozen reads or more) or cannot answer (v3).
    */
   readonly exactLogBounds: boolean;
 

@@ -195,6 +195,7 @@ export const createBinaryWire = (
         return undefined;
       },
       hasRecordResults: (status) => (status >= 200 && status < 300) || status === traits.partialFailureStatus,
+      streamsReports: false,
       parse: (body, count) => {
         const entries = parseProduceEntries(body, count);
         return entries === undefined ? undefined : entries.map(toRecordReport);
@@ -303,6 +304,12 @@ export const parseErrorCode = (body: string): number | null => {
   const parsed = parseJson(body) as { error_code?: unknown; errorCode?: unknown } | undefined;
   const code = parsed?.error_code ?? parsed?.errorCode;
   return typeof code === 'number' && Number.isSafeInteger(code) ? code : null;
+};
+
+/** `message` of an error envelope, if any. */
+export const parseErrorMessage = (body: string): string | undefined => {
+  const message = (parseJson(body) as { message?: unknown } | undefined)?.message;
+  return typeof message === 'string' ? message : undefined;
 };
 
 const parseJson = (body: string): unknown => {

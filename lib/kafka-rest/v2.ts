@@ -45,6 +45,17 @@ export const instancePath = (
   return `${consumerGroupPath(basePath, group)}/instances/${encodeURIComponent(created.instanceId)}`;
 };
 
+/** Redpanda's simple consume (protocol doc §6): all three query parameters are mandatory. */
+export const partitionRecordsPath = (
+  basePath: string,
+  topic: string,
+  partition: number,
+  offset: number,
+  timeoutMs: number,
+  maxBytes: number,
+): string =>
+  `${basePath}/topics/${topic}/partitions/${partition}/records?offset=${offset}&timeout=${timeoutMs}&max_bytes=${maxBytes}`;
+
 export const recordsPath = (instance: string, timeoutMs: number, maxBytes: number): string =>
   `${instance}/records?timeout=${timeoutMs}&max_bytes=${maxBytes}`;
 

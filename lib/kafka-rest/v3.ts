@@ -41,6 +41,7 @@ export const createV3Wire = (basePath: string, prefix: string, clusterId: string
     refuse: () => undefined,
     // 200 once the stream is set up, even when records fail; request-level errors carry no reports.
     hasRecordResults: (status) => status === 200,
+    streamsReports: true,
     parse: parseV3Reports,
     isRetriable: isRetriableV3Code,
   },

@@ -22,7 +22,8 @@ export interface ProduceWire {
   recordBytes(record: ProduceRecord): number;
   encode(records: readonly ProduceRecord[], indices: readonly number[]): string | Uint8Array;
   /**
-   * Why this record cannot be sent in this dialect and flavor at all (headers before v3), or undefined. Such a record fails on its own, without a request.
+   * Why this record cannot be sent in this dialect and flavor at all (headers before v3), or undefined.
+   * Such a record fails on its own, without a request.
    */
   refuse(record: ProduceRecord): string | undefined;
   /** Whether an answer with this status carries per-record results. */
@@ -32,6 +33,11 @@ export interface ProduceWire {
    * (not the promised shape, or more results than records).
    */
   parse(body: string, count: number): readonly RecordReport[] | undefined;
+  /**
+   * The answer is a stream of reports, one per record as each is written (v3), so the part that arrived
+   * before a connection broke still acknowledges its records; a v1/v2 answer is one JSON document.
+   */
+  readonly streamsReports: boolean;
   /** Whether a per-record `error_code` is worth resending the record for. */
   isRetriable(code: unknown): boolean;
 }
