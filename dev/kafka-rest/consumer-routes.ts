@@ -31,14 +31,18 @@ import type { Route } from './routes.js';
  * picks one when it names a vendor type, otherwise the instance's own API decides.
  */
 
-export interface ConsumerHttpDeps {
+/** What a read that waits for records (long poll) needs from the server. */
+export interface RecordWait {
+  /** Resolves when records are appended anywhere, or after `ms`. */
+  readonly waitForRecords: (ms: number) => Promise<void>;
+  readonly isClosing: () => boolean;
+}
+
+export interface ConsumerHttpDeps extends RecordWait {
   readonly registry: ConsumerRegistry;
   readonly flavor: Flavor;
   /** Server-wide `consumer.request.timeout.ms`. */
   readonly requestTimeoutMs: number;
-  /** Resolves when records are appended anywhere, or after `ms`. */
-  readonly waitForRecords: (ms: number) => Promise<void>;
-  readonly isClosing: () => boolean;
   /** e.g. `http://127.0.0.1:8082`, for `base_uri` when the request carries no Host. */
   readonly url: string;
 }
@@ -131,6 +135,20 @@ const invalidConfig = (message: string): { ok: false; answer: BodyAnswer } => ({
   },
 });
 
+const badRequest = (message: string): { ok: false; answer: BodyAnswer } => ({
+  ok: false,
+  answer: { status: 400, errorCode: CONSUMER_ERROR_CODES.KAFKA_BAD_REQUEST, message },
+});
+
+/**
+ * Redpanda's create_consumer takes only what its consumer does (it reads from the earliest offset and never
+ * commits by itself), and its parser takes these settings as strings only.
+ */
+const REDPANDA_REQUIRED_SETTINGS = [
+  { field: 'auto.offset.reset', value: 'earliest', message: 'auto.offset must be earliest' },
+  { field: 'auto.commit.enable', value: 'false', message: 'auto.commit must be false' },
+] as const;
+
 const constraint = (message: string): { ok: false; answer: BodyAnswer } => ({
   ok: false,
   answer: { status: 422, errorCode: CONSUMER_ERROR_CODES.CONSTRAINT_VIOLATION, message },
@@ -138,9 +156,14 @@ const constraint = (message: string): { ok: false; answer: BodyAnswer } => ({
 
 /**
  * The create body of a v1 (§2.6) or v2 (§6) consumer instance; an empty body is allowed and means all
- * defaults. Never throws: a bad body is the answer to send (400 text, 422/422, 422/42204 or 422/40001).
+ * defaults. Never throws: a bad body is the answer to send (400 text, 422/422, 422/42204 or 422/40001; on
+ * the redpanda flavor, v2 also 400/40002 for a setting its consumer does not support).
  */
-export const parseConsumerConfig = (api: ConsumerApi, body: string): BodyResult<ConsumerConfig> => {
+export const parseConsumerConfig = (
+  api: ConsumerApi,
+  body: string,
+  flavor: Flavor,
+): BodyResult<ConsumerConfig> => {
   const parsed = parseJsonBody(body);
   if (!parsed.ok) return parsed;
   // An empty body or a JSON null is a null entity: every setting takes its default.
@@ -174,7 +197,16 @@ export const parseConsumerConfig = (api: ConsumerApi, body: string): BodyResult<
     return unprocessable(`Unsupported format ${format}: this server speaks the binary embedded format only.`);
   }
 
-  const reset = value['auto.offset.reset'] ?? DEFAULT_RESET[api];
+  const redpanda = api === 'v2' && flavor === 'redpanda';
+  if (redpanda) {
+    for (const required of REDPANDA_REQUIRED_SETTINGS) {
+      const given = value[required.field];
+      if (given !== undefined && given !== null && given !== required.value) {
+        return badRequest(required.message);
+      }
+    }
+  }
+  const reset = value['auto.offset.reset'] ?? (redpanda ? 'earliest' : DEFAULT_RESET[api]);
   if (typeof reset !== 'string' || !RESETS[api].includes(reset)) {
     return invalidConfig(
       `Invalid value ${String(reset)} for configuration auto.offset.reset: String must be one of: ${RESETS[api].join(', ')}`,
@@ -208,7 +240,29 @@ export const parseConsumerConfig = (api: ConsumerApi, body: string): BodyResult<
   };
 };
 
-const consumedJson = (r: ConsumedRecord, withTopic: boolean): string =>
+/**
+ * Reads; while the answer would be empty, waits for an append (up to `waitMs` in all) and reads again.
+ * Undefined when the server closed meanwhile (nothing left to answer).
+ */
+export const readWithWait = async <T>(
+  wait: RecordWait,
+  waitMs: number,
+  read: () => T | ConsumerFailure,
+  isEmpty: (result: T) => boolean,
+): Promise<T | ConsumerFailure | undefined> => {
+  let result = read();
+  const deadline = performance.now() + waitMs;
+  while (!isConsumerFailure(result) && isEmpty(result)) {
+    const left = deadline - performance.now();
+    if (left <= 0) break;
+    await wait.waitForRecords(left);
+    if (wait.isClosing()) return undefined;
+    result = read();
+  }
+  return result;
+};
+
+export const consumedJson = (r: ConsumedRecord, withTopic: boolean): string =>
   `{${withTopic ? `"topic":${JSON.stringify(r.topic)},` : ''}"key":${r.key === null ? 'null' : `"${r.key}"`},"value":${r.value === null ? 'null' : `"${r.value}"`},"partition":${r.partition},"offset":${r.offset}}`;
 
 /** The request types each API's consumer calls take; a generic or missing one goes to either. */
@@ -282,7 +336,7 @@ export const createConsumerHttp = (deps: ConsumerHttpDeps) => {
     const y = api === 'v1' ? asV1(x) : asV2(x);
     const responseType = negotiate(x.accept, api === 'v1' ? PRODUCES.partitions : PRODUCES.v2);
     if (responseType === undefined) return notAcceptable(y);
-    const config = parseConsumerConfig(api, x.body);
+    const config = parseConsumerConfig(api, x.body, flavor);
     if (!config.ok) return answerBody(y, config.answer);
     const created = registry.create(api, group, config.value);
     if (isConsumerFailure(created)) return answerFailure(y, created);
@@ -307,27 +361,6 @@ export const createConsumerHttp = (deps: ConsumerHttpDeps) => {
     if (raw === undefined || raw === '') return MAX_RESPONSE_BYTES;
     const n = parseJavaInt(raw, 64);
     return n === undefined ? undefined : Math.min(Math.max(n, 0), MAX_RESPONSE_BYTES);
-  };
-
-  /**
-   * Reads; while the answer would be empty, waits for an append (up to `waitMs` in all) and reads again.
-   * Undefined when the server closed meanwhile (nothing left to answer).
-   */
-  const readWithWait = async <T>(
-    waitMs: number,
-    read: () => T | ConsumerFailure,
-    isEmpty: (result: T) => boolean,
-  ): Promise<T | ConsumerFailure | undefined> => {
-    let result = read();
-    const deadline = performance.now() + waitMs;
-    while (!isConsumerFailure(result) && isEmpty(result)) {
-      const left = deadline - performance.now();
-      if (left <= 0) break;
-      await deps.waitForRecords(left);
-      if (deps.isClosing()) return undefined;
-      result = read();
-    }
-    return result;
   };
 
   /**
@@ -386,6 +419,7 @@ export const createConsumerHttp = (deps: ConsumerHttpDeps) => {
     instance.busy = true;
     try {
       const records = await readWithWait(
+        deps,
         deps.requestTimeoutMs,
         () => registry.readV1(instance, route.topic, maxBytes),
         (r) => r.length === 0,
@@ -409,6 +443,7 @@ export const createConsumerHttp = (deps: ConsumerHttpDeps) => {
     const waitMs = timeout < 0 ? configured : Math.min(timeout, configured);
     // The empty read after a seek answers at once: it stands for the fetch still being in flight.
     const read = await readWithWait(
+      deps,
       waitMs,
       () => registry.readV2(instance, maxBytes),
       (r) => !r.warmingUp && r.records.length === 0,

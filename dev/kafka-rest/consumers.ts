@@ -24,7 +24,7 @@ export interface ConsumerFailure {
 export const isConsumerFailure = (value: unknown): value is ConsumerFailure =>
   typeof value === 'object' && value !== null && (value as { failure?: unknown }).failure === true;
 
-const fail = (status: number, errorCode: number, message: string): ConsumerFailure => ({
+export const fail = (status: number, errorCode: number, message: string): ConsumerFailure => ({
   failure: true,
   status,
   errorCode,
@@ -34,6 +34,8 @@ const fail = (status: number, errorCode: number, message: string): ConsumerFailu
 /** Error codes of the consumer endpoints (protocol doc §3). */
 export const CONSUMER_ERROR_CODES = {
   CONSTRAINT_VIOLATION: 40001,
+  /** Redpanda's `kafka_bad_request`: a bad parameter, or a Kafka error such as OFFSET_OUT_OF_RANGE. */
+  KAFKA_BAD_REQUEST: 40002,
   TOPIC_NOT_FOUND: 40401,
   PARTITION_NOT_FOUND: 40402,
   INSTANCE_NOT_FOUND: 40403,
@@ -182,7 +184,8 @@ export const MAX_POLL_RECORDS = 500;
 
 const tpKey = (topic: string, partition: number): string => `${topic}\u0000${partition}`;
 
-const recordBytes = (key: string | null, value: string | null): number =>
+/** Decoded key + value size, what `max_bytes` counts. */
+export const recordBytes = (key: string | null, value: string | null): number =>
   (key === null ? 0 : base64DecodedLength(key)) + (value === null ? 0 : base64DecodedLength(value));
 
 const illegalState = (message: string): ConsumerFailure =>

@@ -1,7 +1,19 @@
 /**
  * The servers that speak Kafka REST v2 each bend it a little (protocol doc §4, §6). One flavor is picked
- * per server; it changes only the v2 produce request parsing and response shape. v1 and v3 stay Confluent's,
- * whatever the flavor, so every v1 suite keeps working against any flavor.
+ * per server; it changes v2 only. v1 and v3 stay Confluent's, whatever the flavor, so every v1 suite keeps
+ * working against any flavor.
+ *
+ * v2 endpoints per flavor (a route a flavor lacks is a 404 there):
+ * - confluent, karapace: metadata (`/topics…`, `/brokers`), produce,
+ *   `GET /topics/{t}/partitions/{p}/offsets`, and consumer instances: create, delete, `subscription`, `assignments`, `positions[/beginning|/end]`,
+ *   `records`, `offsets`.
+ * - redpanda: what its pandaproxy registers (rest/proxy.cc): metadata, produce, the simple consume
+ *   `GET /topics/{t}/partitions/{p}/records?offset&timeout&max_bytes` (whole batches, `simple-consume.ts`),
+ *   and consumer instances: create (`auto.offset.reset` earliest and `auto.commit.enable` false only),
+ *   delete, `subscription`, `records`, `offsets` (a commit lists `partitions`). No `assignments`, no
+ *   `positions`, no partition `offsets`: those answer Seastar's own 404 `{"message":"Not found","code":404}`.
+ *
+ * Produce differs too: request strictness, per-record codes, response shape and status (below).
  */
 export const FLAVORS = ['confluent', 'redpanda', 'karapace'] as const;
 export type Flavor = (typeof FLAVORS)[number];

@@ -29,6 +29,14 @@ export interface PartitionBounds {
   readonly end: number;
 }
 
+/** What one `append` call wrote to one partition, as far as the log still holds it. */
+export interface Batch {
+  /** First offset, never below the log start. */
+  readonly start: number;
+  /** Records in it. */
+  readonly size: number;
+}
+
 export interface AppendItem extends LogEntry {
   readonly partition: number;
 }
@@ -49,6 +57,8 @@ export interface LogStore {
   append(topic: string, items: readonly AppendItem[]): number[];
   /** Up to `count` entries from `offset`; `offset` must lie within the bounds. */
   read(topic: string, partition: number, offset: number, count: number): readonly LogEntry[];
+  /** The batch holding `offset`, which must lie within the log. */
+  batchAt(topic: string, partition: number, offset: number): Batch;
   /** Throws `ERR_UNKNOWN_TOPIC` or `ERR_UNKNOWN_PARTITION`. */
   bounds(topic: string, partition: number): PartitionBounds;
   /** Retention: drops everything below `offset`. Throws `ERR_UNKNOWN_*` or `ERR_INVALID_ARG` (beyond the end). */
@@ -60,6 +70,8 @@ export interface LogStore {
 interface PartitionLog {
   start: number;
   entries: LogEntry[];
+  /** First offset of each batch still in the log, ascending; the first is `start` while the log holds any. */
+  batchStarts: number[];
   /** Append-only file descriptor, only with a data directory. */
   fd: number | undefined;
 }
@@ -73,6 +85,13 @@ interface MetaFile {
   readonly version: 1;
   readonly topics: Record<string, { readonly partitions: number; readonly logStart: readonly number[] }>;
 }
+
+/**
+ * One line of a partition file. `"c":1` marks a record that continues the batch of the line before; a line
+ * without it begins a batch, so a file written before batches were kept loads as one batch per record.
+ */
+const logLine = (offset: number, entry: LogEntry, continuesBatch: boolean): string =>
+  `{"o":${offset},"k":${entry.key === null ? 'null' : `"${entry.key}"`},"v":${entry.value === null ? 'null' : `"${entry.value}"`}${continuesBatch ? ',"c":1' : ''}}\n`;
 
 /**
  * Creates the store. With `dataDir`, an existing directory is loaded first (its topics win over
@@ -123,7 +142,7 @@ export const createLogStore = (
   const addTopic = (name: string, partitionCount: number, logStart?: readonly number[]): void => {
     const partitions: PartitionLog[] = [];
     for (let p = 0; p < partitionCount; p++) {
-      partitions.push({ start: logStart?.[p] ?? 0, entries: [], fd: undefined });
+      partitions.push({ start: logStart?.[p] ?? 0, entries: [], batchStarts: [], fd: undefined });
     }
     topics.set(name, { partitions, roundRobin: 0 });
     sortedNames = undefined;
@@ -173,7 +192,7 @@ export const createLogStore = (
         const lines = readFileSync(file, 'utf8').split('\n');
         for (const [i, line] of lines.entries()) {
           if (line === '') continue;
-          let row: { o: number; k: string | null; v: string | null };
+          let row: { o: number; k: string | null; v: string | null; c?: 1 };
           try {
             row = JSON.parse(line);
           } catch (error) {
@@ -187,6 +206,8 @@ export const createLogStore = (
           if (row.o !== log.start + log.entries.length) {
             throw new DevKafkaRestError('ERR_INVALID_ARG', `gap in log file ${file} at offset ${row.o}`);
           }
+          // The first record left after retention begins a batch, whichever batch it came from.
+          if (row.c !== 1 || log.entries.length === 0) log.batchStarts.push(row.o);
           log.entries.push({ key: row.k, value: row.v });
         }
       });
@@ -243,13 +264,20 @@ export const createLogStore = (
       const offsets: number[] = new Array(items.length);
       // One write per partition and request: the file order is the offset order.
       const lines = dataDir === undefined ? undefined : new Map<number, string>();
+      // One batch per partition and call, as a producer sends one batch per partition and request.
+      const batched = new Set<number>();
       for (const [i, item] of items.entries()) {
         const log = topic.partitions[item.partition] as PartitionLog;
         const offset = log.start + log.entries.length;
+        const continuesBatch = batched.has(item.partition);
+        if (!continuesBatch) {
+          log.batchStarts.push(offset);
+          batched.add(item.partition);
+        }
         log.entries.push({ key: item.key, value: item.value });
         offsets[i] = offset;
         if (lines !== undefined) {
-          const line = `{"o":${offset},"k":${item.key === null ? 'null' : `"${item.key}"`},"v":${item.value === null ? 'null' : `"${item.value}"`}}\n`;
+          const line = logLine(offset, item, continuesBatch);
           lines.set(item.partition, (lines.get(item.partition) ?? '') + line);
         }
       }
@@ -263,6 +291,20 @@ export const createLogStore = (
       const log = getPartition(name, partition);
       const from = offset - log.start;
       return log.entries.slice(from, from + count);
+    },
+    batchAt: (name, partition, offset) => {
+      const log = getPartition(name, partition);
+      const starts = log.batchStarts;
+      // The last batch start at or before `offset`.
+      let low = 0;
+      let high = starts.length - 1;
+      while (low < high) {
+        const mid = (low + high + 1) >> 1;
+        if ((starts[mid] as number) <= offset) low = mid;
+        else high = mid - 1;
+      }
+      const start = starts[low] as number;
+      return { start, size: (starts[low + 1] ?? log.start + log.entries.length) - start };
     },
     bounds: (name, partition) => {
       const log = getPartition(name, partition);
@@ -280,15 +322,16 @@ export const createLogStore = (
       if (offset <= log.start) return;
       log.entries.splice(0, offset - log.start);
       log.start = offset;
+      // Kafka's retention drops whole segments; this one may cut a batch, whose rest then stands alone.
+      const laterStarts = log.batchStarts.filter((start) => start > offset);
+      log.batchStarts = log.entries.length === 0 ? [] : [offset, ...laterStarts];
       if (dataDir !== undefined && log.fd !== undefined) {
         // Rewrite the file with what is left, so the data directory does not keep what retention removed.
         closeSync(log.fd);
         const file = partitionFile(name, partition);
+        const starts = new Set(log.batchStarts);
         const text = log.entries
-          .map(
-            (e, i) =>
-              `{"o":${log.start + i},"k":${e.key === null ? 'null' : `"${e.key}"`},"v":${e.value === null ? 'null' : `"${e.value}"`}}\n`,
-          )
+          .map((e, i) => logLine(log.start + i, e, !starts.has(log.start + i)))
           .join('');
         writeFileSync(`${file}.tmp`, text);
         renameSync(`${file}.tmp`, file);

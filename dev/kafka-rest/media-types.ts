@@ -71,6 +71,8 @@ export const PRODUCES = {
     { type: MEDIA_TYPES.V2_JSONSCHEMA, qs: 1 },
     { type: MEDIA_TYPES.V2_PROTOBUF, qs: 1 },
   ],
+  /** Redpanda's simple consume `…/partitions/{p}/records`, in the binary embedded format only. */
+  v2BinaryRecords: [{ type: MEDIA_TYPES.V2_BINARY, qs: 1 }],
   /** v3 answers JSON only. */
   v3: [{ type: MEDIA_TYPES.JSON, qs: 1 }],
 } as const satisfies Record<string, readonly Producible[]>;

@@ -1,3 +1,5 @@
+import type { Flavor } from './flavors.js';
+
 /** Every resource the server knows, with the methods it allows (405 with `Allow` for the others). */
 export const ROUTE_METHODS = {
   root: ['GET'],
@@ -9,6 +11,8 @@ export const ROUTE_METHODS = {
   brokers: ['GET'],
   /** v2 (CP 5.4+): `GET /topics/{t}/partitions/{p}/offsets`. */
   'partition-offsets': ['GET'],
+  /** Redpanda's simple consume: `GET /topics/{t}/partitions/{p}/records?offset&timeout&max_bytes`. */
+  'partition-records': ['GET'],
   /** `POST /consumers/{g}`: create a v1 or v2 instance. */
   'consumer-group': ['POST'],
   instance: ['DELETE'],
@@ -67,6 +71,7 @@ const matchTopics = (s: readonly string[]): Route | undefined => {
   if (s.length === 4) return route('partition', { topic, partition });
   if (rest.length > 0) return undefined;
   if (c === 'messages') return route('messages', { topic, partition });
+  if (c === 'records') return route('partition-records', { topic, partition });
   return c === 'offsets' ? route('partition-offsets', { topic, partition }) : undefined;
 };
 
@@ -118,3 +123,16 @@ export const matchRoute = (path: string): Route | undefined => {
   if (a === 'kafka' && segments[1] === 'v3') return matchV3(segments.slice(1));
   return undefined;
 };
+
+/** The v2 routes Redpanda's pandaproxy does not register (rest/proxy.cc); v1 and v3 stay on every flavor. */
+const ABSENT_FROM_REDPANDA: ReadonlySet<RouteName> = new Set([
+  'partition-offsets',
+  'instance-assignments',
+  'instance-positions',
+  'instance-positions-beginning',
+  'instance-positions-end',
+]);
+
+/** Whether a flavor's proxy has the route at all: the simple consume `…/records` is Redpanda's alone. */
+export const flavorHasRoute = (flavor: Flavor, name: RouteName): boolean =>
+  flavor === 'redpanda' ? !ABSENT_FROM_REDPANDA.has(name) : name !== 'partition-records';

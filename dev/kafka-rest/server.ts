@@ -30,7 +30,8 @@ import { partitionForKey } from './murmur2.js';
 import type { BodyError, ParsedRecord } from './produce-request.js';
 import { parseProduceBody } from './produce-request.js';
 import type { Route, RouteName } from './routes.js';
-import { matchRoute, ROUTE_METHODS } from './routes.js';
+import { flavorHasRoute, matchRoute, ROUTE_METHODS } from './routes.js';
+import { createSimpleConsumeHttp } from './simple-consume.js';
 import type {
   Fault,
   KafkaRestServer,
@@ -178,9 +179,10 @@ type ProduceApi = 'v1' | 'v2';
 /**
  * Starts a local Kafka REST server that follows `kafka-rest-protocol.md`: v1 (the IBM Message Hub dialect,
  * §1–§3, §8) and v2 side by side as CP 5.x serves them (the media types pick one, §6), v1 and v2 consumer
- * instances (§2.6, §6), v3 produce (§7), a `flavor` for Redpanda's or Karapace's v2 quirks, and scripted
- * faults for tests. Binary embedded format only. Throws `DevKafkaRestError` `ERR_INVALID_ARG` listing every
- * bad option, or when the data directory cannot be loaded; rejects when the port cannot be bound.
+ * instances (§2.6, §6), v3 produce (§7), a `flavor` for Redpanda's or Karapace's v2 quirks (Redpanda's
+ * also its own v2 routes, see `flavors.ts`), and scripted faults for tests. Binary embedded format only.
+ * Throws `DevKafkaRestError` `ERR_INVALID_ARG` listing every bad option, or when the data directory cannot
+ * be loaded; rejects when the port cannot be bound.
  */
 export const startKafkaRestServer = async (
   options: KafkaRestServerOptions = {},
@@ -201,6 +203,7 @@ export const startKafkaRestServer = async (
   const chaos = options.chaos;
   const random = chaos === undefined ? undefined : createPrng(chaos.seed);
   const flavor: Flavor = options.flavor ?? DEFAULTS.flavor;
+  const consumerRequestTimeoutMs = options.consumerRequestTimeoutMs ?? DEFAULTS.consumerRequestTimeoutMs;
   const clusterId = options.clusterId ?? DEFAULTS.clusterId;
   const now = options.now ?? Date.now;
 
@@ -251,6 +254,11 @@ export const startKafkaRestServer = async (
   });
 
   const notFound = (x: Exchange): void => sendError(x, 404, 404, 'HTTP 404 Not Found');
+  // A route this flavor's proxy lacks: Redpanda's HTTP server (Seastar) has its own 404 body for one.
+  const absentRoute =
+    flavor === 'redpanda'
+      ? (x: Exchange): void => send(x, 404, MEDIA_TYPES.JSON, '{"message":"Not found","code":404}')
+      : notFound;
   const topicNotFound = (x: Exchange): void =>
     sendError(x, 404, KAFKA_REST_ERROR_CODES.TOPIC_NOT_FOUND, 'Topic not found.');
   const partitionNotFound = (x: Exchange): void =>
@@ -617,15 +625,23 @@ export const startKafkaRestServer = async (
     x.res.end();
   };
 
+  const isClosing = (): boolean => closing !== undefined;
   const handleConsumers = createConsumerHttp({
     registry: consumers,
     flavor,
-    requestTimeoutMs: options.consumerRequestTimeoutMs ?? DEFAULTS.consumerRequestTimeoutMs,
+    requestTimeoutMs: consumerRequestTimeoutMs,
     waitForRecords,
-    isClosing: () => closing !== undefined,
+    isClosing,
     get url() {
       return serverUrl;
     },
+  });
+
+  const handleSimpleConsume = createSimpleConsumeHttp({
+    store,
+    requestTimeoutMs: consumerRequestTimeoutMs,
+    waitForRecords,
+    isClosing,
   });
 
   const routeV3 = async (x: Exchange, r: Route): Promise<void> => {
@@ -649,12 +665,14 @@ export const startKafkaRestServer = async (
   const route = async (x: Exchange, requestMethod: string): Promise<void> => {
     const r = matchRoute(x.path);
     if (r === undefined) return notFound(x);
+    if (!flavorHasRoute(flavor, r.name)) return absentRoute(x);
     const allowed: readonly string[] = ROUTE_METHODS[r.name];
     const allow = [...allowed, 'HEAD', 'OPTIONS'].join(', ');
     if (requestMethod === 'OPTIONS') return send(x, 200, undefined, undefined, { allow });
     if (!allowed.includes(x.method)) return sendError(x, 405, 405, 'HTTP 405 Method Not Allowed', { allow });
 
     if (r.name === 'v3-records') return routeV3(x, r);
+    if (r.name === 'partition-records') return handleSimpleConsume(x, r);
     if (CONSUMER_ROUTES.has(r.name)) return handleConsumers(x, r);
     const requestType = x.req.headers['content-type'];
     // CP 5.x serves v1 and v2 side by side: a v2 Content-Type picks v2; application/json, octet-stream

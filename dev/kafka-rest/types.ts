@@ -40,9 +40,9 @@ export interface KafkaRestServerOptions {
   /** Random faults from a seeded PRNG, the same sequence for the same seed and request order. */
   readonly chaos?: ChaosOptions;
   /**
-   * Whose v2 quirks to copy (protocol doc §4, §6); default `'confluent'`. It changes v2 produce only
-   * (request strictness, per-record codes, response shape and status, see `flavors.ts`); v1 and v3 are
-   * Confluent's whatever the flavor.
+   * Whose v2 quirks to copy (protocol doc §4, §6); default `'confluent'`. It changes v2 only: produce
+   * (request strictness, per-record codes, response shape and status) and, for Redpanda, which v2 routes
+   * exist and how a consumer is created (see `flavors.ts`); v1 and v3 are Confluent's whatever the flavor.
    */
   readonly flavor?: Flavor;
   /** The v3 `{cluster_id}` this server answers to (others get 404); default `'local-cluster'`. */
@@ -52,7 +52,8 @@ export interface KafkaRestServerOptions {
   /**
    * `consumer.request.timeout.ms`: how long a consumer read with nothing to return waits for new records;
    * default 0 (answer at once, so tests stay fast; Confluent's default is 1000). A v2 read waits
-   * min(`timeout` parameter, the instance's `consumer.request.timeout.ms` or this).
+   * min(`timeout` parameter, the instance's `consumer.request.timeout.ms` or this); Redpanda's simple consume
+   * at the log end min(`timeout`, this).
    */
   readonly consumerRequestTimeoutMs?: number;
   /**

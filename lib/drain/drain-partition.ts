@@ -76,8 +76,9 @@ export interface PartitionReport extends PartitionKey {
   readonly committedAtMs?: number;
   /**
    * Records between `nextOffset` and the log end as the run ended: 0 when it caught up; otherwise from the
-   * log bounds when the client reads them in one request (v2), for a run out of time, a paused or a
-   * stopped partition. Absent when unknown (v1 behind: probing the end is not worth a dozen reads).
+   * log bounds when the client reads them in one request (v2 with consumer instances), for a run out of
+   * time, a paused or a stopped partition. Absent when unknown (v1 and Redpanda behind: probing the end
+   * is not worth a dozen reads).
    */
   readonly lag?: number;
   readonly error?: { readonly code: ErrorCode; readonly message: string; readonly offset?: number };

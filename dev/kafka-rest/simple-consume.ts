@@ -1,0 +1,102 @@
+import type { RecordWait } from './consumer-routes.js';
+import { consumedJson, readWithWait } from './consumer-routes.js';
+import type { ConsumedRecord, ConsumerFailure } from './consumers.js';
+import { CONSUMER_ERROR_CODES, fail, isConsumerFailure, recordBytes } from './consumers.js';
+import type { Exchange } from './exchange.js';
+import { firstQueryValues, parseJavaInt, send, sendError } from './exchange.js';
+import type { LogStore } from './log-store.js';
+import { negotiate, PRODUCES, V2_ERROR_CONTENT_TYPE } from './media-types.js';
+import type { Route } from './routes.js';
+
+/**
+ * Redpanda's simple consume (its handler get_topics_records; protocol doc §6):
+ * `GET /topics/{t}/partitions/{p}/records?offset=N&timeout=MS&max_bytes=B`, a stateless read of one
+ * partition, no consumer instance involved. Like a Kafka fetch it answers whole batches: from the first
+ * offset of the batch holding `offset`, the first batch whole even when larger than `max_bytes`. Kafka's
+ * errors come back as Redpanda maps them, with the Kafka error name as message.
+ */
+
+export interface SimpleConsumeDeps extends RecordWait {
+  readonly store: LogStore;
+  /** Server-wide `consumer.request.timeout.ms`: the longest a read at the log end waits, whatever `timeout`. */
+  readonly requestTimeoutMs: number;
+}
+
+const badParameter = (message: string): ConsumerFailure =>
+  fail(400, CONSUMER_ERROR_CODES.KAFKA_BAD_REQUEST, message);
+
+const UNKNOWN_TOPIC_OR_PARTITION = fail(
+  404,
+  CONSUMER_ERROR_CODES.PARTITION_NOT_FOUND,
+  'unknown_topic_or_partition',
+);
+const OFFSET_OUT_OF_RANGE = fail(400, CONSUMER_ERROR_CODES.KAFKA_BAD_REQUEST, 'offset_out_of_range');
+
+/** Redpanda's parse_param: absent or empty is missing; not an integer of the parameter's type is invalid. */
+const parseParameter = (name: string, raw: string | undefined, bits: 32 | 64): number | ConsumerFailure => {
+  if (raw === undefined || raw === '') return badParameter(`Missing mandatory parameter '${name}'`);
+  return parseJavaInt(raw, bits) ?? badParameter(`Invalid parameter '${name}' got '${raw}'`);
+};
+
+/** Builds the handler of `GET /topics/{t}/partitions/{p}/records`; it answers every request itself. */
+export const createSimpleConsumeHttp = (deps: SimpleConsumeDeps) => {
+  const { store } = deps;
+
+  /** Whole batches from the one holding `offset`, as many as fit in `maxBytes`, the first one always. */
+  const readBatches = (
+    topic: string,
+    partition: number,
+    offset: number,
+    maxBytes: number,
+  ): ConsumedRecord[] | ConsumerFailure => {
+    const partitions = store.partitionCount(topic);
+    if (partitions === undefined || partition < 0 || partition >= partitions) {
+      return UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    const { start, end } = store.bounds(topic, partition);
+    if (offset < start || offset > end) return OFFSET_OUT_OF_RANGE;
+    const records: ConsumedRecord[] = [];
+    let bytes = 0;
+    let next = offset;
+    while (next < end) {
+      const batch = store.batchAt(topic, partition, next);
+      const entries = store.read(topic, partition, batch.start, batch.size);
+      const size = entries.reduce((sum, e) => sum + recordBytes(e.key, e.value), 0);
+      if (records.length > 0 && bytes + size > maxBytes) break;
+      for (const [i, e] of entries.entries()) {
+        records.push({ topic, partition, offset: batch.start + i, key: e.key, value: e.value });
+      }
+      bytes += size;
+      next = batch.start + batch.size;
+    }
+    return records;
+  };
+
+  return async (x: Exchange, route: Route): Promise<void> => {
+    const y: Exchange = { ...x, errorContentType: V2_ERROR_CONTENT_TYPE };
+    const responseType = negotiate(x.accept, PRODUCES.v2BinaryRecords);
+    // As the server's other binary-only endpoints: Jersey's 406, no entity and no Content-Type.
+    if (responseType === undefined) return send(y, 406, undefined, undefined);
+    const query = firstQueryValues(x.query);
+    // Redpanda parses the path's partition first, then the query parameters in this order.
+    const parameters = [
+      parseParameter('partition_id', route.partition, 32),
+      parseParameter('offset', query.offset, 64),
+      parseParameter('timeout', query.timeout, 64),
+      parseParameter('max_bytes', query.max_bytes, 32),
+    ];
+    const invalid = parameters.find(isConsumerFailure);
+    if (invalid !== undefined) return sendError(y, invalid.status, invalid.errorCode, invalid.message);
+    const [partition, offset, timeout, maxBytes] = parameters as [number, number, number, number];
+
+    const read = await readWithWait(
+      deps,
+      Math.min(timeout, deps.requestTimeoutMs),
+      () => readBatches(route.topic, partition, offset, maxBytes),
+      (records) => records.length === 0,
+    );
+    if (read === undefined) return;
+    if (isConsumerFailure(read)) return sendError(y, read.status, read.errorCode, read.message);
+    send(y, 200, responseType, `[${read.map((r) => consumedJson(r, true)).join(',')}]`);
+  };
+};
