@@ -8,21 +8,27 @@ import { isAppError, isUpstreamError, type UpstreamError } from '../lib/errors.j
 import { apiKeyAuth, basicAuth, bearerAuth, noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import { isOffsetOutOfRangeError, OffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';
+import type { KafkaRestFlavor } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
-import type { ProduceFailure, ProduceRecord, ProduceResult } from '../lib/kafka-rest/types.js';
+import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { createSecretsCache, literalSecret, secretValue } from '../lib/secrets.js';
-import { bytes, deadlineIn, type KafkaRestFixture, startKafkaRestWithClient } from './helpers/kafka-rest.js';
+import {
+  bytes,
+  clientOptionsFor,
+  type DialectCase,
+  deadlineIn,
+  failureOf,
+  type KafkaRestFixture,
+  PRODUCE_DIALECTS,
+  producePath,
+  sentRecords,
+  startKafkaRestWithClient,
+} from './helpers/kafka-rest.js';
 import { createMemoryLog } from './helpers/log.js';
 import { type LocalSecretsManager, startSecretsManager } from './helpers/secrets-manager.js';
 
 const API_KEY = 'krb-test-key-3e9f1c7a5b2d48e6a0c4f8d2b7e1a9c3';
 const ROTATED_KEY = 'krb-test-key-rotated-6d2a8f4c1e7b39a5d0f6c2e8';
-const POST_TOPIC = { method: 'POST', path: '/topics/demo' } as const;
-
-const failureOf = (result: ProduceResult | undefined): ProduceFailure['error'] => {
-  if (result === undefined || result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result)}`);
-  return result.error;
-};
 
 const recordsOf = (body: string): { key?: string; value: string | null; partition?: number }[] =>
   (JSON.parse(body) as { records: { key?: string; value: string | null; partition?: number }[] }).records;
@@ -35,7 +41,79 @@ const fourRecords: ProduceRecord[] = ['r0', 'r1', 'r2', 'r3'].map((value) => ({
   partition: 0,
 }));
 
-describe('produce against the local Kafka REST server', () => {
+interface RecordCode {
+  readonly name: string;
+  readonly code: number;
+}
+
+/**
+ * How a dialect's proxy fails a record alone (protocol doc §4, §7), in that proxy's own numbering: the local
+ * server sends an injected code as it is (it translates only Confluent's five-digit codes, on v2 flavors).
+ */
+interface RecordFailures {
+  /** Codes the record is resent for. */
+  readonly retriable: readonly RecordCode[];
+  /** Codes that reject the record for good. */
+  readonly final: readonly RecordCode[];
+  /** The HTTP status of an answer in which a record failed. */
+  readonly status: 200 | 500;
+  /** The proxy's message for a failed record; Redpanda's entry has only the code. */
+  readonly withMessage: boolean;
+}
+
+const RECORD_FAILURES: Readonly<Record<KafkaRestFlavor | 'v3', RecordFailures>> = {
+  confluent: {
+    retriable: [
+      { name: 'Confluent 50003', code: 50003 },
+      { name: 'Confluent docs 2', code: 2 },
+    ],
+    final: [
+      { name: 'Kafka error 50002 (e.g. record too large)', code: 50002 },
+      { name: 'documented non-retriable 1', code: 1 },
+      { name: 'Kafka MESSAGE_TOO_LARGE 10', code: 10 },
+    ],
+    status: 200,
+    withMessage: true,
+  },
+  redpanda: {
+    retriable: [
+      { name: 'Kafka NOT_LEADER_OR_FOLLOWER 6', code: 6 },
+      { name: 'Kafka UNKNOWN_TOPIC_OR_PARTITION 3', code: 3 },
+      { name: 'Kafka CORRUPT_MESSAGE 2 (a RetriableException in Kafka)', code: 2 },
+    ],
+    final: [
+      { name: 'Kafka MESSAGE_TOO_LARGE 10', code: 10 },
+      { name: 'Kafka TOPIC_AUTHORIZATION_FAILED 29', code: 29 },
+    ],
+    status: 200,
+    withMessage: false,
+  },
+  karapace: {
+    retriable: [{ name: 'Karapace 2', code: 2 }],
+    final: [{ name: 'Karapace 1 (timeouts included)', code: 1 }],
+    status: 500,
+    withMessage: true,
+  },
+  v3: {
+    retriable: [
+      { name: 'Kafka retriable 50003', code: 50003 },
+      { name: 'throttled 429', code: 429 },
+    ],
+    final: [
+      { name: 'Kafka error 50002', code: 50002 },
+      { name: 'too large 413', code: 413 },
+      { name: 'bad record 400', code: 400 },
+    ],
+    status: 200,
+    withMessage: true,
+  },
+};
+
+/** v1 is Confluent's whatever the flavor, and v3 numbers its reports its own way. */
+const recordFailuresOf = (c: DialectCase): RecordFailures =>
+  RECORD_FAILURES[c.dialect === 'v3' ? 'v3' : c.flavor];
+
+describe('v1 produce and fetch against the local Kafka REST server', () => {
   let kit: KafkaRestFixture;
 
   beforeEach(async () => {
@@ -81,63 +159,76 @@ describe('produce against the local Kafka REST server', () => {
     expect(fetchRequest?.headers.accept).toBe('application/vnd.kafka.binary.v1+json');
     expect(kit.client.stats()).toMatchObject({ requests: 2, retries: 0, ambiguousResends: 0 });
   });
+});
 
-  it.each([
-    { name: 'Confluent 50003', code: 50003 },
-    { name: 'Confluent docs / Karapace 2', code: 2 },
-  ])('resends only the records that failed retriably ($name), then succeeds', async ({ code }) => {
-    // Prepare
-    kit.server.inject({ kind: 'record-errors', errors: { 1: { code }, 3: { code } }, match: POST_TOPIC });
+describe.each(PRODUCE_DIALECTS)('produce over $name: retries, resends and deadlines', (c) => {
+  let kit: KafkaRestFixture;
+  const postRecords = { method: 'POST', path: producePath(c) } as const;
+  const failures = recordFailuresOf(c);
 
-    // Act
-    const results = await kit.client.produce('demo', fourRecords, deadlineIn());
-
-    // Assess
-    expect(results.every((result) => result.ok)).toBe(true);
-    expect(
-      kit.server.requests.map((request) => recordsOf(request.body).map((record) => record.value)),
-    ).toEqual([
-      ['cjA=', 'cjE=', 'cjI=', 'cjM='],
-      ['cjE=', 'cjM='],
-    ]);
-    expect(values(kit.server.records('demo', 0))).toEqual(['r0', 'r2', 'r1', 'r3']);
-    expect(results.map((result) => (result.ok ? result.offset : -1))).toEqual([0, 2, 1, 3]);
-    expect(kit.sleeps).toEqual([50]); // full jitter: 0.5 × 100 ms
-    expect(kit.client.stats()).toMatchObject({ requests: 2, retries: 1, ambiguousResends: 0 });
+  beforeEach(async () => {
+    kit = await startKafkaRestWithClient({ dialect: c, server: { topics: { demo: 2 }, apiKey: API_KEY } });
+  });
+  afterEach(async () => {
+    await kit.close();
   });
 
-  it.each([
-    { name: 'Kafka error 50002 (e.g. record too large)', code: 50002 },
-    { name: 'documented non-retriable 1', code: 1 },
-    { name: 'Kafka MESSAGE_TOO_LARGE 10', code: 10 },
-  ])('reports a record rejected for good without resending it: $name', async ({ code }) => {
-    // Prepare
-    kit.server.inject({
-      kind: 'record-errors',
-      errors: { 2: { code, message: 'rejected by the test' } },
-      match: POST_TOPIC,
-    });
+  it.each(failures.retriable)(
+    'resends only the records that failed retriably ($name), then succeeds',
+    async ({ code }) => {
+      // Prepare
+      kit.server.inject({ kind: 'record-errors', errors: { 1: { code }, 3: { code } }, match: postRecords });
 
-    // Act
-    const results = await kit.client.produce('demo', fourRecords, deadlineIn());
+      // Act
+      const results = await kit.client.produce('demo', fourRecords, deadlineIn());
 
-    // Assess
-    expect(results.map((result) => result.ok)).toEqual([true, true, false, true]);
-    const error = failureOf(results[2]) as UpstreamError;
-    expect(error).toMatchObject({ code: 'ERR_RECORD_REJECTED', retriable: false, kafkaErrorCode: code });
-    expect(error.bodySnippet).toBe('rejected by the test');
-    expect(kit.server.requests).toHaveLength(1);
-    expect(values(kit.server.records('demo', 0))).toEqual(['r0', 'r1', 'r3']);
-  });
+      // Assess
+      expect(results.every((result) => result.ok)).toBe(true);
+      expect(
+        kit.server.requests.map((request) => sentRecords(c, request.body).map((record) => record.value)),
+      ).toEqual([
+        ['r0', 'r1', 'r2', 'r3'],
+        ['r1', 'r3'],
+      ]);
+      expect(values(kit.server.records('demo', 0))).toEqual(['r0', 'r2', 'r1', 'r3']);
+      expect(results.map((result) => (result.ok ? result.offset : -1))).toEqual([0, 2, 1, 3]);
+      expect(kit.sleeps).toEqual([50]); // full jitter: 0.5 × 100 ms
+      expect(kit.client.stats()).toMatchObject({ requests: 2, retries: 1, ambiguousResends: 0 });
+    },
+  );
+
+  it.each(failures.final)(
+    'reports a record rejected for good without resending it: $name',
+    async ({ code }) => {
+      // Prepare
+      kit.server.inject({
+        kind: 'record-errors',
+        errors: { 2: { code, message: 'rejected by the test' } },
+        match: postRecords,
+      });
+
+      // Act
+      const results = await kit.client.produce('demo', fourRecords, deadlineIn());
+
+      // Assess
+      expect(results.map((result) => result.ok)).toEqual([true, true, false, true]);
+      const error = failureOf(results[2]) as UpstreamError;
+      expect(error).toMatchObject({
+        code: 'ERR_RECORD_REJECTED',
+        retriable: false,
+        kafkaErrorCode: code,
+        status: failures.status,
+      });
+      expect(error.bodySnippet).toBe(failures.withMessage ? 'rejected by the test' : '');
+      expect(kit.server.requests).toHaveLength(1);
+      expect(values(kit.server.records('demo', 0))).toEqual(['r0', 'r1', 'r3']);
+    },
+  );
 
   it('reports a retriable record that keeps failing once maxAttempts is used up, with its own code', async () => {
     // Prepare
-    kit.server.inject({
-      kind: 'record-errors',
-      errors: { 0: { code: 50003 } },
-      times: 10,
-      match: POST_TOPIC,
-    });
+    const { code } = failures.retriable[0] as RecordCode;
+    kit.server.inject({ kind: 'record-errors', errors: { 0: { code } }, times: 10, match: postRecords });
 
     // Act
     const results = await kit.client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
@@ -147,7 +238,8 @@ describe('produce against the local Kafka REST server', () => {
     expect(failureOf(results[0])).toMatchObject({
       code: 'ERR_UPSTREAM_STATUS',
       retriable: true,
-      kafkaErrorCode: 50003,
+      kafkaErrorCode: code,
+      status: failures.status,
     });
     expect(kit.server.requests).toHaveLength(5); // default maxAttempts
     expect(kit.sleeps).toEqual([50, 100, 200, 400]);
@@ -155,7 +247,7 @@ describe('produce against the local Kafka REST server', () => {
 
   it('honours Retry-After of a 429 (recording the wait instead of waiting)', async () => {
     // Prepare
-    kit.server.inject({ kind: 'throttle', retryAfterSeconds: 1, match: POST_TOPIC });
+    kit.server.inject({ kind: 'throttle', retryAfterSeconds: 1, match: postRecords });
 
     // Act
     const results = await kit.client.produce('demo', fourRecords.slice(0, 1), deadlineIn());
@@ -168,7 +260,7 @@ describe('produce against the local Kafka REST server', () => {
 
   it('stops when Retry-After reaches past the deadline and reports it with retryAfterMs', async () => {
     // Prepare
-    kit.server.inject({ kind: 'throttle', retryAfterSeconds: 30, match: POST_TOPIC });
+    kit.server.inject({ kind: 'throttle', retryAfterSeconds: 30, match: postRecords });
 
     // Act
     const results = await kit.client.produce('demo', fourRecords.slice(0, 2), deadlineIn(5_000));
@@ -200,7 +292,7 @@ describe('produce against the local Kafka REST server', () => {
     },
   ])('retries the whole request after $name', async ({ fault }) => {
     // Prepare
-    kit.server.inject({ kind: 'status', ...fault, match: POST_TOPIC });
+    kit.server.inject({ kind: 'status', ...fault, match: postRecords });
 
     // Act
     const results = await kit.client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
@@ -255,7 +347,7 @@ describe('produce against the local Kafka REST server', () => {
     },
   ])('does not resend after $name', async ({ fault, expected }) => {
     // Prepare
-    kit.server.inject({ kind: 'status', ...fault, match: POST_TOPIC } as Fault);
+    kit.server.inject({ kind: 'status', ...fault, match: postRecords } as Fault);
 
     // Act
     const results = await kit.client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
@@ -268,7 +360,7 @@ describe('produce against the local Kafka REST server', () => {
 
   it('resends after a connection dropped before any answer, counting it as a possible duplicate', async () => {
     // Prepare
-    kit.server.inject({ kind: 'drop', match: POST_TOPIC });
+    kit.server.inject({ kind: 'drop', match: postRecords });
 
     // Act
     const results = await kit.client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
@@ -287,7 +379,7 @@ describe('produce against the local Kafka REST server', () => {
 
   it('counts and logs the resend after a connection dropped AFTER the write: the duplicate it makes', async () => {
     // Prepare
-    kit.server.inject({ kind: 'after-write', action: 'drop', match: POST_TOPIC });
+    kit.server.inject({ kind: 'after-write', action: 'drop', match: postRecords });
 
     // Act
     const results = await kit.client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
@@ -310,10 +402,11 @@ describe('produce against the local Kafka REST server', () => {
       baseUrl: kit.server.url,
       allowHttp: true,
       auth: apiKeyAuth(literalSecret(API_KEY)),
+      ...clientOptionsFor(c),
       requestTimeoutMs: 100,
       sleep: async () => {},
     });
-    kit.server.inject({ kind: 'after-write', action: 'delay', ms: 400, match: POST_TOPIC });
+    kit.server.inject({ kind: 'after-write', action: 'delay', ms: 400, match: postRecords });
 
     // Act
     const results = await client.produce('demo', fourRecords.slice(0, 1), deadlineIn());
@@ -327,7 +420,7 @@ describe('produce against the local Kafka REST server', () => {
 
   it('caps the wait for an answer at the deadline, below requestTimeoutMs', async () => {
     // Prepare: the answer would come after 0.6 s, well inside requestTimeoutMs, but the deadline is closer.
-    kit.server.inject({ kind: 'delay', ms: 600, match: POST_TOPIC });
+    kit.server.inject({ kind: 'delay', ms: 600, match: postRecords });
 
     // Act
     const results = await kit.client.produce('demo', fourRecords.slice(0, 1), deadlineIn(150));
@@ -372,6 +465,7 @@ describe('produce against the local Kafka REST server', () => {
       baseUrl: kit.server.url,
       allowHttp: true,
       auth: noAuth(),
+      ...clientOptionsFor(c),
       maxRecordBytes: 1_000,
     });
 
@@ -390,6 +484,7 @@ describe('produce against the local Kafka REST server', () => {
       baseUrl: kit.server.url,
       allowHttp: true,
       auth: apiKeyAuth(literalSecret(API_KEY)),
+      ...clientOptionsFor(c),
       maxRequestRecords: 3,
     });
     const records = Array.from({ length: 7 }, (_, i) => ({ value: bytes(`m${i}`), partition: 1 }));
@@ -400,7 +495,7 @@ describe('produce against the local Kafka REST server', () => {
 
     // Assess
     expect(results.map((result) => (result.ok ? result.offset : -1))).toEqual([0, 1, 2, 3, 4, 5, 6]);
-    expect(kit.server.requests.map((request) => recordsOf(request.body).length)).toEqual([3, 3, 1]);
+    expect(kit.server.requests.map((request) => sentRecords(c, request.body).length)).toEqual([3, 3, 1]);
   });
 
   it('fails over to ERR_UPSTREAM_NETWORK for a proxy that refuses connections (nothing was sent: not ambiguous)', async () => {
@@ -411,6 +506,7 @@ describe('produce against the local Kafka REST server', () => {
       baseUrl: url,
       allowHttp: true,
       auth: noAuth(),
+      ...clientOptionsFor(c),
       maxAttempts: 2,
       sleep: async () => {},
     });
@@ -426,7 +522,7 @@ describe('produce against the local Kafka REST server', () => {
   });
 });
 
-describe('auth and key rotation', () => {
+describe.each(PRODUCE_DIALECTS)('auth and key rotation over $name', (c) => {
   let kit: KafkaRestFixture;
   let sm: LocalSecretsManager;
   const SECRET_ID = 'kafka-rest/key';
@@ -435,6 +531,7 @@ describe('auth and key rotation', () => {
     sm = await startSecretsManager({ [SECRET_ID]: API_KEY });
     const cache = createSecretsCache({ client: sm.client(), ttlMs: 3_600_000 });
     kit = await startKafkaRestWithClient({
+      dialect: c,
       server: { apiKey: API_KEY },
       client: { auth: apiKeyAuth(secretValue(cache, { secretId: SECRET_ID })) },
     });
@@ -478,9 +575,14 @@ describe('auth and key rotation', () => {
     // Assess
     const error = failureOf(results[0]);
     expect(error).toMatchObject({ code: 'ERR_UPSTREAM_AUTH', status: 401 });
-    expect(fetchError).toMatchObject({ code: 'ERR_UPSTREAM_AUTH', status: 401 });
-    expect(kit.server.requests).toHaveLength(4);
-    expect(sm.requests).toHaveLength(3);
+    // v3 has no consume API: its fetch is refused before any request or secret read (protocol doc §7).
+    const read =
+      c.dialect === 'v3'
+        ? { error: { code: 'ERR_CONFIG' }, requests: 0, secretReads: 0 }
+        : { error: { code: 'ERR_UPSTREAM_AUTH', status: 401 }, requests: 2, secretReads: 1 };
+    expect(fetchError).toMatchObject(read.error);
+    expect(kit.server.requests).toHaveLength(2 + read.requests);
+    expect(sm.requests).toHaveLength(2 + read.secretReads);
     const exposed = [
       error.message,
       JSON.stringify(error),
@@ -500,6 +602,7 @@ describe('auth and key rotation', () => {
       baseUrl: kit.server.url,
       allowHttp: true,
       auth: apiKeyAuth(secretValue(cache, { secretId: SECRET_ID })),
+      ...clientOptionsFor(c),
       maxAttempts: 1,
     });
 

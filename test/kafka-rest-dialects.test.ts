@@ -7,22 +7,27 @@ import { basicAuth, noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest, type KafkaRestOptions } from '../lib/kafka-rest/client.js';
 import { isOffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
-import type { ProduceFailure, ProduceRecord, ProduceResult } from '../lib/kafka-rest/types.js';
+import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { splitJsonObjects } from '../lib/kafka-rest/v3.js';
 import { literalSecret } from '../lib/secrets.js';
 import {
   bytes,
   type DialectCase,
   deadlineIn,
+  failureOf,
   type KafkaRestFixture,
   LOCAL_CLUSTER_ID,
   PRODUCE_DIALECTS,
+  producePath,
   READ_DIALECTS,
+  sentRecords,
   startKafkaRestWithClient,
 } from './helpers/kafka-rest.js';
 
 const V3_PATH = `/v3/clusters/${LOCAL_CLUSTER_ID}/topics/demo/records`;
-const V2_READ_DIALECTS = READ_DIALECTS.filter((c) => c.dialect === 'v2');
+/** v2 servers that read through consumer instances; Redpanda's proxy has no assignments or positions. */
+const V2_INSTANCE_DIALECTS = READ_DIALECTS.filter((c) => c.dialect === 'v2' && c.flavor !== 'redpanda');
+const REDPANDA = READ_DIALECTS.find((c) => c.flavor === 'redpanda') as DialectCase;
 
 const MEDIA = {
   v1: { contentType: 'application/vnd.kafka.binary.v1+json', accept: 'application/vnd.kafka.v1+json' },
@@ -32,30 +37,6 @@ const MEDIA = {
 
 /** What each flavor sends for a record Confluent would fail with 50002 (the server's translation). */
 const FINAL_CODE = { confluent: 50002, karapace: 1, redpanda: 10 } as const;
-
-const producePath = (c: DialectCase): string => (c.dialect === 'v3' ? V3_PATH : '/topics/demo');
-
-const failureOf = (result: ProduceResult | undefined): ProduceFailure['error'] => {
-  if (result === undefined || result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result)}`);
-  return result.error;
-};
-
-/** The records of a produce request body, in the dialect's shape, as `{ key, value }` text (base64 decoded). */
-const sentRecords = (c: DialectCase, body: string): { key: string | null; value: string | null }[] => {
-  const decode = (b64: unknown) => (typeof b64 === 'string' ? Buffer.from(b64, 'base64').toString() : null);
-  if (c.dialect === 'v3') {
-    return splitJsonObjects(body).values.map((text) => {
-      const record = JSON.parse(text) as { key?: { data?: string }; value?: { data?: string } };
-      return { key: decode(record.key?.data), value: decode(record.value?.data) };
-    });
-  }
-  return (JSON.parse(body) as { records: { key?: string; value?: string | null }[] }).records.map(
-    (record) => ({
-      key: decode(record.key),
-      value: decode(record.value),
-    }),
-  );
-};
 
 const texts = (stored: { value: Buffer | null }[]): (string | null)[] =>
   stored.map((record) => (record.value === null ? null : record.value.toString()));
@@ -412,7 +393,7 @@ describe.each(READ_DIALECTS)('fetch and logBounds over $name against the local K
   });
 });
 
-describe.each(V2_READ_DIALECTS)('v2 consumer instances over $name', (c) => {
+describe.each(V2_INSTANCE_DIALECTS)('v2 consumer instances over $name', (c) => {
   let kit: KafkaRestFixture;
 
   afterEach(async () => {
@@ -588,6 +569,93 @@ describe.each(V2_READ_DIALECTS)('v2 consumer instances over $name', (c) => {
   });
 });
 
+describe('redpanda: simple consume, no consumer instance', () => {
+  let kit: KafkaRestFixture;
+
+  afterEach(async () => {
+    await kit.close();
+  });
+
+  const start = async (client: Partial<KafkaRestOptions> = {}) => {
+    kit = await startKafkaRestWithClient({ dialect: REDPANDA, server: { topics: { demo: 1 } }, client });
+  };
+  const readRequests = () => kit.server.requests.filter((request) => request.path.endsWith('/records'));
+
+  it('reads GET …/partitions/{p}/records with offset, timeout and max_bytes, never a consumer instance', async () => {
+    // Prepare
+    await start({ fetchMaxBytes: 4096 });
+    kit.server.append('demo', 0, [{ key: null, value: bytes('a') }]);
+
+    // Act
+    const records = await kit.client.fetch('demo', 0, 0, { maxRecords: 10, ...deadlineIn() });
+    await kit.client.endFetch('demo', 0, deadlineIn());
+
+    // Assess
+    expect(records.map((record) => record.value?.toString())).toEqual(['a']);
+    const [read, ...others] = kit.server.requests;
+    expect(others).toEqual([]);
+    expect(read?.method).toBe('GET');
+    expect(read?.path).toBe('/topics/demo/partitions/0/records');
+    expect(read?.query).toMatchObject({ offset: '0', max_bytes: '4096' });
+    expect(Number(read?.query.timeout)).toBeLessThanOrEqual(50);
+    expect(read?.headers.accept).toBe(MEDIA.v2.contentType); // binary v2 records
+    expect(kit.server.consumerInstances()).toBe(0);
+    expect(kit.client.exactLogBounds).toBe(false);
+  });
+
+  it('drops the earlier records of a whole batch and keeps what a fetch did not take for the next one', async () => {
+    // Prepare: one batch of five; reading at 2 answers the whole batch from 0.
+    await start();
+    kit.server.append(
+      'demo',
+      0,
+      Array.from({ length: 5 }, (_, i) => ({ key: null, value: bytes(`v${i}`) })),
+    );
+
+    // Act
+    const first = await kit.client.fetch('demo', 0, 2, { maxRecords: 2, ...deadlineIn() });
+    const second = await kit.client.fetch('demo', 0, 4, { maxRecords: 2, ...deadlineIn() });
+    const elsewhere = await kit.client.fetch('demo', 0, 1, { maxRecords: 1, ...deadlineIn() });
+
+    // Assess
+    expect(first.map((record) => record.offset)).toEqual([2, 3]);
+    expect(second.map((record) => record.offset)).toEqual([4]);
+    expect(elsewhere.map((record) => record.offset)).toEqual([1]);
+    // The second fetch continued where the first ended: served from what the first read returned.
+    expect(readRequests().map((request) => request.query.offset)).toEqual(['2', '1']);
+  });
+
+  it('takes 400/40002 offset_out_of_range for out of range, and finds the bounds by probing', async () => {
+    // Prepare
+    await start();
+    kit.server.append(
+      'demo',
+      0,
+      Array.from({ length: 10 }, (_, i) => ({ key: null, value: bytes(`v${i}`) })),
+    );
+    kit.server.truncateBefore('demo', 0, 4);
+
+    // Act
+    const below = await kit.client
+      .fetch('demo', 0, 2, { maxRecords: 1, ...deadlineIn() })
+      .catch((caught: unknown) => caught);
+    const above = await kit.client
+      .fetch('demo', 0, 11, { maxRecords: 1, ...deadlineIn() })
+      .catch((caught: unknown) => caught);
+    const bounds = await kit.client.logBounds('demo', 0, { near: 6, ...deadlineIn() });
+
+    // Assess
+    expect(isOffsetOutOfRangeError(below)).toBe(true);
+    expect(below).toMatchObject({ topic: 'demo', partition: 0, offset: 2 });
+    expect(isOffsetOutOfRangeError(above)).toBe(true);
+    expect(bounds).toEqual({ start: 4, end: 10 });
+    // Probes ask for one record and never wait at the log end.
+    const probes = readRequests().slice(2);
+    expect(probes.length).toBeGreaterThan(0);
+    for (const probe of probes) expect(probe.query).toMatchObject({ timeout: '0', max_bytes: '1' });
+  });
+});
+
 describe('v3 has no consume API', () => {
   it.each([
     {
@@ -692,6 +760,30 @@ describe('wire edge cases (scripted node:http server)', () => {
       ...options,
     });
 
+  it('redpanda: a 400/40002 other than offset_out_of_range is a failed call, never taken for out of range', async () => {
+    // Prepare
+    const missing = JSON.stringify({ error_code: 40002, message: "Missing mandatory parameter 'offset'" });
+    scripted = await startScripted([chunked(400, [missing], 'application/vnd.kafka.v2+json')]);
+    const client = createKafkaRest({
+      baseUrl: scripted.url,
+      allowHttp: true,
+      auth: noAuth(),
+      dialect: 'v2',
+      flavor: 'redpanda',
+    });
+
+    // Act
+    const error = await client
+      .fetch('demo', 0, 3, { maxRecords: 1, ...deadlineIn() })
+      .catch((caught: unknown) => caught);
+    await client.close();
+
+    // Assess
+    expect(isOffsetOutOfRangeError(error)).toBe(false);
+    expect(error).toMatchObject({ code: 'ERR_UPSTREAM_STATUS', status: 400, kafkaErrorCode: 40002 });
+    expect(scripted.requests).toHaveLength(1);
+  });
+
   it.each([
     {
       name: 'separated by \\r\\n, split mid-object across writes',
@@ -748,6 +840,38 @@ describe('wire edge cases (scripted node:http server)', () => {
       expect(client.stats().possibleDuplicates).toBe(1);
     },
   );
+
+  it('v3: a connection broken mid-stream keeps the reports that arrived and resends only the rest', async () => {
+    // Prepare: the first answer reports record 0, then the socket dies; the resend is answered whole.
+    scripted = await startScripted([
+      (_req, _body, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`${report(0, 7)}\r\n`);
+        setTimeout(() => res.socket?.destroy(), 30);
+      },
+      chunked(200, [`${report(0, 8)}\r\n`]),
+    ]);
+    const client = v3Client(scripted.url);
+
+    // Act
+    const results = await client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+    await client.close();
+
+    // Assess
+    expect(results).toEqual([
+      { ok: true, partition: 0, offset: 7 },
+      { ok: true, partition: 0, offset: 8 },
+    ]);
+    const sentValues = scripted.requests.map((request) =>
+      splitJsonObjects(request.body).values.map(
+        (text) => (JSON.parse(text) as { value: { data: string } }).value.data,
+      ),
+    );
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    expect(sentValues).toEqual([[b64('r0'), b64('r1')], [b64('r1')]]);
+    // Only the record without a report went again, counted as a possible duplicate.
+    expect(client.stats()).toMatchObject({ ambiguousResends: 1, possibleDuplicates: 1 });
+  });
 
   it('v3: more reports than records cannot be matched: every record is a protocol failure', async () => {
     // Prepare

@@ -37,13 +37,13 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
     partialFailureStatus: 200,
   },
   /**
-   * Raw Kafka protocol error numbers, `error_code` only on failure. Retriable: unknown topic or partition,
-   * leader not available, not leader, request timed out, network exception, not enough replicas (after
-   * append). A JSON null for a binary key or value is a parse error; an absent one is null (its parser
+   * Raw Kafka protocol error numbers, `error_code` only on failure. Retriable, as Kafka's own
+   * RetriableException codes: corrupt message, unknown topic or partition, leader not available, not
+   * leader, request timed out, network exception, not enough replicas (after append), storage error. A JSON null for a binary key or value is a parse error; an absent one is null (its parser
    * keeps key and value optional), so a tombstone goes without its value field.
    */
   redpanda: {
-    retriableRecordCodes: new Set([3, 5, 6, 7, 13, 19, 20]),
+    retriableRecordCodes: new Set([2, 3, 5, 6, 7, 13, 19, 20, 56]),
     nullValue: 'omitted',
     partialFailureStatus: 200,
   },

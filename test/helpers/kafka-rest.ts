@@ -6,7 +6,8 @@ import {
 import { apiKeyAuth, noAuth } from '../../lib/kafka-rest/auth.js';
 import { createKafkaRest, type KafkaRestOptions } from '../../lib/kafka-rest/client.js';
 import type { KafkaRestDialect, KafkaRestFlavor } from '../../lib/kafka-rest/flavors.js';
-import type { KafkaRestClient } from '../../lib/kafka-rest/types.js';
+import type { KafkaRestClient, ProduceFailure, ProduceResult } from '../../lib/kafka-rest/types.js';
+import { splitJsonObjects } from '../../lib/kafka-rest/v3.js';
 import { literalSecret } from '../../lib/secrets.js';
 import { createMemoryLog } from './log.js';
 
@@ -101,3 +102,30 @@ export const clientOptionsFor = (c: DialectCase): Partial<KafkaRestOptions> => (
   // The local server answers an empty read at once; a short wait keeps the rare real wait short too.
   fetchWaitMs: 50,
 });
+
+/** Where a produce to topic `demo` goes on the local server, in the case's dialect. */
+export const producePath = (c: DialectCase): string =>
+  c.dialect === 'v3' ? `/v3/clusters/${LOCAL_CLUSTER_ID}/topics/demo/records` : '/topics/demo';
+
+/** The records of a produce request body, in the dialect's shape, as `{ key, value }` text (base64 decoded). */
+export const sentRecords = (c: DialectCase, body: string): { key: string | null; value: string | null }[] => {
+  const decode = (b64: unknown) => (typeof b64 === 'string' ? Buffer.from(b64, 'base64').toString() : null);
+  if (c.dialect === 'v3') {
+    return splitJsonObjects(body).values.map((text) => {
+      const record = JSON.parse(text) as { key?: { data?: string }; value?: { data?: string } };
+      return { key: decode(record.key?.data), value: decode(record.value?.data) };
+    });
+  }
+  return (JSON.parse(body) as { records: { key?: string; value?: string | null }[] }).records.map(
+    (record) => ({
+      key: decode(record.key),
+      value: decode(record.value),
+    }),
+  );
+};
+
+/** The error of a produce result the test expects to have failed; a success (or no result) fails the test. */
+export const failureOf = (result: ProduceResult | undefined): ProduceFailure['error'] => {
+  if (result === undefined || result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result)}`);
+  return result.error;
+};
