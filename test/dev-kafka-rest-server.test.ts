@@ -4,6 +4,7 @@ import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { parseCliArgs } from '../dev/kafka-rest/cli-args.js';
@@ -1602,6 +1603,10 @@ describe('CLI', () => {
         'demo:3,orders:1',
         '--api-key',
         'K',
+        '--basic-auth',
+        'user:pa:ss',
+        '--consumer-request-timeout-ms',
+        '1500',
         '--data-dir',
         '/tmp/x',
         '--latency-ms',
@@ -1618,6 +1623,8 @@ describe('CLI', () => {
         host: '0.0.0.0',
         topics: { demo: 3, orders: 1 },
         apiKey: 'K',
+        basicAuth: 'user:pa:ss',
+        consumerRequestTimeoutMs: 1500,
         dataDir: '/tmp/x',
         latencyMs: 5,
         maxRecordBytes: 100,
@@ -1638,10 +1645,21 @@ describe('CLI', () => {
     { name: 'zero partitions', argv: ['--topics', 'demo:0'], problem: '--topics' },
     { name: 'an unknown mode', argv: ['--unknown-topic', 'maybe'], problem: '--unknown-topic' },
     { name: 'a missing value', argv: ['--latency-ms'], problem: '--latency-ms' },
+    {
+      name: 'a negative request timeout',
+      argv: ['--consumer-request-timeout-ms', '-1'],
+      problem: '--consumer-request-timeout-ms',
+    },
+    { name: 'an empty basic credential', argv: ['--basic-auth', ''], problem: '--basic-auth' },
   ])('rejects $name', ({ argv, problem }) => {
     const parsed = parseCliArgs(argv);
     expect(parsed.ok).toBe(false);
     expect(parsed.ok ? '' : parsed.problems.join('\n')).toContain(problem);
+  });
+
+  it('rejects a basic credential without a colon and never echoes it', () => {
+    const parsed = parseCliArgs(['--basic-auth', 'no-colon-secret']);
+    expect(parsed).toEqual({ ok: false, problems: ['--basic-auth must look like user:password'] });
   });
 
   const runCli = (args: string[]): ChildProcess => {
@@ -1684,6 +1702,84 @@ describe('CLI', () => {
     expect(topics).toEqual(['orders']);
     expect(code).toBe(0);
     expect(lines.join('\n')).not.toContain('cli-secret-key');
+  });
+
+  it('--basic-auth and --consumer-request-timeout-ms: Basic required (never printed), an empty v2 read waits for records', async () => {
+    // Prepare
+    const child = runCli([
+      '--port',
+      '0',
+      '--topics',
+      'orders:1',
+      '--basic-auth',
+      'cli-user:cli-pass',
+      '--consumer-request-timeout-ms',
+      '5000',
+      '--quiet',
+    ]);
+    const lines: string[] = [];
+    const stdout = createInterface({ input: child.stdout as NonNullable<ChildProcess['stdout']> });
+    stdout.on('line', (line) => lines.push(line));
+    await vi.waitFor(() => expect(lines[0]).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/), {
+      timeout: 15_000,
+      interval: 20,
+    });
+    const url = /(http:\/\/\S+)/.exec(lines[0] ?? '')?.[1] as string;
+    const auth = { authorization: `Basic ${b64('cli-user:cli-pass')}` };
+    const v2Control = {
+      ...auth,
+      'content-type': 'application/vnd.kafka.v2+json',
+      accept: 'application/vnd.kafka.v2+json',
+    };
+    const send = async (method: string, path: string, headers: Record<string, string>, body?: string) => {
+      const response = await request(`${url}${path}`, {
+        method: method as 'GET',
+        headers,
+        ...(body === undefined ? {} : { body }),
+      });
+      return { status: response.statusCode, text: await response.body.text() };
+    };
+    const records = (): ReturnType<typeof send> =>
+      send('GET', '/consumers/g/instances/c/records', {
+        ...auth,
+        accept: 'application/vnd.kafka.binary.v2+json',
+      });
+    await send('POST', '/consumers/g', v2Control, '{"name":"c","auto.offset.reset":"earliest"}');
+    await send(
+      'POST',
+      '/consumers/g/instances/c/assignments',
+      v2Control,
+      '{"partitions":[{"topic":"orders","partition":0}]}',
+    );
+    // The read right after an assign answers [] at once (emptyReadsAfterSeek); the next one is the long poll.
+    await records();
+
+    // Act
+    const refused = await send('GET', '/topics', {});
+    const startedAt = performance.now();
+    const waiting = records();
+    await sleep(300);
+    await send(
+      'POST',
+      '/topics/orders/partitions/0',
+      { ...auth, 'content-type': BINARY },
+      `{"records":[{"value":"${b64('late')}"}]}`,
+    );
+    const read = await waiting;
+    const waitedMs = performance.now() - startedAt;
+    child.kill('SIGTERM');
+    const code = await exitCode(child);
+
+    // Assess
+    expect(refused.status).toBe(401);
+    expect(lines[0]).toContain('HTTP Basic Authorization header required');
+    expect(lines.join('\n')).not.toContain('cli-pass');
+    expect(read.status).toBe(200);
+    expect(JSON.parse(read.text)).toEqual([
+      { topic: 'orders', key: null, value: b64('late'), partition: 0, offset: 0 },
+    ]);
+    expect(waitedMs).toBeGreaterThanOrEqual(250);
+    expect(code).toBe(0);
   });
 
   it('exits 2 with a clear message on a bad flag', async () => {

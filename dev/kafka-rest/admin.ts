@@ -24,7 +24,7 @@ export interface AdminRequest {
   /** Raw path (still percent-encoded), without the query. */
   readonly path: string;
   readonly body: string;
-  /** Whether the request carried the server's API key (or none is required). */
+  /** Whether the request carried a credential the server accepts (or none is required). */
   readonly authorized: boolean;
 }
 

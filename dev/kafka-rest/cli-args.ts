@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { isBasicCredential } from './auth.js';
 import type { Flavor } from './flavors.js';
 import { FLAVORS } from './flavors.js';
 import type { KafkaRestServerOptions, UnknownTopicMode } from './types.js';
@@ -9,6 +10,8 @@ export const CLI_USAGE = `Usage: npm run kafka-rest -- [options]
   --host HOST              listen address (default 127.0.0.1)
   --topics LIST            name:partitions,... (default demo:3)
   --api-key KEY            require this X-Auth-Token (401 otherwise)
+  --basic-auth USER:PASS   require this HTTP Basic credential (401 otherwise; with
+                           --api-key, either one is accepted)
   --data-dir DIR           persist logs here (default: in memory)
   --latency-ms N           added to every request (default 0)
   --max-record-bytes N     larger records fail with 50002 (default 1048576)
@@ -16,6 +19,9 @@ export const CLI_USAGE = `Usage: npm run kafka-rest -- [options]
   --flavor NAME            v2 quirks of ${FLAVORS.join(' | ')} (default confluent)
   --cluster-id ID          the v3 cluster id (default local-cluster)
   --consumer-idle-ms N     consumer instances expire after N ms unused (default 300000)
+  --consumer-request-timeout-ms N
+                           an empty consumer read waits up to N ms for records, like a
+                           real proxy's long poll (default 0: answer at once)
   --quiet                  no per-request log lines
   --help`;
 
@@ -54,7 +60,8 @@ const parseTopics = (raw: string, problems: string[]): Record<string, number> =>
 
 /**
  * Turns the CLI's argv (without node and script) into server options; every problem is listed, none
- * thrown, so the CLI can print them all and exit 2. The api key is never echoed in a problem.
+ * thrown, so the CLI can print them all and exit 2. The api key and the basic credential are never echoed
+ * in a problem.
  */
 export const parseCliArgs = (argv: readonly string[]): CliArgs => {
   let values: Record<string, string | boolean | undefined>;
@@ -68,6 +75,7 @@ export const parseCliArgs = (argv: readonly string[]): CliArgs => {
         host: { type: 'string' },
         topics: { type: 'string' },
         'api-key': { type: 'string' },
+        'basic-auth': { type: 'string' },
         'data-dir': { type: 'string' },
         'latency-ms': { type: 'string' },
         'max-record-bytes': { type: 'string' },
@@ -75,6 +83,7 @@ export const parseCliArgs = (argv: readonly string[]): CliArgs => {
         flavor: { type: 'string' },
         'cluster-id': { type: 'string' },
         'consumer-idle-ms': { type: 'string' },
+        'consumer-request-timeout-ms': { type: 'string' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -102,13 +111,23 @@ export const parseCliArgs = (argv: readonly string[]): CliArgs => {
   if (clusterId === '') problems.push('--cluster-id must not be empty');
   const consumerIdleMs = nonNegativeInt('consumer-idle-ms', str('consumer-idle-ms'), problems);
   if (consumerIdleMs === 0) problems.push('--consumer-idle-ms must be at least 1');
+  const consumerRequestTimeoutMs = nonNegativeInt(
+    'consumer-request-timeout-ms',
+    str('consumer-request-timeout-ms'),
+    problems,
+  );
   const apiKey = str('api-key');
   if (apiKey === '') problems.push('--api-key must not be empty');
+  const basicAuth = str('basic-auth');
+  if (basicAuth !== undefined && !isBasicCredential(basicAuth)) {
+    problems.push('--basic-auth must look like user:password');
+  }
   const topics = str('topics') === undefined ? { demo: 3 } : parseTopics(str('topics') as string, problems);
   if (problems.length > 0) return { ok: false, problems };
 
   const options: Record<string, unknown> = { port, topics, host: str('host') ?? '127.0.0.1' };
   if (apiKey !== undefined) options.apiKey = apiKey;
+  if (basicAuth !== undefined) options.basicAuth = basicAuth;
   if (str('data-dir') !== undefined) options.dataDir = str('data-dir');
   if (latencyMs !== undefined) options.latencyMs = latencyMs;
   if (maxRecordBytes !== undefined) options.maxRecordBytes = maxRecordBytes;
@@ -116,6 +135,7 @@ export const parseCliArgs = (argv: readonly string[]): CliArgs => {
   if (flavor !== undefined) options.flavor = flavor as Flavor;
   if (clusterId !== undefined) options.clusterId = clusterId;
   if (consumerIdleMs !== undefined) options.consumerIdleMs = consumerIdleMs;
+  if (consumerRequestTimeoutMs !== undefined) options.consumerRequestTimeoutMs = consumerRequestTimeoutMs;
   return {
     ok: true,
     help: values.help === true,

@@ -1,3 +1,4 @@
+import { requiredCredentials } from './auth.js';
 import { CLI_USAGE, parseCliArgs } from './cli-args.js';
 import { startKafkaRestServer } from './server.js';
 
@@ -23,9 +24,10 @@ try {
   const topics = Object.entries(args.options.topics ?? {})
     .map(([name, partitions]) => `${name}:${partitions}`)
     .join(',');
-  // The key itself never reaches the output, only whether one is required.
+  // The secrets never reach the output, only which credential is required.
+  const required = requiredCredentials(args.options);
   writeLine(
-    `Kafka REST v1/v2/v3 (${args.options.flavor ?? 'confluent'}) listening on ${server.url} (topics ${topics}${args.options.apiKey === undefined ? '' : ', X-Auth-Token required'}${args.options.dataDir === undefined ? ', in memory' : `, data in ${args.options.dataDir}`})`,
+    `Kafka REST v1/v2/v3 (${args.options.flavor ?? 'confluent'}) listening on ${server.url} (topics ${topics}${required === undefined ? '' : `, ${required} required`}${args.options.dataDir === undefined ? ', in memory' : `, data in ${args.options.dataDir}`})`,
   );
   const shutdown = (signal: NodeJS.Signals): void => {
     writeLine(`${signal}: shutting down`);

@@ -9,7 +9,8 @@ import { base64DecodedLength } from './produce-request.js';
  * deletion; the two APIs keep separate stores, as the old and the new consumer did.
  *
  * Simplifications, on purpose: one instance never shares partitions with another (no group rebalancing:
- * every instance reading a topic reads all of its partitions), records carry no headers or timestamps, and
+ * every instance reading a topic reads all of its partitions, and only the `unassign` fault takes them
+ * away), reads hand out no headers (the v1 and v2 record shapes have no field for them) or timestamps, and
  * only the binary embedded format exists (IBM Message Hub's only one).
  */
 
@@ -146,6 +147,12 @@ export interface ConsumerRegistry {
   remove(instance: ConsumerInstance): void;
   /** The proxy's daily restart: every instance vanishes; committed offsets stay (they live in Kafka). */
   restart(): void;
+  /**
+   * The v2 instance loses its partitions and positions, as in a rebalance: seeks answer 409/40903 until
+   * it is assigned again, and a subscribed one rejoins at its next read. Unknown and v1 instances are left
+   * alone; the idle clock is not touched.
+   */
+  unassign(group: string, id: string): void;
   /** Live instances (after expiry). */
   size(): number;
   /** v2: replaces the assignment; partitions still assigned keep their positions. */
@@ -256,6 +263,13 @@ export const createConsumerRegistry = (options: ConsumerRegistryOptions): Consum
         ? end
         : undefined;
 
+  /** Drops the partitions and their positions; a subscription, if any, is joined again at the next read. */
+  const revoke = (instance: V2Instance): void => {
+    instance.assignment = [];
+    instance.positions.clear();
+    instance.joined = false;
+  };
+
   const joinSubscription = (instance: V2Instance): void => {
     const subscription = instance.subscription;
     if (subscription === undefined) return;
@@ -311,6 +325,10 @@ export const createConsumerRegistry = (options: ConsumerRegistryOptions): Consum
       instances.delete(instanceKey(instance.group, instance.id));
     },
     restart: () => instances.clear(),
+    unassign: (group, id) => {
+      const instance = instances.get(instanceKey(group, id));
+      if (instance?.api === 'v2') revoke(instance);
+    },
     size: () => {
       expire();
       return instances.size;
@@ -332,16 +350,12 @@ export const createConsumerRegistry = (options: ConsumerRegistryOptions): Consum
     subscribe: (instance, topics) => {
       if (instance.subscription === undefined && instance.assignment.length > 0) return MUTUALLY_EXCLUSIVE;
       instance.subscription = topics instanceof RegExp ? { pattern: topics } : { topics: [...topics] };
-      instance.assignment = [];
-      instance.positions.clear();
-      instance.joined = false;
+      revoke(instance);
       return undefined;
     },
     unsubscribe: (instance) => {
       instance.subscription = undefined;
-      instance.assignment = [];
-      instance.positions.clear();
-      instance.joined = false;
+      revoke(instance);
     },
     seek: (instance, offsets) => {
       for (const entry of offsets)

@@ -11,6 +11,8 @@ export interface FrontDecision {
   readonly fault: FrontFault | undefined;
   /** A matching `restart-consumers` fault was consumed: drop every consumer instance first. */
   readonly restartConsumers: boolean;
+  /** A matching `unassign` fault was consumed: the addressed v2 instance loses its assignment first. */
+  readonly unassign: boolean;
 }
 
 export interface WriteDecision {
@@ -35,6 +37,8 @@ interface Queued {
 }
 
 const FRONT_KINDS: ReadonlySet<Fault['kind']> = new Set(['status', 'throttle', 'drop']);
+/** Faults that change consumer state before the request is handled; any number of kinds per request. */
+const STATE_KINDS: ReadonlySet<Fault['kind']> = new Set(['restart-consumers', 'unassign']);
 
 const matches = (match: FaultMatch | undefined, method: string, path: string): boolean => {
   if (match === undefined) return true;
@@ -74,6 +78,7 @@ const checkFault = (fault: Fault): void => {
       return;
     case 'drop':
     case 'restart-consumers':
+    case 'unassign':
       return;
     default:
       bad('unknown kind');
@@ -99,8 +104,14 @@ export const createFaultQueue = (): FaultQueue => {
     takeFront: (method, path) => {
       let delayMs = 0;
       let fault: FrontFault | undefined;
-      let restartConsumers = false;
-      if (queue.length === 0) return { delayMs, fault, restartConsumers };
+      const stateKinds = new Set<Fault['kind']>();
+      const decision = (): FrontDecision => ({
+        delayMs,
+        fault,
+        restartConsumers: stateKinds.has('restart-consumers'),
+        unassign: stateKinds.has('unassign'),
+      });
+      if (queue.length === 0) return decision();
       for (const entry of [...queue]) {
         if (!matches(entry.fault.match, method, path)) continue;
         if (entry.fault.kind === 'delay') {
@@ -108,15 +119,16 @@ export const createFaultQueue = (): FaultQueue => {
           if (fault !== undefined) continue;
           delayMs += entry.fault.ms;
           consume(entry);
-        } else if (entry.fault.kind === 'restart-consumers') {
-          if (!restartConsumers) consume(entry);
-          restartConsumers = true;
+        } else if (STATE_KINDS.has(entry.fault.kind)) {
+          // One of each kind per request: a second one of the same kind waits for the next request.
+          if (!stateKinds.has(entry.fault.kind)) consume(entry);
+          stateKinds.add(entry.fault.kind);
         } else if (FRONT_KINDS.has(entry.fault.kind) && fault === undefined) {
           fault = entry.fault as FrontFault;
           consume(entry);
         }
       }
-      return { delayMs, fault, restartConsumers };
+      return decision();
     },
     takeWrite: (method, path) => {
       let recordErrors: RecordErrorsFault | undefined;

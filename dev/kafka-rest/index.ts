@@ -12,6 +12,7 @@ export type {
   KafkaRestServer,
   KafkaRestServerOptions,
   RecordedRequest,
+  StoredHeader,
   StoredRecord,
   UnknownTopicMode,
 } from './types.js';

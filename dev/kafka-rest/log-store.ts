@@ -20,6 +20,14 @@ import { DevKafkaRestError } from './errors.js';
 export interface LogEntry {
   readonly key: string | null;
   readonly value: string | null;
+  /** v3 record headers in request order (repeated names kept); absent when the record has none. */
+  readonly headers?: readonly LogHeader[];
+}
+
+export interface LogHeader {
+  readonly name: string;
+  /** Base64, as the v3 request carried it, or null. */
+  readonly value: string | null;
 }
 
 export interface PartitionBounds {
@@ -89,9 +97,17 @@ interface MetaFile {
 /**
  * One line of a partition file. `"c":1` marks a record that continues the batch of the line before; a line
  * without it begins a batch, so a file written before batches were kept loads as one batch per record.
+ * `"h"` holds the headers, only on records that have some.
  */
 const logLine = (offset: number, entry: LogEntry, continuesBatch: boolean): string =>
-  `{"o":${offset},"k":${entry.key === null ? 'null' : `"${entry.key}"`},"v":${entry.value === null ? 'null' : `"${entry.value}"`}${continuesBatch ? ',"c":1' : ''}}\n`;
+  `{"o":${offset},"k":${entry.key === null ? 'null' : `"${entry.key}"`},"v":${entry.value === null ? 'null' : `"${entry.value}"`}${entry.headers === undefined ? '' : `,"h":${JSON.stringify(entry.headers)}`}${continuesBatch ? ',"c":1' : ''}}\n`;
+
+/** A log entry without the fields that are not the record's; `headers` only when there are some. */
+const toEntry = (
+  key: string | null,
+  value: string | null,
+  headers: readonly LogHeader[] | undefined,
+): LogEntry => (headers === undefined ? { key, value } : { key, value, headers });
 
 /**
  * Creates the store. With `dataDir`, an existing directory is loaded first (its topics win over
@@ -192,7 +208,7 @@ export const createLogStore = (
         const lines = readFileSync(file, 'utf8').split('\n');
         for (const [i, line] of lines.entries()) {
           if (line === '') continue;
-          let row: { o: number; k: string | null; v: string | null; c?: 1 };
+          let row: { o: number; k: string | null; v: string | null; h?: LogHeader[]; c?: 1 };
           try {
             row = JSON.parse(line);
           } catch (error) {
@@ -208,7 +224,7 @@ export const createLogStore = (
           }
           // The first record left after retention begins a batch, whichever batch it came from.
           if (row.c !== 1 || log.entries.length === 0) log.batchStarts.push(row.o);
-          log.entries.push({ key: row.k, value: row.v });
+          log.entries.push(toEntry(row.k, row.v, row.h));
         }
       });
     }
@@ -274,7 +290,7 @@ export const createLogStore = (
           log.batchStarts.push(offset);
           batched.add(item.partition);
         }
-        log.entries.push({ key: item.key, value: item.value });
+        log.entries.push(toEntry(item.key, item.value, item.headers));
         offsets[i] = offset;
         if (lines !== undefined) {
           const line = logLine(offset, item, continuesBatch);

@@ -1,9 +1,9 @@
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
 import { createServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createAdminApi, isAdminPath } from './admin.js';
+import { createCredentialGate, isBasicCredential } from './auth.js';
 import { createConsumerHttp } from './consumer-routes.js';
 import { createConsumerRegistry } from './consumers.js';
 import { DevKafkaRestError } from './errors.js';
@@ -37,6 +37,7 @@ import type {
   KafkaRestServer,
   KafkaRestServerOptions,
   RecordedRequest,
+  StoredHeader,
   StoredRecord,
   UnknownTopicMode,
 } from './types.js';
@@ -51,6 +52,7 @@ export type {
   KafkaRestServer,
   KafkaRestServerOptions,
   RecordedRequest,
+  StoredHeader,
   StoredRecord,
   UnknownTopicMode,
 } from './types.js';
@@ -105,6 +107,8 @@ const partitionJson = (partition: number): string =>
 
 const b64Json = (b64: string | null): string => (b64 === null ? 'null' : `"${b64}"`);
 
+const decode = (b64: string | null): Buffer | null => (b64 === null ? null : Buffer.from(b64, 'base64'));
+
 const CONSUMER_ROUTES: ReadonlySet<RouteName> = new Set([
   'consumer-group',
   'instance',
@@ -138,6 +142,9 @@ const checkOptions = (options: KafkaRestServerOptions): string[] => {
   }
   if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey === '')) {
     problems.push('apiKey must be a non-empty string');
+  }
+  if (options.basicAuth !== undefined && !isBasicCredential(options.basicAuth)) {
+    problems.push('basicAuth must be a user:password string');
   }
   if (options.unknownTopic !== undefined && !UNKNOWN_TOPIC_MODES.includes(options.unknownTopic)) {
     problems.push(`unknownTopic must be one of ${UNKNOWN_TOPIC_MODES.join(', ')}`);
@@ -211,7 +218,7 @@ export const startKafkaRestServer = async (
   const admin = createAdminApi(store);
   const faults = createFaultQueue();
   const requests: RecordedRequest[] = [];
-  let apiKey = options.apiKey === undefined ? undefined : Buffer.from(options.apiKey);
+  const credentials = createCredentialGate({ apiKey: options.apiKey, basicAuth: options.basicAuth });
   const timers = new Set<NodeJS.Timeout>();
   // Consumer reads waiting for new records (long poll); woken by every append and by close().
   const appendWaiters = new Set<() => void>();
@@ -279,11 +286,12 @@ export const startKafkaRestServer = async (
     x.res.socket?.destroy();
   };
 
-  const isAuthorized = (token: string | string[] | undefined): boolean => {
-    if (apiKey === undefined) return true;
-    if (typeof token !== 'string') return false;
-    const given = Buffer.from(token);
-    return given.length === apiKey.length && timingSafeEqual(given, apiKey);
+  /** The `unassign` fault: the v2 instance the path addresses, if any, loses its assignment. */
+  const unassignAddressed = (path: string): void => {
+    const addressed = matchRoute(path);
+    if (addressed !== undefined && addressed.instance !== '') {
+      consumers.unassign(addressed.group, addressed.instance);
+    }
   };
 
   const applyFrontFault = (x: Exchange, fault: Extract<Fault, { kind: 'status' | 'throttle' | 'drop' }>) => {
@@ -522,7 +530,8 @@ export const startKafkaRestServer = async (
   /**
    * v3 produce (§7): the whole body is read, then each record of the stream is produced in order and its
    * delivery report streamed back (chunked, each followed by `\r\n`) under an HTTP 200 that holds even when
-   * records fail. Headers are checked and counted against the size limit, but the log keeps no headers.
+   * records fail. Headers count against the size limit and are kept with the record (only `records()` shows
+   * them: v1 and v2 reads have no field for them).
    */
   const handleV3Produce = async (x: Exchange, route: Route): Promise<void> => {
     if (route.cluster !== clusterId)
@@ -607,7 +616,12 @@ export const startKafkaRestServer = async (
       }
       const key = record.key?.b64 ?? null;
       const partition = record.partition ?? pickPartition(topic, key, partitions);
-      const [offset] = append(topic, [{ partition, key, value: record.value?.b64 ?? null }]);
+      const value = record.value?.b64 ?? null;
+      const [offset] = append(topic, [
+        record.headers.length === 0
+          ? { partition, key, value }
+          : { partition, key, value, headers: record.headers },
+      ]);
       reports.push(
         v3SuccessReport(clusterId, topic, partition, offset as number, record.timestampMs ?? now(), record),
       );
@@ -776,6 +790,7 @@ export const startKafkaRestServer = async (
     if (front.delayMs > 0) await sleep(front.delayMs);
     if (closing !== undefined) return;
     if (front.restartConsumers) consumers.restart();
+    if (front.unassign) unassignAddressed(path);
     if (front.fault !== undefined) return applyFrontFault(x, front.fault);
     if (applyChaos(x)) return;
     // Message Hub's admin API (protocol doc §5), with its own camelCase errors, 401 included.
@@ -784,18 +799,13 @@ export const startKafkaRestServer = async (
         method: x.method,
         path,
         body,
-        authorized: isAuthorized(req.headers['x-auth-token']),
+        authorized: credentials.isAuthorized(req.headers),
       });
       return send(x, answer.status, answer.contentType, answer.body, answer.headers);
     }
-    // The IBM gateway checks the key before the proxy sees the request.
-    if (!isAuthorized(req.headers['x-auth-token'])) {
-      return sendError(
-        x,
-        401,
-        KAFKA_REST_ERROR_CODES.UNAUTHORIZED,
-        'Unauthorized: a valid X-Auth-Token header is required',
-      );
+    // The gateway (IBM's, Confluent Cloud's) checks the credential before the proxy sees the request.
+    if (!credentials.isAuthorized(req.headers)) {
+      return sendError(x, 401, KAFKA_REST_ERROR_CODES.UNAUTHORIZED, credentials.refusal());
     }
     await route(x, requestMethod);
   };
@@ -850,11 +860,12 @@ export const startKafkaRestServer = async (
     clearFaults: () => faults.clear(),
     records: (topic, partition): StoredRecord[] => {
       const { start, end } = requireBounds(topic, partition);
-      return store.read(topic, partition, start, end - start).map((e, i) => ({
-        offset: start + i,
-        key: e.key === null ? null : Buffer.from(e.key, 'base64'),
-        value: e.value === null ? null : Buffer.from(e.value, 'base64'),
-      }));
+      return store.read(topic, partition, start, end - start).map((e, i) => {
+        const record = { offset: start + i, key: decode(e.key), value: decode(e.value) };
+        if (e.headers === undefined) return record;
+        const headers: StoredHeader[] = e.headers.map((h) => ({ name: h.name, value: decode(h.value) }));
+        return { ...record, headers };
+      });
     },
     append: (topic, partition, records) => {
       requireBounds(topic, partition);
@@ -872,9 +883,8 @@ export const startKafkaRestServer = async (
     deleteTopic: (name) => store.deleteTopic(name),
     restartConsumers: () => consumers.restart(),
     consumerInstances: () => consumers.size(),
-    setApiKey: (key) => {
-      apiKey = key === undefined ? undefined : Buffer.from(key);
-    },
+    setApiKey: (key) => credentials.setApiKey(key),
+    setBasicAuth: (userPassword) => credentials.setBasicAuth(userPassword),
     close: () => {
       closing ??= new Promise<void>((resolve) => {
         for (const timer of timers) clearTimeout(timer);

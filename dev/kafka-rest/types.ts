@@ -10,8 +10,17 @@ export type UnknownTopicMode = (typeof UNKNOWN_TOPIC_MODES)[number];
 export interface KafkaRestServerOptions {
   /** Topic name → partition count; default `{ demo: 3 }`. With `dataDir`, topics found there win. */
   readonly topics?: Readonly<Record<string, number>>;
-  /** When set, a request without exactly this `X-Auth-Token` gets 401 / 40101 (IBM Message Hub). */
+  /**
+   * When set, a request needs exactly this `X-Auth-Token` (IBM Message Hub), or `basicAuth` when that is set
+   * too: each credential configured is accepted on its own. Without one, 401 / 40101.
+   */
   readonly apiKey?: string;
+  /**
+   * `user:password`: when set, a request needs `Authorization: Basic base64(user:password)` (Confluent Cloud
+   * key:secret, Redpanda SCRAM users), or `apiKey` when that is set too. A missing, wrong or malformed header
+   * is the same 401 / 40101 as a bad API key.
+   */
+  readonly basicAuth?: string;
   /**
    * Produce to an unknown topic:
    * - `'404'` (default): 404 / 40401 before anything is written, as Karapace does. Confluent would instead
@@ -95,10 +104,17 @@ export interface RecordedRequest {
   readonly body: string;
 }
 
+export interface StoredHeader {
+  readonly name: string;
+  readonly value: Buffer | null;
+}
+
 export interface StoredRecord {
   readonly offset: number;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** The v3 record headers, in request order, repeated names kept; absent when the record has none. */
+  readonly headers?: readonly StoredHeader[];
 }
 
 export interface FaultMatch {
@@ -110,10 +126,10 @@ export interface FaultMatch {
 
 /**
  * A scripted failure. Faults wait in a queue, in the order injected; each applies to the next `times`
- * (default 1) requests it matches, then is gone. `status`, `throttle`, `drop` and `delay` act before the
- * request is handled (auth included); `record-errors` and `after-write` act only on produce requests that
- * got as far as writing. Several `delay` faults can add up, and a request also takes the first other fault
- * that matches it.
+ * (default 1) requests it matches, then is gone. `status`, `throttle`, `drop`, `delay`, `restart-consumers`
+ * and `unassign` act before the request is handled (auth included); `record-errors` and `after-write` act
+ * only on produce requests that got as far as writing. Several `delay` faults can add up, and a request
+ * also takes the first other fault that matches it.
  */
 export type Fault =
   | {
@@ -160,6 +176,19 @@ export type Fault =
       readonly kind: 'restart-consumers';
       readonly times?: number;
       readonly match?: FaultMatch;
+    }
+  | {
+      /**
+       * The v2 consumer instance the matching request addresses loses its partitions and positions just
+       * before the request is handled, as in a rebalance: a seek (`positions`, `…/beginning`, `…/end`) then
+       * answers 409/40903 `Illegal state: No current assignment for partition …` until the client assigns
+       * again. A read meanwhile answers `[]`, as every read of an instance with nothing assigned does here
+       * (after the request timeout, like a poll that found nothing); a subscribed instance instead rejoins
+       * at its next read. Requests that address no v2 instance (v1 ones included) change nothing.
+       */
+      readonly kind: 'unassign';
+      readonly times?: number;
+      readonly match?: FaultMatch;
     };
 
 export interface KafkaRestServer {
@@ -190,6 +219,11 @@ export interface KafkaRestServer {
   consumerInstances(): number;
   /** Changes (or removes) the required `X-Auth-Token`, for rotation tests. */
   setApiKey(key: string | undefined): void;
+  /**
+   * Changes (or removes) the required Basic `user:password`, for rotation tests. Throws `ERR_INVALID_ARG`
+   * for one without a colon.
+   */
+  setBasicAuth(userPassword: string | undefined): void;
   /** Stops listening, drops open connections, releases files. Idempotent. */
   close(): Promise<void>;
 }

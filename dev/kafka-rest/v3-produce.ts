@@ -1,3 +1,4 @@
+import type { LogHeader } from './log-store.js';
 import { base64DecodedLength } from './produce-request.js';
 
 /**
@@ -19,6 +20,8 @@ export interface V3Record {
   readonly value: V3Data | null;
   /** Epoch ms, when the record names one. */
   readonly timestampMs: number | undefined;
+  /** In request order, repeated names kept, an absent value as null; empty when the record has none. */
+  readonly headers: readonly LogHeader[];
   /** Decoded key + value + header names and values: what counts against `maxRecordBytes`. */
   readonly bytes: number;
 }
@@ -113,6 +116,7 @@ export const parseV3Record = (text: string): V3RecordParse => {
     partition = raw.partition_id as number;
   }
   let bytes = 0;
+  const headers: LogHeader[] = [];
   if (raw.headers !== undefined && raw.headers !== null) {
     if (!Array.isArray(raw.headers)) return badRecord('headers must be a list of {"name","value"}');
     for (const header of raw.headers) {
@@ -124,11 +128,14 @@ export const parseV3Record = (text: string): V3RecordParse => {
           return badRecord(`Unrecognized field "${field}" in a header`);
       }
       bytes += Buffer.byteLength(header.name);
+      let value: string | null = null;
       if (header.value !== undefined && header.value !== null) {
         const size = typeof header.value === 'string' ? base64DecodedLength(header.value) : -1;
         if (size < 0) return badRecord(`header ${JSON.stringify(header.name)} value is not valid base64`);
         bytes += size;
+        value = header.value as string;
       }
+      headers.push({ name: header.name, value });
     }
   }
   const key = parseData('key', raw.key);
@@ -141,7 +148,7 @@ export const parseV3Record = (text: string): V3RecordParse => {
     if (!Number.isFinite(timestampMs)) return badRecord('timestamp must be an ISO-8601 date-time');
   }
   bytes += (key?.size ?? 0) + (value?.size ?? 0);
-  return { ok: true, record: { partition, key, value, timestampMs, bytes } };
+  return { ok: true, record: { partition, key, value, timestampMs, headers, bytes } };
 };
 
 /** The success delivery report, in the proxy's field order; absent key or value objects are left out. */
