@@ -522,6 +522,77 @@ describe.each(PRODUCE_DIALECTS)('produce over $name: retries, resends and deadli
   });
 });
 
+describe.each(PRODUCE_DIALECTS)(
+  'HTTP Basic (Confluent Cloud key:secret, Redpanda user:password) over $name',
+  (c) => {
+    const CREDENTIAL = 'bridge-key:s3cret-Basic-9f2c7e1a';
+    const ROTATED = 'bridge-key:r0tated-Basic-4b8d2f6c';
+    const SECRET_ID = 'kafka-rest/basic';
+    let kit: KafkaRestFixture;
+    let sm: LocalSecretsManager;
+
+    beforeEach(async () => {
+      sm = await startSecretsManager({ [SECRET_ID]: CREDENTIAL });
+      const cache = createSecretsCache({ client: sm.client(), ttlMs: 3_600_000 });
+      kit = await startKafkaRestWithClient({
+        dialect: c,
+        server: { basicAuth: CREDENTIAL, topics: { demo: 1 } },
+        client: { auth: basicAuth(secretValue(cache, { secretId: SECRET_ID })) },
+      });
+    });
+    afterEach(async () => {
+      await kit.close();
+      await sm.close();
+    });
+
+    const basic = (credential: string) => `Basic ${Buffer.from(credential).toString('base64')}`;
+
+    it('produces (and reads, where the dialect can) with the credential from Secrets Manager, then follows its rotation', async () => {
+      // Prepare
+      await kit.client.produce('demo', fourRecords.slice(0, 1), deadlineIn());
+      kit.server.setBasicAuth(ROTATED);
+      sm.setSecret(SECRET_ID, ROTATED);
+
+      // Act
+      const results = await kit.client.produce('demo', fourRecords.slice(1, 2), deadlineIn());
+      const read =
+        c.dialect === 'v3' ? [] : await kit.client.fetch('demo', 0, 0, { maxRecords: 5, ...deadlineIn() });
+
+      // Assess
+      expect(results).toEqual([{ ok: true, partition: 0, offset: 1 }]);
+      if (c.dialect !== 'v3') expect(read.map((record) => record.value?.toString())).toEqual(['r0', 'r1']);
+      const sent = kit.server.requests.map((request) => request.headers.authorization);
+      // The first produce, the refused one with the old credential, then the new one from then on.
+      expect(sent.slice(0, 3)).toEqual([basic(CREDENTIAL), basic(CREDENTIAL), basic(ROTATED)]);
+      expect(new Set(sent.slice(3))).toEqual(new Set(c.dialect === 'v3' ? [] : [basic(ROTATED)]));
+      expect(kit.server.requests.every((request) => request.headers['x-auth-token'] === undefined)).toBe(
+        true,
+      );
+      expect(kit.client.stats()).toMatchObject({ authRefreshes: 1 });
+      expect(sm.requests).toHaveLength(2);
+    });
+
+    it('gives ERR_UPSTREAM_AUTH when the credential stays refused, with neither password anywhere', async () => {
+      // Prepare: the server wants a credential that Secrets Manager does not have.
+      kit.server.setBasicAuth(ROTATED);
+
+      // Act
+      const results = await kit.client.produce('demo', fourRecords.slice(0, 1), deadlineIn());
+
+      // Assess
+      const error = failureOf(results[0]);
+      expect(error).toMatchObject({ code: 'ERR_UPSTREAM_AUTH', status: 401 });
+      expect(kit.server.records('demo', 0)).toEqual([]);
+      const exposed = [error.message, JSON.stringify(error), kit.log.text()].join('\n');
+      for (const credential of [CREDENTIAL, ROTATED]) {
+        const [, password = credential] = credential.split(':');
+        expect(exposed).not.toContain(password);
+        expect(exposed).not.toContain(Buffer.from(credential).toString('base64'));
+      }
+    });
+  },
+);
+
 describe.each(PRODUCE_DIALECTS)('auth and key rotation over $name', (c) => {
   let kit: KafkaRestFixture;
   let sm: LocalSecretsManager;

@@ -213,7 +213,7 @@ describe('dialect and flavor quirks against the local Kafka REST server', () => 
     }
   });
 
-  it('v3: sends headers (repeated names, null values) with the record', async () => {
+  it('v3: sends headers (repeated names, null values) with the record, and the proxy keeps them', async () => {
     // Prepare
     kit = await startKafkaRestWithClient({ dialect: PRODUCE_DIALECTS[4] as DialectCase });
     const headers = [
@@ -240,6 +240,12 @@ describe('dialect and flavor quirks against the local Kafka REST server', () => 
       ],
       value: { type: 'BINARY', data: 'dg==' },
     });
+    // Kept with the record, in order, as the proxy stored them.
+    expect(kit.server.records('demo', 0)[0]?.headers).toEqual([
+      { name: 'trace', value: Buffer.from('t-1') },
+      { name: 'trace', value: Buffer.from('t-2') },
+      { name: 'empty', value: null },
+    ]);
   });
 
   it('v3: /kafka prefix (Confluent Cloud and Server paths)', async () => {
@@ -454,6 +460,26 @@ describe.each(V2_INSTANCE_DIALECTS)('v2 consumer instances over $name', (c) => {
         .filter((request) => request.path.endsWith('/positions'))
         .map((request) => (JSON.parse(request.body) as { offsets: { offset: number }[] }).offsets[0]?.offset),
     ).toEqual([0, 1, 0]);
+  });
+
+  it('assigns and seeks again when a seek finds the partition unassigned (409/40903), and reads from there', async () => {
+    // Prepare: the instance loses its assignment just before the next seek.
+    await startWith(6);
+    await fetchAt(0);
+    kit.server.inject({ kind: 'unassign', match: { method: 'POST', path: /\/positions$/ } });
+
+    // Act
+    const later = await fetchAt(4);
+
+    // Assess
+    expect(later.map((record) => [record.offset, record.value?.toString()])).toEqual([
+      [4, 'v4'],
+      [5, 'v5'],
+    ]);
+    // The first fetch's assign and seek; then the refused seek, the assign again and the seek that took.
+    expect(calls('/positions')).toEqual(['POST', 'POST', 'POST']);
+    expect(calls('/assignments')).toEqual(['POST', 'POST']);
+    expect(kit.server.consumerInstances()).toBe(1);
   });
 
   it('recreates the instance when the proxy lost it (restart: 404/40403), and reads on from the same offset', async () => {
