@@ -33,14 +33,7 @@ const call = (
   options: { headers?: Record<string, string>; body?: unknown } = {},
 ): Promise<RawReply> => {
   if (server === undefined) throw new Error('no server started');
-  const body =
-    options.body === undefined || typeof options.body === 'string'
-      ? options.body
-      : JSON.stringify(options.body);
-  return rawCall(server.url, method, path, {
-    headers: options.headers ?? {},
-    ...(body === undefined ? {} : { body }),
-  });
+  return rawCall(server.url, method, path, options);
 };
 
 const json = (reply: RawReply): unknown => JSON.parse(reply.text);

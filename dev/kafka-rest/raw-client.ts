@@ -10,18 +10,23 @@ export interface RawReply {
 /**
  * One HTTP exchange with node:http, for the server's own tests and ad-hoc scripts: unlike fetch it sends a
  * body on a GET (the v2 `GET …/offsets` needs one) and adds no headers beyond the given ones, Host and
- * Content-Length. Rejects on a network error (a dropped connection included).
+ * Content-Length. A string body goes as it is (malformed JSON included); any other value as its JSON.
+ * Rejects on a network error (a dropped connection included).
  */
 export const rawCall = (
   baseUrl: string,
   method: string,
   path: string,
-  options: { headers?: Record<string, string>; body?: string } = {},
+  options: { headers?: Record<string, string>; body?: unknown } = {},
 ): Promise<RawReply> =>
   new Promise((resolve, reject) => {
     const url = new URL(path, baseUrl);
     const headers: Record<string, string | number> = { ...options.headers };
-    if (options.body !== undefined) headers['content-length'] = Buffer.byteLength(options.body);
+    const body =
+      options.body === undefined || typeof options.body === 'string'
+        ? options.body
+        : JSON.stringify(options.body);
+    if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
     const req = request(url, { method, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -37,7 +42,7 @@ export const rawCall = (
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end(options.body);
+    req.end(body);
   });
 
 /** Base64 of a UTF-8 string, the binary embedded format's encoding. */
