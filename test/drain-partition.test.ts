@@ -580,6 +580,38 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
     expect(await h.store.get(key)).toMatchObject({ nextOffset: 3, lease: undefined });
   });
 
+  it('deletes its consumer instance before a lag lookup that hangs, and gives up on the figure alone', async () => {
+    append(10);
+    // Once the run has started, the proxy's log bounds answer only after the whole cleanup window.
+    const h = await harness(async (_request, index) => {
+      if (index === 0) {
+        kafkaServer.inject({
+          kind: 'delay',
+          ms: 5_000,
+          times: 10,
+          match: { method: 'GET', path: '/topics/orders/partitions/0/offsets' },
+        });
+      }
+      await delay(100);
+      return {};
+    });
+
+    const report = await h.run({ drain: { batchSize: 2 }, deadlineMs: Date.now() + 250 });
+
+    expect(report.outcome).toBe('deadline');
+    expect(report.lag).toBeUndefined();
+    expect(kafkaServer.consumerInstances()).toBe(0);
+    expect(await h.store.get(key)).toMatchObject({ nextOffset: report.nextOffset, lease: undefined });
+    if (EXACT_BOUNDS) {
+      expect(h.log.lines).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          message: 'partition lag unknown: the log bounds could not be read',
+        }),
+      );
+    }
+  });
+
   it('with commitIntervalMs commits at most that often, and always when the run ends', async () => {
     append(21);
     let fakeNow = Date.now();

@@ -139,6 +139,10 @@ export const drainPartition = async (
         }),
   });
 
+  /** Idempotent: a second call finds nothing left to free. */
+  const endReading = () =>
+    deps.kafka.endFetch(drain.topic, partition, { deadlineMs: request.cleanupDeadlineMs });
+
   let lease: Lease | undefined;
   try {
     const acquired = await deps.checkpoints.acquire(key, owner);
@@ -165,6 +169,8 @@ export const drainPartition = async (
     nextOffset = run.committedOffset() ?? fromOffset;
     committedAtMs = run.committedAtMs() ?? committedAtMs;
     if (stop.outcome === 'lease-lost') lease = undefined;
+    // The consumer instance first: a slow lag lookup must not leave it to expire on the proxy.
+    await endReading();
     lag = await measureLag(deps, request, stop.outcome, nextOffset);
     logEnd(deps.log, report(stop));
     return report(stop);
@@ -179,7 +185,7 @@ export const drainPartition = async (
     return report(stop);
   } finally {
     // v2 reads through a consumer instance: delete it on every way out, errors and the time budget too.
-    await deps.kafka.endFetch(drain.topic, partition, { deadlineMs: request.cleanupDeadlineMs });
+    await endReading();
     if (lease !== undefined) {
       const held = lease;
       // A failed release only delays the next run until the lease expires: log it, never throw.
@@ -210,10 +216,11 @@ const measureLag = async (
   if (outcome === 'caught-up') return 0;
   if (nextOffset === undefined || !deps.kafka.exactLogBounds || !LAG_OUTCOMES.has(outcome)) return undefined;
   const { topic } = request.drain;
+  // Half of what is left of the cleanup window at most: the lease release comes after it.
+  const startedAt = deps.now();
+  const deadlineMs = startedAt + Math.max(0, (request.cleanupDeadlineMs - startedAt) / 2);
   try {
-    const bounds = await deps.kafka.logBounds(topic, request.partition, {
-      deadlineMs: request.cleanupDeadlineMs,
-    });
+    const bounds = await deps.kafka.logBounds(topic, request.partition, { deadlineMs });
     return Math.max(0, bounds.end - nextOffset);
   } catch (error) {
     deps.log.warn('partition lag unknown: the log bounds could not be read', {
