@@ -899,6 +899,32 @@ describe('wire edge cases (scripted node:http server)', () => {
     expect(client.stats()).toMatchObject({ ambiguousResends: 1, possibleDuplicates: 1 });
   });
 
+  it('v3: after a broken stream, counts as possible duplicates only the records that had no report', async () => {
+    // Prepare: record 0 is throttled (not written), the stream breaks before record 1's report.
+    const throttled = JSON.stringify({ error_code: 429, message: 'throttled' });
+    scripted = await startScripted([
+      (_req, _body, res) => {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write(`${throttled}\r\n`);
+        setTimeout(() => res.socket?.destroy(), 30);
+      },
+      chunked(200, [`${report(0, 8)}\r\n${report(0, 9)}\r\n`]),
+    ]);
+    const client = v3Client(scripted.url);
+
+    // Act
+    const results = await client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+    await client.close();
+
+    // Assess
+    expect(results).toEqual([
+      { ok: true, partition: 0, offset: 8 },
+      { ok: true, partition: 0, offset: 9 },
+    ]);
+    expect(scripted.requests).toHaveLength(2);
+    expect(client.stats()).toMatchObject({ ambiguousResends: 1, possibleDuplicates: 1 });
+  });
+
   it('v3: more reports than records cannot be matched: every record is a protocol failure', async () => {
     // Prepare
     scripted = await startScripted([chunked(200, [`${report(0, 1)}\r\n${report(0, 2)}\r\n${report(0, 3)}`])]);

@@ -325,19 +325,19 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
     const path = wire.produce.path(topic);
     let pending = indices;
     let refreshed = false;
-    // The previous attempt may have written `pending` (timeout, connection lost after sending).
-    let ambiguous = false;
+    // How many of `pending` the previous attempt may have written (timeout, connection lost after sending).
+    let ambiguous = 0;
     const fail = (list: readonly number[], error: AppError): void => {
       for (const index of list) results[index] = { ok: false, error };
     };
 
     for (let attemptNo = 1; ; attemptNo++) {
-      if (ambiguous) {
+      if (ambiguous > 0) {
         counters.ambiguousResends++;
-        counters.possibleDuplicates += pending.length;
+        counters.possibleDuplicates += ambiguous;
         log.warn('resending records after an ambiguous failure: they may be written twice', {
           topic,
-          records: pending.length,
+          records: ambiguous,
           attempt: attemptNo,
         });
       }
@@ -353,11 +353,11 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
       let error: AppError | undefined;
       let recordError: ((index: number) => AppError) | undefined;
       let retryAfterMs: number | undefined;
-      ambiguous = false;
+      ambiguous = 0;
 
       if (!outcome.ok) {
         if (!outcome.retriable) return fail(pending, outcome.error);
-        ambiguous = outcome.ambiguous;
+        ambiguous = outcome.ambiguous ? pending.length : 0;
         retry = pending;
         error = outcome.error;
       } else {
@@ -384,7 +384,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
         if (cut !== undefined && reports === undefined) {
           // Nothing usable arrived before the connection broke: as if no answer had.
           if (!cut.retriable) return fail(pending, cut.error);
-          ambiguous = cut.ambiguous;
+          ambiguous = cut.ambiguous ? pending.length : 0;
           retry = pending;
           error = cut.error;
         } else if (reports !== undefined) {
@@ -399,7 +399,7 @@ export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient => {
             } else if (report.kind === 'unacked' && cut?.retriable === true) {
               // The stream broke before its report: maybe written. Resent now, as an ambiguous resend.
               retry.push(index);
-              ambiguous = cut.ambiguous;
+              if (cut.ambiguous) ambiguous++;
               error = cut.error;
             } else if (report.kind === 'unacked') {
               // No error, yet no usable position (`-1`, `1.5`, null, or no report): maybe written, maybe
