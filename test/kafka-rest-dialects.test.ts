@@ -786,6 +786,82 @@ describe('wire edge cases (scripted node:http server)', () => {
       ...options,
     });
 
+  it.each([
+    {
+      name: 'redpanda: a batch alone over max_bytes whose later records were compacted away',
+      options: { dialect: 'v2', flavor: 'redpanda', fetchMaxBytes: 100 } as const,
+      // 0-4 survive of a batch up to 9; the next batch (10-12) comes only with a wider read.
+      answers: [
+        [0, 1, 2, 3, 4],
+        [0, 1, 2, 3, 4, 10, 11, 12],
+      ],
+      widths: (query: URLSearchParams) => query.get('max_bytes'),
+      expected: { widths: ['100', '200'], offsets: [10, 11] },
+    },
+    {
+      name: 'v1: a count that cut a batch before the offset',
+      options: { dialect: 'v1' } as const,
+      answers: [
+        [0, 1],
+        [0, 1, 2, 3],
+        [0, 1, 2, 3, 4, 5, 6, 7],
+      ],
+      widths: (query: URLSearchParams) => query.get('count'),
+      expected: { widths: ['2', '4', '8'], offsets: [5, 6] },
+    },
+  ])('reads again, wider, when every record answered lies below the offset: $name', async (row) => {
+    // Prepare
+    const asRecords = (offsets: number[]) =>
+      JSON.stringify(
+        offsets.map((offset) => ({ topic: 'demo', key: null, value: 'dg==', partition: 0, offset })),
+      );
+    scripted = await startScripted(
+      row.answers.map((offsets) =>
+        chunked(200, [asRecords(offsets)], 'application/vnd.kafka.binary.v2+json'),
+      ),
+    );
+    const client = createKafkaRest({
+      baseUrl: scripted.url,
+      allowHttp: true,
+      auth: noAuth(),
+      ...row.options,
+    });
+
+    // Act
+    const records = await client.fetch('demo', 0, 5, { maxRecords: 2, ...deadlineIn() });
+    await client.close();
+
+    // Assess
+    expect(records.map((record) => record.offset)).toEqual(row.expected.offsets);
+    const queries = scripted.requests.map((request) => new URL(request.url, 'http://x').searchParams);
+    expect(queries.map(row.widths)).toEqual(row.expected.widths);
+    expect(queries.every((query) => query.get('offset') === '5')).toBe(true);
+  });
+
+  it('takes an answer that stops growing when widened for caught up (nothing is skipped)', async () => {
+    // Prepare: only the head of a batch whose tail was compacted away, and nothing after it yet.
+    const head = JSON.stringify([{ topic: 'demo', key: null, value: 'dg==', partition: 0, offset: 3 }]);
+    scripted = await startScripted([
+      chunked(200, [head], 'application/vnd.kafka.binary.v2+json'),
+      chunked(200, [head], 'application/vnd.kafka.binary.v2+json'),
+    ]);
+    const client = createKafkaRest({
+      baseUrl: scripted.url,
+      allowHttp: true,
+      auth: noAuth(),
+      dialect: 'v2',
+      flavor: 'redpanda',
+    });
+
+    // Act
+    const records = await client.fetch('demo', 0, 5, { maxRecords: 2, ...deadlineIn() });
+    await client.close();
+
+    // Assess
+    expect(records).toEqual([]);
+    expect(scripted.requests).toHaveLength(2);
+  });
+
   it('redpanda: a 400/40002 other than offset_out_of_range is a failed call, never taken for out of range', async () => {
     // Prepare
     const missing = JSON.stringify({ error_code: 40002, message: "Missing mandatory parameter 'offset'" });

@@ -16,7 +16,18 @@ export interface SimpleRead {
   readonly count: number;
   /** How long the proxy may hold the read at the log end waiting for records. */
   readonly waitMs: number;
+  /**
+   * How many times the usual size to ask for (1, 2, 4…): an answer of records that all lie below the
+   * offset (the head of a batch cut by `count`, or a batch whose later records were compacted away and
+   * that filled `max_bytes` alone) is read again, wider, until it reaches past the offset.
+   */
+  readonly widen: number;
 }
+
+/** How far a read is widened at most (×16: 1,600 records, or 32 MiB at the default `max_bytes`). */
+const MAX_WIDEN = 16;
+/** Kafka REST's own cap on one read (`consumer.request.max.bytes`, protocol doc §6). */
+const MAX_READ_BYTES = 64 * 1024 * 1024;
 
 /** A stateless "read a partition from an offset" endpoint: v1's `…/messages`, Redpanda's `…/records`. */
 export interface SimpleConsumeApi {
@@ -30,7 +41,8 @@ export interface SimpleConsumeApi {
 
 /** v1 simple consume (protocol doc §2.4): `count` bounds the read, 500/50002 outside the log. */
 export const v1SimpleConsume = (basePath: string): SimpleConsumeApi => ({
-  path: (topic, partition, read) => messagesPath(basePath, topic, partition, read.offset, read.count),
+  path: (topic, partition, read) =>
+    messagesPath(basePath, topic, partition, read.offset, read.count * read.widen),
   accept: V1_MEDIA.fetchAccept,
   isOutOfRange: (status, kafkaErrorCode) => status === 500 && kafkaErrorCode === 50002,
   waitMs: 0,
@@ -54,7 +66,7 @@ export const redpandaSimpleConsume = (
       partition,
       read.offset,
       read.waitMs,
-      read.count === 1 ? 1 : options.maxBytes,
+      read.count === 1 ? 1 : Math.min(options.maxBytes * read.widen, MAX_READ_BYTES),
     ),
   accept: V2_MEDIA.fetchAccept,
   isOutOfRange: (status, kafkaErrorCode, body) =>
@@ -93,7 +105,7 @@ export const createSimpleConsumeReader = (deps: ReaderDeps, api: SimpleConsumeAp
     call: CallOptions,
   ): Promise<Probe> => {
     const what = `probe ${topic}/${partition} at offset ${offset}`;
-    const reply = await read(topic, partition, { offset, count: 1, waitMs: 0 }, call, what);
+    const reply = await read(topic, partition, { offset, count: 1, waitMs: 0, widen: 1 }, call, what);
     if (isOutOfRange(reply)) return 'outside';
     const parsed = parseFetchRecords(reply.body, offset, { topic, partition });
     if (parsed === undefined) throw deps.protocolError(reply, what, FETCH_ANSWER);
@@ -113,22 +125,31 @@ export const createSimpleConsumeReader = (deps: ReaderDeps, api: SimpleConsumeAp
       const what = `fetch ${topic}/${partition} from offset ${offset}`;
       // Half of what is left at most, so the answer still arrives before the deadline.
       const waitMs = Math.max(0, Math.min(api.waitMs, Math.floor((options.deadlineMs - deps.now()) / 2)));
-      const reply = await read(
-        topic,
-        partition,
-        { offset, count: options.maxRecords, waitMs },
-        options,
-        what,
-      );
-      if (isOutOfRange(reply)) {
-        throw new OffsetOutOfRangeError(
-          `offset ${offset} is outside the log of ${topic}/${partition} (below its start or above its end)`,
-          { topic, partition, offset },
-        );
+      let previousCount = 0;
+      for (let widen = 1; ; widen *= 2) {
+        const request = { offset, count: options.maxRecords, waitMs: widen === 1 ? waitMs : 0, widen };
+        const reply = await read(topic, partition, request, options, what);
+        if (isOutOfRange(reply)) {
+          throw new OffsetOutOfRangeError(
+            `offset ${offset} is outside the log of ${topic}/${partition} (below its start or above its end)`,
+            { topic, partition, offset },
+          );
+        }
+        const parsed = parseFetchRecords(reply.body, offset, { topic, partition });
+        if (parsed === undefined) throw deps.protocolError(reply, what, FETCH_ANSWER);
+        // Records, nothing at all, or no more than the narrower read brought: this is the answer.
+        const done = parsed.records.length > 0 || parsed.rawCount <= previousCount || widen >= MAX_WIDEN;
+        if (parsed.records.length === 0 && parsed.rawCount > 0 && widen >= MAX_WIDEN) {
+          deps.log.warn('reads never reached past the offset: taken as caught up', {
+            topic,
+            partition,
+            offset,
+            records: parsed.rawCount,
+          });
+        }
+        if (done) return take(parsed.records, options.maxRecords, key);
+        previousCount = parsed.rawCount;
       }
-      const parsed = parseFetchRecords(reply.body, offset, { topic, partition });
-      if (parsed === undefined) throw deps.protocolError(reply, what, FETCH_ANSWER);
-      return take(parsed.records, options.maxRecords, key);
     },
 
     logBounds: async (topic, partition, options): Promise<LogBounds> => {
