@@ -40,7 +40,8 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
    * Raw Kafka protocol error numbers, `error_code` only on failure. Retriable, as Kafka's own
    * RetriableException codes: corrupt message, unknown topic or partition, leader not available, not
    * leader, request timed out, network exception, not enough replicas (after append), storage error. A JSON null for a binary key or value is a parse error; an absent one is null (its parser
-   * keeps key and value optional), so a tombstone goes without its value field.
+   * keeps key and value optional), so a tombstone goes without its value field. Early pandaproxy versions
+   * wrote an absent value as empty bytes: there a tombstone lands as an empty value.
    */
   redpanda: {
     retriableRecordCodes: new Set([2, 3, 5, 6, 7, 13, 19, 20, 56]),
