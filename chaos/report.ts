@@ -33,6 +33,7 @@ export const formatChaosReport = (report: ChaosReport): string => {
     '',
     'observed',
     row('proxy answers', '', tally(report.proxyAnswers)),
+    row('proxy reads', '', tally(report.proxyReads)),
     row('sink answers', '', tally(report.sinkAnswers)),
     row(
       'client retries',

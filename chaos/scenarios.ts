@@ -14,6 +14,7 @@ import { AppError, ERROR_CODES } from '../lib/errors.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
+import type { KafkaRestFlavor } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import type { KafkaRestClient, KafkaRestStats } from '../lib/kafka-rest/types.js';
 import type { Log } from '../lib/log.js';
@@ -70,6 +71,11 @@ export interface ChaosOptions {
   readonly leaseMs: number;
   readonly drainIntervalMs: number;
   readonly concurrency: { readonly webhook: number; readonly queue: number; readonly events: number };
+  /**
+   * The Kafka REST API the functions speak and the local server serves (default v1). Reading dialects
+   * only: v3 has no consume API, so there would be no drain to reconcile.
+   */
+  readonly dialect?: { readonly dialect: 'v1' | 'v2'; readonly flavor: KafkaRestFlavor };
   /** Receives every log line of every handler (default: counted, then dropped). */
   readonly log?: Log;
   /** One line per phase, for the CLI. */
@@ -154,6 +160,8 @@ export interface ChaosReport {
   readonly partitionOutcomes: Readonly<Record<string, number>>;
   /** What the Kafka REST server answered, by class, as its own request log saw it. */
   readonly proxyAnswers: Readonly<Record<string, number>>;
+  /** The partition reads the server answered, by API: `v1 messages`, `v2 consumer records`, `partition records`. */
+  readonly proxyReads: Readonly<Record<string, number>>;
   /** What the sink answered, by class (`none`: dropped, or still pending at close). */
   readonly sinkAnswers: Readonly<Record<string, number>>;
   /** Summed over every Kafka REST client of the run. */
@@ -179,7 +187,11 @@ const MAX_STALL_ATTEMPTS = 5;
 /** Where the kill, the race and the lease expiry happen, as fractions of the inputs started. */
 const SCENARIO_POINTS = [0.25, 0.5, 0.7] as const;
 const PRODUCE = { method: 'POST', path: /^\/topics\/[^/]+$/ } as const;
-const FETCH = { method: 'GET', path: /\/messages$/ } as const;
+/** v1 `…/messages`, a v2 consumer instance's `…/records`, Redpanda's `…/partitions/{p}/records`. */
+const FETCH = { method: 'GET', path: /\/(messages|records)$/ } as const;
+const V1 = { dialect: 'v1', flavor: 'confluent' } as const;
+/** How long a v2 read may wait at the log end: the drains poll every few tens of milliseconds anyway. */
+const FETCH_WAIT_MS = 20;
 
 /** A log that only counts: thousands of events make too many lines to keep. */
 export const createCountingLog = (): Log & { readonly counts: Record<string, number> } => {
@@ -229,21 +241,33 @@ interface Stack {
   readonly sqs: FakeSqs;
   readonly dynamo: LocalDynamo;
   readonly proxyAnswers: Record<string, number>;
+  readonly proxyReads: Record<string, number>;
 }
 
-const startStack = async (): Promise<Stack> => {
+const readApiOf = (path: string): string | undefined => {
+  if (path.endsWith('/messages')) return 'v1 messages';
+  if (path.startsWith('/consumers/') && path.endsWith('/records')) return 'v2 consumer records';
+  if (path.endsWith('/records')) return 'partition records';
+  return undefined;
+};
+
+const startStack = async (flavor: KafkaRestFlavor): Promise<Stack> => {
   const proxyAnswers: Record<string, number> = {};
+  const proxyReads: Record<string, number> = {};
   const started: { close(): Promise<void> }[] = [];
   try {
     const server = await startKafkaRestServer({
       topics: TOPICS,
       apiKey: API_KEY,
+      flavor,
       recordRequests: false,
       // `METHOD /path STATUS 1.2ms`, or `dropped` when no answer was written (fault or client gone).
       log: (line) => {
-        const outcome = line.split(' ')[2] ?? '';
+        const [method, target = '', outcome = ''] = line.split(' ');
         const key = outcome === 'dropped' ? 'none' : answerClass(Number(outcome));
         proxyAnswers[key] = (proxyAnswers[key] ?? 0) + 1;
+        const read = method === 'GET' ? readApiOf(target.split('?')[0] ?? '') : undefined;
+        if (read !== undefined) proxyReads[read] = (proxyReads[read] ?? 0) + 1;
       },
     });
     started.push(server);
@@ -252,7 +276,7 @@ const startStack = async (): Promise<Stack> => {
     const sqs = await startFakeSqs();
     started.push(sqs);
     const dynamo = await startDynalite('chaos-checkpoints');
-    return { server, sink, sqs, dynamo, proxyAnswers };
+    return { server, sink, sqs, dynamo, proxyAnswers, proxyReads };
   } catch (error) {
     for (const server of started.reverse()) await server.close();
     throw error;
@@ -282,6 +306,9 @@ const toEnv = (stack: Stack, options: ChaosOptions): Record<string, string> => {
     KAFKA_REST_URL: stack.server.url,
     KAFKA_REST_ALLOW_HTTP: 'true',
     KAFKA_REST_API_KEY: API_KEY,
+    KAFKA_REST_DIALECT: (options.dialect ?? V1).dialect,
+    KAFKA_REST_FLAVOR: (options.dialect ?? V1).flavor,
+    KAFKA_REST_FETCH_WAIT_MS: String(FETCH_WAIT_MS),
     KAFKA_REST_TIMEOUT_MS: String(options.requestTimeoutMs),
     KAFKA_REST_CONNECT_TIMEOUT_MS: '1000',
     KAFKA_REST_MAX_ATTEMPTS: '4',
@@ -319,7 +346,8 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
   const random = createPrng(options.seed);
   const log = options.log ?? createCountingLog();
   const progress = options.progress ?? (() => {});
-  const stack = await startStack();
+  const dialect = options.dialect ?? V1;
+  const stack = await startStack(dialect.flavor);
   const { server, sink, sqs, dynamo } = stack;
   const clients: KafkaRestClient[] = [];
   const sinks: Sink[] = [];
@@ -579,6 +607,8 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       baseUrl: server.url,
       allowHttp: true,
       auth: apiKeyAuth(literalSecret(API_KEY)),
+      ...dialect,
+      fetchWaitMs: FETCH_WAIT_MS,
       requestTimeoutMs: options.requestTimeoutMs,
       connectTimeoutMs: 1_000,
       maxAttempts: 4,
@@ -845,6 +875,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       drainInvocations: invocations,
       partitionOutcomes,
       proxyAnswers: { ...stack.proxyAnswers },
+      proxyReads: { ...stack.proxyReads },
       sinkAnswers,
       clientStats: clients
         .map((client) => client.stats())

@@ -55,6 +55,7 @@ describe('chaos run (webhook, queue, events, drain under injected faults)', () =
     expect(report.clientStats.retries).toBeGreaterThan(0);
     // Other runs met leases held by the killed run or by a racing run.
     expect(report.partitionOutcomes.busy).toBeGreaterThan(0);
+    expect(Object.keys(report.proxyReads)).toEqual(['v1 messages']);
   });
 
   it('prints the table the CLI prints: events in, faults by kind, lost, duplicated, DLQd, reordered', () => {
@@ -64,6 +65,25 @@ describe('chaos run (webhook, queue, events, drain under injected faults)', () =
       expect(table).toMatch(new RegExp(`\\n {2}${label} +\\d`));
     }
   });
+});
+
+describe.each(['confluent', 'redpanda', 'karapace'] as const)('chaos run over v2 %s', (flavor) => {
+  it('loses nothing and reorders nothing under the same faults, reading the way that server reads', async () => {
+    // Act
+    const report = await runChaos({ ...SUITE_PRESET, dialect: { dialect: 'v2', flavor } });
+
+    // Assess
+    const table = formatChaosReport(report);
+    expect(isChaosClean(report), table).toBe(true);
+    expect(report.reconciliation.undrained, table).toBe(0);
+    expect(report.reconciliation.delivered).toBeGreaterThan(0);
+    for (const kind of FAULT_KINDS) expect(report.faultsInjected[kind], kind).toBeGreaterThan(0);
+    expect(report.proxyAnswers.none).toBeGreaterThan(0);
+    // Redpanda through its stateless partition reads; the others through consumer instances; never v1.
+    const api = flavor === 'redpanda' ? 'partition records' : 'v2 consumer records';
+    expect(Object.keys(report.proxyReads), table).toEqual([api]);
+    expect(table).toContain('proxy reads');
+  }, 60_000);
 });
 
 describe('reconcile (the checker itself can fail)', () => {
