@@ -1,5 +1,6 @@
 import type { Context } from 'aws-lambda';
 import { lazyDeps } from '../lib/deps.js';
+import { loadDrainConfig } from '../lib/drain/config.js';
 import { createDrainDeps, type DrainHandlerDeps } from '../lib/drain/deps.js';
 import { parseDrainEvent } from '../lib/drain/event.js';
 import { type DrainRunReport, runDrains, toRunError } from '../lib/drain/run-drains.js';
@@ -34,4 +35,4 @@ export const makeHandler =
     return report;
   };
 
-export const handler = makeHandler(lazyDeps(createDrainDeps));
+export const handler = makeHandler(lazyDeps(loadDrainConfig, createDrainDeps));

@@ -1,7 +1,10 @@
 import type { Context } from 'aws-lambda';
-import type { Config } from '../lib/config.js';
 import { lazyDeps } from '../lib/deps.js';
-import { assertEventsConfigUsable } from '../lib/ingest/config.js';
+import {
+  assertEventsConfigUsable,
+  type EventsFunctionConfig,
+  loadEventsConfig,
+} from '../lib/ingest/config.js';
 import { type AnyEventBridgeEvent, type EventsDeps, ingestEvent } from '../lib/ingest/events.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
@@ -14,7 +17,7 @@ export interface EventsHandlerDeps extends EventsDeps {
 }
 
 /** Throws `ConfigError` (`ERR_CONFIG`) when `EVENTS_TOPIC` is unset. */
-export const createEventsDeps = (config: Config): EventsHandlerDeps => {
+export const createEventsDeps = (config: EventsFunctionConfig): EventsHandlerDeps => {
   const topic = assertEventsConfigUsable(config.events);
   const log = createLog(config.logLevel);
   const kafka = createKafkaRestFromConfig(config, { log });
@@ -50,4 +53,4 @@ export const makeHandler =
     }
   };
 
-export const handler = makeHandler(lazyDeps(createEventsDeps));
+export const handler = makeHandler(lazyDeps(loadEventsConfig, createEventsDeps));

@@ -1,7 +1,6 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import type { Config } from '../lib/config.js';
 import { lazyDeps } from '../lib/deps.js';
-import { assertQueueConfigUsable } from '../lib/ingest/config.js';
+import { assertQueueConfigUsable, loadQueueConfig, type QueueFunctionConfig } from '../lib/ingest/config.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { ingestQueueBatch, type QueueDeps } from '../lib/ingest/queue.js';
 import { toBatchResponse } from '../lib/ingest/sqs.js';
@@ -14,7 +13,7 @@ export interface QueueHandlerDeps extends QueueDeps {
 }
 
 /** Throws `ConfigError` (`ERR_CONFIG`) when the queue function has no topic to send to. */
-export const createQueueDeps = (config: Config): QueueHandlerDeps => {
+export const createQueueDeps = (config: QueueFunctionConfig): QueueHandlerDeps => {
   assertQueueConfigUsable(config.queue);
   const log = createLog(config.logLevel);
   const kafka = createKafkaRestFromConfig(config, { log });
@@ -44,4 +43,4 @@ export const makeHandler =
     }
   };
 
-export const handler = makeHandler(lazyDeps(createQueueDeps));
+export const handler = makeHandler(lazyDeps(loadQueueConfig, createQueueDeps));

@@ -1,10 +1,10 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import type { Config } from '../lib/config.js';
 import { lazyDeps } from '../lib/deps.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 import { createSecretsCacheFromConfig } from '../lib/secrets.js';
+import { loadWebhookConfig, type WebhookConfig } from '../lib/webhook/config.js';
 import { createLazyIdempotencyStore } from '../lib/webhook/idempotency/index.js';
 import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
 
@@ -15,7 +15,7 @@ export interface WebhookHandlerDeps extends WebhookDeps {
   readonly deadlineMarginMs: number;
 }
 
-export const createWebhookDeps = (config: Config): WebhookHandlerDeps => {
+export const createWebhookDeps = (config: WebhookConfig): WebhookHandlerDeps => {
   const log = createLog(config.logLevel);
   // One cache for the proxy credential and the routes' signing secrets: one fetch per secret per TTL.
   const secrets = createSecretsCacheFromConfig(config, { log });
@@ -56,4 +56,4 @@ export const makeHandler =
     }
   };
 
-export const handler = makeHandler(lazyDeps(createWebhookDeps));
+export const handler = makeHandler(lazyDeps(loadWebhookConfig, createWebhookDeps));

@@ -1,6 +1,6 @@
 import { request } from 'node:http';
 import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Config, SecretSource } from './config.js';
+import type { CoreConfig, SecretSource } from './config-core.js';
 import { AppError, ERROR_CODES, isAppError } from './errors.js';
 import type { Log } from './log.js';
 
@@ -359,7 +359,7 @@ export interface SecretsFromConfigOptions {
  * connects nor loads anything until the first read.
  */
 export const createSecretsCacheFromConfig = (
-  config: Config,
+  config: CoreConfig,
   options: SecretsFromConfigOptions = {},
 ): SecretsCache => {
   const { secrets } = config;

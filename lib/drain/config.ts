@@ -1,4 +1,5 @@
-import { checkInt, createSpecReader, type EnvReader, isPlainObject } from '../env-reader.js';
+import { type CoreConfig, loadSections } from '../config-core.js';
+import { checkInt, createSpecReader, type Env, type EnvReader, isPlainObject } from '../env-reader.js';
 import { type DlqConfig, parseDlqConfig, parseSinkConfig, type SinkConfig } from '../sinks/config.js';
 
 /** What to do when the checkpoint is outside the log (retention deleted it, or the topic was re-created). */
@@ -206,3 +207,9 @@ const parsePartitions = (value: unknown, at: string, problems: string[]): readon
   }
   return [...(value as number[])].sort((a, b) => a - b);
 };
+
+export type DrainFunctionConfig = CoreConfig & { readonly drain: DrainsConfig };
+
+/** The drain function's settings (see `loadSections`). */
+export const loadDrainConfig = (env: Env): DrainFunctionConfig =>
+  loadSections(env, (read) => ({ drain: parseDrainsConfig(read) }));

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { createKafkaRestFromConfig } from '../kafka-rest/from-config.js';
 import { createLog } from '../log.js';
@@ -9,6 +8,7 @@ import { createSecretsCacheFromConfig } from '../secrets.js';
 import { createAwsClients, createDeadLetterQueue, createSink } from '../sinks/index.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
 import { createCheckpointStore } from './checkpoint-store.js';
+import type { DrainFunctionConfig } from './config.js';
 import { createDrainMetrics, type DrainMetrics } from './metrics.js';
 import type { DrainRunDeps } from './run-drains.js';
 
@@ -28,7 +28,7 @@ export interface DrainHandlerDeps extends DrainRunDeps {
  * and EventBridge SDKs load on first use). Throws `ConfigError` when `CHECKPOINT_TABLE` is missing or a
  * sink cannot be built (e.g. signing without a secrets reader).
  */
-export const createDrainDeps = (config: Config): DrainHandlerDeps => {
+export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps => {
   const settings = config.drain;
   if (settings.checkpointTable === undefined) {
     throw new ConfigError([

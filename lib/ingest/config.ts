@@ -1,4 +1,5 @@
-import type { EnvReader } from '../env-reader.js';
+import { type CoreConfig, loadSections } from '../config-core.js';
+import type { Env, EnvReader } from '../env-reader.js';
 import { ConfigError } from '../errors.js';
 
 /** Settings of the SQS ingestion function (design §1.2). */
@@ -111,3 +112,14 @@ const attributeName = (read: EnvReader, key: string): string | undefined => {
   read.problems.push(`${key} must be ${ATTRIBUTE_SHAPE}, got ${JSON.stringify(value)}`);
   return undefined;
 };
+
+export type QueueFunctionConfig = CoreConfig & { readonly queue: QueueConfig };
+export type EventsFunctionConfig = CoreConfig & { readonly events: EventsConfig };
+
+/** The queue function's settings (see `loadSections`). */
+export const loadQueueConfig = (env: Env): QueueFunctionConfig =>
+  loadSections(env, (read) => ({ queue: parseQueueConfig(read) }));
+
+/** The events function's settings (see `loadSections`). */
+export const loadEventsConfig = (env: Env): EventsFunctionConfig =>
+  loadSections(env, (read) => ({ events: parseEventsConfig(read) }));

@@ -1,4 +1,4 @@
-import type { Config } from '../config.js';
+import type { CoreConfig } from '../config-core.js';
 import type { Log } from '../log.js';
 import {
   createSecretsCacheFromConfig,
@@ -25,10 +25,10 @@ export interface KafkaRestFromConfigOptions {
  * auth, timeouts, retries and limits all from `config.kafka`. The Secrets Manager SDK is loaded only when the credential
  * is a secret id, and only at the first request (not here), so `auth=none` and a literal key never load it.
  *
- * Throws `ConfigError` (`ERR_CONFIG`) if the settings are inconsistent (already checked by `loadConfig`).
+ * Throws `ConfigError` (`ERR_CONFIG`) if the settings are inconsistent (already checked by the settings loader).
  */
 export const createKafkaRestFromConfig = (
-  config: Config,
+  config: CoreConfig,
   options: KafkaRestFromConfigOptions = {},
 ): KafkaRestClient => {
   const kafka = config.kafka;
@@ -57,7 +57,7 @@ export const createKafkaRestFromConfig = (
 };
 
 /** The auth provider `config.kafka.auth` asks for; its secret is read through `options.secrets` (or a new cache). */
-export const toAuthProvider = (config: Config, options: KafkaRestFromConfigOptions): AuthProvider => {
+export const toAuthProvider = (config: CoreConfig, options: KafkaRestFromConfigOptions): AuthProvider => {
   const auth = config.kafka.auth;
   if (auth.scheme === 'none') return noAuth();
   const secret: SecretValue =

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { WebhookRoute } from '../config.js';
 import type { KafkaRest, ProduceResult } from '../kafka-rest/types.js';
 import { describeError, type Log, toPayloadPreview } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
+import type { WebhookRoute } from './config.js';
 import { type IdempotencyStore, withIdempotency } from './idempotency/index.js';
 import { parseWebhookRequest, toRecord } from './parse.js';
 import { toAcceptedResponse, toErrorResponse } from './respond.js';

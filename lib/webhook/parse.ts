@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import type { KeySource, WebhookRoute } from '../config.js';
 import { AppError, ERROR_CODES } from '../errors.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
+import type { KeySource, WebhookRoute } from './config.js';
 
 /** A request matched to its route, with the exact body bytes, not yet verified. */
 export interface WebhookRequest {

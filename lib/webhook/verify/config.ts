@@ -1,4 +1,4 @@
-import type { SecretSource } from '../../config.js';
+import type { SecretSource } from '../../config-core.js';
 import { checkInt, isPlainObject, unknownKeys } from '../../env-reader.js';
 import { standardWebhooksKey } from './hmac.js';
 

@@ -1,4 +1,4 @@
-import type { SecretSource } from '../../config.js';
+import type { SecretSource } from '../../config-core.js';
 import { AppError, ERROR_CODES } from '../../errors.js';
 import type { Verification } from './config.js';
 import { constantTimeEqual, hmacSha256, standardWebhooksKey } from './hmac.js';

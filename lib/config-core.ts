@@ -1,0 +1,181 @@
+import { createEnvReader, type Env, type EnvReader } from './env-reader.js';
+import { ConfigError } from './errors.js';
+import type { KafkaRestDialect, KafkaRestFlavor } from './kafka-rest/flavors.js';
+import { KAFKA_REST_DIALECTS, KAFKA_REST_FLAVORS } from './kafka-rest/flavors.js';
+
+/**
+ * The settings every function shares (the Kafka REST proxy, secrets, deadlines, logging), and the one way a
+ * function's settings are loaded: its own sections on top of these, so that a function's bundle carries the
+ * parsers of its own settings only (`loadConfig` in ./config.ts parses every function's, for tools and tests).
+ */
+
+/**
+ * Where the credential for the Kafka REST proxy comes from. `secretId` names a Secrets Manager secret
+ * (deployments); `value` is the literal credential (local runs only: it would otherwise sit in the
+ * function's environment in clear).
+ */
+export type SecretSource = { readonly secretId: string } | { readonly value: string };
+
+export type KafkaAuthConfig =
+  | { readonly scheme: 'none' }
+  | { readonly scheme: 'api-key' | 'basic' | 'bearer'; readonly secret: SecretSource };
+
+export interface KafkaRestConfig {
+  readonly url: URL;
+  readonly dialect: KafkaRestDialect;
+  readonly flavor: KafkaRestFlavor;
+  /** v3 only: the cluster id of `/v3/clusters/{id}/…` (validated only by Confluent Cloud). */
+  readonly clusterId: string | undefined;
+  /** v3 only: `''` on a self-managed proxy, `/kafka` on Confluent Cloud and Confluent Server. */
+  readonly v3PathPrefix: string;
+  readonly allowHttp: boolean;
+  readonly auth: KafkaAuthConfig;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly connections: number;
+  readonly maxAttempts: number;
+  readonly backoffBaseMs: number;
+  readonly backoffMaxMs: number;
+  readonly maxRecordBytes: number;
+  readonly maxRequestBytes: number;
+  readonly maxRequestRecords: number;
+  /** v2 drain: the group of its consumer instances (nothing is committed to it; ACLs may name it). */
+  readonly consumerGroup: string;
+  /** v2 drain: `max_bytes` of one `records` read. */
+  readonly fetchMaxBytes: number;
+  /** v2 drain: `timeout` of one `records` read, how long the proxy may hold it when it has nothing. */
+  readonly fetchWaitMs: number;
+}
+
+export interface SecretsConfig {
+  /**
+   * `sdk`: GetSecretValue through the AWS SDK. `extension`: the AWS Parameters and Secrets Lambda Extension
+   * (a localhost HTTP call; no SDK to load at cold start), on `extensionPort`.
+   */
+  readonly source: 'sdk' | 'extension';
+  readonly extensionPort: number;
+  readonly cacheTtlMs: number;
+  /** Overrides the Secrets Manager endpoint (local stand-ins); unset in AWS. */
+  readonly endpoint: URL | undefined;
+  readonly region: string | undefined;
+}
+
+export interface CoreConfig {
+  readonly kafka: KafkaRestConfig;
+  readonly secrets: SecretsConfig;
+  /** Time kept back before the Lambda deadline, so that a late answer can still be mapped and returned. */
+  readonly deadlineMarginMs: number;
+  readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
+}
+
+/** Message Hub's documented maximum message size (protocol doc §5). */
+export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
+
+/**
+ * Parses and validates the shared settings and `sections` once (at cold start). Pure: takes the environment
+ * as an argument. Throws `ConfigError` (`ERR_CONFIG`) listing every problem at once; returns a frozen, typed
+ * config.
+ */
+export const loadSections = <S extends object>(
+  env: Env,
+  sections: (read: EnvReader, core: CoreConfig) => S,
+): CoreConfig & S => {
+  const read = createEnvReader(env);
+  const core: CoreConfig = {
+    kafka: parseKafkaRest(read),
+    secrets: {
+      source: read.oneOf('SECRETS_SOURCE', ['sdk', 'extension'], 'sdk'),
+      // The extension's own variable, so one setting configures both it and us.
+      extensionPort: read.int('PARAMETERS_SECRETS_EXTENSION_HTTP_PORT', 2773, { min: 1, max: 65_535 }),
+      cacheTtlMs: read.int('SECRETS_CACHE_TTL_MS', 300_000, { min: 0 }),
+      endpoint: read.url('SECRETS_MANAGER_ENDPOINT'),
+      region: read.string('AWS_REGION'),
+    },
+    deadlineMarginMs: read.int('DEADLINE_MARGIN_MS', 1_000, { min: 0 }),
+    logLevel: read.oneOf('LOG_LEVEL', ['DEBUG', 'INFO', 'WARN', 'ERROR'], 'INFO'),
+  };
+  const config = { ...core, ...sections(read, core) };
+  if (read.problems.length > 0) throw new ConfigError(read.problems);
+  return deepFreeze(config);
+};
+
+const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
+  const url = read.url('KAFKA_REST_URL');
+  if (url === undefined && read.raw('KAFKA_REST_URL') === undefined) {
+    read.problems.push('KAFKA_REST_URL is required: the base URL of the Kafka REST proxy');
+  }
+  const allowHttp = read.bool('KAFKA_REST_ALLOW_HTTP', false);
+  if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && allowHttp)) {
+    read.problems.push(
+      `KAFKA_REST_URL must use https (got ${url.protocol}); set KAFKA_REST_ALLOW_HTTP=true for local development only`,
+    );
+  }
+  const dialect = read.oneOf('KAFKA_REST_DIALECT', KAFKA_REST_DIALECTS, 'v1');
+  const clusterId = read.string('KAFKA_REST_CLUSTER_ID');
+  if (dialect === 'v3' && clusterId === undefined) {
+    read.problems.push(
+      'KAFKA_REST_CLUSTER_ID is required for KAFKA_REST_DIALECT=v3: the cluster id of /v3/clusters/{id}',
+    );
+  }
+  const v3PathPrefix = read.string('KAFKA_REST_V3_PATH_PREFIX', '');
+  if (v3PathPrefix !== '' && !/^(\/[a-zA-Z0-9._-]+)+$/.test(v3PathPrefix)) {
+    read.problems.push('KAFKA_REST_V3_PATH_PREFIX must be empty or a path such as /kafka');
+  }
+  const requestTimeoutMs = read.int('KAFKA_REST_TIMEOUT_MS', 10_000, { min: 1 });
+  const fetchWaitMs = read.int('KAFKA_REST_FETCH_WAIT_MS', 1_000, { min: 0, max: 30_000 });
+  if (dialect === 'v2' && fetchWaitMs >= requestTimeoutMs) {
+    read.problems.push(
+      `KAFKA_REST_FETCH_WAIT_MS (${fetchWaitMs}) must be below KAFKA_REST_TIMEOUT_MS (${requestTimeoutMs}): a read the proxy holds that long would time out`,
+    );
+  }
+  const consumerGroup = read.string('KAFKA_REST_CONSUMER_GROUP', 'kafka-rest-bridge');
+  if (!/^[a-zA-Z0-9._-]{1,200}$/.test(consumerGroup)) {
+    read.problems.push('KAFKA_REST_CONSUMER_GROUP must be 1 to 200 of [a-zA-Z0-9._-]');
+  }
+  return {
+    url: url ?? new URL('https://invalid.invalid'),
+    dialect,
+    flavor: read.oneOf('KAFKA_REST_FLAVOR', KAFKA_REST_FLAVORS, 'confluent'),
+    clusterId,
+    v3PathPrefix,
+    allowHttp,
+    auth: parseAuth(read),
+    connectTimeoutMs: read.int('KAFKA_REST_CONNECT_TIMEOUT_MS', 3_000, { min: 1 }),
+    requestTimeoutMs,
+    connections: read.int('KAFKA_REST_CONNECTIONS', 8, { min: 1, max: 256 }),
+    maxAttempts: read.int('KAFKA_REST_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
+    backoffBaseMs: read.int('KAFKA_REST_BACKOFF_BASE_MS', 100, { min: 1 }),
+    backoffMaxMs: read.int('KAFKA_REST_BACKOFF_MAX_MS', 5_000, { min: 1 }),
+    maxRecordBytes: read.int('KAFKA_REST_MAX_RECORD_BYTES', DEFAULT_MAX_RECORD_BYTES, { min: 1 }),
+    maxRequestBytes: read.int('KAFKA_REST_MAX_REQUEST_BYTES', 5_000_000, { min: 1_024 }),
+    maxRequestRecords: read.int('KAFKA_REST_MAX_REQUEST_RECORDS', 500, { min: 1, max: 100_000 }),
+    consumerGroup,
+    fetchMaxBytes: read.int('KAFKA_REST_FETCH_MAX_BYTES', 2_097_152, { min: 1_024, max: 67_108_864 }),
+    fetchWaitMs,
+  };
+};
+
+const parseAuth = (read: EnvReader): KafkaAuthConfig => {
+  const scheme = read.oneOf('KAFKA_REST_AUTH', ['api-key', 'basic', 'bearer', 'none'], 'api-key');
+  if (scheme === 'none') return { scheme };
+  const secretId = read.string('KAFKA_REST_SECRET_ID');
+  const value = read.string('KAFKA_REST_API_KEY');
+  if (secretId !== undefined && value !== undefined) {
+    read.problems.push('KAFKA_REST_SECRET_ID and KAFKA_REST_API_KEY are exclusive: set only one');
+  }
+  if (secretId !== undefined) return { scheme, secret: { secretId } };
+  if (value !== undefined) return { scheme, secret: { value } };
+  read.problems.push(
+    `KAFKA_REST_SECRET_ID is required for KAFKA_REST_AUTH=${scheme}: the Secrets Manager secret holding the credential (or KAFKA_REST_API_KEY locally, or KAFKA_REST_AUTH=none)`,
+  );
+  return { scheme, secret: { value: '' } };
+};
+
+const deepFreeze = <T>(value: T): T => {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value) && !(value instanceof URL)) {
+    if (value instanceof Map) for (const item of value.values()) deepFreeze(item);
+    else for (const item of Object.values(value)) deepFreeze(item);
+    Object.freeze(value);
+  }
+  return value;
+};

@@ -1,0 +1,133 @@
+import type { CoreConfig } from '../config-core.js';
+import { loadSections } from '../config-core.js';
+import { checkInt, type Env, type EnvReader, isPlainObject, unknownKeys } from '../env-reader.js';
+import {
+  type IdempotencyConfig,
+  type IdempotencySettings,
+  parseIdempotency,
+  parseIdempotencySettings,
+} from './idempotency/index.js';
+import { parseVerification, type Verification } from './verify/index.js';
+
+export type KeySource =
+  | { readonly from: 'none' }
+  | { readonly from: 'header'; readonly header: string }
+  | { readonly from: 'json-pointer'; readonly pointer: string };
+
+export interface WebhookRoute {
+  readonly name: string;
+  readonly topic: string;
+  readonly key: KeySource;
+  readonly partition: number | undefined;
+  readonly maxBodyBytes: number;
+  /** How callers prove who they are; `{scheme: 'none'}` only when declared so explicitly. */
+  readonly verify: Verification;
+  /** Where a delivery's id comes from, so a repeated delivery is answered without producing again. */
+  readonly idempotency: IdempotencyConfig | undefined;
+}
+
+export interface WebhookSection {
+  readonly webhook: {
+    readonly routes: ReadonlyMap<string, WebhookRoute>;
+    readonly idempotency: IdempotencySettings;
+  };
+}
+
+export type WebhookConfig = CoreConfig & WebhookSection;
+
+/** A Lambda payload is at most 6 MB; API Gateway at most 10 MB. The smaller one bounds a webhook body. */
+export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6_291_456;
+
+const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
+const ROUTE_NAME = /^[a-zA-Z0-9._~-]{1,128}$/;
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-zA-Z-]+$/;
+
+/** `WEBHOOK_ROUTES` and the idempotency table the idempotent routes need. */
+export const parseWebhookSection = (read: EnvReader, core: CoreConfig): WebhookSection => {
+  const routes = parseRoutes(read, core.kafka.maxRecordBytes);
+  const idempotentRoutes = [...routes.values()].filter((route) => route.idempotency !== undefined);
+  return {
+    webhook: {
+      routes,
+      idempotency: parseIdempotencySettings(
+        read,
+        idempotentRoutes.map((route) => route.name),
+      ),
+    },
+  };
+};
+
+/** The webhook function's settings (see `loadSections`). */
+export const loadWebhookConfig = (env: Env): WebhookConfig => loadSections(env, parseWebhookSection);
+
+const ROUTE_KEYS = ['topic', 'verify', 'key', 'partition', 'maxBodyBytes', 'idempotency'] as const;
+
+const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, WebhookRoute> => {
+  const routes = new Map<string, WebhookRoute>();
+  const value = read.json('WEBHOOK_ROUTES');
+  if (value === undefined) return routes;
+  if (!isPlainObject(value)) {
+    read.problems.push(
+      'WEBHOOK_ROUTES must be a JSON object of route name → {topic, verify, key?, partition?, maxBodyBytes?, idempotency?}',
+    );
+    return routes;
+  }
+  const bodyLimit = Math.min(maxRecordBytes, LAMBDA_PAYLOAD_LIMIT_BYTES);
+  for (const [name, spec] of Object.entries(value)) {
+    const at = `WEBHOOK_ROUTES.${name}`;
+    const problemsBefore = read.problems.length;
+    if (!ROUTE_NAME.test(name)) read.problems.push(`${at}: a route name is 1-128 of [A-Za-z0-9._~-]`);
+    if (!isPlainObject(spec)) {
+      read.problems.push(
+        `${at} must be an object {topic, verify, key?, partition?, maxBodyBytes?, idempotency?}`,
+      );
+      continue;
+    }
+    for (const key of unknownKeys(spec, ROUTE_KEYS)) {
+      read.problems.push(`${at}.${key} is not a route setting (one of ${ROUTE_KEYS.join(', ')})`);
+    }
+    const topic = spec.topic;
+    if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) {
+      read.problems.push(`${at}.topic must be a Kafka topic name (1-249 of [a-zA-Z0-9._-])`);
+    }
+    const partition = spec.partition;
+    if (partition !== undefined && checkInt(partition, { min: 0 })) {
+      read.problems.push(`${at}.partition must be ${checkInt(partition, { min: 0 })}`);
+    }
+    const maxBodyBytes = spec.maxBodyBytes ?? bodyLimit;
+    const bodyProblem = checkInt(maxBodyBytes, { min: 1, max: bodyLimit });
+    if (bodyProblem) read.problems.push(`${at}.maxBodyBytes must be ${bodyProblem}`);
+    const key = parseKeySource(read, `${at}.key`, spec.key);
+    const verify = parseVerification(spec.verify, at, read.problems);
+    const idempotency = parseIdempotency(spec.idempotency, at, read.problems);
+    if (read.problems.length === problemsBefore && verify !== undefined) {
+      routes.set(name, {
+        name,
+        topic: topic as string,
+        verify,
+        key,
+        partition: partition as number | undefined,
+        maxBodyBytes: maxBodyBytes as number,
+        idempotency,
+      });
+    }
+  }
+  return routes;
+};
+
+const parseKeySource = (read: EnvReader, at: string, spec: unknown): KeySource => {
+  if (spec === undefined || spec === null || spec === 'none') return { from: 'none' };
+  if (isPlainObject(spec) && Object.keys(spec).length === 1) {
+    if (typeof spec.header === 'string' && HEADER_NAME.test(spec.header)) {
+      return { from: 'header', header: spec.header.toLowerCase() };
+    }
+    if (typeof spec.jsonPointer === 'string' && isJsonPointer(spec.jsonPointer)) {
+      return { from: 'json-pointer', pointer: spec.jsonPointer };
+    }
+  }
+  read.problems.push(`${at} must be "none", {"header": "<name>"} or {"jsonPointer": "/path"} (RFC 6901)`);
+  return { from: 'none' };
+};
+
+/** RFC 6901: empty (the whole document) or `/`-separated tokens where `~` is only `~0` or `~1`. */
+export const isJsonPointer = (pointer: string): boolean => /^(\/([^~]|~[01])*)*$/.test(pointer);
