@@ -171,6 +171,20 @@ describe('the packaged bundles, as the cold-start benchmark runs them', () => {
     },
   );
 
+  it.each([
+    { fn: 'webhook', own: 'WEBHOOK_ROUTES', others: ['QUEUE_TOPIC', 'EVENTS_TOPIC', 'CHECKPOINT_TABLE'] },
+    { fn: 'queue', own: 'QUEUE_TOPIC', others: ['WEBHOOK_ROUTES', 'EVENTS_TOPIC', 'CHECKPOINT_TABLE'] },
+    { fn: 'events', own: 'EVENTS_TOPIC', others: ['WEBHOOK_ROUTES', 'QUEUE_TOPIC', 'CHECKPOINT_TABLE'] },
+    { fn: 'drain', own: 'CHECKPOINT_TABLE', others: ['WEBHOOK_ROUTES', 'QUEUE_TOPIC', 'EVENTS_TOPIC'] },
+  ])('$fn: carries its own settings parser and no other function’s', ({ fn, own, others }) => {
+    // Act
+    const text = readFileSync(bundles.find((info) => info.fn === fn)?.file ?? '', 'utf8');
+
+    // Assess
+    expect(text).toContain(own);
+    for (const setting of others) expect(text, setting).not.toContain(setting);
+  });
+
   it('the webhook, started by the cold-start probe, reads its key through the extension and produces', async () => {
     // Prepare
     const webhook = bundles.find((info) => info.fn === 'webhook');

@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
+import { loadDrainConfig } from '../lib/drain/config.js';
 import { ConfigError, isAppError } from '../lib/errors.js';
+import { loadEventsConfig, loadQueueConfig } from '../lib/ingest/config.js';
+import { loadWebhookConfig } from '../lib/webhook/config.js';
 
 const BASE = {
   KAFKA_REST_URL: 'https://kafka-rest.example.com:443',
@@ -179,6 +182,53 @@ describe('loadConfig', () => {
     expect(problemsOf({ ...env, KAFKA_REST_DIALECT: 'v2' })).toEqual([
       expect.stringContaining('KAFKA_REST_FETCH_WAIT_MS (1000) must be below KAFKA_REST_TIMEOUT_MS (150)'),
     ]);
+  });
+
+  it('lets each function load only its own settings, on the shared ones', () => {
+    // Prepare: every function's setting is broken at once.
+    const env = {
+      ...BASE,
+      WEBHOOK_ROUTES: '[]',
+      QUEUE_CONCURRENCY: 'many',
+      EVENTS_KEY_POINTER: 'id',
+      DRAINS: '{',
+      CHECKPOINT_TABLE: 'checkpoints',
+    };
+    const loaders = {
+      webhook: loadWebhookConfig,
+      queue: loadQueueConfig,
+      events: loadEventsConfig,
+      drain: loadDrainConfig,
+    };
+
+    // Act
+    const problems = Object.fromEntries(
+      Object.entries(loaders).map(([name, load]) => {
+        try {
+          load(env);
+          return [name, []];
+        } catch (error) {
+          return [name, (error as ConfigError).problems];
+        }
+      }),
+    );
+
+    // Assess
+    expect(problems).toEqual({
+      webhook: [expect.stringContaining('WEBHOOK_ROUTES must be a JSON object')],
+      queue: [expect.stringContaining('QUEUE_CONCURRENCY must be')],
+      events: [expect.stringContaining('EVENTS_KEY_POINTER')],
+      drain: [expect.stringContaining('DRAINS must be JSON')],
+    });
+    expect(problemsOf(env)).toHaveLength(4);
+    expect(loadQueueConfig({ ...BASE, QUEUE_TOPIC: 'orders' })).toMatchObject({
+      kafka: { dialect: 'v1' },
+      queue: { topic: 'orders' },
+    });
+    expect(problemsOf({ ...env, KAFKA_REST_URL: '' })).toContain(
+      'KAFKA_REST_URL is required: the base URL of the Kafka REST proxy',
+    );
+    expect(() => loadDrainConfig({ DRAINS: '[]' })).toThrow(/KAFKA_REST_URL is required/);
   });
 
   it('reports every problem at once, as one ERR_CONFIG error', () => {
