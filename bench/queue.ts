@@ -14,7 +14,7 @@ import { makeHandler, type QueueHandlerDeps } from '../handlers/queue.js';
 import { loadConfig } from '../lib/config.js';
 import { planProduceRequests, toProduceLimits } from '../lib/ingest/plan.js';
 import { parseSqsEvent } from '../lib/ingest/sqs.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { encodeProduceBody, V1_MEDIA } from '../lib/kafka-rest/v1.js';
 import type { Log } from '../lib/log.js';

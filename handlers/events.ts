@@ -7,7 +7,7 @@ import {
 } from '../lib/ingest/config.js';
 import { type AnyEventBridgeEvent, type EventsDeps, ingestEvent } from '../lib/ingest/events.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 
@@ -20,7 +20,7 @@ export interface EventsHandlerDeps extends EventsDeps {
 export const createEventsDeps = (config: EventsFunctionConfig): EventsHandlerDeps => {
   const topic = assertEventsConfigUsable(config.events);
   const log = createLog(config.logLevel);
-  const kafka = createKafkaRestFromConfig(config, { log });
+  const kafka = createKafkaRestProducerFromConfig(config, { log });
   return {
     kafka,
     log,

@@ -4,7 +4,7 @@ import { assertQueueConfigUsable, loadQueueConfig, type QueueFunctionConfig } fr
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { ingestQueueBatch, type QueueDeps } from '../lib/ingest/queue.js';
 import { toBatchResponse } from '../lib/ingest/sqs.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 
@@ -16,7 +16,7 @@ export interface QueueHandlerDeps extends QueueDeps {
 export const createQueueDeps = (config: QueueFunctionConfig): QueueHandlerDeps => {
   assertQueueConfigUsable(config.queue);
   const log = createLog(config.logLevel);
-  const kafka = createKafkaRestFromConfig(config, { log });
+  const kafka = createKafkaRestProducerFromConfig(config, { log });
   return {
     kafka,
     log,

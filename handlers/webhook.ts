@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lazyDeps } from '../lib/deps.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 import { createSecretsCacheFromConfig } from '../lib/secrets.js';
@@ -19,7 +19,7 @@ export const createWebhookDeps = (config: WebhookConfig): WebhookHandlerDeps => 
   const log = createLog(config.logLevel);
   // One cache for the proxy credential and the routes' signing secrets: one fetch per secret per TTL.
   const secrets = createSecretsCacheFromConfig(config, { log });
-  const kafka = createKafkaRestFromConfig(config, { log, secrets });
+  const kafka = createKafkaRestProducerFromConfig(config, { log, secrets });
   return {
     kafka,
     metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),

@@ -5,7 +5,7 @@ import { loadConfig } from '../lib/config.js';
 import type { Env } from '../lib/env-reader.js';
 import { ConfigError } from '../lib/errors.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { lambdaContext } from './fixtures/api-gateway.js';
 import { eventBridgeEvent } from './fixtures/eventbridge.js';

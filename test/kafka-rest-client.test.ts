@@ -6,10 +6,10 @@ import type { Fault } from '../dev/kafka-rest/server.js';
 import { loadConfig } from '../lib/config.js';
 import { isAppError, isUpstreamError, type UpstreamError } from '../lib/errors.js';
 import { apiKeyAuth, basicAuth, bearerAuth, noAuth } from '../lib/kafka-rest/auth.js';
-import { createKafkaRest } from '../lib/kafka-rest/client.js';
+import { createKafkaRest, createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import { isOffsetOutOfRangeError, OffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';
 import type { KafkaRestFlavor } from '../lib/kafka-rest/flavors.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createKafkaRestProducer } from '../lib/kafka-rest/producer.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { createSecretsCache, literalSecret, secretValue } from '../lib/secrets.js';
 import {
@@ -1348,6 +1348,32 @@ describe('createKafkaRest options', () => {
   });
 });
 
+describe('createKafkaRestProducer (the ingestion functions’ client)', () => {
+  it('produces like createKafkaRest, and refuses to read with ERR_CONFIG without a request', async () => {
+    // Prepare
+    const kit = await startKafkaRestWithClient({ server: { topics: { demo: 1 } } });
+    const producer = createKafkaRestProducer({ baseUrl: kit.server.url, allowHttp: true, auth: noAuth() });
+
+    // Act
+    const results = await producer.produce('demo', fourRecords.slice(0, 1), deadlineIn());
+    const readError = await producer
+      .fetch('demo', 0, 0, { maxRecords: 1, ...deadlineIn() })
+      .catch((caught: unknown) => caught);
+    const boundsError = await producer.logBounds('demo', 0, deadlineIn()).catch((caught: unknown) => caught);
+    await producer.endFetch('demo', 0, deadlineIn());
+    await producer.close();
+    await kit.close();
+
+    // Assess
+    expect(results).toEqual([{ ok: true, partition: 0, offset: 0 }]);
+    for (const error of [readError, boundsError]) {
+      expect(error).toMatchObject({ code: 'ERR_CONFIG' });
+      expect((error as Error).message).toMatch(/produce only/);
+    }
+    expect(kit.server.requests.map((request) => request.method)).toEqual(['POST']);
+  });
+});
+
 describe('createKafkaRestFromConfig', () => {
   it('wires URL, key and limits from the config', async () => {
     // Prepare
@@ -1407,7 +1433,7 @@ describe('createKafkaRestFromConfig', () => {
     const script = `
       import { createRequire } from 'node:module';
       import { loadConfig } from './lib/config.js';
-      import { createKafkaRestFromConfig } from './lib/kafka-rest/from-config.js';
+      import { createKafkaRestFromConfig } from './lib/kafka-rest/client.js';
       const base = { KAFKA_REST_URL: 'http://127.0.0.1:9', KAFKA_REST_ALLOW_HTTP: 'true', KAFKA_REST_MAX_ATTEMPTS: '1',
         SECRETS_MANAGER_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1' };
       const isLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('client-secrets-manager'));

@@ -4,9 +4,12 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
 import { isAppError, type UpstreamError } from '../lib/errors.js';
 import { basicAuth, noAuth } from '../lib/kafka-rest/auth.js';
-import { createKafkaRest, type KafkaRestOptions } from '../lib/kafka-rest/client.js';
+import {
+  createKafkaRest,
+  createKafkaRestFromConfig,
+  type KafkaRestOptions,
+} from '../lib/kafka-rest/client.js';
 import { isOffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { splitJsonObjects } from '../lib/kafka-rest/v3.js';
 import { literalSecret } from '../lib/secrets.js';

@@ -5,7 +5,7 @@ import { type LocalSecretsExtension, startSecretsExtension } from '../bench/lib/
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { loadConfig } from '../lib/config.js';
 import { type AppError, isAppError } from '../lib/errors.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import {
   createExtensionSecretFetcher,

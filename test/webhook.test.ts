@@ -3,7 +3,7 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/from-config.js';
+import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import { createSecretsCache, createSecretsManagerClient } from '../lib/secrets.js';
 import { createIdempotencyStore } from '../lib/webhook/idempotency/store.js';
 import { signGithub } from '../lib/webhook/verify/index.js';

@@ -1,5 +1,6 @@
 import type { Config } from '../config.js';
-import { createKafkaRestFromConfig, toAuthProvider } from '../kafka-rest/from-config.js';
+import { createKafkaRestFromConfig } from '../kafka-rest/client.js';
+import { toAuthProvider } from '../kafka-rest/from-config.js';
 import type { Log } from '../log.js';
 import { createSecretsCacheFromConfig, type SecretsCache } from '../secrets.js';
 import type { AdminConfig } from './config.js';

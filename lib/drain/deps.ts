@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError } from '../errors.js';
-import { createKafkaRestFromConfig } from '../kafka-rest/from-config.js';
+import { createKafkaRestFromConfig } from '../kafka-rest/client.js';
 import { createLog } from '../log.js';
 import { createSecretsCacheFromConfig } from '../secrets.js';
 import { createAwsClients, createDeadLetterQueue, createSink } from '../sinks/index.js';

@@ -1,5 +1,6 @@
 import type { UpstreamError } from '../errors.js';
 import type { Log } from '../log.js';
+import type { KafkaRestDialect, KafkaRestFlavor } from './flavors.js';
 import type { CallOptions, FetchedRecord, FetchOptions, LogBounds, LogBoundsOptions } from './types.js';
 
 /**
@@ -51,6 +52,24 @@ export interface Reader {
   /** `end` for every partition read so far. Never throws. */
   endAll(call: CallOptions): Promise<void>;
 }
+
+/** What choosing and building a dialect's reader needs to know of the client's settings. */
+export interface ReaderSettings {
+  readonly baseUrl: URL;
+  /** The base URL's own path prefix, prepended to every path. */
+  readonly basePath: string;
+  readonly dialect: KafkaRestDialect;
+  readonly flavor: KafkaRestFlavor;
+  readonly consumerGroup: string;
+  readonly fetchMaxBytes: number;
+  readonly fetchWaitMs: number;
+}
+
+/**
+ * Builds the reading side of a client. Passed in rather than imported, so that a function that only
+ * produces bundles none of the readers (`createKafkaRestProducer`).
+ */
+export type ReaderFactory = (deps: ReaderDeps, settings: ReaderSettings) => Reader;
 
 export interface HeaderMerge {
   forAuth: Readonly<Record<string, string>> | undefined;

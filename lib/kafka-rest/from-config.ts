@@ -8,8 +8,7 @@ import {
   secretValue,
 } from '../secrets.js';
 import { type AuthProvider, apiKeyAuth, basicAuth, bearerAuth, noAuth } from './auth.js';
-import { createKafkaRest } from './client.js';
-import type { KafkaRestClient } from './types.js';
+import type { KafkaRestOptions } from './client-core.js';
 
 export interface KafkaRestFromConfigOptions {
   readonly log?: Log;
@@ -21,18 +20,18 @@ export interface KafkaRestFromConfigOptions {
 }
 
 /**
- * The client every handler builds in its deps factory (once per cold start): base URL, dialect and flavor,
- * auth, timeouts, retries and limits all from `config.kafka`. The Secrets Manager SDK is loaded only when the credential
- * is a secret id, and only at the first request (not here), so `auth=none` and a literal key never load it.
- *
- * Throws `ConfigError` (`ERR_CONFIG`) if the settings are inconsistent (already checked by the settings loader).
+ * The client options every handler builds its client from (once per cold start): base URL, dialect and
+ * flavor, auth, timeouts, retries and limits all from `config.kafka`. The Secrets Manager SDK is loaded only
+ * when the credential is a secret id, and only at the first request (not here), so `auth=none` and a
+ * literal key never load it. `createKafkaRestFromConfig` (client.ts) and
+ * `createKafkaRestProducerFromConfig` (producer.ts) build the client.
  */
-export const createKafkaRestFromConfig = (
+export const kafkaRestOptionsFromConfig = (
   config: CoreConfig,
   options: KafkaRestFromConfigOptions = {},
-): KafkaRestClient => {
+): KafkaRestOptions => {
   const kafka = config.kafka;
-  return createKafkaRest({
+  return {
     baseUrl: kafka.url,
     allowHttp: kafka.allowHttp,
     auth: toAuthProvider(config, options),
@@ -53,7 +52,7 @@ export const createKafkaRestFromConfig = (
     fetchMaxBytes: kafka.fetchMaxBytes,
     fetchWaitMs: kafka.fetchWaitMs,
     ...(options.log === undefined ? {} : { log: options.log }),
-  });
+  };
 };
 
 /** The auth provider `config.kafka.auth` asks for; its secret is read through `options.secrets` (or a new cache). */

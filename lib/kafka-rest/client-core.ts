@@ -1,0 +1,843 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Dispatcher } from 'undici';
+import { checkInt } from '../env-reader.js';
+import { AppError, ConfigError, ERROR_CODES, isAppError, UpstreamError } from '../errors.js';
+import type { Log } from '../log.js';
+import { redact, secretsOfHeaders } from '../redact.js';
+import type { AuthProvider } from './auth.js';
+import {
+  type CallSpec,
+  type Exchange,
+  type HeaderMerge,
+  type ReaderFactory,
+  withAuthHeaders,
+} from './calls.js';
+import {
+  KAFKA_REST_DIALECTS,
+  KAFKA_REST_FLAVORS,
+  type KafkaRestDialect,
+  type KafkaRestFlavor,
+} from './flavors.js';
+import { createUndiciTransport, type TransportOutcome, type TransportReply } from './http.js';
+import { type BackoffSettings, parseRetryAfterMs, planRetry, toStatusVerdict } from './retry.js';
+import type {
+  CallOptions,
+  FetchedRecord,
+  FetchOptions,
+  KafkaRestClient,
+  KafkaRestStats,
+  LogBounds,
+  LogBoundsOptions,
+  PartitionInfo,
+  ProduceHeader,
+  ProduceRecord,
+  ProduceResult,
+} from './types.js';
+import { createBinaryWire, parseErrorCode, TOPIC_NAME, V1_MEDIA } from './v1.js';
+import { createV2Wire } from './v2.js';
+import { createV3Wire } from './v3.js';
+import type { WireFormat } from './wire.js';
+
+export interface KafkaRestOptions {
+  /** The proxy's base URL; a path prefix is kept (`https://host/kafka-rest` → `/kafka-rest/topics/…`). */
+  readonly baseUrl: URL | string;
+  /** Allows `http:` (local development only); otherwise the base URL must be `https:`. */
+  readonly allowHttp?: boolean;
+  readonly auth: AuthProvider;
+  /** The Kafka REST API the proxy speaks (protocol doc §0). Default `v1`. */
+  readonly dialect?: KafkaRestDialect;
+  /** Whose proxy it is, for the quirks of §4 and §6 (v1/v2 only). Default `confluent`. */
+  readonly flavor?: KafkaRestFlavor;
+  /** v3: the cluster id of `/v3/clusters/{id}/…` (required for v3). */
+  readonly clusterId?: string;
+  /** v3: the path before `/v3`, `''` on a self-managed proxy, `/kafka` on Confluent Cloud. Default `''`. */
+  readonly v3PathPrefix?: string;
+  /** v2: the consumer group of the reading instances (nothing is committed to it). Default `kafka-rest-bridge`. */
+  readonly consumerGroup?: string;
+  /** v2: `max_bytes` of one `records` read. Default 2 097 152. */
+  readonly fetchMaxBytes?: number;
+  /** v2: `timeout` of one `records` read, how long the proxy may wait when it has nothing. Default 1 000. */
+  readonly fetchWaitMs?: number;
+  /** Default: one keep-alive undici `Pool` for the base URL's origin, `connections` bounded. */
+  readonly dispatcher?: Dispatcher;
+  /** Connections of the default pool. Default 8. */
+  readonly connections?: number;
+  /** Default 3 000. */
+  readonly connectTimeoutMs?: number;
+  /** Bound of one attempt's wait for headers and for body data, further capped by the call's deadline. Default 10 000. */
+  readonly requestTimeoutMs?: number;
+  /** Attempts per request (the first one included). Default 5. */
+  readonly maxAttempts?: number;
+  /** Default 100. */
+  readonly backoffBaseMs?: number;
+  /** Default 5 000. */
+  readonly backoffMaxMs?: number;
+  /** Key + value bytes of one record. Default 1 000 000 (Message Hub's maximum, protocol doc §5). */
+  readonly maxRecordBytes?: number;
+  /** A produce call bigger than this (JSON body bytes, estimated) is split into several requests. Default 5 000 000. */
+  readonly maxRequestBytes?: number;
+  /** A produce call with more records than this is split into several requests. Default 500. */
+  readonly maxRequestRecords?: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+  readonly log?: Log;
+}
+
+const DEFAULTS = {
+  connections: 8,
+  connectTimeoutMs: 3_000,
+  requestTimeoutMs: 10_000,
+  maxAttempts: 5,
+  backoffBaseMs: 100,
+  backoffMaxMs: 5_000,
+  maxRecordBytes: 1_000_000,
+  maxRequestBytes: 5_000_000,
+  maxRequestRecords: 500,
+  fetchMaxBytes: 2_097_152,
+  fetchWaitMs: 1_000,
+} as const;
+
+/** The part of an error body kept for diagnosis (like undici's `ResponseError`). */
+const SNIPPET_CHARS = 256;
+/** Past the cut, enough of the body to recognise a credential that starts before it. */
+const SNIPPET_LOOKAHEAD_CHARS = 1_024;
+/** How long `close()` may spend deleting consumer instances. */
+const CLOSE_BUDGET_MS = 5_000;
+const DEFAULT_CONSUMER_GROUP = 'kafka-rest-bridge';
+
+const NO_LOG: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
+
+interface Settings extends BackoffSettings {
+  readonly baseUrl: URL;
+  readonly dialect: KafkaRestDialect;
+  readonly flavor: KafkaRestFlavor;
+  readonly clusterId: string;
+  readonly v3PathPrefix: string;
+  readonly consumerGroup: string;
+  readonly fetchMaxBytes: number;
+  readonly fetchWaitMs: number;
+  readonly connections: number;
+  readonly connectTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly maxRecordBytes: number;
+  readonly maxRequestBytes: number;
+  readonly maxRequestRecords: number;
+}
+
+/**
+ * Creates a Kafka REST client for the `dialect` the proxy speaks (design §3): v1 (binary embedded; protocol
+ * doc §1–§5), v2 (§6: v2 media types, reading through one consumer instance per partition) or v3 produce
+ * (§7: one JSON object per record, a delivery report each). The `flavor` adds a server's quirks (§4, §6).
+ *
+ * Produce never throws for the proxy's failures: each record gets a result, and only failed retriable
+ * records are resent, with full-jitter backoff or the proxy's `Retry-After`, until `maxAttempts` or the
+ * call's deadline. A timeout or a connection lost after sending is ambiguous (the records may have been
+ * written); resending then is at-least-once and is counted in `stats().ambiguousResends` and logged.
+ *
+ * Throws `ConfigError` (`ERR_CONFIG`) listing every bad option; each method documents its own errors.
+ */
+export const createKafkaRestClient = (
+  options: KafkaRestOptions,
+  createReader: ReaderFactory,
+): KafkaRestClient => {
+  const settings = parseOptions(options);
+  const auth = options.auth;
+  const now = options.now ?? Date.now;
+  const sleep = options.sleep ?? ((ms: number) => delay(ms));
+  const log = options.log ?? NO_LOG;
+  const origin = settings.baseUrl.origin;
+  const basePath = settings.baseUrl.pathname.replace(/\/+$/, '');
+  const transport = createUndiciTransport({
+    baseUrl: settings.baseUrl,
+    dispatcher: options.dispatcher,
+    connections: settings.connections,
+    connectTimeoutMs: settings.connectTimeoutMs,
+  });
+  const counters = { requests: 0, retries: 0, ambiguousResends: 0, possibleDuplicates: 0, authRefreshes: 0 };
+  // The credential's header values, kept only to scrub them from body snippets should a proxy echo them.
+  let secretsToRedact: readonly string[] = [];
+
+  const wire = createWire(settings, basePath);
+  const produceHeaders = withAuthHeaders(wire.produce.headers);
+  const metadataHeaders = wire.metadata === undefined ? undefined : withAuthHeaders(wire.metadata.headers);
+
+  /** One HTTP attempt, with the credential, bounded by what is left of the call's deadline. */
+  const attempt = async (
+    call: CallOptions,
+    method: CallSpec['method'],
+    path: string,
+    headers: HeaderMerge,
+    body?: string | Uint8Array,
+    keepPartialBody = false,
+  ): Promise<TransportOutcome> => {
+    if (call.signal?.aborted === true) {
+      return failure(
+        new AppError(ERROR_CODES.DEADLINE, 'the call was aborted by its caller', { retriable: false }),
+        false,
+      );
+    }
+    const remainingMs = call.deadlineMs - now();
+    if (remainingMs < 1) {
+      return failure(
+        new AppError(
+          ERROR_CODES.DEADLINE,
+          `the deadline passed before a request to the Kafka REST proxy at ${origin}`,
+        ),
+        false,
+      );
+    }
+    let authHeaders: Readonly<Record<string, string>>;
+    try {
+      authHeaders = await auth.headers();
+    } catch (error) {
+      const appError = toSecretError(error);
+      return failure(appError, appError.retriable);
+    }
+    if (authHeaders !== headers.forAuth) secretsToRedact = secretsOfHeaders(authHeaders);
+    counters.requests++;
+    return transport.send({
+      method,
+      path,
+      headers: headers.merge(authHeaders),
+      ...(body === undefined ? {} : { body }),
+      timeoutMs: Math.min(settings.requestTimeoutMs, remainingMs),
+      exactTimeout: remainingMs <= settings.requestTimeoutMs,
+      signal: call.signal,
+      keepPartialBody,
+    });
+  };
+
+  /** Reads the credential again after a 401/403; throws `ERR_SECRET` when that fails. */
+  const refreshAuth = async (what: string): Promise<void> => {
+    counters.authRefreshes++;
+    log.warn('Kafka REST proxy refused the credential: reading it again', { what });
+    try {
+      await auth.refresh();
+    } catch (error) {
+      throw toSecretError(error);
+    }
+  };
+
+  // Redacted before it is cut: a secret straddling the cut would otherwise leave its first characters.
+  const snippet = (body: string): string =>
+    redact(body.slice(0, SNIPPET_CHARS + SNIPPET_LOOKAHEAD_CHARS), secretsToRedact).slice(0, SNIPPET_CHARS);
+
+  /** A per-record error message, kept like a body snippet. */
+  const messageSnippet = (message: unknown): string => (typeof message === 'string' ? snippet(message) : '');
+
+  const statusError = (
+    reply: TransportReply,
+    kafkaErrorCode: number | null,
+    what: string,
+    retriable: boolean,
+    retryAfterMs?: number,
+  ): UpstreamError =>
+    new UpstreamError(
+      ERROR_CODES.UPSTREAM_STATUS,
+      `Kafka REST proxy answered ${reply.status}${kafkaErrorCode === null ? '' : ` (error_code ${kafkaErrorCode})`} to ${what}`,
+      {
+        status: reply.status,
+        kafkaErrorCode,
+        bodySnippet: snippet(reply.body),
+        retriable,
+        ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+      },
+    );
+
+  const authError = (reply: TransportReply, kafkaErrorCode: number | null, what: string): UpstreamError =>
+    new UpstreamError(
+      ERROR_CODES.UPSTREAM_AUTH,
+      `Kafka REST proxy refused the credential (${reply.status}) for ${what}, also after reading it again`,
+      { status: reply.status, kafkaErrorCode, bodySnippet: snippet(reply.body) },
+    );
+
+  const protocolError = (
+    reply: { status: number; body: string },
+    what: string,
+    expected: string,
+  ): UpstreamError =>
+    new UpstreamError(
+      ERROR_CODES.UPSTREAM_PROTOCOL,
+      `Kafka REST proxy answered ${reply.status} to ${what} with a body that is not ${expected}`,
+      { status: reply.status, bodySnippet: snippet(reply.body) },
+    );
+
+  /** See {@link Exchanger}: a call that is safe to repeat, with retries; throws the last failure. */
+  const exchange = async (call: CallOptions, spec: CallSpec): Promise<Exchange> => {
+    const { what, passThrough } = spec;
+    let refreshed = false;
+    for (let attemptNo = 1; ; attemptNo++) {
+      const outcome = await attempt(call, spec.method, spec.path, spec.headers, spec.body);
+      let error: AppError;
+      let retryAfterMs: number | undefined;
+      if (!outcome.ok) {
+        if (!outcome.retriable) throw outcome.error;
+        error = outcome.error;
+      } else {
+        if (outcome.status >= 200 && outcome.status < 300) {
+          return { status: outcome.status, body: outcome.body, kafkaErrorCode: null };
+        }
+        const code = parseErrorCode(outcome.body);
+        if (passThrough?.(outcome.status, code, outcome.body) === true) {
+          return { status: outcome.status, body: outcome.body, kafkaErrorCode: code };
+        }
+        const verdict = toStatusVerdict(outcome.status, code, true);
+        if (verdict === 'auth') {
+          if (refreshed) throw authError(outcome, code, what);
+          refreshed = true;
+          await refreshAuth(what);
+          counters.retries++;
+          attemptNo--; // a retry with a fresh credential is not a failed attempt
+          continue;
+        }
+        retryAfterMs = parseRetryAfterMs(outcome.headers['retry-after'], now());
+        error = statusError(outcome, code, what, verdict === 'retry', retryAfterMs);
+        if (verdict === 'fail') throw error;
+      }
+      const plan = planRetry(attemptNo, retryAfterMs, call.deadlineMs, now(), settings);
+      if (!plan.retry) throw error;
+      log.debug('retrying Kafka REST call', {
+        what,
+        attempt: attemptNo,
+        waitMs: plan.waitMs,
+        code: error.code,
+      });
+      counters.retries++;
+      await sleep(plan.waitMs);
+    }
+  };
+
+  /**
+   * Sends `indices` of `records` until each has a result, resending only failed retriable records.
+   * Fills `results`; never throws.
+   */
+  const produceRequest = async (
+    topic: string,
+    records: readonly ProduceRecord[],
+    indices: number[],
+    results: ProduceResult[],
+    call: CallOptions,
+  ): Promise<void> => {
+    const what = `produce to topic ${topic}`;
+    const path = wire.produce.path(topic);
+    let pending = indices;
+    let refreshed = false;
+    // How many of `pending` the previous attempt may have written (timeout, connection lost after sending).
+    let ambiguous = 0;
+    const fail = (list: readonly number[], error: AppError): void => {
+      for (const index of list) results[index] = { ok: false, error };
+    };
+
+    for (let attemptNo = 1; ; attemptNo++) {
+      if (ambiguous > 0) {
+        counters.ambiguousResends++;
+        counters.possibleDuplicates += ambiguous;
+        log.warn('resending records after an ambiguous failure: they may be written twice', {
+          topic,
+          records: ambiguous,
+          attempt: attemptNo,
+        });
+      }
+      const outcome = await attempt(
+        call,
+        'POST',
+        path,
+        produceHeaders,
+        wire.produce.encode(records, pending),
+        wire.produce.streamsReports,
+      );
+      let retry: number[];
+      let error: AppError | undefined;
+      let recordError: ((index: number) => AppError) | undefined;
+      let retryAfterMs: number | undefined;
+      ambiguous = 0;
+
+      if (!outcome.ok) {
+        if (!outcome.retriable) return fail(pending, outcome.error);
+        ambiguous = outcome.ambiguous ? pending.length : 0;
+        retry = pending;
+        error = outcome.error;
+      } else {
+        const ok = outcome.status >= 200 && outcome.status < 300;
+        const code = ok ? null : parseErrorCode(outcome.body);
+        const verdict = ok ? undefined : toStatusVerdict(outcome.status, code, false);
+        if (verdict === 'auth') {
+          if (refreshed) return fail(pending, authError(outcome, code, what));
+          refreshed = true;
+          try {
+            await refreshAuth(what);
+          } catch (refreshError) {
+            return fail(pending, refreshError as AppError);
+          }
+          counters.retries++;
+          attemptNo--;
+          continue;
+        }
+        // Per-record results come with 200, and with 500 on Karapace when any record failed (protocol doc §4).
+        const reports = wire.produce.hasRecordResults(outcome.status)
+          ? wire.produce.parse(outcome.body, pending.length)
+          : undefined;
+        const cut = outcome.cut;
+        if (cut !== undefined && reports === undefined) {
+          // Nothing usable arrived before the connection broke: as if no answer had.
+          if (!cut.retriable) return fail(pending, cut.error);
+          ambiguous = cut.ambiguous ? pending.length : 0;
+          retry = pending;
+          error = cut.error;
+        } else if (reports !== undefined) {
+          retry = [];
+          // Allocated on the first retriable failure only: the common all-success answer needs none of it.
+          let retriableCodes: Map<number, { code: number; message: unknown }> | undefined;
+          for (let j = 0; j < reports.length; j++) {
+            const report = reports[j] as (typeof reports)[number];
+            const index = pending[j] as number;
+            if (report.kind === 'acked') {
+              results[index] = { ok: true, partition: report.partition, offset: report.offset };
+            } else if (report.kind === 'unacked' && cut?.retriable === true) {
+              // The stream broke before its report: maybe written. Resent now, as an ambiguous resend.
+              retry.push(index);
+              if (cut.ambiguous) ambiguous++;
+              error = cut.error;
+            } else if (report.kind === 'unacked') {
+              // No error, yet no usable position (`-1`, `1.5`, null, or no report): maybe written, maybe
+              // not. Not acknowledged, so reported retriable; whoever retries it may write it twice.
+              counters.possibleDuplicates++;
+              results[index] = {
+                ok: false,
+                error: cut?.error ?? protocolError(outcome, what, UNACKED_EXPECTED[wire.dialect]),
+              };
+            } else if (wire.produce.isRetriable(report.code)) {
+              retry.push(index);
+              retriableCodes ??= new Map();
+              retriableCodes.set(index, { code: report.code as number, message: report.message });
+            } else {
+              results[index] = {
+                ok: false,
+                error: recordRejected(topic, report.code, messageSnippet(report.message), outcome.status),
+              };
+            }
+          }
+          if (retry.length === 0) return;
+          const status = outcome.status;
+          // Each record keeps its own code if the retries run out (or the break, if it had no report).
+          const codes = retriableCodes;
+          recordError = (index) => {
+            const own = codes?.get(index);
+            return own === undefined
+              ? (error as AppError)
+              : recordRetriable(topic, own.code, messageSnippet(own.message), status);
+          };
+        } else if (ok) {
+          // The records may have been written: resending could duplicate them, reporting keeps them honest
+          // (and whoever retries them later may duplicate them: counted).
+          counters.possibleDuplicates += pending.length;
+          return fail(
+            pending,
+            protocolError(outcome, what, `a ${wire.dialect} produce response with one entry per record`),
+          );
+        } else {
+          retryAfterMs = parseRetryAfterMs(outcome.headers['retry-after'], now());
+          const status = outcome.status;
+          if (verdict === 'fail') {
+            const rejected = status === 400 || status === 422;
+            return fail(
+              pending,
+              rejected
+                ? new UpstreamError(
+                    ERROR_CODES.RECORD_REJECTED,
+                    `Kafka REST proxy rejected the request to ${what} (${status}${code === null ? '' : `, error_code ${code}`})`,
+                    { status, kafkaErrorCode: code, bodySnippet: snippet(outcome.body), retriable: false },
+                  )
+                : statusError(
+                    outcome,
+                    code,
+                    what,
+                    status >= 500 || status === 408 || status === 429,
+                    retryAfterMs,
+                  ),
+            );
+          }
+          retry = pending;
+          error = statusError(outcome, code, what, true, retryAfterMs);
+        }
+      }
+
+      const plan = planRetry(attemptNo, retryAfterMs, call.deadlineMs, now(), settings);
+      if (!plan.retry) {
+        for (const index of retry) {
+          results[index] = { ok: false, error: recordError?.(index) ?? (error as AppError) };
+        }
+        return;
+      }
+      log.debug('retrying produce', {
+        topic,
+        records: retry.length,
+        attempt: attemptNo,
+        waitMs: plan.waitMs,
+      });
+      counters.retries++;
+      await sleep(plan.waitMs);
+      pending = retry;
+    }
+  };
+
+  const produce = async (
+    topic: string,
+    records: readonly ProduceRecord[],
+    call: CallOptions,
+  ): Promise<ProduceResult[]> => {
+    checkTopic(topic);
+    if (!Array.isArray(records) || records.length === 0) {
+      throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `produce to topic ${topic} needs at least one record`);
+    }
+    const results = new Array<ProduceResult>(records.length);
+    const requests: number[][] = [];
+    let current: number[] = [];
+    let bytes = wire.produce.frameBytes;
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i] as ProduceRecord;
+      checkRecord(record, i, settings.maxRecordBytes);
+      const refused = wire.produce.refuse(record);
+      if (refused !== undefined) {
+        // This record alone: the others of the call are fine and go out.
+        results[i] = {
+          ok: false,
+          error: new AppError(ERROR_CODES.PAYLOAD_INVALID, `record ${i} for topic ${topic}: ${refused}`),
+        };
+        continue;
+      }
+      const recordBytes = wire.produce.recordBytes(record);
+      if (
+        current.length > 0 &&
+        (current.length >= settings.maxRequestRecords || bytes + recordBytes > settings.maxRequestBytes)
+      ) {
+        requests.push(current);
+        current = [];
+        bytes = wire.produce.frameBytes;
+      }
+      current.push(i);
+      bytes += recordBytes;
+    }
+    if (current.length > 0) requests.push(current);
+    // One request after the other: a later part of the call never overtakes an earlier one.
+    for (const indices of requests) await produceRequest(topic, records, indices, results, call);
+    return results;
+  };
+
+  const reader = createReader({ exchange, protocolError, now, log }, { ...settings, basePath });
+
+  const fetch = async (
+    topic: string,
+    partition: number,
+    offset: number,
+    options: FetchOptions,
+  ): Promise<FetchedRecord[]> => {
+    checkTopic(topic);
+    checkNonNegative('partition', partition);
+    checkNonNegative('offset', offset);
+    if (checkInt(options.maxRecords, { min: 1 }) !== undefined) {
+      throw new AppError(
+        ERROR_CODES.PAYLOAD_INVALID,
+        `maxRecords must be ${checkInt(options.maxRecords, { min: 1 })}`,
+      );
+    }
+    return reader.fetch(topic, partition, offset, options);
+  };
+
+  const logBounds = async (
+    topic: string,
+    partition: number,
+    options: LogBoundsOptions,
+  ): Promise<LogBounds> => {
+    checkTopic(topic);
+    checkNonNegative('partition', partition);
+    if (options.near !== undefined) checkNonNegative('near', options.near);
+    return reader.logBounds(topic, partition, options);
+  };
+
+  const endFetch = async (topic: string, partition: number, call: CallOptions): Promise<void> => {
+    checkTopic(topic);
+    checkNonNegative('partition', partition);
+    await reader.end(topic, partition, call);
+  };
+
+  const metadata = (what: string) => {
+    if (wire.metadata === undefined || metadataHeaders === undefined) {
+      throw new ConfigError([
+        `Kafka REST v3 (KAFKA_REST_DIALECT=v3) cannot ${what}: this client reads topics and partitions over v1 or v2 only`,
+      ]);
+    }
+    return { wire: wire.metadata, headers: metadataHeaders };
+  };
+
+  const listTopics = async (call: CallOptions): Promise<string[]> => {
+    const what = 'list topics';
+    const { wire: metadataWire, headers } = metadata(what);
+    const reply = await exchange(call, { what, method: 'GET', path: metadataWire.topicsPath, headers });
+    const topics = metadataWire.parseTopics(reply.body);
+    if (topics === undefined) {
+      throw protocolError(reply, what, 'a list of names');
+    }
+    return topics.sort();
+  };
+
+  const listPartitions = async (topic: string, call: CallOptions): Promise<PartitionInfo[]> => {
+    checkTopic(topic);
+    const what = `list partitions of topic ${topic}`;
+    const { wire: metadataWire, headers } = metadata(what);
+    const reply = await exchange(call, {
+      what,
+      method: 'GET',
+      path: metadataWire.partitionsPath(topic),
+      headers,
+    });
+    const partitions = metadataWire.parsePartitions(reply.body);
+    if (partitions === undefined) {
+      throw protocolError(reply, what, 'a list of partitions');
+    }
+    // v1 builds this list from a ZooKeeper map: its order is not guaranteed (protocol doc §2.2).
+    return partitions.sort((a, b) => a.partition - b.partition);
+  };
+
+  // Idempotent: deps teardown and a test's cleanup may both close the same client.
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      try {
+        // Consumer instances first: they hold resources on the proxy until they expire.
+        await reader.endAll({ deadlineMs: now() + Math.min(settings.requestTimeoutMs, CLOSE_BUDGET_MS) });
+      } finally {
+        await transport.close();
+      }
+    })();
+    return closing;
+  };
+
+  return {
+    produce,
+    fetch,
+    logBounds,
+    exactLogBounds: reader.exactBounds,
+    endFetch,
+    listTopics,
+    listPartitions,
+    close,
+    stats: (): KafkaRestStats => ({ ...counters }),
+  };
+};
+
+/** The wire format of the configured dialect and flavor. */
+const createWire = (settings: Settings, basePath: string): WireFormat => {
+  switch (settings.dialect) {
+    case 'v1':
+      return createBinaryWire('v1', basePath, settings.flavor, V1_MEDIA);
+    case 'v2':
+      return createV2Wire(basePath, settings.flavor);
+    case 'v3':
+      return createV3Wire(basePath, settings.v3PathPrefix, settings.clusterId);
+  }
+};
+
+/** What a record with no usable result should have had, per dialect, for `ERR_UPSTREAM_PROTOCOL`. */
+const UNACKED_EXPECTED: Readonly<Record<KafkaRestDialect, string>> = {
+  v1: 'an offset ≥ 0 and a partition ≥ 0 for every record',
+  v2: 'an offset ≥ 0 and a partition ≥ 0 for every record',
+  v3: 'a delivery report for every record, with error_code 200 and partition_id and offset ≥ 0',
+};
+
+const failure = (error: AppError, retriable: boolean): TransportOutcome => ({
+  ok: false,
+  error,
+  retriable,
+  ambiguous: false,
+});
+
+const toSecretError = (error: unknown): AppError =>
+  isAppError(error)
+    ? error
+    : new AppError(ERROR_CODES.SECRET, 'could not read the Kafka REST credential', { cause: error });
+
+const recordRejected = (topic: string, code: unknown, bodySnippet: string, status: number): UpstreamError =>
+  new UpstreamError(
+    ERROR_CODES.RECORD_REJECTED,
+    `Kafka REST proxy rejected the record for topic ${topic} (error_code ${String(code)})`,
+    {
+      status,
+      kafkaErrorCode: typeof code === 'number' ? code : null,
+      bodySnippet,
+      retriable: false,
+    },
+  );
+
+const recordRetriable = (topic: string, code: number, bodySnippet: string, status: number): UpstreamError =>
+  new UpstreamError(
+    ERROR_CODES.UPSTREAM_STATUS,
+    `Kafka REST proxy failed the record for topic ${topic} with retriable error_code ${code}, until retries ran out`,
+    {
+      status,
+      kafkaErrorCode: code,
+      bodySnippet,
+      retriable: true,
+    },
+  );
+
+const checkTopic = (topic: string): void => {
+  if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) {
+    throw new AppError(
+      ERROR_CODES.PAYLOAD_INVALID,
+      `topic must be a Kafka topic name (1-249 of [a-zA-Z0-9._-]), got ${JSON.stringify(String(topic).slice(0, 64))}`,
+    );
+  }
+};
+
+const checkNonNegative = (name: string, value: number): void => {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `${name} must be an integer ≥ 0, got ${String(value)}`);
+  }
+};
+
+const checkRecord = (record: ProduceRecord, index: number, maxRecordBytes: number): void => {
+  const { key, value, partition, headers } = record;
+  if (value !== null && !(value instanceof Uint8Array)) {
+    throw new AppError(
+      ERROR_CODES.PAYLOAD_INVALID,
+      `record ${index}: value must be bytes (Uint8Array) or null`,
+    );
+  }
+  if (key !== undefined && key !== null && !(key instanceof Uint8Array)) {
+    throw new AppError(
+      ERROR_CODES.PAYLOAD_INVALID,
+      `record ${index}: key must be bytes (Uint8Array), null or absent`,
+    );
+  }
+  // A negative partition makes the proxy fail the whole request after earlier records were written (protocol doc §2.3).
+  if (partition !== undefined && (!Number.isSafeInteger(partition) || partition < 0)) {
+    throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `record ${index}: partition must be an integer ≥ 0`);
+  }
+  let bytes = (key?.byteLength ?? 0) + (value?.byteLength ?? 0);
+  if (headers !== undefined) {
+    if (!Array.isArray(headers)) {
+      throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `record ${index}: headers must be a list`);
+    }
+    for (const header of headers as readonly ProduceHeader[]) {
+      if (
+        typeof header?.name !== 'string' ||
+        (header.value !== null && !(header.value instanceof Uint8Array))
+      ) {
+        throw new AppError(
+          ERROR_CODES.PAYLOAD_INVALID,
+          `record ${index}: each header must be { name: string, value: bytes (Uint8Array) or null }`,
+        );
+      }
+      bytes += Buffer.byteLength(header.name, 'utf8') + (header.value?.byteLength ?? 0);
+    }
+  }
+  if (bytes > maxRecordBytes) {
+    throw new AppError(
+      ERROR_CODES.PAYLOAD_TOO_LARGE,
+      `record ${index} is ${bytes} bytes (key + value${headers === undefined ? '' : ' + headers'}), over the limit of ${maxRecordBytes}`,
+    );
+  }
+};
+
+const INT_OPTIONS = [
+  ['connections', 1, 1_024],
+  ['connectTimeoutMs', 1, undefined],
+  ['requestTimeoutMs', 1, undefined],
+  ['maxAttempts', 1, 100],
+  ['backoffBaseMs', 0, undefined],
+  ['backoffMaxMs', 0, undefined],
+  ['maxRecordBytes', 1, undefined],
+  ['maxRequestBytes', 1_024, undefined],
+  ['maxRequestRecords', 1, 100_000],
+  ['fetchMaxBytes', 1, undefined],
+  ['fetchWaitMs', 0, undefined],
+] as const;
+
+/** Characters safe in a URL path segment as they are. */
+const PATH_SEGMENT = /^[a-zA-Z0-9._-]+$/;
+
+/** Checks every option up front (undici's way): each message names the option and the shape it expects. */
+const parseOptions = (options: KafkaRestOptions): Settings => {
+  const problems: string[] = [];
+  let baseUrl: URL | undefined;
+  try {
+    baseUrl =
+      options.baseUrl instanceof URL ? new URL(options.baseUrl.href) : new URL(String(options.baseUrl));
+  } catch {
+    problems.push('baseUrl must be an absolute URL (a URL or a string), e.g. https://kafka-rest.example.com');
+  }
+  if (baseUrl !== undefined) {
+    if (baseUrl.protocol === 'http:' && options.allowHttp !== true) {
+      problems.push('baseUrl must use https (got http:); pass allowHttp: true for local development only');
+    } else if (baseUrl.protocol !== 'https:' && baseUrl.protocol !== 'http:') {
+      problems.push(`baseUrl must be an https URL, got ${baseUrl.protocol}`);
+    }
+    if (baseUrl.username !== '' || baseUrl.password !== '') {
+      problems.push('baseUrl must not carry credentials (user:password@): pass them through auth');
+    }
+    if (baseUrl.search !== '' || baseUrl.hash !== '')
+      problems.push('baseUrl must not have a query or a fragment');
+  }
+  if (options.allowHttp !== undefined && typeof options.allowHttp !== 'boolean') {
+    problems.push('allowHttp must be a boolean');
+  }
+  const auth = options.auth as Partial<AuthProvider> | undefined;
+  if (typeof auth?.headers !== 'function' || typeof auth.refresh !== 'function') {
+    problems.push(
+      'auth must be an AuthProvider { headers(), refresh() }, e.g. apiKeyAuth(secret) or noAuth()',
+    );
+  }
+  if (options.dispatcher !== undefined && typeof options.dispatcher?.dispatch !== 'function') {
+    problems.push('dispatcher must be an undici Dispatcher (Pool, Agent, Client)');
+  }
+  for (const name of ['now', 'sleep', 'random'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function')
+      problems.push(`${name} must be a function`);
+  }
+  const ints = {} as Record<(typeof INT_OPTIONS)[number][0], number>;
+  for (const [name, min, max] of INT_OPTIONS) {
+    const value = options[name] ?? DEFAULTS[name];
+    const problem = checkInt(value, max === undefined ? { min } : { min, max });
+    if (problem !== undefined) problems.push(`${name} must be ${problem}, got ${JSON.stringify(value)}`);
+    ints[name] = value;
+  }
+  if (ints.backoffMaxMs < ints.backoffBaseMs) problems.push('backoffMaxMs must be ≥ backoffBaseMs');
+  const dialect = options.dialect ?? 'v1';
+  if (!KAFKA_REST_DIALECTS.includes(dialect)) {
+    problems.push(`dialect must be one of ${KAFKA_REST_DIALECTS.join(', ')}, got ${JSON.stringify(dialect)}`);
+  }
+  const flavor = options.flavor ?? 'confluent';
+  if (!KAFKA_REST_FLAVORS.includes(flavor)) {
+    problems.push(`flavor must be one of ${KAFKA_REST_FLAVORS.join(', ')}, got ${JSON.stringify(flavor)}`);
+  }
+  const clusterId = options.clusterId ?? '';
+  if (dialect === 'v3' && (typeof clusterId !== 'string' || !PATH_SEGMENT.test(clusterId))) {
+    problems.push(
+      'clusterId is required for dialect v3: the cluster id of /v3/clusters/{id}, e.g. lkc-abc123',
+    );
+  }
+  const v3PathPrefix = options.v3PathPrefix ?? '';
+  if (
+    typeof v3PathPrefix !== 'string' ||
+    (v3PathPrefix !== '' && !/^(\/[a-zA-Z0-9._-]+)+$/.test(v3PathPrefix))
+  ) {
+    problems.push("v3PathPrefix must be '' or a path such as /kafka (no trailing slash)");
+  }
+  const consumerGroup = options.consumerGroup ?? DEFAULT_CONSUMER_GROUP;
+  if (typeof consumerGroup !== 'string' || !PATH_SEGMENT.test(consumerGroup)) {
+    problems.push('consumerGroup must be a name of [a-zA-Z0-9._-]');
+  }
+  if (problems.length > 0) throw new ConfigError(problems.map((problem) => `createKafkaRest: ${problem}`));
+  return {
+    ...ints,
+    baseUrl: baseUrl as URL,
+    dialect,
+    flavor,
+    clusterId,
+    v3PathPrefix,
+    consumerGroup,
+    random: options.random ?? Math.random,
+  };
+};

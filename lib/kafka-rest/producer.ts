@@ -1,0 +1,34 @@
+import type { CoreConfig } from '../config-core.js';
+import { ConfigError } from '../errors.js';
+import type { Reader } from './calls.js';
+import { createKafkaRestClient, type KafkaRestOptions } from './client-core.js';
+import { type KafkaRestFromConfigOptions, kafkaRestOptionsFromConfig } from './from-config.js';
+import type { KafkaRestClient } from './types.js';
+
+const cannotRead = (): never => {
+  throw new ConfigError([
+    'this Kafka REST client was built to produce only (createKafkaRestProducer): reading needs createKafkaRest',
+  ]);
+};
+
+const PRODUCE_ONLY: Reader = {
+  exactBounds: false,
+  fetch: async () => cannotRead(),
+  logBounds: async () => cannotRead(),
+  end: async () => {},
+  endAll: async () => {},
+};
+
+/**
+ * A Kafka REST client for the functions that only produce (webhook, queue, events): the same client as
+ * `createKafkaRest` without the readers of any dialect, so their bundles carry none. `fetch` and
+ * `logBounds` throw `ERR_CONFIG`.
+ */
+export const createKafkaRestProducer = (options: KafkaRestOptions): KafkaRestClient =>
+  createKafkaRestClient(options, () => PRODUCE_ONLY);
+
+/** `createKafkaRestProducer` with every option from the settings (`kafkaRestOptionsFromConfig`). */
+export const createKafkaRestProducerFromConfig = (
+  config: CoreConfig,
+  options: KafkaRestFromConfigOptions = {},
+): KafkaRestClient => createKafkaRestProducer(kafkaRestOptionsFromConfig(config, options));
