@@ -25,11 +25,23 @@ const EXIT_AFTER_ERROR_MS = 2_000;
  * unresolved import, a syntax error) and then never exits: once the report's `Error:` heading is out, the
  * process group is stopped, and a timeout backs that up.
  */
-const runPackager = (root: string, service: string, out: string): Promise<void> =>
+const runPackager = (
+  root: string,
+  service: string,
+  out: string,
+  params: Readonly<Record<string, string>>,
+): Promise<void> =>
   new Promise((resolve, reject) => {
     const child = spawn(
       join(root, 'node_modules', '.bin', 'serverless'),
-      ['package', '--stage', 'dev', '--package', out],
+      [
+        'package',
+        '--stage',
+        'dev',
+        '--package',
+        out,
+        ...Object.entries(params).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
+      ],
       {
         cwd: service,
         // A process group of its own, so that stopping it stops the esbuild service it started too.
@@ -74,10 +86,15 @@ const runPackager = (root: string, service: string, out: string): Promise<void> 
  * Packages the stack as `serverless package --stage dev --package <out>` would, from a copy of the project
  * in the OS temp dir (removed afterwards) with `node_modules` linked: serverless-esbuild writes `.esbuild/`
  * and `.serverless/` into the service folder, which would collide with `npm start` or another packaging
- * run in the shared work tree. Rejects with the tail of the packager's output when packaging fails (within
- * seconds when a build fails, where osls alone would hang).
+ * run in the shared work tree. `params` are stage parameters (`--param name=value`). Rejects with the tail
+ * of the packager's output when packaging fails (within seconds when a build fails, where osls alone would
+ * hang).
  */
-export const packageStack = async (root: string, out: string): Promise<void> => {
+export const packageStack = async (
+  root: string,
+  out: string,
+  params: Readonly<Record<string, string>> = {},
+): Promise<void> => {
   const work = mkdtempSync(join(tmpdir(), 'package-stack-'));
   try {
     const service = join(work, 'service');
@@ -85,7 +102,7 @@ export const packageStack = async (root: string, out: string): Promise<void> => 
       if (!NOT_COPIED.has(entry)) cpSync(join(root, entry), join(service, entry), { recursive: true });
     }
     symlinkSync(join(root, 'node_modules'), join(service, 'node_modules'), 'dir');
-    await runPackager(root, service, out);
+    await runPackager(root, service, out, params);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

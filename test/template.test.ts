@@ -412,3 +412,37 @@ describe('the rest of the stack', () => {
     expect(template.Outputs?.[name]).toHaveProperty('Value');
   });
 });
+
+describe('an existing queue instead of the stack’s (stage parameter queueArn)', () => {
+  const EXISTING = 'arn:aws:sqs:eu-west-1:123456789012:orders-in';
+  let dir: string;
+  let other: Template;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'template-queue-'));
+    await packageStack(ROOT, join(dir, 'package'), { queueArn: EXISTING });
+    other = JSON.parse(
+      readFileSync(join(dir, 'package', 'cloudformation-template-update-stack.json'), 'utf8'),
+    );
+  }, 120_000);
+  afterAll(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('maps the queue function to that queue and lets it consume that queue only', () => {
+    const mappings = Object.values(other.Resources).filter(
+      (resource) => resource.Type === 'AWS::Lambda::EventSourceMapping',
+    );
+    const statements = (
+      (other.Resources.QueueRole?.Properties?.Policies ?? []) as {
+        PolicyDocument: { Statement: { Action?: unknown; Resource?: unknown }[] };
+      }[]
+    ).flatMap((policy) => policy.PolicyDocument.Statement);
+    const consume = statements.filter(
+      (statement) => Array.isArray(statement.Action) && statement.Action.includes('sqs:ReceiveMessage'),
+    );
+
+    expect(mappings.map((mapping) => mapping.Properties?.EventSourceArn)).toEqual([EXISTING]);
+    expect(consume.map((statement) => statement.Resource)).toEqual([EXISTING]);
+  });
+});
