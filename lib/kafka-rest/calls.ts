@@ -1,4 +1,4 @@
-import type { UpstreamError } from '../errors.js';
+import { ConfigError, type UpstreamError } from '../errors.js';
 import type { Log } from '../log.js';
 import type { KafkaRestDialect, KafkaRestFlavor } from './flavors.js';
 import type { CallOptions, FetchedRecord, FetchOptions, LogBounds, LogBoundsOptions } from './types.js';
@@ -70,6 +70,20 @@ export interface ReaderSettings {
  * produces bundles none of the readers (`createKafkaRestProducer`).
  */
 export type ReaderFactory = (deps: ReaderDeps, settings: ReaderSettings) => Reader;
+
+/** A reader for a client that cannot read: every read throws `ConfigError` with `problem`. */
+export const refusingReader = (problem: string): Reader => {
+  const refuse = async (): Promise<never> => {
+    throw new ConfigError([problem]);
+  };
+  return {
+    exactBounds: false,
+    fetch: refuse,
+    logBounds: refuse,
+    end: async () => {},
+    endAll: async () => {},
+  };
+};
 
 export interface HeaderMerge {
   forAuth: Readonly<Record<string, string>> | undefined;

@@ -1,23 +1,12 @@
 import type { CoreConfig } from '../config-core.js';
-import { ConfigError } from '../errors.js';
-import type { Reader } from './calls.js';
+import { refusingReader } from './calls.js';
 import { createKafkaRestClient, type KafkaRestOptions } from './client-core.js';
 import { type KafkaRestFromConfigOptions, kafkaRestOptionsFromConfig } from './from-config.js';
 import type { KafkaRestClient } from './types.js';
 
-const cannotRead = (): never => {
-  throw new ConfigError([
-    'this Kafka REST client was built to produce only (createKafkaRestProducer): reading needs createKafkaRest',
-  ]);
-};
-
-const PRODUCE_ONLY: Reader = {
-  exactBounds: false,
-  fetch: async () => cannotRead(),
-  logBounds: async () => cannotRead(),
-  end: async () => {},
-  endAll: async () => {},
-};
+const PRODUCE_ONLY = refusingReader(
+  'this Kafka REST client was built to produce only (createKafkaRestProducer): reading needs createKafkaRest',
+);
 
 /**
  * A Kafka REST client for the functions that only produce (webhook, queue, events): the same client as

@@ -1,5 +1,4 @@
-import { ConfigError } from '../errors.js';
-import type { Reader, ReaderFactory } from './calls.js';
+import { type ReaderFactory, refusingReader } from './calls.js';
 import { createSimpleConsumeReader, redpandaSimpleConsume, v1SimpleConsume } from './simple-reader.js';
 import { createV2Reader } from './v2-reader.js';
 
@@ -31,17 +30,7 @@ export const createReader: ReaderFactory = (deps, settings) => {
   });
 };
 
-const v3CannotRead = (): never => {
-  throw new ConfigError([
-    'Kafka REST v3 (KAFKA_REST_DIALECT=v3) has no consume API: reading a partition (the drain) needs KAFKA_REST_DIALECT v1 or v2',
-  ]);
-};
-
 /** v3 produces only (protocol doc §7): every read is a configuration error, said as such. */
-const V3_READER: Reader = {
-  exactBounds: false,
-  fetch: async () => v3CannotRead(),
-  logBounds: async () => v3CannotRead(),
-  end: async () => {},
-  endAll: async () => {},
-};
+const V3_READER = refusingReader(
+  'Kafka REST v3 (KAFKA_REST_DIALECT=v3) has no consume API: reading a partition (the drain) needs KAFKA_REST_DIALECT v1 or v2',
+);
