@@ -1,11 +1,9 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RawReply } from '../dev/kafka-rest/raw-client.js';
-import { b64, rawCall } from '../dev/kafka-rest/raw-client.js';
-import type { KafkaRestServer, KafkaRestServerOptions } from '../dev/kafka-rest/server.js';
+import { b64 } from '../dev/kafka-rest/raw-client.js';
+import type { KafkaRestServerOptions } from '../dev/kafka-rest/server.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
+import { json, localServerHarness } from './helpers/local-server.js';
 
 const BINARY_V1 = 'application/vnd.kafka.binary.v1+json';
 const V2 = 'application/vnd.kafka.v2+json';
@@ -19,36 +17,7 @@ const USER_PASSWORD = 'svc-bridge:p@ss:w0rd';
 const API_KEY = 'k-3f9a2c71e0b84d5e9a1c6b2d8f047e53';
 const basic = (userPassword: string): string => `Basic ${b64(userPassword)}`;
 
-let server: KafkaRestServer | undefined;
-const dirs: string[] = [];
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-const start = async (options: KafkaRestServerOptions = {}): Promise<KafkaRestServer> => {
-  server = await startKafkaRestServer({ topics: { demo: 1 }, ...options });
-  return server;
-};
-
-const tempDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'kafka-rest-auth-headers-'));
-  dirs.push(dir);
-  return dir;
-};
-
-const call = (
-  method: string,
-  path: string,
-  options: { headers?: Record<string, string>; body?: unknown } = {},
-): Promise<RawReply> => {
-  if (server === undefined) throw new Error('no server started');
-  return rawCall(server.url, method, path, options);
-};
-
-const json = (reply: RawReply): unknown => JSON.parse(reply.text);
+const { start, call, tempDir } = localServerHarness({ topics: { demo: 1 } });
 
 /** Concatenated JSON objects, no array and no commas (protocol doc §7). */
 const stream = (...records: unknown[]): string => records.map((r) => JSON.stringify(r)).join('\n');

@@ -1,8 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RawReply } from '../dev/kafka-rest/raw-client.js';
 import { b64, rawCall } from '../dev/kafka-rest/raw-client.js';
-import type { KafkaRestServer, KafkaRestServerOptions } from '../dev/kafka-rest/server.js';
-import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
+import type { KafkaRestServer } from '../dev/kafka-rest/server.js';
+import { json, localServerHarness } from './helpers/local-server.js';
 
 const V1 = 'application/vnd.kafka.v1+json';
 const BINARY_V1 = 'application/vnd.kafka.binary.v1+json';
@@ -10,28 +10,7 @@ const V2 = 'application/vnd.kafka.v2+json';
 const BINARY_V2 = 'application/vnd.kafka.binary.v2+json';
 const V2_CONTROL = { 'content-type': V2, accept: V2 };
 
-let server: KafkaRestServer | undefined;
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-});
-
-const start = async (options: KafkaRestServerOptions = {}): Promise<KafkaRestServer> => {
-  server = await startKafkaRestServer({ topics: { demo: 2, other: 1 }, ...options });
-  return server;
-};
-
-const call = (
-  method: string,
-  path: string,
-  options: { headers?: Record<string, string>; body?: unknown } = {},
-): Promise<RawReply> => {
-  if (server === undefined) throw new Error('no server started');
-  return rawCall(server.url, method, path, options);
-};
-
-const json = (reply: RawReply): unknown => JSON.parse(reply.text);
+const { start, call } = localServerHarness({ topics: { demo: 2, other: 1 } });
 
 const seed = (s: KafkaRestServer, topic: string, partition: number, ...values: string[]): void => {
   s.append(

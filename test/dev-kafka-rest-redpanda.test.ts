@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RawReply } from '../dev/kafka-rest/raw-client.js';
-import { b64, rawCall } from '../dev/kafka-rest/raw-client.js';
-import type { KafkaRestServer, KafkaRestServerOptions } from '../dev/kafka-rest/server.js';
-import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
+import { b64 } from '../dev/kafka-rest/raw-client.js';
+import type { KafkaRestServer } from '../dev/kafka-rest/server.js';
+import { json, localServerHarness } from './helpers/local-server.js';
 
 const V2 = 'application/vnd.kafka.v2+json';
 const BINARY_V2 = 'application/vnd.kafka.binary.v2+json';
@@ -13,30 +10,7 @@ const V2_CONTROL = { 'content-type': V2, accept: V2 };
 const READ = { accept: BINARY_V2 };
 const SEASTAR_NOT_FOUND = { message: 'Not found', code: 404 };
 
-let server: KafkaRestServer | undefined;
-const dirs: string[] = [];
-
-afterEach(async () => {
-  await server?.close();
-  server = undefined;
-  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
-});
-
-const start = async (options: KafkaRestServerOptions = {}): Promise<KafkaRestServer> => {
-  server = await startKafkaRestServer({ flavor: 'redpanda', topics: { demo: 2 }, ...options });
-  return server;
-};
-
-const call = (
-  method: string,
-  path: string,
-  options: { headers?: Record<string, string>; body?: unknown } = {},
-): Promise<RawReply> => {
-  if (server === undefined) throw new Error('no server started');
-  return rawCall(server.url, method, path, options);
-};
-
-const json = (reply: RawReply): unknown => JSON.parse(reply.text);
+const { start, call, tempDir } = localServerHarness({ flavor: 'redpanda', topics: { demo: 2 } });
 
 const records = (query: string, headers: Record<string, string> = READ, path = '/topics/demo/partitions/0') =>
   call('GET', `${path}/records?${query}`, { headers });
@@ -50,12 +24,6 @@ const appendBatch = (s: KafkaRestServer, ...values: string[]): number[] =>
     0,
     values.map((v) => ({ value: Buffer.from(v) })),
   );
-
-const tempDir = (): string => {
-  const dir = mkdtempSync(join(tmpdir(), 'kafka-rest-redpanda-'));
-  dirs.push(dir);
-  return dir;
-};
 
 describe('redpanda simple consume: GET /topics/{t}/partitions/{p}/records (protocol doc §6)', () => {
   it('answers whole batches: a read inside a batch starts at its first offset', async () => {
