@@ -14,7 +14,7 @@ import { makeHandler, type QueueHandlerDeps } from '../handlers/queue.js';
 import { loadConfig } from '../lib/config.js';
 import { planProduceRequests, toProduceLimits } from '../lib/ingest/plan.js';
 import { parseSqsEvent } from '../lib/ingest/sqs.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
+import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { encodeProduceBody, V1_MEDIA } from '../lib/kafka-rest/v1.js';
 import type { Log } from '../lib/log.js';
@@ -45,7 +45,7 @@ const main = async (): Promise<void> => {
     KAFKA_REST_AUTH: 'none',
     QUEUE_TOPIC: TOPIC,
   });
-  const kafka = createKafkaRestFromConfig(config, { log: SILENT });
+  const kafka = createKafkaRestProducerFromConfig(config, { log: SILENT });
   const deps: QueueHandlerDeps = {
     kafka,
     log: SILENT,

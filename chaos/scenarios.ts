@@ -13,8 +13,9 @@ import type { DrainRunReport } from '../lib/drain/run-drains.js';
 import { AppError, ERROR_CODES } from '../lib/errors.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
-import { createKafkaRest, createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
+import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestFlavor } from '../lib/kafka-rest/flavors.js';
+import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import type { KafkaRestClient, KafkaRestStats } from '../lib/kafka-rest/types.js';
 import type { Log } from '../lib/log.js';
 import { literalSecret } from '../lib/secrets.js';
@@ -459,7 +460,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
 
     // --------------------------------------------------------------------------------------- ingestion
     const ingestClient = (): KafkaRestClient => {
-      const client = createKafkaRestFromConfig(config, { log });
+      const client = createKafkaRestProducerFromConfig(config, { log });
       clients.push(client);
       return client;
     };

@@ -4,28 +4,6 @@ import type { Env } from './env-reader.js';
 import { type EventsConfig, parseEventsConfig, parseQueueConfig, type QueueConfig } from './ingest/config.js';
 import { parseWebhookSection, type WebhookSection } from './webhook/config.js';
 
-export {
-  type CoreConfig,
-  DEFAULT_MAX_RECORD_BYTES,
-  type KafkaAuthConfig,
-  type KafkaRestConfig,
-  type SecretSource,
-  type SecretsConfig,
-} from './config-core.js';
-export {
-  KAFKA_REST_DIALECTS,
-  KAFKA_REST_FLAVORS,
-  type KafkaRestDialect,
-  type KafkaRestFlavor,
-} from './kafka-rest/flavors.js';
-export {
-  isJsonPointer,
-  type KeySource,
-  LAMBDA_PAYLOAD_LIMIT_BYTES,
-  type WebhookConfig,
-  type WebhookRoute,
-} from './webhook/config.js';
-
 /** Every function's settings at once. */
 export interface Config extends CoreConfig, WebhookSection {
   readonly queue: QueueConfig;

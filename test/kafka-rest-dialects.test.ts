@@ -802,6 +802,17 @@ describe('wire edge cases (scripted node:http server)', () => {
       expected: { widths: ['100', '200'], offsets: [10, 11] },
     },
     {
+      name: 'redpanda: the same, one record per fetch (a drain with batchSize 1)',
+      options: { dialect: 'v2', flavor: 'redpanda', fetchMaxBytes: 100 } as const,
+      answers: [
+        [0, 1, 2, 3, 4],
+        [0, 1, 2, 3, 4, 10, 11, 12],
+      ],
+      maxRecords: 1,
+      widths: (query: URLSearchParams) => query.get('max_bytes'),
+      expected: { widths: ['100', '200'], offsets: [10] },
+    },
+    {
       name: 'v1: a count that cut a batch before the offset',
       options: { dialect: 'v1' } as const,
       answers: [
@@ -831,7 +842,7 @@ describe('wire edge cases (scripted node:http server)', () => {
     });
 
     // Act
-    const records = await client.fetch('demo', 0, 5, { maxRecords: 2, ...deadlineIn() });
+    const records = await client.fetch('demo', 0, 5, { maxRecords: row.maxRecords ?? 2, ...deadlineIn() });
     await client.close();
 
     // Assess

@@ -56,6 +56,14 @@ const NEEDED: Readonly<Record<FunctionName, readonly string[]>> = {
  * Optional secrets beyond the proxy's, by the condition that includes their grant, and the one function
  * that reads each: the routes' signature secrets (webhook), the HTTP sink's signing secret (drain).
  */
+/**
+ * Actions a function needs only for an optional setting, each granted only under the condition that the
+ * setting is set: kms:Decrypt for an existing queue encrypted with a customer-managed key.
+ */
+const OPTIONAL_ACTIONS: Readonly<Partial<Record<FunctionName, Readonly<Record<string, string>>>>> = {
+  queue: { 'kms:Decrypt': 'HasQueueKmsKey' },
+};
+
 const OPTIONAL_SECRET_READERS: Readonly<Record<string, FunctionName>> = {
   HasWebhookSecret: 'webhook',
   HasSigningSecret: 'drain',
@@ -265,11 +273,17 @@ describe('no wildcards', () => {
 
 describe('only what each function uses', () => {
   it.each(FUNCTIONS)('grants %s every action its code needs and nothing beyond', (fn) => {
-    const granted = new Set(grantsOf(roleOf(fn)).flatMap((g) => g.actions));
+    const grants = grantsOf(roleOf(fn));
+    const granted = new Set(grants.flatMap((g) => g.actions));
+    const optional = OPTIONAL_ACTIONS[fn] ?? {};
 
     for (const action of NEEDED[fn]) expect(granted, `${fn} needs ${action}`).toContain(action);
-    const extra = [...granted].filter((action) => !NEEDED[fn].includes(action));
+    const extra = [...granted].filter((action) => !NEEDED[fn].includes(action) && !(action in optional));
     expect(extra).toEqual([]);
+    for (const [action, condition] of Object.entries(optional)) {
+      const holders = grants.filter((g) => g.actions.includes(action));
+      expect(holders.map((g) => g.condition)).toEqual([condition]);
+    }
   });
 
   it('reads secrets only with GetSecretValue, only the proxy secret and the signing secrets, each only where used', () => {
@@ -345,6 +359,7 @@ describe('only what each function uses', () => {
     const consumes = allGrants().filter((g) => g.actions.includes('sqs:ReceiveMessage'));
 
     expect(mapping).toHaveLength(1);
+    expect(render(mapping[0]?.[1].Properties?.EventSourceArn)).toBe('GetAtt:IngestQueue.Arn');
     expect(consumes.map((g) => [g.fn, g.resources])).toEqual([
       ['queue', [render(mapping[0]?.[1].Properties?.EventSourceArn)]],
     ]);
@@ -415,12 +430,28 @@ describe('the rest of the stack', () => {
 
 describe('an existing queue instead of the stack’s (stage parameter queueArn)', () => {
   const EXISTING = 'arn:aws:sqs:eu-west-1:123456789012:orders-in';
+  const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
+  /** A condition's `Fn::Equals` as the packaged template has it, decided: the parameters are literal by now. */
+  const holds = (name: string): boolean => {
+    const node = other.Conditions?.[name] as {
+      'Fn::Equals'?: unknown[];
+      'Fn::Not'?: [{ 'Fn::Equals': unknown[] }];
+    };
+    const equals = node['Fn::Equals'] ?? node['Fn::Not']?.[0]['Fn::Equals'] ?? [];
+    const same = equals[0] === equals[1];
+    return node['Fn::Not'] === undefined ? same : !same;
+  };
   let dir: string;
   let other: Template;
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'template-queue-'));
-    await packageStack(ROOT, join(dir, 'package'), { queueArn: EXISTING });
+    await packageStack(ROOT, join(dir, 'package'), {
+      queueArn: EXISTING,
+      stackQueue: 'false',
+      queueKmsKeyArn: KEY,
+      queueDlqName: 'orders-in-dlq',
+    });
     other = JSON.parse(
       readFileSync(join(dir, 'package', 'cloudformation-template-update-stack.json'), 'utf8'),
     );
@@ -444,5 +475,42 @@ describe('an existing queue instead of the stack’s (stage parameter queueArn)'
 
     expect(mappings.map((mapping) => mapping.Properties?.EventSourceArn)).toEqual([EXISTING]);
     expect(consume.map((statement) => statement.Resource)).toEqual([EXISTING]);
+  });
+
+  it('creates no queue, DLQ, alarm or output of its own, alarms on that queue’s DLQ, and may decrypt its key', () => {
+    const byCondition = (condition: string) =>
+      Object.entries(other.Resources)
+        .filter(([, resource]) => (resource as { Condition?: string }).Condition === condition)
+        .map(([name]) => name)
+        .sort();
+    const outputs = Object.entries(other.Outputs ?? {}) as [string, { Condition?: string }][];
+    const decrypt = (
+      (other.Resources.QueueRole?.Properties?.Policies ?? []) as {
+        PolicyDocument: { Statement: unknown[] };
+      }[]
+    )
+      .flatMap((policy) => policy.PolicyDocument.Statement)
+      .filter(
+        (statement): statement is { 'Fn::If': [string, { Action: string; Resource: string }, unknown] } =>
+          JSON.stringify(statement).includes('kms:Decrypt'),
+      );
+
+    expect(holds('HasStackQueue')).toBe(false);
+    expect(byCondition('HasStackQueue')).toEqual(['IngestDlq', 'IngestDlqDepthAlarm', 'IngestQueue']);
+    expect(
+      outputs
+        .filter(([, output]) => output.Condition === 'HasStackQueue')
+        .map(([name]) => name)
+        .sort(),
+    ).toEqual(['IngestDlqUrl', 'IngestQueueUrl']);
+    expect(holds('HasExternalQueueDlq')).toBe(true);
+    expect(byCondition('HasExternalQueueDlq')).toEqual(['ExternalQueueDlqDepthAlarm']);
+    expect(other.Resources.ExternalQueueDlqDepthAlarm?.Properties?.Dimensions).toEqual([
+      { Name: 'QueueName', Value: 'orders-in-dlq' },
+    ]);
+    expect(holds('HasQueueKmsKey')).toBe(true);
+    expect(decrypt.map((statement) => statement['Fn::If'])).toEqual([
+      ['HasQueueKmsKey', { Effect: 'Allow', Action: 'kms:Decrypt', Resource: KEY }, { Ref: 'AWS::NoValue' }],
+    ]);
   });
 });

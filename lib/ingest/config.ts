@@ -76,8 +76,9 @@ export const parseEventsConfig = (read: EnvReader): EventsConfig => {
 };
 
 /**
- * The queue settings every config holds are optional, because one config serves every function; the
- * queue function itself cannot work without somewhere to send a message. Throws `ConfigError`
+ * The queue settings are optional where every function's settings are loaded together (`loadConfig`, for
+ * the tools and tests); the queue function itself cannot work without somewhere to send a message, so its
+ * deps factory asks this. Throws `ConfigError`
  * (`ERR_CONFIG`) when neither `QUEUE_TOPIC` nor `QUEUE_ALLOWED_TOPICS` is set.
  */
 export const assertQueueConfigUsable = (config: QueueConfig): void => {

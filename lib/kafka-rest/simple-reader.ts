@@ -12,8 +12,10 @@ type Probe = 'inside' | 'end' | 'outside';
 /** One stateless read of a partition: what a simple-consume endpoint is asked. */
 export interface SimpleRead {
   readonly offset: number;
-  /** Records wanted: a bound where the endpoint takes a count (v1), else a hint (1: a probe). */
+  /** Records wanted: a bound where the endpoint takes a count (v1); byte-bounded endpoints ignore it. */
   readonly count: number;
+  /** A probe of one offset (log bounds): one record is enough, and the read must not wait. */
+  readonly probe: boolean;
   /** How long the proxy may hold the read at the log end waiting for records. */
   readonly waitMs: number;
   /**
@@ -66,7 +68,7 @@ export const redpandaSimpleConsume = (
       partition,
       read.offset,
       read.waitMs,
-      read.count === 1 ? 1 : Math.min(options.maxBytes * read.widen, MAX_READ_BYTES),
+      read.probe ? 1 : Math.min(options.maxBytes * read.widen, MAX_READ_BYTES),
     ),
   accept: V2_MEDIA.fetchAccept,
   isOutOfRange: (status, kafkaErrorCode, body) =>
@@ -105,7 +107,13 @@ export const createSimpleConsumeReader = (deps: ReaderDeps, api: SimpleConsumeAp
     call: CallOptions,
   ): Promise<Probe> => {
     const what = `probe ${topic}/${partition} at offset ${offset}`;
-    const reply = await read(topic, partition, { offset, count: 1, waitMs: 0, widen: 1 }, call, what);
+    const reply = await read(
+      topic,
+      partition,
+      { offset, count: 1, probe: true, waitMs: 0, widen: 1 },
+      call,
+      what,
+    );
     if (isOutOfRange(reply)) return 'outside';
     const parsed = parseFetchRecords(reply.body, offset, { topic, partition });
     if (parsed === undefined) throw deps.protocolError(reply, what, FETCH_ANSWER);
@@ -127,7 +135,13 @@ export const createSimpleConsumeReader = (deps: ReaderDeps, api: SimpleConsumeAp
       const waitMs = Math.max(0, Math.min(api.waitMs, Math.floor((options.deadlineMs - deps.now()) / 2)));
       let previousCount = 0;
       for (let widen = 1; ; widen *= 2) {
-        const request = { offset, count: options.maxRecords, waitMs: widen === 1 ? waitMs : 0, widen };
+        const request = {
+          offset,
+          count: options.maxRecords,
+          probe: false,
+          waitMs: widen === 1 ? waitMs : 0,
+          widen,
+        };
         const reply = await read(topic, partition, request, options, what);
         if (isOutOfRange(reply)) {
           throw new OffsetOutOfRangeError(
