@@ -136,6 +136,8 @@ interface Settings extends BackoffSettings {
  * written); resending then is at-least-once and is counted in `stats().ambiguousResends` and logged.
  *
  * Throws `ConfigError` (`ERR_CONFIG`) listing every bad option; each method documents its own errors.
+ * `createReader` gives the reading side: the dialect's readers (`createKafkaRest`), or none
+ * (`createKafkaRestProducer`).
  */
 export const createKafkaRestClient = (
   options: KafkaRestOptions,
@@ -829,7 +831,7 @@ const parseOptions = (options: KafkaRestOptions): Settings => {
   if (typeof consumerGroup !== 'string' || !PATH_SEGMENT.test(consumerGroup)) {
     problems.push('consumerGroup must be a name of [a-zA-Z0-9._-]');
   }
-  if (problems.length > 0) throw new ConfigError(problems.map((problem) => `createKafkaRest: ${problem}`));
+  if (problems.length > 0) throw new ConfigError(problems.map((problem) => `Kafka REST client: ${problem}`));
   return {
     ...ints,
     baseUrl: baseUrl as URL,

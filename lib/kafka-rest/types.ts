@@ -94,7 +94,7 @@ export interface KafkaRestStats {
   readonly authRefreshes: number;
 }
 
-/** What `createKafkaRest` returns: the dialect-neutral interface plus this instance's counters. */
+/** What `createKafkaRest` and `createKafkaRestProducer` return: the dialect-neutral interface plus counters. */
 export interface KafkaRestClient extends KafkaRest {
   stats(): KafkaRestStats;
 }
