@@ -1344,6 +1344,10 @@ describe('fault injection', () => {
     { name: 'negative delay', fault: { kind: 'delay', ms: -1 } },
     { name: 'an unknown kind', fault: { kind: 'explode' } },
     { name: 'a bad after-write action', fault: { kind: 'after-write', action: 'explode' } },
+    {
+      name: 'a negative report count to cut after',
+      fault: { kind: 'after-write', action: 'cut', reports: -1 },
+    },
   ])('rejects a fault with $name', async ({ fault }) => {
     const s = await start();
     expect(() => s.inject(fault as never)).toThrow(expect.objectContaining({ code: 'ERR_INVALID_ARG' }));

@@ -1,3 +1,4 @@
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { splitJsonValues } from '../dev/kafka-rest/json-stream.js';
 import { b64, rawCall } from '../dev/kafka-rest/raw-client.js';
@@ -28,6 +29,27 @@ const post = (
   if (server === undefined) throw new Error('no server started');
   return rawCall(server.url, 'POST', path, { headers, body });
 };
+
+/** A POST whose answer may break off: what arrived, and whether the connection broke before the end. */
+const postUntilBroken = (
+  path: string,
+  body: string,
+): Promise<{ status: number; text: string; broken: boolean }> =>
+  new Promise((resolve, reject) => {
+    if (server === undefined) throw new Error('no server started');
+    const headers = { 'content-type': JSON_TYPE, 'content-length': Buffer.byteLength(body) };
+    const req = request(new URL(path, server.url), { method: 'POST', headers }, (res) => {
+      let text = '';
+      const settle = (broken: boolean) => resolve({ status: res.statusCode ?? 0, text, broken });
+      res.on('data', (chunk: Buffer) => {
+        text += chunk.toString('utf8');
+      });
+      res.on('end', () => settle(false));
+      res.on('error', () => settle(true));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 
 /** Concatenated JSON objects, no array and no commas (§7). */
 const stream = (...records: unknown[]): string => records.map((r) => JSON.stringify(r)).join('\n');
@@ -402,6 +424,20 @@ describe('v3 per-record errors: HTTP 200 and a report in place, the other record
     // Assess
     expect(reportsOf(reply.text).map((r) => r.error_code)).toEqual([200, 400, 200]);
     expect(values(s, 0)).toEqual(['a', 'b']);
+  });
+
+  it('after-write cut: every record is in the log, the answer breaks off after the reports asked for', async () => {
+    // Prepare
+    const s = await start();
+    s.inject({ kind: 'after-write', action: 'cut', reports: 1 });
+
+    // Act
+    const reply = await postUntilBroken(RECORDS, stream(good('a'), good('b'), good('c')));
+
+    // Assess
+    expect(reply).toMatchObject({ status: 200, broken: true });
+    expect(reportsOf(reply.text).map((r) => [r.error_code, r.offset])).toEqual([[200, 0]]);
+    expect(values(s, 0)).toEqual(['a', 'b', 'c']);
   });
 
   it('after-write drop: the records are in the log, the client gets no answer', async () => {

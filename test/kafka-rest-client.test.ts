@@ -396,6 +396,32 @@ describe.each(PRODUCE_DIALECTS)('produce over $name: retries, resends and deadli
     expect(warning?.attributes).toMatchObject({ topic: 'demo', records: 2, attempt: 2 });
   });
 
+  it('after an answer broken off past the write, resends what it cannot know was written, and no more', async () => {
+    // Prepare: both records are written; the answer breaks after one v3 report, or halfway on v1/v2.
+    kit.server.inject({ kind: 'after-write', action: 'cut', reports: 1, match: postRecords });
+
+    // Act
+    const results = await kit.client.produce('demo', fourRecords.slice(0, 2), deadlineIn());
+
+    // Assess
+    // v3 reports each record as it goes: the first one's report arrived, so only the second goes again.
+    // A v1/v2 answer is one document: half of it says nothing, so both go again.
+    const resent = c.dialect === 'v3' ? ['r1'] : ['r0', 'r1'];
+    expect(values(kit.server.records('demo', 0))).toEqual(['r0', 'r1', ...resent]);
+    expect(results).toEqual(
+      c.dialect === 'v3'
+        ? [
+            { ok: true, partition: 0, offset: 0 },
+            { ok: true, partition: 0, offset: 2 },
+          ]
+        : [
+            { ok: true, partition: 0, offset: 2 },
+            { ok: true, partition: 0, offset: 3 },
+          ],
+    );
+    expect(kit.client.stats()).toMatchObject({ ambiguousResends: 1, possibleDuplicates: resent.length });
+  });
+
   it('times out an attempt and retries it within the deadline (ambiguous: counted)', async () => {
     // Prepare
     const client = createKafkaRest({

@@ -73,8 +73,11 @@ const checkFault = (fault: Fault): void => {
       }
       return;
     case 'after-write':
-      if (fault.action !== 'drop' && fault.action !== 'delay') bad("action must be 'drop' or 'delay'");
+      if (fault.action !== 'drop' && fault.action !== 'delay' && fault.action !== 'cut')
+        bad("action must be 'drop', 'delay' or 'cut'");
       if (fault.ms !== undefined && !isNonNegative(fault.ms)) bad('ms must be >= 0');
+      if (fault.reports !== undefined && !(Number.isInteger(fault.reports) && fault.reports >= 0))
+        bad('reports must be an integer >= 0');
       return;
     case 'drop':
     case 'restart-consumers':

@@ -286,6 +286,18 @@ export const startKafkaRestServer = async (
     x.res.socket?.destroy();
   };
 
+  /** The `cut` fault: the answer starts with `parts[0..keep)` and the connection breaks once they are out. */
+  const cutOff = (
+    x: Exchange,
+    status: number,
+    contentType: string,
+    parts: readonly string[],
+    keep: number,
+  ) => {
+    x.res.writeHead(status, { 'content-type': contentType });
+    x.res.write(parts.slice(0, keep).join(''), () => x.res.socket?.destroy());
+  };
+
   /** The `unassign` fault: the v2 instance the path addresses, if any, loses its assignment. */
   const unassignAddressed = (path: string): void => {
     const addressed = matchRoute(path);
@@ -521,6 +533,11 @@ export const startKafkaRestServer = async (
 
     if (afterWrite !== undefined) {
       if (afterWrite.action === 'drop') return drop(x);
+      if (afterWrite.action === 'cut') {
+        const answer = renderProduceResponse(dialect, outcomes);
+        const half = Math.floor(answer.body.length / 2);
+        return cutOff(x, answer.status, contentType, [answer.body.slice(0, half)], 1);
+      }
       await sleep(afterWrite.ms ?? 0);
       if (closing !== undefined) return;
     }
@@ -631,6 +648,10 @@ export const startKafkaRestServer = async (
 
     if (write.afterWrite !== undefined) {
       if (write.afterWrite.action === 'drop') return drop(x);
+      if (write.afterWrite.action === 'cut') {
+        const lines = reports.map((report) => `${report}\r\n`);
+        return cutOff(x, 200, MEDIA_TYPES.JSON, lines, write.afterWrite.reports ?? 0);
+      }
       await sleep(write.afterWrite.ms ?? 0);
       if (closing !== undefined) return;
     }

@@ -162,9 +162,14 @@ export type Fault =
     }
   | {
       readonly kind: 'after-write';
-      /** The records are written, then the connection is dropped or the answer is late (ambiguous outcome). */
-      readonly action: 'drop' | 'delay';
+      /**
+       * The records are written, then (ambiguous outcomes all) the connection is dropped before any answer,
+       * the answer is late (`ms`), or it is `cut`: the 200 starts and the connection breaks after `reports`
+       * v3 delivery reports (default 0), or halfway through a v1/v2 answer.
+       */
+      readonly action: 'drop' | 'delay' | 'cut';
       readonly ms?: number;
+      readonly reports?: number;
       readonly times?: number;
       readonly match?: FaultMatch;
     }
