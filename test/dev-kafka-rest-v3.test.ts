@@ -249,9 +249,24 @@ describe('v3 request-level errors', () => {
     });
   });
 
-  it('404 for another cluster id', async () => {
+  it('answers to any cluster id unless given one, as a self-managed proxy does', async () => {
     // Prepare
-    await start();
+    const s = await start();
+
+    // Act
+    const reply = await post(
+      '/v3/clusters/lkc-anything/topics/demo/records',
+      stream({ partition_id: 0, value: { type: 'BINARY', data: b64('a') } }),
+    );
+
+    // Assess
+    expect(reportsOf(reply.text).map((r) => [r.error_code, r.cluster_id])).toEqual([[200, 'lkc-anything']]);
+    expect(values(s, 0)).toEqual(['a']);
+  });
+
+  it('404 for another cluster id when given one (Confluent Cloud)', async () => {
+    // Prepare
+    await start({ clusterId: 'local-cluster' });
 
     // Act
     const reply = await post('/v3/clusters/other/topics/demo/records', stream({}));

@@ -17,7 +17,7 @@ export const CLI_USAGE = `Usage: npm run kafka-rest -- [options]
   --max-record-bytes N     larger records fail with 50002 (default 1048576)
   --unknown-topic MODE     ${UNKNOWN_TOPIC_MODES.join(' | ')} (default 404)
   --flavor NAME            v2 quirks of ${FLAVORS.join(' | ')} (default confluent)
-  --cluster-id ID          the v3 cluster id (default local-cluster)
+  --cluster-id ID          the only v3 cluster id answered, as on Confluent Cloud (default: any)
   --consumer-idle-ms N     consumer instances expire after N ms unused (default 300000)
   --consumer-request-timeout-ms N
                            an empty consumer read waits up to N ms for records, like a

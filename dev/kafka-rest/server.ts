@@ -78,7 +78,6 @@ const DEFAULTS = {
   host: '127.0.0.1',
   port: 0,
   flavor: 'confluent',
-  clusterId: 'local-cluster',
   consumerIdleMs: 300_000,
   consumerRequestTimeoutMs: 0,
   emptyReadsAfterSeek: 1,
@@ -211,7 +210,7 @@ export const startKafkaRestServer = async (
   const random = chaos === undefined ? undefined : createPrng(chaos.seed);
   const flavor: Flavor = options.flavor ?? DEFAULTS.flavor;
   const consumerRequestTimeoutMs = options.consumerRequestTimeoutMs ?? DEFAULTS.consumerRequestTimeoutMs;
-  const clusterId = options.clusterId ?? DEFAULTS.clusterId;
+  const clusterId = options.clusterId;
   const now = options.now ?? Date.now;
 
   const store: LogStore = createLogStore(options.topics ?? DEFAULTS.topics, options.dataDir);
@@ -551,7 +550,8 @@ export const startKafkaRestServer = async (
    * them: v1 and v2 reads have no field for them).
    */
   const handleV3Produce = async (x: Exchange, route: Route): Promise<void> => {
-    if (route.cluster !== clusterId)
+    // Only Confluent Cloud checks the id (§7): a self-managed proxy answers to any, and reports it back.
+    if (clusterId !== undefined && route.cluster !== clusterId)
       return sendError(x, 404, 404, `Cluster ${route.cluster} cannot be found.`);
     const split = splitJsonValues(x.body);
     if (split.values.length === 0) {
@@ -640,7 +640,14 @@ export const startKafkaRestServer = async (
           : { partition, key, value, headers: record.headers },
       ]);
       reports.push(
-        v3SuccessReport(clusterId, topic, partition, offset as number, record.timestampMs ?? now(), record),
+        v3SuccessReport(
+          route.cluster,
+          topic,
+          partition,
+          offset as number,
+          record.timestampMs ?? now(),
+          record,
+        ),
       );
     }
     // The stream broke off mid-value or held something that is not a value: one last 400, then the end.

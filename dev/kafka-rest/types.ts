@@ -54,7 +54,10 @@ export interface KafkaRestServerOptions {
    * exist and how a consumer is created (see `flavors.ts`); v1 and v3 are Confluent's whatever the flavor.
    */
   readonly flavor?: Flavor;
-  /** The v3 `{cluster_id}` this server answers to (others get 404); default `'local-cluster'`. */
+  /**
+   * The v3 `{cluster_id}` this server answers to, others getting 404 as on Confluent Cloud; unset, any id
+   * is accepted as a self-managed proxy does (protocol doc §7).
+   */
   readonly clusterId?: string;
   /** `consumer.instance.timeout.ms`: a consumer instance unused this long vanishes (40403); default 300000. */
   readonly consumerIdleMs?: number;

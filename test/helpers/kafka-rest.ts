@@ -38,6 +38,8 @@ export const startKafkaRestWithClient = async (
 ): Promise<KafkaRestFixture> => {
   const server = await startKafkaRestServer({
     ...(options.dialect === undefined ? {} : { flavor: options.dialect.flavor }),
+    // Checked like Confluent Cloud does, so a client sending another id fails.
+    ...(options.dialect?.dialect === 'v3' ? { clusterId: LOCAL_CLUSTER_ID } : {}),
     ...options.server,
   });
   const log = createMemoryLog();
