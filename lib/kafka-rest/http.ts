@@ -147,22 +147,17 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
         return { ok: true, status, headers: response.headers, body: await response.body.text() };
       }
       const chunks: Buffer[] = [];
+      let cut: TransportFailure | undefined;
       try {
         for await (const chunk of response.body) chunks.push(chunk as Buffer);
       } catch (error) {
-        const cut =
+        cut =
           timer?.signal.reason === TIMED_OUT
             ? toFailure(TIMED_OUT, origin, undefined)
             : toFailure(error, origin, req.signal);
-        return {
-          ok: true,
-          status,
-          headers: response.headers,
-          body: Buffer.concat(chunks).toString('utf8'),
-          cut,
-        };
       }
-      return { ok: true, status, headers: response.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const body = Buffer.concat(chunks).toString('utf8');
+      return { ok: true, status, headers: response.headers, body, ...(cut === undefined ? {} : { cut }) };
     } catch (error) {
       if (timer?.signal.reason === TIMED_OUT) return toFailure(TIMED_OUT, origin, undefined);
       return toFailure(error, origin, req.signal);
