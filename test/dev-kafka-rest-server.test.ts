@@ -1675,15 +1675,9 @@ describe('CLI', () => {
     return child;
   };
 
-  const exitCode = (child: ChildProcess): Promise<number | null> =>
-    new Promise((resolve) => {
-      if (child.exitCode !== null) resolve(child.exitCode);
-      else child.once('exit', (code) => resolve(code));
-    });
-
-  it('serves in the foreground, logs requests without the key, and exits 0 on SIGTERM', async () => {
-    // Prepare
-    const child = runCli(['--port', '0', '--topics', 'orders:2', '--api-key', 'cli-secret-key']);
+  /** Starts the CLI and waits for its first line: the URL it listens on. Its stdout lines keep coming into `lines`. */
+  const startCli = async (args: string[]) => {
+    const child = runCli(args);
     const lines: string[] = [];
     const stdout = createInterface({ input: child.stdout as NonNullable<ChildProcess['stdout']> });
     stdout.on('line', (line) => lines.push(line));
@@ -1692,6 +1686,25 @@ describe('CLI', () => {
       interval: 20,
     });
     const url = /(http:\/\/\S+)/.exec(lines[0] ?? '')?.[1] as string;
+    return { child, lines, url };
+  };
+
+  const exitCode = (child: ChildProcess): Promise<number | null> =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null) resolve(child.exitCode);
+      else child.once('exit', (code) => resolve(code));
+    });
+
+  it('serves in the foreground, logs requests without the key, and exits 0 on SIGTERM', async () => {
+    // Prepare
+    const { child, lines, url } = await startCli([
+      '--port',
+      '0',
+      '--topics',
+      'orders:2',
+      '--api-key',
+      'cli-secret-key',
+    ]);
 
     // Act
     const response = await request(`${url}/topics`, { headers: { 'x-auth-token': 'cli-secret-key' } });
@@ -1710,7 +1723,7 @@ describe('CLI', () => {
 
   it('--basic-auth and --consumer-request-timeout-ms: Basic required (never printed), an empty v2 read waits for records', async () => {
     // Prepare
-    const child = runCli([
+    const { child, lines, url } = await startCli([
       '--port',
       '0',
       '--topics',
@@ -1721,14 +1734,6 @@ describe('CLI', () => {
       '5000',
       '--quiet',
     ]);
-    const lines: string[] = [];
-    const stdout = createInterface({ input: child.stdout as NonNullable<ChildProcess['stdout']> });
-    stdout.on('line', (line) => lines.push(line));
-    await vi.waitFor(() => expect(lines[0]).toMatch(/listening on http:\/\/127\.0\.0\.1:\d+/), {
-      timeout: 15_000,
-      interval: 20,
-    });
-    const url = /(http:\/\/\S+)/.exec(lines[0] ?? '')?.[1] as string;
     const auth = { authorization: `Basic ${b64('cli-user:cli-pass')}` };
     const v2Control = {
       ...auth,

@@ -11,7 +11,6 @@ import {
 } from '../lib/kafka-rest/client.js';
 import { isOffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
-import { splitJsonObjects } from '../lib/kafka-rest/v3.js';
 import { literalSecret } from '../lib/secrets.js';
 import {
   bytes,
@@ -757,6 +756,13 @@ const chunked =
     res.end();
   };
 
+/** A 200 that sends `text`, then loses its connection mid-answer. */
+const brokenAfter = (text: string) => (_req: IncomingMessage, _body: string, res: ServerResponse) => {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.write(text);
+  setTimeout(() => res.socket?.destroy(), 30);
+};
+
 const report = (partition: number, offset: number) =>
   JSON.stringify({
     error_code: 200,
@@ -960,11 +966,7 @@ describe('wire edge cases (scripted node:http server)', () => {
   it('v3: a connection broken mid-stream keeps the reports that arrived and resends only the rest', async () => {
     // Prepare: the first answer reports record 0, then the socket dies; the resend is answered whole.
     scripted = await startScripted([
-      (_req, _body, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.write(`${report(0, 7)}\r\n`);
-        setTimeout(() => res.socket?.destroy(), 30);
-      },
+      brokenAfter(`${report(0, 7)}\r\n`),
       chunked(200, [`${report(0, 8)}\r\n`]),
     ]);
     const client = v3Client(scripted.url);
@@ -978,13 +980,11 @@ describe('wire edge cases (scripted node:http server)', () => {
       { ok: true, partition: 0, offset: 7 },
       { ok: true, partition: 0, offset: 8 },
     ]);
+    const v3 = PRODUCE_DIALECTS[4] as DialectCase;
     const sentValues = scripted.requests.map((request) =>
-      splitJsonObjects(request.body).values.map(
-        (text) => (JSON.parse(text) as { value: { data: string } }).value.data,
-      ),
+      sentRecords(v3, request.body).map((record) => record.value),
     );
-    const b64 = (text: string) => Buffer.from(text).toString('base64');
-    expect(sentValues).toEqual([[b64('r0'), b64('r1')], [b64('r1')]]);
+    expect(sentValues).toEqual([['r0', 'r1'], ['r1']]);
     // Only the record without a report went again, counted as a possible duplicate.
     expect(client.stats()).toMatchObject({ ambiguousResends: 1, possibleDuplicates: 1 });
   });
@@ -993,11 +993,7 @@ describe('wire edge cases (scripted node:http server)', () => {
     // Prepare: record 0 is throttled (not written), the stream breaks before record 1's report.
     const throttled = JSON.stringify({ error_code: 429, message: 'throttled' });
     scripted = await startScripted([
-      (_req, _body, res) => {
-        res.writeHead(200, { 'content-type': 'application/json' });
-        res.write(`${throttled}\r\n`);
-        setTimeout(() => res.socket?.destroy(), 30);
-      },
+      brokenAfter(`${throttled}\r\n`),
       chunked(200, [`${report(0, 8)}\r\n${report(0, 9)}\r\n`]),
     ]);
     const client = v3Client(scripted.url);
