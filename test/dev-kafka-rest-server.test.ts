@@ -926,6 +926,72 @@ describe('simple consume: GET /topics/{t}/partitions/{p}/messages (§2.4)', () =
   });
 });
 
+describe('v1WholeBatches: v1 reads over compressed batches (IBM Message Hub, CP 2.x)', () => {
+  // Partition 0: a 5-record batch (offsets 0..4) from one produce request, then a 3-record one (5..7).
+  const seed = async (options: KafkaRestServerOptions): Promise<void> => {
+    await start(options);
+    for (const values of [
+      ['a', 'b', 'c', 'd', 'e'],
+      ['f', 'g', 'h'],
+    ]) {
+      const reply = await produce('/topics/demo/partitions/0', {
+        records: values.map((v) => ({ value: b64(v) })),
+      });
+      expect(reply.status).toBe(200);
+    }
+  };
+  const offsetsOf = async (query: string): Promise<number[]> => {
+    const reply = await call('GET', `/topics/demo/partitions/0/messages?${query}`, {
+      headers: { accept: BINARY },
+    });
+    expect(reply.status).toBe(200);
+    return (JSON.parse(reply.text) as { offset: number }[]).map((r) => r.offset);
+  };
+
+  it.each([
+    {
+      name: 'from the batch start, count counted from there',
+      query: 'offset=3&count=4',
+      offsets: [0, 1, 2, 3],
+    },
+    { name: 'cut by count before the offset', query: 'offset=3&count=2', offsets: [0, 1] },
+    {
+      name: 'a count past the batch runs into the next one',
+      query: 'offset=4&count=7',
+      offsets: [0, 1, 2, 3, 4, 5, 6],
+    },
+    { name: 'an offset in the second batch', query: 'offset=6&count=2', offsets: [5, 6] },
+    { name: 'the log end answers nothing', query: 'offset=8&count=5', offsets: [] },
+  ])('$name', async ({ query, offsets }) => {
+    // Prepare
+    await seed({ v1WholeBatches: true });
+
+    // Act, Assess
+    expect(await offsetsOf(query)).toEqual(offsets);
+  });
+
+  it('never answers below the log start when retention cut a batch', async () => {
+    // Prepare
+    await seed({ v1WholeBatches: true });
+    (server as KafkaRestServer).truncateBefore('demo', 0, 2);
+
+    // Act, Assess
+    expect(await offsetsOf('offset=3&count=2')).toEqual([2, 3]);
+  });
+
+  it('is off by default: the answer starts at the offset', async () => {
+    // Prepare
+    await seed({});
+
+    // Act, Assess
+    expect(await offsetsOf('offset=3&count=2')).toEqual([3, 4]);
+  });
+
+  it('rejects a non-boolean', async () => {
+    await expect(start({ v1WholeBatches: 'yes' as unknown as boolean })).rejects.toThrow(/v1WholeBatches/);
+  });
+});
+
 describe('metadata and HTTP-layer errors (§1, §2.2)', () => {
   it('GET / → {}', async () => {
     await start();
@@ -1621,6 +1687,7 @@ describe('CLI', () => {
         'auto-create',
         '--host',
         '0.0.0.0',
+        '--v1-whole-batches',
       ],
       options: {
         port: 0,
@@ -1633,6 +1700,7 @@ describe('CLI', () => {
         latencyMs: 5,
         maxRecordBytes: 100,
         unknownTopic: 'auto-create',
+        v1WholeBatches: true,
       },
     },
   ])('parses $name', ({ argv, options }) => {

@@ -22,6 +22,9 @@ export const CLI_USAGE = `Usage: npm run kafka-rest -- [options]
   --consumer-request-timeout-ms N
                            an empty consumer read waits up to N ms for records, like a
                            real proxy's long poll (default 0: answer at once)
+  --v1-whole-batches       v1 reads answer from the start of the batch holding the
+                           offset, count records from there (IBM / CP 2.x over
+                           compressed batches)
   --quiet                  no per-request log lines
   --help`;
 
@@ -84,6 +87,7 @@ export const parseCliArgs = (argv: readonly string[]): CliArgs => {
         'cluster-id': { type: 'string' },
         'consumer-idle-ms': { type: 'string' },
         'consumer-request-timeout-ms': { type: 'string' },
+        'v1-whole-batches': { type: 'boolean' },
         quiet: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -136,6 +140,7 @@ export const parseCliArgs = (argv: readonly string[]): CliArgs => {
   if (clusterId !== undefined) options.clusterId = clusterId;
   if (consumerIdleMs !== undefined) options.consumerIdleMs = consumerIdleMs;
   if (consumerRequestTimeoutMs !== undefined) options.consumerRequestTimeoutMs = consumerRequestTimeoutMs;
+  if (values['v1-whole-batches'] === true) options.v1WholeBatches = true;
   return {
     ok: true,
     help: values.help === true,

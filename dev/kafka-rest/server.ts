@@ -177,6 +177,9 @@ const checkOptions = (options: KafkaRestServerOptions): string[] => {
   nonNegativeInt('consumerRequestTimeoutMs', options.consumerRequestTimeoutMs);
   nonNegativeInt('emptyReadsAfterSeek', options.emptyReadsAfterSeek);
   if (options.now !== undefined && typeof options.now !== 'function') problems.push('now must be a function');
+  if (options.v1WholeBatches !== undefined && typeof options.v1WholeBatches !== 'boolean') {
+    problems.push('v1WholeBatches must be a boolean');
+  }
   return problems;
 };
 
@@ -212,6 +215,7 @@ export const startKafkaRestServer = async (
   const consumerRequestTimeoutMs = options.consumerRequestTimeoutMs ?? DEFAULTS.consumerRequestTimeoutMs;
   const clusterId = options.clusterId;
   const now = options.now ?? Date.now;
+  const v1WholeBatches = options.v1WholeBatches ?? false;
 
   const store: LogStore = createLogStore(options.topics ?? DEFAULTS.topics, options.dataDir);
   const admin = createAdminApi(store);
@@ -368,11 +372,14 @@ export const startKafkaRestServer = async (
       // The v1 proxy does not say which bound was crossed; clients probe (protocol doc §2.5).
       return sendError(x, 500, KAFKA_REST_ERROR_CODES.KAFKA_ERROR, 'Kafka error: OffsetOutOfRangeCode (1)');
     }
-    const entries = store.read(route.topic, partition, offset, count);
+    // The old proxy's simple consumer hands back the decompressed batch from its first record.
+    const from =
+      v1WholeBatches && offset < end ? store.batchAt(route.topic, partition, offset).start : offset;
+    const entries = store.read(route.topic, partition, from, count);
     let out = '[';
     for (let i = 0; i < entries.length; i++) {
       const e = entries[i] as (typeof entries)[number];
-      out += `${i === 0 ? '' : ','}{"key":${b64Json(e.key)},"value":${b64Json(e.value)},"partition":${partition},"offset":${offset + i}}`;
+      out += `${i === 0 ? '' : ','}{"key":${b64Json(e.key)},"value":${b64Json(e.value)},"partition":${partition},"offset":${from + i}}`;
     }
     send(x, 200, contentType, `${out}]`);
   };

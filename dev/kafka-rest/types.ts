@@ -76,6 +76,13 @@ export interface KafkaRestServerOptions {
   readonly emptyReadsAfterSeek?: number;
   /** Clock (epoch ms) for consumer idle expiry and v3 report timestamps; default `Date.now`. */
   readonly now?: () => number;
+  /**
+   * v1 `GET …/messages?offset=N&count=M` answers as a v1 proxy over compressed batches does (IBM Message
+   * Hub, CP 2.x): from the first offset of the batch holding N, `count` records counted from that batch
+   * start, so the records below N come back and the answer may stop short of N. A batch is what one produce
+   * request (or `append` call) wrote to one partition. Default false: from N exactly.
+   */
+  readonly v1WholeBatches?: boolean;
 }
 
 /**
