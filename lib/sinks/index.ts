@@ -18,6 +18,14 @@ export type { DeadLetterBody } from './dead-letter-queue.js';
 export { createDeadLetterQueue } from './dead-letter-queue.js';
 export { createEventBridgeSink } from './eventbridge-sink.js';
 export { createHttpSink, toSignatureHeaders } from './http-sink.js';
+export type { RecordIdParts } from './record-id.js';
+export {
+  RECORD_NAMESPACE_PATTERN,
+  toRecordId,
+  toRecordRangeId,
+  toRecordStream,
+  toSqsDeduplicationId,
+} from './record-id.js';
 export { createSqsSink } from './sqs-sink.js';
 export type {
   DeadLetter,

@@ -4,6 +4,11 @@ import type { AwsClients } from './aws-clients.js';
 
 /** One Kafka record on its way out of the bridge, with the coordinates that make it unique. */
 export interface SinkRecord {
+  /**
+   * `toRecordId(...)` of `record-id.ts`: unique across stages, clusters and re-created topics. Every sink
+   * hands it to the receiver, so duplicates can be dropped without dropping real records.
+   */
+  readonly id: string;
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
@@ -47,6 +52,8 @@ export interface Sink {
 /** A record given up on: the drain moves past it only once this is durably in the DLQ. */
 export interface DeadLetter {
   readonly drainId: string;
+  /** The record's `SinkRecord.id`. */
+  readonly id: string;
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
