@@ -5,6 +5,7 @@ import {
   FAKE_AWS,
   type FakeEventBridge,
   type FakeSqs,
+  SQS_DEDUPLICATION_WINDOW_MS,
   startFakeEventBridge,
   startFakeSqs,
 } from './helpers/aws-fakes.js';
@@ -117,6 +118,95 @@ describe('AWS fakes', () => {
 
     // Assess
     expect(output.Failed?.map((f) => [f.Code, f.SenderFault])).toEqual([[code, true]]);
+  });
+
+  it('deduplicates a FIFO deduplication id within 5 minutes per queue, answering success with the first message id', async () => {
+    // Prepare: a fake of its own, with a clock the test moves
+    let clock = 1_000_000;
+    const fake = await startFakeSqs({ now: () => clock });
+    const client = new SQSClient({ ...FAKE_AWS, endpoint: fake.endpoint, maxAttempts: 1 });
+    const send = (queue: string, body: string, dedup: string) =>
+      client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: fake.queueUrl(queue),
+          Entries: [entry(1, { MessageBody: body, MessageGroupId: 'g', MessageDeduplicationId: dedup })],
+        }),
+      );
+    try {
+      // Act
+      const first = await send('a.fifo', 'one', 'd1');
+      clock += SQS_DEDUPLICATION_WINDOW_MS - 1;
+      const copy = await send('a.fifo', 'one again', 'd1');
+      await send('b.fifo', 'one in b', 'd1');
+      clock += 1;
+      await send('a.fifo', 'one after the window', 'd1');
+
+      // Assess
+      expect(copy.Successful?.[0]?.MessageId).toBe(first.Successful?.[0]?.MessageId);
+      expect(fake.messages.map((m) => m.MessageBody)).toEqual(['one', 'one in b', 'one after the window']);
+      expect(fake.deduplicated.map((m) => m.MessageBody)).toEqual(['one again']);
+      expect(fake.messages.map((m) => m.sequenceNumber)).toEqual([
+        '00000000000000000001',
+        '00000000000000000001',
+        '00000000000000000002',
+      ]);
+    } finally {
+      client.destroy();
+      await fake.close();
+    }
+  });
+
+  it('deduplicates by body only on a queue with content-based deduplication', async () => {
+    // Prepare
+    const fake = await startFakeSqs({ contentBasedDeduplication: ['content.fifo'] });
+    const client = new SQSClient({ ...FAKE_AWS, endpoint: fake.endpoint, maxAttempts: 1 });
+    const send = (queue: string, body: string) =>
+      client.send(
+        new SendMessageBatchCommand({
+          QueueUrl: fake.queueUrl(queue),
+          Entries: [entry(1, { MessageBody: body, MessageGroupId: 'g' })],
+        }),
+      );
+    try {
+      // Act
+      const outputs = [
+        await send('content.fifo', 'same'),
+        await send('content.fifo', 'same'),
+        await send('content.fifo', 'other'),
+        await send('plain.fifo', 'same'),
+      ];
+
+      // Assess
+      expect(outputs.map((output) => output.Failed?.[0]?.Code ?? 'ok')).toEqual([
+        'ok',
+        'ok',
+        'ok',
+        'InvalidParameterValue',
+      ]);
+      expect(fake.groups('content.fifo')).toEqual({ g: ['same', 'other'] });
+    } finally {
+      client.destroy();
+      await fake.close();
+    }
+  });
+
+  it('keeps each FIFO group in acceptance order, and accepts later entries of a group after a failed one as SQS does', async () => {
+    // Prepare: SQS judges every entry of a call on its own, so a failed entry does not hold back its group
+    sqsFake.failEntries((sent) =>
+      sent.MessageBody === 'a1' ? { code: 'ServiceUnavailable', senderFault: false } : undefined,
+    );
+    const fifo = (body: string, group: string) =>
+      entry(0, { Id: body, MessageBody: body, MessageGroupId: group, MessageDeduplicationId: body });
+
+    // Act
+    try {
+      await sendBatch('order.fifo', [fifo('a0', 'a'), fifo('b0', 'b'), fifo('a1', 'a'), fifo('a2', 'a')]);
+    } finally {
+      sqsFake.failEntries(() => undefined);
+    }
+
+    // Assess
+    expect(sqsFake.groups('order.fifo')).toEqual({ a: ['a0', 'a2'], b: ['b0'] });
   });
 
   const putEvents = (entries: PutEventsRequestEntry[]) =>

@@ -184,6 +184,8 @@ export interface SqsEntry {
 export interface SqsMessage extends SqsEntry {
   readonly queueUrl: string;
   readonly messageId: string;
+  /** FIFO queues: the queue's `SequenceNumber`, increasing in acceptance order. */
+  readonly sequenceNumber?: string;
 }
 
 export interface SqsEntryFault {
@@ -195,10 +197,15 @@ export interface SqsEntryFault {
 export interface FakeSqs extends FakeServer {
   /** `<endpoint>/000000000000/<name>`; a name ending in `.fifo` is a FIFO queue. */
   queueUrl(name: string): string;
-  /** Accepted messages in order, per the queue's dedup rules. */
+  /** Accepted messages of every queue in acceptance order, per the queues' dedup rules. */
   readonly messages: SqsMessage[];
-  /** Accepted FIFO entries dropped as duplicates (same `MessageDeduplicationId`). */
+  /** Accepted FIFO entries dropped as duplicates (same deduplication id within the 5-minute window). */
   readonly deduplicated: SqsEntry[];
+  /**
+   * The FIFO queue `name` as a consumer sees it: per `MessageGroupId`, the bodies in the order the queue
+   * accepted them (SQS hands a group's messages out in that order).
+   */
+  groups(name: string): Record<string, string[]>;
   /** Entries for which `rule` answers a fault fail with it (after the fake's own checks pass). */
   failEntries(rule: (entry: SqsEntry) => SqsEntryFault | undefined): void;
 }
@@ -206,7 +213,17 @@ export interface FakeSqs extends FakeServer {
 export interface FakeSqsOptions {
   /** The queues' `MaximumMessageSize` (body + attributes); SQS's default 256 KiB. */
   readonly maxMessageBytes?: number;
+  /**
+   * Names of the FIFO queues with `ContentBasedDeduplication` on: an entry without a deduplication id is
+   * deduplicated by the SHA-256 of its body. Off everywhere else, as SQS's default.
+   */
+  readonly contentBasedDeduplication?: readonly string[];
+  /** The clock of the deduplication window (epoch ms). */
+  readonly now?: () => number;
 }
+
+/** SQS drops a FIFO message whose deduplication id the queue accepted within the last 5 minutes. */
+export const SQS_DEDUPLICATION_WINDOW_MS = 300_000;
 
 const SQS_MAX_BATCH_BYTES = 1_048_576;
 const SQS_BODY_CHARS = /^[\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]+$/u;
@@ -215,10 +232,14 @@ const SQS_ATTRIBUTE_NAME = /^(?!\.)(?!.*\.\.)(?!.*\.$)(?!(?:AWS|Amazon)\.)[\w.-]
 
 export const startFakeSqs = async (options: FakeSqsOptions = {}): Promise<FakeSqs> => {
   const maxMessageBytes = options.maxMessageBytes ?? 262_144;
+  const now = options.now ?? Date.now;
   const messages: SqsMessage[] = [];
   const deduplicated: SqsEntry[] = [];
-  const seenDedupIds = new Set<string>();
+  /** Per FIFO queue URL: deduplication id → when it was accepted and the message id SQS answered. */
+  const accepted = new Map<string, Map<string, { atMs: number; messageId: string }>>();
+  const sequences = new Map<string, number>();
   let entryRule: (entry: SqsEntry) => SqsEntryFault | undefined = () => undefined;
+  const queueName = (queueUrl: string) => queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
 
   const sendMessageBatch = (body: Record<string, unknown>): JsonAnswer => {
     const queueUrl = String(body.QueueUrl ?? '');
@@ -240,10 +261,16 @@ export const startFakeSqs = async (options: FakeSqsOptions = {}): Promise<FakeSq
       );
     }
     const fifo = queueUrl.endsWith('.fifo');
+    const contentBased = fifo && (options.contentBasedDeduplication ?? []).includes(queueName(queueUrl));
+    let window = accepted.get(queueUrl);
+    if (fifo && window === undefined) {
+      window = new Map();
+      accepted.set(queueUrl, window);
+    }
     const Successful: Record<string, unknown>[] = [];
     const Failed: Record<string, unknown>[] = [];
     for (const entry of entries) {
-      const fault = checkSqsEntry(entry, fifo, maxMessageBytes) ?? entryRule(entry);
+      const fault = checkSqsEntry(entry, fifo, contentBased, maxMessageBytes) ?? entryRule(entry);
       if (fault !== undefined) {
         Failed.push({
           Id: entry.Id,
@@ -253,19 +280,35 @@ export const startFakeSqs = async (options: FakeSqsOptions = {}): Promise<FakeSq
         });
         continue;
       }
-      const messageId = randomUUID();
-      if (fifo && seenDedupIds.has(entry.MessageDeduplicationId ?? '')) {
-        deduplicated.push(entry);
-      } else {
-        if (fifo) seenDedupIds.add(entry.MessageDeduplicationId ?? '');
+      const md5 = createHash('md5').update(entry.MessageBody, 'utf8').digest('hex');
+      if (window === undefined) {
+        const messageId = randomUUID();
         messages.push({ ...entry, queueUrl, messageId });
+        Successful.push({ Id: entry.Id, MessageId: messageId, MD5OfMessageBody: md5 });
+        continue;
       }
+      const dedupId =
+        entry.MessageDeduplicationId ?? createHash('sha256').update(entry.MessageBody).digest('hex');
+      const atMs = now();
+      const previous = window.get(dedupId);
+      if (previous !== undefined && atMs - previous.atMs < SQS_DEDUPLICATION_WINDOW_MS) {
+        // SQS answers a duplicate as a success, with the first message's id, and enqueues nothing.
+        deduplicated.push(entry);
+        Successful.push({ Id: entry.Id, MessageId: previous.messageId, MD5OfMessageBody: md5 });
+        continue;
+      }
+      const messageId = randomUUID();
+      window.set(dedupId, { atMs, messageId });
+      const sequence = (sequences.get(queueUrl) ?? 0) + 1;
+      sequences.set(queueUrl, sequence);
+      const sequenceNumber = String(sequence).padStart(20, '0');
+      messages.push({ ...entry, queueUrl, messageId, sequenceNumber });
+      // The SDK checks MD5OfMessageBody against the body it sent and throws on a mismatch.
       Successful.push({
         Id: entry.Id,
         MessageId: messageId,
-        // The SDK checks this against the body it sent and throws on a mismatch.
-        MD5OfMessageBody: createHash('md5').update(entry.MessageBody, 'utf8').digest('hex'),
-        ...(fifo ? { SequenceNumber: String(messages.length).padStart(20, '0') } : {}),
+        MD5OfMessageBody: md5,
+        SequenceNumber: sequenceNumber,
       });
     }
     return { status: 200, body: { Successful, Failed } };
@@ -286,6 +329,14 @@ export const startFakeSqs = async (options: FakeSqsOptions = {}): Promise<FakeSq
     queueUrl: (name) => `${server.endpoint}/000000000000/${name}`,
     messages,
     deduplicated,
+    groups: (name) => {
+      const groups: Record<string, string[]> = {};
+      for (const message of messages) {
+        if (queueName(message.queueUrl) !== name || message.MessageGroupId === undefined) continue;
+        groups[message.MessageGroupId] = [...(groups[message.MessageGroupId] ?? []), message.MessageBody];
+      }
+      return groups;
+    },
     failEntries: (rule) => {
       entryRule = rule;
     },
@@ -329,6 +380,7 @@ export const sqsMessageBytes = (entry: SqsEntry): number =>
 const checkSqsEntry = (
   entry: SqsEntry,
   fifo: boolean,
+  contentBased: boolean,
   maxMessageBytes: number,
 ): SqsEntryFault | undefined => {
   const invalid = (message: string): SqsEntryFault => ({
@@ -354,7 +406,7 @@ const checkSqsEntry = (
   if (fifo) {
     if (entry.MessageGroupId === undefined)
       return { code: 'MissingParameter', senderFault: true, message: 'MessageGroupId' };
-    if (entry.MessageDeduplicationId === undefined) {
+    if (entry.MessageDeduplicationId === undefined && !contentBased) {
       return {
         code: 'InvalidParameterValue',
         senderFault: true,
@@ -362,7 +414,9 @@ const checkSqsEntry = (
       };
     }
     if (!SQS_FIFO_ID.test(entry.MessageGroupId)) return invalid('invalid MessageGroupId');
-    if (!SQS_FIFO_ID.test(entry.MessageDeduplicationId)) return invalid('invalid MessageDeduplicationId');
+    if (entry.MessageDeduplicationId !== undefined && !SQS_FIFO_ID.test(entry.MessageDeduplicationId)) {
+      return invalid('invalid MessageDeduplicationId');
+    }
   } else if (entry.MessageDeduplicationId !== undefined) {
     return invalid('MessageDeduplicationId is only for FIFO queues');
   }
