@@ -128,9 +128,36 @@ describe('parseSqsRecord: one SQS message → one record', () => {
       settings: SETTINGS,
       reason: /must be a String/,
     },
-  ])('rejects $name for good, with the reason', ({ options, settings, reason }) => {
+    // Buffer.from(…, 'base64') decodes each of these to some bytes: they must be refused, not stored.
+    {
+      name: 'a base64 body with a space inside',
+      body: 'aGVs bG8h',
+      options: { attributes: { encoding: 'base64' } },
+      settings: SETTINGS,
+      reason: /body is not valid base64/,
+    },
+    {
+      name: 'a base64 body with non-zero pad bits',
+      body: 'aGl=',
+      options: { attributes: { encoding: 'base64' } },
+      settings: SETTINGS,
+      reason: /body is not valid base64/,
+    },
+    {
+      name: 'a Binary key attribute that is not base64',
+      options: { binaryValues: { orderId: '!!!!' } },
+      settings: SETTINGS,
+      reason: /orderId is a Binary value that is not valid base64/,
+    },
+    {
+      name: 'a Binary key attribute in the URL-safe alphabet',
+      options: { binaryValues: { orderId: '-_8=' } },
+      settings: SETTINGS,
+      reason: /orderId is a Binary value that is not valid base64/,
+    },
+  ])('rejects $name for good, with the reason', ({ body, options, settings, reason }) => {
     // Act
-    const item = parseSqsRecord(sqsRecord('not base64!', options), settings);
+    const item = parseSqsRecord(sqsRecord(body ?? 'not base64!', options), settings);
 
     // Assess
     expect(item.ok).toBe(false);

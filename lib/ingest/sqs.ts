@@ -1,6 +1,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttribute, SQSRecord } from 'aws-lambda';
 import { AppError, ERROR_CODES } from '../errors.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
+import { decodeBase64Strict } from './base64.js';
 import type { QueueConfig } from './config.js';
 import type { ItemOutcome, ParsedItem } from './types.js';
 
@@ -10,8 +11,9 @@ export type SqsParseSettings = Pick<
   'topic' | 'allowedTopics' | 'topicAttribute' | 'keyAttribute' | 'encodingAttribute'
 >;
 
-const BASE64_TEXT = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const WHITESPACE = /\s+/g;
+// MIME-style line wrapping (RFC 2045 §6.8, what `base64` and `openssl base64` write) is not data; any other
+// character outside the base64 alphabet is refused.
+const LINE_BREAKS = /\r?\n/g;
 
 /**
  * Turns an SQS event (standard or FIFO) into one item per message, in delivery order. Never throws: a
@@ -71,14 +73,14 @@ const toRecord = (message: SQSRecord, settings: SqsParseSettings, group: string 
   const encoding =
     settings.encodingAttribute === undefined ? undefined : attribute(message, settings.encodingAttribute);
   if (encoding?.stringValue?.trim().toLowerCase() === 'base64') {
-    const text = message.body.replace(WHITESPACE, '');
-    if (!BASE64_TEXT.test(text)) {
+    const decoded = decodeBase64Strict(message.body.replace(LINE_BREAKS, ''));
+    if (decoded === undefined) {
       return {
         topic,
         reason: `body is not valid base64, as attribute ${settings.encodingAttribute} says it is`,
       };
     }
-    value = Buffer.from(text, 'base64');
+    value = decoded;
   } else {
     value = Buffer.from(message.body, 'utf8');
   }
@@ -88,8 +90,8 @@ const toRecord = (message: SQSRecord, settings: SqsParseSettings, group: string 
     settings.keyAttribute === undefined ? undefined : attribute(message, settings.keyAttribute);
   if (keyAttribute !== undefined) {
     const bytes = attributeBytes(keyAttribute);
-    if (bytes === undefined) {
-      return { topic, reason: `message attribute ${settings.keyAttribute} has no value usable as a key` };
+    if (typeof bytes === 'string') {
+      return { topic, reason: `message attribute ${settings.keyAttribute} ${bytes}` };
     }
     key = bytes;
   } else if (group !== undefined) {
@@ -117,13 +119,15 @@ const attribute = (message: SQSRecord, name: string): SQSMessageAttribute | unde
 const isString = (value: SQSMessageAttribute): boolean => /^(String|Number)(\.|$)/.test(value.dataType);
 const isBinary = (value: SQSMessageAttribute): boolean => /^Binary(\.|$)/.test(value.dataType);
 
-const attributeBytes = (value: SQSMessageAttribute): Buffer | undefined => {
+/** The attribute's bytes, or why it cannot be a key. */
+const attributeBytes = (value: SQSMessageAttribute): Buffer | string => {
   if (isString(value) && value.stringValue !== undefined && value.stringValue !== '') {
     return Buffer.from(value.stringValue, 'utf8');
   }
-  // Lambda delivers Binary attribute values base64-encoded.
+  // Lambda delivers Binary attribute values base64-encoded; anything else is a corrupted event, and a key
+  // decoded leniently from it would send the record to another partition than its siblings'.
   if (isBinary(value) && value.binaryValue !== undefined && value.binaryValue !== '') {
-    return Buffer.from(value.binaryValue, 'base64');
+    return decodeBase64Strict(value.binaryValue) ?? 'is a Binary value that is not valid base64';
   }
-  return undefined;
+  return 'has no value usable as a key';
 };
