@@ -151,25 +151,26 @@ describe('planProduceRequests', () => {
     ]);
   });
 
-  it('lets a FIFO group never skip back into an earlier request, and chains its requests', () => {
-    // Prepare: g's second record does not fit in request 0; its third (small) must not go back there.
-    const limits = { ...LIMITS, maxRequestBytes: 1_300 };
+  it('puts one record of a FIFO group per request, each request after the one holding the previous', () => {
+    // Prepare: g's records would all fit in one request; h's and the unordered ones share g's requests.
     const items = [
-      item(0, 300, 't', 'g'),
-      item(1, 600, 't', 'g'),
+      item(0, 10, 't', 'g'),
+      item(1, 10, 't', 'g'),
       item(2, 10, 't', 'g'),
       item(3, 10, 't', 'h'),
+      item(4, 10, 't'),
+      item(5, 10, 't', 'h'),
     ];
 
     // Act
-    const plan = planProduceRequests(items, limits);
+    const plan = planProduceRequests(items, LIMITS);
 
     // Assess
-    expect(plan.map((request) => request.items.map((entry) => entry.n))).toEqual([
-      [0, 3],
-      [1, 2],
+    expect(plan.map((request) => [request.items.map((entry) => entry.n), request.after])).toEqual([
+      [[0, 3, 4], []],
+      [[1, 5], [0]],
+      [[2], [1]],
     ]);
-    expect(plan[1]?.after).toEqual([0]);
   });
 
   it('orders a group across topics too', () => {
@@ -215,7 +216,7 @@ describe('planProduceRequests', () => {
     // Act
     const plan = planProduceRequests(items, limits);
 
-    // Assess: each item once, limits held, groups in order and never in two overlapping requests.
+    // Assess: each item once, limits held, a group's items in later and later requests, each after the last.
     const seen = plan.flatMap((request) => request.items.map((entry) => entry.n)).sort((a, b) => a - b);
     expect(seen).toEqual(items.map((entry) => entry.n));
     const placed = new Map<number, { request: number; position: number }>();
@@ -234,16 +235,18 @@ describe('planProduceRequests', () => {
       const here = placed.get(entry.n);
       const before = last.get(entry.group);
       if (here && before) {
-        if (here.request === before.request) expect(here.position).toBeGreaterThan(before.position);
-        else {
-          expect(here.request).toBeGreaterThan(before.request);
-          expect(plan[here.request]?.after).toContain(before.request);
-        }
+        expect(here.request).toBeGreaterThan(before.request);
+        expect(plan[here.request]?.after).toContain(before.request);
       }
       if (here) last.set(entry.group, here);
     }
-    // First fit stays close to the lower bound on the request count; keeping group order costs some.
+    // First fit stays close to the lower bound on the request count: a group needs one request per item.
+    const groupSizes = new Map<string, number>();
+    for (const entry of items) {
+      if (entry.group !== undefined) groupSizes.set(entry.group, (groupSizes.get(entry.group) ?? 0) + 1);
+    }
     const lowerBound = Math.max(
+      ...groupSizes.values(),
       Math.ceil(items.length / limits.maxRequestRecords),
       Math.ceil(
         items.reduce((sum, entry) => sum + encodedRecordBytes(entry.record), 0) / limits.maxRequestBytes,

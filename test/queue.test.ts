@@ -307,41 +307,49 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
     const byBody = (messages: readonly SQSRecord[], ...bodies: string[]): string[] =>
       bodies.map((body) => messages.find((message) => message.body === body)?.messageId ?? `missing ${body}`);
 
+    /**
+     * Refuses A2 of `interleaved(4)` with `code`, once, in the first request that carries it: at index 2 of
+     * a first request carrying A1 B1 A2 …, or at index 0 of a second request starting with it.
+     */
+    const refuseA2Once = (code: number): void => {
+      server.inject({ kind: 'record-errors', errors: { 2: { code } } });
+      server.inject({ kind: 'record-errors', errors: { 0: { code } } });
+    };
+
     it('keeps both groups in order when one fails for good: that group reports its failure and all after it', async () => {
-      // Prepare: one request A1 B1 A2 B2 A3 B3 A4 B4; the proxy refuses A2 (index 2).
+      // Prepare: requests A1 B1, A2 B2, A3 B3, A4 B4, each after the one before; the proxy refuses A2.
       const messages = interleaved(4);
-      server.inject({ kind: 'record-errors', errors: { 2: { code: 50002 } } });
+      refuseA2Once(50002);
 
       // Act
       const response = await handler(sqsEvent(messages), lambdaContext());
 
-      // Assess
+      // Assess: A3 and A4 were never sent, so nothing of A is in Kafka after A1 until the redelivery.
       expect(failedIds(response)).toEqual(byBody(messages, 'A2', 'A3', 'A4'));
       expect(groupLog('B')).toEqual(['B1', 'B2', 'B3', 'B4']);
-      // A3 and A4 were in the same request, so the proxy may hold them already; they are redelivered anyway.
-      expect(groupLog('A')).toEqual(['A1', 'A3', 'A4']);
-      expect(producePosts()).toHaveLength(1);
+      expect(groupLog('A')).toEqual(['A1']);
+      expect(producePosts().map((post) => recordsIn(post.body))).toEqual([2, 2, 1, 1]);
 
       // Act: SQS redelivers the reported messages, in group order.
       const redelivered = messages.filter((message) => failedIds(response).includes(message.messageId));
       const retry = await handler(sqsEvent(redelivered), lambdaContext());
 
-      // Assess: the last copy of each record is in group order.
+      // Assess
       expect(retry.batchItemFailures).toEqual([]);
-      expect(groupLog('A')).toEqual(['A1', 'A3', 'A4', 'A2', 'A3', 'A4']);
+      expect(groupLog('A')).toEqual(['A1', 'A2', 'A3', 'A4']);
     });
 
-    it('reports later records of a group that landed before a retried earlier one', async () => {
-      // Prepare: A2 fails retriably once; the client resends it alone, so it lands after A3 and A4.
+    it('writes a group in order when an earlier record is retried: later ones wait for its acknowledgement', async () => {
+      // Prepare: A2 fails retriably once; the client resends it alone, and A3 is sent only after that.
       const messages = interleaved(4);
-      server.inject({ kind: 'record-errors', errors: { 2: { code: 50003 } } });
+      refuseA2Once(50003);
 
       // Act
       const response = await handler(sqsEvent(messages), lambdaContext());
 
       // Assess
-      expect(failedIds(response)).toEqual(byBody(messages, 'A3', 'A4'));
-      expect(groupLog('A')).toEqual(['A1', 'A3', 'A4', 'A2']);
+      expect(failedIds(response)).toEqual([]);
+      expect(groupLog('A')).toEqual(['A1', 'A2', 'A3', 'A4']);
       expect(groupLog('B')).toEqual(['B1', 'B2', 'B3', 'B4']);
     });
 
@@ -371,10 +379,13 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
       expect(groupLog('B')).toEqual(['B1', 'B2']);
     });
 
-    it('sends a group split over several requests one request at a time, in order', async () => {
-      // Prepare: two records per request; A's six records need three requests, which must not overlap.
-      await useEnv({ KAFKA_REST_MAX_REQUEST_RECORDS: '2', QUEUE_CONCURRENCY: '8' });
-      const messages = Array.from({ length: 6 }, (_, n) => sqsRecord(`A${n + 1}`, { groupId: 'A' }));
+    it('sends a group one record per request, each after the one before, and shares requests with others', async () => {
+      // Prepare: A's four records need four requests, which must not overlap; standard messages fill them.
+      await useEnv({ QUEUE_CONCURRENCY: '8' });
+      const messages = [
+        ...Array.from({ length: 4 }, (_, n) => sqsRecord(`A${n + 1}`, { groupId: 'A' })),
+        ...standardMessages(4, 's'),
+      ];
       server.inject({ kind: 'delay', ms: 30, times: 1 });
 
       // Act
@@ -382,8 +393,8 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
 
       // Assess: the first request was slow, yet nothing overtook it.
       expect(failedIds(response)).toEqual([]);
-      expect(groupLog('A')).toEqual(['A1', 'A2', 'A3', 'A4', 'A5', 'A6']);
-      expect(producePosts()).toHaveLength(3);
+      expect(groupLog('A')).toEqual(['A1', 'A2', 'A3', 'A4']);
+      expect(producePosts().map((post) => recordsIn(post.body))).toEqual([5, 1, 1, 1]);
     });
   });
 

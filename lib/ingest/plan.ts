@@ -8,7 +8,10 @@ export interface PlannedRequest<T extends PlanItem = IngestItem> {
   readonly id: number;
   readonly topic: string;
   readonly items: readonly T[];
-  /** Requests holding earlier records of the same FIFO groups: this one must not overlap them. */
+  /**
+   * The requests holding the previous record of each FIFO group in this one: it is sent only once they
+   * have settled, and without the records whose previous one was not acknowledged.
+   */
   readonly after: readonly number[];
   /** Estimated body bytes (base64 and JSON included), at most `maxRequestBytes`. */
   readonly bytes: number;
@@ -79,9 +82,13 @@ interface OpenRequest<T> {
 
 /**
  * Packs items into as few produce requests as the limits allow: first fit, per topic, in arrival order.
- * Items of one FIFO group keep their order: an item goes into the request of its group's previous item
- * or a later one, and a later one waits for (`after`) that previous request, so one group is never in two
- * requests in flight and a group's records reach the proxy in order. Every item must already pass
+ * A FIFO group has at most one item per request, and each of its items goes into a request after the one
+ * holding its previous item, which it waits for (`after`). Within one request the proxy may write a record
+ * while an earlier one fails and is retried alone (a per-record error), so two items of a group in one
+ * request could land out of order; one per request, each sent only after the previous one is
+ * acknowledged, a later record is never written before an earlier one. Groups share requests with each
+ * other and with unordered items, so a batch of G groups costs about max(largest group, the limits'
+ * count) requests, and the largest group's length in round trips. Every item must already pass
  * {@link checkRecordFits}; throws `ERR_PAYLOAD_TOO_LARGE` for one that does not (a caller bug).
  */
 export const planProduceRequests = <T extends PlanItem>(
@@ -103,7 +110,7 @@ export const planProduceRequests = <T extends PlanItem>(
     const candidates = open.get(item.topic) ?? [];
     let target = candidates.find(
       (request) =>
-        (previous === undefined || request.id >= previous) &&
+        (previous === undefined || request.id > previous) &&
         request.items.length < limits.maxRequestRecords &&
         request.bytes + bytes <= limits.maxRequestBytes,
     );
@@ -121,7 +128,7 @@ export const planProduceRequests = <T extends PlanItem>(
     }
     target.items.push(item);
     target.bytes += bytes;
-    if (previous !== undefined && previous !== target.id) target.after.add(previous);
+    if (previous !== undefined) target.after.add(previous);
     if (item.group !== undefined) lastRequestOfGroup.set(item.group, target.id);
     if (
       target.items.length >= limits.maxRequestRecords ||

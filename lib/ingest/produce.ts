@@ -33,9 +33,9 @@ export interface ProduceItemsSummary {
  * - An item too large for any request, or rejected by the parser, fails for good (`retriable: false`).
  * - The client retries failed retriable records itself until `deadlineMs`; what still fails is reported.
  *   A request that is due after `deadlineMs` is not sent and its items fail with `ERR_DEADLINE`.
- * - FIFO: once an item of a group fails, every later item of that group fails too, sent or not, so that
- *   a redelivery brings them back in order. An item acknowledged before an earlier item of its group (the
- *   client's retry of the earlier one landed after it) is failed too: its redelivery lands after.
+ * - FIFO: an item is sent only once every earlier item of its group is acknowledged (see
+ *   {@link planProduceRequests}). Once one fails, every later item of its group fails too without being
+ *   sent, so Kafka holds the group's first copies in order and SQS redelivers the rest in order.
  */
 export const produceItems = async (
   deps: IngestDeps,
@@ -75,41 +75,22 @@ export const produceItems = async (
 
   const plan = planProduceRequests(sendable, options.limits);
   let requestsSent = 0;
-  // Offsets already acknowledged per FIFO group and partition, to catch a record that landed before an
-  // earlier record of its group.
-  const groupOffsets = new Map<string, Map<number, number>>();
-
-  /** Why an answered record does not count as acknowledged, or undefined when it does. */
-  const rejection = (item: IngestItem, result: ProduceResult | undefined): AppError | undefined => {
-    if (result === undefined) {
-      return new AppError(
-        ERROR_CODES.UPSTREAM_PROTOCOL,
-        'the Kafka REST client returned no result for this record',
-      );
-    }
-    if (!result.ok) return result.error;
-    if (item.group === undefined) return undefined;
-    const offsets = groupOffsets.get(item.group) ?? new Map<number, number>();
-    const highest = offsets.get(result.partition);
-    if (highest !== undefined && result.offset < highest) {
-      return new AppError(
-        ERROR_CODES.RECORD_REJECTED,
-        `acknowledged at offset ${result.offset}, before an earlier record of its FIFO group (offset ${highest}); its redelivery lands after`,
-        { retriable: true },
-      );
-    }
-    offsets.set(result.partition, Math.max(highest ?? -1, result.offset));
-    groupOffsets.set(item.group, offsets);
-    return undefined;
-  };
 
   const settle = (topic: string, sent: readonly Indexed[], results: readonly ProduceResult[]): void => {
     sent.forEach(({ index, item }, position) => {
-      if (groupFailed(index, item)) return;
       const result = results[position];
-      const error = rejection(item, result);
-      if (error !== undefined) fail(index, item, error);
-      else if (result?.ok) {
+      if (result === undefined) {
+        fail(
+          index,
+          item,
+          new AppError(
+            ERROR_CODES.UPSTREAM_PROTOCOL,
+            'the Kafka REST client returned no result for this record',
+          ),
+        );
+      } else if (!result.ok) {
+        fail(index, item, result.error);
+      } else {
         outcomes[index] = {
           ok: true,
           id: item.id,
@@ -122,7 +103,8 @@ export const produceItems = async (
   };
 
   const run = async (request: PlannedRequest<Indexed>): Promise<void> => {
-    // Items of groups that failed in an earlier request are not sent: they would land out of order.
+    // The requests holding these items' predecessors have settled (`after`); an item whose predecessor
+    // failed is not sent, as it would land before that one's redelivery.
     const sent = request.items.filter(({ index, item }) => !groupFailed(index, item));
     if (sent.length === 0) return;
     if (deps.now() >= options.deadlineMs) {
