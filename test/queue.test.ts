@@ -289,6 +289,29 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
     expect(String(error?.attributes.reason)).toContain('"payroll"');
   });
 
+  it('fails a message whose base64 is not valid for good, logged with its id and reason, and sends the rest', async () => {
+    // Prepare: Buffer.from(…, 'base64') would turn both into some bytes ('!!!!' into none at all).
+    const messages = [
+      sqsRecord('!!!!', { attributes: { encoding: 'base64' } }),
+      sqsRecord('kept'),
+      sqsRecord('bad-key', { binaryValues: { key: 'a2V5-' } }),
+    ];
+
+    // Act
+    const response = await handler(sqsEvent(messages), lambdaContext());
+
+    // Assess
+    const refused = [messages[0], messages[2]] as SQSRecord[];
+    expect(failedIds(response)).toEqual(ids(refused));
+    expect(storedValues('orders')).toEqual(['kept']);
+    const errors = log.lines.filter((line) => line.message === 'queue message failed for good');
+    expect(errors.map((line) => [line.attributes.messageIds, line.attributes.code])).toEqual(
+      refused.map((message) => [[message.messageId], 'ERR_PAYLOAD_INVALID']),
+    );
+    expect(String(errors[0]?.attributes.reason)).toMatch(/body is not valid base64/);
+    expect(String(errors[1]?.attributes.reason)).toMatch(/key is a Binary value that is not valid base64/);
+  });
+
   describe('FIFO', () => {
     /** A1 B1 A2 B2 …: two groups interleaved, each body naming its group and place. */
     const interleaved = (count: number): SQSRecord[] =>
