@@ -19,8 +19,14 @@ const PACKAGE_TIMEOUT_MS = 180_000;
 /** How long the packager may take to exit once it has printed its error report. */
 const EXIT_AFTER_ERROR_MS = 2_000;
 
+/** Where and as what the stack is packaged: `--stage`, `--region`. */
+export interface PackageTarget {
+  readonly stage: string;
+  readonly region?: string;
+}
+
 /**
- * Runs `serverless package --stage dev --package <out>` in `service`. Rejects with the tail of its output
+ * Runs `serverless package --stage <stage> --package <out>` in `service`. Rejects with the tail of its output
  * when it fails. osls 4.3 with serverless-esbuild 1.57 prints its error report after a failed build (an
  * unresolved import, a syntax error) and then never exits: once the report's `Error:` heading is out, the
  * process group is stopped, and a timeout backs that up.
@@ -30,6 +36,7 @@ const runPackager = (
   service: string,
   out: string,
   params: Readonly<Record<string, string>>,
+  target: PackageTarget,
 ): Promise<void> =>
   new Promise((resolve, reject) => {
     const child = spawn(
@@ -37,7 +44,8 @@ const runPackager = (
       [
         'package',
         '--stage',
-        'dev',
+        target.stage,
+        ...(target.region === undefined ? [] : ['--region', target.region]),
         '--package',
         out,
         ...Object.entries(params).flatMap(([name, value]) => ['--param', `${name}=${value}`]),
@@ -83,7 +91,7 @@ const runPackager = (
   });
 
 /**
- * Packages the stack as `serverless package --stage dev --package <out>` would, from a copy of the project
+ * Packages the stack as `serverless package --stage <stage> --package <out>` would, from a copy of the project
  * in the OS temp dir (removed afterwards) with `node_modules` linked: serverless-esbuild writes `.esbuild/`
  * and `.serverless/` into the service folder, which would collide with `npm start` or another packaging
  * run in the shared work tree. `params` are stage parameters (`--param name=value`). Rejects with the tail
@@ -93,7 +101,8 @@ const runPackager = (
 export const packageStack = async (
   root: string,
   out: string,
-  params: Readonly<Record<string, string>> = {},
+  params: Readonly<Record<string, string>>,
+  target: PackageTarget,
 ): Promise<void> => {
   const work = mkdtempSync(join(tmpdir(), 'package-stack-'));
   try {
@@ -102,7 +111,7 @@ export const packageStack = async (
       if (!NOT_COPIED.has(entry)) cpSync(join(root, entry), join(service, entry), { recursive: true });
     }
     symlinkSync(join(root, 'node_modules'), join(service, 'node_modules'), 'dir');
-    await runPackager(root, service, out, params);
+    await runPackager(root, service, out, params, target);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }

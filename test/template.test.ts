@@ -5,12 +5,14 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageStack } from '../dev/package-stack.js';
 import { CHECKPOINT_AGE_METRIC, DRAIN_METRICS, LAG_METRIC } from '../lib/drain/metrics.js';
 import { INGEST_METRICS, METRICS_NAMESPACE } from '../lib/metrics.js';
+import { readmeDeployCommand } from './helpers/readme-deploy.js';
 
-// Least privilege, proven on what CloudFormation would receive: `serverless package --stage dev` runs once,
-// and the tests read the generated template. Every function must have a role of its own with only the
+// Least privilege, proven on what CloudFormation would receive: the README's deploy command is packaged
+// once (`serverless package` for `deploy`), and the tests read the generated template. Every function must have a role of its own with only the
 // actions its code calls, on only the resources it touches.
 
 const ROOT = join(import.meta.dirname, '..');
+const README_DEPLOY = readmeDeployCommand(ROOT);
 const FUNCTIONS = ['webhook', 'queue', 'events', 'drain'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
@@ -99,7 +101,7 @@ let template: Template;
 beforeAll(async () => {
   work = mkdtempSync(join(tmpdir(), 'template-test-'));
   const out = join(work, 'package');
-  await packageStack(ROOT, out);
+  await packageStack(ROOT, out, README_DEPLOY.params, README_DEPLOY);
   template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
 }, 120_000);
 
@@ -171,7 +173,7 @@ const roleOf = (fn: FunctionName): string => {
 
 const lambdaOf = (fn: FunctionName): Resource => {
   const found = resourcesOfType('AWS::Lambda::Function').find(
-    ([, resource]) => resource.Properties?.FunctionName === `kafka-rest-bridge-dev-${fn}`,
+    ([, resource]) => resource.Properties?.FunctionName === `kafka-rest-bridge-${README_DEPLOY.stage}-${fn}`,
   );
   if (found === undefined) throw new Error(`no Lambda function ${fn}`);
   return found[1];
@@ -251,7 +253,7 @@ describe('no wildcards', () => {
         if (/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^*]+\*$/.test(resource)) continue;
         expect(grant.actions).toEqual(LOG_ACTIONS);
         expect(resource).toBe(
-          `Sub:arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/kafka-rest-bridge-dev-${grant.fn}:*`,
+          `Sub:arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/kafka-rest-bridge-${README_DEPLOY.stage}-${grant.fn}:*`,
         );
       }
     }
@@ -446,12 +448,18 @@ describe('an existing queue instead of the stack’s (stage parameter queueArn)'
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'template-queue-'));
-    await packageStack(ROOT, join(dir, 'package'), {
-      queueArn: EXISTING,
-      stackQueue: 'false',
-      queueKmsKeyArn: KEY,
-      queueDlqName: 'orders-in-dlq',
-    });
+    await packageStack(
+      ROOT,
+      join(dir, 'package'),
+      {
+        ...README_DEPLOY.params,
+        queueArn: EXISTING,
+        stackQueue: 'false',
+        queueKmsKeyArn: KEY,
+        queueDlqName: 'orders-in-dlq',
+      },
+      README_DEPLOY,
+    );
     other = JSON.parse(
       readFileSync(join(dir, 'package', 'cloudformation-template-update-stack.json'), 'utf8'),
     );
@@ -513,4 +521,65 @@ describe('an existing queue instead of the stack’s (stage parameter queueArn)'
       ['HasQueueKmsKey', { Effect: 'Allow', Action: 'kms:Decrypt', Resource: KEY }, { Ref: 'AWS::NoValue' }],
     ]);
   });
+});
+
+describe('the README’s deploy command, packaged as written', () => {
+  it('is a prod stage in one region, and every secret ARN it names is in that region', () => {
+    const arns = Object.values(README_DEPLOY.params).filter((value) => value.startsWith('arn:'));
+
+    expect(README_DEPLOY.stage).toBe('prod');
+    expect(arns.length).toBeGreaterThan(0);
+    expect(arns.every((arn) => arn.split(':')[3] === README_DEPLOY.region)).toBe(true);
+  });
+
+  it('outputs each route’s full URL', () => {
+    const routes = Object.keys(JSON.parse(README_DEPLOY.params.webhookRoutes ?? '{}'));
+    const urls = Object.entries(template.Outputs ?? {})
+      .filter(([name]) => name.startsWith('WebhookUrl'))
+      .map(([, output]) => (output as { Value: { 'Fn::Sub': string } }).Value['Fn::Sub']);
+
+    expect(routes).toEqual(['github']);
+    // CloudFormation's own ${…} substitutions, not a JavaScript template.
+    const sub = ['https://$', '{HttpApi}.execute-api.$', '{AWS::Region}.$', '{AWS::URLSuffix}/hooks/github'];
+    expect(urls).toEqual([sub.join('')]);
+  });
+
+  it('schedules the drain it configures, and creates no EventBridge rule without an events pattern', () => {
+    const rules = resourcesOfType('AWS::Events::Rule').map(([, rule]) => rule.Properties ?? {});
+
+    expect(rules.filter((rule) => 'ScheduleExpression' in rule)).toHaveLength(1);
+    expect(rules.filter((rule) => 'EventPattern' in rule)).toEqual([]);
+  });
+
+  it('deploys no plaintext credential and no placeholder', () => {
+    const text = JSON.stringify(template);
+
+    expect(text).not.toContain('example.invalid');
+    expect(text).not.toContain('000000000000');
+    for (const [, fn] of resourcesOfType('AWS::Lambda::Function')) {
+      const variables = (fn.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)
+        ?.Variables;
+      expect(variables?.KAFKA_REST_API_KEY ?? '').toBe('');
+    }
+  });
+});
+
+describe('a stage that is not ready is refused before anything is built', () => {
+  it('lists every missing required parameter of a bare prod package', async () => {
+    // Act
+    const outcome = await packageStack(
+      ROOT,
+      join(tmpdir(), 'never-written'),
+      {},
+      { stage: 'prod', region: 'eu-west-1' },
+    ).then(
+      () => 'packaged',
+      (error: unknown) => String(error),
+    );
+
+    // Assess
+    expect(outcome).toContain('Stage "prod" is not ready to package or deploy (2 problems)');
+    expect(outcome).toContain('--param kafkaRestUrl=… is required');
+    expect(outcome).toContain('--param kafkaRestSecretArn=… is required');
+  }, 60_000);
 });

@@ -18,7 +18,7 @@ export interface BundleInfo {
 }
 
 /**
- * Runs `serverless package --stage dev` on a copy of the project and unzips each function's artifact into
+ * Runs `serverless package --stage local` on a copy of the project and unzips each function's artifact into
  * `dir/<fn>/`, so what is measured or tested is exactly what would deploy: `serverless.yml`'s
  * `custom.esbuild` settings and `esbuild-plugins.cjs`, applied by serverless-esbuild itself, with nothing
  * restated here that could drift from them.
@@ -33,7 +33,8 @@ export const packageFunctions = async (root: string, dir: string): Promise<Bundl
   const work = mkdtempSync(join(tmpdir(), 'bench-package-'));
   try {
     const out = join(work, 'out');
-    await packageStack(root, out);
+    // The local stage needs no deployment parameters; the bundles are the same code on every stage.
+    await packageStack(root, out, {}, { stage: 'local' });
     mkdirSync(dir, { recursive: true });
     if (!existsSync(join(dir, 'node_modules'))) {
       symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
