@@ -1,20 +1,16 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAwsClients, createSink, type DeliveryOutcome, type SinkRecord } from '../lib/sinks/index.js';
-import { FAKE_AWS, type FakeSqs, sqsMessageBytes, startFakeSqs } from './helpers/aws-fakes.js';
+import { createAwsClients, createSink, type DeliveryOutcome } from '../lib/sinks/index.js';
+import {
+  FAKE_AWS,
+  type FakeSqs,
+  sinkRecord,
+  sqsMessageBytes,
+  startFakeSqs,
+  TEST_NAMESPACE,
+} from './helpers/aws-fakes.js';
 import { createMemoryLog } from './helpers/log.js';
 
-const record = (
-  offset: number,
-  value: Buffer | string | null,
-  overrides: Partial<SinkRecord> = {},
-): SinkRecord => ({
-  topic: 'orders',
-  partition: 0,
-  offset,
-  key: null,
-  value: typeof value === 'string' ? Buffer.from(value) : value,
-  ...overrides,
-});
+const record = sinkRecord;
 
 const entriesPerCall = (fake: FakeSqs) => fake.calls.map((call) => (call.body.Entries as unknown[]).length);
 const summary = (outcomes: DeliveryOutcome[]) =>
@@ -51,7 +47,7 @@ describe('SQS sink', () => {
       { aws, log: createMemoryLog(), now },
     );
 
-  it('sends FIFO messages in order with MessageGroupId topic-partition and MessageDeduplicationId topic-partition-offset', async () => {
+  it('sends FIFO messages in order, one per call, with MessageGroupId topic-partition and the record id as MessageDeduplicationId', async () => {
     // Prepare
     const sink = sqsSink('orders.fifo');
     const records = [record(7, '{"id":1}'), record(8, '{"id":2}'), record(9, '{"id":3}')];
@@ -62,14 +58,24 @@ describe('SQS sink', () => {
     // Assess
     expect(summary(outcomes)).toEqual(['ok', 'ok', 'ok']);
     expect(sink.ordered).toBe(true);
-    expect(fake.calls.map((call) => call.operation)).toEqual(['SendMessageBatch']);
+    expect(entriesPerCall(fake)).toEqual([1, 1, 1]);
     expect(
-      fake.messages.map((m) => [m.MessageBody, m.MessageGroupId, m.MessageDeduplicationId, m.queueUrl]),
-    ).toEqual([
-      ['{"id":1}', 'orders-0', 'orders-0-7', fake.queueUrl('orders.fifo')],
-      ['{"id":2}', 'orders-0', 'orders-0-8', fake.queueUrl('orders.fifo')],
-      ['{"id":3}', 'orders-0', 'orders-0-9', fake.queueUrl('orders.fifo')],
-    ]);
+      fake.messages.map((m) => [
+        m.MessageBody,
+        m.MessageGroupId,
+        m.MessageDeduplicationId,
+        m.MessageAttributes['kafka-record-id']?.StringValue,
+        m.queueUrl,
+      ]),
+    ).toEqual(
+      [7, 8, 9].map((offset, i) => [
+        `{"id":${i + 1}}`,
+        'orders-0',
+        `${TEST_NAMESPACE}/orders/0/1/${offset}`,
+        `${TEST_NAMESPACE}/orders/0/1/${offset}`,
+        fake.queueUrl('orders.fifo'),
+      ]),
+    );
   });
 
   it('keeps FIFO ids within 128 characters and distinct for long topic names', async () => {
@@ -89,8 +95,9 @@ describe('SQS sink', () => {
     const [a, b] = fake.messages;
     expect(a?.MessageDeduplicationId?.length).toBeLessThanOrEqual(128);
     expect(a?.MessageGroupId?.length).toBeLessThanOrEqual(128);
-    expect(a?.MessageDeduplicationId).toMatch(/-0-1$/);
+    expect(a?.MessageDeduplicationId).toMatch(/^sha256:[\w-]{43}$/);
     expect(a?.MessageDeduplicationId).not.toBe(b?.MessageDeduplicationId);
+    expect(a?.MessageAttributes['kafka-record-id']?.StringValue).toBe(`${TEST_NAMESPACE}/${topicA}/0/1/1`);
     expect(a?.MessageGroupId).not.toBe(b?.MessageGroupId);
     expect(fake.deduplicated).toEqual([]);
   });
@@ -195,8 +202,16 @@ describe('SQS sink', () => {
     // Assess
     const sent = fake.messages[0]?.MessageAttributes ?? {};
     expect(Object.keys(sent).sort()).toEqual(
-      ['kafka.offset', 'kafka.partition', 'kafka.topic', 'kafka.value-encoding', ...attributes].sort(),
+      [
+        'kafka-record-id',
+        'kafka.offset',
+        'kafka.partition',
+        'kafka.topic',
+        'kafka.value-encoding',
+        ...attributes,
+      ].sort(),
     );
+    expect(sent['kafka-record-id']?.StringValue).toBe(`${TEST_NAMESPACE}/payments/3/1/42`);
     expect([sent['kafka.topic'], sent['kafka.partition'], sent['kafka.offset']]).toEqual([
       { DataType: 'String', StringValue: 'payments' },
       { DataType: 'Number', StringValue: '3' },
@@ -231,11 +246,12 @@ describe('SQS sink', () => {
     expect(fake.messages.map((m) => m.MessageBody)).toEqual(['v0', 'v3']);
   });
 
-  it('stops a FIFO batch at the first failed entry, and a resend is deduplicated by SQS', async () => {
-    // Prepare: offset 1 fails once; SQS still accepts 2 and 3 of the same call
+  it('never sends a FIFO message before the one before it in its group is accepted: one entry failing keeps the queue in order', async () => {
+    // Prepare: offset 1 fails once. Were 1, 2 and 3 in one call, SQS would keep 2 and 3, and the resent 1
+    // would land after them
     let failures = 0;
     fake.failEntries((entry) =>
-      entry.MessageDeduplicationId === 'orders-0-1' && failures++ === 0
+      entry.MessageAttributes['kafka.offset']?.StringValue === '1' && failures++ === 0
         ? { code: 'ServiceUnavailable', senderFault: false }
         : undefined,
     );
@@ -254,13 +270,64 @@ describe('SQS sink', () => {
       'ERR_SINK_FAILED:retriable:not-attempted',
     ]);
     expect(summary(second)).toEqual(['ok', 'ok', 'ok']);
-    expect(fake.messages.map((m) => m.MessageDeduplicationId)).toEqual([
-      'orders-0-0',
-      'orders-0-2',
-      'orders-0-3',
-      'orders-0-1',
-    ]);
-    expect(fake.deduplicated.map((m) => m.MessageDeduplicationId)).toEqual(['orders-0-2', 'orders-0-3']);
+    expect(fake.groups('orders.fifo')).toEqual({ 'orders-0': ['v0', 'v1', 'v2', 'v3'] });
+    expect(fake.deduplicated).toEqual([]);
+  });
+
+  it('packs FIFO messages of different groups into one call, one per group', async () => {
+    // Prepare
+    const records = [
+      record(0, 'a0'),
+      record(0, 'b0', { partition: 1 }),
+      record(1, 'a1'),
+      record(1, 'b1', { partition: 1 }),
+      record(2, 'a2'),
+    ];
+
+    // Act
+    const outcomes = await sqsSink('orders.fifo').deliver(records, deadline());
+
+    // Assess
+    expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+    expect(entriesPerCall(fake)).toEqual([2, 2, 1]);
+    expect(fake.groups('orders.fifo')).toEqual({ 'orders-0': ['a0', 'a1', 'a2'], 'orders-1': ['b0', 'b1'] });
+  });
+
+  it('keeps two lives of a topic apart: offset 0 of a re-created topic is not dropped as a duplicate', async () => {
+    // Prepare: the same topic, partition and offset, in the topic's first and second incarnation
+    const sink = sqsSink('orders.fifo');
+
+    // Act
+    const outcomes = [
+      ...(await sink.deliver([record(0, 'old life', { epoch: 1 })], deadline())),
+      ...(await sink.deliver([record(0, 'new life', { epoch: 2 })], deadline())),
+    ];
+
+    // Assess
+    expect(summary(outcomes)).toEqual(['ok', 'ok']);
+    expect(fake.messages.map((m) => m.MessageBody)).toEqual(['old life', 'new life']);
+    expect(fake.deduplicated).toEqual([]);
+  });
+
+  it('delivers to a standard queue unordered: a failed entry does not hold back the later ones', async () => {
+    // Prepare: standard queues keep no order, so holding records back would buy a receiver nothing
+    fake.failEntries((entry) =>
+      entry.MessageAttributes['kafka.offset']?.StringValue === '0'
+        ? { code: 'ThrottlingException', senderFault: false }
+        : undefined,
+    );
+    const sink = sqsSink('plain');
+
+    // Act
+    const outcomes = await sink.deliver(
+      [0, 1, 2, 3].map((i) => record(i, `v${i}`)),
+      deadline(),
+    );
+
+    // Assess
+    expect(sink.ordered).toBe(false);
+    expect(summary(outcomes)).toEqual(['ERR_SINK_FAILED:retriable', 'ok', 'ok', 'ok']);
+    expect(entriesPerCall(fake)).toEqual([4]);
   });
 
   it('fails the whole call retriably and attempts nothing after it', async () => {

@@ -19,6 +19,12 @@ export interface BatchDelivery<E> {
   readonly maxBytes: number;
   /** Ordered: stop at the first failure (FIFO); unordered: every entry stands alone. */
   readonly ordered: boolean;
+  /**
+   * The ordered group of a record (an SQS FIFO `MessageGroupId`). A call carries at most one record of a
+   * group: the service judges each entry of a call on its own, so with two of one group it can refuse the
+   * first and keep the second, and the resent first would then land after it.
+   */
+  readonly groupOf?: (record: SinkRecord) => string;
   readonly deadlineMs: number;
   readonly now: () => number;
   readonly log: Log;
@@ -28,13 +34,15 @@ export interface BatchDelivery<E> {
 }
 
 /**
- * Packs records into as few calls as the limits allow (count and bytes, in input order), sends them one
- * call after another and maps the per-entry results back to the input positions.
+ * Packs records into as few calls as the limits allow (count, bytes and one record per ordered group, in
+ * input order), sends them one call after another and maps the per-entry results back to the input
+ * positions.
  *
  * After a failed call nothing more is sent: the next call would most likely fail the same way, and the
  * time is better left to the drain's backoff. Ordered delivery also stops at the first failed entry; an
- * entry after it that the service accepted anyway is reported as not delivered, so the drain resends it
- * after the failed one (SQS FIFO drops the copy by its deduplication id within 5 minutes).
+ * entry of another group after it in the same call that the service accepted anyway is reported as not
+ * delivered, so the outcomes stay a delivered prefix; its resend is dropped by SQS FIFO's deduplication
+ * within 5 minutes (a duplicate after that, never a reordering: it is the only one of its group).
  */
 export const deliverInBatches = async <E>(
   delivery: BatchDelivery<E>,
@@ -45,11 +53,13 @@ export const deliverInBatches = async <E>(
   let stop: AppError | undefined;
   let batch: { index: number; entry: E }[] = [];
   let batchBytes = 0;
+  const batchGroups = new Set<string>();
 
   const flush = async (): Promise<void> => {
     const current = batch;
     batch = [];
     batchBytes = 0;
+    batchGroups.clear();
     if (current.length === 0) return;
     const remainingMs = deadlineMs - now();
     if (stop === undefined && remainingMs <= 0) stop = deadlineReached();
@@ -107,9 +117,17 @@ export const deliverInBatches = async <E>(
       }
       continue;
     }
-    if (batch.length === maxEntries || batchBytes + encoded.bytes > maxBytes) await flush();
+    const group = delivery.groupOf?.(record);
+    if (
+      batch.length === maxEntries ||
+      batchBytes + encoded.bytes > maxBytes ||
+      (group !== undefined && batchGroups.has(group))
+    ) {
+      await flush();
+    }
     batch.push({ index, entry: encoded.entry });
     batchBytes += encoded.bytes;
+    if (group !== undefined) batchGroups.add(group);
   }
   await flush();
   return outcomes;

@@ -3,6 +3,7 @@ import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
 import { deliverInBatches, type Encoded } from './batches.js';
 import { SQS_MAX_BATCH_BYTES, type SqsSinkConfig } from './config.js';
 import { DELIVERED, toFailedOutcome, toSqsFifoId, toSqsText } from './outcomes.js';
+import { toSqsDeduplicationId } from './record-id.js';
 import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';
 
 /** SendMessageBatch takes at most 10 entries. */
@@ -25,11 +26,17 @@ const PLACEHOLDER_BODY = '-';
  * ≤ `maxMessageBytes`, body plus attributes).
  *
  * Body: the value as text when it is valid UTF-8 of characters SQS accepts, else base64 (see
- * {@link SQS_VALUE_ENCODINGS}). Attributes: `kafka.topic`, `kafka.partition`, `kafka.offset`,
- * `kafka.value-encoding`, and `kafka.key` (Binary) unless the key is null (`kafka.key-empty: true` for a
- * zero-length key, since SQS refuses empty attribute values).
- * FIFO queues: `MessageGroupId` = `topic-partition`, `MessageDeduplicationId` = `topic-partition-offset`,
- * and delivery is ordered. A message too large for the queue is rejected for good (`ERR_PAYLOAD_TOO_LARGE`)
+ * {@link SQS_VALUE_ENCODINGS}). Attributes: `kafka-record-id` (the record's id: what a consumer
+ * deduplicates by), `kafka.topic`, `kafka.partition`, `kafka.offset`, `kafka.value-encoding`, and
+ * `kafka.key` (Binary) unless the key is null (`kafka.key-empty: true` for a zero-length key, since SQS
+ * refuses empty attribute values).
+ *
+ * FIFO queues: `MessageGroupId` = `topic-partition`, `MessageDeduplicationId` = the record id (its
+ * `sha256:` form past 128 characters), and delivery is ordered: a call carries at most one message per
+ * group, so a group's next message is sent only once SQS accepted the one before (one message per call
+ * for a drain's one partition). Standard queues keep no order and may deliver a message twice, so
+ * delivery there is unordered: up to 10 messages per call, each outcome on its own, and a failed one is
+ * resent after later ones. A message too large for the queue is rejected for good (`ERR_PAYLOAD_TOO_LARGE`)
  * without a call; a `Failed` entry with `SenderFault: true` is permanent (`ERR_SINK_REJECTED`), any other
  * is retriable (`ERR_SINK_FAILED`).
  */
@@ -43,6 +50,7 @@ export const createSqsSink = (config: SqsSinkConfig, deps: SinkDeps): Sink => ({
         maxEntries: SQS_MAX_BATCH_ENTRIES,
         maxBytes: SQS_MAX_BATCH_BYTES,
         ordered: config.fifo,
+        ...(config.fifo ? { groupOf: toGroupId } : {}),
         deadlineMs,
         now: deps.now,
         log: deps.log,
@@ -66,9 +74,15 @@ export const createSqsSink = (config: SqsSinkConfig, deps: SinkDeps): Sink => ({
 
 type SqsEntry = Omit<SendMessageBatchRequestEntry, 'Id'>;
 
+/** The message attribute holding the record id, on sink messages and dead letters alike. */
+export const SQS_RECORD_ID_ATTRIBUTE = 'kafka-record-id';
+
+const toGroupId = (record: SinkRecord): string => toSqsFifoId(record.topic, String(record.partition));
+
 const encodeRecord = (record: SinkRecord, config: SqsSinkConfig): Encoded<SqsEntry> => {
   const { body, encoding } = toSqsBody(record.value);
   const attributes: Record<string, MessageAttributeValue> = {
+    [SQS_RECORD_ID_ATTRIBUTE]: { DataType: 'String', StringValue: record.id },
     'kafka.topic': { DataType: 'String', StringValue: record.topic },
     'kafka.partition': { DataType: 'Number', StringValue: String(record.partition) },
     'kafka.offset': { DataType: 'Number', StringValue: String(record.offset) },
@@ -93,8 +107,8 @@ const encodeRecord = (record: SinkRecord, config: SqsSinkConfig): Encoded<SqsEnt
   }
   const entry: SqsEntry = { MessageBody: body, MessageAttributes: attributes };
   if (config.fifo) {
-    entry.MessageGroupId = toSqsFifoId(record.topic, String(record.partition));
-    entry.MessageDeduplicationId = toSqsFifoId(record.topic, `${record.partition}-${record.offset}`);
+    entry.MessageGroupId = toGroupId(record);
+    entry.MessageDeduplicationId = toSqsDeduplicationId(record.id);
   }
   return { entry, bytes };
 };

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type SinkRecord, toRecordId } from '../../lib/sinks/index.js';
 
 /**
  * Local stand-ins for the SQS and EventBridge JSON APIs, for the real AWS SDK clients pointed at them with
@@ -10,6 +11,30 @@ import type { AddressInfo } from 'node:net';
  * enforce the service limits the sinks must respect, record every call, and let a test script failures of
  * whole calls or of single entries. Signatures are not checked.
  */
+
+/** The namespace of the records {@link sinkRecord} makes. */
+export const TEST_NAMESPACE = 'test-stage';
+
+/**
+ * The sink tests' record: topic `orders`, partition 0, epoch 1 unless overridden, with the id the drain
+ * would give it.
+ */
+export const sinkRecord = (
+  offset: number,
+  value: Buffer | string | null,
+  overrides: Partial<Omit<SinkRecord, 'id'>> & { readonly epoch?: number } = {},
+): SinkRecord => {
+  const { epoch = 1, ...fields } = overrides;
+  const base = {
+    topic: 'orders',
+    partition: 0,
+    offset,
+    key: null,
+    value: typeof value === 'string' ? Buffer.from(value) : value,
+    ...fields,
+  };
+  return { ...base, id: toRecordId({ ...base, namespace: TEST_NAMESPACE, epoch }) };
+};
 
 /** Fixed fake credentials and region for SDK clients aimed at these fakes. */
 export const FAKE_AWS = {
