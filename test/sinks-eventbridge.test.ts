@@ -1,25 +1,21 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAwsClients, createSink, type DeliveryOutcome, type SinkRecord } from '../lib/sinks/index.js';
+import { createAwsClients, createSink, type DeliveryOutcome } from '../lib/sinks/index.js';
 import {
   eventBridgeEntryBytes,
   FAKE_AWS,
   type FakeEventBridge,
+  sinkRecord,
   startFakeEventBridge,
+  TEST_NAMESPACE,
 } from './helpers/aws-fakes.js';
 import { createMemoryLog } from './helpers/log.js';
 
 const record = (
   offset: number,
   value: Buffer | string | null,
-  overrides: Partial<SinkRecord> = {},
-): SinkRecord => ({
-  topic: 'orders',
-  partition: 1,
-  offset,
-  key: null,
-  value: typeof value === 'string' ? Buffer.from(value) : value,
-  ...overrides,
-});
+  overrides: Parameters<typeof sinkRecord>[2] = {},
+) => sinkRecord(offset, value, { partition: 1, ...overrides });
+const ID = `${TEST_NAMESPACE}/orders/1/1/9`;
 
 const summary = (outcomes: DeliveryOutcome[]) =>
   outcomes.map((outcome) =>
@@ -77,32 +73,31 @@ describe('EventBridge sink', () => {
       name: 'a JSON value embedded verbatim (big numbers keep their digits)',
       value: Buffer.from(' {"amount": 12345678901234567890} '),
       key: Buffer.from('k1'),
-      detail:
-        '{"topic":"orders","partition":1,"offset":9,"key":"azE=","value":{"amount": 12345678901234567890}}',
+      detail: `{"id":"${ID}","topic":"orders","partition":1,"offset":9,"key":"azE=","value":{"amount": 12345678901234567890}}`,
     },
     {
       name: 'a JSON string value',
       value: Buffer.from('"just text"'),
       key: null,
-      detail: '{"topic":"orders","partition":1,"offset":9,"key":null,"value":"just text"}',
+      detail: `{"id":"${ID}","topic":"orders","partition":1,"offset":9,"key":null,"value":"just text"}`,
     },
     {
       name: 'non-JSON text as valueBase64',
       value: Buffer.from('plain text'),
       key: null,
-      detail: '{"topic":"orders","partition":1,"offset":9,"key":null,"valueBase64":"cGxhaW4gdGV4dA=="}',
+      detail: `{"id":"${ID}","topic":"orders","partition":1,"offset":9,"key":null,"valueBase64":"cGxhaW4gdGV4dA=="}`,
     },
     {
       name: 'binary as valueBase64',
       value: Buffer.from([0xff, 0x00]),
       key: null,
-      detail: '{"topic":"orders","partition":1,"offset":9,"key":null,"valueBase64":"/wA="}',
+      detail: `{"id":"${ID}","topic":"orders","partition":1,"offset":9,"key":null,"valueBase64":"/wA="}`,
     },
     {
       name: 'a tombstone',
       value: null,
       key: Buffer.from('k'),
-      detail: '{"topic":"orders","partition":1,"offset":9,"key":"aw==","value":null,"tombstone":true}',
+      detail: `{"id":"${ID}","topic":"orders","partition":1,"offset":9,"key":"aw==","value":null,"tombstone":true}`,
     },
   ])('sends $name as Detail', async ({ value, key, detail }) => {
     // Act
@@ -155,6 +150,40 @@ describe('EventBridge sink', () => {
     // Assess
     expect(summary(outcomes)).toEqual(['ok', 'ERR_PAYLOAD_TOO_LARGE:permanent', 'ok']);
     expect(offsetsOf(fake.events)).toEqual([0, 2]);
+  });
+
+  it('delivers unordered: a throttled entry does not hold back the later ones, each outcome stands alone', async () => {
+    // Prepare: EventBridge delivers to targets in no order, so holding records back would buy nothing
+    fake.failEntries((entry) =>
+      (JSON.parse(entry.Detail ?? '{}') as { offset: number }).offset === 0
+        ? { code: 'ThrottlingException' }
+        : undefined,
+    );
+    const eventBridge = sink();
+
+    // Act
+    const outcomes = await eventBridge.deliver(
+      [0, 1, 2, 3].map((i) => record(i, '{}')),
+      deadline(),
+    );
+
+    // Assess
+    expect(eventBridge.ordered).toBe(false);
+    expect(summary(outcomes)).toEqual(['ERR_SINK_FAILED:retriable', 'ok', 'ok', 'ok']);
+    expect(fake.calls).toHaveLength(1);
+  });
+
+  it('carries the record id in Detail, the same on a resend, so targets can drop duplicates', async () => {
+    // Act: the same record twice (a resend after a lost answer), and its namesake in a re-created topic
+    const eventBridge = sink();
+    await eventBridge.deliver([record(9, '{}')], deadline());
+    await eventBridge.deliver([record(9, '{}')], deadline());
+    await eventBridge.deliver([record(9, '{}', { epoch: 2 })], deadline());
+
+    // Assess
+    const ids = fake.events.map((event) => (JSON.parse(event.Detail ?? '{}') as { id: string }).id);
+    expect(ids).toEqual([ID, ID, `${TEST_NAMESPACE}/orders/1/2/9`]);
+    expect(new Set(fake.events.map((event) => event.eventId)).size).toBe(3);
   });
 
   it('maps per-entry error codes: validation errors are permanent, others retriable', async () => {

@@ -15,10 +15,12 @@ const PERMANENT_ERROR = /Malformed|Invalid|Validation/i;
 /**
  * Delivers records as EventBridge events with `PutEvents` (≤ 10 entries and ≤ 256 KB per call).
  *
- * `Detail` is a JSON object `{topic, partition, offset, key, value}`: `key` is base64 or null; a value
- * that is JSON text is embedded verbatim as `value` (numbers keep their digits), any other value travels
- * as `valueBase64`, and a tombstone is `"value": null, "tombstone": true`. Events are independent
- * (EventBridge keeps no order), so delivery is unordered. An event too large alone is rejected for good
+ * `Detail` is a JSON object `{id, topic, partition, offset, key, value}`: `id` is the record id, what a
+ * target deduplicates by (EventBridge's own event `id` is new on every resend); `key` is base64 or null;
+ * a value that is JSON text is embedded verbatim as `value` (numbers keep their digits), any other value
+ * travels as `valueBase64`, and a tombstone is `"value": null, "tombstone": true`. EventBridge delivers
+ * to targets in no order and at least once, so delivery is unordered: up to 10 events per call, each
+ * outcome on its own, and a failed one is resent after later ones. An event too large alone is rejected for good
  * (`ERR_PAYLOAD_TOO_LARGE`) without a call; a per-entry `ErrorCode` is retriable unless it says the event
  * is malformed or invalid (`ERR_SINK_REJECTED`).
  */
@@ -73,7 +75,7 @@ const encodeRecord = (record: SinkRecord, config: EventBridgeSinkConfig): Encode
 
 /** The event's `Detail` JSON text for a record (see {@link createEventBridgeSink}). */
 export const toEventDetail = (record: SinkRecord): string => {
-  const head = `{"topic":${JSON.stringify(record.topic)},"partition":${record.partition},"offset":${record.offset},"key":${JSON.stringify(toBase64(record.key))}`;
+  const head = `{"id":${JSON.stringify(record.id)},"topic":${JSON.stringify(record.topic)},"partition":${record.partition},"offset":${record.offset},"key":${JSON.stringify(toBase64(record.key))}`;
   if (record.value === null) return `${head},"value":null,"tombstone":true}`;
   const json = toJsonText(record.value);
   // Concatenated rather than re-serialised: JSON.parse would round big numbers to doubles.
