@@ -544,6 +544,14 @@ describe('the README’s deploy command, packaged as written', () => {
     expect(urls).toEqual([sub.join('')]);
   });
 
+  it('routes every method and path under /hooks to the webhook, so its own 404 and 405 answers are reached', () => {
+    const routeKeys = resourcesOfType('AWS::ApiGatewayV2::Route')
+      .map(([, route]) => route.Properties?.RouteKey)
+      .sort();
+
+    expect(routeKeys).toEqual(['ANY /hooks', 'ANY /hooks/{route+}']);
+  });
+
   it('schedules the drain it configures, and creates no EventBridge rule without an events pattern', () => {
     const rules = resourcesOfType('AWS::Events::Rule').map(([, rule]) => rule.Properties ?? {});
 
