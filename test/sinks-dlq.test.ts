@@ -8,8 +8,10 @@ import {
 import { FAKE_AWS, type FakeSqs, sqsMessageBytes, startFakeSqs } from './helpers/aws-fakes.js';
 import { createMemoryLog } from './helpers/log.js';
 
+const ID = 'prod-eu/orders/4/3/1234';
 const letter = (overrides: Partial<DeadLetter> = {}): DeadLetter => ({
   drainId: 'orders-to-http',
+  id: ID,
   topic: 'orders',
   partition: 4,
   offset: 1_234,
@@ -53,6 +55,7 @@ describe('dead-letter queue', () => {
     expect(bodies()).toEqual([
       {
         drainId: 'orders-to-http',
+        id: ID,
         topic: 'orders',
         partition: 4,
         offset: 1_234,
@@ -66,6 +69,7 @@ describe('dead-letter queue', () => {
       },
     ]);
     expect(fake.messages[0]?.MessageAttributes).toEqual({
+      'kafka-record-id': { DataType: 'String', StringValue: ID },
       'kafka.topic': { DataType: 'String', StringValue: 'orders' },
       'kafka.partition': { DataType: 'Number', StringValue: '4' },
       'kafka.offset': { DataType: 'Number', StringValue: '1234' },
@@ -83,16 +87,18 @@ describe('dead-letter queue', () => {
     ).toEqual([{ key: null, value: null, keyBytes: null, valueBytes: null }]);
   });
 
-  it('uses drain-topic-partition as the FIFO group and deduplicates a resend of the same offset', async () => {
-    // Act
+  it('uses drain-topic-partition as the FIFO group and deduplicates a resend of the same record only', async () => {
+    // Act: a resend, another drain's letter for the record, and the same offset in a re-created topic
     await dlq('dlq.fifo').send(letter(), deadline);
     await dlq('dlq.fifo').send(letter(), deadline);
     await dlq('dlq.fifo').send(letter({ drainId: 'orders-to-sqs' }), deadline);
+    await dlq('dlq.fifo').send(letter({ id: 'prod-eu/orders/4/4/1234' }), deadline);
 
     // Assess
     expect(fake.messages.map((m) => [m.MessageGroupId, m.MessageDeduplicationId])).toEqual([
-      ['orders-to-http-orders-4', 'orders-to-http-orders-4-1234'],
-      ['orders-to-sqs-orders-4', 'orders-to-sqs-orders-4-1234'],
+      ['orders-to-http-orders-4', `orders-to-http/${ID}`],
+      ['orders-to-sqs-orders-4', `orders-to-sqs/${ID}`],
+      ['orders-to-http-orders-4', 'orders-to-http/prod-eu/orders/4/4/1234'],
     ]);
     expect(fake.deduplicated).toHaveLength(1);
   });

@@ -3,12 +3,15 @@ import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
 import { toAwsCallFailure } from './batches.js';
 import type { DlqConfig } from './config.js';
 import { toBase64, toSqsFifoId } from './outcomes.js';
-import { toSqsMessageBytes } from './sqs-sink.js';
+import { toSqsDeduplicationId } from './record-id.js';
+import { SQS_RECORD_ID_ATTRIBUTE, toSqsMessageBytes } from './sqs-sink.js';
 import type { DeadLetter, DeadLetterQueue, SinkDeps } from './types.js';
 
 /** The JSON body of a DLQ message. `key`/`value` are base64 (null: absent in Kafka, or omitted). */
 export interface DeadLetterBody {
   readonly drainId: string;
+  /** The record id (`record-id.ts`), as the sink sent it. */
+  readonly id: string;
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
@@ -29,9 +32,10 @@ const MAX_ERROR_MESSAGE_CHARS = 1_000;
 
 /**
  * Sends poison records to an SQS dead-letter queue, one message per record: a JSON {@link DeadLetterBody}
- * with attributes `kafka.topic`, `kafka.partition`, `kafka.offset` and `drain.id` for filtering. On a FIFO
- * DLQ the group is the drain's topic-partition and the deduplication id names drain, topic, partition and
- * offset, so a resend after a lost answer is dropped by SQS. A letter over `maxMessageBytes` goes without
+ * with attributes `kafka-record-id`, `kafka.topic`, `kafka.partition`, `kafka.offset` and `drain.id` for
+ * filtering. On a FIFO DLQ the group is the drain's topic-partition and the deduplication id is
+ * `<drain id>/<record id>` (its `sha256:` form past 128 characters), so a resend after a lost answer is
+ * dropped by SQS, and neither two drains nor two lives of a topic drop each other's letters. A letter over `maxMessageBytes` goes without
  * the value (then without the key), flagged `valueOmitted`/`keyOmitted`: losing the letter would be worse.
  *
  * `send` throws `ERR_DEADLINE` when the deadline has passed, `ERR_UPSTREAM_TIMEOUT` when SQS did not answer
@@ -48,6 +52,7 @@ export const createDeadLetterQueue = (
       throw new AppError(ERROR_CODES.DEADLINE, 'the dead letter was not sent: the deadline was reached');
     }
     const attributes: Record<string, MessageAttributeValue> = {
+      [SQS_RECORD_ID_ATTRIBUTE]: { DataType: 'String', StringValue: letter.id },
       'kafka.topic': { DataType: 'String', StringValue: letter.topic },
       'kafka.partition': { DataType: 'Number', StringValue: String(letter.partition) },
       'kafka.offset': { DataType: 'Number', StringValue: String(letter.offset) },
@@ -73,7 +78,7 @@ export const createDeadLetterQueue = (
       ...(config.fifo
         ? {
             MessageGroupId: toSqsFifoId(scope, String(letter.partition)),
-            MessageDeduplicationId: toSqsFifoId(scope, `${letter.partition}-${letter.offset}`),
+            MessageDeduplicationId: toSqsDeduplicationId(`${letter.drainId}/${letter.id}`),
           }
         : {}),
     };
@@ -109,6 +114,7 @@ export const toDeadLetterBody = (
 ): DeadLetterBody => {
   const full: DeadLetterBody = {
     drainId: letter.drainId,
+    id: letter.id,
     topic: letter.topic,
     partition: letter.partition,
     offset: letter.offset,
