@@ -1,10 +1,14 @@
 /**
- * Queue ingestion throughput: SQS batches of 10, 100, 1,000 and 10,000 messages through the real queue
+ * Queue ingestion throughput: standard SQS batches of 10, 100, 1,000 and 10,000 messages, and FIFO batches
+ * (10 messages in one group, 10 groups of one, 1,000 messages over 10 groups), through the real queue
  * handler (parse → plan → produce with the real client → batch response) against the local Kafka REST
- * server, beside two baselines measured in the same run: raw undici POSTs of the same request bodies at
- * the same concurrency over a pool of the same size, with the bodies built once up front ("raw POST": wire
- * and server only) or built from the records on every run ("raw POST+encode": base64 and JSON too, which
- * any producer pays). "vs" columns are handler throughput over the baseline's (1.00 = no overhead).
+ * server, beside two baselines measured in the same run: raw undici POSTs of the request bodies an
+ * unordered batch of the same records is planned into, at the same concurrency over a pool of the same
+ * size, with the bodies built once up front ("raw POST": wire and server only) or built from the records on
+ * every run ("raw POST+encode": base64 and JSON too, which any producer pays). "vs" columns are handler
+ * throughput over the baseline's (1.00 = no overhead); "vs standard" is a FIFO shape's handler throughput
+ * over the standard batch of the same size: what keeping group order costs (a group's records go one per
+ * request, each after the previous one is acknowledged).
  *
  *   npx tsx bench/queue.ts [--quick]
  */
@@ -22,9 +26,29 @@ import { lambdaContext } from '../test/fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
 
 const QUICK = process.argv.includes('--quick');
-const SIZES = [10, 100, 1_000, 10_000];
-/** Records pushed per size and side: enough runs that the small batches are not one noisy sample. */
-const RECORDS_PER_SIZE = QUICK ? 20_000 : 100_000;
+/** Records pushed per shape and side: enough runs that the small batches are not one noisy sample. */
+const RECORDS_PER_SHAPE = QUICK ? 20_000 : 100_000;
+
+interface Shape {
+  readonly name: string;
+  readonly size: number;
+  /** FIFO message groups, message n in group n mod groups; 0: a standard queue. */
+  readonly groups: number;
+  /** Records pushed: FIFO batches are slower by design, so fewer keep the run short. */
+  readonly records: number;
+}
+
+const SHAPES: readonly Shape[] = [
+  ...[10, 100, 1_000, 10_000].map((size) => ({
+    name: `standard ${size.toLocaleString('en-US')}`,
+    size,
+    groups: 0,
+    records: RECORDS_PER_SHAPE,
+  })),
+  { name: 'FIFO 10, 1 group', size: 10, groups: 1, records: RECORDS_PER_SHAPE / 5 },
+  { name: 'FIFO 10, 10 groups of 1', size: 10, groups: 10, records: RECORDS_PER_SHAPE / 5 },
+  { name: 'FIFO 1,000, 10 groups', size: 1_000, groups: 10, records: RECORDS_PER_SHAPE / 5 },
+];
 const MIN_RUNS = QUICK ? 2 : 5;
 const BODY_BYTES = 256;
 const TOPIC = 'bench';
@@ -60,12 +84,21 @@ const main = async (): Promise<void> => {
   const headers = { 'content-type': V1_MEDIA.produceContentType, accept: V1_MEDIA.accept };
 
   const rows: string[][] = [];
+  /** Handler rec/s of each standard batch, by size, for the FIFO shapes' "vs standard". */
+  const standardRate = new Map<number, number>();
   try {
-    for (const size of SIZES) {
-      const event = sqsEvent(Array.from({ length: size }, (_, n) => sqsRecord(body(n))));
-      // The baselines send exactly the bodies the planner makes of this batch: built once up front (wire and
-      // server only), or built from the records on every run (what any producer must also do: base64 + JSON).
-      const items = parseSqsEvent(event, config.queue).flatMap((item) => (item.ok ? [item] : []));
+    for (const { name, size, groups, records } of SHAPES) {
+      const event = sqsEvent(
+        Array.from({ length: size }, (_, n) =>
+          sqsRecord(body(n), groups === 0 ? {} : { groupId: `group-${n % groups}` }),
+        ),
+      );
+      // The baselines send the bodies the planner makes of these records with no order to keep: built once
+      // up front (wire and server only), or built from the records on every run (what any producer must also
+      // do: base64 + JSON).
+      const items = parseSqsEvent(event, config.queue).flatMap((item) =>
+        item.ok ? [{ ...item, group: undefined }] : [],
+      );
       const planned = planProduceRequests(items, deps.limits).map((request) =>
         request.items.map((item) => item.record),
       );
@@ -100,7 +133,7 @@ const main = async (): Promise<void> => {
       await rawPrebuilt();
       await rawEncoding();
       await viaHandler();
-      const runs = Math.max(MIN_RUNS, Math.ceil(RECORDS_PER_SIZE / size));
+      const runs = Math.max(MIN_RUNS, Math.ceil(records / size));
       const elapsedMs = { handler: 0, prebuilt: 0, encoding: 0 };
       const timed = async (side: keyof typeof elapsedMs, work: () => Promise<void>): Promise<void> => {
         const start = performance.now();
@@ -118,10 +151,13 @@ const main = async (): Promise<void> => {
       resetTopic(server);
       const requestsPerBatch = (kafka.stats().requests - requestsBefore) / runs;
       const rate = (ms: number): number => (size * runs) / (ms / 1_000);
+      const handlerRate = rate(elapsedMs.handler);
+      if (groups === 0) standardRate.set(size, handlerRate);
+      const standard = groups === 0 ? undefined : standardRate.get(size);
       rows.push([
-        size.toLocaleString('en-US'),
+        name,
         String(runs),
-        fmt(rate(elapsedMs.handler)),
+        fmt(handlerRate),
         requestsPerBatch.toFixed(requestsPerBatch % 1 === 0 ? 0 : 1),
         (elapsedMs.handler / runs).toFixed(2),
         String(planned.length),
@@ -129,6 +165,7 @@ const main = async (): Promise<void> => {
         fmt(rate(elapsedMs.encoding)),
         (elapsedMs.prebuilt / elapsedMs.handler).toFixed(2),
         (elapsedMs.encoding / elapsedMs.handler).toFixed(2),
+        standard === undefined ? '—' : (handlerRate / standard).toFixed(2),
       ]);
     }
   } finally {
@@ -149,6 +186,7 @@ const main = async (): Promise<void> => {
       'raw POST+encode rec/s',
       'vs raw',
       'vs raw+encode',
+      'vs standard',
     ],
     rows,
   );
@@ -170,7 +208,9 @@ const printTable = (header: readonly string[], rows: readonly string[][]): void 
   const widths = header.map((title, i) =>
     Math.max(title.length, ...rows.map((row) => (row[i] ?? '').length)),
   );
-  const line = (cells: readonly string[]) => cells.map((cell, i) => cell.padStart(widths[i] ?? 0)).join('  ');
+  // The first column names the row: left-aligned; figures right-aligned.
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, i) => (i === 0 ? cell.padEnd : cell.padStart).call(cell, widths[i] ?? 0)).join('  ');
   console.log(line(header));
   console.log(widths.map((width) => '-'.repeat(width)).join('  '));
   for (const row of rows) console.log(line(row));
