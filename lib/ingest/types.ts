@@ -5,7 +5,7 @@ import type { ProduceRecord } from '../kafka-rest/types.js';
 export interface IngestItem {
   /** The source's id for the message (SQS `messageId`), reported back when the message fails. */
   readonly id: string;
-  /** FIFO message group: records of one group are produced in order, never in two concurrent requests. */
+  /** FIFO message group: its records are produced one per request, each once the previous one is acknowledged. */
   readonly group: string | undefined;
   readonly topic: string;
   readonly record: ProduceRecord;
