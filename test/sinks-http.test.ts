@@ -1,26 +1,17 @@
 import { createHmac } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
 import type { HttpSinkConfig } from '../lib/sinks/config.js';
-import {
-  createAwsClients,
-  createSink,
-  type DeliveryOutcome,
-  type SecretReader,
-  type SinkRecord,
-} from '../lib/sinks/index.js';
+import { createAwsClients, createSink, type DeliveryOutcome, type SecretReader } from '../lib/sinks/index.js';
+import { sinkRecord, TEST_NAMESPACE } from './helpers/aws-fakes.js';
 import { createMemoryLog } from './helpers/log.js';
 
-const record = (offset: number, value: string | null, overrides: Partial<SinkRecord> = {}): SinkRecord => ({
-  topic: 'orders',
-  partition: 2,
-  offset,
-  key: null,
-  value: value === null ? null : Buffer.from(value),
-  ...overrides,
-});
+const record = (offset: number, value: string | null, overrides: Parameters<typeof sinkRecord>[2] = {}) =>
+  sinkRecord(offset, value, { partition: 2, ...overrides });
+/** The id {@link record} gives offset `offset` of partition 2. */
+const idOf = (offset: number | string) => `${TEST_NAMESPACE}/orders/2/1/${offset}`;
 
 const summary = (outcomes: DeliveryOutcome[]) =>
   outcomes.map((outcome) =>
@@ -113,7 +104,7 @@ describe('HTTP sink', () => {
           '10',
           'dXNlci0x',
           undefined,
-          'orders/2/10',
+          idOf(10),
           'application/octet-stream',
           'static-key',
           'first',
@@ -126,7 +117,7 @@ describe('HTTP sink', () => {
           '11',
           undefined,
           undefined,
-          'orders/2/11',
+          idOf(11),
           'application/octet-stream',
           'static-key',
           '{"second":true}',
@@ -139,7 +130,7 @@ describe('HTTP sink', () => {
           '12',
           '/w==',
           'true',
-          'orders/2/12',
+          idOf(12),
           'application/octet-stream',
           'static-key',
           '',
@@ -256,7 +247,7 @@ describe('HTTP sink', () => {
       // Assess
       expect(summary(slow)).toEqual(['ERR_UPSTREAM_TIMEOUT:retriable']);
       expect(summary(inTime)).toEqual(['ok']);
-      expect(server.received.map((r) => r.headers['idempotency-key'])).toEqual(['orders/2/1', 'orders/2/1']);
+      expect(server.received.map((r) => r.headers['idempotency-key'])).toEqual([idOf(1), idOf(1)]);
       expect(log.lines.filter((line) => line.level === 'warn').map((line) => line.message)).toEqual([
         expect.stringContaining('may have arrived'),
       ]);
@@ -327,7 +318,7 @@ describe('HTTP sink', () => {
       const [request] = server.received;
       expect(request?.headers).toMatchObject({
         'content-type': 'application/json',
-        'idempotency-key': 'orders/2/20-23',
+        'idempotency-key': idOf('20-23'),
         'kafka-topic': 'orders',
         'kafka-partition': '2',
         'kafka-offset': '20',
@@ -335,32 +326,34 @@ describe('HTTP sink', () => {
         'kafka-record-count': '3',
       });
       expect(JSON.parse(request?.body.toString() ?? '')).toEqual([
-        { topic: 'orders', partition: 2, offset: 20, key: 'aw==', value: 'YQ==' },
-        { topic: 'orders', partition: 2, offset: 21, key: null, value: null },
-        { topic: 'orders', partition: 2, offset: 23, key: null, value: 'Yw==' },
+        { id: idOf(20), topic: 'orders', partition: 2, offset: 20, key: 'aw==', value: 'YQ==' },
+        { id: idOf(21), topic: 'orders', partition: 2, offset: 21, key: null, value: null },
+        { id: idOf(23), topic: 'orders', partition: 2, offset: 23, key: null, value: 'Yw==' },
       ]);
     });
 
-    it('splits at maxBatchBytes and at a change of partition, in order', async () => {
-      // Prepare: each item is ~90 bytes of JSON, so 200 bytes hold two
+    it('splits at maxBatchBytes, at a change of partition and at a change of topic incarnation, in order', async () => {
+      // Prepare: each item is ~120 bytes of JSON, so 260 bytes hold two
       const records = [
         record(1, 'aaaa'),
         record(2, 'bbbb'),
         record(3, 'cccc'),
         record(1, 'dddd', { partition: 3 }),
+        record(0, 'eeee', { partition: 3, epoch: 2 }),
       ];
 
       // Act
-      const outcomes = await httpSink({ mode: 'batch', maxBatchBytes: 200 }).deliver(records, deadline());
+      const outcomes = await httpSink({ mode: 'batch', maxBatchBytes: 260 }).deliver(records, deadline());
 
       // Assess
-      expect(summary(outcomes)).toEqual(['ok', 'ok', 'ok', 'ok']);
+      expect(summary(outcomes)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
       expect(server.received.map((r) => r.headers['idempotency-key'])).toEqual([
-        'orders/2/1-2',
-        'orders/2/3-3',
-        'orders/3/1-1',
+        idOf('1-2'),
+        idOf('3-3'),
+        `${TEST_NAMESPACE}/orders/3/1/1-1`,
+        `${TEST_NAMESPACE}/orders/3/2/0-0`,
       ]);
-      expect(server.received.every((r) => r.body.length <= 200)).toBe(true);
+      expect(server.received.every((r) => r.body.length <= 260)).toBe(true);
     });
 
     it('fails a whole request together and does not attempt the next ones', async () => {
@@ -369,7 +362,7 @@ describe('HTTP sink', () => {
       const records = [record(1, 'aaaa'), record(2, 'bbbb'), record(3, 'cccc')];
 
       // Act
-      const outcomes = await httpSink({ mode: 'batch', maxBatchBytes: 200 }).deliver(records, deadline());
+      const outcomes = await httpSink({ mode: 'batch', maxBatchBytes: 260 }).deliver(records, deadline());
 
       // Assess
       expect(summary(outcomes)).toEqual([
@@ -378,7 +371,7 @@ describe('HTTP sink', () => {
         'ERR_SINK_FAILED:retriable:not-attempted',
       ]);
       expect(server.received.map((r) => [r.headers['idempotency-key'], r.status])).toEqual([
-        ['orders/2/1-2', 500],
+        [idOf('1-2'), 500],
       ]);
     });
 
@@ -488,41 +481,184 @@ describe('HTTP sink', () => {
   });
 });
 
-describe('HTTP sink error bodies', () => {
-  it('redacts a configured credential header that the sink echoes back', async () => {
-    const apiKey = 'sink-api-key-7c1e9a02b4';
-    const echo = createServer((req, res) => {
-      req.resume();
-      res.writeHead(500, { 'content-type': 'text/plain' });
-      res.end(`bad request with x-api-key=${String(req.headers['x-api-key'])}`);
+describe('HTTP sink answers', () => {
+  type Handler = (req: IncomingMessage, res: ServerResponse) => void;
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  /** A sink aimed at a raw local server answering with `handler`. */
+  const sinkFor = async (
+    handler: Handler,
+    overrides: Partial<HttpSinkConfig> = {},
+    deps: { secrets?: SecretReader } = {},
+  ) => {
+    const server = createServer(handler);
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
     });
-    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
-    const { port } = echo.address() as AddressInfo;
+    const { port } = server.address() as AddressInfo;
     const sink = createSink(
       {
         type: 'http',
         url: new URL(`http://127.0.0.1:${port}/in`),
         mode: 'single',
         timeoutMs: 5_000,
-        headers: { 'x-api-key': apiKey },
+        headers: {},
         allowHttp: true,
         contentType: 'application/octet-stream',
         maxBatchRecords: 100,
         maxBatchBytes: 1_000_000,
         connections: 1,
         retryStatuses: [],
+        ...overrides,
       },
-      { aws: createAwsClients({}), log: createMemoryLog(), now: Date.now },
+      { aws: createAwsClients({}), log: createMemoryLog(), now: Date.now, ...deps },
     );
-    try {
+    cleanups.push(async () => sink.close?.());
+    return sink;
+  };
+
+  /** Answers `status` headers at once, then one body byte every 100 ms, never ending on its own. */
+  const trickling =
+    (status: number): Handler =>
+    (req, res) => {
+      req.resume();
+      res.writeHead(status, { 'content-type': 'text/plain' });
+      const timer = setInterval(() => res.write('.'), 100);
+      res.on('close', () => clearInterval(timer));
+    };
+
+  it.each([
+    {
+      name: 'a 200 whose body trickles ends at the request timeout, delivered (the status decided)',
+      status: 200,
+      timeoutMs: 400,
+      leftMs: 10_000,
+      expected: 'ok',
+    },
+    {
+      name: 'a 500 whose body trickles ends at the request timeout',
+      status: 500,
+      timeoutMs: 400,
+      leftMs: 10_000,
+      expected: 'ERR_SINK_FAILED:retriable',
+    },
+    {
+      name: 'a 200 whose body trickles ends at the deadline when it comes before the timeout',
+      status: 200,
+      timeoutMs: 60_000,
+      leftMs: 400,
+      expected: 'ok',
+    },
+  ])('$name', async ({ status, timeoutMs, leftMs, expected }) => {
+    // Prepare: undici's bodyTimeout is an idle timeout, which a byte every 100 ms never trips
+    const sink = await sinkFor(trickling(status), { timeoutMs });
+    const started = Date.now();
+
+    // Act
+    const outcomes = await sink.deliver([record(1, 'a')], { deadlineMs: started + leftMs });
+
+    // Assess
+    const elapsedMs = Date.now() - started;
+    expect(summary(outcomes)).toEqual([expected]);
+    expect(elapsedMs).toBeGreaterThanOrEqual(350);
+    expect(elapsedMs).toBeLessThan(1_000);
+  });
+
+  it('counts a 2xx with a huge body as delivered without reading it all', async () => {
+    // Prepare: a 50 MB answer, written as fast as the client takes it
+    let written = 0;
+    let finished = false;
+    const sink = await sinkFor((req, res) => {
+      req.resume();
+      res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': 50_000_000 });
+      const chunk = Buffer.alloc(65_536, 1);
+      const pump = () => {
+        while (written < 50_000_000 && !res.destroyed) {
+          written += chunk.length;
+          if (!res.write(chunk)) return;
+        }
+        if (!res.destroyed) res.end(() => (finished = true));
+      };
+      res.on('drain', pump);
+      pump();
+    });
+
+    // Act
+    const outcomes = await sink.deliver([record(1, 'a')], { deadlineMs: Date.now() + 10_000 });
+
+    // Assess
+    expect(summary(outcomes)).toEqual(['ok']);
+    expect(finished).toBe(false);
+    expect(written).toBeLessThan(10_000_000);
+  });
+
+  const longKey = `k-${'5e21c0a9'.repeat(625)}`;
+  it.each([
+    {
+      name: 'across the 256-character cut',
+      header: `tok-${'9f3b'.repeat(12)}`,
+      body: (value: string) => `${'x'.repeat(235)} X-Auth-Token: ${value} trailing`,
+      snippet: `${'x'.repeat(235)} X-Auth-Token: [redac`,
+    },
+    {
+      // 5,003 characters per copy: the 14th is cut by the 64 KiB read limit, and since every whole copy
+      // shrinks to [redacted], its head would land inside the 256 characters kept.
+      name: 'across the 64 KiB read limit',
+      header: longKey,
+      body: (value: string) => `${value} `.repeat(14),
+      snippet: '[redacted] '.repeat(13),
+    },
+  ])(
+    'redacts an echoed credential header before cutting the error body ($name)',
+    async ({ header, body, snippet }) => {
+      // Prepare
+      const sink = await sinkFor(
+        (req, res) => {
+          req.resume();
+          res.writeHead(500, { 'content-type': 'text/plain' });
+          res.end(body(String(req.headers['x-auth-token'])));
+        },
+        { headers: { 'x-auth-token': header } },
+      );
+
+      // Act
       const [outcome] = await sink.deliver([record(0, 'x')], { deadlineMs: Date.now() + 5_000 });
-      expect(outcome?.ok).toBe(false);
+
+      // Assess
       const error = outcome?.ok === false ? (outcome.error as { bodySnippet?: string }) : undefined;
-      expect(error?.bodySnippet).toContain('x-api-key=[redacted]');
-      expect(JSON.stringify(outcome)).not.toContain(apiKey);
-    } finally {
-      await sink.close?.();
-      await new Promise((resolve) => echo.close(resolve));
-    }
+      expect(error?.bodySnippet).toBe(snippet);
+      expect(JSON.stringify(outcome)).not.toContain(header.slice(0, 6));
+    },
+  );
+
+  it('sends nothing once the deadline passes while the signing secret is still being read', async () => {
+    // Prepare: a secrets read that never answers
+    let requests = 0;
+    const sink = await sinkFor(
+      (req, res) => {
+        requests += 1;
+        req.resume();
+        res.end('ok');
+      },
+      { signingSecretId: 'sink/signing' },
+      { secrets: { get: () => new Promise<string>(() => undefined) } },
+    );
+    const started = Date.now();
+
+    // Act
+    const outcomes = await sink.deliver([record(0, 'x'), record(1, 'y')], { deadlineMs: started + 300 });
+
+    // Assess
+    expect(summary(outcomes)).toEqual([
+      'ERR_DEADLINE:retriable:not-attempted',
+      'ERR_SINK_FAILED:retriable:not-attempted',
+    ]);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(requests).toBe(0);
   });
 });

@@ -5,7 +5,7 @@ import type { Pool as PoolType } from 'undici';
 import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../errors.js';
-import { redact, secretsOfHeaders } from '../redact.js';
+import { secretsOfHeaders } from '../redact.js';
 import { createTimedAbort } from '../timed-abort.js';
 import type { HttpSinkConfig } from './config.js';
 import {
@@ -15,15 +15,17 @@ import {
   parseRetryAfterMs,
   toBase64,
   toFailedOutcome,
-  toIdempotencyKey,
   toNotAttemptedOutcome,
 } from './outcomes.js';
+import { toRecordRangeId, toRecordStream } from './record-id.js';
+import { readRedactedSnippet } from './snippet.js';
 import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';
 
-/** Bytes of an error answer kept for diagnosis; the rest is read and dropped so the connection is reused. */
-const SNIPPET_BYTES = 256;
-/** Past this, an error body is abandoned (the connection is closed) rather than read to its end. */
-const MAX_ERROR_BODY_BYTES = 65_536;
+/**
+ * The most of any answer body we read. A 2xx is delivered whatever its body: past this its body is
+ * abandoned (the connection closed) rather than drained, and an error body is cut here for its snippet.
+ */
+export const MAX_ANSWER_BODY_BYTES = 65_536;
 
 /**
  * Delivers records to an HTTP endpoint with undici (one pool per sink origin).
@@ -31,11 +33,11 @@ const MAX_ERROR_BODY_BYTES = 65_536;
  * - `single`: one `POST` per record, in order, stopping at the first failure. The body is the value's raw
  *   bytes (`Content-Type` from the config); headers `Kafka-Topic`, `Kafka-Partition`, `Kafka-Offset`,
  *   `Kafka-Key` (base64, absent for a null key), `Kafka-Value-Null: true` for a tombstone, and
- *   `Idempotency-Key: topic/partition/offset`.
- * - `batch`: one `POST` of `[{topic, partition, offset, key, value}]` (key and value base64 or null,
- *   `application/json`) per run of one topic-partition, split at `maxBatchBytes`; all-or-nothing per
- *   request, with `Idempotency-Key: topic/partition/first-last`, `Kafka-Offset` (first),
- *   `Kafka-Offset-Last` and `Kafka-Record-Count`.
+ *   `Idempotency-Key: <record id>` (`record-id.ts`).
+ * - `batch`: one `POST` of `[{id, topic, partition, offset, key, value}]` (key and value base64 or null,
+ *   `application/json`) per run of one partition (one record stream), split at `maxBatchBytes`;
+ *   all-or-nothing per request, with `Idempotency-Key: <namespace>/<topic>/<partition>/<epoch>/<first
+ *   offset>-<last offset>`, `Kafka-Offset` (first), `Kafka-Offset-Last` and `Kafka-Record-Count`.
  * - Signing (when `signingSecretId` is set): `X-Signature-Timestamp: <unix seconds>` and
  *   `X-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body bytes>")>`. A receiver recomputes the
  *   HMAC over the timestamp header, a dot and the raw body, compares in constant time, and refuses stale
@@ -58,6 +60,8 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
   }
   const path = `${config.url.pathname}${config.url.search}`;
   const host = config.url.host;
+  // What a receiver that echoes our request could show of a configured credential header.
+  const echoedSecrets = secretsOfHeaders(config.headers);
   let pool: PoolType | undefined;
   const getPool = (): PoolType => {
     pool ??= new Pool(config.url.origin, {
@@ -77,24 +81,26 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
     if (deadlineMs <= now()) return toNotAttemptedOutcome(deadlineReached());
     const headers = { ...config.headers, ...outgoing.headers };
     if (signingSecretId !== undefined && secrets !== undefined) {
-      let secret: string;
+      let secret: string | undefined;
       try {
-        secret = await secrets.get(signingSecretId);
+        secret = await beforeDeadline(secrets.get(signingSecretId), deadlineMs - now());
       } catch (error) {
         return toNotAttemptedOutcome(
           toAppError(error, ERROR_CODES.SECRET, 'could not read the HTTP sink signing secret'),
         );
       }
+      if (secret === undefined) return toNotAttemptedOutcome(deadlineReached());
       Object.assign(headers, toSignatureHeaders(secret, outgoing.body, now()));
     }
     // Measured after the secret read, which may have taken what was left.
     const remainingMs = deadlineMs - now();
     if (remainingMs <= 0) return toNotAttemptedOutcome(deadlineReached());
     const timeoutMs = Math.min(config.timeoutMs, remainingMs);
-    // An exact timer per request (undici's own run on a coarse clock above 1 s), covering the wait for a
-    // pooled connection too; capped by the deadline, so a queued request is never sent after it. An
-    // emitter rather than an `AbortSignal`: undici's EventTarget listener per request cost a third of
-    // the sink's throughput.
+    // An exact timer per request (undici's own run on a coarse clock above 1 s, and its bodyTimeout only
+    // bounds the gap between two chunks), covering the wait for a pooled connection, the headers and the
+    // whole body read; capped by the deadline, so a queued request is never sent after it. An emitter
+    // rather than an `AbortSignal`: undici's EventTarget listener per request cost a third of the
+    // sink's throughput.
     const timer = createTimedAbort(timeoutMs, TIMED_OUT);
     try {
       const response = await request.call(getPool(), {
@@ -108,12 +114,13 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
       });
       const status = response.statusCode;
       if (status >= 200 && status < 300) {
-        // The sink accepted once the status arrived; a failure while draining the body changes nothing.
-        await response.body.dump().catch(() => undefined);
+        // The sink accepted once the status arrived; a failure (or the timer) while draining the body, or
+        // a body over the cap, changes nothing.
+        await response.body.dump({ limit: MAX_ANSWER_BODY_BYTES }).catch(() => undefined);
         return DELIVERED;
       }
       // A sink that echoes headers must not put a configured credential (an API-key header) into the error.
-      const bodySnippet = redact(await readSnippet(response.body), secretsOfHeaders(headers));
+      const bodySnippet = await readRedactedSnippet(response.body, MAX_ANSWER_BODY_BYTES, echoedSecrets);
       const permanent = status >= 400 && status < 500 && !isRetriableStatus(status, config.retryStatuses);
       const retryAfterMs = permanent ? undefined : parseRetryAfterMs(response.headers['retry-after'], now());
       const error = new UpstreamError(
@@ -216,7 +223,7 @@ const toSingleRequest = (
     'kafka-topic': record.topic,
     'kafka-partition': String(record.partition),
     'kafka-offset': String(record.offset),
-    'idempotency-key': toIdempotencyKey(record),
+    'idempotency-key': record.id,
   };
   if (record.key !== null) headers['kafka-key'] = record.key.toString('base64');
   if (record.value === null) headers['kafka-value-null'] = 'true';
@@ -225,6 +232,7 @@ const toSingleRequest = (
 
 const toBatchItem = (record: SinkRecord): string =>
   JSON.stringify({
+    id: record.id,
     topic: record.topic,
     partition: record.partition,
     offset: record.offset,
@@ -254,14 +262,15 @@ const toBatchRequest = ({
       'kafka-offset': String(first.offset),
       'kafka-offset-last': String(last.offset),
       'kafka-record-count': String(records.length),
-      'idempotency-key': `${first.topic}/${first.partition}/${first.offset}-${last.offset}`,
+      'idempotency-key': toRecordRangeId(first.id, last.id),
     },
   };
 };
 
 /**
- * Splits the input into requests: a new one at every change of topic-partition (so the headers and the
- * idempotency range describe one partition) and before `maxBatchBytes` would be passed. A record larger
+ * Splits the input into requests: a new one at every change of record stream (topic-partition and its
+ * epoch, so the headers and the idempotency range describe one partition) and before `maxBatchBytes`
+ * would be passed. A record larger
  * than the limit on its own still goes alone: the receiver, not us, decides it is too big.
  */
 const planBatches = (records: readonly SinkRecord[], maxBatchBytes: number): BatchGroup[] => {
@@ -270,11 +279,12 @@ const planBatches = (records: readonly SinkRecord[], maxBatchBytes: number): Bat
   let bytes = 2;
   for (const record of records) {
     const item = toBatchItem(record);
-    // Every character of an item is ASCII (topic names, digits, base64), so length = bytes; +1 for the comma.
+    // Every character of an item is ASCII (ids, topic names, digits, base64), so length = bytes; +1 for
+    // the comma.
     const size = item.length + 1;
     const head = current.records[0];
-    const samePartition = head?.topic === record.topic && head.partition === record.partition;
-    if (head !== undefined && (!samePartition || bytes + size > maxBatchBytes)) {
+    const sameStream = head !== undefined && toRecordStream(head.id) === toRecordStream(record.id);
+    if (head !== undefined && (!sameStream || bytes + size > maxBatchBytes)) {
       groups.push(current);
       current = { records: [], items: [] };
       bytes = 2;
@@ -287,19 +297,17 @@ const planBatches = (records: readonly SinkRecord[], maxBatchBytes: number): Bat
   return groups;
 };
 
-const readSnippet = async (body: AsyncIterable<Buffer>): Promise<string> => {
-  const chunks: Buffer[] = [];
-  let size = 0;
+/** The value, or undefined when `ms` passed first (the read itself goes on, e.g. into a cache). */
+const beforeDeadline = async <T>(value: Promise<T>, ms: number): Promise<T | undefined> => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
+  });
   try {
-    for await (const chunk of body) {
-      if (size < SNIPPET_BYTES) chunks.push(chunk);
-      size += chunk.length;
-      if (size > MAX_ERROR_BODY_BYTES) break;
-    }
-  } catch {
-    // A broken error body is no reason to lose the status we already have.
+    return await Promise.race([value, late]);
+  } finally {
+    clearTimeout(timer);
   }
-  return Buffer.concat(chunks).subarray(0, SNIPPET_BYTES).toString('utf8');
 };
 
 const describeRange = (records: readonly SinkRecord[]) => ({

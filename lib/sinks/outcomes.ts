@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { AppError, ERROR_CODES } from '../errors.js';
-import type { DeliveryOutcome, SinkRecord } from './types.js';
+import type { DeliveryOutcome } from './types.js';
 
 export const DELIVERED: DeliveryOutcome = Object.freeze({ ok: true });
 
@@ -30,10 +30,6 @@ export const notAttemptedAfterFailure = (): AppError =>
 export const deadlineReached = (): AppError =>
   new AppError(ERROR_CODES.DEADLINE, 'not attempted: the delivery deadline was reached', { retriable: true });
 
-/** `topic/partition/offset`: the record's identity downstream (design §2, idempotency keys). */
-export const toIdempotencyKey = (record: SinkRecord): string =>
-  `${record.topic}/${record.partition}/${record.offset}`;
-
 export const toBase64 = (bytes: Buffer | null): string | null =>
   bytes === null ? null : bytes.toString('base64');
 
@@ -55,10 +51,10 @@ export const parseRetryAfterMs = (
 const SQS_ID_MAX = 128;
 
 /**
- * An SQS `MessageGroupId` / `MessageDeduplicationId` of `prefix-suffix` (e.g. `topic-partition-offset`).
- * SQS allows at most 128 printable ASCII characters; topic names ([a-zA-Z0-9._-]) always qualify. A longer
- * or unusual prefix is shortened and cleaned, and a hash of the whole prefix keeps two such prefixes apart.
- * Deterministic, so a retry carries the same id and SQS drops the duplicate within its 5-minute window.
+ * An SQS `MessageGroupId` of `prefix-suffix` (e.g. `topic-partition`). SQS allows at most 128 printable
+ * ASCII characters; topic names ([a-zA-Z0-9._-]) always qualify. A longer or unusual prefix is shortened
+ * and cleaned, and a hash of the whole prefix keeps two such prefixes apart. Deduplication ids come from
+ * the record id instead (`toSqsDeduplicationId` in `record-id.ts`).
  */
 export const toSqsFifoId = (prefix: string, suffix: string): string => {
   const plain = `${prefix}-${suffix}`;
