@@ -155,13 +155,16 @@ describe('HTTP sink', () => {
       server.inject({ kind: 'status', status: 200 });
       server.inject({ kind: 'status', status: 503, headers: { 'retry-after': '2' }, body: 'overloaded' });
 
+      const sink = httpSink();
+
       // Act
-      const outcomes = await httpSink().deliver(
+      const outcomes = await sink.deliver(
         [1, 2, 3, 4].map((i) => record(i, `v${i}`)),
         deadline(),
       );
 
       // Assess
+      expect(sink.ordered).toBe(true);
       expect(summary(outcomes)).toEqual([
         'ok',
         'ERR_SINK_FAILED:retriable',
@@ -361,10 +364,13 @@ describe('HTTP sink', () => {
       server.inject({ kind: 'status', status: 500 });
       const records = [record(1, 'aaaa'), record(2, 'bbbb'), record(3, 'cccc')];
 
+      const sink = httpSink({ mode: 'batch', maxBatchBytes: 260 });
+
       // Act
-      const outcomes = await httpSink({ mode: 'batch', maxBatchBytes: 260 }).deliver(records, deadline());
+      const outcomes = await sink.deliver(records, deadline());
 
       // Assess
+      expect(sink.ordered).toBe(true);
       expect(summary(outcomes)).toEqual([
         'ERR_SINK_FAILED:retriable',
         'ERR_SINK_FAILED:retriable',

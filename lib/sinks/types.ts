@@ -43,7 +43,12 @@ export interface Sink {
   deliver(records: readonly SinkRecord[], options: { deadlineMs: number }): Promise<DeliveryOutcome[]>;
   /** The most records the drain should hand to one `deliver` call. */
   readonly maxBatchRecords: number;
-  /** Whether the sink keeps the input order (stops at the first failure); false: outcomes are independent. */
+  /**
+   * True: the sink keeps the input order and stops at the first failure, so its outcomes are a delivered
+   * prefix (HTTP single and batch; SQS FIFO, where a call also carries at most one record per message
+   * group). False: the target keeps no order anyway (SQS standard, EventBridge); outcomes are
+   * independent, and a failed record is resent after later ones.
+   */
   readonly ordered?: boolean;
   /** Releases connections (HTTP pool). Lambda never needs it; tests and the local stack do. */
   close?(): Promise<void>;
