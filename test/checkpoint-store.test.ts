@@ -103,6 +103,19 @@ describe('checkpoint store (dynalite)', () => {
     expect(await store.get(key)).toMatchObject({ nextOffset: 8, skippedRecords: 7, lastError: undefined });
   });
 
+  it('keeps the topic epoch (0 until set) across commits that do not name one', async () => {
+    const acquired = await store.acquire(key, 'run-a');
+    if (!acquired.acquired) throw new Error('expected the lease');
+
+    const recreated = await store.commit(acquired.lease, { nextOffset: 0, epoch: 1 });
+    const afterEpoch = await store.get(key);
+    await store.commit(recreated, { nextOffset: 3 });
+
+    expect(acquired.checkpoint.epoch).toBe(0);
+    expect(afterEpoch).toMatchObject({ nextOffset: 0, epoch: 1 });
+    expect(await store.get(key)).toMatchObject({ nextOffset: 3, epoch: 1 });
+  });
+
   it('lets another owner take an expired lease; the old owner can then neither commit nor release', async () => {
     const a = await store.acquire(key, 'run-a');
     if (!a.acquired) throw new Error('expected the lease');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
   type DynamoDBClient,
@@ -5,8 +6,8 @@ import {
   ScanCommand,
   UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
-import { toDynamoError } from '../dynamodb-errors.js';
-import { AppError, ERROR_CODES } from '../errors.js';
+import { sendByDeadline, toDynamoError } from '../dynamodb-errors.js';
+import { AppError, ERROR_CODES, isAppError } from '../errors.js';
 
 /** One checkpoint item per (drain, topic, partition). */
 export interface PartitionKey {
@@ -33,6 +34,11 @@ export interface Checkpoint extends PartitionKey {
   readonly lastError: CheckpointError | undefined;
   /** Records skipped so far by offset resets (retention, re-created topics): never silently. */
   readonly skippedRecords: number;
+  /**
+   * The topic's incarnation, part of every record id (0 until the drain first finds the topic re-created:
+   * offsets start again at 0 then, and the ids must not repeat those of the earlier topic).
+   */
+  readonly epoch: number;
   readonly createdAtMs: number;
   readonly updatedAtMs: number;
   readonly committedAtMs: number | undefined;
@@ -56,28 +62,44 @@ export interface CommitChanges {
   readonly lastError?: Omit<CheckpointError, 'atMs'>;
   /** Records skipped by an offset reset, added to the item's running count. */
   readonly skippedRecords?: number;
+  /** A new incarnation of the topic (see `Checkpoint.epoch`); absent keeps the stored one. */
+  readonly epoch?: number;
+}
+
+/**
+ * When a call must have ended (epoch ms of the store's clock): its DynamoDB call, retries and read-back
+ * included, is cut there with `ERR_DEADLINE`. The drain always gives one; without it (operator tools) only
+ * the SDK's own timeouts bound a call.
+ */
+export interface StoreCallOptions {
+  readonly deadlineMs?: number;
 }
 
 /**
  * The checkpoint table, in the drain's terms. Every write that a drain makes is one conditional
  * UpdateItem on owner + version, so two runs can never both move the same partition forward.
+ *
+ * A write whose answer was lost (the SDK then retries it, and the retry's condition fails on our own
+ * write; or every attempt ends without an answer) is read back, and counts as done when the item is
+ * exactly as that write left it: each write stores a token of its own (`writeToken`), so no other write,
+ * ours or an operator's, can pass for it.
  */
 export interface CheckpointStore {
   /** Strongly consistent read; undefined when the partition was never drained. */
-  get(key: PartitionKey): Promise<Checkpoint | undefined>;
+  get(key: PartitionKey, options?: StoreCallOptions): Promise<Checkpoint | undefined>;
   /** Every checkpoint (of one drain when `drainId` is given), sorted by drain, topic, partition. */
   list(filter?: { readonly drainId?: string }): Promise<Checkpoint[]>;
   /** Takes the lease if nobody holds it or the holder's lease expired. Never throws for a held lease. */
-  acquire(key: PartitionKey, owner: string): Promise<AcquireResult>;
+  acquire(key: PartitionKey, owner: string, options?: StoreCallOptions): Promise<AcquireResult>;
   /**
    * Moves the checkpoint and renews the lease. Throws `ERR_LEASE_LOST` when another run or an operator
    * wrote the item since our last write: the caller must stop before forwarding anything more.
    */
-  commit(lease: Lease, changes: CommitChanges): Promise<Lease>;
+  commit(lease: Lease, changes: CommitChanges, options?: StoreCallOptions): Promise<Lease>;
   /** Extends the lease without moving the offset. Throws `ERR_LEASE_LOST` like `commit`. */
-  renew(lease: Lease): Promise<Lease>;
+  renew(lease: Lease, options?: StoreCallOptions): Promise<Lease>;
   /** Gives the lease up; false when it had already been lost (nothing to release). */
-  release(lease: Lease): Promise<boolean>;
+  release(lease: Lease, options?: StoreCallOptions): Promise<boolean>;
   /** Operator: replay or skip. Any current holder fails its next commit and stops. Clears `lastError`. */
   setOffset(key: PartitionKey, nextOffset: number): Promise<Checkpoint>;
   /** Operator: a paused partition is skipped by every run until resumed. Any holder stops at its next commit. */
@@ -90,6 +112,8 @@ export interface CheckpointStoreOptions {
   /** How long a lease lasts after each acquire, commit or renew. */
   readonly leaseMs: number;
   readonly now: () => number;
+  /** The token each write stores (see `CheckpointStore`); unique per call. */
+  readonly newWriteToken?: () => string;
 }
 
 /** `pk` is the table's only key attribute (string, hash key). */
@@ -109,6 +133,8 @@ const NAMES = {
   '#paused': 'paused',
   '#lastError': 'lastError',
   '#skippedRecords': 'skippedRecords',
+  '#epoch': 'epoch',
+  '#writeToken': 'writeToken',
   '#createdAt': 'createdAt',
   '#updatedAt': 'updatedAt',
   '#committedAt': 'committedAt',
@@ -130,12 +156,26 @@ const str = (value: string): AttributeValue => ({ S: value });
 const IDENTITY_SET =
   '#drainId = :drainId, #topic = :topic, #partition = :partition, ' +
   '#createdAt = if_not_exists(#createdAt, :now), #updatedAt = :now, ' +
-  '#version = if_not_exists(#version, :zero) + :one';
+  '#version = if_not_exists(#version, :zero) + :one, #writeToken = :token';
+
+/** Every lease write also stores its token (see `CheckpointStore`). */
+const LEASE_SET = '#version = #version + :one, #updatedAt = :now, #writeToken = :token';
 
 const HOLDS_LEASE = '#leaseOwner = :owner AND #version = :version';
 
 const isConditionFailure = (error: unknown): boolean =>
   (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+
+/**
+ * Whether a failed write may have been applied all the same: its condition failed (possibly on itself,
+ * after an SDK retry), or no answer came (network) or a 5xx did. A 4xx other than the condition (throttled,
+ * invalid) was refused before writing.
+ */
+const mayHaveBeenApplied = (error: unknown): boolean => {
+  if (isConditionFailure(error)) return true;
+  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  return status === undefined || status >= 500;
+};
 
 /**
  * Checkpoints, leases and operator flags in DynamoDB (`@aws-sdk/client-dynamodb` only: lib-dynamodb's
@@ -146,6 +186,34 @@ const isConditionFailure = (error: unknown): boolean =>
  */
 export const createCheckpointStore = (options: CheckpointStoreOptions): CheckpointStore => {
   const { client, tableName, leaseMs, now } = options;
+  const newWriteToken = options.newWriteToken ?? randomUUID;
+
+  /** The SDK call, cut at the deadline when one is given (operator tools run without). */
+  const send = <T>(
+    what: string,
+    call: StoreCallOptions,
+    run: (sendOptions: { abortSignal?: AbortSignal }) => Promise<T>,
+  ): Promise<T> =>
+    call.deadlineMs === undefined
+      ? run({})
+      : sendByDeadline(what, { deadlineMs: call.deadlineMs, now }, (abortSignal) => run({ abortSignal }));
+
+  const readItem = async (
+    key: PartitionKey,
+    call: StoreCallOptions,
+  ): Promise<Record<string, AttributeValue> | undefined> => {
+    const output = await send('checkpoint table get', call, (sendOptions) =>
+      client.send(
+        new GetItemCommand({
+          TableName: tableName,
+          Key: { pk: str(toCheckpointPk(key)) },
+          ConsistentRead: true,
+        }),
+        sendOptions,
+      ),
+    );
+    return output.Item;
+  };
 
   const update = async (
     operation: string,
@@ -155,24 +223,36 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
       condition?: string;
       values: Record<string, AttributeValue>;
     },
+    options: StoreCallOptions = {},
   ): Promise<Record<string, AttributeValue> | undefined> => {
     const condition = input.condition === undefined ? [] : [input.condition];
+    const token = newWriteToken();
+    const what = `checkpoint table ${operation}`;
     try {
-      const output = await client.send(
-        new UpdateItemCommand({
-          TableName: tableName,
-          Key: { pk: str(toCheckpointPk(key)) },
-          UpdateExpression: input.update,
-          ...(input.condition === undefined ? {} : { ConditionExpression: input.condition }),
-          ExpressionAttributeNames: namesUsed(input.update, ...condition),
-          ExpressionAttributeValues: input.values,
-          ReturnValues: 'ALL_NEW',
-        }),
+      const output = await send(what, options, (sendOptions) =>
+        client.send(
+          new UpdateItemCommand({
+            TableName: tableName,
+            Key: { pk: str(toCheckpointPk(key)) },
+            UpdateExpression: input.update,
+            ...(input.condition === undefined ? {} : { ConditionExpression: input.condition }),
+            ExpressionAttributeNames: namesUsed(input.update, ...condition),
+            ExpressionAttributeValues: { ...input.values, ':token': str(token) },
+            ReturnValues: 'ALL_NEW',
+          }),
+          sendOptions,
+        ),
       );
       return output.Attributes;
     } catch (error) {
+      if (isAppError(error)) throw error;
+      if (mayHaveBeenApplied(error)) {
+        // Only this write stores this token: finding it means the write happened and nothing came after.
+        const current = await readItem(key, options).catch(() => undefined);
+        if (current?.writeToken?.S === token) return current;
+      }
       if (isConditionFailure(error)) return undefined;
-      throw toDynamoError(`checkpoint table ${operation}`, error);
+      throw toDynamoError(what, error);
     }
   };
 
@@ -203,18 +283,12 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
     return { ...lease, version: checkpoint.version, expiresAtMs: checkpoint.lease?.expiresAtMs ?? 0 };
   };
 
-  const get = async (key: PartitionKey): Promise<Checkpoint | undefined> => {
+  const get = async (key: PartitionKey, call: StoreCallOptions = {}): Promise<Checkpoint | undefined> => {
     try {
-      const output = await client.send(
-        new GetItemCommand({
-          TableName: tableName,
-          Key: { pk: str(toCheckpointPk(key)) },
-          ConsistentRead: true,
-        }),
-      );
-      return output.Item === undefined ? undefined : toCheckpoint(output.Item);
+      const item = await readItem(key, call);
+      return item === undefined ? undefined : toCheckpoint(item);
     } catch (error) {
-      throw toDynamoError('checkpoint table get', error);
+      throw isAppError(error) ? error : toDynamoError('checkpoint table get', error);
     }
   };
 
@@ -252,35 +326,34 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
       );
     },
 
-    acquire: async (key, owner) => {
+    acquire: async (key, owner, call) => {
       const at = now();
       const expiresAtMs = at + leaseMs;
       // Timeline of a takeover: run A holds until T; B at T' > T sees the expiry in the condition and
       // bumps the version, so A's next commit (conditional on A's version) fails and A stops.
-      const item = await update('acquire', key, {
-        update: `SET ${IDENTITY_SET}, #leaseOwner = :owner, #leaseExpiresAt = :expires`,
-        condition:
-          'attribute_not_exists(#pk) OR attribute_not_exists(#leaseOwner) OR #leaseExpiresAt <= :now',
-        values: { ...identityValues(key, at), ':owner': str(owner), ':expires': num(expiresAtMs) },
-      });
+      const item = await update(
+        'acquire',
+        key,
+        {
+          update: `SET ${IDENTITY_SET}, #leaseOwner = :owner, #leaseExpiresAt = :expires`,
+          condition:
+            'attribute_not_exists(#pk) OR attribute_not_exists(#leaseOwner) OR #leaseExpiresAt <= :now',
+          values: { ...identityValues(key, at), ':owner': str(owner), ':expires': num(expiresAtMs) },
+        },
+        call,
+      );
       if (item === undefined) {
         // Only diagnostic (who holds it): a failed read must not turn "busy" into an error.
-        const current = await get(key).catch(() => undefined);
+        const current = await get(key, call).catch(() => undefined);
         return { acquired: false, holder: current?.lease };
       }
       const checkpoint = toCheckpoint(item);
       return { acquired: true, checkpoint, lease: { key, owner, version: checkpoint.version, expiresAtMs } };
     },
 
-    commit: async (lease, changes) => {
+    commit: async (lease, changes, call) => {
       const at = now();
-      const sets = [
-        '#nextOffset = :offset',
-        '#version = #version + :one',
-        '#leaseExpiresAt = :expires',
-        '#updatedAt = :now',
-        '#committedAt = :now',
-      ];
+      const sets = ['#nextOffset = :offset', LEASE_SET, '#leaseExpiresAt = :expires', '#committedAt = :now'];
       const values: Record<string, AttributeValue> = {
         ...leaseValues(lease, at),
         ':offset': num(changes.nextOffset),
@@ -295,33 +368,52 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
         values[':skipped'] = num(changes.skippedRecords);
         values[':zero'] = num(0);
       }
+      if (changes.epoch !== undefined) {
+        sets.push('#epoch = :epoch');
+        values[':epoch'] = num(changes.epoch);
+      }
       const remove = changes.lastError === undefined ? ' REMOVE #lastError' : '';
-      const item = await update('commit', lease.key, {
-        update: `SET ${sets.join(', ')}${remove}`,
-        condition: HOLDS_LEASE,
-        values,
-      });
+      const item = await update(
+        'commit',
+        lease.key,
+        {
+          update: `SET ${sets.join(', ')}${remove}`,
+          condition: HOLDS_LEASE,
+          values,
+        },
+        call,
+      );
       if (item === undefined) throw leaseLost(lease, 'commit');
       return renewed(lease, item);
     },
 
-    renew: async (lease) => {
+    renew: async (lease, call) => {
       const at = now();
-      const item = await update('renew', lease.key, {
-        update: 'SET #version = #version + :one, #leaseExpiresAt = :expires, #updatedAt = :now',
-        condition: HOLDS_LEASE,
-        values: { ...leaseValues(lease, at), ':expires': num(at + leaseMs) },
-      });
+      const item = await update(
+        'renew',
+        lease.key,
+        {
+          update: `SET ${LEASE_SET}, #leaseExpiresAt = :expires`,
+          condition: HOLDS_LEASE,
+          values: { ...leaseValues(lease, at), ':expires': num(at + leaseMs) },
+        },
+        call,
+      );
       if (item === undefined) throw leaseLost(lease, 'renew');
       return renewed(lease, item);
     },
 
-    release: async (lease) => {
-      const item = await update('release', lease.key, {
-        update: 'SET #version = #version + :one, #updatedAt = :now REMOVE #leaseOwner, #leaseExpiresAt',
-        condition: HOLDS_LEASE,
-        values: leaseValues(lease, now()),
-      });
+    release: async (lease, call) => {
+      const item = await update(
+        'release',
+        lease.key,
+        {
+          update: `SET ${LEASE_SET} REMOVE #leaseOwner, #leaseExpiresAt`,
+          condition: HOLDS_LEASE,
+          values: leaseValues(lease, now()),
+        },
+        call,
+      );
       return item !== undefined;
     },
 
@@ -381,6 +473,7 @@ export const toCheckpoint = (item: Record<string, AttributeValue>): Checkpoint =
             atMs: readNumber(error.atMs) ?? 0,
           },
     skippedRecords: readNumber(item.skippedRecords) ?? 0,
+    epoch: readNumber(item.epoch) ?? 0,
     createdAtMs: readNumber(item.createdAt) ?? 0,
     updatedAtMs: readNumber(item.updatedAt) ?? 0,
     committedAtMs: readNumber(item.committedAt),
