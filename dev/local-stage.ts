@@ -1,6 +1,7 @@
 /**
- * The embedded defaults of `npm start`. `serverless.yml`'s `params.local` points the functions at these
- * same ports and names; change both together.
+ * The embedded defaults of `npm start` (its flags and `local.json` override the ports). `serverless.yml`'s
+ * `params.local` holds the same ports and names for a bare `serverless offline --stage local`; `npm start`
+ * passes the URLs that depend on ports as parameters, so they always match the servers it started.
  */
 export const LOCAL = {
   httpPort: 3000,
@@ -18,4 +19,15 @@ export const LOCAL = {
   checkpointTable: 'kafka-rest-bridge-local-checkpoints',
   idempotencyTable: 'kafka-rest-bridge-local-idempotency',
   drainFunctionName: 'kafka-rest-bridge-local-drain',
+  /** The local drain: every partition of `demo` to the printing HTTP sink. */
+  drains: (sinkPort: number) => [
+    {
+      id: 'demo-to-sink',
+      topic: 'demo',
+      partitions: 'all',
+      sink: { type: 'http', url: `http://127.0.0.1:${sinkPort}/records`, allowHttp: true },
+      batchSize: 100,
+      resetPolicy: 'earliest',
+    },
+  ],
 } as const;

@@ -1,96 +1,200 @@
 /**
- * `npm start`: the whole bridge on one machine with no AWS account (design §6). It starts the local Kafka
- * REST server, dynalite with the checkpoint table, a printing HTTP sink, and the functions under
- * `serverless offline --stage local`; then it runs the drain every few seconds through the offline Lambda
- * API (a real schedule fires at most once a minute, too slow to watch a record come through).
+ * `npm start`: the whole bridge on one machine with no AWS account. It checks that its ports are free and
+ * that every function's settings are valid, starts the local Kafka REST server, dynalite with the tables,
+ * a printing HTTP sink, and the functions under `serverless offline --stage local`; it says "ready" only
+ * once our own webhook function answers; then it runs the drain every few seconds through the offline
+ * Lambda API (a real schedule fires at most once a minute, too slow to watch a record come through).
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { parseArgs } from 'node:util';
+import { promisify } from 'node:util';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadDrainConfig } from '../lib/drain/config.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
-import {
-  KAFKA_REST_DIALECTS,
-  KAFKA_REST_FLAVORS,
-  type KafkaRestDialect,
-  type KafkaRestFlavor,
-} from '../lib/kafka-rest/flavors.js';
+import type { Env } from '../lib/env-reader.js';
+import { ConfigError } from '../lib/errors.js';
+import { loadEventsConfig, loadQueueConfig } from '../lib/ingest/config.js';
+import { loadWebhookConfig } from '../lib/webhook/config.js';
+import { toConsoleLine } from './console-lines.js';
 import { startHttpSink } from './http-sink.js';
 import { startKafkaRestServer } from './kafka-rest/server.js';
 import { LOCAL } from './local-stage.js';
+import {
+  PORTS,
+  type PortName,
+  parseStartOptions,
+  readLocalFile,
+  type StartOptions,
+  USAGE,
+} from './start-options.js';
 
 const require = createRequire(import.meta.url);
 const dynalite = require('dynalite') as (options: { createTableMs: number }) => import('node:net').Server;
+const SERVERLESS = require.resolve('serverless/bin/serverless.js');
+const ROOT = new URL('../', import.meta.url);
 
 const DRAIN_EVERY_MS = 3_000;
+const READY_TIMEOUT_MS = 120_000;
 
 const say = (source: string, line: string): void => {
   process.stdout.write(`${`[${source}]`.padEnd(12)} ${line}\n`);
 };
 
-const waitForHttp = async (url: string, child: ChildProcess, timeoutMs: number): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
+const fail = (heading: string, problems: readonly string[]): never => {
+  process.stderr.write(`npm start: ${heading}\n${problems.map((problem) => `  - ${problem}\n`).join('')}`);
+  process.exit(2);
+};
+
+/** The ports another program holds: binding each for a moment is the only reliable check. */
+const busyPorts = async (ports: StartOptions['ports']): Promise<string[]> => {
+  const busy: string[] = [];
+  for (const [name, port] of Object.entries(ports) as [PortName, number][]) {
+    const server = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      server.once('error', () => resolve(false));
+      server.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (free) await new Promise((resolve) => server.close(resolve));
+    else
+      busy.push(
+        `port ${port} (${PORTS[name].serves}) is in use by another program: stop it, or pass --${PORTS[name].flag} <port>`,
+      );
+  }
+  return busy;
+};
+
+/** The stage parameters that follow from the options: every URL points at our own servers' ports. */
+const localParams = ({ dialect, flavor, ports, routes }: StartOptions): Record<string, string> => ({
+  kafkaRestDialect: dialect,
+  kafkaRestFlavor: flavor,
+  ...(dialect === 'v3' ? { kafkaRestClusterId: LOCAL.clusterId } : {}),
+  kafkaRestUrl: `http://127.0.0.1:${ports.kafkaRestPort}`,
+  dynamodbEndpoint: `http://127.0.0.1:${ports.dynamoPort}`,
+  drains: JSON.stringify(LOCAL.drains(ports.sinkPort)),
+  ...(routes === undefined ? {} : { webhookRoutes: routes }),
+});
+
+const paramFlags = (params: Record<string, string>): string[] =>
+  Object.entries(params).flatMap(([name, value]) => ['--param', `${name}=${value}`]);
+
+interface PrintedFunction {
+  readonly environment?: Record<string, string>;
+}
+
+/**
+ * Every function's settings as the local stage gives them (`serverless print`), validated by each
+ * function's own loader, so a mistake is reported now and not by the first request.
+ */
+const configProblems = async (params: Record<string, string>): Promise<string[]> => {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [SERVERLESS, 'print', '--stage', 'local', '--format', 'json', ...paramFlags(params)],
+    { cwd: ROOT, env: { ...process.env, SLS_TELEMETRY_DISABLED: '1' }, maxBuffer: 16 * 1024 * 1024 },
+  );
+  const printed = JSON.parse(stdout) as {
+    provider: { environment?: Record<string, string> };
+    functions: Record<string, PrintedFunction>;
+  };
+  const loaders: Record<string, (env: Env) => unknown> = {
+    webhook: loadWebhookConfig,
+    queue: loadQueueConfig,
+    events: loadEventsConfig,
+    drain: loadDrainConfig,
+  };
+  const problems: string[] = [];
+  for (const [name, load] of Object.entries(loaders)) {
+    const env = { ...printed.provider.environment, ...printed.functions[name]?.environment };
+    try {
+      load(env);
+    } catch (error) {
+      if (!(error instanceof ConfigError)) throw error;
+      problems.push(...error.problems.map((problem) => `${name}: ${problem}`));
+    }
+  }
+  return problems;
+};
+
+/** Waits until our webhook function answers its own 404 for `/hooks`: not merely "something on the port". */
+const waitForWebhook = async (port: number, child: ChildProcess): Promise<void> => {
+  const url = `http://127.0.0.1:${port}/hooks`;
+  const deadline = Date.now() + READY_TIMEOUT_MS;
   while (Date.now() < deadline) {
     if (child.exitCode !== null) throw new Error(`serverless offline exited with ${child.exitCode}`);
     try {
-      await fetch(url, { method: 'GET' });
-      return;
+      const response = await fetch(url);
+      const body = (await response.json().catch(() => undefined)) as { code?: string } | undefined;
+      if (response.status === 404 && body?.code === 'ERR_ROUTE_NOT_FOUND') return;
     } catch {
-      await sleep(250);
+      // not listening yet
     }
+    await sleep(250);
   }
-  throw new Error(`nothing answered at ${url} within ${timeoutMs} ms`);
+  throw new Error(`the webhook function did not answer at ${url} within ${READY_TIMEOUT_MS / 1000} s`);
 };
 
-const USAGE = `Usage: npm start [-- --dialect v1|v2|v3] [--flavor confluent|redpanda|karapace]
-
-Runs the whole bridge locally. The local Kafka REST server speaks v1, v2 and v3 at once; --dialect picks
-the one the functions use, --flavor the server's and the client's quirks.`;
-
-/** The API the functions speak to the local server; the server itself answers every dialect at once. */
-const parseDialect = (): { dialect: KafkaRestDialect; flavor: KafkaRestFlavor } => {
-  const { values } = parseArgs({
-    options: {
-      dialect: { type: 'string', default: 'v1' },
-      flavor: { type: 'string', default: 'confluent' },
-      help: { type: 'boolean', default: false },
-    },
+/**
+ * serverless offline's and the functions' output: short lines by default, everything with --verbose.
+ * Until `isReady()`, the readiness probe's own 404s are left out.
+ */
+const relay = (stream: NodeJS.ReadableStream, verbose: boolean, isReady: () => boolean): void => {
+  createInterface({ input: stream }).on('line', (line) => {
+    if (verbose) {
+      process.stdout.write(`${line}\n`);
+      return;
+    }
+    const shown = toConsoleLine(line);
+    if (shown === undefined) return;
+    if (!isReady() && shown.source === 'webhook' && shown.text.includes('ERR_ROUTE_NOT_FOUND')) return;
+    say(shown.source, shown.text);
   });
-  const dialect = values.dialect as KafkaRestDialect;
-  const flavor = values.flavor as KafkaRestFlavor;
-  if (values.help || !KAFKA_REST_DIALECTS.includes(dialect) || !KAFKA_REST_FLAVORS.includes(flavor)) {
-    process.stdout.write(`${USAGE}\n`);
-    process.exit(values.help ? 0 : 2);
-  }
-  return { dialect, flavor };
 };
 
 const main = async (): Promise<void> => {
-  const { dialect, flavor } = parseDialect();
+  const parsed = parseStartOptions(process.argv.slice(2), readLocalFile(ROOT));
+  if ('problems' in parsed) {
+    if (parsed.help) {
+      process.stdout.write(`${USAGE}\n`);
+      process.exit(0);
+    }
+    process.stderr.write(`${USAGE}\n\n`);
+    return fail('cannot start:', parsed.problems);
+  }
+  const { options } = parsed;
+  const { ports } = options;
+
+  const busy = await busyPorts(ports);
+  if (busy.length > 0) fail('cannot start:', busy);
+  const params = localParams(options);
+  const problems = await configProblems(params);
+  if (problems.length > 0)
+    fail('the functions’ settings are invalid (serverless.yml params.local, flags, local.json):', problems);
+
   // serverless offline loads whatever handler file it finds first: drop bundles of an earlier build.
-  await rm(new URL('../.esbuild', import.meta.url), { recursive: true, force: true });
+  await rm(new URL('.esbuild', ROOT), { recursive: true, force: true });
   const kafka = await startKafkaRestServer({
-    port: LOCAL.kafkaRestPort,
+    port: ports.kafkaRestPort,
     topics: LOCAL.topics,
     apiKey: LOCAL.apiKey,
     unknownTopic: '404',
-    flavor,
+    flavor: options.flavor,
     clusterId: LOCAL.clusterId,
-    log: (line) => say('kafka-rest', line),
+    ...(options.verbose ? { log: (line: string) => say('kafka-rest', line) } : {}),
   });
   say(
     'kafka-rest',
-    `Kafka REST (v1, v2, v3; ${flavor}) at ${kafka.url}, topics ${Object.keys(LOCAL.topics).join(', ')}; the functions speak ${dialect}`,
+    `Kafka REST (v1, v2, v3; ${options.flavor}) at ${kafka.url}, topics ${Object.keys(LOCAL.topics).join(', ')}; the functions speak ${options.dialect}`,
   );
 
   const dynamo = dynalite({ createTableMs: 0 });
-  dynamo.listen(LOCAL.dynamoPort, '127.0.0.1');
+  dynamo.listen(ports.dynamoPort, '127.0.0.1');
   await once(dynamo, 'listening');
   const dynamoClient = new DynamoDBClient({
-    endpoint: `http://127.0.0.1:${LOCAL.dynamoPort}`,
+    endpoint: `http://127.0.0.1:${ports.dynamoPort}`,
     region: LOCAL.region,
     credentials: LOCAL.credentials,
   });
@@ -99,22 +203,22 @@ const main = async (): Promise<void> => {
   dynamoClient.destroy();
   say(
     'dynalite',
-    `tables ${LOCAL.checkpointTable}, ${LOCAL.idempotencyTable} at http://127.0.0.1:${LOCAL.dynamoPort}`,
+    `tables ${LOCAL.checkpointTable}, ${LOCAL.idempotencyTable} at http://127.0.0.1:${ports.dynamoPort}`,
   );
 
-  const sink = await startHttpSink({ port: LOCAL.sinkPort, print: (line) => say('sink', line) });
+  const sink = await startHttpSink({ port: ports.sinkPort, print: (line) => say('sink', line) });
   say('sink', `HTTP sink at ${sink.url}: drained records are printed here`);
 
   const offline = spawn(
     process.execPath,
     [
-      require.resolve('serverless/bin/serverless.js'),
+      SERVERLESS,
       ...['offline', 'start', '--stage', 'local'],
-      ...['--param', `kafkaRestDialect=${dialect}`, '--param', `kafkaRestFlavor=${flavor}`],
-      ...(dialect === 'v3' ? ['--param', `kafkaRestClusterId=${LOCAL.clusterId}`] : []),
+      ...['--httpPort', String(ports.httpPort), '--lambdaPort', String(ports.lambdaPort)],
+      ...paramFlags(params),
     ],
     {
-      stdio: ['ignore', 'inherit', 'inherit'],
+      stdio: ['ignore', 'pipe', 'pipe'],
       env: {
         ...process.env,
         AWS_ACCESS_KEY_ID: LOCAL.credentials.accessKeyId,
@@ -124,6 +228,9 @@ const main = async (): Promise<void> => {
       },
     },
   );
+  let ready = false;
+  relay(offline.stdout, options.verbose, () => ready);
+  relay(offline.stderr, options.verbose, () => ready);
   let stopping = false;
   const stop = async (code: number): Promise<never> => {
     if (!stopping) {
@@ -146,15 +253,16 @@ const main = async (): Promise<void> => {
     }
   });
 
-  await waitForHttp(`http://localhost:${LOCAL.httpPort}/`, offline, 120_000);
-  say('start', `ready: curl -i -X POST localhost:${LOCAL.httpPort}/hooks/demo -d '{"hello":"world"}'`);
+  await waitForWebhook(ports.httpPort, offline);
+  ready = true;
+  say('start', `ready: curl -i -X POST localhost:${ports.httpPort}/hooks/demo -d '{"hello":"world"}'`);
 
-  if (dialect === 'v3') {
-    // v3 has no consume API (protocol doc §7): a drain reads over v1 or v2 only.
+  if (options.dialect === 'v3') {
+    // v3 has no consume API: a drain reads over v1 or v2 only.
     say('drain', 'not run: v3 only produces; read the records with curl or start with --dialect v1 or v2');
     return;
   }
-  const drainUrl = `http://localhost:${LOCAL.lambdaPort}/2015-03-31/functions/${LOCAL.drainFunctionName}/invocations`;
+  const drainUrl = `http://127.0.0.1:${ports.lambdaPort}/2015-03-31/functions/${LOCAL.drainFunctionName}/invocations`;
   for (;;) {
     await sleep(DRAIN_EVERY_MS);
     if (stopping) return;

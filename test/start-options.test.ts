@@ -1,0 +1,143 @@
+import { describe, expect, it } from 'vitest';
+import { toConsoleLine } from '../dev/console-lines.js';
+import { LOCAL } from '../dev/local-stage.js';
+import { parseStartOptions } from '../dev/start-options.js';
+
+describe('npm start options', () => {
+  it('uses the embedded defaults with no flags and no local file', () => {
+    const parsed = parseStartOptions([], undefined);
+
+    expect(parsed).toEqual({
+      options: {
+        dialect: 'v1',
+        flavor: 'confluent',
+        verbose: false,
+        routes: undefined,
+        ports: {
+          httpPort: LOCAL.httpPort,
+          lambdaPort: LOCAL.lambdaPort,
+          kafkaRestPort: LOCAL.kafkaRestPort,
+          dynamoPort: LOCAL.dynamoPort,
+          sinkPort: LOCAL.sinkPort,
+        },
+      },
+    });
+  });
+
+  it('takes ports and routes from the local file, and flags over it', () => {
+    const parsed = parseStartOptions(
+      ['--http-port', '3100', '--dialect', 'v2'],
+      JSON.stringify({
+        httpPort: 3200,
+        kafkaRestPort: 18082,
+        routes: { a: { topic: 'a', verify: { scheme: 'none' } } },
+      }),
+    );
+
+    expect('options' in parsed && parsed.options).toMatchObject({
+      dialect: 'v2',
+      ports: { httpPort: 3100, kafkaRestPort: 18082, sinkPort: LOCAL.sinkPort },
+      routes: '{"a":{"topic":"a","verify":{"scheme":"none"}}}',
+    });
+  });
+
+  it('says what was wrong, every problem at once', () => {
+    const parsed = parseStartOptions(
+      ['--dialect', 'v4', '--sink-port', 'x', '--lambda-port', String(LOCAL.httpPort)],
+      undefined,
+    );
+
+    expect(parsed).toEqual({
+      help: false,
+      problems: [
+        '--dialect must be one of v1 | v2 | v3, got "v4"',
+        '--sink-port (local.json: sinkPort) must be a port from 1 to 65535, got "x"',
+        `httpPort and lambdaPort are both ${LOCAL.httpPort}: give each its own port`,
+      ],
+    });
+  });
+
+  it('refuses an unknown flag and a malformed local file', () => {
+    expect(parseStartOptions(['--colour'], undefined)).toMatchObject({
+      problems: [expect.stringContaining("'--colour'")],
+    });
+    expect(parseStartOptions([], '{')).toMatchObject({ problems: ['local.json is not valid JSON'] });
+  });
+});
+
+describe('npm start console lines', () => {
+  const json = (fields: object) =>
+    JSON.stringify({ function_name: 'kafka-rest-bridge-local-drain', level: 'INFO', ...fields });
+
+  it.each([
+    {
+      name: 'a produced webhook',
+      line: json({
+        function_name: 'kafka-rest-bridge-local-webhook',
+        message: 'webhook record produced',
+        route: 'demo',
+        topic: 'demo',
+        partition: 0,
+        offset: 4,
+      }),
+      shown: { source: 'webhook', text: 'POST /hooks/demo → produced demo/0@4' },
+    },
+    {
+      name: 'a drain delivery that moved the checkpoint',
+      line: json({
+        message: 'partition drained',
+        drainId: 'd',
+        topic: 'demo',
+        partition: 1,
+        delivered: 3,
+        deadLettered: 0,
+        skipped: 0,
+        fromOffset: 2,
+        nextOffset: 5,
+      }),
+      shown: { source: 'drain', text: 'd demo/1: 3 delivered, checkpoint 2 → 5' },
+    },
+    {
+      name: 'an error, with its code and reason only',
+      line: json({
+        level: 'ERROR',
+        message: 'partition drain failed',
+        error: { code: 'ERR_UPSTREAM_STATUS', message: '503' },
+        value: 'c2VjcmV0',
+      }),
+      shown: { source: 'drain', text: 'ERROR partition drain failed (ERR_UPSTREAM_STATUS: 503)' },
+    },
+    {
+      name: 'a failed handler as serverless offline says it',
+      line: "× Unhandled exception in handler 'drain'.",
+      shown: { source: 'offline', text: "× Unhandled exception in handler 'drain'." },
+    },
+  ])('shows $name in one line', ({ line, shown }) => {
+    expect(toConsoleLine(line)).toEqual(shown);
+  });
+
+  it.each([
+    {
+      name: 'an idle drain',
+      line: json({
+        message: 'partition drained',
+        drainId: 'd',
+        topic: 'demo',
+        partition: 0,
+        delivered: 0,
+        deadLettered: 0,
+        skipped: 0,
+        fromOffset: 5,
+        nextOffset: 5,
+      }),
+    },
+    { name: 'a metrics blob', line: JSON.stringify({ _aws: { Timestamp: 1 }, RecordsDelivered: 0 }) },
+    { name: 'an INFO line nobody watches', line: json({ message: 'drain run finished' }) },
+    {
+      name: 'an offline invocation line',
+      line: '(λ: drain) RequestId: 0b7f5c9e-1c1e-4c44-8a1f-0f6a2b8a9c11  Duration: 12.34 ms  Billed Duration: 13 ms',
+    },
+  ])('leaves out $name', ({ line }) => {
+    expect(toConsoleLine(line)).toBeUndefined();
+  });
+});
