@@ -493,6 +493,7 @@ describe('hostile input: webhook (POST /hooks/{route})', () => {
     kafka = createKafkaRestFromConfig(proxy.state.config);
     deps = {
       kafka,
+      proxy: { dialect: proxy.state.config.kafka.dialect, flavor: proxy.state.config.kafka.flavor },
       routes: proxy.state.config.webhook.routes,
       secrets: {
         get: async () => {

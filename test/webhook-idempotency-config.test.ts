@@ -162,19 +162,60 @@ describe('resolveIdempotencyKey', () => {
       name: 'a header, whatever its case',
       config: header,
       request: { headers: { 'Webhook-Id': 'msg_1' }, body: Buffer.alloc(0) },
-      expected: 'msg_1',
+      expected: 's:msg_1',
     },
     {
       name: 'a string at the pointer',
       config: pointer,
       request: { headers: {}, body: json({ data: { id: 'evt_9' } }) },
-      expected: 'evt_9',
+      expected: 's:evt_9',
     },
     {
       name: 'a number at the pointer',
       config: pointer,
       request: { headers: {}, body: json({ data: { id: 42 } }) },
-      expected: '42',
+      expected: 'n:42',
+    },
+    {
+      name: 'a number past 2^53 by its exact source text, never rounded',
+      config: pointer,
+      request: { headers: {}, body: Buffer.from('{"data":{"id":9007199254740993}}') },
+      expected: 'n:9007199254740993',
+    },
+    {
+      name: 'a number as written (exponent, trailing zeros)',
+      config: pointer,
+      request: { headers: {}, body: Buffer.from('{"data":{"id":1.50e3 }}') },
+      expected: 'n:1.50e3',
+    },
+    {
+      name: 'a numeric string apart from the number it spells',
+      config: pointer,
+      request: { headers: {}, body: json({ data: { id: '42' } }) },
+      expected: 's:42',
+    },
+    {
+      name: 'the last of duplicate names, as JSON.parse reads it',
+      config: pointer,
+      request: { headers: {}, body: Buffer.from('{"data":{"id":1,"x":[{"id":2}],"id":3}}') },
+      expected: 'n:3',
+    },
+    {
+      name: 'past values holding brackets, quotes and nested containers',
+      config: pointer,
+      request: {
+        headers: {},
+        body: Buffer.from(
+          ' { "s" : "}]\\"{[" , "n":[[1,{"a":"]"}],-2.5e-3], "data" : {"x":{},"id" : -0 } } ',
+        ),
+      },
+      expected: 'n:-0',
+    },
+    {
+      name: 'an escaped name and a string with escapes',
+      config: { ...pointer, pointer: '/a~1b/0' },
+      request: { headers: {}, body: Buffer.from('{"a\\u002fb":["evt\\"9\\u00e9"]}') },
+      expected: 's:evt"9\u00e9',
     },
     {
       name: 'nothing for a route without idempotency',

@@ -10,6 +10,7 @@ import {
   type IdempotencyConfig,
   type IdempotencyStore,
   runIdempotent,
+  toPayloadHash,
   withIdempotency,
 } from '../lib/webhook/idempotency/index.js';
 import { createIdempotencyStore, toIdempotencyPk } from '../lib/webhook/idempotency/store.js';
@@ -24,6 +25,8 @@ const IN_PROGRESS_TTL_MS = 60_000;
 const WINDOW_SECONDS = 3_600;
 const START_MS = 1_700_000_000_000;
 const CONFIG: IdempotencyConfig = { from: 'header', header: 'webhook-id', windowSeconds: WINDOW_SECONDS };
+const PAYLOAD_HASH = toPayloadHash({ key: null, value: Buffer.from('{"n":1}') });
+const DEADLINE_MS = 10_000;
 
 /** A produce stand-in that counts its calls and answers like the webhook does (202 with an offset). */
 const createCountingProduce = () => {
@@ -65,8 +68,19 @@ describe('webhook idempotency (dynalite)', () => {
   let n = 0;
 
   const deps = () => ({ idempotency: store, log, now: () => clock });
-  const run = (key: string, produce: () => Promise<Response>) =>
-    runIdempotent(deps(), { route, key, windowSeconds: WINDOW_SECONDS, requestId: 'req' }, produce);
+  /** One delivery of `key` with the payload `payloadHash` stands for, due within the deadline. */
+  const delivery = (key: string, payloadHash = PAYLOAD_HASH) => ({
+    route,
+    key,
+    payloadHash,
+    deadlineMs: clock + DEADLINE_MS,
+  });
+  const run = (key: string, produce: () => Promise<Response>, payloadHash = PAYLOAD_HASH) =>
+    runIdempotent(
+      deps(),
+      { ...delivery(key, payloadHash), windowSeconds: WINDOW_SECONDS, requestId: 'req' },
+      produce,
+    );
   const item = async (key: string): Promise<Record<string, AttributeValue> | undefined> =>
     (
       await dynamo.client.send(
@@ -134,7 +148,7 @@ describe('webhook idempotency (dynalite)', () => {
     const inWindow = await run('msg_2', counter.produce);
     const otherRoute = await runIdempotent(
       deps(),
-      { route: `${route}-other`, key: 'msg_2', windowSeconds: WINDOW_SECONDS, requestId: 'r' },
+      { ...delivery('msg_2'), route: `${route}-other`, windowSeconds: WINDOW_SECONDS, requestId: 'r' },
       counter.produce,
     );
     clock += 1_000;
@@ -184,7 +198,7 @@ describe('webhook idempotency (dynalite)', () => {
   });
 
   it('lets the racing claims of one id elect exactly one winner', async () => {
-    const results = await Promise.all(Array.from({ length: 8 }, () => store.begin(route, 'msg_race')));
+    const results = await Promise.all(Array.from({ length: 8 }, () => store.begin(delivery('msg_race'))));
 
     expect(results.filter((result) => result.state === 'new')).toHaveLength(1);
     expect(results.filter((result) => result.state === 'in-progress')).toHaveLength(7);
@@ -221,7 +235,7 @@ describe('webhook idempotency (dynalite)', () => {
   });
 
   it('lets a redelivery produce after a crash, once the claim has expired (a duplicate, never a loss)', async () => {
-    const crashed = await store.begin(route, 'msg_6');
+    const crashed = await store.begin(delivery('msg_6'));
     const counter = createCountingProduce();
 
     clock += IN_PROGRESS_TTL_MS - 1_000;
@@ -236,20 +250,20 @@ describe('webhook idempotency (dynalite)', () => {
   });
 
   it('never lets a stale delivery drop a newer claim or a completed answer', async () => {
-    const stale = await store.begin(route, 'msg_7');
+    const stale = await store.begin(delivery('msg_7'));
     clock += IN_PROGRESS_TTL_MS;
-    const fresh = await store.begin(route, 'msg_7');
+    const fresh = await store.begin(delivery('msg_7'));
     if (stale.state !== 'new' || fresh.state !== 'new') throw new Error('both claims should have been new');
 
-    const staleAbandon = await store.abandon(route, 'msg_7', stale.token);
-    const whileFreshRuns = await store.begin(route, 'msg_7');
-    await store.complete(route, 'msg_7', { statusCode: 202, body: '{"offset":7}' }, WINDOW_SECONDS);
-    const freshAbandonAfterDone = await store.abandon(route, 'msg_7', fresh.token);
+    const staleAbandon = await store.abandon(delivery('msg_7'), stale.token);
+    const whileFreshRuns = await store.begin(delivery('msg_7'));
+    await store.complete(delivery('msg_7'), { statusCode: 202, body: '{"offset":7}' }, WINDOW_SECONDS);
+    const freshAbandonAfterDone = await store.abandon(delivery('msg_7'), fresh.token);
 
     expect(staleAbandon).toBe(false);
     expect(whileFreshRuns).toEqual({ state: 'in-progress', expiresAtMs: clock + IN_PROGRESS_TTL_MS });
     expect(freshAbandonAfterDone).toBe(false);
-    expect(await store.begin(route, 'msg_7')).toEqual({
+    expect(await store.begin(delivery('msg_7'))).toEqual({
       state: 'done',
       response: { statusCode: 202, body: '{"offset":7}' },
     });
@@ -287,7 +301,9 @@ describe('webhook idempotency (dynalite)', () => {
           deps(),
           {
             request: { route: webhookRoute, headers: { 'webhook-id': 'msg_9' }, body: Buffer.from(body) },
+            record: { key: null, value: Buffer.from(body) },
             requestId: 'r',
+            deadlineMs: clock + DEADLINE_MS,
           },
           async () => {
             const [result] = await client.produce('orders', [{ key: null, value: Buffer.from(body) }], {
@@ -323,8 +339,9 @@ describe('webhook idempotency (dynalite)', () => {
     const request = { route: { name: route }, headers: {}, body: Buffer.from('{}') };
     const noStore = { idempotency: undefined, log, now: () => clock };
 
-    await withIdempotency(noStore, { request, requestId: 'r' }, counter.produce);
-    await withIdempotency(noStore, { request, requestId: 'r' }, counter.produce);
+    const input = { request, record: { value: request.body }, requestId: 'r', deadlineMs: DEADLINE_MS };
+    await withIdempotency(noStore, input, counter.produce);
+    await withIdempotency(noStore, input, counter.produce);
 
     expect(counter.calls).toBe(2);
   });
@@ -350,7 +367,7 @@ describe('webhook idempotency (dynalite)', () => {
 
     const outcome = withIdempotency(
       { idempotency: withStore ? store : undefined, log, now: () => clock },
-      { request, requestId: 'r' },
+      { request, record: { value: request.body }, requestId: 'r', deadlineMs: clock + DEADLINE_MS },
       counter.produce,
     );
 
@@ -369,8 +386,8 @@ describe('webhook idempotency (dynalite)', () => {
       inProgressTtlMs: IN_PROGRESS_TTL_MS,
     });
 
-    expect((await own.begin(route, 'msg_11')).state).toBe('new');
-    expect((await own.begin(route, 'msg_11')).state).toBe('in-progress');
+    expect((await own.begin(delivery('msg_11'))).state).toBe('new');
+    expect((await own.begin(delivery('msg_11'))).state).toBe('in-progress');
   });
 
   it('works through the lazily loaded store against the same table', async () => {
@@ -385,7 +402,7 @@ describe('webhook idempotency (dynalite)', () => {
     try {
       const counter = createCountingProduce();
       const lazyDeps = { idempotency: lazy, log, now: () => clock };
-      const request = { route, key: 'msg_12', windowSeconds: WINDOW_SECONDS, requestId: 'r' };
+      const request = { ...delivery('msg_12'), windowSeconds: WINDOW_SECONDS, requestId: 'r' };
 
       await runIdempotent(lazyDeps, request, counter.produce);
       const repeat = await runIdempotent(lazyDeps, request, counter.produce);
@@ -421,7 +438,14 @@ describe('webhook idempotency with DynamoDB down', () => {
     try {
       await runIdempotent(
         { idempotency: lazy, log: createMemoryLog(), now: Date.now },
-        { route: 'stripe', key: 'evt_1', windowSeconds: WINDOW_SECONDS, requestId: 'r-down' },
+        {
+          route: 'stripe',
+          key: 's:evt_1',
+          payloadHash: PAYLOAD_HASH,
+          deadlineMs: Date.now() + DEADLINE_MS,
+          windowSeconds: WINDOW_SECONDS,
+          requestId: 'r-down',
+        },
         counter.produce,
       );
     } catch (error) {

@@ -10,12 +10,34 @@ export type KafkaRestFlavor = (typeof KAFKA_REST_FLAVORS)[number];
 
 export type NullValueEncoding = 'null' | 'omitted';
 
+/**
+ * Kafka's own retriable errors: the codes of `org.apache.kafka.common.protocol.Errors` whose exception
+ * extends `RetriableException` (directly, or through `InvalidMetadataException` and its subclasses), read
+ * from apache/kafka trunk at 1eb7644 (October 2024): corrupt message 2, unknown topic or partition 3,
+ * leader not available 5, not leader or follower 6, request timed out 7, replica not available 9, network
+ * exception 13, coordinator load in progress 14, coordinator not available 15, not coordinator 16, not
+ * enough replicas 19 and after append 20, not controller 41, concurrent transactions 51, storage error 56,
+ * fetch session id not found 70, invalid fetch session epoch 71, listener not found 72, fenced leader epoch
+ * 74, unknown leader epoch 75, offset not available 78, preferred leader not available 80, eligible leaders
+ * not available 83, election not needed 84, unstable offset commit 88, throttling quota exceeded 89,
+ * unknown topic id 100, inconsistent topic id 103, fetch session topic id error 106, share session not
+ * found 122, invalid share session epoch 123.
+ */
+export const KAFKA_RETRIABLE_ERROR_CODES: ReadonlySet<number> = new Set([
+  2, 3, 5, 6, 7, 9, 13, 14, 15, 16, 19, 20, 41, 51, 56, 70, 71, 72, 74, 75, 78, 80, 83, 84, 88, 89, 100, 103,
+  106, 122, 123,
+]);
+
 export interface FlavorTraits {
-  /**
-   * Per-record produce `error_code`s (v1/v2) that a resend can fix. Everything else is final: 50002, 1,
-   * 10 (too large), 40101, 40301, 422… (protocol doc §4, client policy).
-   */
+  /** Per-record produce `error_code`s (v1/v2) that a resend can fix (protocol doc §4, client policy). */
   readonly retriableRecordCodes: ReadonlySet<number>;
+  /**
+   * Per-record codes (v1/v2) that the server itself defines as final for the record: a resend of the same
+   * record can never succeed. Only these may reach a sender as "refused for good" (a 4xx). A code in
+   * neither set is ambiguous (an authorisation failure, an unknown topic, a code the server lumps
+   * timeouts into): not resent by the client, but never final either, so a webhook answers 503.
+   */
+  readonly finalRecordCodes: ReadonlySet<number>;
   /**
    * How a null value (a tombstone) is written: `"value":null`, or by leaving the field out where the
    * proxy rejects a JSON null but reads an absent value as null.
@@ -30,32 +52,61 @@ export interface FlavorTraits {
  * Confluent's only, so its per-record codes live with the v3 wire format instead.
  */
 export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
-  /** The code sends 50002/50003; the docs (and IBM, which points to them) say 1/2: both are honoured. */
+  /**
+   * The code sends 50002/50003; the docs (and IBM, which points to them) say 1/2: both are honoured.
+   * 50002 and 1 are the server's "non-retriable Kafka error" (a record too large, an invalid record).
+   */
   confluent: {
     retriableRecordCodes: new Set([50003, 2]),
+    finalRecordCodes: new Set([50002, 1]),
     nullValue: 'null',
     partialFailureStatus: 200,
   },
   /**
-   * Raw Kafka protocol error numbers, `error_code` only on failure. Retriable, as Kafka's own
-   * RetriableException codes: corrupt message, unknown topic or partition, leader not available, not
-   * leader, request timed out, network exception, not enough replicas (after append), storage error. A JSON null for a binary key or value is a parse error; an absent one is null (its parser
-   * keeps key and value optional), so a tombstone goes without its value field. Early pandaproxy versions
-   * wrote an absent value as empty bytes: there a tombstone lands as an empty value.
+   * Raw Kafka protocol error numbers, `error_code` only on failure: retriable as Kafka defines it
+   * ({@link KAFKA_RETRIABLE_ERROR_CODES}); final only for the record's own faults, message too large 10,
+   * record list too large 18 and invalid record 87. A JSON null for a binary key or value is a parse
+   * error; an absent one is null (its parser keeps key and value optional), so a tombstone goes without
+   * its value field. Early pandaproxy versions wrote an absent value as empty bytes: there a tombstone
+   * lands as an empty value.
    */
   redpanda: {
-    retriableRecordCodes: new Set([2, 3, 5, 6, 7, 13, 19, 20, 56]),
+    retriableRecordCodes: KAFKA_RETRIABLE_ERROR_CODES,
+    finalRecordCodes: new Set([10, 18, 87]),
     nullValue: 'omitted',
     partialFailureStatus: 200,
   },
   /**
-   * Codes 1 (final, timeouts included) and 2 (retriable), and HTTP 500 as soon as one record failed.
-   * Tombstones are sent, but older versions store a null value (and key) as empty bytes: a tombstone then
-   * lands as an empty value, which compaction does not treat as a delete.
+   * Codes 1 and 2 (retriable), and HTTP 500 as soon as one record failed. Code 1 is every other failure,
+   * per-record timeouts included, so it never proves a record final: no Karapace code is. Tombstones are
+   * sent, but older versions store a null value (and key) as empty bytes: a tombstone then lands as an
+   * empty value, which compaction does not treat as a delete.
    */
   karapace: {
     retriableRecordCodes: new Set([2]),
+    finalRecordCodes: new Set(),
     nullValue: 'null',
     partialFailureStatus: 500,
   },
 };
+
+/**
+ * v3 delivery reports carry HTTP-like codes (protocol doc §7): final are the record's own faults, 400 (bad
+ * base64, conflicting schema fields), 413 (too large), 422 and its 422xx codes (schema, serialization),
+ * and 50002 (Kafka's non-retriable error). Unknown topics, auth failures and the rest are not final.
+ */
+const isFinalV3RecordCode = (code: number): boolean => {
+  const status = code >= 10_000 ? Math.floor(code / 100) : code;
+  return code === 50002 || status === 400 || status === 413 || status === 422;
+};
+
+/**
+ * Whether a per-record produce `error_code` means, by the server's own definition, that this record can
+ * never be written: only then may a sender be told the record is refused for good.
+ */
+export const isFinalRecordCode = (
+  dialect: KafkaRestDialect,
+  flavor: KafkaRestFlavor,
+  code: number,
+): boolean =>
+  dialect === 'v3' ? isFinalV3RecordCode(code) : FLAVOR_TRAITS[flavor].finalRecordCodes.has(code);

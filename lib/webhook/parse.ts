@@ -1,7 +1,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { AppError, ERROR_CODES } from '../errors.js';
+import { decodeBase64Strict } from '../ingest/base64.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
 import type { KeySource, WebhookRoute } from './config.js';
+import { describeFound, readJsonPointer } from './json-pointer.js';
 
 /** A request matched to its route, with the exact body bytes, not yet verified. */
 export interface WebhookRequest {
@@ -15,7 +17,8 @@ const HOOK_PATH = /^(?:\/[^/]+)*?\/hooks\/([^/]+)\/?$/;
 /**
  * Matches an API Gateway HTTP API (payload v2) or Function URL event to its route and reads its body.
  * Cheap checks only, so that nothing is parsed before the caller is verified. Throws `AppError`:
- * `ERR_ROUTE_NOT_FOUND`, `ERR_METHOD_NOT_ALLOWED`, `ERR_PAYLOAD_TOO_LARGE`.
+ * `ERR_ROUTE_NOT_FOUND`, `ERR_METHOD_NOT_ALLOWED`, `ERR_PAYLOAD_TOO_LARGE`, and `ERR_PAYLOAD_INVALID` for
+ * an `isBase64Encoded` body that is not canonical base64.
  */
 export const parseWebhookRequest = (
   event: APIGatewayProxyEventV2,
@@ -38,7 +41,9 @@ export const parseWebhookRequest = (
 
 /**
  * The record a verified request becomes: the exact body bytes as value, the key from the route's source.
- * Throws `ERR_PAYLOAD_INVALID` when the key cannot be found (header missing, body not JSON, pointer empty).
+ * A key from a JSON pointer is a string's UTF-8 bytes, `true`/`false`, or a number's exact source text
+ * (`9007199254740993`, `1.50`, `1e3` as written, never rounded). Throws `ERR_PAYLOAD_INVALID` when the key
+ * cannot be found (header missing, body not JSON, pointer empty).
  */
 export const toRecord = ({ route, body, headers }: WebhookRequest): ProduceRecord => {
   const key = recordKey(route.key, headers, body);
@@ -62,8 +67,17 @@ const routeName = (event: APIGatewayProxyEventV2): string | undefined => {
 
 const bodyBytes = (event: APIGatewayProxyEventV2): Buffer => {
   if (event.body === undefined) return Buffer.alloc(0);
-  // The value is the exact bytes the caller sent: API Gateway base64-encodes bodies it does not treat as text.
-  return event.isBase64Encoded ? Buffer.from(event.body, 'base64') : Buffer.from(event.body, 'utf8');
+  if (!event.isBase64Encoded) return Buffer.from(event.body, 'utf8');
+  // The value is the exact bytes the caller sent: API Gateway base64-encodes bodies it does not treat as
+  // text. A lenient decode would store other bytes than those (`!!!!` → nothing) and answer 202.
+  const bytes = decodeBase64Strict(event.body);
+  if (bytes === undefined) {
+    throw new AppError(
+      ERROR_CODES.PAYLOAD_INVALID,
+      'request body is marked isBase64Encoded but is not valid base64 (RFC 4648, padded, no whitespace)',
+    );
+  }
+  return bytes;
 };
 
 const recordKey = (source: KeySource, headers: WebhookRequest['headers'], body: Buffer): Buffer | null => {
@@ -78,10 +92,7 @@ const recordKey = (source: KeySource, headers: WebhookRequest['headers'], body: 
       return Buffer.from(header, 'utf8');
     }
     case 'json-pointer':
-      return Buffer.from(
-        scalarToString(resolvePointer(parseJson(body), source.pointer), source.pointer),
-        'utf8',
-      );
+      return Buffer.from(pointerKey(body, source.pointer), 'utf8');
   }
 };
 
@@ -91,17 +102,6 @@ const headerValue = (headers: WebhookRequest['headers'], name: string): string |
     if (key.toLowerCase() === name) return value;
   }
   return undefined;
-};
-
-const parseJson = (body: Buffer): unknown => {
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch {
-    throw new AppError(
-      ERROR_CODES.PAYLOAD_INVALID,
-      'request body is not valid JSON, and this route takes its key from it',
-    );
-  }
 };
 
 /** RFC 6901 evaluation; `undefined` when the pointer names nothing in the document. */
@@ -122,15 +122,13 @@ export const resolvePointer = (document: unknown, pointer: string): unknown => {
   return current;
 };
 
-const scalarToString = (value: unknown, pointer: string): string => {
-  if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  const found = value === undefined ? 'nothing' : value === '' ? 'an empty string' : `a ${typeOf(value)}`;
+const pointerKey = (body: Buffer, pointer: string): string => {
+  const found = readJsonPointer(body, pointer, 'key');
+  if (found.type === 'string' && found.value !== '') return found.value;
+  if (found.type === 'number') return found.text;
+  if (found.type === 'boolean') return String(found.value);
   throw new AppError(
     ERROR_CODES.PAYLOAD_INVALID,
-    `the key at JSON pointer ${pointer} must be a non-empty string, number or boolean; found ${found}`,
+    `the key at JSON pointer ${pointer} must be a non-empty string, number or boolean; found ${describeFound(found)}`,
   );
 };
-
-const typeOf = (value: unknown): string =>
-  value === null ? 'null' : Array.isArray(value) ? 'array' : 'object';

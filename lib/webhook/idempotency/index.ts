@@ -24,7 +24,8 @@ export {
   resolveIdempotencyKey,
   runIdempotent,
   toInProgressResponse,
+  toPayloadHash,
   toReplayedResponse,
   withIdempotency,
 } from './run.js';
-export type { BeginResult, IdempotencyStore, StoredResponse } from './store.js';
+export type { BeginResult, Delivery, IdempotencyStore, StoredResponse } from './store.js';

@@ -11,7 +11,7 @@ export interface LazyIdempotencyStoreSettings {
   readonly endpoint?: string | URL | undefined;
   /** Unset in Lambda (the execution role); fixed fake credentials against local stand-ins. */
   readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
-  /** Per DynamoDB call; defaults to 2 s, well inside API Gateway's 30 s. */
+  /** Per DynamoDB attempt; defaults to 2 s, well inside API Gateway's 30 s (each call also ends by its delivery's deadline). */
   readonly requestTimeoutMs?: number;
   /** SDK attempts per call (its own backoff); defaults to 2. */
   readonly maxAttempts?: number;
@@ -62,10 +62,10 @@ export const createLazyIdempotencyStore = (settings: LazyIdempotencyStoreSetting
   };
 
   return {
-    begin: async (route, key) => (await store()).begin(route, key),
-    complete: async (route, key, response, windowSeconds) =>
-      (await store()).complete(route, key, response, windowSeconds),
-    abandon: async (route, key, token) => (await store()).abandon(route, key, token),
+    begin: async (delivery) => (await store()).begin(delivery),
+    complete: async (delivery, response, windowSeconds) =>
+      (await store()).complete(delivery, response, windowSeconds),
+    abandon: async (delivery, token) => (await store()).abandon(delivery, token),
     destroy: () => client?.destroy(),
   };
 };

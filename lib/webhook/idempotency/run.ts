@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AppError, ERROR_CODES } from '../../errors.js';
+import type { ProduceRecord } from '../../kafka-rest/types.js';
 import type { Log } from '../../log.js';
-import { resolvePointer } from '../parse.js';
+import { describeFound, readJsonPointer } from '../json-pointer.js';
 import type { IdempotencyConfig } from './config.js';
 import type { IdempotencyStore, StoredResponse } from './store.js';
 
@@ -30,6 +32,11 @@ export const REPLAYED_HEADER = 'idempotent-replayed';
 /** DynamoDB limits a partition key to 2048 bytes; ids that senders use are far shorter. */
 export const MAX_IDEMPOTENCY_KEY_BYTES = 1_024;
 
+const EMPTY = new Uint8Array(0);
+
+/** `s:` or `n:`, not counted against {@link MAX_IDEMPOTENCY_KEY_BYTES}. */
+const TAG_BYTES = 2;
+
 /**
  * A duplicate's sender should come back once the first delivery is likely finished (a produce takes well
  * under a second), not only when its claim would lapse a minute later.
@@ -38,9 +45,11 @@ const MAX_IN_PROGRESS_RETRY_AFTER_SECONDS = 5;
 
 /**
  * The id of this delivery per the route's `"idempotency"`, or undefined when the route has none. Call it
- * after verification: an unauthenticated caller must not be able to claim ids. Throws `AppError`
- * `ERR_PAYLOAD_INVALID` naming the source when the id is missing, empty, not a string or number, or over
- * {@link MAX_IDEMPOTENCY_KEY_BYTES}.
+ * after verification: an unauthenticated caller must not be able to claim ids. The id is type-tagged so
+ * that a JSON number and a string never name the same delivery: `s:<text>` for a string (a header value
+ * is one) and `n:<source text>` for a number, exactly as the body wrote it (`n:9007199254740993`, never
+ * rounded to a double). Throws `AppError` `ERR_PAYLOAD_INVALID` naming the source when the id is missing,
+ * empty, not a string or number, or over {@link MAX_IDEMPOTENCY_KEY_BYTES}.
  */
 export const resolveIdempotencyKey = (
   config: IdempotencyConfig | undefined,
@@ -49,9 +58,9 @@ export const resolveIdempotencyKey = (
   if (config === undefined) return undefined;
   const [key, source] =
     config.from === 'header'
-      ? [headerKey(request.headers, config.header), `header ${config.header}`]
+      ? [`s:${headerKey(request.headers, config.header)}`, `header ${config.header}`]
       : [pointerKey(request.body, config.pointer), `JSON pointer ${config.pointer}`];
-  const bytes = Buffer.byteLength(key);
+  const bytes = Buffer.byteLength(key) - TAG_BYTES;
   if (bytes > MAX_IDEMPOTENCY_KEY_BYTES) {
     throw new AppError(
       ERROR_CODES.PAYLOAD_INVALID,
@@ -62,30 +71,59 @@ export const resolveIdempotencyKey = (
 };
 
 /**
+ * What makes two deliveries of one id the same payload: the record they become (key, value, partition),
+ * as a SHA-256 hex digest. Signature and timestamp headers change between a sender's retries, so they
+ * are not part of it.
+ */
+export const toPayloadHash = (record: ProduceRecord): string =>
+  createHash('sha256')
+    .update(
+      // The lengths make the concatenation unambiguous; JSON.stringify writes no raw newline.
+      `${JSON.stringify({
+        key: record.key?.byteLength ?? null,
+        partition: record.partition ?? null,
+        value: record.value?.byteLength ?? null,
+      })}\n`,
+    )
+    .update(record.key ?? EMPTY)
+    .update(record.value ?? EMPTY)
+    .digest('hex');
+
+/**
  * Runs `produce` at most once per `key` on `route` within the window (at-least-once across crashes):
  * - first delivery: claim, `produce`, store its 202 for `windowSeconds`, return it;
  * - a repeat after completion: the stored answer with `Idempotent-Replayed: true`; `produce` is not called;
  * - a repeat while the first still runs: 409 `ERR_IDEMPOTENCY_IN_PROGRESS` + `Retry-After`;
+ * - a repeat whose `payloadHash` differs from the first's: `ERR_IDEMPOTENCY_MISMATCH` (422), logged,
+ *   neither produced nor replayed;
  * - `produce` throws or answers anything but 202: the claim is dropped (so a retry produces) and the
  *   error or answer passes through;
  * - storing the answer fails: the 202 is returned anyway (the record IS acknowledged) and a warning logged.
  *
- * Throws what `produce` throws, and the store's retriable `UpstreamError` when the claim cannot be made
- * (then nothing was produced: the webhook answers 503).
+ * Every store call ends by `deadlineMs`. Throws what `produce` throws, and the store's retriable errors
+ * when the claim cannot be made (then nothing was produced: the webhook answers 503).
  */
 export const runIdempotent = async (
   deps: IdempotencyDeps & { readonly idempotency: IdempotencyStore },
   request: {
     readonly route: string;
     readonly key: string;
+    readonly payloadHash: string;
     readonly windowSeconds: number;
     readonly requestId: string;
+    readonly deadlineMs: number;
   },
   produce: () => Promise<Response>,
 ): Promise<Response> => {
   const { idempotency: store, log } = deps;
-  const { route, key, requestId } = request;
-  const begun = await store.begin(route, key);
+  const { route, requestId } = request;
+  const delivery = {
+    route,
+    key: request.key,
+    payloadHash: request.payloadHash,
+    deadlineMs: request.deadlineMs,
+  };
+  const begun = await store.begin(delivery);
   if (begun.state === 'done') {
     log.info('webhook delivery is a duplicate: replaying the first answer', { requestId, route });
     return toReplayedResponse(begun.response);
@@ -94,11 +132,21 @@ export const runIdempotent = async (
     log.info('webhook delivery is a duplicate of one in progress: asking to retry', { requestId, route });
     return toInProgressResponse(requestId, retryAfterSeconds(begun.expiresAtMs, deps.now()));
   }
+  if (begun.state === 'mismatch') {
+    log.warn('webhook delivery reuses an idempotency id with a different payload: refused', {
+      requestId,
+      route,
+    });
+    throw new AppError(
+      ERROR_CODES.IDEMPOTENCY_MISMATCH,
+      'a delivery with this idempotency id but a different payload was received first; a new payload needs a new id',
+    );
+  }
 
   const abandon = async (): Promise<void> => {
     // Best effort: a claim we fail to drop still lapses after its short TTL, and then a retry produces.
     try {
-      await store.abandon(route, key, begun.token);
+      await store.abandon(delivery, begun.token);
     } catch (error) {
       log.warn('idempotency claim not released; retries get 409 until it expires', {
         requestId,
@@ -120,7 +168,7 @@ export const runIdempotent = async (
     return response;
   }
   try {
-    await store.complete(route, key, toStoredResponse(response), request.windowSeconds);
+    await store.complete(delivery, toStoredResponse(response), request.windowSeconds);
   } catch (error) {
     log.warn('idempotency answer not stored; a redelivery after the claim expires may duplicate the record', {
       requestId,
@@ -133,8 +181,9 @@ export const runIdempotent = async (
 
 /**
  * The whole integration for one webhook request: without `route.idempotency`, just `produce()`; with it,
- * resolve the key from `request` and {@link runIdempotent}. Throws `ERR_PAYLOAD_INVALID` (key missing),
- * `ERR_CONFIG` (a deduplicating route but no store), the store's retriable errors, and what `produce` throws.
+ * resolve the key from `request`, hash `record`, and {@link runIdempotent}. Throws `ERR_PAYLOAD_INVALID`
+ * (key missing), `ERR_CONFIG` (a deduplicating route but no store), `ERR_IDEMPOTENCY_MISMATCH`, the
+ * store's retriable errors, and what `produce` throws.
  */
 export const withIdempotency = async (
   deps: IdempotencyDeps,
@@ -143,7 +192,10 @@ export const withIdempotency = async (
     readonly request: IdempotencySourceRequest & {
       readonly route: { readonly name: string; readonly idempotency?: IdempotencyConfig | undefined };
     };
+    /** The record `produce` writes: what a repeat must match. */
+    readonly record: ProduceRecord;
     readonly requestId: string;
+    readonly deadlineMs: number;
   },
   produce: () => Promise<Response>,
 ): Promise<Response> => {
@@ -160,7 +212,14 @@ export const withIdempotency = async (
   }
   return runIdempotent(
     { idempotency: store, log: deps.log, now: deps.now },
-    { route: route.name, key, windowSeconds: config.windowSeconds, requestId: input.requestId },
+    {
+      route: route.name,
+      key,
+      payloadHash: toPayloadHash(input.record),
+      windowSeconds: config.windowSeconds,
+      requestId: input.requestId,
+      deadlineMs: input.deadlineMs,
+    },
     produce,
   );
 };
@@ -199,33 +258,12 @@ const headerKey = (headers: IdempotencySourceRequest['headers'], name: string): 
 };
 
 const pointerKey = (body: Buffer, pointer: string): string => {
-  let document: unknown;
-  try {
-    document = JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new AppError(
-      ERROR_CODES.PAYLOAD_INVALID,
-      `request body is not valid JSON, and this route takes its idempotency key from JSON pointer ${pointer}`,
-    );
-  }
-  const value = resolvePointer(document, pointer);
-  if (typeof value === 'string' && value !== '') return value;
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  const found =
-    value === undefined
-      ? 'nothing'
-      : value === ''
-        ? 'an empty string'
-        : value === null
-          ? 'null'
-          : Array.isArray(value)
-            ? 'an array'
-            : typeof value === 'object'
-              ? 'an object'
-              : `a ${typeof value}`;
+  const found = readJsonPointer(body, pointer, 'idempotency key');
+  if (found.type === 'string' && found.value !== '') return `s:${found.value}`;
+  if (found.type === 'number') return `n:${found.text}`;
   throw new AppError(
     ERROR_CODES.PAYLOAD_INVALID,
-    `the idempotency key at JSON pointer ${pointer} must be a non-empty string or a number; found ${found}`,
+    `the idempotency key at JSON pointer ${pointer} must be a non-empty string or a number; found ${describeFound(found)}`,
   );
 };
 

@@ -17,41 +17,58 @@ export interface StoredResponse {
   readonly body: string;
 }
 
+/** One delivery of an id, as every store call needs it. */
+export interface Delivery {
+  readonly route: string;
+  /** The type-tagged id (`s:…` or `n:…`, see `resolveIdempotencyKey`). */
+  readonly key: string;
+  /** What makes a repeat the same payload (`toPayloadHash`): stored with the claim and the answer. */
+  readonly payloadHash: string;
+  /** Epoch ms (the store's clock) by which each DynamoDB call of this delivery has ended. */
+  readonly deadlineMs: number;
+}
+
 export type BeginResult =
   /** This delivery holds the claim: produce, then `complete` or `abandon` with `token`. */
   | { readonly state: 'new'; readonly token: string }
+  /** An earlier delivery of this id had another payload: refuse this one, produce nothing. */
+  | { readonly state: 'mismatch' }
   /** An earlier delivery completed within its window: answer with its response, produce nothing. */
   | { readonly state: 'done'; readonly response: StoredResponse }
   /** Another delivery of the same id holds a live claim: ask the sender to retry after `expiresAtMs`-ish. */
   | { readonly state: 'in-progress'; readonly expiresAtMs: number };
 
 /**
- * Two-phase deduplication records, one item per `route#key`:
+ * Two-phase deduplication records, one item per `route#key`, each with the payload hash of its delivery:
  *
  * ```
  * begin ──put IN_PROGRESS (absent or expired only)──▶ produce ──ok──▶ complete: DONE + answer, window expiry
- *                                                         └─fail─▶ abandon: delete (if still our claim)
+ *   │ condition failed: read back ─ our token: ours (the put applied, its answer lost)                  │
+ *   │                             ─ other hash: mismatch; DONE: replay; else in progress              fail
+ *   ▼                                                                     abandon: delete (if still our claim)
  * crash between begin and complete: the claim expires after inProgressTtlMs and a redelivery produces
  * again, so a crash can duplicate a record but never lose one.
  * ```
  */
 export interface IdempotencyStore {
   /**
-   * Claims `key` on `route` unless a live item holds it. Throws a retriable `UpstreamError`
-   * (`ERR_UPSTREAM_STATUS` / `ERR_UPSTREAM_NETWORK`) when DynamoDB fails or cannot be reached.
+   * Claims the delivery's key on its route unless a live item holds it. Throws a retriable `UpstreamError`
+   * (`ERR_UPSTREAM_STATUS` / `ERR_UPSTREAM_NETWORK`) when DynamoDB fails or cannot be reached, and
+   * `ERR_DEADLINE` when it does not answer by the delivery's deadline.
    */
-  begin(route: string, key: string): Promise<BeginResult>;
+  begin(delivery: Delivery): Promise<BeginResult>;
   /**
    * Records the answer of a produced delivery, live for `windowSeconds`. Unconditional: the record was
-   * acknowledged, so this answer is right for every later duplicate even if our claim lapsed meanwhile.
-   * Throws `ERR_PAYLOAD_TOO_LARGE` for a body over {@link MAX_STORED_BODY_BYTES}, and store errors as `begin`.
+   * acknowledged, so this answer is right for every later duplicate even if our claim lapsed meanwhile
+   * (and a retried put whose first answer was lost writes the same item again). Throws
+   * `ERR_PAYLOAD_TOO_LARGE` for a body over {@link MAX_STORED_BODY_BYTES}, and store errors as `begin`.
    */
-  complete(route: string, key: string, response: StoredResponse, windowSeconds: number): Promise<void>;
+  complete(delivery: Delivery, response: StoredResponse, windowSeconds: number): Promise<void>;
   /**
    * Drops our claim after a failed produce, so the sender's retry can produce. False when the claim was no
    * longer ours (it expired and another delivery took it, or one completed). Throws store errors as `begin`.
    */
-  abandon(route: string, key: string, token: string): Promise<boolean>;
+  abandon(delivery: Delivery, token: string): Promise<boolean>;
 }
 
 export interface IdempotencyStoreOptions {
@@ -77,6 +94,36 @@ const NAMES = {
   '#token': 'token',
 } as const;
 
+/** What a conditional write answers when its condition failed. */
+const CONDITION_FAILED = Symbol('condition failed');
+
+const isConditionFailure = (error: unknown): boolean =>
+  (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
+
+/**
+ * One DynamoDB call that ends by `deadlineMs`, whatever the SDK's own timeouts and retries would allow:
+ * its output, or {@link CONDITION_FAILED}. Throws `ERR_DEADLINE` when the time runs out, and
+ * {@link toDynamoError} of anything else, named by `what` (never by the key, which may be payload).
+ */
+const sendBy = async <T>(
+  what: string,
+  deadlineMs: number,
+  now: () => number,
+  send: (abortSignal: AbortSignal) => Promise<T>,
+): Promise<T | typeof CONDITION_FAILED> => {
+  const message = `${what} did not finish by the request's deadline`;
+  const leftMs = deadlineMs - now();
+  if (leftMs <= 0) throw new AppError(ERROR_CODES.DEADLINE, message);
+  const signal = AbortSignal.timeout(leftMs);
+  try {
+    return await send(signal);
+  } catch (error) {
+    if (isConditionFailure(error)) return CONDITION_FAILED;
+    if (signal.aborted) throw new AppError(ERROR_CODES.DEADLINE, message, { cause: error });
+    throw toDynamoError(what, error);
+  }
+};
+
 const str = (value: string): AttributeValue => ({ S: value });
 const num = (value: number): AttributeValue => ({ N: String(value) });
 
@@ -84,9 +131,6 @@ const num = (value: number): AttributeValue => ({ N: String(value) });
 // rounded down when compared, so an item never counts as expired before its full lifetime.
 const toExpiresAt = (atMs: number): number => Math.ceil(atMs / 1_000);
 const nowSeconds = (nowMs: number): number => Math.floor(nowMs / 1_000);
-
-const isConditionFailure = (error: unknown): boolean =>
-  (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
 
 /** A claim that vanishes between our failed put and our read (abandoned, expired) is claimed again, this often. */
 const BEGIN_ATTEMPTS = 3;
@@ -99,16 +143,18 @@ const BEGIN_ATTEMPTS = 3;
 export const createIdempotencyStore = (options: IdempotencyStoreOptions): IdempotencyStore => {
   const { client, tableName, now, inProgressTtlMs } = options;
 
-  const claim = async (pk: string, token: string): Promise<boolean> => {
+  const claim = async (delivery: Delivery, pk: string, token: string): Promise<boolean> => {
+    const { PutItemCommand } = await dynamodb();
     const at = now();
-    try {
-      await client.send(
-        new (await dynamodb()).PutItemCommand({
+    const output = await sendBy('idempotency table begin', delivery.deadlineMs, now, (abortSignal) =>
+      client.send(
+        new PutItemCommand({
           TableName: tableName,
           Item: {
             pk: str(pk),
             state: str(IDEMPOTENCY_STATES.IN_PROGRESS),
             token: str(token),
+            payloadHash: str(delivery.payloadHash),
             expiresAt: num(toExpiresAt(at + inProgressTtlMs)),
             startedAt: num(at),
           },
@@ -116,41 +162,41 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
           ExpressionAttributeNames: { '#pk': NAMES['#pk'], '#expiresAt': NAMES['#expiresAt'] },
           ExpressionAttributeValues: { ':now': num(nowSeconds(at)) },
         }),
-      );
-      return true;
-    } catch (error) {
-      if (isConditionFailure(error)) return false;
-      throw toDynamoError('idempotency table begin', error);
-    }
+        { abortSignal },
+      ),
+    );
+    return output !== CONDITION_FAILED;
   };
 
-  const read = async (pk: string): Promise<Record<string, AttributeValue> | undefined> => {
-    try {
-      const output = await client.send(
-        new (await dynamodb()).GetItemCommand({
-          TableName: tableName,
-          Key: { pk: str(pk) },
-          ConsistentRead: true,
-        }),
-      );
-      return output.Item;
-    } catch (error) {
-      throw toDynamoError('idempotency table begin', error);
-    }
+  const read = async (
+    delivery: Delivery,
+    pk: string,
+  ): Promise<Record<string, AttributeValue> | undefined> => {
+    const { GetItemCommand } = await dynamodb();
+    const output = await sendBy('idempotency table begin', delivery.deadlineMs, now, (abortSignal) =>
+      client.send(new GetItemCommand({ TableName: tableName, Key: { pk: str(pk) }, ConsistentRead: true }), {
+        abortSignal,
+      }),
+    );
+    return output === CONDITION_FAILED ? undefined : output.Item;
   };
 
   return {
-    begin: async (route, key) => {
-      const pk = toIdempotencyPk(route, key);
+    begin: async (delivery) => {
+      const pk = toIdempotencyPk(delivery.route, delivery.key);
       const token = randomUUID();
       let expiresAtMs = now() + 1_000;
       for (let attempt = 0; attempt < BEGIN_ATTEMPTS; attempt += 1) {
-        if (await claim(pk, token)) return { state: 'new', token };
+        if (await claim(delivery, pk, token)) return { state: 'new', token };
         // DynamoDB Local and dynalite lack ReturnValuesOnConditionCheckFailure, so the holder is read
         // back; consistent, so a claim or completion that beat our put is seen.
-        const item = await read(pk);
+        const item = await read(delivery, pk);
+        // The SDK retried a put that had applied but whose answer was lost: its condition failed on our
+        // own claim, which is ours to use (without this, the delivery that made it would get a 409).
+        if (item?.token?.S === token) return { state: 'new', token };
         const expiresAt = readNumber(item?.expiresAt);
         if (item === undefined || expiresAt === undefined || expiresAt <= nowSeconds(now())) continue;
+        if (item.payloadHash?.S !== delivery.payloadHash) return { state: 'mismatch' };
         if (item.state?.S === IDEMPOTENCY_STATES.DONE) {
           return {
             state: 'done',
@@ -164,7 +210,7 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
       return { state: 'in-progress', expiresAtMs };
     },
 
-    complete: async (route, key, response, windowSeconds) => {
+    complete: async (delivery, response, windowSeconds) => {
       const bodyBytes = Buffer.byteLength(response.body);
       if (bodyBytes > MAX_STORED_BODY_BYTES) {
         throw new AppError(
@@ -172,32 +218,34 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
           `an idempotent answer is stored only up to ${MAX_STORED_BODY_BYTES} bytes; this one is ${bodyBytes}`,
         );
       }
+      const { PutItemCommand } = await dynamodb();
       const at = now();
-      try {
-        await client.send(
-          new (await dynamodb()).PutItemCommand({
+      await sendBy('idempotency table complete', delivery.deadlineMs, now, (abortSignal) =>
+        client.send(
+          new PutItemCommand({
             TableName: tableName,
             Item: {
-              pk: str(toIdempotencyPk(route, key)),
+              pk: str(toIdempotencyPk(delivery.route, delivery.key)),
               state: str(IDEMPOTENCY_STATES.DONE),
+              payloadHash: str(delivery.payloadHash),
               expiresAt: num(toExpiresAt(at + windowSeconds * 1_000)),
               completedAt: num(at),
               statusCode: num(response.statusCode),
               body: str(response.body),
             },
           }),
-        );
-      } catch (error) {
-        throw toDynamoError('idempotency table complete', error);
-      }
+          { abortSignal },
+        ),
+      );
     },
 
-    abandon: async (route, key, token) => {
-      try {
-        await client.send(
-          new (await dynamodb()).DeleteItemCommand({
+    abandon: async (delivery, token) => {
+      const { DeleteItemCommand } = await dynamodb();
+      const output = await sendBy('idempotency table abandon', delivery.deadlineMs, now, (abortSignal) =>
+        client.send(
+          new DeleteItemCommand({
             TableName: tableName,
-            Key: { pk: str(toIdempotencyPk(route, key)) },
+            Key: { pk: str(toIdempotencyPk(delivery.route, delivery.key)) },
             // Only our own claim: a stale delivery must not delete a newer claim or a completed answer.
             ConditionExpression: '#state = :inProgress AND #token = :token',
             ExpressionAttributeNames: { '#state': NAMES['#state'], '#token': NAMES['#token'] },
@@ -206,12 +254,10 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
               ':token': str(token),
             },
           }),
-        );
-        return true;
-      } catch (error) {
-        if (isConditionFailure(error)) return false;
-        throw toDynamoError('idempotency table abandon', error);
-      }
+          { abortSignal },
+        ),
+      );
+      return output !== CONDITION_FAILED;
     },
   };
 };

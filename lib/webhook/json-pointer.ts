@@ -1,0 +1,153 @@
+import { AppError, ERROR_CODES } from '../errors.js';
+
+/**
+ * What an RFC 6901 pointer names in a JSON text. A number keeps its exact source text: `JSON.parse` rounds
+ * to a double, so `9007199254740993` would read as `9007199254740992` (and a key or an id built from it
+ * would be another event's). Node 20 has no `JSON.parse` source-text access; this works on every runtime.
+ */
+export type JsonAtPointer =
+  | { readonly type: 'string'; readonly value: string }
+  | { readonly type: 'number'; readonly text: string }
+  | { readonly type: 'boolean'; readonly value: boolean }
+  | { readonly type: 'null' | 'object' | 'array' | 'nothing' };
+
+/**
+ * The value at `pointer` in the JSON body. Throws `ERR_PAYLOAD_INVALID`, saying that the route reads
+ * `purpose` from the body, when the body is not JSON.
+ */
+export const readJsonPointer = (body: Buffer, pointer: string, purpose: string): JsonAtPointer => {
+  const text = body.toString('utf8');
+  try {
+    // Validation only: the scanner below walks a text known to be JSON, and agrees with JSON.parse on it
+    // (the last of duplicate names wins, as JSON.parse keeps it).
+    JSON.parse(text);
+  } catch {
+    throw new AppError(
+      ERROR_CODES.PAYLOAD_INVALID,
+      `request body is not valid JSON, and this route takes its ${purpose} from JSON pointer ${pointer}`,
+    );
+  }
+  return valueAt(text, pointer);
+};
+
+/** How a caller is told what was found instead of what it wanted. */
+export const describeFound = (found: JsonAtPointer): string => {
+  if (found.type === 'string') return found.value === '' ? 'an empty string' : 'a string';
+  if (found.type === 'nothing' || found.type === 'null') return found.type;
+  return found.type === 'array' || found.type === 'object' ? `an ${found.type}` : `a ${found.type}`;
+};
+
+const NOTHING: JsonAtPointer = { type: 'nothing' };
+const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+
+const valueAt = (text: string, pointer: string): JsonAtPointer => {
+  let at = skipSpace(text, 0);
+  if (pointer === '') return describeValue(text, at);
+  for (const raw of pointer.slice(1).split('/')) {
+    const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    const opening = text[at];
+    let found = -1;
+    if (opening === '{') {
+      forEachEntry(text, at, '}', (start) => {
+        const nameEnd = skipString(text, start);
+        const valueStart = skipSpace(text, skipSpace(text, nameEnd) + 1); // past the ':'
+        if (stringValue(text, start, nameEnd) === token) found = valueStart;
+        return valueStart;
+      });
+    } else if (opening === '[' && ARRAY_INDEX.test(token)) {
+      const wanted = Number(token);
+      let index = 0;
+      forEachEntry(text, at, ']', (start) => {
+        if (index === wanted) found = start;
+        index += 1;
+        return start;
+      });
+    }
+    if (found < 0) return NOTHING;
+    at = found;
+  }
+  return describeValue(text, at);
+};
+
+/**
+ * Calls `visit` with the start of each member (object) or element (array) of the container opening at
+ * `at`; `visit` returns where the member's value starts, which is then skipped.
+ */
+const forEachEntry = (text: string, at: number, closing: string, visit: (start: number) => number): void => {
+  let i = skipSpace(text, at + 1);
+  if (text[i] === closing) return;
+  for (;;) {
+    i = skipSpace(text, skipValue(text, visit(i)));
+    if (text[i] !== ',') return;
+    i = skipSpace(text, i + 1);
+  }
+};
+
+const describeValue = (text: string, at: number): JsonAtPointer => {
+  switch (text[at]) {
+    case '"':
+      return { type: 'string', value: stringValue(text, at, skipString(text, at)) };
+    case '{':
+      return { type: 'object' };
+    case '[':
+      return { type: 'array' };
+    case 't':
+      return { type: 'boolean', value: true };
+    case 'f':
+      return { type: 'boolean', value: false };
+    case 'n':
+      return { type: 'null' };
+    default:
+      return { type: 'number', text: text.slice(at, skipScalar(text, at)) };
+  }
+};
+
+const stringValue = (text: string, start: number, end: number): string => {
+  const inner = text.slice(start + 1, end - 1);
+  return inner.includes('\\') ? (JSON.parse(text.slice(start, end)) as string) : inner;
+};
+
+const isSpace = (code: number): boolean => code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+
+const skipSpace = (text: string, at: number): number => {
+  let i = at;
+  while (i < text.length && isSpace(text.charCodeAt(i))) i += 1;
+  return i;
+};
+
+/** `at` is an opening quote; returns the index after the closing one. */
+const skipString = (text: string, at: number): number => {
+  let i = at + 1;
+  for (;;) {
+    const code = text.charCodeAt(i);
+    if (code === QUOTE) return i + 1;
+    i += code === BACKSLASH ? 2 : 1;
+  }
+};
+
+const skipScalar = (text: string, at: number): number => {
+  let i = at;
+  while (i < text.length && !',]}'.includes(text[i] as string) && !isSpace(text.charCodeAt(i))) i += 1;
+  return i;
+};
+
+const skipValue = (text: string, at: number): number => {
+  const opening = text[at];
+  if (opening === '"') return skipString(text, at);
+  if (opening !== '{' && opening !== '[') return skipScalar(text, at);
+  let depth = 0;
+  let i = at;
+  do {
+    const char = text[i];
+    if (char === '"') {
+      i = skipString(text, i);
+      continue;
+    }
+    if (char === '{' || char === '[') depth += 1;
+    else if (char === '}' || char === ']') depth -= 1;
+    i += 1;
+  } while (depth > 0);
+  return i;
+};
