@@ -62,7 +62,9 @@ export type CallFault =
       readonly times?: number;
     }
   | { readonly kind: 'delay'; readonly ms: number; readonly times?: number }
-  | { readonly kind: 'drop'; readonly times?: number };
+  | { readonly kind: 'drop'; readonly times?: number }
+  /** 200 headers at once, then one byte of a body that never completes every `intervalMs`. */
+  | { readonly kind: 'trickle'; readonly intervalMs: number; readonly times?: number };
 
 interface JsonAnswer {
   readonly status: number;
@@ -145,6 +147,18 @@ const startJsonServer = async (spec: {
       }
       if (fault?.kind === 'error') {
         sendError(res, call, fault.status, fault.type, fault.message ?? 'scripted failure');
+        return;
+      }
+      if (fault?.kind === 'trickle') {
+        call.status = 200;
+        res.writeHead(200, { 'content-type': spec.contentType, 'x-amzn-requestid': randomUUID() });
+        res.write('{');
+        const timer = setInterval(() => res.write(' '), fault.intervalMs);
+        timers.add(timer);
+        res.on('close', () => {
+          clearInterval(timer);
+          timers.delete(timer);
+        });
         return;
       }
       const respond = () => {
