@@ -2,8 +2,8 @@
 // `serverless package` / `deploy` stop before anything is built when a required parameter is missing, a
 // plaintext credential is set, a route accepts unsigned requests without the stage saying so, or a
 // function is given a grant, a rule or a schedule it cannot use. Every problem is listed at once.
-// It also leaves out the events rule and the drain schedule when nothing is configured for them, and adds
-// one stack output per webhook route with its full URL.
+// It also leaves out the events rule and the drain schedule when nothing is configured for them, gives the
+// webhook a Function URL when asked, and adds one stack output per webhook route with its full URL.
 
 const LOCAL_STAGE = 'local';
 const SECRET_ARN = /^arn:aws[a-z-]*:secretsmanager:([a-z0-9-]+):\d{12}:secret:.+$/;
@@ -167,6 +167,7 @@ class StageChecks {
         );
       }
     }
+    if (this.params.webhookFunctionUrl === 'true' && service.functions.webhook) service.functions.webhook.url = true;
     // A function with nothing to do gets no trigger: no rule matching every event, no idle schedule.
     const events = service.functions.events;
     if (events && isEmptyPattern(this.params.eventsPattern)) {

@@ -430,7 +430,7 @@ describe('the rest of the stack', () => {
   });
 });
 
-describe('an existing queue instead of the stack’s (stage parameter queueArn)', () => {
+describe('an existing queue instead of the stack’s (stage parameter queueArn), and a Function URL', () => {
   const EXISTING = 'arn:aws:sqs:eu-west-1:123456789012:orders-in';
   const KEY = 'arn:aws:kms:eu-west-1:123456789012:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0';
   /** A condition's `Fn::Equals` as the packaged template has it, decided: the parameters are literal by now. */
@@ -457,6 +457,7 @@ describe('an existing queue instead of the stack’s (stage parameter queueArn)'
         stackQueue: 'false',
         queueKmsKeyArn: KEY,
         queueDlqName: 'orders-in-dlq',
+        webhookFunctionUrl: 'true',
       },
       README_DEPLOY,
     );
@@ -466,6 +467,14 @@ describe('an existing queue instead of the stack’s (stage parameter queueArn)'
   }, 120_000);
   afterAll(() => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('gives the webhook a Function URL only when webhookFunctionUrl is true', () => {
+    const urls = (of: Template) =>
+      Object.values(of.Resources).filter((resource) => resource.Type === 'AWS::Lambda::Url');
+
+    expect(urls(template)).toEqual([]);
+    expect(urls(other).map((url) => url.Properties?.AuthType)).toEqual(['NONE']);
   });
 
   it('maps the queue function to that queue and lets it consume that queue only', () => {
