@@ -270,8 +270,8 @@ const toBatchRequest = ({
 /**
  * Splits the input into requests: a new one at every change of record stream (topic-partition and its
  * epoch, so the headers and the idempotency range describe one partition) and before `maxBatchBytes`
- * would be passed. A record larger
- * than the limit on its own still goes alone: the receiver, not us, decides it is too big.
+ * would be passed. A record larger than the limit on its own still goes alone: the receiver, not us,
+ * decides it is too big.
  */
 const planBatches = (records: readonly SinkRecord[], maxBatchBytes: number): BatchGroup[] => {
   const groups: BatchGroup[] = [];

@@ -57,7 +57,10 @@ export const toSqsDeduplicationId = (recordId: string): string =>
     ? recordId
     : `sha256:${createHash('sha256').update(recordId).digest('base64url')}`;
 
-/** The record id without its offset: records that share it are one run of offsets of one partition. */
+/**
+ * A {@link toRecordId} id without its offset: records that share it are offsets of one partition in one
+ * life of its topic.
+ */
 export const toRecordStream = (recordId: string): string => recordId.slice(0, recordId.lastIndexOf('/'));
 
 /**
