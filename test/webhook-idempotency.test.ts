@@ -1,8 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
-import { type AttributeValue, GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { type AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type DynamoFaultProxy, startDynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
 import { AppError, ERROR_CODES, isAppError, UpstreamError } from '../lib/errors.js';
 import {
@@ -160,6 +161,44 @@ describe('webhook idempotency (dynalite)', () => {
     expect(afterWindow.headers).not.toHaveProperty('idempotent-replayed');
     expect(counter.calls).toBe(3);
   });
+
+  it.each([
+    { when: 'after the first completed', completeFirst: true },
+    { when: 'while the first still runs', completeFirst: false },
+  ])(
+    'refuses a repeated id with another payload $when: ERR_IDEMPOTENCY_MISMATCH, logged, never produced',
+    async ({ completeFirst }) => {
+      // Prepare
+      const counter = createCountingProduce();
+      if (completeFirst) await run('msg_mismatch', counter.produce);
+      else await store.begin(delivery('msg_mismatch'));
+      const otherPayload = toPayloadHash({ key: null, value: Buffer.from('{"n":2}') });
+
+      // Act
+      const outcome = await run('msg_mismatch', counter.produce, otherPayload).catch(
+        (error: unknown) => error,
+      );
+
+      // Assess
+      expect(isAppError(outcome)).toBe(true);
+      expect(outcome).toMatchObject({ code: 'ERR_IDEMPOTENCY_MISMATCH', retriable: false });
+      expect(toErrorResponse(outcome, 'r')).toMatchObject({ statusCode: 422 });
+      expect(counter.calls).toBe(completeFirst ? 1 : 0);
+      expect(log.lines).toContainEqual(
+        expect.objectContaining({
+          level: 'warn',
+          message: 'webhook delivery reuses an idempotency id with a different payload: refused',
+        }),
+      );
+      expect(log.text()).not.toContain('msg_mismatch');
+      // The first answer stays the one replayed to its own payload.
+      if (completeFirst) {
+        expect((await run('msg_mismatch', counter.produce)).headers).toMatchObject({
+          'idempotent-replayed': 'true',
+        });
+      }
+    },
+  );
 
   it('lets exactly one of concurrent deliveries produce; the others get 409 with Retry-After', async () => {
     const gate = createGate();
@@ -464,5 +503,158 @@ describe('webhook idempotency with DynamoDB down', () => {
       statusCode: 503,
       headers: { 'retry-after': '5' },
     });
+  });
+});
+
+describe('webhook idempotency through the DynamoDB fault proxy', () => {
+  let dynamo: LocalDynamo;
+  let faults: DynamoFaultProxy;
+  let client: DynamoDBClient;
+  let store: IdempotencyStore;
+  let log: ReturnType<typeof createMemoryLog>;
+  let n = 0;
+  let route: string;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite('webhook-idempotency-faults');
+    faults = await startDynamoFaultProxy(dynamo.endpoint);
+    // The SDK's own retry is what meets our own write after a lost answer.
+    client = new DynamoDBClient({
+      endpoint: faults.endpoint,
+      region: 'us-east-1',
+      credentials: TEST_CREDENTIALS,
+      maxAttempts: 3,
+    });
+    store = createIdempotencyStore({
+      client,
+      tableName: dynamo.tableName,
+      now: Date.now,
+      inProgressTtlMs: IN_PROGRESS_TTL_MS,
+    });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await faults.close();
+    await dynamo.close();
+  });
+  beforeEach(() => {
+    faults.clear();
+    log = createMemoryLog();
+    n += 1;
+    route = `faulty-${n}`;
+  });
+
+  const run = (key: string, produce: () => Promise<Response>, deadlineMs = Date.now() + DEADLINE_MS) =>
+    runIdempotent(
+      { idempotency: store, log, now: Date.now },
+      { route, key, payloadHash: PAYLOAD_HASH, windowSeconds: WINDOW_SECONDS, requestId: 'r', deadlineMs },
+      produce,
+    );
+
+  it('keeps its own claim when the put applied but its answer was lost: 202, not 409', async () => {
+    // Prepare
+    const counter = createCountingProduce();
+    faults.inject({ kind: 'lose-answer', operation: 'PutItem' });
+
+    // Act
+    const answer = await run('msg_lost_claim', counter.produce);
+
+    // Assess
+    expect(faults.stats().faults['lose-answer']).toBe(1);
+    expect(answer.statusCode).toBe(202);
+    expect(counter.calls).toBe(1);
+    expect((await run('msg_lost_claim', counter.produce)).headers).toMatchObject({
+      'idempotent-replayed': 'true',
+    });
+  });
+
+  it('stores the answer when the completing put applied but its answer was lost', async () => {
+    // Prepare: the claim goes through; the fault is armed for the completion only.
+    const counter = createCountingProduce();
+    const produce = async () => {
+      faults.inject({ kind: 'lose-answer', operation: 'PutItem' });
+      return counter.produce();
+    };
+
+    // Act
+    const answer = await run('msg_lost_done', produce);
+    const repeat = await run('msg_lost_done', produce);
+
+    // Assess
+    expect(faults.stats().faults['lose-answer']).toBeGreaterThanOrEqual(1);
+    expect(answer.statusCode).toBe(202);
+    expect(log.lines.filter((line) => line.level === 'warn')).toEqual([]);
+    expect(repeat).toMatchObject({ body: answer.body, headers: { 'idempotent-replayed': 'true' } });
+    expect(counter.calls).toBe(1);
+  });
+
+  it('drops its own claim when the delete applied but its answer was lost, so a retry produces', async () => {
+    // Prepare
+    const counter = createCountingProduce();
+    const failing = async (): Promise<Response> => {
+      faults.inject({ kind: 'lose-answer', operation: 'DeleteItem' });
+      throw new UpstreamError(ERROR_CODES.UPSTREAM_STATUS, 'proxy answered 503', { status: 503 });
+    };
+
+    // Act
+    await expect(run('msg_lost_abandon', failing)).rejects.toMatchObject({ code: 'ERR_UPSTREAM_STATUS' });
+    const retry = await run('msg_lost_abandon', counter.produce);
+
+    // Assess
+    expect(retry.statusCode).toBe(202);
+    expect(counter.calls).toBe(1);
+  });
+
+  it.each(['PutItem', 'GetItem'])(
+    'ends a claim whose %s hangs by the request deadline: ERR_DEADLINE (503), nothing produced',
+    async (operation) => {
+      // Prepare: a GetItem only follows a claim whose condition failed.
+      const counter = createCountingProduce();
+      if (operation === 'GetItem')
+        await store.begin({
+          route,
+          key: 'msg_slow',
+          payloadHash: PAYLOAD_HASH,
+          deadlineMs: Date.now() + DEADLINE_MS,
+        });
+      faults.inject({ kind: 'delay', operation, ms: 3_000 });
+      const startedAt = Date.now();
+
+      // Act
+      const outcome = await run('msg_slow', counter.produce, startedAt + 300).catch(
+        (error: unknown) => error,
+      );
+
+      // Assess
+      const tookMs = Date.now() - startedAt;
+      expect(outcome).toMatchObject({ code: 'ERR_DEADLINE', retriable: true });
+      expect(toErrorResponse(outcome, 'r')).toMatchObject({ statusCode: 503 });
+      expect(tookMs).toBeGreaterThanOrEqual(290);
+      expect(tookMs).toBeLessThan(800);
+      expect(counter.calls).toBe(0);
+    },
+  );
+
+  it('answers the 202 by the deadline when storing the answer hangs, and warns', async () => {
+    // Prepare
+    const counter = createCountingProduce();
+    const startedAt = Date.now();
+    const produce = async () => {
+      faults.inject({ kind: 'delay', operation: 'PutItem', ms: 3_000 });
+      return counter.produce();
+    };
+
+    // Act
+    const answer = await run('msg_slow_done', produce, startedAt + 400);
+
+    // Assess
+    expect(answer.statusCode).toBe(202);
+    expect(Date.now() - startedAt).toBeLessThan(900);
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'warn',
+        attributes: expect.objectContaining({ error: expect.objectContaining({ code: 'ERR_DEADLINE' }) }),
+      }),
+    );
   });
 });

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { toDynamoError } from '../../dynamodb-errors.js';
-import { AppError, ERROR_CODES } from '../../errors.js';
+import { sendByDeadline, toDynamoError } from '../../dynamodb-errors.js';
+import { AppError, ERROR_CODES, isAppError } from '../../errors.js';
 
 /**
  * The SDK's command classes, imported when first used: a static import here would be hoisted to the top of
@@ -101,9 +101,9 @@ const isConditionFailure = (error: unknown): boolean =>
   (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
 
 /**
- * One DynamoDB call that ends by `deadlineMs`, whatever the SDK's own timeouts and retries would allow:
- * its output, or {@link CONDITION_FAILED}. Throws `ERR_DEADLINE` when the time runs out, and
- * {@link toDynamoError} of anything else, named by `what` (never by the key, which may be payload).
+ * One DynamoDB call that ends by `deadlineMs` (`sendByDeadline`), whatever the SDK's own timeouts and
+ * retries would allow: its output, or {@link CONDITION_FAILED}. Throws `ERR_DEADLINE` when the time runs
+ * out, and {@link toDynamoError} of anything else, named by `what` (never by the key: it may be payload).
  */
 const sendBy = async <T>(
   what: string,
@@ -111,16 +111,11 @@ const sendBy = async <T>(
   now: () => number,
   send: (abortSignal: AbortSignal) => Promise<T>,
 ): Promise<T | typeof CONDITION_FAILED> => {
-  const message = `${what} did not finish by the request's deadline`;
-  const leftMs = deadlineMs - now();
-  if (leftMs <= 0) throw new AppError(ERROR_CODES.DEADLINE, message);
-  const signal = AbortSignal.timeout(leftMs);
   try {
-    return await send(signal);
+    return await sendByDeadline(what, { deadlineMs, now }, send);
   } catch (error) {
     if (isConditionFailure(error)) return CONDITION_FAILED;
-    if (signal.aborted) throw new AppError(ERROR_CODES.DEADLINE, message, { cause: error });
-    throw toDynamoError(what, error);
+    throw isAppError(error) ? error : toDynamoError(what, error);
   }
 };
 
