@@ -561,6 +561,15 @@ describe('the README’s deploy command, packaged as written', () => {
     expect(routeKeys).toEqual(['ANY /hooks', 'ANY /hooks/{route+}']);
   });
 
+  it('throttles the webhook API by the stage parameters’ defaults', () => {
+    const [[, stage] = []] = resourcesOfType('AWS::ApiGatewayV2::Stage');
+
+    expect(stage?.Properties?.DefaultRouteSettings).toMatchObject({
+      ThrottlingRateLimit: 100,
+      ThrottlingBurstLimit: 200,
+    });
+  });
+
   it('schedules the drain it configures, and creates no EventBridge rule without an events pattern', () => {
     const rules = resourcesOfType('AWS::Events::Rule').map(([, rule]) => rule.Properties ?? {});
 
