@@ -23,6 +23,7 @@ import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import { V1_MEDIA } from '../lib/kafka-rest/v1.js';
 import type { Log } from '../lib/log.js';
 import { createAwsClients, createHttpSink } from '../lib/sinks/index.js';
+import { toRecordId } from '../lib/sinks/record-id.js';
 import { drainSettings, httpSinkConfig } from '../test/fixtures/drain.js';
 import { startDynalite } from '../test/helpers/dynalite.js';
 
@@ -120,9 +121,21 @@ const main = async (): Promise<void> => {
     }
   };
 
-  const stored = kafkaServer.records(TOPIC, 0);
+  // The ids the drain gives them (the fixture's drain settings: namespace and epoch as a new drain has).
+  const sinkRecords = kafkaServer.records(TOPIC, 0).map((record) => ({
+    id: toRecordId({
+      namespace: drainSettings().idNamespace,
+      topic: TOPIC,
+      partition: 0,
+      epoch: 0,
+      offset: record.offset,
+    }),
+    topic: TOPIC,
+    partition: 0,
+    ...record,
+  }));
   const rawSink = async (): Promise<void> => {
-    for (const record of stored) {
+    for (const record of sinkRecords) {
       const response = await sinkPool.request({
         method: 'POST',
         path: '/in',
@@ -132,7 +145,7 @@ const main = async (): Promise<void> => {
           'kafka-partition': '0',
           'kafka-offset': String(record.offset),
           'kafka-key': record.key?.toString('base64') ?? '',
-          'idempotency-key': `${TOPIC}/0/${record.offset}`,
+          'idempotency-key': record.id,
         },
         body: record.value ?? Buffer.alloc(0),
       });
@@ -140,7 +153,6 @@ const main = async (): Promise<void> => {
     }
   };
 
-  const sinkRecords = stored.map((record) => ({ topic: TOPIC, partition: 0, ...record }));
   /** The HTTP sink alone, fed batches of the same size: separates the sink's own cost from the loop's. */
   const sinkOnly = async (): Promise<void> => {
     for (let start = 0; start < sinkRecords.length; start += BATCH) {

@@ -48,6 +48,7 @@ describe('parseDrainsConfig', () => {
         retryBaseMs: 200,
         retryMaxMs: 10_000,
         commitIntervalMs: 0,
+        idNamespace: 'default',
       },
     ]);
     expect(config.checkpointTable).toBe('checkpoints');
@@ -80,6 +81,7 @@ describe('parseDrainsConfig', () => {
           retryBaseMs: 10,
           retryMaxMs: 20,
           commitIntervalMs: 1_000,
+          idNamespace: 'orders-svc.prod',
         },
       ],
       {
@@ -102,12 +104,32 @@ describe('parseDrainsConfig', () => {
       retryBaseMs: 10,
       retryMaxMs: 20,
       commitIntervalMs: 1_000,
+      idNamespace: 'orders-svc.prod',
     });
     expect(config.dynamodbEndpoint?.href).toBe('http://127.0.0.1:4567/');
     expect(config.sqsEndpoint?.href).toBe('http://127.0.0.1:4568/');
     expect(config.eventBridgeEndpoint?.href).toBe('http://127.0.0.1:4569/');
     expect(config.leaseMs).toBe(30_000);
     expect(config.maxConcurrentPartitions).toBe(4);
+  });
+
+  it('gives every drain DRAIN_ID_NAMESPACE as its record id namespace unless it sets its own', () => {
+    const { config, problems } = drains(
+      [
+        { id: 'a', topic: 't', sink: SINK },
+        { id: 'b', topic: 't', sink: SINK, idNamespace: 'other-cluster' },
+      ],
+      { DRAIN_ID_NAMESPACE: 'bridge-prod' },
+    );
+
+    expect(problems).toEqual([]);
+    expect(config.drains.map((drain) => drain.idNamespace)).toEqual(['bridge-prod', 'other-cluster']);
+  });
+
+  it('refuses a DRAIN_ID_NAMESPACE that no record id can carry', () => {
+    const { problems } = drains([{ id: 'a', topic: 't', sink: SINK }], { DRAIN_ID_NAMESPACE: 'a/b' });
+
+    expect(problems).toEqual([expect.stringContaining('DRAIN_ID_NAMESPACE must be 1-64 of [A-Za-z0-9._-]')]);
   });
 
   it.each([
@@ -172,6 +194,16 @@ describe('parseDrainsConfig', () => {
         { id: 'a', topic: 'u', sink: SINK },
       ],
       problem: 'DRAINS[1].id "a" is used twice',
+    },
+    {
+      name: 'id namespace with a slash',
+      value: [{ id: 'a', topic: 't', sink: SINK, idNamespace: 'prod/eu' }],
+      problem: 'DRAINS[0].idNamespace must be 1-64 of [A-Za-z0-9._-]',
+    },
+    {
+      name: 'id namespace too long',
+      value: [{ id: 'a', topic: 't', sink: SINK, idNamespace: 'n'.repeat(65) }],
+      problem: 'DRAINS[0].idNamespace must be 1-64',
     },
   ])('reports $name', ({ value, problem }) => {
     const { problems } = drains(value);

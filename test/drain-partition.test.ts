@@ -163,7 +163,8 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
 
     expect(h.sink.accepted()).toEqual(values(10));
     expect(h.sink.requests.map((request) => request.headers['idempotency-key'])).toEqual(
-      Array.from({ length: 10 }, (_, offset) => `orders/0/${offset}`),
+      // The record ids: the drain's namespace, topic, partition, the topic's epoch (0), offset.
+      Array.from({ length: 10 }, (_, offset) => `test/orders/0/0/${offset}`),
     );
     expect(report).toMatchObject({
       outcome: 'caught-up',
@@ -276,7 +277,8 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
       return {};
     });
 
-    const a = await h.run({ owner: 'run-a' });
+    // A budget that outlasts the clock's jump, so A still tries its commit (and its condition fails).
+    const a = await h.run({ owner: 'run-a', deadlineMs: now() + 2 * LEASE_MS });
     const b = await runB;
 
     expect(a).toMatchObject({ outcome: 'lease-lost', delivered: 1, nextOffset: undefined });
@@ -395,6 +397,7 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
       expect(letters()).toEqual([
         expect.objectContaining({
           drainId: drain.id,
+          id: 'test/orders/0/0/2',
           topic: 'orders',
           partition: 0,
           offset: 2,
@@ -557,7 +560,28 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
     expect(h.sink.accepted()).toEqual(values(3, 100));
     expect(h.sink.acceptedOffsets()).toEqual([0, 1, 2]);
     expect(report).toMatchObject({ outcome: 'caught-up', skipped: 0, nextOffset: 3 });
-    expect(await h.store.get(key)).toMatchObject({ nextOffset: 3, skippedRecords: 0 });
+    // A new incarnation: epoch 1, stored with the reset, so the new offsets 0-2 get ids of their own.
+    expect(await h.store.get(key)).toMatchObject({ nextOffset: 3, skippedRecords: 0, epoch: 1 });
+    expect(h.sink.requests.map((request) => request.headers['idempotency-key'])).toEqual([
+      'test/orders/0/1/0',
+      'test/orders/0/1/1',
+      'test/orders/0/1/2',
+    ]);
+  });
+
+  it('keeps the epoch when retention, not a re-created topic, moved the log start', async () => {
+    append(6);
+    kafkaServer.truncateBefore('orders', 0, 4);
+    const h = await harness();
+    await h.store.setOffset(key, 2);
+
+    await h.run();
+
+    expect(await h.store.get(key)).toMatchObject({ nextOffset: 6, epoch: 0 });
+    expect(h.sink.requests.map((request) => request.headers['idempotency-key'])).toEqual([
+      'test/orders/0/0/4',
+      'test/orders/0/0/5',
+    ]);
   });
 
   it('stops at the time budget, committing what was delivered', async () => {

@@ -1,6 +1,7 @@
 import { type CoreConfig, loadSections } from '../config-core.js';
 import { checkInt, createSpecReader, type Env, type EnvReader, isPlainObject } from '../env-reader.js';
 import { type DlqConfig, parseDlqConfig, parseSinkConfig, type SinkConfig } from '../sinks/config.js';
+import { RECORD_NAMESPACE_PATTERN } from '../sinks/record-id.js';
 
 /** What to do when the checkpoint is outside the log (retention deleted it, or the topic was re-created). */
 export const RESET_POLICIES = ['earliest', 'latest', 'fail'] as const;
@@ -30,6 +31,11 @@ export interface DrainSettings {
    * A crash then redelivers up to this much, and an operator's change is seen up to this much later.
    */
   readonly commitIntervalMs: number;
+  /**
+   * The first part of every record id (`toRecordId`): names the stage and cluster, so that ids never repeat
+   * across them (receivers and SQS FIFO drop a repeated id as a duplicate). `[A-Za-z0-9._-]{1,64}`.
+   */
+  readonly idNamespace: string;
 }
 
 export interface DrainConfig extends DrainSettings {
@@ -64,6 +70,7 @@ export const DRAIN_DEFAULTS = {
   retryBaseMs: 200,
   retryMaxMs: 10_000,
   commitIntervalMs: 0,
+  idNamespace: 'default',
   leaseMs: 60_000,
   maxConcurrentPartitions: 16,
 } as const;
@@ -81,6 +88,7 @@ const DRAIN_KEYS = [
   'retryBaseMs',
   'retryMaxMs',
   'commitIntervalMs',
+  'idNamespace',
 ] as const;
 
 const DRAIN_ID = /^[a-zA-Z0-9._-]{1,64}$/;
@@ -88,14 +96,21 @@ const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /**
  * Reads the drain function's settings: `DRAINS` (a JSON array of drains), `CHECKPOINT_TABLE`,
- * `DRAIN_LEASE_MS`, `DRAIN_CONCURRENCY`, and the local endpoints `DYNAMODB_ENDPOINT`, `SQS_ENDPOINT`,
+ * `DRAIN_LEASE_MS`, `DRAIN_CONCURRENCY`, `DRAIN_ID_NAMESPACE` (every drain's `idNamespace` unless it sets
+ * its own), and the local endpoints `DYNAMODB_ENDPOINT`, `SQS_ENDPOINT`,
  * `EVENTBRIDGE_ENDPOINT`. Pushes every problem onto `read.problems`
  * (each naming the key and the expected shape); never throws.
  */
 export const parseDrainsConfig = (read: EnvReader): DrainsConfig => {
   // The DLQ the stack creates; a drain opts into it with "dlq": "stack".
   const stackDlqUrl = read.string('DRAIN_DLQ_URL');
-  const drains = parseDrains(read.json('DRAINS'), stackDlqUrl, read.problems);
+  let idNamespace = read.string('DRAIN_ID_NAMESPACE', DRAIN_DEFAULTS.idNamespace);
+  if (!RECORD_NAMESPACE_PATTERN.test(idNamespace)) {
+    read.problems.push(`DRAIN_ID_NAMESPACE must be ${NAMESPACE_SHAPE}`);
+    // Said once here, not again for every drain that inherits it.
+    idNamespace = DRAIN_DEFAULTS.idNamespace;
+  }
+  const drains = parseDrains(read.json('DRAINS'), { stackDlqUrl, idNamespace }, read.problems);
   const checkpointTable = read.string('CHECKPOINT_TABLE');
   if (read.raw('DRAINS') !== undefined && checkpointTable === undefined) {
     read.problems.push('CHECKPOINT_TABLE is required when DRAINS is set: the DynamoDB checkpoint table name');
@@ -129,7 +144,15 @@ const parseDrainDlq = (
   return parseDlqConfig({ queueUrl: stackDlqUrl }, at, problems);
 };
 
-const parseDrains = (value: unknown, stackDlqUrl: string | undefined, problems: string[]): DrainConfig[] => {
+/** What every drain inherits from the function's settings. */
+interface DrainDefaults {
+  readonly stackDlqUrl: string | undefined;
+  readonly idNamespace: string;
+}
+
+const NAMESPACE_SHAPE = '1-64 of [A-Za-z0-9._-] (the stage and cluster, e.g. "orders-svc.prod")';
+
+const parseDrains = (value: unknown, defaults: DrainDefaults, problems: string[]): DrainConfig[] => {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
     problems.push('DRAINS must be a JSON array of {id, topic, sink, partitions?, dlq?, batchSize?, …}');
@@ -139,7 +162,7 @@ const parseDrains = (value: unknown, stackDlqUrl: string | undefined, problems: 
   const seen = new Set<string>();
   value.forEach((spec: unknown, index) => {
     const at = `DRAINS[${index}]`;
-    const drain = parseDrain(spec, at, stackDlqUrl, problems);
+    const drain = parseDrain(spec, at, defaults, problems);
     if (drain === undefined) return;
     if (seen.has(drain.id)) {
       problems.push(`${at}.id ${JSON.stringify(drain.id)} is used twice: drain ids key the checkpoints`);
@@ -154,7 +177,7 @@ const parseDrains = (value: unknown, stackDlqUrl: string | undefined, problems: 
 const parseDrain = (
   spec: unknown,
   at: string,
-  stackDlqUrl: string | undefined,
+  defaults: DrainDefaults,
   problems: string[],
 ): DrainConfig | undefined => {
   if (!isPlainObject(spec)) {
@@ -173,7 +196,11 @@ const parseDrain = (
   }
   const partitions = parsePartitions(spec.partitions, `${at}.partitions`, problems);
   const sink = parseSinkConfig(spec.sink, `${at}.sink`, problems);
-  const dlq = parseDrainDlq(spec.dlq, `${at}.dlq`, stackDlqUrl, problems);
+  const dlq = parseDrainDlq(spec.dlq, `${at}.dlq`, defaults.stackDlqUrl, problems);
+  const idNamespace = spec.idNamespace ?? defaults.idNamespace;
+  if (typeof idNamespace !== 'string' || !RECORD_NAMESPACE_PATTERN.test(idNamespace)) {
+    problems.push(`${at}.idNamespace must be ${NAMESPACE_SHAPE}`);
+  }
   const retryBaseMs = int('retryBaseMs', DRAIN_DEFAULTS.retryBaseMs, { min: 1, max: 60_000 });
   const retryMaxMs = int('retryMaxMs', DRAIN_DEFAULTS.retryMaxMs, { min: 1, max: 600_000 });
   if (retryMaxMs < retryBaseMs) problems.push(`${at}.retryMaxMs must be ≥ retryBaseMs`);
@@ -190,6 +217,7 @@ const parseDrain = (
     retryBaseMs,
     retryMaxMs,
     commitIntervalMs: int('commitIntervalMs', DRAIN_DEFAULTS.commitIntervalMs, { min: 0, max: 300_000 }),
+    idNamespace: idNamespace as string,
   };
   return problems.length === before ? drain : undefined;
 };

@@ -1,6 +1,7 @@
-import { type AppError, ERROR_CODES, type ErrorCode, isAppError, toAppError } from '../errors.js';
+import { AppError, ERROR_CODES, type ErrorCode, isAppError, toAppError } from '../errors.js';
 import type { FetchedRecord, KafkaRest } from '../kafka-rest/types.js';
 import type { Log } from '../log.js';
+import { toRecordId } from '../sinks/record-id.js';
 import type { DeadLetterQueue, DeliveryOutcome, Sink, SinkRecord } from '../sinks/types.js';
 import type {
   CheckpointStore,
@@ -43,9 +44,11 @@ export interface PartitionDrainRequest {
 
 /**
  * How one partition's run ended:
- * - `caught-up`: the proxy answered `[]`; `deadline`: the time budget ended first (both fine);
+ * - `caught-up`: the proxy answered `[]` (only that says the log end was reached); `deadline`: the time
+ *   budget ended first (both fine);
  * - `busy`: another run holds the lease; `paused`: an operator paused the partition (both fine);
- * - `stopped`: a poison record and no DLQ: the partition waits at that record (error recorded);
+ * - `stopped`: a poison record and no DLQ, or a fetch that trying again cannot cure (a non-retriable error,
+ *   or an answer that never reaches the offset): the partition waits at that offset (error recorded);
  * - `lease-lost`: another run or an operator wrote the checkpoint; we stopped without forwarding more;
  * - `failed`: the proxy, the DLQ, the checkpoint table, or the reset policy `fail`.
  */
@@ -92,7 +95,13 @@ const toLastError = (error: AppError, offset?: number): CheckpointError => ({
   offset,
 });
 
-type Stop = { readonly outcome: PartitionOutcome; readonly error?: AppError; readonly offset?: number };
+type Stop = {
+  readonly outcome: PartitionOutcome;
+  readonly error?: AppError;
+  readonly offset?: number;
+  /** A `stopped` partition whose next records the proxy cannot serve (rather than a poison record). */
+  readonly unreadable?: true;
+};
 
 type Fetched = { readonly records: FetchedRecord[] } | { readonly error: AppError };
 
@@ -145,7 +154,9 @@ export const drainPartition = async (
 
   let lease: Lease | undefined;
   try {
-    const acquired = await deps.checkpoints.acquire(key, owner);
+    // No budget left (the invocation's margin took it): nothing to do, and no lease to take and give back.
+    if (deps.now() >= request.deadlineMs) return report({ outcome: 'deadline' });
+    const acquired = await deps.checkpoints.acquire(key, owner, { deadlineMs: request.deadlineMs });
     if (!acquired.acquired) {
       deps.log.info('partition busy: another run holds its lease', {
         ...key,
@@ -163,7 +174,7 @@ export const drainPartition = async (
       deps.log.info('partition paused by an operator: skipped', { ...key, nextOffset, lag });
       return report({ outcome: 'paused' });
     }
-    const run = createPartitionRun(deps, request, key, lease, counts);
+    const run = createPartitionRun(deps, request, key, acquired, counts);
     const stop = await run.drain(fromOffset);
     lease = run.lease();
     nextOffset = run.committedOffset() ?? fromOffset;
@@ -172,7 +183,7 @@ export const drainPartition = async (
     // The consumer instance first: a slow lag lookup must not leave it to expire on the proxy.
     await endReading();
     lag = await measureLag(deps, request, stop.outcome, nextOffset);
-    logEnd(deps.log, report(stop));
+    logEnd(deps.log, report(stop), stop);
     return report(stop);
   } catch (error) {
     const appError = toAppError(error, ERROR_CODES.UPSTREAM_NETWORK, 'partition drain failed unexpectedly');
@@ -181,7 +192,7 @@ export const drainPartition = async (
       outcome: appError.code === ERROR_CODES.LEASE_LOST ? 'lease-lost' : 'failed',
       error: appError,
     };
-    logEnd(deps.log, report(stop));
+    logEnd(deps.log, report(stop), stop);
     return report(stop);
   } finally {
     // v2 reads through a consumer instance: delete it on every way out, errors and the time budget too.
@@ -189,7 +200,7 @@ export const drainPartition = async (
     if (lease !== undefined) {
       const held = lease;
       // A failed release only delays the next run until the lease expires: log it, never throw.
-      await deps.checkpoints.release(held).then(
+      await deps.checkpoints.release(held, { deadlineMs: request.cleanupDeadlineMs }).then(
         (released) => {
           if (!released) deps.log.warn('lease already gone at release', { ...key, owner });
         },
@@ -233,9 +244,12 @@ const measureLag = async (
   }
 };
 
-const logEnd = (log: Log, report: PartitionReport): void => {
+const logEnd = (log: Log, report: PartitionReport, stop: Stop): void => {
   const attributes = { ...report };
-  if (report.outcome === 'stopped') log.error('partition stopped at a poison record (no DLQ)', attributes);
+  if (stop.unreadable)
+    log.error('partition stopped: the proxy cannot serve the records at its checkpoint', attributes);
+  else if (report.outcome === 'stopped')
+    log.error('partition stopped at a poison record (no DLQ)', attributes);
   else if (FAILED_OUTCOMES.has(report.outcome)) log.error('partition drain failed', attributes);
   else log.info('partition drained', attributes);
 };
@@ -252,12 +266,16 @@ const createPartitionRun = (
   deps: PartitionDrainDeps,
   request: PartitionDrainRequest,
   key: PartitionKey,
-  initialLease: Lease,
+  acquired: { readonly lease: Lease; readonly checkpoint: { readonly epoch: number } },
   counts: { delivered: number; deadLettered: number; skipped: number },
 ): PartitionRun => {
   const { drain, sink, deadLetters, deadlineMs, leaseMs } = request;
   const { log, now } = deps;
-  let lease = initialLease;
+  let lease = acquired.lease;
+  /** The topic's incarnation (`Checkpoint.epoch`), part of every record id. */
+  let epoch = acquired.checkpoint.epoch;
+  const recordId = (offset: number): string =>
+    toRecordId({ namespace: drain.idNamespace, topic: drain.topic, partition: key.partition, epoch, offset });
   let committed: number | undefined;
   let committedAtMs: number | undefined;
   /** A new partition (no checkpoint) whose starting offset is not stored yet. */
@@ -267,15 +285,29 @@ const createPartitionRun = (
   let lastCommitAtMs = now();
   const abort = new AbortController();
 
+  /**
+   * Where a checkpoint write must have answered: within the run's cleanup window (the last commit comes
+   * after the budget), and within the lease the write itself would give (an answer later than that is of no
+   * use). Not within the current lease: a write tried after it expired is still safe (conditional on our
+   * version, it fails if another run took over) and renews it if nobody did.
+   */
+  const storeCall = () => ({ deadlineMs: Math.min(request.cleanupDeadlineMs, now() + leaseMs) });
+
   const commit = async (
     nextOffset: number,
-    extra: { readonly lastError?: CheckpointError; readonly skipped?: number } = {},
+    extra: { readonly lastError?: CheckpointError; readonly skipped?: number; readonly epoch?: number } = {},
   ): Promise<void> => {
-    lease = await deps.checkpoints.commit(lease, {
-      nextOffset,
-      ...(extra.lastError === undefined ? {} : { lastError: extra.lastError }),
-      ...(extra.skipped === undefined ? {} : { skippedRecords: extra.skipped }),
-    });
+    lease = await deps.checkpoints.commit(
+      lease,
+      {
+        nextOffset,
+        ...(extra.lastError === undefined ? {} : { lastError: extra.lastError }),
+        ...(extra.skipped === undefined ? {} : { skippedRecords: extra.skipped }),
+        ...(extra.epoch === undefined ? {} : { epoch: extra.epoch }),
+      },
+      storeCall(),
+    );
+    if (extra.epoch !== undefined) epoch = extra.epoch;
     committed = nextOffset;
     uncommittedStart = false;
     uncommittedOffset = undefined;
@@ -291,7 +323,7 @@ const createPartitionRun = (
   // Renewing at half-life keeps the lease ahead of every sink call, whose own deadline is capped at the
   // lease expiry: a holder never delivers past the moment another run could take the partition.
   const ensureLease = async (): Promise<void> => {
-    if (lease.expiresAtMs - now() < leaseMs / 2) lease = await deps.checkpoints.renew(lease);
+    if (lease.expiresAtMs - now() < leaseMs / 2) lease = await deps.checkpoints.renew(lease, storeCall());
   };
 
   const fetchAt = (offset: number): Promise<Fetched> =>
@@ -359,6 +391,9 @@ const createPartitionRun = (
       (offset < bounds.start ? bounds.start - offset : 0) +
       (drain.resetPolicy === 'latest' ? bounds.end - bounds.start : 0);
     const skippedFrom = offset < bounds.start ? offset : bounds.start;
+    // Past the log end: the topic was re-created (or lost its tail), so its offsets are being used again
+    // by other records. A new epoch, in the same conditional write, keeps their ids from repeating.
+    const recreated = offset > bounds.end;
     log.warn('checkpoint outside the log: offset reset', {
       ...key,
       policy: drain.resetPolicy,
@@ -368,10 +403,25 @@ const createPartitionRun = (
       logEnd: bounds.end,
       skipped,
       skippedRange: skipped > 0 ? [skippedFrom, target] : null,
+      epoch: recreated ? epoch + 1 : epoch,
     });
     counts.skipped += skipped;
-    await commit(target, { skipped });
+    await commit(target, { skipped, ...(recreated ? { epoch: epoch + 1 } : {}) });
     return target;
+  };
+
+  /**
+   * A fetch that failed: recorded on the item so `checkpoints list` shows why, the offset kept. One that
+   * trying again cannot cure (`retriable: false`: e.g. a v1 proxy whose answers never reach the offset)
+   * stops the partition, where the `PartitionsStopped` alarm sees it; a transient one fails the run.
+   */
+  const stopAtFetch = async (offset: number, error: AppError): Promise<Stop> => {
+    if (error.retriable) {
+      await commit(offset, { lastError: toLastError(error) });
+      return { outcome: 'failed', error };
+    }
+    await commit(offset, { lastError: toLastError(error, offset) });
+    return { outcome: 'stopped', error, offset, unreadable: true };
   };
 
   const drainLoop = async (startOffset: number | undefined): Promise<Stop> => {
@@ -399,16 +449,27 @@ const createPartitionRun = (
           pending = fetchAt(offset);
           continue;
         }
-        // Recorded on the item so `checkpoints list` shows why; the offset stays put.
-        await commit(offset, { lastError: toLastError(fetched.error) });
-        return { outcome: 'failed', error: fetched.error };
+        return stopAtFetch(offset, fetched.error);
       }
       resets = 0;
       // The client drops records below the requested offset already; kept as our own guard because a
       // duplicate at this point would be forwarded twice.
       const records = fetched.records.filter((record) => record.offset >= offset);
       const last = records.at(-1);
+      if (last === undefined && fetched.records.length > 0) {
+        // Records, but none at or past the offset: not the log end, so never "caught up" (a partition
+        // reported caught up while records past its checkpoint wait is a silent stall).
+        return stopAtFetch(
+          offset,
+          new AppError(
+            ERROR_CODES.UPSTREAM_PROTOCOL,
+            `fetch ${drain.topic}/${key.partition} from offset ${offset} answered only records below it`,
+            { retriable: false },
+          ),
+        );
+      }
       if (last === undefined) {
+        // Only an empty answer says the log end was reached.
         if (uncommittedStart) await commit(offset);
         else await flush();
         return { outcome: 'caught-up' };
@@ -454,6 +515,7 @@ const createPartitionRun = (
     chunk: readonly FetchedRecord[],
   ): Promise<{ nextOffset: number; stop?: Stop }> => {
     const toSink = (record: FetchedRecord): SinkRecord => ({
+      id: recordId(record.offset),
       topic: drain.topic,
       partition: key.partition,
       offset: record.offset,
@@ -542,6 +604,7 @@ const createPartitionRun = (
       await deadLetters.send(
         {
           drainId: drain.id,
+          id: recordId(record.offset),
           topic: drain.topic,
           partition: key.partition,
           offset: record.offset,
