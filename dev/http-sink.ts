@@ -14,7 +14,8 @@ export interface ReceivedRequest {
 /**
  * A scripted misbehaviour, used by the next `times` requests (default 1) in the order injected:
  * answer `status` (with `headers`, e.g. `Retry-After`, and an optional `body`), answer 200 only after
- * `ms`, or destroy the connection without an answer.
+ * `ms`, destroy the connection without an answer, or send `status` (default 200) headers at once and then
+ * a body byte every `intervalMs`, never ending on its own (what an idle timeout cannot catch).
  */
 export type HttpSinkFault =
   | {
@@ -25,7 +26,13 @@ export type HttpSinkFault =
       readonly times?: number;
     }
   | { readonly kind: 'delay'; readonly ms: number; readonly times?: number }
-  | { readonly kind: 'drop'; readonly times?: number };
+  | { readonly kind: 'drop'; readonly times?: number }
+  | {
+      readonly kind: 'trickle';
+      readonly status?: number;
+      readonly intervalMs: number;
+      readonly times?: number;
+    };
 
 export interface HttpSinkOptions {
   /** 0 (default): any free port. */
@@ -102,6 +109,15 @@ export const startHttpSink = async (options: HttpSinkOptions = {}): Promise<Http
         req.socket.destroy();
       } else if (fault?.kind === 'status') {
         answer(res, request, fault.status, fault.headers, fault.body);
+      } else if (fault?.kind === 'trickle') {
+        request.status = fault.status ?? 200;
+        res.writeHead(request.status, { 'content-type': 'text/plain' });
+        const timer = setInterval(() => res.write('.'), fault.intervalMs);
+        timers.add(timer);
+        res.on('close', () => {
+          clearInterval(timer);
+          timers.delete(timer);
+        });
       } else if (fault?.kind === 'delay') {
         const timer = setTimeout(() => {
           timers.delete(timer);

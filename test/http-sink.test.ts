@@ -58,6 +58,24 @@ describe('dev HTTP sink', () => {
     ]);
   });
 
+  it('trickles a body after the headers, a byte per interval, until the client gives up', async () => {
+    // Prepare
+    sink.inject({ kind: 'trickle', status: 503, intervalMs: 20 });
+    const response = await request(`${sink.url}/in`, { method: 'POST', body: 'x' });
+    const bytes: number[] = [];
+
+    // Act
+    for await (const chunk of response.body) {
+      bytes.push((chunk as Buffer).length);
+      if (bytes.length === 5) break;
+    }
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(bytes).toEqual([1, 1, 1, 1, 1]);
+    expect(sink.received.map((r) => r.status)).toEqual([503]);
+  });
+
   it('forgets pending faults on clearFaults', async () => {
     // Prepare
     sink.inject({ kind: 'status', status: 500, times: 10 });

@@ -273,6 +273,44 @@ describe('HTTP sink', () => {
       expect(server.received).toHaveLength(1);
     });
 
+    it.each([
+      {
+        name: 'a 200 whose body trickles ends at the request timeout, delivered (the status decided)',
+        status: 200,
+        timeoutMs: 400,
+        leftMs: 10_000,
+        expected: 'ok',
+      },
+      {
+        name: 'a 500 whose body trickles ends at the request timeout',
+        status: 500,
+        timeoutMs: 400,
+        leftMs: 10_000,
+        expected: 'ERR_SINK_FAILED:retriable',
+      },
+      {
+        name: 'a 200 whose body trickles ends at the deadline when it comes before the timeout',
+        status: 200,
+        timeoutMs: 60_000,
+        leftMs: 400,
+        expected: 'ok',
+      },
+    ])('$name', async ({ status, timeoutMs, leftMs, expected }) => {
+      // Prepare: undici's bodyTimeout is an idle timeout, which a byte every 100 ms never trips
+      server.inject({ kind: 'trickle', status, intervalMs: 100 });
+      const sink = httpSink({ timeoutMs });
+      const started = Date.now();
+
+      // Act
+      const outcomes = await sink.deliver([record(1, 'a')], { deadlineMs: started + leftMs });
+
+      // Assess
+      const elapsedMs = Date.now() - started;
+      expect(summary(outcomes)).toEqual([expected]);
+      expect(elapsedMs).toBeGreaterThanOrEqual(350);
+      expect(elapsedMs).toBeLessThan(1_500);
+    });
+
     it('reports a dropped connection as a retriable network failure', async () => {
       // Prepare
       server.inject({ kind: 'drop' });
@@ -527,53 +565,6 @@ describe('HTTP sink answers', () => {
     cleanups.push(async () => sink.close?.());
     return sink;
   };
-
-  /** Answers `status` headers at once, then one body byte every 100 ms, never ending on its own. */
-  const trickling =
-    (status: number): Handler =>
-    (req, res) => {
-      req.resume();
-      res.writeHead(status, { 'content-type': 'text/plain' });
-      const timer = setInterval(() => res.write('.'), 100);
-      res.on('close', () => clearInterval(timer));
-    };
-
-  it.each([
-    {
-      name: 'a 200 whose body trickles ends at the request timeout, delivered (the status decided)',
-      status: 200,
-      timeoutMs: 400,
-      leftMs: 10_000,
-      expected: 'ok',
-    },
-    {
-      name: 'a 500 whose body trickles ends at the request timeout',
-      status: 500,
-      timeoutMs: 400,
-      leftMs: 10_000,
-      expected: 'ERR_SINK_FAILED:retriable',
-    },
-    {
-      name: 'a 200 whose body trickles ends at the deadline when it comes before the timeout',
-      status: 200,
-      timeoutMs: 60_000,
-      leftMs: 400,
-      expected: 'ok',
-    },
-  ])('$name', async ({ status, timeoutMs, leftMs, expected }) => {
-    // Prepare: undici's bodyTimeout is an idle timeout, which a byte every 100 ms never trips
-    const sink = await sinkFor(trickling(status), { timeoutMs });
-    const started = Date.now();
-
-    // Act
-    const outcomes = await sink.deliver([record(1, 'a')], { deadlineMs: started + leftMs });
-
-    // Assess
-    const elapsedMs = Date.now() - started;
-    expect(summary(outcomes)).toEqual([expected]);
-    expect(elapsedMs).toBeGreaterThanOrEqual(350);
-    expect(elapsedMs).toBeLessThan(1_000);
-  });
 
   it('counts a 2xx with a huge body as delivered without reading it all', async () => {
     // Prepare: a 50 MB answer, written as fast as the client takes it
