@@ -1404,6 +1404,46 @@ describe('fault injection', () => {
     expect(JSON.parse(reply.text).offsets[0].error_code).toBeNull();
   });
 
+  it('trickle: 200 and its headers at once, then one byte per interval, never finished', async () => {
+    // Prepare
+    const s = await start();
+    s.inject({ kind: 'trickle', intervalMs: 20 });
+    const response = await request(`${s.url}/topics`);
+    const received: number[] = [];
+
+    // Act
+    await new Promise<void>((resolve) => {
+      response.body.on('data', (chunk: Buffer) => {
+        received.push(chunk.byteLength);
+        if (received.length === 4) resolve();
+      });
+    });
+    response.body.destroy();
+
+    // Assess
+    expect(response.statusCode).toBe(200);
+    expect(received.every((n) => n === 1)).toBe(true);
+  });
+
+  it.each([
+    { name: 'chunked', declareLength: false, contentLength: undefined },
+    { name: 'with its Content-Length', declareLength: true, contentLength: '300000' },
+  ])('oversized-answer: a 2xx body of exactly N bytes, $name; nothing written', async (row) => {
+    // Prepare
+    const s = await start();
+    s.inject({ kind: 'oversized-answer', bytes: 300_000, status: 201, declareLength: row.declareLength });
+
+    // Act
+    const reply = await produce('/topics/demo', { records: [{ value: b64('x') }] });
+
+    // Assess
+    expect(reply.status).toBe(201);
+    expect(reply.headers['content-length']).toBe(row.contentLength);
+    expect(reply.text).toHaveLength(300_000);
+    expect(reply.text.trim()).toBe('[');
+    expect(allRecords(s, 'demo', 3)).toEqual([]);
+  });
+
   it.each([
     { name: 'times 0', fault: { kind: 'status', status: 500, times: 0 } },
     { name: 'a status that is not HTTP', fault: { kind: 'status', status: 42 } },
@@ -1413,6 +1453,12 @@ describe('fault injection', () => {
     {
       name: 'a negative report count to cut after',
       fault: { kind: 'after-write', action: 'cut', reports: -1 },
+    },
+    { name: 'a trickle without an interval', fault: { kind: 'trickle', intervalMs: 0 } },
+    { name: 'an oversized answer of no bytes', fault: { kind: 'oversized-answer', bytes: 0 } },
+    {
+      name: 'an oversized answer that is not 2xx',
+      fault: { kind: 'oversized-answer', bytes: 9, status: 500 },
     },
   ])('rejects a fault with $name', async ({ fault }) => {
     const s = await start();

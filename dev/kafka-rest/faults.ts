@@ -1,7 +1,10 @@
 import { DevKafkaRestError } from './errors.js';
 import type { ChaosOptions, Fault, FaultMatch } from './types.js';
 
-type FrontFault = Extract<Fault, { kind: 'status' | 'throttle' | 'drop' }>;
+export type FrontFault = Extract<
+  Fault,
+  { kind: 'status' | 'throttle' | 'drop' | 'trickle' | 'oversized-answer' }
+>;
 type RecordErrorsFault = Extract<Fault, { kind: 'record-errors' }>;
 type AfterWriteFault = Extract<Fault, { kind: 'after-write' }>;
 
@@ -36,7 +39,13 @@ interface Queued {
   remaining: number;
 }
 
-const FRONT_KINDS: ReadonlySet<Fault['kind']> = new Set(['status', 'throttle', 'drop']);
+const FRONT_KINDS: ReadonlySet<Fault['kind']> = new Set([
+  'status',
+  'throttle',
+  'drop',
+  'trickle',
+  'oversized-answer',
+]);
 /** Faults that change consumer state before the request is handled; any number of kinds per request. */
 const STATE_KINDS: ReadonlySet<Fault['kind']> = new Set(['restart-consumers', 'unassign']);
 
@@ -65,6 +74,17 @@ const checkFault = (fault: Fault): void => {
       return;
     case 'delay':
       if (!isNonNegative(fault.ms)) bad('ms must be >= 0');
+      return;
+    case 'trickle':
+      if (!(typeof fault.intervalMs === 'number' && fault.intervalMs >= 1)) bad('intervalMs must be >= 1');
+      return;
+    case 'oversized-answer':
+      if (!(Number.isInteger(fault.bytes) && fault.bytes >= 1)) bad('bytes must be a positive integer');
+      if (
+        fault.status !== undefined &&
+        !(Number.isInteger(fault.status) && fault.status >= 200 && fault.status <= 299)
+      )
+        bad('status must be a 2xx status');
       return;
     case 'record-errors':
       for (const [index, error] of Object.entries(fault.errors)) {

@@ -9,7 +9,7 @@ import { createConsumerRegistry } from './consumers.js';
 import { DevKafkaRestError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { envelope, firstQueryValues, parseJavaInt, send, sendError } from './exchange.js';
-import { checkChaos, createFaultQueue, createPrng } from './faults.js';
+import { checkChaos, createFaultQueue, createPrng, type FrontFault } from './faults.js';
 import type { Flavor, RecordOutcome } from './flavors.js';
 import { FLAVORS, RECORD_FAILURE_REASONS, renderProduceResponse } from './flavors.js';
 import { splitJsonValues } from './json-stream.js';
@@ -309,8 +309,47 @@ export const startKafkaRestServer = async (
     }
   };
 
-  const applyFrontFault = (x: Exchange, fault: Extract<Fault, { kind: 'status' | 'throttle' | 'drop' }>) => {
+  /** The `trickle` fault: 200, then one byte per interval for as long as the connection lasts. */
+  const trickle = (x: Exchange, intervalMs: number): void => {
+    x.res.writeHead(200, { 'content-type': MEDIA_TYPES.JSON });
+    x.res.write('[');
+    const timer = setInterval(() => x.res.write(' '), intervalMs);
+    timers.add(timer);
+    x.res.once('close', () => {
+      clearInterval(timer);
+      timers.delete(timer);
+    });
+  };
+
+  /** The `oversized-answer` fault: `bytes` of body, written as fast as the client takes them. */
+  const oversized = (x: Exchange, status: number, bytes: number, declareLength: boolean): void => {
+    x.res.writeHead(status, {
+      'content-type': MEDIA_TYPES.JSON,
+      ...(declareLength ? { 'content-length': bytes } : {}),
+    });
+    const chunk = Buffer.alloc(64 * 1024, ' ');
+    let left = bytes - 1;
+    x.res.write('[');
+    const pump = (): void => {
+      while (left > 0 && !x.res.destroyed) {
+        const n = Math.min(left, chunk.length);
+        left -= n;
+        if (!x.res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
+          x.res.once('drain', pump);
+          return;
+        }
+      }
+      if (!x.res.destroyed) x.res.end();
+    };
+    pump();
+  };
+
+  const applyFrontFault = (x: Exchange, fault: FrontFault) => {
     if (fault.kind === 'drop') return drop(x);
+    if (fault.kind === 'trickle') return trickle(x, fault.intervalMs);
+    if (fault.kind === 'oversized-answer') {
+      return oversized(x, fault.status ?? 200, fault.bytes, fault.declareLength === true);
+    }
     if (fault.kind === 'throttle') {
       return sendError(x, 429, 429, 'Too Many Requests', { 'retry-after': String(fault.retryAfterSeconds) });
     }

@@ -136,8 +136,8 @@ export interface FaultMatch {
 
 /**
  * A scripted failure. Faults wait in a queue, in the order injected; each applies to the next `times`
- * (default 1) requests it matches, then is gone. `status`, `throttle`, `drop`, `delay`, `restart-consumers`
- * and `unassign` act before the request is handled (auth included); `record-errors` and `after-write` act
+ * (default 1) requests it matches, then is gone. `status`, `throttle`, `drop`, `trickle`,
+ * `oversized-answer`, `delay`, `restart-consumers` and `unassign` act before the request is handled (auth included); `record-errors` and `after-write` act
  * only on produce requests that got as far as writing. Several `delay` faults can add up, and a request
  * also takes the first other fault that matches it.
  */
@@ -158,6 +158,28 @@ export type Fault =
       readonly match?: FaultMatch;
     }
   | { readonly kind: 'drop'; readonly times?: number; readonly match?: FaultMatch }
+  | {
+      /**
+       * A proxy that sends `200` and its headers, then the body one byte every `intervalMs` (whitespace,
+       * a JSON value never finished) until the client gives up or the server closes. Nothing is written.
+       */
+      readonly kind: 'trickle';
+      readonly intervalMs: number;
+      readonly times?: number;
+      readonly match?: FaultMatch;
+    }
+  | {
+      /**
+       * A `status` (default 200) answer whose body is `bytes` long (JSON whitespace after `[`), sent as fast
+       * as the client reads it, chunked, or with its Content-Length when `declareLength`. Nothing is written.
+       */
+      readonly kind: 'oversized-answer';
+      readonly bytes: number;
+      readonly status?: number;
+      readonly declareLength?: boolean;
+      readonly times?: number;
+      readonly match?: FaultMatch;
+    }
   | { readonly kind: 'delay'; readonly ms: number; readonly times?: number; readonly match?: FaultMatch }
   | {
       readonly kind: 'record-errors';
