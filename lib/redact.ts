@@ -26,3 +26,15 @@ export const redact = (text: string, secrets: readonly string[]): string => {
   for (const secret of secrets) redacted = redacted.replaceAll(secret, '[redacted]');
   return redacted;
 };
+
+/** The part of a body kept for diagnosis (like undici's `ResponseError`). */
+export const SNIPPET_CHARS = 256;
+/** Past the cut, enough of the body to recognise a credential that starts before it. */
+const SNIPPET_LOOKAHEAD_CHARS = 1_024;
+
+/**
+ * The first `chars` of `text` with every secret replaced. Redacted before it is cut: a secret straddling
+ * the cut would otherwise leave its first characters in the snippet.
+ */
+export const redactedSnippet = (text: string, secrets: readonly string[], chars = SNIPPET_CHARS): string =>
+  redact(text.slice(0, chars + SNIPPET_LOOKAHEAD_CHARS), secrets).slice(0, chars);

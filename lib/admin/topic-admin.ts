@@ -6,7 +6,7 @@ import { parseRetryAfterMs, planRetry, toStatusVerdict } from '../kafka-rest/ret
 import type { CallOptions, KafkaRest, PartitionInfo } from '../kafka-rest/types.js';
 import { TOPIC_NAME } from '../kafka-rest/v1.js';
 import type { Log } from '../log.js';
-import { redact as redactSecrets, secretsOfHeaders } from '../redact.js';
+import { redactedSnippet, secretsOfHeaders } from '../redact.js';
 
 /**
  * Topic administration: listing and describing through the Kafka REST API (any proxy), creating and
@@ -146,7 +146,8 @@ const DEFAULTS = {
 
 /** Partition lookups in flight at once when listing without an admin API. */
 const DESCRIBE_CONCURRENCY = 4;
-const SNIPPET_CHARS = 256;
+/** An admin answer is a short JSON document; a topic list of thousands of entries fits many times over. */
+const ADMIN_ANSWER_MAX_BYTES = 4 * 1024 * 1024;
 const NO_LOG: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 /** What is wrong with `name` as a topic name, or undefined when it is fine. */
@@ -255,7 +256,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
   // The credential's header values, kept only to scrub them from anything the server echoes back.
   let secretsToRedact: readonly string[] = [];
 
-  const redact = (text: string): string => redactSecrets(text, secretsToRedact);
+  const snippet = (text: string): string => redactedSnippet(text, secretsToRedact);
 
   const toCall = (call: AdminCallOptions): CallOptions => ({
     deadlineMs: call.deadlineMs ?? now() + settings.callTimeoutMs,
@@ -280,14 +281,14 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
     retryAfterMs?: number,
   ): UpstreamError => {
     const { errorCode, errorMessage } = parseAdminError(reply.body);
-    const detail = errorMessage === null ? '' : `: ${redact(errorMessage).slice(0, SNIPPET_CHARS)}`;
+    const detail = errorMessage === null ? '' : `: ${snippet(errorMessage)}`;
     return new UpstreamError(
       ERROR_CODES.UPSTREAM_STATUS,
       `the admin API answered ${reply.status}${errorCode === null ? '' : ` (errorCode ${errorCode})`} to ${what}${detail}`,
       {
         status: reply.status,
         kafkaErrorCode: errorCode,
-        bodySnippet: redact(reply.body.slice(0, SNIPPET_CHARS)),
+        bodySnippet: snippet(reply.body),
         retriable,
         ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
       },
@@ -330,6 +331,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
         },
         ...(body === undefined ? {} : { body }),
         timeoutMs: Math.min(settings.requestTimeoutMs, remainingMs),
+        maxBodyBytes: ADMIN_ANSWER_MAX_BYTES,
         signal: call.signal,
       });
       let error: AppError;
@@ -346,7 +348,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
             throw new UpstreamError(
               ERROR_CODES.UPSTREAM_AUTH,
               `the admin API at ${origin} refused the credential (${outcome.status}) to ${what}, also after reading it again`,
-              { status: outcome.status, bodySnippet: redact(outcome.body.slice(0, SNIPPET_CHARS)) },
+              { status: outcome.status, bodySnippet: snippet(outcome.body) },
             );
           }
           refreshed = true;
@@ -379,7 +381,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
       throw new UpstreamError(
         ERROR_CODES.UPSTREAM_PROTOCOL,
         `the admin API answered ${reply.status} to ${what} with a body that is not a list of topics`,
-        { status: reply.status, bodySnippet: redact(reply.body.slice(0, SNIPPET_CHARS)) },
+        { status: reply.status, bodySnippet: snippet(reply.body) },
       );
     }
     return entries;

@@ -22,6 +22,8 @@ export interface CallSpec {
   readonly path: string;
   readonly headers: HeaderMerge;
   readonly body?: string;
+  /** The most the 2xx answer may hold (bytes), past which it is `AnswerTooLargeError`; default a metadata cap. */
+  readonly maxAnswerBytes?: number;
   /** Non-2xx answers handed back instead of retried or thrown: an expected error such as out-of-range. */
   readonly passThrough?: (status: number, kafkaErrorCode: number | null, body: string) => boolean;
 }
@@ -63,6 +65,8 @@ export interface ReaderSettings {
   readonly consumerGroup: string;
   readonly fetchMaxBytes: number;
   readonly fetchWaitMs: number;
+  /** The most one fetch answer may hold (bytes), widened reads included. */
+  readonly fetchBudgetBytes: number;
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Dispatcher } from 'undici';
 import { checkInt } from '../env-reader.js';
 import { AppError, ConfigError, ERROR_CODES, isAppError, UpstreamError } from '../errors.js';
 import type { Log } from '../log.js';
-import { redact, secretsOfHeaders } from '../redact.js';
+import { redactedSnippet, secretsOfHeaders } from '../redact.js';
 import type { AuthProvider } from './auth.js';
 import {
   type CallSpec,
@@ -58,6 +58,13 @@ export interface KafkaRestOptions {
   readonly fetchMaxBytes?: number;
   /** v2: `timeout` of one `records` read, how long the proxy may wait when it has nothing. Default 1 000. */
   readonly fetchWaitMs?: number;
+  /**
+   * The most one fetch answer may hold, in bytes of JSON: a larger answer fails (`ERR_UPSTREAM_PROTOCOL`)
+   * without being read whole, and a read widened to reach past whole batches (v1, Redpanda) stops here.
+   * At least the base64 of `max(fetchMaxBytes, maxRecordBytes)` plus 64 KiB. Default: 8 MiB, or twice
+   * that minimum when it is larger.
+   */
+  readonly fetchBudgetBytes?: number;
   /** Default: one keep-alive undici `Pool` for the base URL's origin, `connections` bounded. */
   readonly dispatcher?: Dispatcher;
   /** Connections of the default pool. Default 8. */
@@ -98,10 +105,18 @@ const DEFAULTS = {
   fetchWaitMs: 1_000,
 } as const;
 
-/** The part of an error body kept for diagnosis (like undici's `ResponseError`). */
-const SNIPPET_CHARS = 256;
-/** Past the cut, enough of the body to recognise a credential that starts before it. */
-const SNIPPET_LOOKAHEAD_CHARS = 1_024;
+/** Fetch answers of at most this size are always allowed, whatever the fetch settings. */
+const DEFAULT_FETCH_BUDGET_BYTES = 8 * 1024 * 1024;
+/** Room for the JSON around the records of a fetch answer. */
+const FETCH_ANSWER_SLACK_BYTES = 64 * 1024;
+/** Metadata and consumer control answers: a topic list of thousands of names fits many times over. */
+const METADATA_ANSWER_MAX_BYTES = 4 * 1024 * 1024;
+/**
+ * A produce answer per record: a position, or an error code with Kafka's message (a few hundred bytes),
+ * with room for v3's longer reports; plus slack for the envelope.
+ */
+const PRODUCE_ANSWER_BYTES_PER_RECORD = 1024;
+const PRODUCE_ANSWER_SLACK_BYTES = 64 * 1024;
 /** How long `close()` may spend deleting consumer instances. */
 const CLOSE_BUDGET_MS = 5_000;
 const DEFAULT_CONSUMER_GROUP = 'kafka-rest-bridge';
@@ -117,6 +132,7 @@ interface Settings extends BackoffSettings {
   readonly consumerGroup: string;
   readonly fetchMaxBytes: number;
   readonly fetchWaitMs: number;
+  readonly fetchBudgetBytes: number;
   readonly connections: number;
   readonly connectTimeoutMs: number;
   readonly requestTimeoutMs: number;
@@ -170,6 +186,7 @@ export const createKafkaRestClient = (
     method: CallSpec['method'],
     path: string,
     headers: HeaderMerge,
+    maxBodyBytes: number,
     body?: string | Uint8Array,
     keepPartialBody = false,
   ): Promise<TransportOutcome> => {
@@ -204,7 +221,7 @@ export const createKafkaRestClient = (
       headers: headers.merge(authHeaders),
       ...(body === undefined ? {} : { body }),
       timeoutMs: Math.min(settings.requestTimeoutMs, remainingMs),
-      exactTimeout: remainingMs <= settings.requestTimeoutMs,
+      maxBodyBytes,
       signal: call.signal,
       keepPartialBody,
     });
@@ -221,9 +238,7 @@ export const createKafkaRestClient = (
     }
   };
 
-  // Redacted before it is cut: a secret straddling the cut would otherwise leave its first characters.
-  const snippet = (body: string): string =>
-    redact(body.slice(0, SNIPPET_CHARS + SNIPPET_LOOKAHEAD_CHARS), secretsToRedact).slice(0, SNIPPET_CHARS);
+  const snippet = (body: string): string => redactedSnippet(body, secretsToRedact);
 
   /** A per-record error message, kept like a body snippet. */
   const messageSnippet = (message: unknown): string => (typeof message === 'string' ? snippet(message) : '');
@@ -270,7 +285,14 @@ export const createKafkaRestClient = (
     const { what, passThrough } = spec;
     let refreshed = false;
     for (let attemptNo = 1; ; attemptNo++) {
-      const outcome = await attempt(call, spec.method, spec.path, spec.headers, spec.body);
+      const outcome = await attempt(
+        call,
+        spec.method,
+        spec.path,
+        spec.headers,
+        spec.maxAnswerBytes ?? METADATA_ANSWER_MAX_BYTES,
+        spec.body,
+      );
       let error: AppError;
       let retryAfterMs: number | undefined;
       if (!outcome.ok) {
@@ -346,6 +368,7 @@ export const createKafkaRestClient = (
         'POST',
         path,
         produceHeaders,
+        PRODUCE_ANSWER_SLACK_BYTES + pending.length * PRODUCE_ANSWER_BYTES_PER_RECORD,
         wire.produce.encode(records, pending),
         wire.produce.streamsReports,
       );
@@ -757,6 +780,10 @@ const INT_OPTIONS = [
   ['fetchWaitMs', 0, undefined],
 ] as const;
 
+/** What any fetch answer must be allowed to hold: one read of `fetchMaxBytes`, or one largest record. */
+const fetchBudgetFloor = (fetchMaxBytes: number, maxRecordBytes: number): number =>
+  Math.ceil((Math.max(fetchMaxBytes, maxRecordBytes) * 4) / 3) + FETCH_ANSWER_SLACK_BYTES;
+
 /** Characters safe in a URL path segment as they are. */
 const PATH_SEGMENT = /^[a-zA-Z0-9._-]+$/;
 
@@ -806,6 +833,14 @@ const parseOptions = (options: KafkaRestOptions): Settings => {
     ints[name] = value;
   }
   if (ints.backoffMaxMs < ints.backoffBaseMs) problems.push('backoffMaxMs must be ≥ backoffBaseMs');
+  const budgetFloor = fetchBudgetFloor(ints.fetchMaxBytes, ints.maxRecordBytes);
+  const fetchBudgetBytes = options.fetchBudgetBytes ?? Math.max(DEFAULT_FETCH_BUDGET_BYTES, 2 * budgetFloor);
+  const budgetProblem = checkInt(fetchBudgetBytes, { min: budgetFloor });
+  if (budgetProblem !== undefined) {
+    problems.push(
+      `fetchBudgetBytes must be ${budgetProblem} (the base64 of max(fetchMaxBytes, maxRecordBytes) plus 64 KiB), got ${JSON.stringify(fetchBudgetBytes)}`,
+    );
+  }
   const dialect = options.dialect ?? 'v1';
   if (!KAFKA_REST_DIALECTS.includes(dialect)) {
     problems.push(`dialect must be one of ${KAFKA_REST_DIALECTS.join(', ')}, got ${JSON.stringify(dialect)}`);
@@ -834,6 +869,7 @@ const parseOptions = (options: KafkaRestOptions): Settings => {
   if (problems.length > 0) throw new ConfigError(problems.map((problem) => `Kafka REST client: ${problem}`));
   return {
     ...ints,
+    fetchBudgetBytes,
     baseUrl: baseUrl as URL,
     dialect,
     flavor,

@@ -4,6 +4,7 @@ import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
 import { createTimedAbort } from '../timed-abort.js';
+import { AnswerTooLargeError } from './errors.js';
 
 /**
  * The HTTP layer under every dialect: one undici dispatcher, every body read, timeouts per request, and
@@ -22,10 +23,17 @@ export interface TransportRequest {
   readonly headers: Readonly<Record<string, string>>;
   /** Bytes are written as they are; a string would be measured and UTF-8 encoded on every attempt. */
   readonly body?: string | Uint8Array;
-  /** Bounds both the wait for headers and each wait for body data; keep it below the caller's deadline. */
+  /**
+   * Bounds the whole exchange, headers and body, on one exact timer: undici's own body timeout is an idle
+   * timeout, so a proxy that trickles its body would keep the call running past the caller's deadline.
+   * Keep it at or below what is left of that deadline.
+   */
   readonly timeoutMs: number;
-  /** The timeout is the caller's deadline, so it must not fire late (undici's own timers may, by ≈1 s). */
-  readonly exactTimeout?: boolean;
+  /**
+   * The most a 2xx body may hold (bytes): past it the answer fails with `ERR_UPSTREAM_PROTOCOL`
+   * ({@link AnswerTooLargeError}) and the rest is never read, so a proxy cannot make us buffer megabytes.
+   */
+  readonly maxBodyBytes: number;
   readonly signal?: AbortSignal | undefined;
   /** A 2xx whose body breaks off still answers with what arrived, and the failure as `cut`. */
   readonly keepPartialBody?: boolean;
@@ -65,9 +73,6 @@ export interface TransportOptions {
 
 /** What is kept of a non-2xx body: enough for the error envelope and a snippet. */
 export const ERROR_BODY_MAX_BYTES = 64 * 1024;
-
-/** Below this, a request's timeout runs on an exact timer rather than undici's coarse one. */
-const EXACT_TIMEOUT_BELOW_MS = 5_000;
 
 /** The abort reason of an exact timeout; undici rejects with it, which tells it apart from a caller's abort. */
 const TIMED_OUT = Object.freeze(
@@ -122,10 +127,10 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
     });
 
   const send = async (req: TransportRequest): Promise<TransportOutcome> => {
-    // undici runs headers/body timeouts on a coarse clock (ticks of ≈0.5 s, so up to ≈1 s late). That is
-    // fine for a 10 s bound far from the deadline, not for a short one: those get an exact timer of our own.
-    const exact = req.exactTimeout === true || req.timeoutMs < EXACT_TIMEOUT_BELOW_MS;
-    const timer = exact ? createTimedAbort(req.timeoutMs, TIMED_OUT, req.signal) : undefined;
+    // Our own exact timer for headers and body together; undici's run on a coarse clock (ticks of ≈0.5 s)
+    // and its body timeout only bounds the wait between two chunks.
+    const timer = createTimedAbort(req.timeoutMs, TIMED_OUT, req.signal);
+    const timedOut = (): boolean => timer.signal.reason === TIMED_OUT;
     try {
       const response = await request.call(dispatcher, {
         origin,
@@ -135,7 +140,7 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
         body: req.body ?? null,
         headersTimeout: req.timeoutMs,
         bodyTimeout: req.timeoutMs,
-        signal: timer?.signal ?? req.signal ?? null,
+        signal: timer.signal,
       });
       // Always consume the body, even of an error: an unread body keeps its connection out of the pool.
       const status = response.statusCode;
@@ -143,26 +148,33 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
         const body = await readErrorBody(response.body, ERROR_BODY_MAX_BYTES);
         return { ok: true, status, headers: response.headers, body };
       }
-      if (req.keepPartialBody !== true) {
-        return { ok: true, status, headers: response.headers, body: await response.body.text() };
-      }
+      const tooLarge = (): TransportFailure => {
+        // Destroying the body closes this connection instead of reading (or pooling) the rest.
+        response.body.destroy();
+        return answerTooLarge(origin, status, req.maxBodyBytes);
+      };
+      const declared = Number(response.headers['content-length']);
+      if (declared > req.maxBodyBytes) return tooLarge();
       const chunks: Buffer[] = [];
+      let size = 0;
       let cut: TransportFailure | undefined;
       try {
-        for await (const chunk of response.body) chunks.push(chunk as Buffer);
+        for await (const chunk of response.body as AsyncIterable<Buffer>) {
+          size += chunk.byteLength;
+          if (size > req.maxBodyBytes) return tooLarge();
+          chunks.push(chunk);
+        }
       } catch (error) {
-        cut =
-          timer?.signal.reason === TIMED_OUT
-            ? toFailure(TIMED_OUT, origin, undefined)
-            : toFailure(error, origin, req.signal);
+        if (req.keepPartialBody !== true) throw error;
+        cut = timedOut() ? toFailure(TIMED_OUT, origin, undefined) : toFailure(error, origin, req.signal);
       }
-      const body = Buffer.concat(chunks).toString('utf8');
+      const body = Buffer.concat(chunks, size).toString('utf8');
       return { ok: true, status, headers: response.headers, body, ...(cut === undefined ? {} : { cut }) };
     } catch (error) {
-      if (timer?.signal.reason === TIMED_OUT) return toFailure(TIMED_OUT, origin, undefined);
+      if (timedOut()) return toFailure(TIMED_OUT, origin, undefined);
       return toFailure(error, origin, req.signal);
     } finally {
-      timer?.clear();
+      timer.clear();
     }
   };
 
@@ -191,6 +203,20 @@ const readErrorBody = async (body: AsyncIterable<Uint8Array>, maxBytes: number):
   }
   return Buffer.concat(chunks, size).toString('utf8', 0, Math.min(size, maxBytes));
 };
+
+/**
+ * A 2xx answer past its cap: not retried in the call (a produce it answers may have been written, and the
+ * same request would get the same answer), reported as the protocol failure it is.
+ */
+const answerTooLarge = (origin: string, status: number, maxBytes: number): TransportFailure => ({
+  ok: false,
+  error: new AnswerTooLargeError(
+    `Kafka REST proxy at ${origin} answered ${status} with a body larger than the ${maxBytes} bytes this answer may hold; the rest was not read`,
+    { status, maxBytes },
+  ),
+  retriable: false,
+  ambiguous: true,
+});
 
 const toFailure = (error: unknown, origin: string, signal: AbortSignal | undefined): TransportFailure => {
   const code = errorCode(error);

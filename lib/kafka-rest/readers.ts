@@ -11,12 +11,15 @@ const MAX_EMPTY_READS = 5;
  */
 export const createReader: ReaderFactory = (deps, settings) => {
   const { basePath } = settings;
-  if (settings.dialect === 'v1') return createSimpleConsumeReader(deps, v1SimpleConsume(basePath));
+  if (settings.dialect === 'v1') {
+    return createSimpleConsumeReader(deps, v1SimpleConsume(basePath), settings.fetchBudgetBytes);
+  }
   if (settings.dialect === 'v3') return V3_READER;
   if (settings.flavor === 'redpanda') {
     return createSimpleConsumeReader(
       deps,
       redpandaSimpleConsume(basePath, { maxBytes: settings.fetchMaxBytes, waitMs: settings.fetchWaitMs }),
+      settings.fetchBudgetBytes,
     );
   }
   return createV2Reader(deps, {
@@ -24,6 +27,7 @@ export const createReader: ReaderFactory = (deps, settings) => {
     basePath,
     group: settings.consumerGroup,
     maxBytes: settings.fetchMaxBytes,
+    maxAnswerBytes: settings.fetchBudgetBytes,
     waitMs: settings.fetchWaitMs,
     maxEmptyReads: MAX_EMPTY_READS,
     newInstanceName: () => `krb-${globalThis.crypto.randomUUID()}`,

@@ -1,5 +1,6 @@
+import { ERROR_CODES, UpstreamError } from '../errors.js';
 import { type Exchange, FETCH_ANSWER, type Reader, type ReaderDeps, withAuthHeaders } from './calls.js';
-import { OffsetOutOfRangeError } from './errors.js';
+import { isAnswerTooLargeError, OffsetOutOfRangeError } from './errors.js';
 import type { CallOptions, FetchedRecord, LogBounds } from './types.js';
 import { messagesPath, parseErrorMessage, parseFetchRecords, V1_MEDIA } from './v1.js';
 import { partitionRecordsPath, V2_MEDIA } from './v2.js';
@@ -12,22 +13,15 @@ type Probe = 'inside' | 'end' | 'outside';
 /** One stateless read of a partition: what a simple-consume endpoint is asked. */
 export interface SimpleRead {
   readonly offset: number;
-  /** Records wanted: a bound where the endpoint takes a count (v1); byte-bounded endpoints ignore it. */
-  readonly count: number;
-  /** A probe of one offset (log bounds): one record is enough, and the read must not wait. */
-  readonly probe: boolean;
+  /**
+   * How much to read, in the endpoint's unit ({@link SimpleConsumeApi.sizeUnit}): records where it takes a
+   * count (v1), bytes where it takes `max_bytes` (Redpanda).
+   */
+  readonly size: number;
   /** How long the proxy may hold the read at the log end waiting for records. */
   readonly waitMs: number;
-  /**
-   * How many times the usual size to ask for (1, 2, 4…): an answer of records that all lie below the
-   * offset (the head of a batch cut by `count`, or a batch whose later records were compacted away and
-   * that filled `max_bytes` alone) is read again, wider, until it reaches past the offset.
-   */
-  readonly widen: number;
 }
 
-/** How far a read is widened at most (×16: 1,600 records, or 32 MiB at the default `max_bytes`). */
-const MAX_WIDEN = 16;
 /** Kafka REST's own cap on one read (`consumer.request.max.bytes`, protocol doc §6). */
 const MAX_READ_BYTES = 64 * 1024 * 1024;
 
@@ -39,15 +33,26 @@ export interface SimpleConsumeApi {
   readonly isOutOfRange: (status: number, kafkaErrorCode: number | null, body: string) => boolean;
   /** How long a fetch may wait at the log end (0 where the endpoint never waits). */
   readonly waitMs: number;
+  /** What `SimpleRead.size` counts, for messages: `count` (records) or `max_bytes`. */
+  readonly sizeUnit: 'count' | 'max_bytes';
+  /** The size of a fetch's first read for `maxRecords`. */
+  readonly firstSize: (maxRecords: number) => number;
+  /** The largest size the endpoint takes. */
+  readonly maxSize: number;
+  /** The size of a probe: one record is enough (Kafka answers at least one whole batch whatever `max_bytes` says). */
+  readonly probeSize: number;
 }
 
 /** v1 simple consume (protocol doc §2.4): `count` bounds the read, 500/50002 outside the log. */
 export const v1SimpleConsume = (basePath: string): SimpleConsumeApi => ({
-  path: (topic, partition, read) =>
-    messagesPath(basePath, topic, partition, read.offset, read.count * read.widen),
+  path: (topic, partition, read) => messagesPath(basePath, topic, partition, read.offset, read.size),
   accept: V1_MEDIA.fetchAccept,
   isOutOfRange: (status, kafkaErrorCode) => status === 500 && kafkaErrorCode === 50002,
   waitMs: 0,
+  sizeUnit: 'count',
+  firstSize: (maxRecords) => maxRecords,
+  maxSize: MAX_OFFSET,
+  probeSize: 1,
 });
 
 /**
@@ -61,19 +66,15 @@ export const redpandaSimpleConsume = (
   options: { readonly maxBytes: number; readonly waitMs: number },
 ): SimpleConsumeApi => ({
   path: (topic, partition, read) =>
-    // A probe needs one record: Kafka answers at least one whole batch whatever `max_bytes` says.
-    partitionRecordsPath(
-      basePath,
-      topic,
-      partition,
-      read.offset,
-      read.waitMs,
-      read.probe ? 1 : Math.min(options.maxBytes * read.widen, MAX_READ_BYTES),
-    ),
+    partitionRecordsPath(basePath, topic, partition, read.offset, read.waitMs, read.size),
   accept: V2_MEDIA.fetchAccept,
   isOutOfRange: (status, kafkaErrorCode, body) =>
     status === 400 && kafkaErrorCode === 40002 && parseErrorMessage(body) === 'offset_out_of_range',
   waitMs: options.waitMs,
+  sizeUnit: 'max_bytes',
+  firstSize: () => Math.min(options.maxBytes, MAX_READ_BYTES),
+  maxSize: MAX_READ_BYTES,
+  probeSize: 1,
 });
 
 /**
@@ -82,7 +83,11 @@ export const redpandaSimpleConsume = (
  * returned beyond what a fetch asked for (a byte-bounded read) are kept for the next fetch of that partition
  * if it continues where this one ended, until `end`.
  */
-export const createSimpleConsumeReader = (deps: ReaderDeps, api: SimpleConsumeApi): Reader => {
+export const createSimpleConsumeReader = (
+  deps: ReaderDeps,
+  api: SimpleConsumeApi,
+  budgetBytes: number,
+): Reader => {
   const readHeaders = withAuthHeaders({ accept: api.accept });
   /** Per partition: records read but not returned yet, and the offset the fetch that wants them asks for. */
   const unused = new Map<string, { readonly continuesAt: number; readonly records: FetchedRecord[] }>();
@@ -93,6 +98,7 @@ export const createSimpleConsumeReader = (deps: ReaderDeps, api: SimpleConsumeAp
       method: 'GET',
       path: api.path(topic, partition, request),
       headers: readHeaders,
+      maxAnswerBytes: budgetBytes,
       passThrough: api.isOutOfRange,
     });
 
@@ -107,13 +113,7 @@ export const createSimpleConsumeReader = (deps: ReaderDeps, api: SimpleConsumeAp
     call: CallOptions,
   ): Promise<Probe> => {
     const what = `probe ${topic}/${partition} at offset ${offset}`;
-    const reply = await read(
-      topic,
-      partition,
-      { offset, count: 1, probe: true, waitMs: 0, widen: 1 },
-      call,
-      what,
-    );
+    const reply = await read(topic, partition, { offset, size: api.probeSize, waitMs: 0 }, call, what);
     if (isOutOfRange(reply)) return 'outside';
     const parsed = parseFetchRecords(reply.body, offset, { topic, partition });
     if (parsed === undefined) throw deps.protocolError(reply, what, FETCH_ANSWER);
@@ -133,36 +133,59 @@ export const createSimpleConsumeReader = (deps: ReaderDeps, api: SimpleConsumeAp
       const what = `fetch ${topic}/${partition} from offset ${offset}`;
       // Half of what is left at most, so the answer still arrives before the deadline.
       const waitMs = Math.max(0, Math.min(api.waitMs, Math.floor((options.deadlineMs - deps.now()) / 2)));
-      let previousCount = 0;
-      for (let widen = 1; ; widen *= 2) {
-        const request = {
-          offset,
-          count: options.maxRecords,
-          probe: false,
-          waitMs: widen === 1 ? waitMs : 0,
-          widen,
-        };
-        const reply = await read(topic, partition, request, options, what);
-        if (isOutOfRange(reply)) {
-          throw new OffsetOutOfRangeError(
-            `offset ${offset} is outside the log of ${topic}/${partition} (below its start or above its end)`,
-            { topic, partition, offset },
+      // An answer of records that all lie below the offset (the start of the batch holding it, cut by
+      // count; or a batch whose later records were compacted away, alone over max_bytes) is no answer:
+      // the read is widened until it reaches past the offset, without a fixed cap: only the byte budget
+      // bounds it (and the deadline, through every read). An answer over the budget narrows the next one.
+      let size = api.firstSize(options.maxRecords);
+      let below = 0; // the widest size answered with records below the offset only
+      let belowRecords = 0; // how many records that answer held
+      let over = Number.POSITIVE_INFINITY; // the narrowest size whose answer was over the budget
+      for (let first = true; ; first = false) {
+        let reply: Exchange | undefined;
+        try {
+          reply = await read(topic, partition, { offset, size, waitMs: first ? waitMs : 0 }, options, what);
+        } catch (error) {
+          if (!isAnswerTooLargeError(error)) throw error;
+          over = size;
+        }
+        if (reply !== undefined) {
+          if (isOutOfRange(reply)) {
+            throw new OffsetOutOfRangeError(
+              `offset ${offset} is outside the log of ${topic}/${partition} (below its start or above its end)`,
+              { topic, partition, offset },
+            );
+          }
+          const parsed = parseFetchRecords(reply.body, offset, { topic, partition });
+          if (parsed === undefined) throw deps.protocolError(reply, what, FETCH_ANSWER);
+          // Records, nothing at all (the log end), or no more than a narrower read brought (nothing lies
+          // past those records): this is the answer.
+          if (parsed.records.length > 0 || parsed.rawCount <= belowRecords) {
+            return take(parsed.records, options.maxRecords, key);
+          }
+          below = size;
+          belowRecords = parsed.rawCount;
+        }
+        const next =
+          over === Number.POSITIVE_INFINITY
+            ? Math.min(size * 2, api.maxSize)
+            : Math.floor((below + over) / 2);
+        if (next <= below || next === size) {
+          const unit = api.sizeUnit;
+          const why =
+            below === 0
+              ? `even a read of ${unit} ${over} was over the fetch budget of ${budgetBytes} bytes`
+              : over === Number.POSITIVE_INFINITY
+                ? `the widest read the endpoint takes (${unit} ${below}) held only records below the offset`
+                : `a read of ${unit} ${below} held only records below the offset and one of ${unit} ${over} was over the fetch budget of ${budgetBytes} bytes`;
+          // Never "caught up" while records past the offset may exist: the partition stops, loudly.
+          throw new UpstreamError(
+            ERROR_CODES.UPSTREAM_PROTOCOL,
+            `Kafka REST proxy answered no fetch of ${topic}/${partition} from offset ${offset} with records at or past it: ${why}; raise fetchBudgetBytes, or read this partition through another API`,
+            { retriable: false },
           );
         }
-        const parsed = parseFetchRecords(reply.body, offset, { topic, partition });
-        if (parsed === undefined) throw deps.protocolError(reply, what, FETCH_ANSWER);
-        // Records, nothing at all, or no more than the narrower read brought: this is the answer.
-        const done = parsed.records.length > 0 || parsed.rawCount <= previousCount || widen >= MAX_WIDEN;
-        if (parsed.records.length === 0 && parsed.rawCount > 0 && widen >= MAX_WIDEN) {
-          deps.log.warn('reads never reached past the offset: taken as caught up', {
-            topic,
-            partition,
-            offset,
-            records: parsed.rawCount,
-          });
-        }
-        if (done) return take(parsed.records, options.maxRecords, key);
-        previousCount = parsed.rawCount;
+        size = next;
       }
     },
 

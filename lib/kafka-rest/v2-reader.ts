@@ -30,6 +30,8 @@ export interface V2ReaderOptions {
   readonly group: string;
   /** `max_bytes` of one `records` read. */
   readonly maxBytes: number;
+  /** The most one `records` answer may hold (bytes, JSON): past it the read fails unread. */
+  readonly maxAnswerBytes: number;
   /** `timeout` of one `records` read: how long the proxy may wait for records when it has none. */
   readonly waitMs: number;
   /** Empty reads in a row, while the log has records past the position, before a fetch answers `[]`. */
@@ -129,6 +131,7 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
       path: `${consumer.path}${spec.subPath}`,
       headers: spec.headers,
       ...(spec.body === undefined ? {} : { body: spec.body }),
+      ...(spec.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: spec.maxAnswerBytes }),
       passThrough: isInstanceLost,
     });
     if (reply.status === 404) return 'gone';
@@ -234,6 +237,7 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
         method: 'GET',
         subPath: recordsPath('', waitMs, options.maxBytes),
         headers: recordsHeaders,
+        maxAnswerBytes: options.maxAnswerBytes,
       });
       if (typeof reply === 'string') return reply;
       const parsed = parseFetchRecords(reply.body, offset, { topic, partition });
