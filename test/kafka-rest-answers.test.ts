@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Fault } from '../dev/kafka-rest/server.js';
+import type { Fault, KafkaRestServerOptions } from '../dev/kafka-rest/server.js';
 import { isAppError } from '../lib/errors.js';
 import type { KafkaRestOptions } from '../lib/kafka-rest/client.js';
 import type { CallOptions, FetchedRecord, KafkaRestClient } from '../lib/kafka-rest/types.js';
@@ -28,7 +28,7 @@ afterEach(async () => {
 const start = async (
   dialect: DialectCase,
   client: Partial<KafkaRestOptions> = {},
-  server: Parameters<typeof startKafkaRestWithClient>[0]['server'] = {},
+  server: KafkaRestServerOptions = {},
 ): Promise<KafkaRestFixture> => {
   const kit = await startKafkaRestWithClient({
     dialect,
