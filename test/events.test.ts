@@ -114,6 +114,23 @@ describe('events handler against the local Kafka REST server', () => {
     });
   });
 
+  it.each([
+    // As Lambda's runtime hands it over: JSON.parse already rounded 9007199254740993 to ...992.
+    { name: 'a 64-bit id past 2^53', detail: JSON.parse('{"orderId":9007199254740993}') as unknown },
+    { name: 'a fraction', detail: { orderId: 0.1 } },
+  ])('refuses a key from $name, which may have been rounded, and produces nothing', async ({ detail }) => {
+    // Prepare
+    await useEnv({ EVENTS_KEY_POINTER: '/detail/orderId' });
+
+    // Act + Assess
+    await expect(handler(eventBridgeEvent(detail), lambdaContext())).rejects.toMatchObject({
+      code: 'ERR_PAYLOAD_INVALID',
+      retriable: false,
+      message: expect.stringContaining('not a safe integer'),
+    });
+    expect(stored()).toEqual([]);
+  });
+
   it('throws for an event larger than a record may be', async () => {
     // Prepare
     await useEnv({ KAFKA_REST_MAX_RECORD_BYTES: '512' });

@@ -19,6 +19,7 @@ import { createKafkaRest, createKafkaRestFromConfig } from '../lib/kafka-rest/cl
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createAwsClients, createDeadLetterQueue, createHttpSink } from '../lib/sinks/index.js';
 import type { Sink } from '../lib/sinks/types.js';
+import { createIdempotencyStore } from '../lib/webhook/idempotency/store.js';
 import { signGithub, signStandardWebhook, signStripe } from '../lib/webhook/verify/index.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { dlqConfig, drainSettings, httpSinkConfig, records } from './fixtures/drain.js';
@@ -57,6 +58,7 @@ const ROUTES = {
   sw: { topic: 'demo', verify: { scheme: 'standard-webhooks', secret: SW_SECRET, toleranceSeconds: 300 } },
   stripe: { topic: 'demo', verify: { scheme: 'stripe', secret: STRIPE_SECRET, toleranceSeconds: 300 } },
   token: { topic: 'demo', verify: { scheme: 'token', header: 'X-Webhook-Token', secret: TOKEN } },
+  idem: { topic: 'demo', verify: { scheme: 'none' }, idempotency: { from: 'json-pointer', pointer: '/id' } },
 };
 
 const BASE_ENV = {
@@ -67,6 +69,7 @@ const BASE_ENV = {
   KAFKA_REST_BACKOFF_MAX_MS: '2',
   KAFKA_REST_MAX_RECORD_BYTES: String(MAX_RECORD_BYTES),
   WEBHOOK_ROUTES: JSON.stringify(ROUTES),
+  IDEMPOTENCY_TABLE: 'idempotency',
   QUEUE_TOPIC: 'orders',
   QUEUE_ALLOWED_TOPICS: 'audit',
   QUEUE_ENCODING_ATTRIBUTE: 'encoding',
@@ -114,6 +117,10 @@ interface WebhookCase {
   readonly fault?: Fault;
   /** Refused by the proxy itself (per record), not by the bridge. */
   readonly reachesProxy?: true;
+  /** A refusal: what its message must say. */
+  readonly problem?: RegExp;
+  /** Accepted: the exact record key that must be stored. */
+  readonly key?: string;
 }
 
 const post =
@@ -121,8 +128,10 @@ const post =
   () =>
     httpApiEvent(`/hooks/${route}`, body, { headers });
 const rawPath = (path: string) => () => httpApiEvent(path, '{}', { functionUrl: true });
-const base64Post = (route: string, bytes: Buffer) => () =>
-  httpApiEvent(`/hooks/${route}`, bytes.toString('base64'), { isBase64Encoded: true });
+const base64Post = (route: string, bytes: Buffer) => base64Text(route, bytes.toString('base64'));
+const base64Text = (route: string, text: string) => () =>
+  httpApiEvent(`/hooks/${route}`, text, { isBase64Encoded: true });
+const NOT_BASE64 = /is marked isBase64Encoded but is not valid base64/;
 const swHeaders = (body: string, options: { id?: string; at?: number; secret?: string } = {}) => {
   const id = options.id ?? 'msg_2Kq9';
   const at = options.at ?? NOW_S;
@@ -218,6 +227,37 @@ const WEBHOOK_CASES: readonly WebhookCase[] = [
       }),
     status: 400,
     code: 'ERR_PAYLOAD_INVALID',
+  },
+  // isBase64Encoded bodies: only canonical base64 is decoded, never a lenient guess at other bytes
+  ...[
+    { name: 'outside the alphabet (`!!!!`, once stored as an empty value)', text: '!!!!' },
+    { name: 'missing its padding', text: 'eA' },
+    { name: 'in the URL-safe alphabet', text: '-_-_' },
+    { name: 'with a line break', text: 'eyJh\nIjoxfQ==' },
+    { name: 'with non-zero pad bits', text: 'QR==' },
+  ].map(
+    ({ name, text }): WebhookCase => ({
+      name: `base64 body ${name}`,
+      event: base64Text('open', text),
+      status: 400,
+      code: 'ERR_PAYLOAD_INVALID',
+      problem: NOT_BASE64,
+    }),
+  ),
+  // A key from a JSON number is its exact source text, never the double JSON.parse rounds it to
+  {
+    name: 'JSON number key past 2^53',
+    event: post('json', '{"id":9007199254740993}'),
+    status: 202,
+    stored: Buffer.from('{"id":9007199254740993}'),
+    key: '9007199254740993',
+  },
+  {
+    name: 'JSON number key as written',
+    event: post('json', '{"id":1.50e3}'),
+    status: 202,
+    stored: Buffer.from('{"id":1.50e3}'),
+    key: '1.50e3',
   },
   // Limits
   {
@@ -511,7 +551,7 @@ describe('hostile input: webhook (POST /hooks/{route})', () => {
 
   it.each(WEBHOOK_CASES)(
     '$name → $status',
-    async ({ event, status, code, message, stored, fault, reachesProxy }) => {
+    async ({ event, status, code, message, stored, fault, reachesProxy, problem, key }) => {
       if (fault !== undefined) proxy.state.server.inject(fault);
       const before = proxy.stored('demo').length;
 
@@ -521,6 +561,7 @@ describe('hostile input: webhook (POST /hooks/{route})', () => {
       const body = JSON.parse(response.body ?? '{}') as { code?: string; message?: string };
       if (code !== undefined) expect(body.code).toBe(code);
       if (message !== undefined) expect(body).toMatchObject({ code: 'ERR_UNAUTHORIZED', message });
+      if (problem !== undefined) expect(body.message).toMatch(problem);
       const after = proxy.stored('demo');
       if (stored !== undefined) {
         // Accepted: exactly one record, the exact bytes, at the offset the answer named.
@@ -529,9 +570,9 @@ describe('hostile input: webhook (POST /hooks/{route})', () => {
           partition: number;
           offset: number;
         };
-        expect(proxy.state.server.records('demo', partition).find((r) => r.offset === offset)?.value).toEqual(
-          stored,
-        );
+        const record = proxy.state.server.records('demo', partition).find((r) => r.offset === offset);
+        expect(record?.value).toEqual(stored);
+        if (key !== undefined) expect(record?.key?.toString('utf8')).toBe(key);
         return;
       }
       // Refused: nothing stored. A caller's mistake never reaches the proxy at all; what may succeed later
@@ -542,6 +583,85 @@ describe('hostile input: webhook (POST /hooks/{route})', () => {
       if (status >= 500) expect(body).not.toHaveProperty('message');
     },
   );
+});
+
+describe('hostile input: webhook idempotency ids (dynalite)', () => {
+  const proxy = useProxy();
+  let dynamo: LocalDynamo;
+  let deps: WebhookHandlerDeps;
+  let kafka: KafkaRestClient;
+  const handler = makeWebhookHandler(() => deps);
+
+  beforeAll(async () => {
+    dynamo = await startDynalite('idempotency');
+    kafka = createKafkaRestFromConfig(proxy.state.config);
+    deps = {
+      kafka,
+      proxy: { dialect: proxy.state.config.kafka.dialect, flavor: proxy.state.config.kafka.flavor },
+      routes: proxy.state.config.webhook.routes,
+      idempotency: createIdempotencyStore({
+        client: dynamo.client,
+        tableName: dynamo.tableName,
+        now: Date.now,
+        inProgressTtlMs: 60_000,
+      }),
+      secrets: { get: async () => Promise.reject(new Error('routes use literal secrets')) },
+      log: createMemoryLog(),
+      deadlineMarginMs: 100,
+      now: Date.now,
+    };
+  });
+  afterAll(async () => {
+    await kafka.close();
+    await dynamo.close();
+  });
+
+  // Each case uses ids of its own: the table is shared by the cases.
+  it.each([
+    {
+      name: '64-bit ids one apart (snowflakes) are two deliveries',
+      bodies: ['{"id":9007199254740993}', '{"id":9007199254740992}'],
+      statuses: [202, 202],
+      produced: 2,
+    },
+    {
+      name: 'a number and the string of its digits are two ids',
+      bodies: ['{"id":123}', '{"id":"123"}'],
+      statuses: [202, 202],
+      produced: 2,
+    },
+    {
+      name: 'two spellings of one number are two ids (exact source text)',
+      bodies: ['{"id":1e3}', '{"id":1000}'],
+      statuses: [202, 202],
+      produced: 2,
+    },
+    {
+      name: 'the same id and body twice: produced once, the repeat replayed',
+      bodies: ['{"id":77,"a":1}', '{"id":77,"a":1}'],
+      statuses: [202, 202],
+      produced: 1,
+      replayed: true,
+    },
+    {
+      name: 'the same id with another body: 422 ERR_IDEMPOTENCY_MISMATCH, never produced',
+      bodies: ['{"id":"evt_m","a":1}', '{"id":"evt_m","a":2}'],
+      statuses: [202, 422],
+      produced: 1,
+      code: 'ERR_IDEMPOTENCY_MISMATCH',
+    },
+  ])('$name', async ({ bodies, statuses, produced, replayed, code }) => {
+    const before = proxy.stored('demo').length;
+
+    const responses = [];
+    for (const body of bodies) responses.push(await handler(post('idem', body)(), lambdaContext(5_000)));
+
+    expect(responses.map((response) => response.statusCode)).toEqual(statuses);
+    expect(proxy.stored('demo')).toHaveLength(before + produced);
+    const last = responses.at(-1);
+    expect(last?.headers?.['idempotent-replayed']).toBe(replayed === true ? 'true' : undefined);
+    if (code !== undefined) expect(JSON.parse(last?.body ?? '{}')).toMatchObject({ code });
+  });
 });
 
 // -------------------------------------------------------------------------------------------------- queue

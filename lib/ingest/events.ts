@@ -23,23 +23,27 @@ export interface EventsDeps {
 export type AnyEventBridgeEvent = EventBridgeEvent<string, unknown>;
 
 /**
- * The event JSON as the record value, and its key from the configured JSON pointer. Throws `AppError`
- * `ERR_PAYLOAD_INVALID` when the pointer names no non-empty string, number or boolean.
+ * The event JSON as the record value, and its key from the configured JSON pointer: a string's UTF-8
+ * bytes, `true`/`false`, or a safe integer's decimal digits. Lambda's runtime parses the event before the
+ * handler sees it, rounding every number to a double, so a key from any other number (past ±2^53 such as
+ * a 64-bit id, or with a fraction) may not be the one the event carried: it is refused rather than shared
+ * with another event. Throws `AppError` `ERR_PAYLOAD_INVALID` when the pointer names no such value.
  */
 export const toEventRecord = (event: AnyEventBridgeEvent, key: EventKeySource): ProduceRecord => {
   const value = Buffer.from(JSON.stringify(event), 'utf8');
   if (key.from === 'none') return { key: null, value };
   const found = resolvePointer(event, key.pointer);
-  if (
-    (typeof found === 'string' && found !== '') ||
-    typeof found === 'number' ||
-    typeof found === 'boolean'
-  ) {
+  if ((typeof found === 'string' && found !== '') || typeof found === 'boolean') {
+    return { key: Buffer.from(String(found), 'utf8'), value };
+  }
+  if (typeof found === 'number' && Number.isSafeInteger(found)) {
     return { key: Buffer.from(String(found), 'utf8'), value };
   }
   throw new AppError(
     ERROR_CODES.PAYLOAD_INVALID,
-    `the event's key at JSON pointer ${key.pointer} must be a non-empty string, number or boolean`,
+    typeof found === 'number'
+      ? `the event's key at JSON pointer ${key.pointer} is a number that is not a safe integer, which the Lambda runtime may have rounded: send it as a string`
+      : `the event's key at JSON pointer ${key.pointer} must be a non-empty string, a safe integer or a boolean`,
   );
 };
 
