@@ -1,13 +1,22 @@
 /**
  * Reconciliation of a chaos run, computed only from what was observed: the handlers' answers, the records
- * the Kafka REST server stores, the requests the sink received, the DLQ's messages and the checkpoint
+ * the Kafka REST server stores, what each sink received or holds, the DLQ's messages and the checkpoint
  * table. Nothing here assumes that a component did what it claims; each guarantee of design §2 is checked
- * against the other side's record of it.
+ * against the other side's record of it, per topic (each topic of a run is one configuration: one
+ * ingestion path into it, one drain out of it).
  */
 
-/** The ingestion paths of design §1. */
-export const SOURCES = ['webhook', 'queue', 'events'] as const;
+/** The ingestion paths of design §1, with the route and queue options that change their guarantees. */
+export const SOURCES = ['webhook', 'webhook-idempotent', 'queue', 'queue-fifo', 'events'] as const;
 export type Source = (typeof SOURCES)[number];
+
+/** What a sender was told when it delivered an input again after its first 2xx (idempotent routes). */
+export interface ResendAnswer {
+  readonly status: number;
+  /** The `Idempotent-Replayed: true` header: the bridge says it produced nothing. */
+  readonly replayed: boolean;
+  readonly ack?: { readonly partition: number; readonly offset: number };
+}
 
 /** One input sent into the bridge, and what its sender was told. */
 export interface IngestInput {
@@ -21,6 +30,14 @@ export interface IngestInput {
   readonly ack?: { readonly partition: number; readonly offset: number };
   /** Deliveries of the input (sender retries, SQS redeliveries, Lambda's async retries). */
   readonly attempts: number;
+  /** A FIFO message: its MessageGroupId and its place in the group, as sent. */
+  readonly group?: { readonly id: string; readonly seq: number };
+  /**
+   * Deliveries of the same id sent on purpose after the first 2xx, once every earlier attempt had landed:
+   * `copiesBefore` is how many copies Kafka held just before them, so any copy beyond it was produced by a
+   * delivery that had to be answered from the idempotency store.
+   */
+  readonly resent?: { readonly copiesBefore: number; readonly answers: readonly ResendAnswer[] };
 }
 
 export interface KafkaPartitionObservation {
@@ -29,13 +46,18 @@ export interface KafkaPartitionObservation {
   readonly records: readonly { readonly offset: number; readonly value: Buffer | null }[];
 }
 
-/** One request the sink got: coordinates from its headers, the status it answered (null: none). */
+/**
+ * One record as a sink got it, in the order the sink got it (HTTP: each request, a batch's items in body
+ * order) or holds it (SQS: the queue's messages). `status` is what the sink answered (null: none).
+ */
 export interface SinkObservation {
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
   readonly status: number | null;
   readonly body: Buffer;
+  /** Whether this sink promises per-partition order (HTTP, SQS FIFO); others only count reorders. */
+  readonly ordered: boolean;
 }
 
 export interface DeadLetterObservation {
@@ -59,8 +81,31 @@ export interface Observations {
   readonly checkpoints: readonly CheckpointObservation[];
 }
 
+/** The verdicts of one topic (one configuration of a run); every count is also summed in the run's total. */
+export interface TopicTally {
+  readonly sent: number;
+  readonly acknowledged: number;
+  /** Acknowledged and not in Kafka, acknowledged elsewhere, below a checkpoint and nowhere, altered. */
+  readonly lost: number;
+  /** FIFO groups: acknowledged messages whose first copy in Kafka follows a later message's first copy. */
+  readonly reorderedInKafka: number;
+  /** At sinks that promise order: records first seen after a higher offset of their partition. */
+  readonly reorderedAtSink: number;
+  /** The same count at sinks that promise no order (SQS standard, EventBridge): reported, not a failure. */
+  readonly reorderedUnpromised: number;
+  readonly duplicatedInKafka: number;
+  readonly duplicatedAtSink: number;
+  readonly deadLettered: number;
+  readonly delivered: number;
+  readonly undrained: number;
+  /** Idempotent routes: copies produced after the first 2xx, and resends answered as if new or elsewhere. */
+  readonly idempotencyBroken: number;
+}
+
 export interface Reconciliation {
   readonly inputs: Readonly<Record<Source, { readonly sent: number; readonly acknowledged: number }>>;
+  /** Per topic, in the order topics were first observed. */
+  readonly byTopic: Readonly<Record<string, TopicTally>>;
   /** Acknowledged inputs whose id is in no record of their topic (each entry: the input id). */
   readonly lostAcknowledged: readonly string[];
   /** Acknowledged with a partition/offset that holds another record (`id@topic/partition/offset`). */
@@ -81,10 +126,16 @@ export interface Reconciliation {
   readonly delivered: number;
   /** Records below a checkpoint that are both at the sink and in the DLQ (a late 2xx after giving up). */
   readonly deliveredAndDeadLettered: number;
-  /** Per partition, records the sink first saw after it had seen a higher offset. */
+  /** Everything that breaks a promised order, together (in Kafka and at ordered sinks): must be 0. */
   readonly reordered: number;
-  /** Each of those: `t/p/o after <higher offset>`. */
+  /** At ordered sinks: `t/p/o after <higher offset>`. */
   readonly reorderedAt: readonly string[];
+  /** In Kafka, per FIFO group: `id (group g #seq) after #<higher seq>`. */
+  readonly reorderedInKafkaAt: readonly string[];
+  /** At sinks that promise no order: counted for the README's per-sink table, never a failure. */
+  readonly reorderedUnpromised: number;
+  /** Idempotent routes: `id: <n> copies after its first 2xx` and `id: resend answered <how>`; must be empty. */
+  readonly idempotencyViolations: readonly string[];
   /** Records at or above their checkpoint: not yet drained when the run ended. */
   readonly undrained: number;
   /** Everything counted as lost, together: must be 0. */
@@ -107,20 +158,47 @@ export const idOfValue = (value: Buffer | null): string | undefined => {
 
 const isAccepted = (status: number | null): boolean => status !== null && status >= 200 && status < 300;
 
+type MutableTally = { -readonly [K in keyof TopicTally]: TopicTally[K] };
+
+const emptyTally = (): MutableTally => ({
+  sent: 0,
+  acknowledged: 0,
+  lost: 0,
+  reorderedInKafka: 0,
+  reorderedAtSink: 0,
+  reorderedUnpromised: 0,
+  duplicatedInKafka: 0,
+  duplicatedAtSink: 0,
+  deadLettered: 0,
+  delivered: 0,
+  undrained: 0,
+  idempotencyBroken: 0,
+});
+
 /** Checks every guarantee of design §2 against the observations. Pure. */
 export const reconcile = (observed: Observations): Reconciliation => {
-  // Where each id sits in Kafka: topic → id → coordinates of every copy.
-  const copies = new Map<string, Map<string, string[]>>();
+  const byTopic = new Map<string, MutableTally>();
+  const tallyOf = (topic: string): MutableTally => {
+    const found = byTopic.get(topic);
+    if (found !== undefined) return found;
+    const created = emptyTally();
+    byTopic.set(topic, created);
+    return created;
+  };
+
+  // Where each id sits in Kafka: topic → id → coordinates of every copy, in offset order per partition.
+  const copies = new Map<string, Map<string, { partition: number; offset: number; at: string }[]>>();
   const valueAt = new Map<string, Buffer | null>();
   for (const { topic, partition, records } of observed.kafka) {
-    const byId = copies.get(topic) ?? new Map<string, string[]>();
+    tallyOf(topic);
+    const byId = copies.get(topic) ?? new Map<string, { partition: number; offset: number; at: string }[]>();
     copies.set(topic, byId);
     for (const record of records) {
       const at = coordinates(topic, partition, record.offset);
       valueAt.set(at, record.value);
       const id = idOfValue(record.value);
       if (id === undefined) continue;
-      byId.set(id, [...(byId.get(id) ?? []), at]);
+      byId.set(id, [...(byId.get(id) ?? []), { partition, offset: record.offset, at }]);
     }
   }
 
@@ -129,34 +207,88 @@ export const reconcile = (observed: Observations): Reconciliation => {
   ) as Record<Source, { sent: number; acknowledged: number }>;
   const lostAcknowledged: string[] = [];
   const wrongAcknowledgements: string[] = [];
+  const idempotencyViolations: string[] = [];
   let writtenUnacknowledged = 0;
   const inputIds = new Set<string>();
+  // FIFO groups: topic + group → acknowledged messages with their first copy in Kafka.
+  const groups = new Map<string, { id: string; seq: number; partition: number; offset: number }[]>();
   for (const input of observed.inputs) {
     inputIds.add(input.id);
-    const tally = inputs[input.source];
+    const tally = tallyOf(input.topic);
+    inputs[input.source].sent += 1;
     tally.sent += 1;
     const found = copies.get(input.topic)?.get(input.id) ?? [];
     if (!input.acknowledged) {
       if (found.length > 0) writtenUnacknowledged += 1;
       continue;
     }
+    inputs[input.source].acknowledged += 1;
     tally.acknowledged += 1;
-    if (found.length === 0) lostAcknowledged.push(input.id);
+    if (found.length === 0) {
+      lostAcknowledged.push(input.id);
+      tally.lost += 1;
+    }
     if (input.ack !== undefined) {
       const at = coordinates(input.topic, input.ack.partition, input.ack.offset);
-      if (!found.includes(at)) wrongAcknowledgements.push(`${input.id}@${at}`);
+      if (!found.some((copy) => copy.at === at)) {
+        wrongAcknowledgements.push(`${input.id}@${at}`);
+        tally.lost += 1;
+      }
+    }
+    const first = found[0];
+    if (input.group !== undefined && first !== undefined) {
+      const key = `${input.topic}#${input.group.id}`;
+      groups.set(key, [...(groups.get(key) ?? []), { id: input.id, seq: input.group.seq, ...first }]);
+    }
+    if (input.resent !== undefined) {
+      const extra = found.length - input.resent.copiesBefore;
+      const broken: string[] = extra > 0 ? [`${input.id}: ${extra} copies produced after its first 2xx`] : [];
+      for (const answer of input.resent.answers) {
+        if (!isAccepted(answer.status)) continue;
+        const same =
+          answer.ack !== undefined &&
+          answer.ack.partition === input.ack?.partition &&
+          answer.ack.offset === input.ack.offset;
+        if (!answer.replayed || !same) {
+          broken.push(
+            `${input.id}: a resend answered ${answer.status} ${answer.replayed ? 'replayed' : 'new'}`,
+          );
+        }
+      }
+      idempotencyViolations.push(...broken);
+      tally.idempotencyBroken += broken.length;
     }
   }
-  let duplicatedInKafka = 0;
-  for (const byId of copies.values()) {
-    for (const [id, at] of byId) if (inputIds.has(id)) duplicatedInKafka += at.length - 1;
+  for (const [topic, byId] of copies) {
+    for (const [id, at] of byId) {
+      if (!inputIds.has(id)) continue;
+      tallyOf(topic).duplicatedInKafka += at.length - 1;
+    }
   }
 
-  // The sink's side: accepted deliveries per record, first-seen order per partition.
+  // A group's messages must enter Kafka in the order they were sent: first copies only, since a resend of
+  // an earlier message after a later one was acknowledged is exactly the defect this looks for.
+  const reorderedInKafkaAt: string[] = [];
+  for (const [key, members] of groups) {
+    const [topic = '', group = ''] = key.split('#');
+    const inLogOrder = [...members].sort((a, b) => a.partition - b.partition || a.offset - b.offset);
+    let highest: number | undefined;
+    for (const member of inLogOrder) {
+      if (highest !== undefined && member.seq < highest) {
+        reorderedInKafkaAt.push(`${member.id} (group ${group} #${member.seq}) after #${highest}`);
+        tallyOf(topic).reorderedInKafka += 1;
+      } else {
+        highest = member.seq;
+      }
+    }
+  }
+
+  // The sinks' side: accepted deliveries per record, first-seen order per partition.
   const acceptedCount = new Map<string, number>();
   const altered = new Set<string>();
   const highestFirstSeen = new Map<string, number>();
   const reorderedAt: string[] = [];
+  let reorderedUnpromised = 0;
   const seen = new Set<string>();
   for (const request of observed.sink) {
     const at = coordinates(request.topic, request.partition, request.offset);
@@ -166,16 +298,24 @@ export const reconcile = (observed: Observations): Reconciliation => {
       seen.add(at);
       const partitionKey = `${request.topic}/${request.partition}`;
       const highest = highestFirstSeen.get(partitionKey);
-      if (highest !== undefined && request.offset < highest) reorderedAt.push(`${at} after ${highest}`);
-      else highestFirstSeen.set(partitionKey, request.offset);
+      if (highest !== undefined && request.offset < highest) {
+        if (request.ordered) {
+          reorderedAt.push(`${at} after ${highest}`);
+          tallyOf(request.topic).reorderedAtSink += 1;
+        } else {
+          reorderedUnpromised += 1;
+          tallyOf(request.topic).reorderedUnpromised += 1;
+        }
+      } else highestFirstSeen.set(partitionKey, request.offset);
     }
     if (!isAccepted(request.status)) continue;
     acceptedCount.set(at, (acceptedCount.get(at) ?? 0) + 1);
     const stored = valueAt.get(at);
     if (stored === undefined || !(stored ?? Buffer.alloc(0)).equals(request.body)) altered.add(at);
   }
-  let duplicatedAtSink = 0;
-  for (const count of acceptedCount.values()) duplicatedAtSink += count - 1;
+  for (const [at, count] of acceptedCount) {
+    tallyOf(at.slice(0, at.indexOf('/'))).duplicatedAtSink += count - 1;
+  }
   const inDlq = new Set(
     observed.deadLetters.map((letter) => coordinates(letter.topic, letter.partition, letter.offset)),
   );
@@ -185,43 +325,51 @@ export const reconcile = (observed: Observations): Reconciliation => {
     nextOffsetOf.set(`${checkpoint.topic}/${checkpoint.partition}`, checkpoint.nextOffset);
   }
   const lostBelowCheckpoint: string[] = [];
-  let delivered = 0;
-  let deadLettered = 0;
   let deliveredAndDeadLettered = 0;
-  let undrained = 0;
   for (const { topic, partition, records } of observed.kafka) {
+    const tally = tallyOf(topic);
     const nextOffset = nextOffsetOf.get(`${topic}/${partition}`) ?? 0;
     for (const record of records) {
       if (record.offset >= nextOffset) {
-        undrained += 1;
+        tally.undrained += 1;
         continue;
       }
       const at = coordinates(topic, partition, record.offset);
       const atSink = acceptedCount.has(at);
       const dead = inDlq.has(at);
-      if (atSink) delivered += 1;
-      if (dead) deadLettered += 1;
+      if (atSink) tally.delivered += 1;
+      if (dead) tally.deadLettered += 1;
       if (atSink && dead) deliveredAndDeadLettered += 1;
-      if (!atSink && !dead) lostBelowCheckpoint.push(at);
+      if (!atSink && !dead) {
+        lostBelowCheckpoint.push(at);
+        tally.lost += 1;
+      }
     }
   }
-
   const alteredAtSink = [...altered].sort();
+  for (const at of alteredAtSink) tallyOf(at.slice(0, at.indexOf('/'))).lost += 1;
+
+  const tallies = [...byTopic.values()];
+  const sum = (field: keyof TopicTally): number => tallies.reduce((total, tally) => total + tally[field], 0);
   return {
     inputs,
+    byTopic: Object.fromEntries(byTopic),
     lostAcknowledged,
     wrongAcknowledgements,
     lostBelowCheckpoint,
     alteredAtSink,
-    duplicatedInKafka,
+    duplicatedInKafka: sum('duplicatedInKafka'),
     writtenUnacknowledged,
-    duplicatedAtSink,
-    deadLettered,
-    delivered,
+    duplicatedAtSink: sum('duplicatedAtSink'),
+    deadLettered: sum('deadLettered'),
+    delivered: sum('delivered'),
     deliveredAndDeadLettered,
-    reordered: reorderedAt.length,
+    reordered: reorderedAt.length + reorderedInKafkaAt.length,
     reorderedAt,
-    undrained,
+    reorderedInKafkaAt,
+    reorderedUnpromised,
+    idempotencyViolations,
+    undrained: sum('undrained'),
     lost:
       lostAcknowledged.length +
       wrongAcknowledgements.length +

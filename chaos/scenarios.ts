@@ -1,5 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { SQSRecord } from 'aws-lambda';
+import {
+  type DynamoFaultKind,
+  type DynamoFaultProxy,
+  startDynamoFaultProxy,
+} from '../dev/dynamodb-fault-proxy.js';
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
 import { createPrng } from '../dev/kafka-rest/faults.js';
 import { type Fault, type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
@@ -10,35 +16,60 @@ import { makeHandler as makeWebhookHandler, type WebhookHandlerDeps } from '../h
 import { loadConfig } from '../lib/config.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
+import { ensureTable } from '../lib/dynamodb-table.js';
 import { AppError, ERROR_CODES } from '../lib/errors.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
-import type { KafkaRestFlavor } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import type { KafkaRestClient, KafkaRestStats } from '../lib/kafka-rest/types.js';
 import type { Log } from '../lib/log.js';
 import { literalSecret } from '../lib/secrets.js';
 import { createAwsClients, createDeadLetterQueue, createSink } from '../lib/sinks/index.js';
 import type { DeadLetterQueue, DeliveryOutcome, Sink } from '../lib/sinks/types.js';
+import {
+  createLazyIdempotencyStore,
+  DEFAULT_IN_PROGRESS_TTL_MS,
+  REPLAYED_HEADER,
+} from '../lib/webhook/idempotency/index.js';
 import { signGithub } from '../lib/webhook/verify/index.js';
 import { httpApiEvent, lambdaContext } from '../test/fixtures/api-gateway.js';
 import { eventBridgeEvent } from '../test/fixtures/eventbridge.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
-import { FAKE_AWS, type FakeSqs, startFakeSqs } from '../test/helpers/aws-fakes.js';
-import { type LocalDynamo, startDynalite } from '../test/helpers/dynalite.js';
+import {
+  FAKE_AWS,
+  type FakeEventBridge,
+  type FakeSqs,
+  startFakeEventBridge,
+  startFakeSqs,
+} from '../test/helpers/aws-fakes.js';
+import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from '../test/helpers/dynalite.js';
+import { CHAOS_CONFIGURATIONS, type ChaosConfigurationName } from './configurations.js';
 import {
   type CheckpointObservation,
   type IngestInput,
+  idOfValue,
   type Reconciliation,
+  type ResendAnswer,
   reconcile,
-  type SinkObservation,
+  type Source,
 } from './reconcile.js';
+import { fromHttpRequests, fromPutEvents, fromSqsMessages } from './sink-observations.js';
+import {
+  createFifoQueue,
+  createStandardQueue,
+  type QueuedMessage,
+  type SimulatedQueue,
+} from './sqs-queues.js';
 
 /**
- * The fault-injection run of issue #6: thousands of events through the webhook, queue and events handlers
- * and the drain, against the local Kafka REST server, the local HTTP sink, dynalite and a local SQS for the
- * DLQ, with faults injected all along; then a reconciliation computed from what each side observed.
+ * The fault-injection run of issues #6 and #12: thousands of events through every ingestion path (plain
+ * and idempotent webhook routes, SQS standard and FIFO queues, EventBridge events) and out through a drain
+ * per sink kind (HTTP single and batch, SQS standard and FIFO, EventBridge), against the local Kafka REST
+ * server in one of the {@link CHAOS_CONFIGURATIONS}, the local HTTP sink, the fake SQS and EventBridge
+ * endpoints reached by the real SDK, and dynalite behind a DynamoDB fault proxy (checkpoints and the
+ * idempotency store), with faults injected all along; then a reconciliation per configuration computed
+ * from what each side observed.
  *
  * Timeline of the drain side (fractions of the inputs settled):
  *
@@ -52,15 +83,35 @@ import {
 
 export interface ChaosOptions {
   readonly seed: number;
+  /** To a plain route (topic `hooks`, drained to an HTTP sink in `single` mode). */
   readonly webhooks: number;
+  /** To a route with `idempotency` on a header (topic `hooks-idem`, drained to an HTTP sink in `batch` mode). */
+  readonly idempotentWebhooks: number;
+  /** Into a standard queue (topic `queue`, drained to a standard SQS queue). */
   readonly queueMessages: number;
+  /** Into a FIFO queue over `fifoGroups` message groups (topic `queue-fifo`, drained to a FIFO SQS queue). */
+  readonly fifoMessages: number;
+  readonly fifoGroups: number;
+  /** EventBridge events (topic `events`, drained to an EventBridge bus). */
   readonly events: number;
+  /**
+   * Idempotent deliveries: chance of being sent again after the first 2xx (once every earlier attempt has
+   * landed), and, separately, of a second copy sent at the same time as the first.
+   */
+  readonly resendRate: number;
+  /**
+   * Records written to `events` partition 0 by one produce before the run: one batch that large, which a v1
+   * proxy answering whole batches returns from its start whatever the offset asked.
+   */
+  readonly bulkBatchRecords: number;
   /** Per ingest attempt: chance of queuing one fault on the proxy's produce endpoint. */
   readonly proxyFaultRate: number;
   /** Per ingest attempt: chance of queuing one fault on the proxy's fetch endpoint. */
   readonly fetchFaultRate: number;
-  /** Per ingest attempt: chance of queuing one fault on the sink. */
+  /** Per ingest attempt: chance of queuing one fault on the HTTP sink, and (separately) on an AWS sink. */
   readonly sinkFaultRate: number;
+  /** Per DynamoDB request (checkpoints and idempotency): chance of a throttle, 5xx, lost answer or delay. */
+  readonly dynamoFaultRate: number;
   /** `Retry-After` of the 429 bursts (proxy and sink). */
   readonly retryAfterSeconds: number;
   /** The Kafka REST clients' per-request timeout; latency spikes last `spikeMs`, beyond it. */
@@ -71,26 +122,29 @@ export interface ChaosOptions {
   readonly leaseMs: number;
   readonly drainIntervalMs: number;
   readonly concurrency: { readonly webhook: number; readonly queue: number; readonly events: number };
-  /**
-   * The Kafka REST API the functions speak and the local server serves (default v1). Reading dialects
-   * only: v3 has no consume API, so there would be no drain to reconcile.
-   */
-  readonly dialect?: { readonly dialect: 'v1' | 'v2'; readonly flavor: KafkaRestFlavor };
+  /** The proxy the functions speak to (default `v1`). */
+  readonly configuration?: ChaosConfigurationName;
   /** Receives every log line of every handler (default: counted, then dropped). */
   readonly log?: Log;
   /** One line per phase, for the CLI. */
   readonly progress?: (line: string) => void;
 }
 
-/** A few hundred events: the run inside `npm test`. */
+/** A few hundred events: the run inside `npm test`, once per configuration. */
 export const SUITE_PRESET: ChaosOptions = {
   seed: 6,
-  webhooks: 120,
-  queueMessages: 150,
+  webhooks: 100,
+  idempotentWebhooks: 80,
+  queueMessages: 120,
+  fifoMessages: 120,
+  fifoGroups: 8,
   events: 60,
+  resendRate: 0.3,
+  bulkBatchRecords: 1_000,
   proxyFaultRate: 0.12,
   fetchFaultRate: 0.05,
   sinkFaultRate: 0.08,
+  dynamoFaultRate: 0.04,
   retryAfterSeconds: 0,
   requestTimeoutMs: 150,
   sinkTimeoutMs: 120,
@@ -100,15 +154,21 @@ export const SUITE_PRESET: ChaosOptions = {
   concurrency: { webhook: 6, queue: 3, events: 4 },
 };
 
-/** Thousands of events: `npm run chaos`. */
+/** 10,000 events per configuration, 2,000 per ingestion path: `npm run chaos`. */
 export const FULL_PRESET: ChaosOptions = {
   seed: 2026,
-  webhooks: 4_000,
-  queueMessages: 4_000,
+  webhooks: 2_000,
+  idempotentWebhooks: 2_000,
+  queueMessages: 2_000,
+  fifoMessages: 2_000,
+  fifoGroups: 40,
   events: 2_000,
+  resendRate: 0.2,
+  bulkBatchRecords: 3_000,
   proxyFaultRate: 0.04,
   fetchFaultRate: 0.01,
   sinkFaultRate: 0.02,
+  dynamoFaultRate: 0.01,
   retryAfterSeconds: 1,
   requestTimeoutMs: 250,
   sinkTimeoutMs: 200,
@@ -117,6 +177,14 @@ export const FULL_PRESET: ChaosOptions = {
   drainIntervalMs: 40,
   concurrency: { webhook: 16, queue: 4, events: 8 },
 };
+
+/** The events of a run (the bulk batch is setup, not input). */
+export const eventsOf = (options: ChaosOptions): number =>
+  options.webhooks +
+  options.idempotentWebhooks +
+  options.queueMessages +
+  options.fifoMessages +
+  options.events;
 
 export const FAULT_KINDS = [
   'proxy-5xx',
@@ -135,9 +203,73 @@ export const FAULT_KINDS = [
   'sink-rejects-poison',
   'sink-drop',
   'sink-latency-spike',
+  'aws-5xx',
+  'aws-throttle',
+  'aws-entry-failure',
+  'aws-rejects-poison',
+  'aws-drop',
+  'aws-latency-spike',
   'dlq-5xx',
+  'dynamo-throttle',
+  'dynamo-server-error',
+  'dynamo-lose-answer',
+  'dynamo-delay',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
+
+/** One configuration of the README inside a run: an ingestion path into its own topic, a drain out of it. */
+export interface ChaosPipeline {
+  readonly name: string;
+  readonly source: Source;
+  readonly topic: string;
+  readonly partitions: number;
+  readonly drainId: string;
+  /** Whether the sink promises per-partition order (or per FIFO group). */
+  readonly orderedSink: boolean;
+}
+
+export const PIPELINES: readonly ChaosPipeline[] = [
+  {
+    name: 'webhook → HTTP single',
+    source: 'webhook',
+    topic: 'hooks',
+    partitions: 3,
+    drainId: 'hooks-out',
+    orderedSink: true,
+  },
+  {
+    name: 'idempotent webhook → HTTP batch',
+    source: 'webhook-idempotent',
+    topic: 'hooks-idem',
+    partitions: 2,
+    drainId: 'hooks-idem-out',
+    orderedSink: true,
+  },
+  {
+    name: 'SQS standard → SQS standard',
+    source: 'queue',
+    topic: 'queue',
+    partitions: 3,
+    drainId: 'queue-out',
+    orderedSink: false,
+  },
+  {
+    name: 'SQS FIFO → SQS FIFO',
+    source: 'queue-fifo',
+    topic: 'queue-fifo',
+    partitions: 3,
+    drainId: 'fifo-out',
+    orderedSink: true,
+  },
+  {
+    name: 'EventBridge → EventBridge',
+    source: 'events',
+    topic: 'events',
+    partitions: 2,
+    drainId: 'events-out',
+    orderedSink: false,
+  },
+];
 
 export interface ChaosScenarios {
   /** Partitions whose run delivered records and was killed before committing them. */
@@ -146,13 +278,18 @@ export interface ChaosScenarios {
   readonly racingRuns: number;
   /** Clock jumps past the lease while a run was still delivering. */
   readonly leaseExpiredMidRun: number;
+  /** Idempotent deliveries sent again after their first 2xx. */
+  readonly resentAfterAck: number;
+  /** Idempotent deliveries sent twice at the same time. */
+  readonly sentTwiceAtOnce: number;
 }
 
 export interface ChaosReport {
+  readonly configuration: ChaosConfigurationName;
   readonly seed: number;
   readonly durationMs: number;
   readonly eventsIn: number;
-  /** Faulted requests queued, by kind (a 429 burst counts each 429). */
+  /** Faulted requests queued, by kind (a 429 burst counts each 429; DynamoDB faults as the proxy applied them). */
   readonly faultsInjected: Readonly<Record<FaultKind, number>>;
   readonly scenarios: ChaosScenarios;
   readonly drainInvocations: number;
@@ -162,20 +299,27 @@ export interface ChaosReport {
   readonly proxyAnswers: Readonly<Record<string, number>>;
   /** The partition reads the server answered, by API: `v1 messages`, `v2 consumer records`, `partition records`. */
   readonly proxyReads: Readonly<Record<string, number>>;
-  /** What the sink answered, by class (`none`: dropped, or still pending at close). */
+  /** What the HTTP sink answered, by class (`none`: dropped, or still pending at close). */
   readonly sinkAnswers: Readonly<Record<string, number>>;
+  /** What the SQS and EventBridge fakes answered to the sinks, by class. */
+  readonly awsSinkAnswers: Readonly<Record<string, number>>;
+  /** What idempotent deliveries were answered, by status (`202 replayed` for a replay). */
+  readonly idempotentAnswers: Readonly<Record<string, number>>;
   /** Summed over every Kafka REST client of the run. */
   readonly clientStats: KafkaRestStats;
   readonly reconciliation: Reconciliation;
 }
 
-const TOPICS = { hooks: 3, queue: 3, events: 2 } as const;
+const TOPICS = Object.fromEntries(PIPELINES.map((pipeline) => [pipeline.topic, pipeline.partitions]));
 const API_KEY = 'chaos-proxy-key-6f1d0c3b9a8e';
 const GITHUB_SECRET = 'chaos-github-secret-41c7e2';
 /** The credentials a run uses, so a test can prove none of them reaches a log line or an error. */
 export const CHAOS_SECRETS = { apiKey: API_KEY, githubSecret: GITHUB_SECRET } as const;
 const ROUTE = 'chaos';
-/** A sender retries a 5xx this many times; SQS redelivers this often before its own DLQ; Lambda retries twice. */
+const IDEMPOTENT_ROUTE = 'chaos-idem';
+const DELIVERY_HEADER = 'x-delivery-id';
+const IDEMPOTENCY_TABLE = 'chaos-idempotency';
+/** A sender retries a 5xx (and a 409 "in progress") this many times; SQS redelivers this often before its own DLQ; Lambda retries twice. */
 const SENDER_ATTEMPTS = 6;
 const MAX_RECEIVES = 8;
 const EVENT_ATTEMPTS = 3;
@@ -189,9 +333,14 @@ const SCENARIO_POINTS = [0.25, 0.5, 0.7] as const;
 const PRODUCE = { method: 'POST', path: /^\/topics\/[^/]+$/ } as const;
 /** v1 `…/messages`, a v2 consumer instance's `…/records`, Redpanda's `…/partitions/{p}/records`. */
 const FETCH = { method: 'GET', path: /\/(messages|records)$/ } as const;
-const V1 = { dialect: 'v1', flavor: 'confluent' } as const;
 /** How long a v2 read may wait at the log end: the drains poll every few tens of milliseconds anyway. */
 const FETCH_WAIT_MS = 20;
+const DYNAMO_FAULTS: Readonly<Record<DynamoFaultKind, FaultKind>> = {
+  throttle: 'dynamo-throttle',
+  'server-error': 'dynamo-server-error',
+  'lose-answer': 'dynamo-lose-answer',
+  delay: 'dynamo-delay',
+};
 
 /** A log that only counts: thousands of events make too many lines to keep. */
 export const createCountingLog = (): Log & { readonly counts: Record<string, number> } => {
@@ -235,11 +384,22 @@ const answerClass = (status: number | null): string => {
   return `${Math.floor(status / 100)}xx`;
 };
 
+const tallyAnswers = (answered: readonly { readonly status: number | null }[]): Record<string, number> => {
+  const tally: Record<string, number> = {};
+  for (const { status } of answered) tally[answerClass(status)] = (tally[answerClass(status)] ?? 0) + 1;
+  return tally;
+};
+
 interface Stack {
   readonly server: KafkaRestServer;
   readonly sink: HttpSink;
-  readonly sqs: FakeSqs;
+  /** The SQS queues the drains deliver to. */
+  readonly sinkSqs: FakeSqs;
+  readonly eventBridge: FakeEventBridge;
+  /** The drains' DLQ, its own endpoint so that its faults never meet the SQS sinks. */
+  readonly dlqSqs: FakeSqs;
   readonly dynamo: LocalDynamo;
+  readonly dynamoProxy: DynamoFaultProxy;
   readonly proxyAnswers: Record<string, number>;
   readonly proxyReads: Record<string, number>;
 }
@@ -251,63 +411,80 @@ const readApiOf = (path: string): string | undefined => {
   return undefined;
 };
 
-const startStack = async (flavor: KafkaRestFlavor): Promise<Stack> => {
+const startStack = async (configuration: ChaosConfigurationName): Promise<Stack> => {
   const proxyAnswers: Record<string, number> = {};
   const proxyReads: Record<string, number> = {};
   const started: { close(): Promise<void> }[] = [];
+  const start = async <T extends { close(): Promise<void> }>(server: Promise<T>): Promise<T> => {
+    const running = await server;
+    started.push(running);
+    return running;
+  };
   try {
-    const server = await startKafkaRestServer({
-      topics: TOPICS,
-      apiKey: API_KEY,
-      flavor,
-      recordRequests: false,
-      // `METHOD /path STATUS 1.2ms`, or `dropped` when no answer was written (fault or client gone).
-      log: (line) => {
-        const [method, target = '', outcome = ''] = line.split(' ');
-        const key = outcome === 'dropped' ? 'none' : answerClass(Number(outcome));
-        proxyAnswers[key] = (proxyAnswers[key] ?? 0) + 1;
-        const read = method === 'GET' ? readApiOf(target.split('?')[0] ?? '') : undefined;
-        if (read !== undefined) proxyReads[read] = (proxyReads[read] ?? 0) + 1;
-      },
-    });
-    started.push(server);
-    const sink = await startHttpSink();
-    started.push(sink);
-    const sqs = await startFakeSqs();
-    started.push(sqs);
-    const dynamo = await startDynalite('chaos-checkpoints');
-    return { server, sink, sqs, dynamo, proxyAnswers, proxyReads };
+    const server = await start(
+      startKafkaRestServer({
+        topics: TOPICS,
+        apiKey: API_KEY,
+        flavor: CHAOS_CONFIGURATIONS[configuration].flavor,
+        v1WholeBatches: CHAOS_CONFIGURATIONS[configuration].v1WholeBatches,
+        recordRequests: false,
+        // `METHOD /path STATUS 1.2ms`, or `dropped` when no answer was written (fault or client gone).
+        log: (line) => {
+          const [method, target = '', outcome = ''] = line.split(' ');
+          const key = outcome === 'dropped' ? 'none' : answerClass(Number(outcome));
+          proxyAnswers[key] = (proxyAnswers[key] ?? 0) + 1;
+          const read = method === 'GET' ? readApiOf(target.split('?')[0] ?? '') : undefined;
+          if (read !== undefined) proxyReads[read] = (proxyReads[read] ?? 0) + 1;
+        },
+      }),
+    );
+    const sink = await start(startHttpSink());
+    const sinkSqs = await start(startFakeSqs());
+    const eventBridge = await start(startFakeEventBridge());
+    const dlqSqs = await start(startFakeSqs());
+    const dynamo = await start(startDynalite('chaos-checkpoints'));
+    await ensureTable(dynamo.client, IDEMPOTENCY_TABLE);
+    const dynamoProxy = await start(startDynamoFaultProxy(dynamo.endpoint));
+    return { server, sink, sinkSqs, eventBridge, dlqSqs, dynamo, dynamoProxy, proxyAnswers, proxyReads };
   } catch (error) {
     for (const server of started.reverse()) await server.close();
     throw error;
   }
 };
 
-const toEnv = (stack: Stack, options: ChaosOptions): Record<string, string> => {
-  const dlq = { queueUrl: stack.sqs.queueUrl('chaos-drain-dlq') };
-  const sink = {
+const toEnv = (
+  stack: Stack,
+  options: ChaosOptions,
+  configuration: ChaosConfigurationName,
+): Record<string, string> => {
+  const dlq = { queueUrl: stack.dlqSqs.queueUrl('chaos-drain-dlq') };
+  const http = (mode: 'single' | 'batch') => ({
     type: 'http',
-    url: `${stack.sink.url}/in`,
+    url: `${stack.sink.url}/${mode}`,
     allowHttp: true,
-    mode: 'single',
+    mode,
     timeoutMs: options.sinkTimeoutMs,
-  };
-  const drain = (id: string, topic: string) => ({
-    id,
-    topic,
-    sink,
-    dlq,
-    batchSize: 25,
-    maxAttempts: 4,
-    retryBaseMs: 2,
-    retryMaxMs: 20,
+    ...(mode === 'batch' ? { maxBatchRecords: 10 } : {}),
   });
+  const sinks: Readonly<Record<string, object>> = {
+    'hooks-out': http('single'),
+    'hooks-idem-out': http('batch'),
+    'queue-out': { type: 'sqs', queueUrl: stack.sinkSqs.queueUrl('chaos-out') },
+    'fifo-out': { type: 'sqs', queueUrl: stack.sinkSqs.queueUrl('chaos-out.fifo') },
+    'events-out': {
+      type: 'eventbridge',
+      busName: 'chaos-bus',
+      source: 'chaos.bridge',
+      detailType: 'Kafka record',
+    },
+  };
+  const { dialect, flavor } = CHAOS_CONFIGURATIONS[configuration];
   return {
     KAFKA_REST_URL: stack.server.url,
     KAFKA_REST_ALLOW_HTTP: 'true',
     KAFKA_REST_API_KEY: API_KEY,
-    KAFKA_REST_DIALECT: (options.dialect ?? V1).dialect,
-    KAFKA_REST_FLAVOR: (options.dialect ?? V1).flavor,
+    KAFKA_REST_DIALECT: dialect,
+    KAFKA_REST_FLAVOR: flavor,
     KAFKA_REST_FETCH_WAIT_MS: String(FETCH_WAIT_MS),
     KAFKA_REST_TIMEOUT_MS: String(options.requestTimeoutMs),
     KAFKA_REST_CONNECT_TIMEOUT_MS: '1000',
@@ -321,16 +498,30 @@ const toEnv = (stack: Stack, options: ChaosOptions): Record<string, string> => {
         key: { jsonPointer: '/id' },
         verify: { scheme: 'github', secret: GITHUB_SECRET },
       },
+      [IDEMPOTENT_ROUTE]: {
+        topic: 'hooks-idem',
+        key: { jsonPointer: '/id' },
+        verify: { scheme: 'github', secret: GITHUB_SECRET },
+        idempotency: { from: 'header', header: DELIVERY_HEADER },
+      },
     }),
+    IDEMPOTENCY_TABLE,
     QUEUE_TOPIC: 'queue',
     QUEUE_KEY_ATTRIBUTE: 'key',
     QUEUE_CONCURRENCY: '2',
     EVENTS_TOPIC: 'events',
-    DRAINS: JSON.stringify([
-      drain('hooks-out', 'hooks'),
-      drain('queue-out', 'queue'),
-      drain('events-out', 'events'),
-    ]),
+    DRAINS: JSON.stringify(
+      PIPELINES.map((pipeline) => ({
+        id: pipeline.drainId,
+        topic: pipeline.topic,
+        sink: sinks[pipeline.drainId],
+        dlq,
+        batchSize: 25,
+        maxAttempts: 4,
+        retryBaseMs: 2,
+        retryMaxMs: 20,
+      })),
+    ),
     CHECKPOINT_TABLE: stack.dynamo.tableName,
     DRAIN_LEASE_MS: String(options.leaseMs),
   };
@@ -346,29 +537,60 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
   const random = createPrng(options.seed);
   const log = options.log ?? createCountingLog();
   const progress = options.progress ?? (() => {});
-  const dialect = options.dialect ?? V1;
-  const stack = await startStack(dialect.flavor);
-  const { server, sink, sqs, dynamo } = stack;
+  const configuration = options.configuration ?? 'v1';
+  const { dialect, flavor } = CHAOS_CONFIGURATIONS[configuration];
+  const stack = await startStack(configuration);
+  const { server, sink, sinkSqs, eventBridge, dlqSqs, dynamo, dynamoProxy } = stack;
   const clients: KafkaRestClient[] = [];
   const sinks: Sink[] = [];
-  const aws = createAwsClients({ ...FAKE_AWS, sqsEndpoint: sqs.endpoint });
+  const aws = createAwsClients({
+    ...FAKE_AWS,
+    sqsEndpoint: sinkSqs.endpoint,
+    eventBridgeEndpoint: eventBridge.endpoint,
+  });
+  const dlqAws = createAwsClients({ ...FAKE_AWS, sqsEndpoint: dlqSqs.endpoint });
+  // The drain's and the webhook function's DynamoDB clients as they are built in AWS, aimed at the proxy.
+  const checkpointClient = new DynamoDBClient({
+    ...FAKE_AWS,
+    credentials: TEST_CREDENTIALS,
+    endpoint: dynamoProxy.endpoint,
+  });
+  const idempotency = createLazyIdempotencyStore({
+    tableName: IDEMPOTENCY_TABLE,
+    inProgressTtlMs: DEFAULT_IN_PROGRESS_TTL_MS,
+    now: Date.now,
+    region: FAKE_AWS.region,
+    endpoint: dynamoProxy.endpoint,
+    credentials: TEST_CREDENTIALS,
+  });
   try {
-    const config = loadConfig(toEnv(stack, options));
+    const config = loadConfig(toEnv(stack, options, configuration));
+    // One batch as large as a compressed batch of a real log, before anything else.
+    server.append(
+      'events',
+      0,
+      Array.from({ length: options.bulkBatchRecords }, (_, n) => ({
+        value: Buffer.from(JSON.stringify({ bulk: n })),
+      })),
+    );
 
     // ------------------------------------------------------------------------------------------ faults
     const faults = Object.fromEntries(FAULT_KINDS.map((kind) => [kind, 0])) as Record<FaultKind, number>;
-    const proxyDeck = createDeck(
-      FAULT_KINDS.filter((kind) => kind.startsWith('proxy-')),
-      random,
-    );
-    const fetchDeck = createDeck(
-      FAULT_KINDS.filter((kind) => kind.startsWith('fetch-')),
-      random,
-    );
-    const sinkDeck = createDeck(
-      FAULT_KINDS.filter((kind) => kind.startsWith('sink-')),
-      random,
-    );
+    const deckOf = (prefix: string) =>
+      createDeck(
+        FAULT_KINDS.filter((kind) => kind.startsWith(prefix)),
+        random,
+      );
+    const proxyDeck = deckOf('proxy-');
+    const fetchDeck = deckOf('fetch-');
+    const sinkDeck = deckOf('sink-');
+    const awsDeck = deckOf('aws-');
+    dynamoProxy.setChaos({
+      rate: options.dynamoFaultRate,
+      kinds: Object.keys(DYNAMO_FAULTS) as DynamoFaultKind[],
+      seed: options.seed,
+      delayMs: options.spikeMs,
+    });
     let injecting = true;
     const burst = () => 2 + Math.floor(random() * 4);
     const injectProxy = (fault: Fault, kind: FaultKind, count = 1) => {
@@ -391,13 +613,63 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
           // Half of the poison records also meet a failing DLQ first: the partition must wait, not skip.
           if (random() < 0.5) {
             faults['dlq-5xx'] += 1;
-            sqs.failCalls({ kind: 'error', status: 500, type: 'InternalError', message: 'chaos' });
+            dlqSqs.failCalls({ kind: 'error', status: 500, type: 'InternalError', message: 'chaos' });
           }
           return;
         case 'sink-drop':
           return sink.inject({ kind: 'drop' });
         default:
           return sink.inject({ kind: 'delay', ms: options.spikeMs });
+      }
+    };
+    // An entry fault hits the next entry its target sees, whichever batch it is in: often an early entry of
+    // a batch whose later entries are accepted, the case that reorders a sink which resends the rest.
+    const entryFaults = {
+      'sqs-standard': [] as boolean[],
+      'sqs-fifo': [] as boolean[],
+      eventbridge: [] as boolean[],
+    };
+    sinkSqs.failEntries((entry) => {
+      const permanent = entryFaults[entry.MessageGroupId === undefined ? 'sqs-standard' : 'sqs-fifo'].shift();
+      if (permanent === undefined) return undefined;
+      return permanent
+        ? { code: 'InvalidParameterValue', senderFault: true, message: 'rejected by the chaos queue' }
+        : { code: 'InternalError', senderFault: false, message: 'chaos' };
+    });
+    eventBridge.failEntries(() => {
+      const permanent = entryFaults.eventbridge.shift();
+      if (permanent === undefined) return undefined;
+      return permanent
+        ? { code: 'InvalidArgument', message: 'rejected by the chaos bus' }
+        : { code: 'ThrottlingException', message: 'chaos' };
+    });
+    const injectAws = (kind: FaultKind) => {
+      faults[kind] += 1;
+      const entryTarget =
+        (['sqs-standard', 'sqs-fifo', 'eventbridge'] as const)[Math.floor(random() * 3)] ?? 'sqs-fifo';
+      const toSqs = entryTarget !== 'eventbridge';
+      const target = toSqs ? sinkSqs : eventBridge;
+      switch (kind) {
+        case 'aws-5xx':
+          return target.failCalls({
+            kind: 'error',
+            status: 500,
+            type: toSqs ? 'InternalError' : 'InternalException',
+          });
+        case 'aws-throttle':
+          return target.failCalls({
+            kind: 'error',
+            status: 400,
+            type: 'ThrottlingException',
+            message: 'Rate exceeded',
+          });
+        case 'aws-entry-failure':
+        case 'aws-rejects-poison':
+          return void entryFaults[entryTarget].push(kind === 'aws-rejects-poison');
+        case 'aws-drop':
+          return target.failCalls({ kind: 'drop' });
+        default:
+          return target.failCalls({ kind: 'delay', ms: options.spikeMs });
       }
     };
     /** Called before every ingest attempt, so faults arrive spread over the run and meet live traffic. */
@@ -426,7 +698,15 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
             break;
           }
           case 'proxy-record-error':
-            injectProxy({ kind: 'record-errors', errors: { 0: { code: 50003 } }, match: PRODUCE }, kind);
+            // Any of the first records of a request: one in the middle is what can reorder a FIFO group.
+            injectProxy(
+              {
+                kind: 'record-errors',
+                errors: { [Math.floor(random() * 4)]: { code: 50003 } },
+                match: PRODUCE,
+              },
+              kind,
+            );
             break;
           case 'proxy-drop':
             injectProxy({ kind: 'drop', match: PRODUCE }, kind);
@@ -456,6 +736,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
         else injectProxy({ kind: 'delay', ms: options.spikeMs, match: FETCH }, kind);
       }
       if (random() < options.sinkFaultRate) injectSink(sinkDeck());
+      if (random() < options.sinkFaultRate) injectAws(awsDeck());
     };
 
     // --------------------------------------------------------------------------------------- ingestion
@@ -473,18 +754,19 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
           throw new AppError(ERROR_CODES.SECRET, 'chaos routes use literal secrets');
         },
       },
+      idempotency,
       log,
       deadlineMarginMs: config.deadlineMarginMs,
       now: Date.now,
     };
-    const queueDeps: QueueHandlerDeps = {
+    const queueDeps = (queue: QueueHandlerDeps['queue']): QueueHandlerDeps => ({
       kafka: ingestClient(),
       log,
       now: Date.now,
-      queue: config.queue,
+      queue,
       limits: toProduceLimits(config.kafka),
       deadlineMarginMs: config.deadlineMarginMs,
-    };
+    });
     const eventsDeps: EventsHandlerDeps = {
       kafka: ingestClient(),
       log,
@@ -495,11 +777,13 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       now: Date.now,
     };
     const webhookHandler = makeWebhookHandler(() => webhookDeps);
-    const queueHandler = makeQueueHandler(() => queueDeps);
+    const standardQueueDeps = queueDeps(config.queue);
+    // A FIFO queue's record key is its MessageGroupId (no key attribute), so a group is one partition.
+    const fifoQueueDeps = queueDeps({ ...config.queue, topic: 'queue-fifo', keyAttribute: undefined });
     const eventsHandler = makeEventsHandler(() => eventsDeps);
 
     const inputs: IngestInput[] = [];
-    const total = options.webhooks + options.queueMessages + options.events;
+    const total = eventsOf(options);
     let acknowledged = 0;
     const settle = (input: IngestInput) => {
       inputs.push(input);
@@ -515,29 +799,100 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       started += 1;
     };
 
-    const sendWebhook = async (n: number): Promise<void> => {
-      await admit();
-      const id = `w-${n}`;
-      const body = JSON.stringify({ id, source: 'webhook', n });
-      const headers = { 'x-hub-signature-256': signGithub(GITHUB_SECRET, body) };
+    /** One delivery of a signed webhook; a sender retries 5xx and 409 (another delivery in progress). */
+    const deliverWebhook = async (route: string, body: string, extraHeaders: Record<string, string> = {}) => {
+      maybeInjectFaults();
+      const headers = { 'x-hub-signature-256': signGithub(GITHUB_SECRET, body), ...extraHeaders };
+      const response = await webhookHandler(
+        httpApiEvent(`/hooks/${route}`, body, { headers }),
+        lambdaContext(INVOCATION_MS),
+      );
+      const status = response.statusCode ?? 500;
+      const ack =
+        status === 202
+          ? (JSON.parse(response.body ?? '{}') as { partition: number; offset: number })
+          : undefined;
+      const replayed = response.headers?.[REPLAYED_HEADER] === 'true';
+      return {
+        status,
+        replayed,
+        ...(ack === undefined ? {} : { ack: { partition: ack.partition, offset: ack.offset } }),
+      };
+    };
+    const idempotentAnswers: Record<string, number> = {};
+    const countAnswer = (answer: ResendAnswer) => {
+      const key = `${answer.status}${answer.replayed ? ' replayed' : ''}`;
+      idempotentAnswers[key] = (idempotentAnswers[key] ?? 0) + 1;
+    };
+    const sendUntilAccepted = async (route: string, body: string, headers?: Record<string, string>) => {
       let attempts = 0;
       while (attempts < SENDER_ATTEMPTS) {
         attempts += 1;
-        maybeInjectFaults();
-        const response = await webhookHandler(
-          httpApiEvent(`/hooks/${ROUTE}`, body, { headers }),
-          lambdaContext(INVOCATION_MS),
-        );
-        const status = response.statusCode ?? 500;
-        if (status === 202) {
-          const ack = JSON.parse(response.body ?? '{}') as { partition: number; offset: number };
-          settle({ id, source: 'webhook', topic: 'hooks', acknowledged: true, ack, attempts });
-          return;
-        }
+        const answer = await deliverWebhook(route, body, headers);
+        if (route === IDEMPOTENT_ROUTE) countAnswer(answer);
+        if (answer.ack !== undefined) return { attempts, ack: answer.ack };
         // A sender gives up on a 4xx (its own mistake) and retries a 5xx, as the 503's Retry-After asks.
-        if (status < 500) break;
+        if (answer.status < 500 && answer.status !== 409) break;
       }
-      settle({ id, source: 'webhook', topic: 'hooks', acknowledged: false, attempts });
+      return { attempts, ack: undefined };
+    };
+
+    const sendWebhook = async (n: number): Promise<void> => {
+      await admit();
+      const id = `w-${n}`;
+      const { attempts, ack } = await sendUntilAccepted(ROUTE, JSON.stringify({ id, source: 'webhook', n }));
+      settle({
+        id,
+        source: 'webhook',
+        topic: 'hooks',
+        acknowledged: ack !== undefined,
+        attempts,
+        ...(ack === undefined ? {} : { ack }),
+      });
+    };
+
+    const copiesInKafka = (topic: string, id: string): number => {
+      let copies = 0;
+      for (let partition = 0; partition < (TOPICS[topic] ?? 0); partition++) {
+        for (const record of server.records(topic, partition))
+          if (idOfValue(record.value) === id) copies += 1;
+      }
+      return copies;
+    };
+    const scenarioCounts = { resentAfterAck: 0, sentTwiceAtOnce: 0 };
+    const resends = new Set<Promise<void>>();
+    const sendIdempotentWebhook = async (n: number): Promise<void> => {
+      await admit();
+      const id = `wi-${n}`;
+      const body = JSON.stringify({ id, source: 'webhook-idempotent', n });
+      const headers = { [DELIVERY_HEADER]: id };
+      // A sender that timed out and retried while its first delivery was still running.
+      const twice = random() < options.resendRate;
+      if (twice) scenarioCounts.sentTwiceAtOnce += 1;
+      const results = await Promise.all(
+        Array.from({ length: twice ? 2 : 1 }, () => sendUntilAccepted(IDEMPOTENT_ROUTE, body, headers)),
+      );
+      const attempts = results.reduce((sum, result) => sum + result.attempts, 0);
+      const ack = results.find((result) => result.ack !== undefined)?.ack;
+      const base = { id, source: 'webhook-idempotent', topic: 'hooks-idem', attempts } as const;
+      if (ack === undefined) return settle({ ...base, acknowledged: false });
+      if (random() >= options.resendRate) return settle({ ...base, acknowledged: true, ack });
+      // Sent again after its 2xx, once every earlier attempt has landed (a late write lands by spikeMs):
+      // from then on Kafka must gain no copy of it.
+      scenarioCounts.resentAfterAck += 1;
+      const resent = { copiesBefore: 0, answers: [] as ResendAnswer[] };
+      settle({ ...base, acknowledged: true, ack, resent });
+      const later = (async () => {
+        await delay(options.spikeMs + 50);
+        resent.copiesBefore = copiesInKafka('hooks-idem', id);
+        for (let copy = 0; copy < 1 + Math.floor(random() * 2); copy++) {
+          const answer = await deliverWebhook(IDEMPOTENT_ROUTE, body, headers);
+          countAnswer(answer);
+          resent.answers.push(answer);
+        }
+      })();
+      resends.add(later);
+      void later.finally(() => resends.delete(later));
     };
 
     const sendEvent = async (n: number): Promise<void> => {
@@ -558,42 +913,55 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       settle({ id: event.id, source: 'events', topic: 'events', acknowledged: false, attempts });
     };
 
-    // A standard SQS queue: a failed message comes back later with its receive count up, until the redrive.
-    const queue = Array.from({ length: options.queueMessages }, (_, n) => ({ id: `q-${n}`, receives: 0 }));
-    let queueOutstanding = queue.length;
-    const toSqsRecord = (message: { id: string; receives: number }): SQSRecord =>
-      sqsRecord(JSON.stringify({ id: message.id, source: 'queue' }), {
+    const standardQueue = createStandardQueue(
+      Array.from({ length: options.queueMessages }, (_, n) => ({ id: `q-${n}`, receives: 0 })),
+      MAX_RECEIVES,
+    );
+    const fifoQueue = createFifoQueue(
+      Array.from({ length: options.fifoMessages }, (_, n) => ({
+        id: `f-${n}`,
+        group: { id: `g-${n % options.fifoGroups}`, seq: Math.floor(n / options.fifoGroups) },
+        receives: 0,
+      })),
+      MAX_RECEIVES,
+    );
+    const toSqsRecord = (source: Source, message: QueuedMessage): SQSRecord =>
+      sqsRecord(JSON.stringify({ id: message.id, source }), {
         messageId: message.id,
-        attributes: { key: `k-${Number(message.id.slice(2)) % 40}` },
+        ...(message.group === undefined
+          ? { attributes: { key: `k-${Number(message.id.slice(2)) % 40}` } }
+          : { groupId: message.group.id }),
         receiveCount: message.receives,
       });
-    const pollQueue = async (): Promise<void> => {
-      while (queueOutstanding > 0) {
-        const batch = queue.splice(0, 10);
+    /** One Lambda poller of a queue: batches of up to 10 until every message left the queue. */
+    const pollQueue = async (
+      queue: SimulatedQueue,
+      source: 'queue' | 'queue-fifo',
+      deps: QueueHandlerDeps,
+    ) => {
+      const handler = makeQueueHandler(() => deps);
+      const topic = source === 'queue' ? 'queue' : 'queue-fifo';
+      while (queue.outstanding() > 0) {
+        const batch = queue.take(10);
         if (batch.length === 0) {
           await delay(1);
           continue;
         }
-        for (const message of batch) {
-          if (message.receives === 0) await admit();
-          message.receives += 1;
-        }
+        for (const message of batch) if (message.receives === 1) await admit();
         maybeInjectFaults();
-        const response = await queueHandler(sqsEvent(batch.map(toSqsRecord)), lambdaContext(INVOCATION_MS));
+        const response = await handler(
+          sqsEvent(batch.map((message) => toSqsRecord(source, message))),
+          lambdaContext(INVOCATION_MS),
+        );
         const failed = new Set(response.batchItemFailures.map((failure) => failure.itemIdentifier));
-        for (const message of batch) {
-          if (failed.has(message.id) && message.receives < MAX_RECEIVES) {
-            queue.push(message);
-            continue;
-          }
-          queueOutstanding -= 1;
-          const acked = !failed.has(message.id);
+        for (const { message, acknowledged: acked } of queue.settle(batch, failed)) {
           settle({
             id: message.id,
-            source: 'queue',
-            topic: 'queue',
+            source,
+            topic,
             acknowledged: acked,
             attempts: message.receives,
+            ...(message.group === undefined ? {} : { group: message.group }),
           });
         }
       }
@@ -607,7 +975,8 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       baseUrl: server.url,
       allowHttp: true,
       auth: apiKeyAuth(literalSecret(API_KEY)),
-      ...dialect,
+      dialect,
+      flavor,
       fetchWaitMs: FETCH_WAIT_MS,
       requestTimeoutMs: options.requestTimeoutMs,
       connectTimeoutMs: 1_000,
@@ -620,7 +989,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     });
     clients.push(drainKafka);
     const store = createCheckpointStore({
-      client: dynamo.client,
+      client: checkpointClient,
       tableName: dynamo.tableName,
       leaseMs: options.leaseMs,
       now,
@@ -632,7 +1001,8 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       const created = createSink(drain.sink, sinkDeps);
       sinks.push(created);
       sinkOf.set(drain.id, created);
-      if (drain.dlq !== undefined) dlqOf.set(drain.id, createDeadLetterQueue(drain.dlq, sinkDeps));
+      if (drain.dlq !== undefined)
+        dlqOf.set(drain.id, createDeadLetterQueue(drain.dlq, { ...sinkDeps, aws: dlqAws }));
     }
     const reports: DrainRunReport[] = [];
     let invocations = 0;
@@ -799,14 +1169,22 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       });
     };
 
-    progress(`ingesting ${total} events (seed ${options.seed})`);
+    progress(`ingesting ${total} events (seed ${options.seed}, configuration ${configuration})`);
+    const pollers = (queue: SimulatedQueue, source: 'queue' | 'queue-fifo', deps: QueueHandlerDeps) =>
+      Array.from({ length: options.concurrency.queue }, () => pollQueue(queue, source, deps));
     const ingestion = Promise.all([
       runPool(options.webhooks, options.concurrency.webhook, sendWebhook),
+      runPool(options.idempotentWebhooks, options.concurrency.webhook, sendIdempotentWebhook),
       runPool(options.events, options.concurrency.events, sendEvent),
-      Promise.all(Array.from({ length: options.concurrency.queue }, pollQueue)),
-    ]).finally(() => {
-      ingestDone = true;
-    });
+      ...pollers(standardQueue, 'queue', standardQueueDeps),
+      ...pollers(fifoQueue, 'queue-fifo', fifoQueueDeps),
+    ])
+      .then(async () => {
+        while (resends.size > 0) await Promise.all([...resends]);
+      })
+      .finally(() => {
+        ingestDone = true;
+      });
     await Promise.all([ingestion, scheduler(), conductor()]);
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
     scenarios.killedAfterDelivery = killedAfterDelivery;
@@ -816,6 +1194,11 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     injecting = false;
     server.clearFaults();
     sink.clearFaults();
+    for (const pending of Object.values(entryFaults)) pending.length = 0;
+    const dynamoStats = dynamoProxy.stats();
+    dynamoProxy.clear();
+    for (const [kind, name] of Object.entries(DYNAMO_FAULTS))
+      faults[name] = dynamoStats.faults[kind as DynamoFaultKind];
     // A produce the client gave up on during a latency spike is still held by the proxy and is written when
     // the spike ends (a real proxy does the same): let those late duplicates land before the final drain.
     await delay(options.spikeMs + 50);
@@ -839,19 +1222,32 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
         records: server.records(topic, partition).map(({ offset, value }) => ({ offset, value })),
       })),
     );
-    const sinkObserved: SinkObservation[] = sink.received.map((request) => ({
-      topic: String(request.headers['kafka-topic']),
-      partition: Number(request.headers['kafka-partition']),
-      offset: Number(request.headers['kafka-offset']),
-      status: request.status,
-      body: request.body,
-    }));
-    const deadLetters = sqs.messages.map((message) => {
+    const fifoOut = sinkSqs.queueUrl('chaos-out.fifo');
+    const sinkObserved = [
+      ...fromHttpRequests(sink.received),
+      ...fromSqsMessages(
+        sinkSqs.messages.filter((message) => message.queueUrl !== fifoOut),
+        false,
+      ),
+      ...fromSqsMessages(
+        sinkSqs.messages.filter((message) => message.queueUrl === fifoOut),
+        true,
+      ),
+      ...fromPutEvents(eventBridge.events),
+    ];
+    const deadLetters = dlqSqs.messages.map((message) => {
       const letter = JSON.parse(message.MessageBody) as { topic: string; partition: number; offset: number };
       return { topic: letter.topic, partition: letter.partition, offset: letter.offset };
     });
     const drainIds = new Set(config.drain.drains.map((drain) => drain.id));
-    const checkpoints: CheckpointObservation[] = (await store.list())
+    // Read past the fault proxy: the observation must not depend on what it is observing.
+    const table = createCheckpointStore({
+      client: dynamo.client,
+      tableName: dynamo.tableName,
+      leaseMs: options.leaseMs,
+      now,
+    });
+    const checkpoints: CheckpointObservation[] = (await table.list())
       .filter((checkpoint) => drainIds.has(checkpoint.drainId))
       .map(({ topic, partition, nextOffset }) => ({ topic, partition, nextOffset }));
 
@@ -861,22 +1257,20 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
         partitionOutcomes[partition.outcome] = (partitionOutcomes[partition.outcome] ?? 0) + 1;
       }
     }
-    const sinkAnswers: Record<string, number> = {};
-    for (const request of sink.received) {
-      const key = answerClass(request.status);
-      sinkAnswers[key] = (sinkAnswers[key] ?? 0) + 1;
-    }
     return {
+      configuration,
       seed: options.seed,
       durationMs: Date.now() - startedAt,
       eventsIn: total,
       faultsInjected: faults,
-      scenarios,
+      scenarios: { ...scenarios, ...scenarioCounts },
       drainInvocations: invocations,
       partitionOutcomes,
       proxyAnswers: { ...stack.proxyAnswers },
       proxyReads: { ...stack.proxyReads },
-      sinkAnswers,
+      sinkAnswers: tallyAnswers(sink.received),
+      awsSinkAnswers: tallyAnswers([...sinkSqs.calls, ...eventBridge.calls]),
+      idempotentAnswers,
       clientStats: clients
         .map((client) => client.stats())
         .reduce(addStats, {
@@ -892,7 +1286,12 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     for (const created of sinks) await created.close?.();
     for (const client of clients) await client.close();
     aws.destroy();
-    await Promise.all([server.close(), sink.close(), sqs.close(), dynamo.close()]);
+    dlqAws.destroy();
+    checkpointClient.destroy();
+    idempotency.destroy();
+    await Promise.all(
+      [server, sink, sinkSqs, eventBridge, dlqSqs, dynamoProxy, dynamo].map((running) => running.close()),
+    );
   }
 };
 

@@ -1,42 +1,60 @@
 import { beforeAll, describe, expect, it } from 'vitest';
+import { CHAOS_CONFIGURATION_NAMES, expectedReadApi } from '../chaos/configurations.js';
 import { type Observations, reconcile } from '../chaos/reconcile.js';
 import { formatChaosReport, isChaosClean } from '../chaos/report.js';
-import { type ChaosReport, FAULT_KINDS, runChaos, SUITE_PRESET } from '../chaos/scenarios.js';
+import { type ChaosReport, FAULT_KINDS, PIPELINES, runChaos, SUITE_PRESET } from '../chaos/scenarios.js';
+import { fromPutEvents } from '../chaos/sink-observations.js';
+import { createFifoQueue, createStandardQueue, type QueuedMessage } from '../chaos/sqs-queues.js';
 
 /**
- * The fault-injection run at suite size (a few hundred events; `npm run chaos` runs thousands). The
- * assertions are about correctness, never timing: nothing acknowledged is lost, nothing is reordered,
- * and the run really met every fault and drain scenario it claims.
+ * The fault-injection run at suite size (a few hundred events per configuration; `npm run chaos` runs
+ * 10,000), once per configuration: every ingestion path and every sink under proxy, sink and DynamoDB
+ * faults. The assertions are about correctness, never timing: nothing acknowledged is lost, no promised
+ * order is broken (per FIFO group inside Kafka, per partition at each ordered sink), no idempotent delivery
+ * is produced again after its 2xx, every partition is drained, and the run really met every fault and
+ * scenario it claims.
  */
-describe('chaos run (webhook, queue, events, drain under injected faults)', () => {
+describe.each(CHAOS_CONFIGURATION_NAMES)('chaos run, configuration %s', (configuration) => {
   let report: ChaosReport;
   let table: string;
 
   beforeAll(async () => {
-    report = await runChaos(SUITE_PRESET);
+    report = await runChaos({ ...SUITE_PRESET, configuration });
     table = formatChaosReport(report);
   }, 60_000);
 
-  it('finds every acknowledged input in Kafka, at the offset it was acknowledged with', () => {
+  it('finds every acknowledged input in Kafka, at the offset it was acknowledged with, on every path', () => {
     const r = report.reconciliation;
     expect(r.lostAcknowledged, table).toEqual([]);
     expect(r.wrongAcknowledgements, table).toEqual([]);
-    const acknowledged = Object.values(r.inputs).reduce((sum, source) => sum + source.acknowledged, 0);
-    expect(acknowledged).toBeGreaterThan(0);
+    for (const source of Object.values(r.inputs)) expect(source.acknowledged, table).toBeGreaterThan(0);
   });
 
-  it('has every record below each checkpoint at the sink (same bytes) or in the DLQ, and drained all', () => {
+  it('has every record below each checkpoint at its sink (same bytes) or in the DLQ, and drained all', () => {
     const r = report.reconciliation;
     expect(r.lostBelowCheckpoint, table).toEqual([]);
     expect(r.alteredAtSink, table).toEqual([]);
     expect(r.undrained, table).toBe(0);
-    expect(r.delivered).toBeGreaterThan(0);
+    for (const pipeline of PIPELINES) {
+      expect(r.byTopic[pipeline.topic]?.delivered, pipeline.name).toBeGreaterThan(0);
+    }
     expect(r.lost).toBe(0);
   });
 
-  it('keeps per-partition order at the sink', () => {
+  it('keeps FIFO group order inside Kafka and per-partition order at every sink that promises it', () => {
+    expect(report.reconciliation.reorderedInKafkaAt, table).toEqual([]);
     expect(report.reconciliation.reorderedAt, table).toEqual([]);
-    expect(isChaosClean(report)).toBe(true);
+  });
+
+  it('never produces an idempotent delivery again after its first 2xx, and replays its answer', () => {
+    expect(report.reconciliation.idempotencyViolations, table).toEqual([]);
+    expect(report.scenarios.resentAfterAck).toBeGreaterThan(0);
+    expect(report.scenarios.sentTwiceAtOnce).toBeGreaterThan(0);
+    expect(report.idempotentAnswers['202 replayed'], table).toBeGreaterThan(0);
+  });
+
+  it('is clean: the verdict the CLI exits with', () => {
+    expect(isChaosClean(report), table).toBe(true);
   });
 
   it('injected every fault kind and ran the kill, race and lease-expiry scenarios', () => {
@@ -46,44 +64,29 @@ describe('chaos run (webhook, queue, events, drain under injected faults)', () =
     expect(report.scenarios.leaseExpiredMidRun).toBe(1);
   });
 
-  it('felt the faults: the servers answered 429, 5xx and nothing, and the clients retried', () => {
+  it('felt the faults: the servers answered 429, 5xx and nothing, the clients retried, reads took its API', () => {
     expect(report.proxyAnswers['429']).toBeGreaterThan(0);
     expect(report.proxyAnswers['5xx']).toBeGreaterThan(0);
     expect(report.proxyAnswers.none).toBeGreaterThan(0);
     expect(report.sinkAnswers['4xx']).toBeGreaterThan(0);
     expect(report.sinkAnswers['5xx']).toBeGreaterThan(0);
+    expect(report.awsSinkAnswers['5xx']).toBeGreaterThan(0);
+    expect(report.awsSinkAnswers.none).toBeGreaterThan(0);
     expect(report.clientStats.retries).toBeGreaterThan(0);
     // Other runs met leases held by the killed run or by a racing run.
     expect(report.partitionOutcomes.busy).toBeGreaterThan(0);
-    expect(Object.keys(report.proxyReads)).toEqual(['v1 messages']);
+    expect(Object.keys(report.proxyReads), table).toEqual([expectedReadApi(configuration)]);
   });
 
-  it('prints the table the CLI prints: events in, faults by kind, lost, duplicated, DLQd, reordered', () => {
+  it('prints a row per path and sink, and the totals: lost, duplicated, DLQd, reordered', () => {
+    expect(table).toContain(`configuration ${configuration}`);
     expect(table).toContain(`${report.eventsIn} events`);
+    for (const pipeline of PIPELINES) expect(table).toMatch(new RegExp(`\\n {2}${pipeline.name} +\\d`));
     for (const kind of FAULT_KINDS) expect(table).toContain(kind);
     for (const label of ['lost', 'duplicated in Kafka', 'duplicated at the sink', "DLQ'd", 'reordered']) {
       expect(table).toMatch(new RegExp(`\\n {2}${label} +\\d`));
     }
   });
-});
-
-describe.each(['confluent', 'redpanda', 'karapace'] as const)('chaos run over v2 %s', (flavor) => {
-  it('loses nothing and reorders nothing under the same faults, reading the way that server reads', async () => {
-    // Act
-    const report = await runChaos({ ...SUITE_PRESET, dialect: { dialect: 'v2', flavor } });
-
-    // Assess
-    const table = formatChaosReport(report);
-    expect(isChaosClean(report), table).toBe(true);
-    expect(report.reconciliation.undrained, table).toBe(0);
-    expect(report.reconciliation.delivered).toBeGreaterThan(0);
-    for (const kind of FAULT_KINDS) expect(report.faultsInjected[kind], kind).toBeGreaterThan(0);
-    expect(report.proxyAnswers.none).toBeGreaterThan(0);
-    // Redpanda through its stateless partition reads; the others through consumer instances; never v1.
-    const api = flavor === 'redpanda' ? 'partition records' : 'v2 consumer records';
-    expect(Object.keys(report.proxyReads), table).toEqual([api]);
-    expect(table).toContain('proxy reads');
-  }, 60_000);
 });
 
 describe('reconcile (the checker itself can fail)', () => {
@@ -111,8 +114,8 @@ describe('reconcile (the checker itself can fail)', () => {
       },
     ],
     sink: [
-      { topic: 't', partition: 0, offset: 0, status: 200, body: value('w-0') },
-      { topic: 't', partition: 0, offset: 1, status: 200, body: value('q-0') },
+      { topic: 't', partition: 0, offset: 0, status: 200, body: value('w-0'), ordered: true },
+      { topic: 't', partition: 0, offset: 1, status: 200, body: value('q-0'), ordered: true },
     ],
     deadLetters: [],
     checkpoints: [{ topic: 't', partition: 0, nextOffset: 2 }],
@@ -213,5 +216,177 @@ describe('reconcile (the checker itself can fail)', () => {
       sink: [...o.sink, o.sink[1] as Observations['sink'][number]],
     });
     expect(r).toMatchObject({ duplicatedInKafka: 1, duplicatedAtSink: 1, undrained: 1, lost: 0 });
+  });
+});
+
+describe('reconcile: group order in Kafka, unordered sinks, idempotent resends', () => {
+  const value = (id: string) => Buffer.from(JSON.stringify({ id }));
+  const fifo = (order: readonly string[]): Observations => ({
+    inputs: ['f-0', 'f-1', 'f-2'].map((id, seq) => ({
+      id,
+      source: 'queue-fifo',
+      topic: 'fifo',
+      acknowledged: true,
+      attempts: 1,
+      group: { id: 'g', seq },
+    })),
+    kafka: [
+      { topic: 'fifo', partition: 0, records: order.map((id, offset) => ({ offset, value: value(id) })) },
+    ],
+    sink: [],
+    deadLetters: [],
+    checkpoints: [],
+  });
+
+  it('counts a group message whose first copy follows a later one, and not a later copy of an earlier one', () => {
+    // Prepare: f-1 resent alone after f-2 was written (first copies 0, 2, 1), then a harmless repeat of f-0.
+    const broken = fifo(['f-0', 'f-2', 'f-1', 'f-0']);
+    const kept = fifo(['f-0', 'f-1', 'f-2', 'f-1', 'f-2']);
+
+    // Act
+    const r = reconcile(broken);
+
+    // Assess
+    expect(r.reorderedInKafkaAt).toEqual(['f-1 (group g #1) after #2']);
+    expect(r.reordered).toBe(1);
+    expect(r.byTopic.fifo).toMatchObject({ reorderedInKafka: 1, duplicatedInKafka: 1 });
+    expect(reconcile(kept).reordered).toBe(0);
+  });
+
+  it('counts reorders at a sink that promises no order apart, as no failure', () => {
+    const o = fifo(['f-0', 'f-1', 'f-2']);
+    const at = (offset: number) => ({
+      topic: 'fifo',
+      partition: 0,
+      offset,
+      status: 200,
+      body: value(`f-${offset}`),
+      ordered: false,
+    });
+    const r = reconcile({
+      ...o,
+      sink: [at(1), at(0), at(2)],
+      checkpoints: [{ topic: 'fifo', partition: 0, nextOffset: 3 }],
+    });
+    expect(r).toMatchObject({ reordered: 0, reorderedUnpromised: 1, lost: 0, delivered: 3 });
+    expect(r.byTopic.fifo?.reorderedUnpromised).toBe(1);
+  });
+
+  it.each([
+    {
+      name: 'a copy produced after the first 2xx',
+      copies: 2,
+      answer: { status: 202, replayed: true },
+      broken: 1,
+    },
+    {
+      name: 'a resend answered as a new record',
+      copies: 1,
+      answer: { status: 202, replayed: false },
+      broken: 1,
+    },
+    {
+      name: 'a replay naming another offset',
+      copies: 1,
+      answer: { status: 202, replayed: true, ack: { partition: 0, offset: 5 } },
+      broken: 1,
+    },
+    { name: 'a faithful replay', copies: 1, answer: { status: 202, replayed: true }, broken: 0 },
+    { name: 'a resend refused with 503', copies: 1, answer: { status: 503, replayed: false }, broken: 0 },
+  ])('idempotent resends: $name', ({ copies, answer, broken }) => {
+    const ack = { partition: 0, offset: 0 };
+    const r = reconcile({
+      inputs: [
+        {
+          id: 'wi-0',
+          source: 'webhook-idempotent',
+          topic: 'idem',
+          acknowledged: true,
+          ack,
+          attempts: 1,
+          resent: { copiesBefore: 1, answers: [{ ack, ...answer }] },
+        },
+      ],
+      kafka: [
+        {
+          topic: 'idem',
+          partition: 0,
+          records: Array.from({ length: copies }, (_, offset) => ({ offset, value: value('wi-0') })),
+        },
+      ],
+      sink: [],
+      deadLetters: [],
+      checkpoints: [],
+    });
+    expect(r.idempotencyViolations).toHaveLength(broken);
+    expect(r.byTopic.idem?.idempotencyBroken).toBe(broken);
+  });
+});
+
+describe('simulated SQS queues (what comes back after batchItemFailures)', () => {
+  const messages = (groups: number, each: number): QueuedMessage[] =>
+    Array.from({ length: groups * each }, (_, n) => ({
+      id: `m-${n}`,
+      group: { id: `g-${n % groups}`, seq: Math.floor(n / groups) },
+      receives: 0,
+    }));
+
+  it('FIFO: a group is locked while in flight, and its failed messages come back first, in order', () => {
+    // Prepare
+    const queue = createFifoQueue(messages(1, 6), 5);
+
+    // Act
+    const first = queue.take(10);
+    const whileLocked = queue.take(10);
+    queue.settle(first, new Set(['m-1', 'm-2', 'm-3']));
+    const second = queue.take(10);
+
+    // Assess
+    expect(first.map((m) => m.id)).toEqual(['m-0', 'm-1', 'm-2', 'm-3']);
+    expect(whileLocked).toEqual([]);
+    expect(second.map((m) => m.id)).toEqual(['m-1', 'm-2', 'm-3', 'm-4']);
+    expect(second.map((m) => m.receives)).toEqual([2, 2, 2, 1]);
+    expect(queue.outstanding()).toBe(5);
+  });
+
+  it('FIFO: an unreported message is deleted even after a failed one of its group, as SQS does', () => {
+    const queue = createFifoQueue(messages(1, 3), 5);
+    const batch = queue.take(10);
+    const left = queue.settle(batch, new Set(['m-0']));
+    expect(left.map(({ message, acknowledged }) => [message.id, acknowledged])).toEqual([
+      ['m-1', true],
+      ['m-2', true],
+    ]);
+    expect(queue.take(10).map((m) => m.id)).toEqual(['m-0']);
+  });
+
+  it('FIFO: batches mix groups; after maxReceives a message leaves unacknowledged', () => {
+    const queue = createFifoQueue(messages(3, 2), 1);
+    const batch = queue.take(10);
+    expect(new Set(batch.map((m) => m.group?.id))).toEqual(new Set(['g-0', 'g-1', 'g-2']));
+    const left = queue.settle(batch, new Set(['m-0']));
+    expect(left.find(({ message }) => message.id === 'm-0')?.acknowledged).toBe(false);
+    expect(queue.outstanding()).toBe(0);
+  });
+
+  it('standard: a failed message comes back behind the others', () => {
+    const queue = createStandardQueue(messages(1, 3), 5);
+    queue.settle(queue.take(1), new Set(['m-0']));
+    expect(queue.take(10).map((m) => m.id)).toEqual(['m-1', 'm-2', 'm-0']);
+  });
+});
+
+describe('sink observations', () => {
+  it('reads an EventBridge record value back as the exact bytes embedded in Detail', () => {
+    // Big numbers would be rounded by a JSON round trip: the bytes must come back as they were.
+    const text = '{"id":"e-1","n":9007199254740993}';
+    const [observed] = fromPutEvents([
+      {
+        eventId: 'x',
+        Detail: `{"topic":"events","partition":1,"offset":7,"key":null,"value":${text}}`,
+      },
+    ]);
+    expect(observed).toMatchObject({ topic: 'events', partition: 1, offset: 7, ordered: false });
+    expect(observed?.body.toString('utf8')).toBe(text);
   });
 });

@@ -1,0 +1,37 @@
+import type { KafkaRestFlavor } from '../lib/kafka-rest/flavors.js';
+
+/**
+ * The proxies a chaos run can face, one run each: every run covers every ingestion path (plain and
+ * idempotent webhook routes, SQS standard and FIFO, EventBridge) and every sink (HTTP single and batch, SQS
+ * standard and FIFO, EventBridge) under DynamoDB faults, so each of these names is a whole configuration of
+ * the README. Reading dialects only: v3 has no consume API, so there would be no drain to reconcile.
+ */
+export interface ChaosConfiguration {
+  readonly dialect: 'v1' | 'v2';
+  readonly flavor: KafkaRestFlavor;
+  /** The local server answers v1 reads from the start of the batch holding the offset (IBM, CP 2.x). */
+  readonly v1WholeBatches: boolean;
+}
+
+export const CHAOS_CONFIGURATIONS = {
+  v1: { dialect: 'v1', flavor: 'confluent', v1WholeBatches: false },
+  'v1-whole-batches': { dialect: 'v1', flavor: 'confluent', v1WholeBatches: true },
+  'v2-confluent': { dialect: 'v2', flavor: 'confluent', v1WholeBatches: false },
+  'v2-redpanda': { dialect: 'v2', flavor: 'redpanda', v1WholeBatches: false },
+  'v2-karapace': { dialect: 'v2', flavor: 'karapace', v1WholeBatches: false },
+} as const satisfies Readonly<Record<string, ChaosConfiguration>>;
+
+export type ChaosConfigurationName = keyof typeof CHAOS_CONFIGURATIONS;
+
+export const CHAOS_CONFIGURATION_NAMES = Object.keys(CHAOS_CONFIGURATIONS) as ChaosConfigurationName[];
+
+export const isChaosConfigurationName = (name: string): name is ChaosConfigurationName =>
+  Object.hasOwn(CHAOS_CONFIGURATIONS, name);
+
+/** The partition reads each configuration's server answers, by the API the report names. */
+export const expectedReadApi = (name: ChaosConfigurationName): string => {
+  const { dialect, flavor } = CHAOS_CONFIGURATIONS[name];
+  if (dialect === 'v1') return 'v1 messages';
+  // Redpanda through its stateless partition reads; the others through consumer instances.
+  return flavor === 'redpanda' ? 'partition records' : 'v2 consumer records';
+};
