@@ -74,14 +74,11 @@ describe('webhook idempotency (dynalite)', () => {
     route,
     key,
     payloadHash,
+    windowSeconds: WINDOW_SECONDS,
     deadlineMs: clock + DEADLINE_MS,
   });
   const run = (key: string, produce: () => Promise<Response>, payloadHash = PAYLOAD_HASH) =>
-    runIdempotent(
-      deps(),
-      { ...delivery(key, payloadHash), windowSeconds: WINDOW_SECONDS, requestId: 'req' },
-      produce,
-    );
+    runIdempotent(deps(), { ...delivery(key, payloadHash), requestId: 'req' }, produce);
   const item = async (key: string): Promise<Record<string, AttributeValue> | undefined> =>
     (
       await dynamo.client.send(
@@ -149,7 +146,7 @@ describe('webhook idempotency (dynalite)', () => {
     const inWindow = await run('msg_2', counter.produce);
     const otherRoute = await runIdempotent(
       deps(),
-      { ...delivery('msg_2'), route: `${route}-other`, windowSeconds: WINDOW_SECONDS, requestId: 'r' },
+      { ...delivery('msg_2'), route: `${route}-other`, requestId: 'r' },
       counter.produce,
     );
     clock += 1_000;
@@ -160,6 +157,28 @@ describe('webhook idempotency (dynalite)', () => {
     expect(afterWindow).toMatchObject({ statusCode: 202, body: expect.stringContaining('"offset":103') });
     expect(afterWindow.headers).not.toHaveProperty('idempotent-replayed');
     expect(counter.calls).toBe(3);
+  });
+
+  it('keeps an id bound to its payload after a claim whose answer was never stored lapses', async () => {
+    // Prepare: acknowledged, but its answer never stored (store outage after the produce), then the claim
+    // lapses. The record is in Kafka under this id: another payload must not be acknowledged under it too.
+    const counter = createCountingProduce();
+    const claimed = await store.begin(delivery('msg_unstored'));
+    clock += IN_PROGRESS_TTL_MS;
+    const otherPayload = toPayloadHash({ key: null, value: Buffer.from('{"n":3}') });
+
+    // Act
+    const other = await run('msg_unstored', counter.produce, otherPayload).catch((error: unknown) => error);
+    const same = await run('msg_unstored', counter.produce);
+    clock += WINDOW_SECONDS * 1_000;
+    const afterWindow = await run('msg_unstored', counter.produce, otherPayload);
+
+    // Assess
+    expect(claimed.state).toBe('new');
+    expect(other).toMatchObject({ code: 'ERR_IDEMPOTENCY_MISMATCH' });
+    expect(same.statusCode).toBe(202);
+    expect(afterWindow.statusCode).toBe(202);
+    expect(counter.calls).toBe(2);
   });
 
   it.each([
@@ -296,7 +315,7 @@ describe('webhook idempotency (dynalite)', () => {
 
     const staleAbandon = await store.abandon(delivery('msg_7'), stale.token);
     const whileFreshRuns = await store.begin(delivery('msg_7'));
-    await store.complete(delivery('msg_7'), { statusCode: 202, body: '{"offset":7}' }, WINDOW_SECONDS);
+    await store.complete(delivery('msg_7'), { statusCode: 202, body: '{"offset":7}' });
     const freshAbandonAfterDone = await store.abandon(delivery('msg_7'), fresh.token);
 
     expect(staleAbandon).toBe(false);
@@ -441,7 +460,7 @@ describe('webhook idempotency (dynalite)', () => {
     try {
       const counter = createCountingProduce();
       const lazyDeps = { idempotency: lazy, log, now: () => clock };
-      const request = { ...delivery('msg_12'), windowSeconds: WINDOW_SECONDS, requestId: 'r' };
+      const request = { ...delivery('msg_12'), requestId: 'r' };
 
       await runIdempotent(lazyDeps, request, counter.produce);
       const repeat = await runIdempotent(lazyDeps, request, counter.produce);
@@ -610,13 +629,15 @@ describe('webhook idempotency through the DynamoDB fault proxy', () => {
     async (operation) => {
       // Prepare: a GetItem only follows a claim whose condition failed.
       const counter = createCountingProduce();
-      if (operation === 'GetItem')
+      if (operation === 'GetItem') {
         await store.begin({
           route,
           key: 'msg_slow',
           payloadHash: PAYLOAD_HASH,
+          windowSeconds: WINDOW_SECONDS,
           deadlineMs: Date.now() + DEADLINE_MS,
         });
+      }
       faults.inject({ kind: 'delay', operation, ms: 3_000 });
       const startedAt = Date.now();
 

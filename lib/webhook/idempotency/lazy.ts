@@ -63,8 +63,7 @@ export const createLazyIdempotencyStore = (settings: LazyIdempotencyStoreSetting
 
   return {
     begin: async (delivery) => (await store()).begin(delivery),
-    complete: async (delivery, response, windowSeconds) =>
-      (await store()).complete(delivery, response, windowSeconds),
+    complete: async (delivery, response) => (await store()).complete(delivery, response),
     abandon: async (delivery, token) => (await store()).abandon(delivery, token),
     destroy: () => client?.destroy(),
   };

@@ -121,6 +121,7 @@ export const runIdempotent = async (
     route,
     key: request.key,
     payloadHash: request.payloadHash,
+    windowSeconds: request.windowSeconds,
     deadlineMs: request.deadlineMs,
   };
   const begun = await store.begin(delivery);
@@ -168,7 +169,7 @@ export const runIdempotent = async (
     return response;
   }
   try {
-    await store.complete(delivery, toStoredResponse(response), request.windowSeconds);
+    await store.complete(delivery, toStoredResponse(response));
   } catch (error) {
     log.warn('idempotency answer not stored; a redelivery after the claim expires may duplicate the record', {
       requestId,

@@ -24,6 +24,8 @@ export interface Delivery {
   readonly key: string;
   /** What makes a repeat the same payload (`toPayloadHash`): stored with the claim and the answer. */
   readonly payloadHash: string;
+  /** How long the id stays bound to this payload and, once completed, to its answer. */
+  readonly windowSeconds: number;
   /** Epoch ms (the store's clock) by which each DynamoDB call of this delivery has ended. */
   readonly deadlineMs: number;
 }
@@ -42,13 +44,17 @@ export type BeginResult =
  * Two-phase deduplication records, one item per `route#key`, each with the payload hash of its delivery:
  *
  * ```
- * begin ──put IN_PROGRESS (absent or expired only)──▶ produce ──ok──▶ complete: DONE + answer, window expiry
- *   │ condition failed: read back ─ our token: ours (the put applied, its answer lost)                  │
- *   │                             ─ other hash: mismatch; DONE: replay; else in progress              fail
- *   ▼                                                                     abandon: delete (if still our claim)
- * crash between begin and complete: the claim expires after inProgressTtlMs and a redelivery produces
- * again, so a crash can duplicate a record but never lose one.
+ * begin ──put IN_PROGRESS (absent, expired, or a lapsed claim of the same payload)──▶ produce
+ *   │ condition failed: read back ─ our token: ours (the put applied, its answer lost)      │ok    │fail
+ *   │                             ─ other hash: mismatch; DONE: replay; else in progress   ▼      ▼
+ *   │                         complete: DONE + answer, window expiry    abandon: delete (if still our claim)
+ * crash between begin and complete: the claim lapses after inProgressTtlMs and a redelivery of the same
+ * payload produces again, so a crash can duplicate a record but never lose one.
  * ```
+ *
+ * A claim binds the id to its payload for the whole window, not only while it is live: a claim whose
+ * completion was never stored may still belong to an acknowledged record (the 202 goes out even when
+ * storing it fails), so another payload under that id is refused until the window ends.
  */
 export interface IdempotencyStore {
   /**
@@ -58,12 +64,12 @@ export interface IdempotencyStore {
    */
   begin(delivery: Delivery): Promise<BeginResult>;
   /**
-   * Records the answer of a produced delivery, live for `windowSeconds`. Unconditional: the record was
+   * Records the answer of a produced delivery, live for its `windowSeconds`. Unconditional: the record was
    * acknowledged, so this answer is right for every later duplicate even if our claim lapsed meanwhile
    * (and a retried put whose first answer was lost writes the same item again). Throws
    * `ERR_PAYLOAD_TOO_LARGE` for a body over {@link MAX_STORED_BODY_BYTES}, and store errors as `begin`.
    */
-  complete(delivery: Delivery, response: StoredResponse, windowSeconds: number): Promise<void>;
+  complete(delivery: Delivery, response: StoredResponse): Promise<void>;
   /**
    * Drops our claim after a failed produce, so the sender's retry can produce. False when the claim was no
    * longer ours (it expired and another delivery took it, or one completed). Throws store errors as `begin`.
@@ -91,6 +97,8 @@ const NAMES = {
   '#pk': 'pk',
   '#state': 'state',
   '#expiresAt': 'expiresAt',
+  '#claimExpiresAt': 'claimExpiresAt',
+  '#payloadHash': 'payloadHash',
   '#token': 'token',
 } as const;
 
@@ -150,12 +158,25 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
             state: str(IDEMPOTENCY_STATES.IN_PROGRESS),
             token: str(token),
             payloadHash: str(delivery.payloadHash),
-            expiresAt: num(toExpiresAt(at + inProgressTtlMs)),
+            claimExpiresAt: num(toExpiresAt(at + inProgressTtlMs)),
+            expiresAt: num(toExpiresAt(at + Math.max(inProgressTtlMs, delivery.windowSeconds * 1_000))),
             startedAt: num(at),
           },
-          ConditionExpression: 'attribute_not_exists(#pk) OR #expiresAt <= :now',
-          ExpressionAttributeNames: { '#pk': NAMES['#pk'], '#expiresAt': NAMES['#expiresAt'] },
-          ExpressionAttributeValues: { ':now': num(nowSeconds(at)) },
+          ConditionExpression:
+            'attribute_not_exists(#pk) OR #expiresAt <= :now OR ' +
+            '(#state = :inProgress AND #claimExpiresAt <= :now AND #payloadHash = :payloadHash)',
+          ExpressionAttributeNames: {
+            '#pk': NAMES['#pk'],
+            '#expiresAt': NAMES['#expiresAt'],
+            '#state': NAMES['#state'],
+            '#claimExpiresAt': NAMES['#claimExpiresAt'],
+            '#payloadHash': NAMES['#payloadHash'],
+          },
+          ExpressionAttributeValues: {
+            ':now': num(nowSeconds(at)),
+            ':inProgress': str(IDEMPOTENCY_STATES.IN_PROGRESS),
+            ':payloadHash': str(delivery.payloadHash),
+          },
         }),
         { abortSignal },
       ),
@@ -190,7 +211,8 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
         // own claim, which is ours to use (without this, the delivery that made it would get a 409).
         if (item?.token?.S === token) return { state: 'new', token };
         const expiresAt = readNumber(item?.expiresAt);
-        if (item === undefined || expiresAt === undefined || expiresAt <= nowSeconds(now())) continue;
+        const at = nowSeconds(now());
+        if (item === undefined || expiresAt === undefined || expiresAt <= at) continue;
         if (item.payloadHash?.S !== delivery.payloadHash) return { state: 'mismatch' };
         if (item.state?.S === IDEMPOTENCY_STATES.DONE) {
           return {
@@ -198,14 +220,16 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
             response: { statusCode: readNumber(item.statusCode) ?? 202, body: item.body?.S ?? '' },
           };
         }
-        expiresAtMs = expiresAt * 1_000;
+        const claimExpiresAt = readNumber(item.claimExpiresAt) ?? expiresAt;
+        if (claimExpiresAt <= at) continue; // a lapsed claim of this payload: ours to take over
+        expiresAtMs = claimExpiresAt * 1_000;
         return { state: 'in-progress', expiresAtMs };
       }
       // Claims keep appearing and vanishing under us: someone is working on this id right now.
       return { state: 'in-progress', expiresAtMs };
     },
 
-    complete: async (delivery, response, windowSeconds) => {
+    complete: async (delivery, response) => {
       const bodyBytes = Buffer.byteLength(response.body);
       if (bodyBytes > MAX_STORED_BODY_BYTES) {
         throw new AppError(
@@ -223,7 +247,7 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
               pk: str(toIdempotencyPk(delivery.route, delivery.key)),
               state: str(IDEMPOTENCY_STATES.DONE),
               payloadHash: str(delivery.payloadHash),
-              expiresAt: num(toExpiresAt(at + windowSeconds * 1_000)),
+              expiresAt: num(toExpiresAt(at + delivery.windowSeconds * 1_000)),
               completedAt: num(at),
               statusCode: num(response.statusCode),
               body: str(response.body),
