@@ -3,6 +3,8 @@ import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CoreConfig, SecretSource } from './config-core.js';
 import { AppError, ERROR_CODES, isAppError } from './errors.js';
 import type { Log } from './log.js';
+import { redactedSnippet } from './redact.js';
+import { beforeDeadline } from './timed-abort.js';
 
 /**
  * Secrets Manager reads, cached per container. Loading `@aws-sdk/client-secrets-manager` costs ≈87 ms at
@@ -11,19 +13,30 @@ import type { Log } from './log.js';
  * Parameters and Secrets Lambda Extension answers (`SECRETS_SOURCE=extension`: one localhost GET).
  */
 
+export interface SecretReadOptions {
+  /**
+   * Absolute time (epoch ms) by which the read must have settled: past it the caller gets `ERR_DEADLINE`
+   * (a fetch under way goes on, bounded by its own timeout, and fills the cache for later reads).
+   */
+  readonly deadlineMs?: number;
+}
+
 /** A credential that can be read (cached) and read again for sure (after a 401: rotation). */
 export interface SecretValue {
-  /** Throws `ERR_SECRET`. */
-  get(): Promise<string>;
-  /** Fetches again, bypassing the cache. Throws `ERR_SECRET`. */
-  refresh(): Promise<string>;
+  /** Throws `ERR_SECRET`, or `ERR_DEADLINE` past `options.deadlineMs`. */
+  get(options?: SecretReadOptions): Promise<string>;
+  /** Fetches again, bypassing the cache. Throws `ERR_SECRET`, or `ERR_DEADLINE` past `options.deadlineMs`. */
+  refresh(options?: SecretReadOptions): Promise<string>;
 }
 
 export interface SecretsCache {
-  /** The secret's string, from the cache while younger than `ttlMs`. Throws `ERR_SECRET`. */
-  get(secretId: string): Promise<string>;
-  /** Fetches the secret again whatever its age, and caches the answer. Throws `ERR_SECRET`. */
-  refresh(secretId: string): Promise<string>;
+  /**
+   * The secret's string, from the cache while younger than `ttlMs`. Throws `ERR_SECRET`, or
+   * `ERR_DEADLINE` past `options.deadlineMs`.
+   */
+  get(secretId: string, options?: SecretReadOptions): Promise<string>;
+  /** Fetches the secret again whatever its age, and caches the answer. Throws as `get` does. */
+  refresh(secretId: string, options?: SecretReadOptions): Promise<string>;
   /** Forgets every cached value. */
   clear(): void;
 }
@@ -82,15 +95,28 @@ export const createSecretsCache = (options: SecretsCacheOptions): SecretsCache =
     return started;
   };
 
+  /** A shared fetch, waited for until the caller's deadline at most: callers sharing it may have others. */
+  const fetchBy = async (secretId: string, readOptions: SecretReadOptions): Promise<string> => {
+    const shared = fetchShared(secretId);
+    if (readOptions.deadlineMs === undefined) return shared;
+    // Whoever stops waiting leaves the shared fetch to settle on its own: its failure is no one's to see.
+    shared.catch(() => {});
+    const value = await beforeDeadline(shared, readOptions.deadlineMs, now);
+    if (value === undefined) {
+      throw new AppError(ERROR_CODES.DEADLINE, `the deadline passed while secret ${secretId} was being read`);
+    }
+    return value;
+  };
+
   return {
-    get: async (secretId) => {
+    get: async (secretId, readOptions = {}) => {
       const entry = entries.get(secretId);
       if (entry !== undefined && now() < entry.expiresAtMs) return entry.value;
-      return fetchShared(secretId);
+      return fetchBy(secretId, readOptions);
     },
     // A fetch already in flight started after the cached value was dropped or expired, so it reads the
     // current version: sharing it still honours "fetch again", and a burst of 401s costs one call.
-    refresh: (secretId) => fetchShared(secretId),
+    refresh: (secretId, readOptions = {}) => fetchBy(secretId, readOptions),
     clear: () => {
       entries.clear();
       inFlight.clear();
@@ -98,14 +124,22 @@ export const createSecretsCache = (options: SecretsCacheOptions): SecretsCache =
   };
 };
 
-/** `GetSecretValue` through the SDK, loaded (and its client built) on the first read. Throws `ERR_SECRET`. */
+/** How long one `GetSecretValue` (the SDK's own retries included) may take. */
+const SDK_TIMEOUT_MS = 5_000;
+
+/**
+ * `GetSecretValue` through the SDK, loaded (and its client built) on the first read, bounded as a whole
+ * (headers, body, the SDK's retries) by `timeoutMs` (default 5 000). Throws `ERR_SECRET`.
+ */
 export const createSdkSecretFetcher =
-  (client: SecretsManagerClientSource): SecretFetcher =>
+  (client: SecretsManagerClientSource, options: { readonly timeoutMs?: number } = {}): SecretFetcher =>
   async (secretId) => {
     try {
       const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
       const sdk = typeof client === 'function' ? await client() : client;
-      const output = await sdk.send(new GetSecretValueCommand({ SecretId: secretId }));
+      const output = await sdk.send(new GetSecretValueCommand({ SecretId: secretId }), {
+        abortSignal: AbortSignal.timeout(options.timeoutMs ?? SDK_TIMEOUT_MS),
+      });
       const value =
         output.SecretString ??
         (output.SecretBinary === undefined ? undefined : Buffer.from(output.SecretBinary).toString('utf8'));
@@ -136,7 +170,10 @@ export const secretValue = (cache: SecretsCache | undefined, source: SecretSourc
     });
   }
   const { secretId } = source;
-  return { get: () => cache.get(secretId), refresh: () => cache.refresh(secretId) };
+  return {
+    get: (options) => cache.get(secretId, options),
+    refresh: (options) => cache.refresh(secretId, options),
+  };
 };
 
 /** A credential given as is (local development). */
@@ -202,6 +239,11 @@ export interface ExtensionSecretFetcherOptions {
 const EXTENSION_DEFAULTS = { host: 'localhost', timeoutMs: 3_000 } as const;
 /** Enough of an error answer to name the failure; the extension's bodies are short plain-text messages. */
 const EXTENSION_SNIPPET_CHARS = 200;
+/**
+ * The most an extension answer may hold: a secret is at most 64 KiB, base64 in `SecretBinary` makes it
+ * 86 KiB, plus the other fields. Past it the read fails without buffering the rest.
+ */
+const EXTENSION_ANSWER_MAX_BYTES = 256 * 1024;
 /** Connection failures that mean nothing listens on the port: the extension layer is not attached. */
 const NOT_LISTENING = new Set(['ECONNREFUSED', 'EADDRNOTAVAIL', 'ENOTFOUND']);
 
@@ -251,6 +293,13 @@ export const createExtensionSecretFetcher = (options: ExtensionSecretFetcherOpti
         );
         return fallback(secretId, fetchOptions);
       }
+      if (isAppError(error)) {
+        throw new AppError(
+          error.code,
+          `could not read secret ${secretId} through the Lambda extension: ${error.message}`,
+          { cause: error },
+        );
+      }
       throw new AppError(
         ERROR_CODES.SECRET,
         `could not read secret ${secretId} through the Lambda extension on port ${options.port}: ${describeError(error)}`,
@@ -259,7 +308,7 @@ export const createExtensionSecretFetcher = (options: ExtensionSecretFetcherOpti
     }
     if (reply.status !== 200) {
       // The body names the failure (not found, access denied); scrub the token in case it is ever echoed.
-      const snippet = reply.body.slice(0, EXTENSION_SNIPPET_CHARS).replaceAll(token, '[redacted]');
+      const snippet = redactedSnippet(reply.body, [token], EXTENSION_SNIPPET_CHARS);
       throw new AppError(
         ERROR_CODES.SECRET,
         `could not read secret ${secretId} through the Lambda extension: it answered ${reply.status}: ${snippet}`,
@@ -300,7 +349,20 @@ const getFromExtension = (
       { host, port, path, method: 'GET', headers: { 'x-aws-parameters-secrets-token': token } },
       (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.byteLength;
+          if (size > EXTENSION_ANSWER_MAX_BYTES) {
+            req.destroy(
+              new AppError(
+                ERROR_CODES.UPSTREAM_PROTOCOL,
+                `the Lambda extension's answer is larger than ${EXTENSION_ANSWER_MAX_BYTES} bytes; the rest was not read`,
+              ),
+            );
+            return;
+          }
+          chunks.push(chunk);
+        });
         res.on('end', () =>
           resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }),
         );

@@ -45,3 +45,25 @@ export const createTimedAbort = (ms: number, reason: unknown, parent?: AbortSign
     },
   };
 };
+
+/**
+ * The value, or undefined when `deadlineMs` (epoch ms, `now`'s clock) passes first. The work itself goes
+ * on (a shared read filling a cache, say): this only stops waiting for it. The timer does not keep the
+ * process alive.
+ */
+export const beforeDeadline = async <T>(
+  work: Promise<T>,
+  deadlineMs: number,
+  now: () => number = Date.now,
+): Promise<T | undefined> => {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), Math.max(0, deadlineMs - now()));
+    timer.unref();
+  });
+  try {
+    return await Promise.race([work, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+};

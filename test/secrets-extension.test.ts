@@ -139,6 +139,31 @@ describe('createExtensionSecretFetcher against a local stand-in of the Lambda ex
     expect(JSON.stringify({ message: error.message, stack: error.stack })).not.toContain(SESSION_TOKEN);
   });
 
+  it('redacts an echoed token before cutting the snippet, even one straddling the cut', async () => {
+    // Prepare: the token starts 10 characters before the 200-character cut.
+    extension.replyNext({ status: 400, body: `${'x'.repeat(190)}${SESSION_TOKEN} tail` });
+
+    // Act
+    const error = await rejectionOf(fetcherFor()(SECRET_ID));
+
+    // Assess
+    expect(error.message).toContain(`${'x'.repeat(190)}[redacted]`);
+    expect(error.message).not.toContain(SESSION_TOKEN.slice(0, 8));
+  });
+
+  it('refuses an answer larger than a secret can be with ERR_UPSTREAM_PROTOCOL, the rest unread', async () => {
+    // Prepare
+    extension.replyNext({ status: 200, body: `{"SecretString":"${'x'.repeat(1_000_000)}"}` });
+
+    // Act
+    const error = await rejectionOf(fetcherFor()(SECRET_ID));
+
+    // Assess
+    expect(error.code).toBe('ERR_UPSTREAM_PROTOCOL');
+    expect(error.message).toContain(SECRET_ID);
+    expect(error.message).toMatch(/larger than \d+ bytes/);
+  });
+
   it('fails as retriable ERR_SECRET when the answer does not come within timeoutMs', async () => {
     // Prepare
     extension.replyNext({ status: 200, body: '{}', delayMs: 5_000 });

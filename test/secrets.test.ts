@@ -1,6 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { isAppError } from '../lib/errors.js';
+import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
+import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import {
+  createSdkSecretFetcher,
   createSecretsCache,
   createSecretsManagerClient,
   literalSecret,
@@ -210,5 +214,73 @@ describe('secretValue', () => {
     // Assess
     expect(rotated).toBe(VALUE_V2);
     expect(sm.requests).toHaveLength(2);
+  });
+});
+
+describe('a Secrets Manager answer that trickles in: every read ends by its deadline', () => {
+  let sm: LocalSecretsManager;
+  let kafka: KafkaRestServer | undefined;
+
+  beforeEach(async () => {
+    sm = await startSecretsManager({ [SECRET_ID]: VALUE_V1 });
+  });
+  afterEach(async () => {
+    await kafka?.close();
+    kafka = undefined;
+    await sm.close();
+  });
+
+  it('the SDK read gives up after its own timeout as a retriable ERR_SECRET', async () => {
+    // Prepare
+    sm.trickleNext(20);
+    const fetcher = createSdkSecretFetcher(sm.client(), { timeoutMs: 300 });
+    const startedAt = Date.now();
+
+    // Act
+    const error = await fetcher(SECRET_ID).catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toMatchObject({ code: 'ERR_SECRET', retriable: true });
+    expect(Date.now() - startedAt).toBeLessThan(300 + 400);
+  });
+
+  it('a cached read with a deadline answers ERR_DEADLINE by it', async () => {
+    // Prepare
+    sm.trickleNext(20);
+    const cache = createSecretsCache({ client: sm.client(), ttlMs: TTL_MS });
+    const deadlineMs = Date.now() + 300;
+
+    // Act
+    const error = await cache.get(SECRET_ID, { deadlineMs }).catch((caught: unknown) => caught);
+    const lateMs = Date.now() - deadlineMs;
+
+    // Assess
+    expect(error).toMatchObject({ code: 'ERR_DEADLINE' });
+    expect((error as Error).message).toContain(SECRET_ID);
+    expect(lateMs).toBeLessThan(300);
+  });
+
+  it('a produce whose credential read trickles ends by the call deadline, nothing sent', async () => {
+    // Prepare
+    kafka = await startKafkaRestServer({ topics: { demo: 1 }, apiKey: VALUE_V1 });
+    sm.trickleNext(20);
+    const cache = createSecretsCache({ client: sm.client(), ttlMs: TTL_MS });
+    const client = createKafkaRest({
+      baseUrl: kafka.url,
+      allowHttp: true,
+      auth: apiKeyAuth(secretValue(cache, { secretId: SECRET_ID })),
+      sleep: async () => {},
+    });
+    const deadlineMs = Date.now() + 600;
+
+    // Act
+    const [result] = await client.produce('demo', [{ value: Buffer.from('x') }], { deadlineMs });
+    const lateMs = Date.now() - deadlineMs;
+    await client.close();
+
+    // Assess
+    expect(result).toMatchObject({ ok: false, error: { code: 'ERR_DEADLINE' } });
+    expect(lateMs).toBeLessThan(300);
+    expect(kafka.requests).toEqual([]);
   });
 });

@@ -319,7 +319,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
           `the deadline passed before the admin API was asked to ${what}`,
         );
       }
-      const authHeaders = await readAuth(() => options.auth.headers());
+      const authHeaders = await readAuth(() => options.auth.headers({ deadlineMs: call.deadlineMs }));
       secretsToRedact = secretsOfHeaders(authHeaders);
       const outcome: TransportOutcome = await client.send({
         method,
@@ -353,7 +353,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
           }
           refreshed = true;
           log.warn('admin API refused the credential: reading it again', { what });
-          await readAuth(() => options.auth.refresh());
+          await readAuth(() => options.auth.refresh({ deadlineMs: call.deadlineMs }));
           attemptNo--; // a retry with a fresh credential is not a failed attempt
           continue;
         }

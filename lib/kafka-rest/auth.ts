@@ -1,5 +1,5 @@
 import { AppError, ERROR_CODES } from '../errors.js';
-import type { SecretValue } from '../secrets.js';
+import type { SecretReadOptions, SecretValue } from '../secrets.js';
 
 export type { SecretValue } from '../secrets.js';
 
@@ -9,10 +9,10 @@ export type { SecretValue } from '../secrets.js';
  * they never go into a log line, an error message or a snapshot.
  */
 export interface AuthProvider {
-  /** Throws `ERR_SECRET` when the credential cannot be read. */
-  headers(): Promise<Readonly<Record<string, string>>>;
-  /** Throws `ERR_SECRET` when the credential cannot be read again. */
-  refresh(): Promise<void>;
+  /** Throws `ERR_SECRET` when the credential cannot be read, `ERR_DEADLINE` past `options.deadlineMs`. */
+  headers(options?: SecretReadOptions): Promise<Readonly<Record<string, string>>>;
+  /** Throws `ERR_SECRET` when the credential cannot be read again, `ERR_DEADLINE` past the deadline. */
+  refresh(options?: SecretReadOptions): Promise<void>;
 }
 
 const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
@@ -63,9 +63,9 @@ const headerAuth = (secret: SecretValue, name: string, toHeader: (value: string)
     return lastHeaders;
   };
   return {
-    headers: async () => toHeaders(await secret.get()),
-    refresh: async () => {
-      toHeaders(await secret.refresh());
+    headers: async (options) => toHeaders(await secret.get(options)),
+    refresh: async (options) => {
+      toHeaders(await secret.refresh(options));
     },
   };
 };

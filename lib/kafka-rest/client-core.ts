@@ -208,7 +208,7 @@ export const createKafkaRestClient = (
     }
     let authHeaders: Readonly<Record<string, string>>;
     try {
-      authHeaders = await auth.headers();
+      authHeaders = await auth.headers({ deadlineMs: call.deadlineMs });
     } catch (error) {
       const appError = toSecretError(error);
       return failure(appError, appError.retriable);
@@ -227,12 +227,12 @@ export const createKafkaRestClient = (
     });
   };
 
-  /** Reads the credential again after a 401/403; throws `ERR_SECRET` when that fails. */
-  const refreshAuth = async (what: string): Promise<void> => {
+  /** Reads the credential again after a 401/403; throws `ERR_SECRET` (or `ERR_DEADLINE`) when that fails. */
+  const refreshAuth = async (what: string, call: CallOptions): Promise<void> => {
     counters.authRefreshes++;
     log.warn('Kafka REST proxy refused the credential: reading it again', { what });
     try {
-      await auth.refresh();
+      await auth.refresh({ deadlineMs: call.deadlineMs });
     } catch (error) {
       throw toSecretError(error);
     }
@@ -310,7 +310,7 @@ export const createKafkaRestClient = (
         if (verdict === 'auth') {
           if (refreshed) throw authError(outcome, code, what);
           refreshed = true;
-          await refreshAuth(what);
+          await refreshAuth(what, call);
           counters.retries++;
           attemptNo--; // a retry with a fresh credential is not a failed attempt
           continue;
@@ -391,7 +391,7 @@ export const createKafkaRestClient = (
           if (refreshed) return fail(pending, authError(outcome, code, what));
           refreshed = true;
           try {
-            await refreshAuth(what);
+            await refreshAuth(what, call);
           } catch (refreshError) {
             return fail(pending, refreshError as AppError);
           }

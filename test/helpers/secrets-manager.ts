@@ -23,6 +23,8 @@ export interface LocalSecretsManager {
   deleteSecret(secretId: string): void;
   /** Answers the next `times` requests with this error type and HTTP status (e.g. throttling). */
   failNext(type: string, status: number, times?: number): void;
+  /** Answers the next `times` requests with 200 and its headers, then one byte per `intervalMs`, never finished. */
+  trickleNext(intervalMs: number, times?: number): void;
   /** A real SDK client pointed at this endpoint, with fake credentials. Closed by `close()`. */
   client(): SecretsManagerClient;
   close(): Promise<void>;
@@ -40,6 +42,8 @@ export const startSecretsManager = async (
   for (const [id, value] of Object.entries(initial)) secrets.set(id, { value, version: 1 });
   const requests: SecretsManagerRequest[] = [];
   const failures: { type: string; status: number }[] = [];
+  const trickles: number[] = [];
+  const timers = new Set<NodeJS.Timeout>();
   const clients: SecretsManagerClient[] = [];
 
   const reply = (res: ServerResponse, status: number, body: Record<string, unknown>): void => {
@@ -56,6 +60,18 @@ export const startSecretsManager = async (
       secretId = undefined;
     }
     requests.push({ target, secretId });
+    const trickle = trickles.shift();
+    if (trickle !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/x-amz-json-1.1' });
+      res.write('{');
+      const timer = setInterval(() => res.write(' '), trickle);
+      timers.add(timer);
+      res.once('close', () => {
+        clearInterval(timer);
+        timers.delete(timer);
+      });
+      return;
+    }
     const failure = failures.shift();
     if (failure !== undefined) {
       reply(res, failure.status, { __type: failure.type, message: `injected ${failure.type}` });
@@ -106,6 +122,9 @@ export const startSecretsManager = async (
     failNext: (type, status, times = 1) => {
       for (let i = 0; i < times; i++) failures.push({ type, status });
     },
+    trickleNext: (intervalMs, times = 1) => {
+      for (let i = 0; i < times; i++) trickles.push(intervalMs);
+    },
     client: () => {
       const client = new SecretsManagerClient({ endpoint, ...TEST_AWS, maxAttempts: 1 });
       clients.push(client);
@@ -113,6 +132,7 @@ export const startSecretsManager = async (
     },
     close: async () => {
       for (const client of clients) client.destroy();
+      for (const timer of timers) clearInterval(timer);
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
