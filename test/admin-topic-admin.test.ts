@@ -286,6 +286,33 @@ describe('createTopic', () => {
   });
 });
 
+describe('an echoed key straddling the 256-character cut', () => {
+  it.each([
+    { name: 'in the errorMessage', field: 'message' as const },
+    { name: 'in the body snippet', field: 'bodySnippet' as const },
+  ])('is redacted before it is cut: $name', async ({ field }) => {
+    // Prepare: the key starts 8 characters before the cut, in the message and (so) in the raw body.
+    const setup = await start();
+    const prefix = 'x'.repeat(field === 'message' ? 248 : 248 - '{"errorCode":42299,"errorMessage":"'.length);
+    setup.fixture.server.inject({
+      kind: 'status',
+      status: 422,
+      match: { method: 'POST', path: '/admin/topics' },
+      body: { errorCode: 42299, errorMessage: `${prefix}${KEY} and more` },
+    });
+
+    // Act
+    const error = await thrown(() => setup.admin.createTopic('orders'));
+
+    // Assess
+    expect(isUpstreamError(error)).toBe(true);
+    if (!isUpstreamError(error)) return;
+    const shown = field === 'message' ? error.message : error.bodySnippet;
+    expect(shown).toContain(`${prefix.slice(-8)}[redacted]`.slice(0, 16));
+    expect(shown).not.toContain(KEY.slice(0, 6));
+  });
+});
+
 describe('deleteTopic', () => {
   it('deletes (202) and the REST API stops serving the topic', async () => {
     const setup = await start();
