@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTimedAbort } from '../lib/timed-abort.js';
+import { beforeDeadline, createTimedAbort } from '../lib/timed-abort.js';
 
 /** A server that reads requests and never answers them. */
 let server: Server;
@@ -60,5 +60,40 @@ describe('createTimedAbort', () => {
     await new Promise((resolve) => setTimeout(resolve, 40));
 
     expect(timed.signal.aborted).toBe(false);
+  });
+});
+
+describe('beforeDeadline', () => {
+  it('answers the value when it comes first', async () => {
+    expect(await beforeDeadline(Promise.resolve('v'), Date.now() + 1_000)).toBe('v');
+  });
+
+  it('answers undefined at the deadline when the work is still going', async () => {
+    // Prepare
+    const never = new Promise<string>(() => {});
+    const deadlineMs = Date.now() + 60;
+
+    // Act
+    const value = await beforeDeadline(never, deadlineMs);
+
+    // Assess
+    expect(value).toBeUndefined();
+    expect(Date.now()).toBeGreaterThanOrEqual(deadlineMs - 1);
+  });
+
+  it('passes the work’s failure on when it fails first', async () => {
+    await expect(beforeDeadline(Promise.reject(new Error('boom')), Date.now() + 1_000)).rejects.toThrow(
+      'boom',
+    );
+  });
+
+  it('reads the time left from the clock it is given', async () => {
+    // A clock an hour behind: the deadline is an hour and 50 ms away, so the work wins.
+    const value = await beforeDeadline(
+      new Promise<string>((resolve) => setTimeout(() => resolve('late'), 100)),
+      Date.now() + 50,
+      () => Date.now() - 3_600_000,
+    );
+    expect(value).toBe('late');
   });
 });
