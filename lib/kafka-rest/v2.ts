@@ -63,6 +63,13 @@ export const recordsPath = (instance: string, timeoutMs: number, maxBytes: numbe
  * A consumer that never commits (the checkpoint table is the source of truth) and reads binary. Reset
  * `earliest`: positions are always set by a seek checked against the log bounds first, so a reset only
  * happens when retention overtakes a reader, which then sees a gap and checks the bounds again.
+ *
+ * No `isolation.level`: Confluent's v2 `CreateConsumerInstanceRequest` takes only name/id, format,
+ * `auto.offset.reset`, `auto.commit.enable`, `fetch.min.bytes` and `consumer.request.timeout.ms` (an
+ * unknown field is a 422 on some versions), and Karapace passes none on to its consumer. Which records of
+ * aborted transactions a drain sees is the proxy's consumer configuration: on Confluent's, Kafka consumer
+ * settings given with the `consumer.` prefix (`consumer.isolation.level=read_committed`); on Karapace, its
+ * client library's default (read_committed with librdkafka, read_uncommitted with the older aiokafka).
  */
 export const createConsumerBody = (name: string): string =>
   JSON.stringify({
