@@ -10,7 +10,8 @@ export interface KafkaRest {
    * retriable records are retried (only those, with backoff) until `deadlineMs`; what is still failing
    * then is reported, never thrown. Throws only for a caller error that no record can survive
    * (`ERR_PAYLOAD_INVALID`, e.g. an empty list, a bad topic name or a negative partition;
-   * `ERR_PAYLOAD_TOO_LARGE` for a record over the configured size limit). A record the dialect or flavor
+   * `ERR_PAYLOAD_TOO_LARGE` for a record over the configured size limit). An answer larger than its records
+   * can explain (≈1 KiB each) fails them with `ERR_UPSTREAM_PROTOCOL`, unread. A record the dialect or flavor
    * cannot carry (headers before v3) fails alone with `ERR_PAYLOAD_INVALID`,
    * without being sent.
    */
@@ -23,7 +24,9 @@ export interface KafkaRest {
    * `UpstreamError` when the proxy fails past the retry budget (`ERR_DEADLINE` when the deadline passed
    * first); `ERR_PAYLOAD_INVALID` for a bad topic name, partition, offset or `maxRecords`;
    * `ERR_UPSTREAM_PROTOCOL` (retriable) for an answer that cannot be trusted whole (bad base64, offsets not
-   * increasing, another partition). v2 reads through a consumer instance kept per partition until
+   * increasing, another partition) or is larger than `fetchBudgetBytes`; `ERR_UPSTREAM_PROTOCOL` not
+   * retriable when no read within that budget reaches past `offset` (a v1 or Redpanda proxy answering from
+   * the start of a batch too large for it): never `[]` while records past `offset` may exist. v2 reads through a consumer instance kept per partition until
    * `endFetch`/`close`, and its out-of-range errors say which side; Redpanda through its stateless simple
    * consume, whose byte-bounded reads are kept for the next fetch until `endFetch`; v3 has no consume
    * API: `ERR_CONFIG`.
