@@ -194,21 +194,27 @@ export const FAULT_KINDS = [
   'proxy-drop-after-write',
   'proxy-latency-spike',
   'proxy-late-answer-after-write',
+  'proxy-trickle',
+  'proxy-oversized-answer',
   'fetch-5xx',
   'fetch-429-burst',
   'fetch-drop',
   'fetch-latency-spike',
+  'fetch-trickle',
+  'fetch-oversized-answer',
   'sink-5xx',
   'sink-429',
   'sink-rejects-poison',
   'sink-drop',
   'sink-latency-spike',
+  'sink-trickle',
   'aws-5xx',
   'aws-throttle',
   'aws-entry-failure',
   'aws-rejects-poison',
   'aws-drop',
   'aws-latency-spike',
+  'aws-trickle',
   'dlq-5xx',
   'dynamo-throttle',
   'dynamo-server-error',
@@ -333,6 +339,14 @@ const SCENARIO_POINTS = [0.25, 0.5, 0.7] as const;
 const PRODUCE = { method: 'POST', path: /^\/topics\/[^/]+$/ } as const;
 /** v1 `…/messages`, a v2 consumer instance's `…/records`, Redpanda's `…/partitions/{p}/records`. */
 const FETCH = { method: 'GET', path: /\/(messages|records)$/ } as const;
+/** Slow answers: a 200 whose body never ends, a byte at a time; only a deadline timer ends the call. */
+const TRICKLE_INTERVAL_MS = 20;
+/**
+ * Past what the clients read of a 2xx answer: a produce answer is capped by its record count plus 64 KiB,
+ * a fetch by the 8 MiB fetch budget plus 64 KiB.
+ */
+const OVERSIZED_PRODUCE_BYTES = 1024 * 1024;
+const OVERSIZED_FETCH_BYTES = 9 * 1024 * 1024;
 /** How long a v2 read may wait at the log end: the drains poll every few tens of milliseconds anyway. */
 const FETCH_WAIT_MS = 20;
 const DYNAMO_FAULTS: Readonly<Record<DynamoFaultKind, FaultKind>> = {
@@ -584,7 +598,10 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     const proxyDeck = deckOf('proxy-');
     const fetchDeck = deckOf('fetch-');
     const sinkDeck = deckOf('sink-');
-    const awsDeck = deckOf('aws-');
+    const awsDeck = createDeck(
+      FAULT_KINDS.filter((kind) => kind.startsWith('aws-') && kind !== 'aws-trickle'),
+      random,
+    );
     dynamoProxy.setChaos({
       rate: options.dynamoFaultRate,
       kinds: Object.keys(DYNAMO_FAULTS) as DynamoFaultKind[],
@@ -593,6 +610,13 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     });
     let injecting = true;
     const burst = () => 2 + Math.floor(random() * 4);
+    // Chunked or with its length declared up front: a client must stop reading at its cap either way.
+    const oversized = (bytes: number, match: typeof PRODUCE | typeof FETCH): Fault => ({
+      kind: 'oversized-answer',
+      bytes,
+      declareLength: random() < 0.5,
+      match,
+    });
     const injectProxy = (fault: Fault, kind: FaultKind, count = 1) => {
       server.inject(fault);
       faults[kind] += count;
@@ -618,6 +642,8 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
           return;
         case 'sink-drop':
           return sink.inject({ kind: 'drop' });
+        case 'sink-trickle':
+          return sink.inject({ kind: 'trickle', intervalMs: TRICKLE_INTERVAL_MS });
         default:
           return sink.inject({ kind: 'delay', ms: options.spikeMs });
       }
@@ -643,6 +669,12 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
         ? { code: 'InvalidArgument', message: 'rejected by the chaos bus' }
         : { code: 'ThrottlingException', message: 'chaos' };
     });
+    // An AWS sink call is bounded by the drain's deadline alone, so a trickling answer holds its partition
+    // for the rest of the invocation: once per service, at the first call, not to stall every scenario.
+    for (const target of [sinkSqs, eventBridge]) {
+      target.failCalls({ kind: 'trickle', intervalMs: TRICKLE_INTERVAL_MS });
+      faults['aws-trickle'] += 1;
+    }
     const injectAws = (kind: FaultKind) => {
       faults[kind] += 1;
       const entryTarget =
@@ -717,6 +749,12 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
           case 'proxy-latency-spike':
             injectProxy({ kind: 'delay', ms: options.spikeMs, match: PRODUCE }, kind);
             break;
+          case 'proxy-trickle':
+            injectProxy({ kind: 'trickle', intervalMs: TRICKLE_INTERVAL_MS, match: PRODUCE }, kind);
+            break;
+          case 'proxy-oversized-answer':
+            injectProxy(oversized(OVERSIZED_PRODUCE_BYTES, PRODUCE), kind);
+            break;
           default:
             injectProxy({ kind: 'after-write', action: 'delay', ms: options.spikeMs, match: PRODUCE }, kind);
         }
@@ -733,6 +771,10 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
             times,
           );
         } else if (kind === 'fetch-drop') injectProxy({ kind: 'drop', match: FETCH }, kind);
+        else if (kind === 'fetch-trickle')
+          injectProxy({ kind: 'trickle', intervalMs: TRICKLE_INTERVAL_MS, match: FETCH }, kind);
+        else if (kind === 'fetch-oversized-answer')
+          injectProxy(oversized(OVERSIZED_FETCH_BYTES, FETCH), kind);
         else injectProxy({ kind: 'delay', ms: options.spikeMs, match: FETCH }, kind);
       }
       if (random() < options.sinkFaultRate) injectSink(sinkDeck());
