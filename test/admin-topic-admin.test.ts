@@ -286,6 +286,45 @@ describe('createTopic', () => {
   });
 });
 
+describe('answers that never end or never stop', () => {
+  it('a trickling admin answer ends the call by its deadline', { timeout: 15_000 }, async () => {
+    // Prepare: the request timeout (5 s) is below the time left, so only the exact timer per call stops it.
+    const setup = await start({ admin: { requestTimeoutMs: 5_000, maxAttempts: 2 } });
+    setup.fixture.server.inject({
+      kind: 'trickle',
+      intervalMs: 50,
+      times: 10,
+      match: { path: '/admin/topics' },
+    });
+    const deadlineMs = Date.now() + 5_600;
+
+    // Act
+    const error = await thrown(() => setup.admin.listTopics({ deadlineMs }));
+    const lateMs = Date.now() - deadlineMs;
+
+    // Assess
+    expect(isAppError(error) && ['ERR_UPSTREAM_TIMEOUT', 'ERR_DEADLINE'].includes(error.code)).toBe(true);
+    expect(lateMs).toBeLessThan(400);
+  });
+
+  it('an admin answer of 20 MB is refused unread with ERR_UPSTREAM_PROTOCOL', async () => {
+    // Prepare
+    const setup = await start();
+    setup.fixture.server.inject({
+      kind: 'oversized-answer',
+      bytes: 20_000_000,
+      match: { path: '/admin/topics' },
+    });
+
+    // Act
+    const error = await thrown(() => setup.admin.listTopics());
+
+    // Assess
+    expect(isAppError(error) && error.code).toBe('ERR_UPSTREAM_PROTOCOL');
+    expect(error.message).toMatch(/larger than the \d+ bytes/);
+  });
+});
+
 describe('an echoed key straddling the 256-character cut', () => {
   it.each([
     { name: 'in the errorMessage', field: 'message' as const },

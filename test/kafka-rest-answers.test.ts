@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { Fault, KafkaRestServerOptions } from '../dev/kafka-rest/server.js';
+import type { Fault, FaultMatch, KafkaRestServerOptions } from '../dev/kafka-rest/server.js';
 import { isAppError } from '../lib/errors.js';
 import type { KafkaRestOptions } from '../lib/kafka-rest/client.js';
 import type { CallOptions, FetchedRecord, KafkaRestClient } from '../lib/kafka-rest/types.js';
@@ -150,15 +150,29 @@ const calls: readonly {
     run: (client, call) => client.listTopics(call),
   },
 ];
-const cases = calls.flatMap((c) =>
-  c.dialects.map((dialect) => ({ ...c, dialect, label: `${c.name} ${dialect.name}` })),
-);
+const cases: readonly {
+  label: string;
+  dialect: DialectCase;
+  run: (client: KafkaRestClient, call: CallOptions) => Promise<unknown>;
+  match?: FaultMatch;
+}[] = [
+  ...calls.flatMap((c) =>
+    c.dialects.map((dialect) => ({ run: c.run, dialect, label: `${c.name} ${dialect.name}` })),
+  ),
+  {
+    // The log bounds come back at once; only the consumer instance's own calls trickle.
+    label: 'fetch v2 confluent, consumer instance calls',
+    dialect: READ_DIALECTS[1] as DialectCase,
+    run: (client, call) => client.fetch('demo', 0, 0, { maxRecords: 10, ...call }),
+    match: { path: /^\/consumers\// },
+  },
+];
 
 /** Every request of the call gets the fault: a fetch's create, assign, seek and read alike. */
 const everyRequest = (fault: Fault): Fault => ({ ...fault, times: 1_000 });
 
 describe.concurrent('a 200 whose body trickles in: every call ends by its deadline', () => {
-  it.for(cases)('$label', { timeout: 20_000 }, async ({ dialect, run }, { onTestFinished }) => {
+  it.for(cases)('$label', { timeout: 20_000 }, async ({ dialect, run, match }, { onTestFinished }) => {
     // Prepare: the request timeout (5 s) is below the time left, so only an exact timer per call stops it.
     const kit = await startKafkaRestWithClient({
       dialect,
@@ -168,7 +182,9 @@ describe.concurrent('a 200 whose body trickles in: every call ends by its deadli
     // Concurrent tests: each closes its own servers only.
     onTestFinished(() => kit.close());
     kit.server.append('demo', 0, values(3));
-    kit.server.inject(everyRequest({ kind: 'trickle', intervalMs: 50 }));
+    kit.server.inject(
+      everyRequest({ kind: 'trickle', intervalMs: 50, ...(match === undefined ? {} : { match }) }),
+    );
     const deadlineMs = Date.now() + 5_600;
 
     // Act
@@ -183,11 +199,17 @@ describe.concurrent('a 200 whose body trickles in: every call ends by its deadli
 });
 
 describe('a 2xx answer larger than it may be: refused unread', () => {
-  it.each(cases)('$label: 20 MB chunked → ERR_UPSTREAM_PROTOCOL', async ({ dialect, run }) => {
+  it.each(cases)('$label: 20 MB chunked → ERR_UPSTREAM_PROTOCOL', async ({ dialect, run, match }) => {
     // Prepare
     const kit = await start(dialect);
     kit.server.append('demo', 0, values(3));
-    kit.server.inject(everyRequest({ kind: 'oversized-answer', bytes: 20_000_000 }));
+    kit.server.inject(
+      everyRequest({
+        kind: 'oversized-answer',
+        bytes: 20_000_000,
+        ...(match === undefined ? {} : { match }),
+      }),
+    );
 
     // Act
     const error = await run(kit.client, deadlineIn()).catch((caught: unknown) => caught);
