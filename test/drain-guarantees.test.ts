@@ -244,6 +244,71 @@ describe('drain guarantees (local Kafka REST server, dynalite behind the fault p
     });
   });
 
+  describe('a v1 proxy that answers from the start of the compressed batch holding the offset', () => {
+    /** One produce request, so one batch: every read of it starts at its offset 0, `count` from there. */
+    const wholeBatches = async (count: number, valueBytes: number) => {
+      const server = await startKafkaRestServer({ topics: { orders: 1 }, v1WholeBatches: true });
+      closers.push(() => server.close());
+      server.append(
+        'orders',
+        0,
+        Array.from({ length: count }, (_, index) => ({
+          value: Buffer.from(String(index).padEnd(valueBytes, '.')),
+        })),
+      );
+      return server;
+    };
+
+    it('delivers every record of a batch many times wider than one fetch (no "caught up" at 16 × batchSize)', async () => {
+      // Prepare: 300 records in one batch, read 10 at a time: every read comes back from offset 0.
+      const server = await wholeBatches(300, 8);
+      kafka = createKafkaRest({ baseUrl: server.url, allowHttp: true, auth: noAuth(), maxAttempts: 2 });
+      drain = drainSettings({ id: drain.id, batchSize: 10 });
+      const h = await harness();
+
+      // Act
+      const report = await h.run();
+
+      // Assess
+      expect(report).toMatchObject({ outcome: 'caught-up', nextOffset: 300, delivered: 300 });
+      expect(h.sink.acceptedOffsets()).toEqual(Array.from({ length: 300 }, (_, offset) => offset));
+    });
+
+    it('stops the partition, never "caught up", once the widened read would pass the fetch budget', async () => {
+      // Prepare: 300 records of 500 bytes in one batch (about 200 KB as JSON), against a 70 KB fetch budget.
+      const server = await wholeBatches(300, 500);
+      kafka = createKafkaRest({
+        baseUrl: server.url,
+        allowHttp: true,
+        auth: noAuth(),
+        maxAttempts: 2,
+        fetchMaxBytes: 1_000,
+        maxRecordBytes: 1_000,
+        fetchBudgetBytes: 70_000,
+      });
+      drain = drainSettings({ id: drain.id, batchSize: 10 });
+      const h = await harness();
+
+      // Act
+      const report = await h.run();
+
+      // Assess
+      const stoppedAt = report.nextOffset ?? Number.NaN;
+      expect(report).toMatchObject({
+        outcome: 'stopped',
+        error: { code: 'ERR_UPSTREAM_PROTOCOL', offset: stoppedAt },
+      });
+      expect(stoppedAt).toBeGreaterThan(0);
+      expect(stoppedAt).toBeLessThan(300);
+      expect(h.sink.acceptedOffsets()).toEqual(Array.from({ length: stoppedAt }, (_, offset) => offset));
+      expect(await h.store.get(key)).toMatchObject({
+        nextOffset: stoppedAt,
+        lastError: { code: 'ERR_UPSTREAM_PROTOCOL', offset: stoppedAt },
+      });
+      expect(countsOf(report)).toMatchObject({ partitionsStopped: 1, caughtUp: 0 });
+    });
+  });
+
   describe('DynamoDB faults', () => {
     it('drains through writes applied with their answers lost: no false busy, no false lease loss', async () => {
       // Prepare: the acquire, then the first commit (the next write once a record was delivered), are
