@@ -167,6 +167,17 @@ describe('checkpoint store (dynalite)', () => {
     expect(b).toMatchObject({ acquired: true, checkpoint: { nextOffset: 9, lease: { owner: 'run-b' } } });
   });
 
+  it('releases by owner alone (an acquire whose answer never came), and never another owner’s lease', async () => {
+    await store.acquire(key, 'run-a');
+
+    const other = await store.releaseOwned(key, 'run-b');
+    const own = await store.releaseOwned(key, 'run-a');
+    const again = await store.releaseOwned(key, 'run-a');
+
+    expect([other, own, again]).toEqual([false, true, false]);
+    expect((await store.acquire(key, 'run-c')).acquired).toBe(true);
+  });
+
   it('operator set-offset makes the current holder fail its next commit, and clears the last error', async () => {
     const a = await store.acquire(key, 'run-a');
     if (!a.acquired) throw new Error('expected the lease');

@@ -97,7 +97,11 @@ describe('drain guarantees (local Kafka REST server, dynalite behind the fault p
     readonly sink: ScriptedSink;
     readonly store: CheckpointStore;
     readonly log: ReturnType<typeof createMemoryLog>;
-    run(options?: { deadlineMs?: number; cleanupDeadlineMs?: number }): Promise<PartitionReport>;
+    run(options?: {
+      owner?: string;
+      deadlineMs?: number;
+      cleanupDeadlineMs?: number;
+    }): Promise<PartitionReport>;
   }
 
   const harness = async (
@@ -145,7 +149,7 @@ describe('drain guarantees (local Kafka REST server, dynalite behind the fault p
             partition: 0,
             sink: httpSink,
             deadLetters: undefined,
-            owner: 'run-a',
+            owner: run.owner ?? 'run-a',
             deadlineMs,
             cleanupDeadlineMs: run.cleanupDeadlineMs ?? deadlineMs + 2_000,
             leaseMs: LEASE_MS,
@@ -330,6 +334,25 @@ describe('drain guarantees (local Kafka REST server, dynalite behind the fault p
       expect(report).toMatchObject({ outcome: 'caught-up', delivered: 10, nextOffset: 10 });
       expect(h.sink.acceptedOffsets()).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
       expect(await h.store.get(key)).toMatchObject({ nextOffset: 10, lease: undefined });
+    });
+
+    it('gives back the lease an acquire took after its deadline cut the call, so the next run need not wait', async () => {
+      // Prepare: the acquire reaches the table after 100 ms, past the run's 50 ms budget; the release the
+      // run then sends is applied later still (200 ms), once the acquire has landed.
+      append(3);
+      proxy.inject({ kind: 'delay', operation: 'UpdateItem', ms: 100 });
+      proxy.inject({ kind: 'delay', operation: 'UpdateItem', ms: 200 });
+      const h = await harness();
+      const startedAt = Date.now();
+
+      // Act
+      const cut = await h.run({ deadlineMs: startedAt + 50, cleanupDeadlineMs: startedAt + 1_000 });
+      const next = await h.run({ owner: 'run-b' });
+
+      // Assess
+      expect(cut).toMatchObject({ outcome: 'failed', error: { code: 'ERR_DEADLINE' } });
+      expect(next).toMatchObject({ outcome: 'caught-up', nextOffset: 3 });
+      expect(h.sink.acceptedOffsets()).toEqual([0, 1, 2]);
     });
 
     it('ends a run whose commit answer is delayed at its cleanup deadline, not when DynamoDB answers', async () => {

@@ -100,6 +100,12 @@ export interface CheckpointStore {
   renew(lease: Lease, options?: StoreCallOptions): Promise<Lease>;
   /** Gives the lease up; false when it had already been lost (nothing to release). */
   release(lease: Lease, options?: StoreCallOptions): Promise<boolean>;
+  /**
+   * Gives up whatever lease `owner` holds on `key`, whatever its version: for a run whose acquire got no
+   * answer in time (it may have been applied), so the partition need not idle until that lease expires.
+   * Owner names are unique per run, so no other run's lease can match. False when `owner` holds none.
+   */
+  releaseOwned(key: PartitionKey, owner: string, options?: StoreCallOptions): Promise<boolean>;
   /** Operator: replay or skip. Any current holder fails its next commit and stops. Clears `lastError`. */
   setOffset(key: PartitionKey, nextOffset: number): Promise<Checkpoint>;
   /** Operator: a paused partition is skipped by every run until resumed. Any holder stops at its next commit. */
@@ -411,6 +417,20 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
           update: `SET ${LEASE_SET} REMOVE #leaseOwner, #leaseExpiresAt`,
           condition: HOLDS_LEASE,
           values: leaseValues(lease, now()),
+        },
+        call,
+      );
+      return item !== undefined;
+    },
+
+    releaseOwned: async (key, owner, call) => {
+      const item = await update(
+        'release',
+        key,
+        {
+          update: `SET ${LEASE_SET} REMOVE #leaseOwner, #leaseExpiresAt`,
+          condition: '#leaseOwner = :owner',
+          values: { ':owner': str(owner), ':now': num(now()), ':one': num(1) },
         },
         call,
       );

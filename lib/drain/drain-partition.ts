@@ -153,10 +153,14 @@ export const drainPartition = async (
     deps.kafka.endFetch(drain.topic, partition, { deadlineMs: request.cleanupDeadlineMs });
 
   let lease: Lease | undefined;
+  /** Set while an acquire is unanswered: if it never answers, it may still have taken the lease. */
+  let acquiring = false;
   try {
     // No budget left (the invocation's margin took it): nothing to do, and no lease to take and give back.
     if (deps.now() >= request.deadlineMs) return report({ outcome: 'deadline' });
+    acquiring = true;
     const acquired = await deps.checkpoints.acquire(key, owner, { deadlineMs: request.deadlineMs });
+    acquiring = false;
     if (!acquired.acquired) {
       deps.log.info('partition busy: another run holds its lease', {
         ...key,
@@ -197,6 +201,12 @@ export const drainPartition = async (
   } finally {
     // v2 reads through a consumer instance: delete it on every way out, errors and the time budget too.
     await endReading();
+    if (acquiring) {
+      // Best effort, like any release: otherwise the partition idles until that lease expires.
+      await deps.checkpoints
+        .releaseOwned(key, owner, { deadlineMs: request.cleanupDeadlineMs })
+        .catch(() => false);
+    }
     if (lease !== undefined) {
       const held = lease;
       // A failed release only delays the next run until the lease expires: log it, never throw.
