@@ -1,12 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lazyDeps } from '../lib/deps.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
-import { createLog } from '../lib/log.js';
+import { createLog, describeError } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 import { createSecretsCacheFromConfig } from '../lib/secrets.js';
 import { loadWebhookConfig, type WebhookConfig } from '../lib/webhook/config.js';
 import { createLazyIdempotencyStore } from '../lib/webhook/idempotency/index.js';
 import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
+import { toErrorResponse } from '../lib/webhook/respond.js';
 
 /** API Gateway gives up on an integration after 30 s; answering later would be answering no one. */
 const API_GATEWAY_TIMEOUT_MS = 30_000;
@@ -42,16 +43,49 @@ export const createWebhookDeps = (config: WebhookConfig): WebhookHandlerDeps => 
   };
 };
 
+/**
+ * The request id a caller sees in an error body and every log line carries: API Gateway's, or Lambda's
+ * where there is none. serverless-offline fills API Gateway's with one constant for every request.
+ */
+const requestIdOf = (event: APIGatewayProxyEventV2, context: Context): string => {
+  const fromGateway = event.requestContext?.requestId;
+  return fromGateway === undefined || fromGateway.startsWith('offlineContext_')
+    ? context.awsRequestId
+    : fromGateway;
+};
+
 export const makeHandler =
   (getDeps: () => WebhookHandlerDeps) =>
   async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyStructuredResultV2> => {
-    const deps = getDeps();
-    // The API Gateway request id is what a caller sees in a 5xx body: it finds every line of the request.
-    deps.log.startInvocation?.(context, event.requestContext?.requestId ?? context.awsRequestId);
+    const requestId = requestIdOf(event, context);
+    let deps: WebhookHandlerDeps;
+    try {
+      deps = getDeps();
+    } catch (error) {
+      // A thrown error would reach the caller as the platform's own answer (a 200 with the error text
+      // under serverless-offline): answer 500 with the code and request id only, and say why in the log.
+      console.error(
+        JSON.stringify({
+          level: 'ERROR',
+          message: 'webhook function cannot start',
+          requestId,
+          error: describeError(error),
+        }),
+      );
+      return toErrorResponse(error, requestId);
+    }
+    deps.log.startInvocation?.(context, requestId);
     try {
       const budgetMs =
         Math.min(context.getRemainingTimeInMillis(), API_GATEWAY_TIMEOUT_MS) - deps.deadlineMarginMs;
-      return await ingestWebhook(deps, event, deps.now() + budgetMs);
+      return await ingestWebhook(
+        deps,
+        { ...event, requestContext: { ...event.requestContext, requestId } },
+        deps.now() + budgetMs,
+      );
+    } catch (error) {
+      deps.log.error('webhook request failed unexpectedly', { requestId, error: describeError(error) });
+      return toErrorResponse(error, requestId);
     } finally {
       deps.metrics?.flush();
     }

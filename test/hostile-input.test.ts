@@ -131,6 +131,11 @@ const rawPath = (path: string) => () => httpApiEvent(path, '{}', { functionUrl: 
 const base64Post = (route: string, bytes: Buffer) => base64Text(route, bytes.toString('base64'));
 const base64Text = (route: string, text: string) => () =>
   httpApiEvent(`/hooks/${route}`, text, { isBase64Encoded: true });
+/** A POST without a body as serverless-offline and some gateways deliver it: `body: null`. */
+const nullBody = (route: string) => () =>
+  ({ ...httpApiEvent(`/hooks/${route}`, undefined), body: null }) as unknown as ReturnType<
+    typeof httpApiEvent
+  >;
 const NOT_BASE64 = /is marked isBase64Encoded but is not valid base64/;
 const swHeaders = (body: string, options: { id?: string; at?: number; secret?: string } = {}) => {
   const id = options.id ?? 'msg_2Kq9';
@@ -171,6 +176,18 @@ const WEBHOOK_CASES: readonly WebhookCase[] = [
     event: post('json', ''),
     status: 400,
     code: 'ERR_PAYLOAD_INVALID',
+  },
+  {
+    name: 'no body at all (null, as serverless-offline sends it) where the key comes from it',
+    event: nullBody('json'),
+    status: 400,
+    code: 'ERR_PAYLOAD_INVALID',
+  },
+  {
+    name: 'no body at all (null) on a raw route: an empty value',
+    event: nullBody('open'),
+    status: 202,
+    stored: Buffer.alloc(0),
   },
   {
     name: 'invalid UTF-8 where the key comes from it',

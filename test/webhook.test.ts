@@ -352,4 +352,81 @@ describe('webhook handler against the local Kafka REST server', () => {
       server.setApiKey(API_KEY);
     }
   });
+  it('answers 202 with an empty value for an empty POST, which serverless-offline sends as body null', async () => {
+    // Prepare: the event as serverless-offline builds it
+    const event = { ...httpApiEvent('/hooks/demo', undefined), body: null } as unknown as Parameters<
+      typeof handler
+    >[0];
+
+    // Act
+    const response = await handler(event, lambdaContext());
+
+    // Assess
+    expect(response.statusCode).toBe(202);
+    expect(allRecords('demo', 3).map((record) => record.value?.byteLength)).toEqual([0]);
+  });
+
+  it('answers 400 for an empty POST on a route whose key comes from the body', async () => {
+    const event = { ...httpApiEvent('/hooks/pointer', undefined), body: null } as unknown as Parameters<
+      typeof handler
+    >[0];
+
+    const response = await handler(event, lambdaContext());
+
+    expect(response.statusCode).toBe(400);
+    expect(JSON.parse(response.body ?? '').code).toBe('ERR_PAYLOAD_INVALID');
+    expect(allRecords('orders', 4)).toEqual([]);
+  });
+
+  it('uses the Lambda request id where serverless-offline gives every request the same one', async () => {
+    const response = await handler(
+      httpApiEvent('/hooks/nope', 'x', { requestId: 'offlineContext_resourceId' }),
+      lambdaContext(10_000, 'a1b2c3'),
+    );
+
+    expect(JSON.parse(response.body ?? '').requestId).toBe('a1b2c3');
+  });
+});
+
+describe('webhook handler that cannot start', () => {
+  it('answers 500 ERR_CONFIG with the request id, never a thrown error (which offline turns into a 200)', async () => {
+    // Prepare: settings that do not load
+    const handler = makeHandler(() => loadConfig({ WEBHOOK_ROUTES: '{' }) as never);
+
+    // Act
+    const response = await handler(httpApiEvent('/hooks/demo', 'x', { requestId: 'r-1' }), lambdaContext());
+
+    // Assess
+    expect(response.statusCode).toBe(500);
+    expect(JSON.parse(response.body ?? '')).toEqual({ code: 'ERR_CONFIG', requestId: 'r-1' });
+  });
+
+  it('answers 500 ERR_INTERNAL for an unexpected failure inside a request', async () => {
+    const log = createMemoryLog();
+    const handler = makeHandler(() => ({
+      kafka: { produce: () => Promise.reject(new TypeError('boom')) } as never,
+      routes: new Map([
+        [
+          'demo',
+          {
+            name: 'demo',
+            topic: 'demo',
+            verify: { scheme: 'none' },
+            key: { from: 'none' },
+            maxBodyBytes: 1024,
+            idempotency: undefined,
+          },
+        ],
+      ]) as never,
+      secrets: { get: () => Promise.reject(new Error('unused')) },
+      log,
+      deadlineMarginMs: 100,
+      now: Date.now,
+    }));
+
+    const response = await handler(httpApiEvent('/hooks/demo', 'x', { requestId: 'r-2' }), lambdaContext());
+
+    expect(response.statusCode).toBeGreaterThanOrEqual(500);
+    expect(JSON.parse(response.body ?? '').requestId).toBe('r-2');
+  });
 });

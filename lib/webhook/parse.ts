@@ -66,7 +66,8 @@ const routeName = (event: APIGatewayProxyEventV2): string | undefined => {
 };
 
 const bodyBytes = (event: APIGatewayProxyEventV2): Buffer => {
-  if (event.body === undefined) return Buffer.alloc(0);
+  // No body: API Gateway omits it, serverless-offline (and a Function URL) may send null.
+  if (event.body === undefined || event.body === null) return Buffer.alloc(0);
   if (!event.isBase64Encoded) return Buffer.from(event.body, 'utf8');
   // The value is the exact bytes the caller sent: API Gateway base64-encodes bodies it does not treat as
   // text. A lenient decode would store other bytes than those (`!!!!` → nothing) and answer 202.
