@@ -94,13 +94,14 @@ describe('checkpoints operator command (dynalite)', () => {
     expect(out).toEqual([`${drainId}/orders/2: paused`, `${drainId}/orders/2: resumed`]);
   });
 
-  it('lists checkpoints with leases, pause flags and last errors', async () => {
+  it('lists checkpoints with topic epochs, leases, pause flags and last errors', async () => {
     const key = { drainId, topic: 'orders', partition: 0 };
     const acquired = await store.acquire(key, 'run-z');
     if (!acquired.acquired) throw new Error('expected the lease');
     await store.commit(acquired.lease, {
       nextOffset: 5,
       lastError: { code: 'ERR_SINK_REJECTED', message: 'HTTP 400', offset: 5 },
+      epoch: 2,
     });
     await store.setPaused({ drainId, topic: 'orders', partition: 1 }, true);
 
@@ -110,14 +111,14 @@ describe('checkpoints operator command (dynalite)', () => {
     expect([code, json]).toEqual([0, 0]);
     const lines = (out[0] ?? '').split('\n');
     expect(lines[0]).toMatch(
-      /^drain\s+topic\s+partition\s+next offset\s+paused\s+lease\s+skipped\s+last error$/,
+      /^drain\s+topic\s+partition\s+next offset\s+epoch\s+paused\s+lease\s+skipped\s+last error$/,
     );
     expect(lines[1]).toMatch(
       new RegExp(
-        `^${drainId}\\s+orders\\s+0\\s+5\\s+no\\s+run-z \\(60 s left\\)\\s+0\\s+ERR_SINK_REJECTED at 5: HTTP 400$`,
+        `^${drainId}\\s+orders\\s+0\\s+5\\s+2\\s+no\\s+run-z \\(60 s left\\)\\s+0\\s+ERR_SINK_REJECTED at 5: HTTP 400$`,
       ),
     );
-    expect(lines[2]).toMatch(new RegExp(`^${drainId}\\s+orders\\s+1\\s+-\\s+yes\\s+-\\s+0\\s+-$`));
+    expect(lines[2]).toMatch(new RegExp(`^${drainId}\\s+orders\\s+1\\s+-\\s+0\\s+yes\\s+-\\s+0\\s+-$`));
     expect(JSON.parse(out[1] ?? '')).toHaveLength(2);
   });
 

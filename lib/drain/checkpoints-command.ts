@@ -124,12 +124,23 @@ const holderNote = (before: Checkpoint | undefined, nowMs: number): string =>
 /** A fixed-width table for terminals. */
 export const toTable = (checkpoints: readonly Checkpoint[], nowMs: number): string => {
   if (checkpoints.length === 0) return 'no checkpoints';
-  const header = ['drain', 'topic', 'partition', 'next offset', 'paused', 'lease', 'skipped', 'last error'];
+  const header = [
+    'drain',
+    'topic',
+    'partition',
+    'next offset',
+    'epoch',
+    'paused',
+    'lease',
+    'skipped',
+    'last error',
+  ];
   const rows = checkpoints.map((checkpoint) => [
     checkpoint.drainId,
     checkpoint.topic,
     String(checkpoint.partition),
     checkpoint.nextOffset === undefined ? '-' : String(checkpoint.nextOffset),
+    String(checkpoint.epoch),
     checkpoint.paused ? 'yes' : 'no',
     checkpoint.lease === undefined
       ? '-'
