@@ -172,6 +172,11 @@ const HOLDS_LEASE = '#leaseOwner = :owner AND #version = :version';
 const isConditionFailure = (error: unknown): boolean =>
   (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
 
+/** A conditional write's outcome; when its condition failed, the item as read back (if that read worked). */
+type UpdateResult =
+  | { readonly written: true; readonly item: Record<string, AttributeValue> }
+  | { readonly written: false; readonly current: Record<string, AttributeValue> | undefined };
+
 /**
  * Whether a failed write may have been applied all the same: its condition failed (possibly on itself,
  * after an SDK retry), or no answer came (network) or a 5xx did. A 4xx other than the condition (throttled,
@@ -230,7 +235,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
       values: Record<string, AttributeValue>;
     },
     options: StoreCallOptions = {},
-  ): Promise<Record<string, AttributeValue> | undefined> => {
+  ): Promise<UpdateResult> => {
     const condition = input.condition === undefined ? [] : [input.condition];
     const token = newWriteToken();
     const what = `checkpoint table ${operation}`;
@@ -249,15 +254,15 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
           sendOptions,
         ),
       );
-      return output.Attributes;
+      return { written: true, item: output.Attributes ?? {} };
     } catch (error) {
       if (isAppError(error)) throw error;
-      if (mayHaveBeenApplied(error)) {
-        // Only this write stores this token: finding it means the write happened and nothing came after.
-        const current = await readItem(key, options).catch(() => undefined);
-        if (current?.writeToken?.S === token) return current;
-      }
-      if (isConditionFailure(error)) return undefined;
+      const current = mayHaveBeenApplied(error)
+        ? await readItem(key, options).catch(() => undefined)
+        : undefined;
+      // Only this write stores this token: finding it means the write happened and nothing came after.
+      if (current !== undefined && current.writeToken?.S === token) return { written: true, item: current };
+      if (isConditionFailure(error)) return { written: false, current };
       throw toDynamoError(what, error);
     }
   };
@@ -337,7 +342,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
       const expiresAtMs = at + leaseMs;
       // Timeline of a takeover: run A holds until T; B at T' > T sees the expiry in the condition and
       // bumps the version, so A's next commit (conditional on A's version) fails and A stops.
-      const item = await update(
+      const result = await update(
         'acquire',
         key,
         {
@@ -348,12 +353,11 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
         },
         call,
       );
-      if (item === undefined) {
-        // Only diagnostic (who holds it): a failed read must not turn "busy" into an error.
-        const current = await get(key, call).catch(() => undefined);
-        return { acquired: false, holder: current?.lease };
+      // The holder is only diagnostic: an item that could not be read back leaves it unknown, still "busy".
+      if (!result.written) {
+        return { acquired: false, holder: result.current && toCheckpoint(result.current).lease };
       }
-      const checkpoint = toCheckpoint(item);
+      const checkpoint = toCheckpoint(result.item);
       return { acquired: true, checkpoint, lease: { key, owner, version: checkpoint.version, expiresAtMs } };
     },
 
@@ -379,7 +383,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
         values[':epoch'] = num(changes.epoch);
       }
       const remove = changes.lastError === undefined ? ' REMOVE #lastError' : '';
-      const item = await update(
+      const result = await update(
         'commit',
         lease.key,
         {
@@ -389,13 +393,13 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
         },
         call,
       );
-      if (item === undefined) throw leaseLost(lease, 'commit');
-      return renewed(lease, item);
+      if (!result.written) throw leaseLost(lease, 'commit');
+      return renewed(lease, result.item);
     },
 
     renew: async (lease, call) => {
       const at = now();
-      const item = await update(
+      const result = await update(
         'renew',
         lease.key,
         {
@@ -405,12 +409,12 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
         },
         call,
       );
-      if (item === undefined) throw leaseLost(lease, 'renew');
-      return renewed(lease, item);
+      if (!result.written) throw leaseLost(lease, 'renew');
+      return renewed(lease, result.item);
     },
 
     release: async (lease, call) => {
-      const item = await update(
+      const result = await update(
         'release',
         lease.key,
         {
@@ -420,11 +424,11 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
         },
         call,
       );
-      return item !== undefined;
+      return result.written;
     },
 
     releaseOwned: async (key, owner, call) => {
-      const item = await update(
+      const result = await update(
         'release',
         key,
         {
@@ -434,23 +438,23 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
         },
         call,
       );
-      return item !== undefined;
+      return result.written;
     },
 
     setOffset: async (key, nextOffset) => {
-      const item = await update('set-offset', key, {
+      const result = await update('set-offset', key, {
         update: `SET ${IDENTITY_SET}, #nextOffset = :offset REMOVE #lastError`,
         values: { ...identityValues(key, now()), ':offset': num(nextOffset) },
       });
-      return toCheckpoint(item ?? {});
+      return toCheckpoint(result.written ? result.item : {});
     },
 
     setPaused: async (key, paused) => {
-      const item = await update('set-paused', key, {
+      const result = await update('set-paused', key, {
         update: `SET ${IDENTITY_SET}, #paused = :paused`,
         values: { ...identityValues(key, now()), ':paused': { BOOL: paused } },
       });
-      return toCheckpoint(item ?? {});
+      return toCheckpoint(result.written ? result.item : {});
     },
   };
 };
