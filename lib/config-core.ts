@@ -45,6 +45,11 @@ export interface KafkaRestConfig {
   readonly fetchMaxBytes: number;
   /** v2 drain: `timeout` of one `records` read, how long the proxy may hold it when it has nothing. */
   readonly fetchWaitMs: number;
+  /**
+   * The most bytes one fetch answer may hold (and a v1 or Redpanda read may widen to while it looks for
+   * the checkpoint's record); absent: the client's default, 8 MiB or more.
+   */
+  readonly fetchBudgetBytes: number | undefined;
 }
 
 export interface SecretsConfig {
@@ -152,6 +157,7 @@ const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
     consumerGroup,
     fetchMaxBytes: read.int('KAFKA_REST_FETCH_MAX_BYTES', 2_097_152, { min: 1_024, max: 67_108_864 }),
     fetchWaitMs,
+    fetchBudgetBytes: read.int('KAFKA_REST_FETCH_BUDGET_BYTES', undefined, { min: 65_536, max: 268_435_456 }),
   };
 };
 

@@ -290,6 +290,22 @@ describe('webhook handler against the local Kafka REST server', () => {
     }
   });
 
+  it('answers 503 by its deadline when the signing secret read trickles, never hanging past it', async () => {
+    // Prepare: Secrets Manager answers 200 and then one byte a second, forever
+    secretsManager.trickleNext(1_000, 3);
+    const body = '{"id":"slow"}';
+    const headers = { 'x-hub-signature-256': signGithub(GITHUB_SECRET, body) };
+    const startedAt = Date.now();
+
+    // Act: 1.2 s left, 200 ms of margin
+    const response = await handler(httpApiEvent('/hooks/github', body, { headers }), lambdaContext(1_200));
+
+    // Assess
+    expect(response.statusCode).toBe(503);
+    expect(JSON.parse(response.body ?? '').code).toBe('ERR_DEADLINE');
+    expect(Date.now() - startedAt).toBeLessThan(3_000); // the SDK alone would wait 5 s per attempt
+  });
+
   it('answers 422 with a safe message when the proxy rejects the record for good, and nothing is stored', async () => {
     server.inject({
       kind: 'record-errors',

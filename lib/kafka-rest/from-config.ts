@@ -51,6 +51,7 @@ export const kafkaRestOptionsFromConfig = (
     consumerGroup: kafka.consumerGroup,
     fetchMaxBytes: kafka.fetchMaxBytes,
     fetchWaitMs: kafka.fetchWaitMs,
+    ...(kafka.fetchBudgetBytes === undefined ? {} : { fetchBudgetBytes: kafka.fetchBudgetBytes }),
     ...(options.log === undefined ? {} : { log: options.log }),
   };
 };

@@ -6,7 +6,7 @@ import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../errors.js';
 import { secretsOfHeaders } from '../redact.js';
-import { createTimedAbort } from '../timed-abort.js';
+import { beforeDeadline, createTimedAbort } from '../timed-abort.js';
 import type { HttpSinkConfig } from './config.js';
 import {
   DELIVERED,
@@ -83,7 +83,7 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
     if (signingSecretId !== undefined && secrets !== undefined) {
       let secret: string | undefined;
       try {
-        secret = await beforeDeadline(secrets.get(signingSecretId), deadlineMs - now());
+        secret = await beforeDeadline(secrets.get(signingSecretId), deadlineMs, now);
       } catch (error) {
         return toNotAttemptedOutcome(
           toAppError(error, ERROR_CODES.SECRET, 'could not read the HTTP sink signing secret'),
@@ -295,19 +295,6 @@ const planBatches = (records: readonly SinkRecord[], maxBatchBytes: number): Bat
   }
   if (current.records.length > 0) groups.push(current);
   return groups;
-};
-
-/** The value, or undefined when `ms` passed first (the read itself goes on, e.g. into a cache). */
-const beforeDeadline = async <T>(value: Promise<T>, ms: number): Promise<T | undefined> => {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([value, late]);
-  } finally {
-    clearTimeout(timer);
-  }
 };
 
 const describeRange = (records: readonly SinkRecord[]) => ({

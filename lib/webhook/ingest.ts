@@ -18,8 +18,8 @@ export interface WebhookDeps {
   readonly proxy?: { readonly dialect: KafkaRestDialect; readonly flavor: KafkaRestFlavor } | undefined;
   readonly routes: ReadonlyMap<string, WebhookRoute>;
   readonly log: Log;
-  /** Signing secrets and tokens of the routes, by Secrets Manager id (cached). */
-  readonly secrets: { get(secretId: string): Promise<string> };
+  /** Signing secrets and tokens of the routes, by Secrets Manager id (cached); a read ends by `deadlineMs`. */
+  readonly secrets: { get(secretId: string, options?: { readonly deadlineMs?: number }): Promise<string> };
   readonly now: () => number;
   /** Remembers answered deliveries for routes with an idempotency source; undefined when none has one. */
   readonly idempotency?: IdempotencyStore | undefined;
@@ -43,7 +43,9 @@ export const ingestWebhook = async (
   try {
     const request = parseWebhookRequest(event, deps.routes);
     // Verified before anything else reads the body: an unauthenticated caller learns nothing about it.
-    await verifyWebhook(request.route.verify, request, deps.secrets, deps.now);
+    // A secret read that hangs must not hold the request past its deadline (ERR_DEADLINE → 503).
+    const secrets = { get: (secretId: string) => deps.secrets.get(secretId, { deadlineMs }) };
+    await verifyWebhook(request.route.verify, request, secrets, deps.now);
     const route = request.route;
     countedTopic = route.topic;
     const record = toRecord(request); // before claiming, so a bad body never creates a claim
