@@ -219,6 +219,27 @@ describe('drain guarantees (local Kafka REST server, dynalite behind the fault p
       );
     });
 
+    it('ends behind ("deadline"), not failed nor caught up, when the budget runs out during a read', async () => {
+      // Prepare: the read from offset 3 outlasts the run's budget, as a proxy holding the read open does.
+      append(6);
+      const h = await harness({
+        fetch: async (topic, partition, offset, options) => {
+          if (offset < 3) return kafka.fetch(topic, partition, offset, options);
+          throw new AppError(ERROR_CODES.DEADLINE, 'fetch: no answer by the deadline');
+        },
+      });
+
+      // Act
+      const report = await h.run();
+
+      // Assess
+      expect(report).toMatchObject({ outcome: 'deadline', nextOffset: 3, delivered: 3 });
+      expect(report.error).toBeUndefined();
+      expect(report.lag).not.toBe(0);
+      expect(await h.store.get(key)).toMatchObject({ nextOffset: 3, lease: undefined, lastError: undefined });
+      expect(countsOf(report)).toMatchObject({ behind: 1, caughtUp: 0, partitionsFailed: 0 });
+    });
+
     it('stops at an answer that holds only records below the offset (the head of a batch, cut short)', async () => {
       // Prepare: at offset 3 the "proxy" answers the batch's head again, as a v1 server over one compressed
       // batch does when `count` cuts it before the offset.

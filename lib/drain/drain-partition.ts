@@ -421,11 +421,17 @@ const createPartitionRun = (
   };
 
   /**
-   * A fetch that failed: recorded on the item so `checkpoints list` shows why, the offset kept. One that
+   * A fetch that failed before the deadline: recorded on the item so `checkpoints list` shows why, the offset kept. One that
    * trying again cannot cure (`retriable: false`: e.g. a v1 proxy whose answers never reach the offset)
    * stops the partition, where the `PartitionsStopped` alarm sees it; a transient one fails the run.
    */
   const stopAtFetch = async (offset: number, error: AppError): Promise<Stop> => {
+    // The time budget ran out during the read (the fetch's deadline is the run's): the run ends as at any
+    // deadline, behind and saying so, with nothing wrong to record.
+    if (error.code === ERROR_CODES.DEADLINE) {
+      await flush();
+      return { outcome: 'deadline' };
+    }
     if (error.retriable) {
       await commit(offset, { lastError: toLastError(error) });
       return { outcome: 'failed', error };
