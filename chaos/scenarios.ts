@@ -789,8 +789,6 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     };
     const webhookDeps: WebhookHandlerDeps = {
       kafka: ingestClient(),
-      // As createWebhookDeps: the flavor decides which per-record codes are final (422) and which are 503.
-      proxy: { dialect: config.kafka.dialect, flavor: config.kafka.flavor },
       routes: config.webhook.routes,
       // The route's secret is a literal: reading Secrets Manager here would be a bug.
       secrets: {

@@ -23,7 +23,6 @@ export const createWebhookDeps = (config: WebhookConfig): WebhookHandlerDeps => 
   const kafka = createKafkaRestProducerFromConfig(config, { log, secrets });
   return {
     kafka,
-    proxy: { dialect: config.kafka.dialect, flavor: config.kafka.flavor },
     metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),
     routes: config.webhook.routes,
     secrets,

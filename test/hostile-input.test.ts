@@ -550,7 +550,6 @@ describe('hostile input: webhook (POST /hooks/{route})', () => {
     kafka = createKafkaRestFromConfig(proxy.state.config);
     deps = {
       kafka,
-      proxy: { dialect: proxy.state.config.kafka.dialect, flavor: proxy.state.config.kafka.flavor },
       routes: proxy.state.config.webhook.routes,
       secrets: {
         get: async () => {
@@ -614,7 +613,6 @@ describe('hostile input: webhook idempotency ids (dynalite)', () => {
     kafka = createKafkaRestFromConfig(proxy.state.config);
     deps = {
       kafka,
-      proxy: { dialect: proxy.state.config.kafka.dialect, flavor: proxy.state.config.kafka.flavor },
       routes: proxy.state.config.webhook.routes,
       idempotency: createIdempotencyStore({
         client: dynamo.client,

@@ -53,8 +53,10 @@ interface RecordCode {
 interface RecordFailures {
   /** Codes the record is resent for. */
   readonly retriable: readonly RecordCode[];
-  /** Codes that reject the record for good. */
+  /** Codes that reject the record for good: final by the server's own definition. */
   readonly final: readonly RecordCode[];
+  /** Codes not resent by the client, yet not final: the caller may succeed later (503, redelivery). */
+  readonly notFinal: readonly RecordCode[];
   /** The HTTP status of an answer in which a record failed. */
   readonly status: 200 | 500;
   /** The proxy's message for a failed record; Redpanda's entry has only the code. */
@@ -70,7 +72,9 @@ const RECORD_FAILURES: Readonly<Record<KafkaRestFlavor | 'v3', RecordFailures>> 
     final: [
       { name: 'Kafka error 50002 (e.g. record too large)', code: 50002 },
       { name: 'documented non-retriable 1', code: 1 },
-      { name: 'Kafka MESSAGE_TOO_LARGE 10', code: 10 },
+    ],
+    notFinal: [
+      { name: 'a code Confluent does not define per record (Kafka MESSAGE_TOO_LARGE 10)', code: 10 },
     ],
     status: 200,
     withMessage: true,
@@ -81,16 +85,15 @@ const RECORD_FAILURES: Readonly<Record<KafkaRestFlavor | 'v3', RecordFailures>> 
       { name: 'Kafka UNKNOWN_TOPIC_OR_PARTITION 3', code: 3 },
       { name: 'Kafka CORRUPT_MESSAGE 2 (a RetriableException in Kafka)', code: 2 },
     ],
-    final: [
-      { name: 'Kafka MESSAGE_TOO_LARGE 10', code: 10 },
-      { name: 'Kafka TOPIC_AUTHORIZATION_FAILED 29', code: 29 },
-    ],
+    final: [{ name: 'Kafka MESSAGE_TOO_LARGE 10', code: 10 }],
+    notFinal: [{ name: 'Kafka TOPIC_AUTHORIZATION_FAILED 29 (fixed by granting the ACL)', code: 29 }],
     status: 200,
     withMessage: false,
   },
   karapace: {
     retriable: [{ name: 'Karapace 2', code: 2 }],
-    final: [{ name: 'Karapace 1 (timeouts included)', code: 1 }],
+    final: [],
+    notFinal: [{ name: 'Karapace 1 (timeouts included)', code: 1 }],
     status: 500,
     withMessage: true,
   },
@@ -104,6 +107,7 @@ const RECORD_FAILURES: Readonly<Record<KafkaRestFlavor | 'v3', RecordFailures>> 
       { name: 'too large 413', code: 413 },
       { name: 'bad record 400', code: 400 },
     ],
+    notFinal: [{ name: 'unknown partition 40403', code: 40403 }],
     status: 200,
     withMessage: true,
   },
@@ -197,9 +201,12 @@ describe.each(PRODUCE_DIALECTS)('produce over $name: retries, resends and deadli
     },
   );
 
-  it.each(failures.final)(
-    'reports a record rejected for good without resending it: $name',
-    async ({ code }) => {
+  it.each([
+    ...failures.final.map((failure) => ({ ...failure, final: true })),
+    ...failures.notFinal.map((failure) => ({ ...failure, final: false })),
+  ])(
+    'reports a record failed with $name without resending it, rejected for good only if final: $final',
+    async ({ code, final }) => {
       // Prepare
       kit.server.inject({
         kind: 'record-errors',
@@ -214,8 +221,8 @@ describe.each(PRODUCE_DIALECTS)('produce over $name: retries, resends and deadli
       expect(results.map((result) => result.ok)).toEqual([true, true, false, true]);
       const error = failureOf(results[2]) as UpstreamError;
       expect(error).toMatchObject({
-        code: 'ERR_RECORD_REJECTED',
-        retriable: false,
+        code: final ? 'ERR_RECORD_REJECTED' : 'ERR_UPSTREAM_STATUS',
+        retriable: !final,
         kafkaErrorCode: code,
         status: failures.status,
       });

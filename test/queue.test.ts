@@ -178,7 +178,7 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
     expect(recordsIn(posts[1]?.body)).toBe(2);
   });
 
-  it('reports exactly the records the proxy refused for good, and logs each with its id and reason', async () => {
+  it('reports exactly the records the proxy refused, and logs each with its id and reason (for good where the code is final)', async () => {
     // Prepare
     const messages = standardMessages(10);
     server.inject({ kind: 'record-errors', errors: { 2: { code: 50002 }, 7: { code: 50002 } } });
@@ -192,11 +192,19 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
     expect(storedValues('orders')).toEqual(
       sorted(messages.filter((message) => !refused.includes(message)).map((message) => message.body)),
     );
-    const errors = log.lines.filter((line) => line.message === 'queue message failed for good');
-    expect(errors.map((line) => line.attributes.messageIds)).toEqual(
-      refused.map((message) => [message.messageId]),
-    );
-    expect(errors[0]?.attributes).toMatchObject({ topic: 'orders', code: 'ERR_RECORD_REJECTED' });
+    // Karapace's code for a refused record (1) also covers timeouts: left for redelivery, not final.
+    if (c.dialect !== 'v3' && c.flavor === 'karapace') {
+      const warnings = log.lines.filter((line) => line.message === 'queue messages left for redelivery');
+      expect(warnings.map((line) => line.attributes)).toMatchObject([
+        { code: 'ERR_UPSTREAM_STATUS', messageIds: refused.map((message) => message.messageId) },
+      ]);
+    } else {
+      const errors = log.lines.filter((line) => line.message === 'queue message failed for good');
+      expect(errors.map((line) => line.attributes.messageIds)).toEqual(
+        refused.map((message) => [message.messageId]),
+      );
+      expect(errors[0]?.attributes).toMatchObject({ topic: 'orders', code: 'ERR_RECORD_REJECTED' });
+    }
     expect(producePosts()).toHaveLength(1);
   });
 

@@ -46,7 +46,6 @@ describe.each(PRODUCE_DIALECTS)(
       });
       deps = {
         kafka: kafka.client,
-        proxy: { dialect: config.kafka.dialect, flavor: config.kafka.flavor },
         routes: config.webhook.routes,
         log: createMemoryLog(),
         secrets: { get: async () => Promise.reject(new Error('no secrets here')) },
@@ -103,37 +102,3 @@ describe.each(PRODUCE_DIALECTS)(
     });
   },
 );
-
-describe('webhook answers to per-record errors without a known proxy', () => {
-  it('treats every per-record code as not final: 503, never a 4xx a sender may drop', async () => {
-    // Prepare
-    const kafka = await startKafkaRestWithClient({ server: { topics: { demo: 1 } } });
-    try {
-      const config = loadWebhookConfig({
-        KAFKA_REST_URL: kafka.server.url,
-        KAFKA_REST_ALLOW_HTTP: 'true',
-        KAFKA_REST_AUTH: 'none',
-        WEBHOOK_ROUTES: JSON.stringify({ demo: { topic: 'demo', verify: { scheme: 'none' } } }),
-      });
-      kafka.server.inject({ kind: 'record-errors', errors: { 0: { code: 50002 } } });
-
-      // Act
-      const response = await ingestWebhook(
-        {
-          kafka: kafka.client,
-          routes: config.webhook.routes,
-          log: createMemoryLog(),
-          secrets: { get: async () => Promise.reject(new Error('no secrets here')) },
-          now: Date.now,
-        },
-        httpApiEvent('/hooks/demo', 'x'),
-        Date.now() + 5_000,
-      );
-
-      // Assess
-      expect(response.statusCode).toBe(503);
-    } finally {
-      await kafka.close();
-    }
-  });
-});

@@ -77,7 +77,6 @@ describe('webhook handler against the local Kafka REST server', () => {
     });
     deps = {
       kafka: createKafkaRestFromConfig(config, { log, secrets }),
-      proxy: { dialect: config.kafka.dialect, flavor: config.kafka.flavor },
       routes: config.webhook.routes,
       secrets,
       idempotency: createIdempotencyStore({

@@ -13,6 +13,7 @@ import {
   withAuthHeaders,
 } from './calls.js';
 import {
+  isFinalRecordCode,
   KAFKA_REST_DIALECTS,
   KAFKA_REST_FLAVORS,
   type KafkaRestDialect,
@@ -437,9 +438,18 @@ export const createKafkaRestClient = (
               retriableCodes ??= new Map();
               retriableCodes.set(index, { code: report.code as number, message: report.message });
             } else {
+              // Not resent by us, but only a code the server itself calls final is a rejection for good:
+              // anything else (a Karapace code 1 includes timeouts) may succeed later, so it stays
+              // retriable for the caller (a 503 to a webhook sender, a redelivery for SQS).
+              const final =
+                typeof report.code === 'number' &&
+                isFinalRecordCode(settings.dialect, settings.flavor, report.code);
+              const snippet = messageSnippet(report.message);
               results[index] = {
                 ok: false,
-                error: recordRejected(topic, report.code, messageSnippet(report.message), outcome.status),
+                error: final
+                  ? recordRejected(topic, report.code, snippet, outcome.status)
+                  : recordNotFinal(topic, report.code, snippet, outcome.status),
               };
             }
           }
@@ -692,6 +702,18 @@ const recordRejected = (topic: string, code: unknown, bodySnippet: string, statu
       kafkaErrorCode: typeof code === 'number' ? code : null,
       bodySnippet,
       retriable: false,
+    },
+  );
+
+const recordNotFinal = (topic: string, code: unknown, bodySnippet: string, status: number): UpstreamError =>
+  new UpstreamError(
+    ERROR_CODES.UPSTREAM_STATUS,
+    `Kafka REST proxy failed the record for topic ${topic} with error_code ${String(code)}, which the server does not define as final`,
+    {
+      status,
+      kafkaErrorCode: typeof code === 'number' ? code : null,
+      bodySnippet,
+      retriable: true,
     },
   );
 

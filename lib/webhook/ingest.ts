@@ -1,21 +1,15 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import type { KafkaRestDialect, KafkaRestFlavor } from '../kafka-rest/flavors.js';
 import type { KafkaRest, ProduceResult } from '../kafka-rest/types.js';
 import { describeError, type Log, toPayloadPreview } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { WebhookRoute } from './config.js';
 import { type IdempotencyStore, withIdempotency } from './idempotency/index.js';
 import { parseWebhookRequest, toRecord } from './parse.js';
-import { toAcceptedResponse, toErrorResponse, toRecordFailure } from './respond.js';
+import { toAcceptedResponse, toErrorResponse } from './respond.js';
 import { verifyWebhook } from './verify/index.js';
 
 export interface WebhookDeps {
   readonly kafka: KafkaRest;
-  /**
-   * Whose per-record error codes `kafka` reports (`KAFKA_REST_DIALECT`, `KAFKA_REST_FLAVOR`); absent, no
-   * per-record code counts as final, so every per-record failure is a 503.
-   */
-  readonly proxy?: { readonly dialect: KafkaRestDialect; readonly flavor: KafkaRestFlavor } | undefined;
   readonly routes: ReadonlyMap<string, WebhookRoute>;
   readonly log: Log;
   /** Signing secrets and tokens of the routes, by Secrets Manager id (cached); a read ends by `deadlineMs`. */
@@ -60,7 +54,7 @@ export const ingestWebhook = async (
       }
       const [result] = results;
       if (result === undefined) throw new Error('the Kafka REST client returned no result for the record');
-      if (!result.ok) throw toRecordFailure(result.error, deps.proxy);
+      if (!result.ok) throw result.error;
       deps.metrics?.record(route.topic, true);
       deps.log.info('webhook record produced', {
         requestId,

@@ -1,19 +1,12 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import {
-  type AppError,
-  ERROR_CODES,
-  type ErrorCode,
-  isAppError,
-  isUpstreamError,
-  UpstreamError,
-} from '../errors.js';
-import { isFinalRecordCode, type KafkaRestDialect, type KafkaRestFlavor } from '../kafka-rest/flavors.js';
+import { type AppError, type ErrorCode, isAppError, isUpstreamError } from '../errors.js';
 
 /**
  * HTTP status for each error code a webhook can meet. The caller's mistakes are 4xx; a record the proxy
- * refuses for good is 422 (see {@link toRecordFailure}), and so is an idempotency id reused for another
- * payload; anything that may succeed later is 503 so the sender retries; a proxy that
- * refuses for reasons that are not the caller's (a missing topic, a bad API key) is 502.
+ * refuses for good is 422 (the client reports `ERR_RECORD_REJECTED` only for a code the server itself
+ * defines as final: `isFinalRecordCode`), and so is an idempotency id reused for another payload; anything
+ * that may succeed later is 503 so the sender retries; a proxy that refuses for reasons that are not the
+ * caller's (a missing topic, a bad API key) is 502.
  */
 const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   ERR_ROUTE_NOT_FOUND: 404,
@@ -36,39 +29,6 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   ERR_SINK_REJECTED: 502,
   ERR_SINK_FAILED: 503,
   ERR_IDEMPOTENCY_MISMATCH: 422,
-};
-
-/** The HTTP statuses of a proxy's refusal of a whole produce request, which carries no per-record codes. */
-const REQUEST_REFUSED_STATUSES: ReadonlySet<number> = new Set([400, 422]);
-
-/**
- * A record's produce failure as the webhook answers it. A per-record refusal stays `ERR_RECORD_REJECTED`
- * (422) only when its code is final by the server's own definition (`isFinalRecordCode`: e.g. a record too
- * large, an invalid record); any other code (a Karapace code 1, which includes timeouts, a Redpanda
- * authorisation failure, an unknown topic) may succeed later, so it becomes a retriable error (503 +
- * Retry-After) and the sender keeps the event. A refused request (400/422, no per-record code) is final.
- */
-export const toRecordFailure = (
-  error: AppError,
-  proxy: { readonly dialect: KafkaRestDialect; readonly flavor: KafkaRestFlavor } | undefined,
-): AppError => {
-  if (error.code !== ERROR_CODES.RECORD_REJECTED || !isUpstreamError(error)) return error;
-  const code = error.kafkaErrorCode;
-  const perRecord = error.status === undefined || !REQUEST_REFUSED_STATUSES.has(error.status);
-  if (!perRecord || code === null) return error;
-  if (proxy !== undefined && isFinalRecordCode(proxy.dialect, proxy.flavor, code)) return error;
-  const server = proxy === undefined ? 'the proxy' : `${proxy.flavor} (${proxy.dialect})`;
-  return new UpstreamError(
-    ERROR_CODES.UPSTREAM_STATUS,
-    `the Kafka REST proxy failed the record with error_code ${code}, which ${server} does not define as final`,
-    {
-      cause: error,
-      kafkaErrorCode: code,
-      bodySnippet: error.bodySnippet,
-      retriable: true,
-      ...(error.status === undefined ? {} : { status: error.status }),
-    },
-  );
 };
 
 /** Retry-After for a 503 when the proxy did not say how long to wait. */
