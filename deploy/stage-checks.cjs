@@ -167,7 +167,8 @@ class StageChecks {
         );
       }
     }
-    if (this.params.webhookFunctionUrl === 'true' && service.functions.webhook) service.functions.webhook.url = true;
+    if (this.params.webhookFunctionUrl === 'true' && service.functions.webhook)
+      service.functions.webhook.url = true;
     // A function with nothing to do gets no trigger: no rule matching every event, no idle schedule.
     const events = service.functions.events;
     if (events && isEmptyPattern(this.params.eventsPattern)) {
