@@ -267,3 +267,24 @@ describe('a 2xx answer larger than it may be: refused unread', () => {
     expect(counts).toEqual(['8', '4']);
   });
 });
+
+describe('a v2 consumer instance that answers nothing below the log end', () => {
+  const V2 = READ_DIALECTS.find((c) => c.dialect === 'v2' && c.flavor === 'confluent') as DialectCase;
+
+  it('is a retriable failure naming the offset and the log end, never "caught up"', async () => {
+    // Prepare: records exist, but every read after the seek comes back empty
+    const kit = await start(V2, {}, { emptyReadsAfterSeek: 1_000 });
+    await kit.client.produce('demo', values(3), deadlineIn());
+
+    // Act
+    const outcome = await kit.client.fetch('demo', 0, 0, { maxRecords: 10, ...deadlineIn(10_000) }).then(
+      (records) => records,
+      (error: unknown) => error,
+    );
+
+    // Assess
+    expect(isAppError(outcome) && outcome).toMatchObject({ code: 'ERR_UPSTREAM_PROTOCOL', retriable: true });
+    expect(String((outcome as Error).message)).toContain('offset 0');
+    expect(String((outcome as Error).message)).toContain('log ends at 3');
+  });
+});

@@ -1,4 +1,4 @@
-import { ERROR_CODES, isAppError, UpstreamError } from '../errors.js';
+import { AppError, ERROR_CODES, isAppError, UpstreamError } from '../errors.js';
 import {
   type CallSpec,
   type Exchange,
@@ -262,7 +262,13 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
         if (offset >= bounds.end) return [];
       }
       emptyReads++;
-      if (emptyReads >= options.maxEmptyReads || deps.now() + options.waitMs >= fetchOptions.deadlineMs) {
+      // Never "caught up" below the log end: that would report lag 0 over records never delivered. What
+      // is left may be only transaction markers or compacted records (the next records written end this),
+      // or a stalled proxy: a retriable failure says so and the next run reads again.
+      if (deps.now() + options.waitMs >= fetchOptions.deadlineMs) {
+        throw new AppError(ERROR_CODES.DEADLINE, `the deadline came while reading ${topic}/${partition} at offset ${offset}`);
+      }
+      if (emptyReads >= options.maxEmptyReads) {
         deps.log.warn('Kafka REST consumer instance returned no records although the log has more', {
           topic,
           partition,
@@ -270,7 +276,11 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
           logEnd: consumer.knownEnd,
           emptyReads,
         });
-        return [];
+        throw new UpstreamError(
+          ERROR_CODES.UPSTREAM_PROTOCOL,
+          `the proxy answered no records at ${topic}/${partition} offset ${offset} in ${emptyReads} reads although the log ends at ${consumer.knownEnd} (a stalled proxy, or only transaction markers or compacted records left)`,
+          { retriable: true },
+        );
       }
     }
   };
