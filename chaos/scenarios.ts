@@ -1090,27 +1090,28 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       const pk = (key: { drainId: string; partition: number }) => `${key.drainId}#${key.partition}`;
       const checkpoints: CheckpointStore = {
         ...store,
-        acquire: async (key, owner) => {
+        acquire: async (key, owner, call) => {
           if (dead) throw killed();
-          const result = await store.acquire(key, owner);
+          const result = await store.acquire(key, owner, call);
           if (result.acquired) startOffsets.set(pk(key), result.checkpoint.nextOffset ?? 0);
           return result;
         },
-        renew: async (lease) => {
+        renew: async (lease, call) => {
           if (dead) throw killed();
-          return store.renew(lease);
+          return store.renew(lease, call);
         },
         // Dies at the first commit that would move a checkpoint: the sink has the records, the table not.
-        commit: async (lease, changes) => {
+        commit: async (lease, changes, call) => {
           if (dead) throw killed();
           if (changes.nextOffset <= (startOffsets.get(pk(lease.key)) ?? 0))
-            return store.commit(lease, changes);
+            return store.commit(lease, changes, call);
           killedAfterDelivery += 1;
           dead = true;
           throw killed();
         },
         // A dead process releases nothing: its leases stay held until they expire.
         release: async () => true,
+        releaseOwned: async (key, owner, call) => (dead ? false : store.releaseOwned(key, owner, call)),
       };
       const notSent: DeliveryOutcome = { ok: false, permanent: false, attempted: false, error: killed() };
       return drainDeps({

@@ -187,7 +187,7 @@ describe('the packaged bundles, as the cold-start benchmark runs them', () => {
       for (const setting of others) expect(text, setting).not.toContain(setting);
       // The simple-consume and consumer-instance readers: the drain reads, the other three only produce.
       for (const readerText of [
-        'reads never reached past the offset',
+        'held only records below the offset',
         'could not delete a Kafka REST consumer',
       ]) {
         expect(text.includes(readerText), readerText).toBe(fn === 'drain');

@@ -497,7 +497,16 @@ describe('secret hygiene', () => {
   it('a chaos run: every log line of every handler under every fault', async () => {
     const log = createMemoryLog();
     output = captureOutput();
-    const options: ChaosOptions = { ...SUITE_PRESET, webhooks: 30, queueMessages: 40, events: 15, log };
+    const options: ChaosOptions = {
+      ...SUITE_PRESET,
+      webhooks: 30,
+      queueMessages: 40,
+      events: 15,
+      idempotentWebhooks: 20,
+      fifoMessages: 30,
+      bulkBatchRecords: 50,
+      log,
+    };
     try {
       keep(await runChaos(options));
     } finally {

@@ -577,6 +577,10 @@ describe('the README’s deploy command, packaged as written', () => {
     expect(rules.filter((rule) => 'EventPattern' in rule)).toEqual([]);
   });
 
+  it('names the stage in every record id the drain sends on', () => {
+    expect(envOf('drain').DRAIN_ID_NAMESPACE).toBe(`kafka-rest-bridge-${README_DEPLOY.stage}`);
+  });
+
   it('deploys no plaintext credential and no placeholder', () => {
     const text = JSON.stringify(template);
 
