@@ -266,7 +266,10 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
       // is left may be only transaction markers or compacted records (the next records written end this),
       // or a stalled proxy: a retriable failure says so and the next run reads again.
       if (deps.now() + options.waitMs >= fetchOptions.deadlineMs) {
-        throw new AppError(ERROR_CODES.DEADLINE, `the deadline came while reading ${topic}/${partition} at offset ${offset}`);
+        throw new AppError(
+          ERROR_CODES.DEADLINE,
+          `the deadline came while reading ${topic}/${partition} at offset ${offset}`,
+        );
       }
       if (emptyReads >= options.maxEmptyReads) {
         deps.log.warn('Kafka REST consumer instance returned no records although the log has more', {
