@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
+  DeleteItemCommand,
   type DynamoDBClient,
   GetItemCommand,
   ScanCommand,
@@ -110,6 +111,15 @@ export interface CheckpointStore {
   setOffset(key: PartitionKey, nextOffset: number): Promise<Checkpoint>;
   /** Operator: a paused partition is skipped by every run until resumed. Any holder stops at its next commit. */
   setPaused(key: PartitionKey, paused: boolean): Promise<Checkpoint>;
+  /**
+   * Operator: removes the partition's checkpoint row, so the next run starts it afresh (`startFrom`).
+   * Refused (`forgotten: false`, the row as it stands) while a run holds an unexpired lease, unless
+   * `force`. Deleting a row that is already gone is not an error.
+   */
+  forget(
+    key: PartitionKey,
+    options?: { readonly force?: boolean },
+  ): Promise<{ forgotten: boolean; current?: Checkpoint }>;
 }
 
 export interface CheckpointStoreOptions {
@@ -447,6 +457,36 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
         values: { ...identityValues(key, now()), ':offset': num(nextOffset) },
       });
       return toCheckpoint(result.written ? result.item : {});
+    },
+
+    forget: async (key, options = {}) => {
+      const condition = 'attribute_not_exists(#leaseOwner) OR #leaseExpiresAt < :now';
+      try {
+        // Idempotent, so an SDK retry after a lost answer is harmless: a gone row meets the condition.
+        const output = await client.send(
+          new DeleteItemCommand({
+            TableName: tableName,
+            Key: { pk: str(toCheckpointPk(key)) },
+            ReturnValues: 'ALL_OLD',
+            ...(options.force === true
+              ? {}
+              : {
+                  ConditionExpression: condition,
+                  ExpressionAttributeNames: namesUsed(condition),
+                  ExpressionAttributeValues: { ':now': num(now()) },
+                }),
+          }),
+        );
+        return output.Attributes === undefined
+          ? { forgotten: true }
+          : { forgotten: true, current: toCheckpoint(output.Attributes) };
+      } catch (error) {
+        if (!isConditionFailure(error)) throw toDynamoError('checkpoint table forget', error);
+        const current = await readItem(key, {});
+        return current === undefined
+          ? { forgotten: false }
+          : { forgotten: false, current: toCheckpoint(current) };
+      }
     },
 
     setPaused: async (key, paused) => {

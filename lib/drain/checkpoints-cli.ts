@@ -1,9 +1,31 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { loadSections } from '../config-core.js';
 import { createEnvReader } from '../env-reader.js';
-import { isAppError } from '../errors.js';
+import { ConfigError, isAppError } from '../errors.js';
+import { createKafkaRestFromConfig } from '../kafka-rest/client.js';
+import type { KafkaRestClient } from '../kafka-rest/types.js';
+import { createLog } from '../log.js';
+import { createSecretsCacheFromConfig } from '../secrets.js';
 import { createCheckpointStore } from './checkpoint-store.js';
 import { runCheckpointsCommand } from './checkpoints-command.js';
 import { parseDrainsConfig } from './config.js';
+
+/**
+ * The drain's own Kafka REST client, when its settings are here (`KAFKA_REST_URL` …), to check partitions
+ * and offsets against the log; undefined, with the reason on stderr, when they are not.
+ */
+const proxyClient = (): KafkaRestClient | undefined => {
+  if (process.env.KAFKA_REST_URL === undefined) return undefined;
+  try {
+    const config = loadSections(process.env, () => ({}));
+    const log = createLog('ERROR');
+    return createKafkaRestFromConfig(config, { log, secrets: createSecretsCacheFromConfig(config, { log }) });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    for (const problem of error.problems) process.stderr.write(`warning: ${problem}\n`);
+    return undefined;
+  }
+};
 
 // Operator entry point (`npm run checkpoints -- …`): like a handler, the one place here that reads
 // process.env; everything else is in checkpoints-command.ts, against the drain's own store.
@@ -20,11 +42,13 @@ const main = async (): Promise<number> => {
   const client = new DynamoDBClient({
     ...(drains.dynamodbEndpoint === undefined ? {} : { endpoint: drains.dynamodbEndpoint.toString() }),
   });
+  const kafka = proxyClient();
   try {
     return await runCheckpointsCommand(
       {
         store: createCheckpointStore({ client, tableName, leaseMs: drains.leaseMs, now: Date.now }),
         drains: drains.drains,
+        kafka,
         now: Date.now,
         out: (line) => process.stdout.write(`${line}\n`),
         err: (line) => process.stderr.write(`${line}\n`),
@@ -36,6 +60,7 @@ const main = async (): Promise<number> => {
     return 1;
   } finally {
     client.destroy();
+    await kafka?.close();
   }
 };
 

@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util';
+import type { KafkaRestClient } from '../kafka-rest/types.js';
 import type { Checkpoint, CheckpointStore, PartitionKey } from './checkpoint-store.js';
 import type { DrainConfig } from './config.js';
 
 export interface CheckpointsCommandDeps {
   /** The drain's own store: the operator goes through the same conditional writes as the drain. */
   readonly store: CheckpointStore;
-  /** Configured drains, to find a drain's topic when `--topic` is not given. */
-  readonly drains: readonly Pick<DrainConfig, 'id' | 'topic'>[];
+  /** Configured drains (`DRAINS`): a drain's topic, partitions and policies. */
+  readonly drains: readonly Pick<DrainConfig, 'id' | 'topic' | 'partitions' | 'startFrom'>[];
+  /** The proxy, to check partitions and offsets against the log; absent without `KAFKA_REST_URL`. */
+  readonly kafka?: Pick<KafkaRestClient, 'logBounds' | 'listPartitions'> | undefined;
   readonly now: () => number;
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
@@ -15,19 +18,33 @@ export interface CheckpointsCommandDeps {
 export const CHECKPOINTS_USAGE = `Usage: npm run checkpoints -- <command> [options]
 
   list [--drain <id>] [--json]              checkpoints, leases, pause flags and last errors
-  set-offset <drain> <partition> <offset>   replay (lower) or skip (higher): the next offset to deliver
+  set-offset <drain> <partition> <target>   the next offset to deliver: a number, earliest or latest
+                                            (checked against the log; --to-end clamps a number past
+                                            the log end to the end)
   pause <drain> <partition>                 every run skips the partition until resumed
   resume <drain> <partition>
+  forget <drain> <partition>                removes the partition's row: the next run starts it afresh
+                                            (refused while a run holds its lease, unless --force)
 
-  --topic <topic>   the drain's topic, when DRAINS does not configure the drain here
+  --topic <topic>   the drain's topic, when neither a checkpoint row nor DRAINS names it
+  --force           act on a drain or partition that neither the table, DRAINS nor the proxy knows,
+                    or without the proxy (KAFKA_REST_URL unset); forget a held partition
 
 A run holding the partition's lease fails its next commit and stops without forwarding more; the
 partition is picked up again once that lease expires (DRAIN_LEASE_MS).
-Environment: CHECKPOINT_TABLE, DYNAMODB_ENDPOINT (local), AWS_REGION, DRAINS.`;
+Environment: CHECKPOINT_TABLE, DYNAMODB_ENDPOINT (local), AWS_REGION, DRAINS, and the drain's KAFKA_REST_*
+settings to check partitions and offsets against the log.`;
+
+/** Looking an offset up by time needs an API none of the dialects the bridge speaks has. */
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}(T|$)/;
+
+const PROXY_CALL_MS = 15_000;
+/** A proxy call's deadline, on the client's own clock (wall time; `deps.now` may be a test's). */
+const proxyDeadline = (): { deadlineMs: number } => ({ deadlineMs: Date.now() + PROXY_CALL_MS });
 
 /**
- * Runs one operator command and returns the process exit code (0 done, 1 failed, 2 usage). Never throws
- * for a usage problem; throws what the store throws (`ERR_UPSTREAM_*`) when DynamoDB fails.
+ * Runs one operator command and returns the process exit code (0 done, 1 failed or refused, 2 usage).
+ * Never throws for a usage problem; throws what the store or the proxy throws (`ERR_UPSTREAM_*`).
  */
 export const runCheckpointsCommand = async (
   deps: CheckpointsCommandDeps,
@@ -55,40 +72,198 @@ export const runCheckpointsCommand = async (
     return 0;
   }
 
+  if (!['set-offset', 'pause', 'resume', 'forget'].includes(command))
+    return usage(deps, `unknown command ${command}`);
   const expected = command === 'set-offset' ? 3 : 2;
-  if (!['set-offset', 'pause', 'resume'].includes(command)) return usage(deps, `unknown command ${command}`);
   if (args.length !== expected) {
     return usage(
       deps,
-      `${command} takes ${expected === 3 ? '<drain> <partition> <offset>' : '<drain> <partition>'}`,
+      `${command} takes ${expected === 3 ? '<drain> <partition> <target>' : '<drain> <partition>'}`,
     );
   }
-  const [drainId = '', partitionText = '', offsetText = ''] = args;
+  const [drainId = '', partitionText = '', target = ''] = args;
   const partition = toNonNegativeInt(partitionText);
   if (partition === undefined) return usage(deps, `partition must be an integer ≥ 0, got ${partitionText}`);
-  const offset = command === 'set-offset' ? toNonNegativeInt(offsetText) : 0;
-  if (offset === undefined) return usage(deps, `offset must be an integer ≥ 0, got ${offsetText}`);
-  const topic = values.topic ?? deps.drains.find((drain) => drain.id === drainId)?.topic;
-  if (topic === undefined) {
-    return usage(deps, `drain ${drainId} is not configured in DRAINS here: pass --topic <topic>`);
-  }
-  const key: PartitionKey = { drainId, topic, partition };
-  const before = await deps.store.get(key);
+  const force = values.force === true;
 
-  if (command === 'set-offset') {
-    const after = await deps.store.setOffset(key, offset);
-    const was = before?.nextOffset;
-    const verb = was === undefined ? 'set' : offset < was ? 'replay' : offset > was ? 'skip' : 'unchanged';
+  const found = await findPartition(deps, drainId, partition, values.topic, force);
+  if ('refused' in found) {
+    deps.err(found.refused);
+    return 1;
+  }
+  const { key, row, drain } = found;
+
+  if (command === 'forget') {
+    if (row === undefined) {
+      deps.out(`${describe(key)}: no checkpoint row: nothing to forget`);
+      return 0;
+    }
+    const result = await deps.store.forget(key, { force });
+    if (!result.forgotten) {
+      deps.err(
+        `${describe(key)}: not forgotten${holderNote(result.current, deps.now())}; wait, or pass --force`,
+      );
+      return 1;
+    }
+    const startFrom = drain?.startFrom ?? 'earliest';
     deps.out(
-      `${describe(key)}: next offset ${was ?? '(none)'} → ${after.nextOffset} (${verb})${holderNote(before, deps.now())}`,
+      `${describe(key)}: forgotten (it was at ${row.nextOffset ?? '(none)'}); the next run starts it at the log ${startFrom === 'latest' ? 'end' : 'start'} (startFrom ${startFrom})${holderNote(row, deps.now())}`,
     );
     return 0;
   }
 
-  const paused = command === 'pause';
-  await deps.store.setPaused(key, paused);
-  deps.out(`${describe(key)}: ${paused ? 'paused' : 'resumed'}${holderNote(before, deps.now())}`);
+  if (command === 'pause' || command === 'resume') {
+    const paused = command === 'pause';
+    await deps.store.setPaused(key, paused);
+    deps.out(`${describe(key)}: ${paused ? 'paused' : 'resumed'}${holderNote(row, deps.now())}`);
+    return 0;
+  }
+
+  const offset = await resolveTarget(deps, key, target, values['to-end'] === true, force);
+  if ('refused' in offset) {
+    deps.err(offset.refused);
+    return typeof offset.usage === 'boolean' && offset.usage ? 2 : 1;
+  }
+  const after = await deps.store.setOffset(key, offset.next);
+  const was = row?.nextOffset;
+  const verb =
+    was === undefined ? 'set' : offset.next < was ? 'replay' : offset.next > was ? 'skip' : 'unchanged';
+  deps.out(
+    `${describe(key)}: next offset ${was ?? '(none)'} → ${after.nextOffset} (${verb}${offset.note})${holderNote(row, deps.now())}`,
+  );
+  deps.out(offset.nextRun);
   return 0;
+};
+
+interface Found {
+  readonly key: PartitionKey;
+  readonly row: Checkpoint | undefined;
+  readonly drain: CheckpointsCommandDeps['drains'][number] | undefined;
+}
+
+/**
+ * The partition's row and topic: from its checkpoint row (the table already knows the topic), else the
+ * drain's configuration, else `--topic`. A drain or partition nothing knows is refused unless `force`,
+ * so a typo cannot create a row for good.
+ */
+const findPartition = async (
+  deps: CheckpointsCommandDeps,
+  drainId: string,
+  partition: number,
+  topicFlag: string | undefined,
+  force: boolean,
+): Promise<Found | { refused: string }> => {
+  const drain = deps.drains.find((configured) => configured.id === drainId);
+  const rows = (await deps.store.list({ drainId })).filter((row) => row.partition === partition);
+  const topics = [...new Set(rows.map((row) => row.topic))];
+  const topic = topicFlag ?? (topics.length === 1 ? topics[0] : undefined) ?? drain?.topic;
+  if (topic === undefined) {
+    if (topics.length > 1)
+      return {
+        refused: `drain ${drainId} partition ${partition} has rows for topics ${topics.join(', ')}: pass --topic <topic>`,
+      };
+    const known = (await deps.store.list({ drainId })).length > 0;
+    return {
+      refused: known
+        ? `drain ${drainId} has no row for partition ${partition} and DRAINS here does not configure it: pass --topic <topic>`
+        : `drain ${drainId} has no checkpoints and is not configured in DRAINS here: check the name (npm run checkpoints -- list), or pass --topic <topic> --force to create its row`,
+    };
+  }
+  const key: PartitionKey = { drainId, topic, partition };
+  const row = rows.find((candidate) => candidate.topic === topic);
+  if (row !== undefined || force) return { key, row, drain };
+  if (drain === undefined && topics.length === 0) {
+    return {
+      refused: `drain ${drainId} is not configured in DRAINS here and has no row for ${topic}/${partition}: check the name, or pass --force`,
+    };
+  }
+  if (drain !== undefined && drain.partitions !== 'all' && !drain.partitions.includes(partition)) {
+    return {
+      refused: `drain ${drainId} drains partitions ${drain.partitions.join(', ')} of ${topic}, not ${partition}: pass --force if you mean it`,
+    };
+  }
+  if (deps.kafka === undefined) {
+    return {
+      refused: `${describe(key)} has no checkpoint row, and without KAFKA_REST_URL the proxy cannot say whether the partition exists: set the drain's KAFKA_REST_* settings, or pass --force`,
+    };
+  }
+  const partitions = await deps.kafka.listPartitions(topic, proxyDeadline());
+  if (!partitions.some((info) => info.partition === partition)) {
+    return {
+      refused: `topic ${topic} has no partition ${partition} (it has ${partitions.length}): pass --force if you mean it`,
+    };
+  }
+  return { key, row, drain };
+};
+
+type Target = { next: number; note: string; nextRun: string } | { refused: string; usage?: boolean };
+
+/**
+ * The offset a `set-offset` target means, checked against the log: beyond the end it would be taken for
+ * out of range and reset by the drain's policy (`earliest` would replay the whole partition), below the
+ * start it would be reset too.
+ */
+const resolveTarget = async (
+  deps: CheckpointsCommandDeps,
+  key: PartitionKey,
+  target: string,
+  toEnd: boolean,
+  force: boolean,
+): Promise<Target> => {
+  if (TIMESTAMP.test(target)) {
+    return {
+      refused: `${target}: none of the Kafka REST dialects the bridge speaks can look an offset up by time; give a number, earliest or latest`,
+      usage: true,
+    };
+  }
+  const number = toNonNegativeInt(target);
+  if (number === undefined && target !== 'earliest' && target !== 'latest') {
+    return {
+      refused: `target must be an offset (an integer ≥ 0), earliest or latest, got ${target}`,
+      usage: true,
+    };
+  }
+  if (deps.kafka === undefined) {
+    if (force && number !== undefined) {
+      return {
+        next: number,
+        note: ', unchecked: no proxy configured',
+        nextRun:
+          'the next run reads from there; a target outside the log is reset by the drain’s resetPolicy',
+      };
+    }
+    return {
+      refused: `${describe(key)}: without KAFKA_REST_URL the target cannot be checked against the log (an offset past its end would be reset by the drain's policy and may replay the whole partition): set the drain's KAFKA_REST_* settings${number === undefined ? '' : ', or pass --force to set it unchecked'}`,
+    };
+  }
+  const { start, end } = await deps.kafka.logBounds(key.topic, key.partition, {
+    ...proxyDeadline(),
+    ...(number === undefined ? {} : { near: number }),
+  });
+  let next = target === 'earliest' ? start : target === 'latest' ? end : (number as number);
+  let note =
+    target === 'earliest' || target === 'latest'
+      ? `, the log ${target === 'earliest' ? 'start' : 'end'}`
+      : '';
+  if (next > end) {
+    if (!toEnd) {
+      return {
+        refused: `${describe(key)}: ${next} is past the log end ${end} (the log holds ${start}..${end - 1}); the next run would take it for out of range and reset it by the drain's resetPolicy. Pass latest, or --to-end to clamp it to ${end}`,
+      };
+    }
+    note = `, clamped to the log end ${end}`;
+    next = end;
+  }
+  if (next < start) {
+    return {
+      refused: `${describe(key)}: ${next} is below the log start ${start} (retention deleted it); the next run would reset it by the drain's resetPolicy. Pass earliest to start at ${start}`,
+    };
+  }
+  const nextRun =
+    next === end
+      ? `the next run delivers nothing until new records arrive (the log ends at ${end})`
+      : `the next run delivers from offset ${next}: ${end - next} record(s) up to the log end ${end}`;
+  return { next, note, nextRun };
 };
 
 const parse = (argv: readonly string[]) =>
@@ -100,6 +275,8 @@ const parse = (argv: readonly string[]) =>
       drain: { type: 'string' },
       topic: { type: 'string' },
       json: { type: 'boolean' },
+      force: { type: 'boolean' },
+      'to-end': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
