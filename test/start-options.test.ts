@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toConsoleLine } from '../dev/console-lines.js';
 import { LOCAL } from '../dev/local-stage.js';
@@ -139,5 +141,24 @@ describe('npm start console lines', () => {
     },
   ])('leaves out $name', ({ line }) => {
     expect(toConsoleLine(line)).toBeUndefined();
+  });
+});
+
+describe('dev/local.env, the operator commands’ view of the local stack', () => {
+  it('names the same table, proxy and drains as npm start', () => {
+    const env = Object.fromEntries(
+      readFileSync(join(import.meta.dirname, '..', 'dev', 'local.env'), 'utf8')
+        .split('\n')
+        .filter((line) => line !== '' && !line.startsWith('#'))
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+    );
+
+    expect(env).toMatchObject({
+      CHECKPOINT_TABLE: LOCAL.checkpointTable,
+      DYNAMODB_ENDPOINT: `http://127.0.0.1:${LOCAL.dynamoPort}`,
+      KAFKA_REST_URL: `http://127.0.0.1:${LOCAL.kafkaRestPort}`,
+      KAFKA_REST_API_KEY: LOCAL.apiKey,
+    });
+    expect(JSON.parse(env.DRAINS ?? '')).toEqual(LOCAL.drains(LOCAL.sinkPort));
   });
 });
