@@ -288,17 +288,18 @@ describe('v2 produce per flavor (§4, §6)', () => {
   });
 
   describe('karapace', () => {
-    it('writes a null or missing key/value as empty bytes, never a tombstone', async () => {
+    it('keeps a null or missing key as none, and writes a null or missing value as empty bytes, never a tombstone', async () => {
       // Prepare
       const s = await start({ flavor: 'karapace', topics: { demo: 1 } });
 
       // Act
-      const reply = await produce('/topics/demo', { records: [{ value: null }, { key: null }] });
+      const reply = await produce('/topics/demo', { records: [{ value: null }, { key: null }, { key: '' }] });
 
-      // Assess
+      // Assess: Karapace's _prepare_records serialises the key only when it is not None
       expect(reply.status).toBe(200);
-      expect(s.records('demo', 0).map((r) => [r.key?.length, r.value?.length])).toEqual([
-        [0, 0],
+      expect(s.records('demo', 0).map((r) => [r.key?.length ?? null, r.value?.length])).toEqual([
+        [null, 0],
+        [null, 0],
         [0, 0],
       ]);
     });

@@ -244,8 +244,9 @@ const KARAPACE_RECORD_FIELDS: ReadonlySet<string> = new Set(['key', 'value', 'pa
 
 /**
  * Karapace checks the shape by hand: unknown keys or a missing/empty `records` list are 422/422 "Invalid
- * request format", malformed JSON is 400 in the JSON envelope. Older versions serialise a missing or null
- * (or empty) key or value as empty bytes, never null (§6), so nothing Karapace writes is a tombstone.
+ * request format", malformed JSON is 400 in the JSON envelope. Its `_prepare_records` keeps a missing or
+ * null key as no key, and serialises a missing, null or empty value as empty bytes (`if not obj: return
+ * b""`), so nothing Karapace writes is a tombstone (older versions wrote empty bytes for a null key too).
  */
 const parseKarapace = (body: string): ParseProduceResult => {
   const parsed = parseJson(body);
@@ -273,8 +274,8 @@ const parseKarapace = (body: string): ParseProduceResult => {
       bytes += length;
       return raw;
     };
-    const key = binary(item.key, 'key');
-    if (typeof key !== 'string') return key;
+    const key = item.key === undefined || item.key === null ? null : binary(item.key, 'key');
+    if (key !== null && typeof key !== 'string') return key;
     const value = binary(item.value, 'value');
     if (typeof value !== 'string') return value;
     records.push({ key, value, partition, bytes });
