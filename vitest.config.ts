@@ -11,6 +11,7 @@ export default defineConfig({
     reporters: ['default'],
     // What the code under test logs is shown only for a failing test: vitest's own lines stay readable.
     silent: 'passed-only',
+    setupFiles: ['test/setup-quiet-functions.ts'],
     // The pinned AWS SDK runs on Node 20; its notice about its releases after January 2027 is in the README.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   },
