@@ -110,14 +110,14 @@ interface WebhookCase {
   readonly status: number;
   readonly code?: string;
   /** The reason code of a 401. */
-  readonly message?: string;
+  readonly reason?: string;
   /** Accepted: the exact bytes that must be stored. */
   readonly stored?: Buffer;
   /** Queued on the proxy before the request. */
   readonly fault?: Fault;
   /** Refused by the proxy itself (per record), not by the bridge. */
   readonly reachesProxy?: true;
-  /** A refusal: what its message must say. */
+  /** A refusal: what its detail must say. */
   readonly problem?: RegExp;
   /** Accepted: the exact record key that must be stored. */
   readonly key?: string;
@@ -383,12 +383,12 @@ const WEBHOOK_CASES: readonly WebhookCase[] = [
     code: 'ERR_METHOD_NOT_ALLOWED',
   },
   // Signatures: forged, replayed, stale
-  { name: 'GitHub: no signature', event: post('gh', SIGNED), status: 401, message: 'signature-missing' },
+  { name: 'GitHub: no signature', event: post('gh', SIGNED), status: 401, reason: 'signature-missing' },
   {
     name: 'GitHub: forged signature',
     event: post('gh', SIGNED, { 'x-hub-signature-256': signGithub('guessed-secret', SIGNED) }),
     status: 401,
-    message: 'signature-mismatch',
+    reason: 'signature-mismatch',
   },
   {
     name: 'GitHub: signature of another body (tampered payload)',
@@ -396,25 +396,25 @@ const WEBHOOK_CASES: readonly WebhookCase[] = [
       'x-hub-signature-256': signGithub(GITHUB_SECRET, SIGNED),
     }),
     status: 401,
-    message: 'signature-mismatch',
+    reason: 'signature-mismatch',
   },
   {
     name: 'GitHub: legacy sha1 signature',
     event: post('gh', SIGNED, { 'x-hub-signature-256': `sha1=${'a'.repeat(40)}` }),
     status: 401,
-    message: 'header-malformed',
+    reason: 'header-malformed',
   },
   {
     name: 'Standard Webhooks: replayed 10 minutes later (stale timestamp)',
     event: post('sw', SIGNED, swHeaders(SIGNED, { at: NOW_S - 600 })),
     status: 401,
-    message: 'timestamp-outside-tolerance',
+    reason: 'timestamp-outside-tolerance',
   },
   {
     name: 'Standard Webhooks: timestamp in the future',
     event: post('sw', SIGNED, swHeaders(SIGNED, { at: NOW_S + 600 })),
     status: 401,
-    message: 'timestamp-outside-tolerance',
+    reason: 'timestamp-outside-tolerance',
   },
   {
     name: 'Standard Webhooks: signed with a rotated-out secret',
@@ -424,19 +424,19 @@ const WEBHOOK_CASES: readonly WebhookCase[] = [
       swHeaders(SIGNED, { secret: `whsec_${Buffer.from('old-key').toString('base64')}` }),
     ),
     status: 401,
-    message: 'signature-mismatch',
+    reason: 'signature-mismatch',
   },
   {
     name: 'Standard Webhooks: id with a dot (re-split attack)',
     event: post('sw', SIGNED, swHeaders(SIGNED, { id: 'msg.1' })),
     status: 401,
-    message: 'header-malformed',
+    reason: 'header-malformed',
   },
   {
     name: 'Standard Webhooks: non-numeric timestamp',
     event: post('sw', SIGNED, { ...swHeaders(SIGNED), 'webhook-timestamp': '1e9' }),
     status: 401,
-    message: 'header-malformed',
+    reason: 'header-malformed',
   },
   {
     name: 'Standard Webhooks: valid signature among forged ones (rotation) is accepted',
@@ -451,7 +451,7 @@ const WEBHOOK_CASES: readonly WebhookCase[] = [
     name: 'Stripe: stale replay',
     event: post('stripe', SIGNED, { 'stripe-signature': signStripe(STRIPE_SECRET, NOW_S - 301, SIGNED) }),
     status: 401,
-    message: 'timestamp-outside-tolerance',
+    reason: 'timestamp-outside-tolerance',
   },
   {
     name: 'Stripe: two timestamps',
@@ -459,25 +459,25 @@ const WEBHOOK_CASES: readonly WebhookCase[] = [
       'stripe-signature': `t=${NOW_S},${signStripe(STRIPE_SECRET, NOW_S, SIGNED)}`,
     }),
     status: 401,
-    message: 'header-malformed',
+    reason: 'header-malformed',
   },
   {
     name: 'Stripe: only a v0 (test-mode) signature',
     event: post('stripe', SIGNED, { 'stripe-signature': `t=${NOW_S},v0=${'0'.repeat(64)}` }),
     status: 401,
-    message: 'signature-missing',
+    reason: 'signature-missing',
   },
   {
     name: 'token: wrong token',
     event: post('token', SIGNED, { 'x-webhook-token': `${TOKEN}x` }),
     status: 401,
-    message: 'token-mismatch',
+    reason: 'token-mismatch',
   },
   {
     name: 'token: a prefix of the right token',
     event: post('token', SIGNED, { 'x-webhook-token': TOKEN.slice(0, 5) }),
     status: 401,
-    message: 'token-mismatch',
+    reason: 'token-mismatch',
   },
   // What comes back from the proxy (or a gateway in front of it)
   {
@@ -567,17 +567,17 @@ describe('hostile input: webhook (POST /hooks/{route})', () => {
 
   it.each(WEBHOOK_CASES)(
     '$name → $status',
-    async ({ event, status, code, message, stored, fault, reachesProxy, problem, key }) => {
+    async ({ event, status, code, reason, stored, fault, reachesProxy, problem, key }) => {
       if (fault !== undefined) proxy.state.server.inject(fault);
       const before = proxy.stored('demo').length;
 
       const response = await handler(event(), lambdaContext(5_000));
 
       expect(response.statusCode).toBe(status);
-      const body = JSON.parse(response.body ?? '{}') as { code?: string; message?: string };
+      const body = JSON.parse(response.body ?? '{}') as { code?: string; detail?: string };
       if (code !== undefined) expect(body.code).toBe(code);
-      if (message !== undefined) expect(body).toMatchObject({ code: 'ERR_UNAUTHORIZED', message });
-      if (problem !== undefined) expect(body.message).toMatch(problem);
+      if (reason !== undefined) expect(body).toMatchObject({ code: 'ERR_UNAUTHORIZED', detail: reason });
+      if (problem !== undefined) expect(body.detail).toMatch(problem);
       const after = proxy.stored('demo');
       if (stored !== undefined) {
         // Accepted: exactly one record, the exact bytes, at the offset the answer named.
@@ -594,9 +594,11 @@ describe('hostile input: webhook (POST /hooks/{route})', () => {
       // Refused: nothing stored. A caller's mistake never reaches the proxy at all; what may succeed later
       // is a 5xx with Retry-After, so the sender tries again and nothing is lost.
       expect(after).toHaveLength(before);
+      expect(response.headers?.['content-type']).toBe('application/problem+json');
+      expect(body).toMatchObject({ type: 'about:blank', status });
       if (status < 500 && fault === undefined && !reachesProxy) expect(proxy.producePosts()).toBe(0);
       if (status === 503) expect(Number(response.headers?.['retry-after'])).toBeGreaterThan(0);
-      if (status >= 500) expect(body).not.toHaveProperty('message');
+      if (status >= 500) expect(body).not.toHaveProperty('detail');
     },
   );
 });

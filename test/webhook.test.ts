@@ -213,9 +213,9 @@ describe('webhook handler against the local Kafka REST server', () => {
       const requestsBefore = server.requests.length;
       const response = await handler(event(), lambdaContext());
       expect(response.statusCode).toBe(status);
+      expect(response.headers?.['content-type']).toBe('application/problem+json');
       const body = JSON.parse(response.body ?? '');
-      expect(body.code).toBe(code);
-      expect(body.message).toEqual(expect.any(String));
+      expect(body).toMatchObject({ type: 'about:blank', status, code, detail: expect.any(String) });
       expect(server.requests.slice(requestsBefore)).toHaveLength(0);
       if (status === 405) expect(response.headers?.allow).toBe('POST');
     });
@@ -235,7 +235,7 @@ describe('webhook handler against the local Kafka REST server', () => {
   it('answers 400 naming the idempotency source when a delivery lacks it', async () => {
     const response = await handler(httpApiEvent('/hooks/deduped', 'x'), lambdaContext());
     expect(response.statusCode).toBe(400);
-    expect(JSON.parse(response.body ?? '').message).toContain('webhook-id');
+    expect(JSON.parse(response.body ?? '').detail).toContain('webhook-id');
     expect(allRecords('demo', 3)).toHaveLength(0);
   });
 
@@ -270,7 +270,7 @@ describe('webhook handler against the local Kafka REST server', () => {
         lambdaContext(),
       );
       expect(response.statusCode).toBe(401);
-      expect(JSON.parse(response.body ?? '')).toMatchObject({ code: 'ERR_UNAUTHORIZED', message: reason });
+      expect(JSON.parse(response.body ?? '')).toMatchObject({ code: 'ERR_UNAUTHORIZED', detail: reason });
       expect(response.body).not.toContain(GITHUB_SECRET);
       expect(server.requests.slice(requestsBefore)).toHaveLength(0);
     },
@@ -328,7 +328,14 @@ describe('webhook handler against the local Kafka REST server', () => {
     const response = await handler(httpApiEvent('/hooks/demo', 'x'), lambdaContext());
     expect(response.statusCode).toBe(503);
     expect(Number(response.headers?.['retry-after'])).toBeGreaterThanOrEqual(1);
-    expect(Object.keys(JSON.parse(response.body ?? '')).sort()).toEqual(['code', 'requestId']);
+    // Nothing about the proxy's answer: no detail, only what every problem carries.
+    expect(Object.keys(JSON.parse(response.body ?? '')).sort()).toEqual([
+      'code',
+      'requestId',
+      'status',
+      'title',
+      'type',
+    ]);
     expect(allRecords('demo', 3)).toHaveLength(0);
   });
 
@@ -413,7 +420,14 @@ describe('webhook handler that cannot start', () => {
 
     // Assess
     expect(response.statusCode).toBe(500);
-    expect(JSON.parse(response.body ?? '')).toEqual({ code: 'ERR_CONFIG', requestId: 'r-1' });
+    expect(response.headers?.['content-type']).toBe('application/problem+json');
+    expect(JSON.parse(response.body ?? '')).toEqual({
+      type: 'about:blank',
+      title: 'Internal Server Error',
+      status: 500,
+      code: 'ERR_CONFIG',
+      requestId: 'r-1',
+    });
   });
 
   it('answers 500 ERR_INTERNAL for an unexpected failure inside a request', async () => {
