@@ -1,7 +1,7 @@
 import { createEnvReader, type Env, type EnvReader } from './env-reader.js';
 import { ConfigError } from './errors.js';
 import type { KafkaRestDialect, KafkaRestFlavor } from './kafka-rest/flavors.js';
-import { KAFKA_REST_DIALECTS, KAFKA_REST_FLAVORS } from './kafka-rest/flavors.js';
+import { KAFKA_REST_DIALECTS, KAFKA_REST_FLAVORS, V2_ONLY_FLAVORS } from './kafka-rest/flavors.js';
 
 /**
  * The settings every function shares (the Kafka REST proxy, secrets, deadlines, logging), and the one way a
@@ -116,6 +116,12 @@ const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
     );
   }
   const dialect = read.oneOf('KAFKA_REST_DIALECT', KAFKA_REST_DIALECTS, 'v1');
+  const flavor = read.oneOf('KAFKA_REST_FLAVOR', KAFKA_REST_FLAVORS, 'confluent');
+  if (V2_ONLY_FLAVORS.has(flavor) && dialect !== 'v2') {
+    read.problems.push(
+      `KAFKA_REST_FLAVOR=${flavor} needs KAFKA_REST_DIALECT=v2 (got ${dialect}): the ${flavor} server speaks only its v2-like API, no v1 or v3`,
+    );
+  }
   const clusterId = read.string('KAFKA_REST_CLUSTER_ID');
   if (dialect === 'v3' && clusterId === undefined) {
     read.problems.push(
@@ -140,7 +146,7 @@ const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
   return {
     url: url ?? new URL('https://invalid.invalid'),
     dialect,
-    flavor: read.oneOf('KAFKA_REST_FLAVOR', KAFKA_REST_FLAVORS, 'confluent'),
+    flavor,
     clusterId,
     v3PathPrefix,
     allowHttp,

@@ -18,6 +18,7 @@ import {
   KAFKA_REST_FLAVORS,
   type KafkaRestDialect,
   type KafkaRestFlavor,
+  V2_ONLY_FLAVORS,
 } from './flavors.js';
 import { createUndiciTransport, type TransportOutcome, type TransportReply } from './http.js';
 import { type BackoffSettings, parseRetryAfterMs, planRetry, toStatusVerdict } from './retry.js';
@@ -870,6 +871,10 @@ const parseOptions = (options: KafkaRestOptions): Settings => {
   const flavor = options.flavor ?? 'confluent';
   if (!KAFKA_REST_FLAVORS.includes(flavor)) {
     problems.push(`flavor must be one of ${KAFKA_REST_FLAVORS.join(', ')}, got ${JSON.stringify(flavor)}`);
+  } else if (V2_ONLY_FLAVORS.has(flavor) && dialect !== 'v2') {
+    problems.push(
+      `flavor ${flavor} needs dialect v2 (got ${JSON.stringify(dialect)}): it has no v1 or v3 API`,
+    );
   }
   const clusterId = options.clusterId ?? '';
   if (dialect === 'v3' && (typeof clusterId !== 'string' || !PATH_SEGMENT.test(clusterId))) {

@@ -5,10 +5,17 @@
 export const KAFKA_REST_DIALECTS = ['v1', 'v2', 'v3'] as const;
 export type KafkaRestDialect = (typeof KAFKA_REST_DIALECTS)[number];
 
-export const KAFKA_REST_FLAVORS = ['confluent', 'redpanda', 'karapace'] as const;
+export const KAFKA_REST_FLAVORS = ['confluent', 'redpanda', 'karapace', 'strimzi'] as const;
 export type KafkaRestFlavor = (typeof KAFKA_REST_FLAVORS)[number];
 
-export type NullValueEncoding = 'null' | 'omitted';
+/**
+ * How a null value (a tombstone) goes out: `"value":null`, the field left out, or not at all (`refused`:
+ * the server cannot write one, so such a record fails alone rather than land as something else).
+ */
+export type NullValueEncoding = 'null' | 'omitted' | 'refused';
+
+/** The flavors that speak only v2 (no v1 or v3 routes at all): a setting pairing them with another dialect is refused. */
+export const V2_ONLY_FLAVORS: ReadonlySet<KafkaRestFlavor> = new Set(['strimzi']);
 
 /**
  * Kafka's own retriable errors: the codes of `org.apache.kafka.common.protocol.Errors` whose exception
@@ -38,11 +45,10 @@ export interface FlavorTraits {
    * timeouts into): not resent by the client, but never final either, so a webhook answers 503.
    */
   readonly finalRecordCodes: ReadonlySet<number>;
-  /**
-   * How a null value (a tombstone) is written: `"value":null`, or by leaving the field out where the
-   * proxy rejects a JSON null but reads an absent value as null.
-   */
+  /** How a null value (a tombstone) is written, or that it cannot be. */
   readonly nullValue: NullValueEncoding;
+  /** Whether v2 produce and read carry record headers (`headers: [{"key","value": base64}]`). */
+  readonly recordHeaders: boolean;
   /** The HTTP status a v1/v2 produce answer has when some records failed, with per-record results. */
   readonly partialFailureStatus: 200 | 500;
 }
@@ -60,6 +66,7 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
     retriableRecordCodes: new Set([50003, 2]),
     finalRecordCodes: new Set([50002, 1]),
     nullValue: 'null',
+    recordHeaders: false,
     partialFailureStatus: 200,
   },
   /**
@@ -74,6 +81,7 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
     retriableRecordCodes: KAFKA_RETRIABLE_ERROR_CODES,
     finalRecordCodes: new Set([10, 18, 87]),
     nullValue: 'omitted',
+    recordHeaders: false,
     partialFailureStatus: 200,
   },
   /**
@@ -86,7 +94,27 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
     retriableRecordCodes: new Set([2]),
     finalRecordCodes: new Set(),
     nullValue: 'null',
+    recordHeaders: false,
     partialFailureStatus: 500,
+  },
+  /**
+   * The Strimzi Kafka Bridge (protocol doc §9): always 200, a failed record is `{"error_code","message"}`
+   * with an HTTP status for a code. 404 comes only after the producer's metadata wait (`max.block.ms`) ran
+   * out: an unknown topic or partition, which may exist later (auto-creation, a topic being created), so
+   * not final; not resent here either, since each attempt would wait that long again. 500 is every other
+   * failure after Kafka's own producer retried up to `delivery.timeout.ms`: a record too large and a
+   * delivery timeout alike, so it proves nothing final, and resending it at once would mostly repeat the
+   * timeout. No Strimzi code is final: the caller retries later (a 503, a redelivery), and records over the
+   * size limit are refused before sending by `maxRecordBytes`. `value` is required and a binary
+   * `"value": null` is stored as the three bytes base64 `null` decodes to, so a tombstone is refused.
+   * Record headers are carried both ways.
+   */
+  strimzi: {
+    retriableRecordCodes: new Set(),
+    finalRecordCodes: new Set(),
+    nullValue: 'refused',
+    recordHeaders: true,
+    partialFailureStatus: 200,
   },
 };
 

@@ -26,6 +26,7 @@ export const createReader: ReaderFactory = (deps, settings) => {
     baseUrl: settings.baseUrl,
     basePath,
     group: settings.consumerGroup,
+    flavor: settings.flavor,
     maxBytes: settings.fetchMaxBytes,
     maxAnswerBytes: settings.fetchBudgetBytes,
     waitMs: settings.fetchWaitMs,

@@ -12,8 +12,8 @@ export interface KafkaRest {
    * (`ERR_PAYLOAD_INVALID`, e.g. an empty list, a bad topic name or a negative partition;
    * `ERR_PAYLOAD_TOO_LARGE` for a record over the configured size limit). An answer larger than its records
    * can explain (≈1 KiB each) fails them with `ERR_UPSTREAM_PROTOCOL`, unread. A record the dialect or flavor
-   * cannot carry (headers before v3) fails alone with `ERR_PAYLOAD_INVALID`,
-   * without being sent.
+   * cannot carry (headers on v1 and on v2 but Strimzi, a tombstone on Strimzi) fails alone with
+   * `ERR_PAYLOAD_INVALID`, without being sent.
    */
   produce(topic: string, records: readonly ProduceRecord[], options: CallOptions): Promise<ProduceResult[]>;
 
@@ -125,8 +125,8 @@ export interface ProduceRecord {
   /** Explicit partition; absent: partitioner. */
   readonly partition?: number;
   /**
-   * Kafka record headers, in order (a name may repeat). Only the v3 dialect carries them: v1 and v2 have
-   * none, so there a record with headers fails (`ERR_PAYLOAD_INVALID`) rather than lose them.
+   * Kafka record headers, in order (a name may repeat). The v3 dialect and v2 on Strimzi carry them (Strimzi
+   * needs a value in each); elsewhere a record with headers fails (`ERR_PAYLOAD_INVALID`) rather than lose them.
    */
   readonly headers?: readonly ProduceHeader[];
 }
@@ -155,6 +155,13 @@ export interface FetchedRecord {
   readonly partition: number;
   readonly offset: number;
   readonly key: Buffer | null;
+  readonly value: Buffer | null;
+  /** The record's headers, in order, where the server hands them out (Strimzi); absent when none. */
+  readonly headers?: readonly FetchedHeader[];
+}
+
+export interface FetchedHeader {
+  readonly name: string;
   readonly value: Buffer | null;
 }
 

@@ -1,5 +1,5 @@
 import { FLAVOR_TRAITS, type KafkaRestFlavor, type NullValueEncoding } from './flavors.js';
-import type { FetchedRecord, PartitionInfo, ProduceRecord } from './types.js';
+import type { FetchedHeader, FetchedRecord, PartitionInfo, ProduceRecord } from './types.js';
 import { base64Length, type MetadataWire, type RecordReport, toBase64, type WireFormat } from './wire.js';
 
 /**
@@ -37,9 +37,21 @@ export const messagesPath = (
   // `offset` is always sent: before CP 5.4 a missing one reads from 0, after it is a 400 (protocol doc §2.4).
   `${basePath}/topics/${topic}/partitions/${partition}/messages?offset=${offset}&count=${count}`;
 
-/** Upper bound of one record's bytes inside the JSON body: base64 grows 4/3, plus field names and a partition. */
-export const encodedRecordBytes = (record: ProduceRecord): number =>
-  48 + base64Length(record.key?.byteLength ?? 0) + base64Length(record.value?.byteLength ?? 0);
+/**
+ * Upper bound of one record's bytes inside the JSON body: base64 grows 4/3, plus field names and a
+ * partition, and headers where a flavor sends them (a name counted as if every character needed `\u`
+ * escaping).
+ */
+export const encodedRecordBytes = (record: ProduceRecord): number => {
+  let bytes = 48 + base64Length(record.key?.byteLength ?? 0) + base64Length(record.value?.byteLength ?? 0);
+  if (record.headers !== undefined) {
+    bytes += 12;
+    for (const header of record.headers) {
+      bytes += 24 + header.name.length * 6 + base64Length(header.value?.byteLength ?? 0);
+    }
+  }
+  return bytes;
+};
 
 /**
  * Below this (estimated) size a produce body is built as a string, above it as bytes. V8 allocates a
@@ -57,30 +69,49 @@ export const encodeProduceRequestBody = (
   records: readonly ProduceRecord[],
   indices: readonly number[],
   nullValue: NullValueEncoding = 'null',
+  withHeaders = false,
 ): string | Buffer => {
   let estimate = BODY_OPEN.length + BODY_CLOSE.length;
   for (let i = 0; i < indices.length && estimate <= STRING_BODY_MAX_BYTES; i++) {
     estimate += encodedRecordBytes(records[indices[i] as number] as ProduceRecord);
   }
   return estimate <= STRING_BODY_MAX_BYTES
-    ? encodeProduceBody(records, indices, nullValue)
-    : encodeProduceBodyBytes(records, indices, nullValue);
+    ? encodeProduceBody(records, indices, nullValue, withHeaders)
+    : encodeProduceBodyBytes(records, indices, nullValue, withHeaders);
 };
 
 /**
  * One record's JSON object: base64 needs no JSON escaping, so the fields are written as they are. An
  * absent key is left out (Redpanda rejects a `null` binary key, and everywhere else an absent key is
- * null); a null value is `"value":null`, or left out.
+ * null); a null value is `"value":null`, or left out. Headers only where the flavor carries them
+ * (Strimzi: `[{"key": name, "value": base64}]`); their names are the only text that needs escaping, and
+ * are escaped to ASCII so the body stays one byte per character (`encodeProduceBodyBytes` writes latin1).
  */
-const recordJson = (record: ProduceRecord, nullValue: NullValueEncoding): string => {
+const recordJson = (record: ProduceRecord, nullValue: NullValueEncoding, withHeaders: boolean): string => {
   let json = '{';
   if (record.key !== undefined && record.key !== null) json += `${KEY_FIELD}${toBase64(record.key)}"`;
   if (record.partition !== undefined)
     json += `${json.length > 1 ? ',' : ''}${PARTITION_FIELD}${record.partition}`;
   if (record.value !== null) json += `${json.length > 1 ? ',' : ''}${VALUE_FIELD}${toBase64(record.value)}"`;
   else if (nullValue === 'null') json += `${json.length > 1 ? ',' : ''}${NULL_VALUE_FIELD}`;
+  if (withHeaders && record.headers !== undefined && record.headers.length > 0) {
+    let headers = '';
+    for (const header of record.headers) {
+      // A null header value is refused before encoding (`refuse`): Strimzi requires one.
+      headers += `${headers === '' ? '' : ','}{"key":${asciiJsonString(header.name)},"value":"${toBase64(header.value ?? EMPTY)}"}`;
+    }
+    json += `${json.length > 1 ? ',' : ''}"headers":[${headers}]`;
+  }
   return `${json}}`;
 };
+
+const EMPTY = new Uint8Array(0);
+
+const asciiJsonString = (text: string): string =>
+  JSON.stringify(text).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 
 /**
  * `{"records":[…]}` for the records at `indices`, built as one string: there is no intermediate object
@@ -90,10 +121,11 @@ export const encodeProduceBody = (
   records: readonly ProduceRecord[],
   indices: readonly number[],
   nullValue: NullValueEncoding = 'null',
+  withHeaders = false,
 ): string => {
   let body = BODY_OPEN;
   for (let i = 0; i < indices.length; i++) {
-    body += `${i === 0 ? '' : ','}${recordJson(records[indices[i] as number] as ProduceRecord, nullValue)}`;
+    body += `${i === 0 ? '' : ','}${recordJson(records[indices[i] as number] as ProduceRecord, nullValue, withHeaders)}`;
   }
   return `${body}${BODY_CLOSE}`;
 };
@@ -106,12 +138,13 @@ export const encodeProduceBodyBytes = (
   records: readonly ProduceRecord[],
   indices: readonly number[],
   nullValue: NullValueEncoding = 'null',
+  withHeaders = false,
 ): Buffer => {
   // Pass 1: each record's JSON and the exact size; pass 2: copy into one allocation.
   const objects: string[] = new Array(indices.length);
   let size = BODY_OPEN.length + BODY_CLOSE.length + Math.max(0, indices.length - 1);
   for (let i = 0; i < indices.length; i++) {
-    const json = recordJson(records[indices[i] as number] as ProduceRecord, nullValue);
+    const json = recordJson(records[indices[i] as number] as ProduceRecord, nullValue, withHeaders);
     objects[i] = json;
     size += json.length;
   }
@@ -139,6 +172,7 @@ export interface ProduceEntry {
   readonly offset: unknown;
   readonly error_code: unknown;
   readonly error: unknown;
+  readonly message?: unknown;
 }
 
 /** `offsets` of a produce answer when it has one entry per record sent (protocol doc §2.3), else undefined. */
@@ -172,6 +206,7 @@ export const createBinaryWire = (
   media: BinaryMedia,
 ): WireFormat => {
   const traits = FLAVOR_TRAITS[flavor];
+  const carriesHeaders = dialect === 'v2' && traits.recordHeaders;
   const metadata: MetadataWire = {
     topicsPath: topicsPath(basePath),
     partitionsPath: (topic) => partitionsPath(basePath, topic),
@@ -187,10 +222,19 @@ export const createBinaryWire = (
       headers: { 'content-type': media.produceContentType, accept: media.accept },
       frameBytes: BODY_FRAME_BYTES,
       recordBytes: encodedRecordBytes,
-      encode: (records, indices) => encodeProduceRequestBody(records, indices, traits.nullValue),
+      encode: (records, indices) =>
+        encodeProduceRequestBody(records, indices, traits.nullValue, carriesHeaders),
       refuse: (record) => {
         if (record.headers !== undefined && record.headers.length > 0) {
-          return `record headers need the v3 dialect: Kafka REST ${dialect} has no headers`;
+          if (!carriesHeaders) {
+            return `record headers need the v3 dialect or the strimzi flavor: Kafka REST ${dialect} (${flavor}) has no headers`;
+          }
+          if (record.headers.some((header) => header.value === null)) {
+            return `a record header without a value cannot be sent to ${flavor}: its headers need a value`;
+          }
+        }
+        if (record.value === null && traits.nullValue === 'refused') {
+          return `a tombstone (null value) cannot be written through ${flavor}: it would store the bytes of "null" instead`;
         }
         return undefined;
       },
@@ -208,7 +252,9 @@ export const createBinaryWire = (
 /** Success iff `error_code` is null or absent and the position is usable (protocol doc §4). */
 const toRecordReport = (entry: ProduceEntry): RecordReport => {
   const code = entry.error_code;
-  if (code !== null && code !== undefined) return { kind: 'failed', code, message: entry.error };
+  // Confluent names the text `error`, Strimzi `message` (protocol doc §9).
+  if (code !== null && code !== undefined)
+    return { kind: 'failed', code, message: entry.error ?? entry.message };
   return isOffset(entry.offset) && isOffset(entry.partition)
     ? { kind: 'acked', partition: entry.partition, offset: entry.offset }
     : { kind: 'unacked' };
@@ -234,23 +280,43 @@ export const parseFetchRecords = (
   let previous = -1;
   for (const item of parsed as unknown[]) {
     if (typeof item !== 'object' || item === null) return undefined;
-    const { key, value, partition, offset, topic } = item as Record<string, unknown>;
+    const { key, value, partition, offset, topic, headers } = item as Record<string, unknown>;
     if (!isOffset(offset) || partition !== expected.partition) return undefined;
     if (topic !== undefined && topic !== null && topic !== expected.topic) return undefined;
     if (!isBase64OrNull(key) || !isBase64OrNull(value)) return undefined;
+    const recordHeaders = parseRecordHeaders(headers);
+    if (recordHeaders === null) return undefined;
     if (offset < fromOffset) continue;
     // A repeated or backward offset means the proxy lost track of the position: trusting it would deliver
     // records twice or out of order, and move the checkpoint backwards.
     if (offset <= previous) return undefined;
     previous = offset;
-    records.push({
+    const record: FetchedRecord = {
       partition,
       offset,
       key: typeof key === 'string' ? Buffer.from(key, 'base64') : null,
       value: typeof value === 'string' ? Buffer.from(value, 'base64') : null,
-    });
+    };
+    records.push(recordHeaders === undefined ? record : { ...record, headers: recordHeaders });
   }
   return { records, rawCount: parsed.length };
+};
+
+/**
+ * Strimzi's record headers `[{"key": name, "value": base64}]` (protocol doc §9): undefined when there are
+ * none, null when they are not that shape (the answer cannot be trusted whole then).
+ */
+const parseRecordHeaders = (headers: unknown): FetchedHeader[] | undefined | null => {
+  if (headers === undefined || headers === null) return undefined;
+  if (!Array.isArray(headers)) return null;
+  if (headers.length === 0) return undefined;
+  const out: FetchedHeader[] = [];
+  for (const header of headers as unknown[]) {
+    const { key, value } = (header ?? {}) as Record<string, unknown>;
+    if (typeof key !== 'string' || !isBase64OrNull(value)) return null;
+    out.push({ name: key, value: typeof value === 'string' ? Buffer.from(value, 'base64') : null });
+  }
+  return out;
 };
 
 /** A Kafka offset (or partition) as JSON can carry it exactly: an integer ≥ 0. */

@@ -8,8 +8,9 @@ import {
   withAuthHeaders,
 } from './calls.js';
 import { OffsetOutOfRangeError } from './errors.js';
+import type { KafkaRestFlavor } from './flavors.js';
 import type { CallOptions, FetchedRecord, FetchOptions, LogBounds } from './types.js';
-import { parseFetchRecords } from './v1.js';
+import { parseErrorMessage, parseFetchRecords } from './v1.js';
 import {
   assignBody,
   consumerGroupPath,
@@ -28,6 +29,8 @@ export interface V2ReaderOptions {
   readonly basePath: string;
   /** Consumer group of the instances; nothing is committed to it. */
   readonly group: string;
+  /** Whose proxy: how an instance is created and how its loss is said (Strimzi, protocol doc §9). */
+  readonly flavor: KafkaRestFlavor;
   /** `max_bytes` of one `records` read. */
   readonly maxBytes: number;
   /** The most one `records` answer may hold (bytes, JSON): past it the read fails unread. */
@@ -59,9 +62,16 @@ interface Consumer {
 
 /**
  * Why an instance call could not go on: `gone`, the instance expired or the proxy restarted (404/40403,
- * protocol doc §2.6, §5); `unassigned`, it no longer has the partition (409/40903 on a seek, §6).
+ * protocol doc §2.6, §5; Strimzi 404/404); `unassigned`, it no longer has the partition (409/40903 on a
+ * seek, §6; Strimzi 404/404 "No current assignment for partition …", §9).
  */
 type Lost = 'gone' | 'unassigned';
+
+/**
+ * Strimzi's `records` answer when the encoded records of one poll exceed `max_bytes`: sent after the poll,
+ * so the position has already moved past them (protocol doc §9).
+ */
+const OVERFLOW = 'overflow';
 
 /**
  * Reading over v2 (protocol doc §6, "single-partition checkpointed read"): one consumer instance per
@@ -75,6 +85,8 @@ type Lost = 'gone' | 'unassigned';
  */
 export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Reader => {
   const consumers = new Map<string, Consumer>();
+  const lostOf = options.flavor === 'strimzi' ? strimziLost : confluentLost;
+  const overflows = options.flavor === 'strimzi';
   const controlHeaders = withAuthHeaders({ 'content-type': V2_MEDIA.accept, accept: V2_MEDIA.accept });
   const metadataHeaders = withAuthHeaders({ accept: V2_MEDIA.accept });
   const recordsHeaders = withAuthHeaders({ accept: V2_MEDIA.fetchAccept });
@@ -119,12 +131,14 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
     return bounds;
   };
 
-  /** A call on the instance: the answer, or why the instance cannot serve it. */
+  /** A call on the instance: the answer, or why the instance cannot serve it (or a read overflowed). */
   const onInstance = async (
     consumer: Consumer,
     call: CallOptions,
     spec: Omit<CallSpec, 'passThrough' | 'path'> & { readonly subPath: string },
-  ): Promise<Exchange | Lost> => {
+  ): Promise<Exchange | Lost | typeof OVERFLOW> => {
+    const isRead = spec.method === 'GET';
+    const overflowed = (status: number): boolean => overflows && isRead && status === 422;
     const reply = await deps.exchange(call, {
       what: spec.what,
       method: spec.method,
@@ -132,10 +146,24 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
       headers: spec.headers,
       ...(spec.body === undefined ? {} : { body: spec.body }),
       ...(spec.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: spec.maxAnswerBytes }),
-      passThrough: isInstanceLost,
+      passThrough: (status, code, body) => overflowed(status) || lostOf(status, code, body) !== undefined,
     });
-    if (reply.status === 404) return 'gone';
-    return reply.status === 409 ? 'unassigned' : reply;
+    if (reply.status >= 200 && reply.status < 300) return reply;
+    if (overflowed(reply.status)) return OVERFLOW;
+    return lostOf(reply.status, reply.kafkaErrorCode, reply.body) ?? 'gone';
+  };
+
+  /** Moves the instance's position to `offset`; why not, when the instance was lost meanwhile. */
+  const seek = async (consumer: Consumer, offset: number, call: CallOptions): Promise<Lost | undefined> => {
+    const reply = await onInstance(consumer, call, {
+      what: `seek ${consumer.topic}/${consumer.partition} to offset ${offset}`,
+      method: 'POST',
+      subPath: '/positions',
+      headers: controlHeaders,
+      body: seekBody(consumer.topic, consumer.partition, offset),
+    });
+    // A control call never overflows: only reads do.
+    return typeof reply === 'string' ? (reply as Lost) : undefined;
   };
 
   const forget = (consumer: Consumer): void => {
@@ -172,7 +200,7 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
         method: 'POST',
         path: consumerGroupPath(options.basePath, options.group),
         headers: controlHeaders,
-        body: createConsumerBody(options.newInstanceName()),
+        body: createConsumerBody(options.newInstanceName(), options.flavor),
       });
       const created = parseConsumerCreated(reply.body);
       if (created === undefined) throw deps.protocolError(reply, what, '{"instance_id","base_uri"}');
@@ -192,19 +220,13 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
         headers: controlHeaders,
         body: assignBody(topic, partition),
       });
-      if (typeof reply === 'string') return reply;
+      if (typeof reply === 'string') return reply as Lost;
       consumer.assigned = true;
       consumer.cursor = undefined;
     }
     if (consumer.cursor === undefined) {
-      const reply = await onInstance(consumer, call, {
-        what: `seek ${topic}/${partition} to offset ${offset}`,
-        method: 'POST',
-        subPath: '/positions',
-        headers: controlHeaders,
-        body: seekBody(topic, partition, offset),
-      });
-      if (typeof reply === 'string') return reply;
+      const lost = await seek(consumer, offset, call);
+      if (lost !== undefined) return lost;
       consumer.cursor = offset;
       consumer.buffer = [];
     }
@@ -226,6 +248,7 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
   ): Promise<FetchedRecord[] | Lost> => {
     const { topic, partition } = consumer;
     const what = `fetch ${topic}/${partition} from offset ${offset}`;
+    let maxBytes = options.maxBytes;
     for (let emptyReads = 0; ; ) {
       // Half of what is left at most, so the answer still arrives before the deadline.
       const waitMs = Math.max(
@@ -235,10 +258,32 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
       const reply = await onInstance(consumer, fetchOptions, {
         what,
         method: 'GET',
-        subPath: recordsPath('', waitMs, options.maxBytes),
+        subPath: recordsPath('', waitMs, maxBytes),
         headers: recordsHeaders,
         maxAnswerBytes: options.maxAnswerBytes,
       });
+      if (reply === OVERFLOW) {
+        // Strimzi polled records whose encoded answer exceeds max_bytes, refused them and moved on: taking
+        // that as data or as the end would skip them. Its poll size is the bridge's consumer settings, not
+        // max_bytes, so the same position is read again with the largest answer this client accepts.
+        if (maxBytes >= options.maxAnswerBytes) {
+          throw new UpstreamError(
+            ERROR_CODES.UPSTREAM_PROTOCOL,
+            `the bridge's poll of ${topic}/${partition} at offset ${offset} encodes to more than the fetch budget of ${options.maxAnswerBytes} bytes (422): raise KAFKA_REST_FETCH_BUDGET_BYTES, or lower the bridge's kafka.consumer.max.poll.records or max.partition.fetch.bytes`,
+            { status: 422, retriable: false },
+          );
+        }
+        deps.log.warn('Kafka REST bridge refused a read over max_bytes after polling: reading it again', {
+          topic,
+          partition,
+          offset,
+          maxBytes,
+        });
+        maxBytes = options.maxAnswerBytes;
+        const lost = await seek(consumer, offset, fetchOptions);
+        if (lost !== undefined) return lost;
+        continue;
+      }
       if (typeof reply === 'string') return reply;
       const parsed = parseFetchRecords(reply.body, offset, { topic, partition });
       if (parsed === undefined) throw deps.protocolError(reply, what, FETCH_ANSWER);
@@ -320,11 +365,8 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
           if (recovered) {
             throw new UpstreamError(
               ERROR_CODES.UPSTREAM_STATUS,
-              `Kafka REST proxy lost the consumer instance of ${topic}/${partition} again right after it was set up (${records === 'gone' ? '404/40403' : '409/40903'})`,
-              {
-                status: records === 'gone' ? 404 : 409,
-                kafkaErrorCode: records === 'gone' ? INSTANCE_NOT_FOUND : ILLEGAL_STATE,
-              },
+              `Kafka REST proxy lost the consumer instance of ${topic}/${partition} again right after it was set up (${records === 'gone' ? 'instance not found' : 'partition not assigned'})`,
+              lostStatus(options.flavor, records),
             );
           }
         }
@@ -385,6 +427,29 @@ const INSTANCE_NOT_FOUND = 40403;
 /** Seek or assign on a partition the instance does not have (protocol doc §3). */
 const ILLEGAL_STATE = 40903;
 
-const isInstanceLost = (status: number, kafkaErrorCode: number | null): boolean =>
-  (status === 404 && kafkaErrorCode === INSTANCE_NOT_FOUND) ||
-  (status === 409 && kafkaErrorCode === ILLEGAL_STATE);
+const confluentLost = (status: number, kafkaErrorCode: number | null): Lost | undefined =>
+  status === 404 && kafkaErrorCode === INSTANCE_NOT_FOUND
+    ? 'gone'
+    : status === 409 && kafkaErrorCode === ILLEGAL_STATE
+      ? 'unassigned'
+      : undefined;
+
+/**
+ * Strimzi says both with 404/404 (protocol doc §9): only the message tells a seek on an unassigned
+ * partition from a lost instance. Re-assigning a lost instance would fail again; recreating one that still
+ * holds the partition would leave it on the bridge for good (its instances never expire by default).
+ */
+const strimziLost = (status: number, kafkaErrorCode: number | null, body: string): Lost | undefined => {
+  if (status !== 404 || kafkaErrorCode !== 404) return undefined;
+  return parseErrorMessage(body)?.startsWith('No current assignment') === true ? 'unassigned' : 'gone';
+};
+
+const lostStatus = (
+  flavor: KafkaRestFlavor,
+  lost: Lost,
+): { readonly status: number; readonly kafkaErrorCode: number } =>
+  flavor === 'strimzi'
+    ? { status: 404, kafkaErrorCode: 404 }
+    : lost === 'gone'
+      ? { status: 404, kafkaErrorCode: INSTANCE_NOT_FOUND }
+      : { status: 409, kafkaErrorCode: ILLEGAL_STATE };

@@ -70,13 +70,17 @@ export const recordsPath = (instance: string, timeoutMs: number, maxBytes: numbe
  * aborted transactions a drain sees is the proxy's consumer configuration: on Confluent's, Kafka consumer
  * settings given with the `consumer.` prefix (`consumer.isolation.level=read_committed`); on Karapace, its
  * client library's default (read_committed with librdkafka, read_uncommitted with the older aiokafka).
+ * Strimzi would take `isolation.level`, but one setting for every flavor keeps drains alike: the bridge's
+ * `kafka.consumer.isolation.level` decides there.
  */
-export const createConsumerBody = (name: string): string =>
+export const createConsumerBody = (name: string, flavor: KafkaRestFlavor): string =>
   JSON.stringify({
     name,
     format: 'binary',
     'auto.offset.reset': 'earliest',
-    'auto.commit.enable': 'false',
+    // Strimzi validates against its OpenAPI document: Confluent's string field is an unknown one there (a
+    // 400), and its own is Kafka's name, a JSON boolean (auto-commit is on unless `false` is sent, §9).
+    ...(flavor === 'strimzi' ? { 'enable.auto.commit': false } : { 'auto.commit.enable': 'false' }),
   });
 
 export const assignBody = (topic: string, partition: number): string =>
