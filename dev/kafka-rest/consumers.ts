@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { LogStore } from './log-store.js';
+import type { LogHeader, LogStore } from './log-store.js';
 import { base64DecodedLength } from './produce-request.js';
 
 /**
@@ -10,8 +10,8 @@ import { base64DecodedLength } from './produce-request.js';
  *
  * Simplifications, on purpose: one instance never shares partitions with another (no group rebalancing:
  * every instance reading a topic reads all of its partitions, and only the `unassign` fault takes them
- * away), reads hand out no headers (the v1 and v2 record shapes have no field for them) or timestamps, and
- * only the binary embedded format exists (IBM Message Hub's only one).
+ * away), reads hand out headers only to Strimzi's record shape (Confluent's v1 and v2 have no field for
+ * them) and no timestamps, and only the binary embedded format exists (IBM Message Hub's only one).
  */
 
 /** A request-level refusal, as the proxy would send it. */
@@ -112,6 +112,8 @@ export interface ConsumedRecord {
   readonly offset: number;
   readonly key: string | null;
   readonly value: string | null;
+  /** The record's headers, for the one read shape that has a field for them (Strimzi's). */
+  readonly headers?: readonly LogHeader[];
 }
 
 export interface V2Read {
@@ -130,7 +132,7 @@ export interface V1Commit {
 export interface ConsumerRegistryOptions {
   readonly store: LogStore;
   readonly now: () => number;
-  /** `consumer.instance.timeout.ms`: an instance unused for this long is gone (40403). */
+  /** `consumer.instance.timeout.ms`: an instance unused for this long is gone (40403); Infinity: never. */
   readonly idleMs: number;
   /** Empty reads after each assign, seek or subscription join (see `KafkaRestServerOptions`). */
   readonly emptyReadsAfterSeek: number;
@@ -428,13 +430,14 @@ export const createConsumerRegistry = (options: ConsumerRegistryOptions): Consum
           const size = recordBytes(entry.key, entry.value);
           // At least one record per read, so a record larger than max_bytes cannot stall the consumer.
           if (records.length >= MAX_POLL_RECORDS || (records.length > 0 && bytes + size > maxBytes)) break;
-          records.push({
+          const record = {
             topic: tp.topic,
             partition: tp.partition,
             offset: next,
             key: entry.key,
             value: entry.value,
-          });
+          };
+          records.push(entry.headers === undefined ? record : { ...record, headers: entry.headers });
           bytes += size;
           next += 1;
         }

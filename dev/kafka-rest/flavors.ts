@@ -13,9 +13,12 @@
  *   delete, `subscription`, `records`, `offsets` (a commit lists `partitions`). No `assignments`, no
  *   `positions`, no partition `offsets`: those answer Seastar's own 404 `{"message":"Not found","code":404}`.
  *
+ * - strimzi: the Strimzi Kafka Bridge's own v2-like API alone (protocol doc §9, `strimzi.ts`): no v1, no v3,
+ *   no `/brokers`; its errors carry the HTTP status as `error_code`.
+ *
  * Produce differs too: request strictness, per-record codes, response shape and status (below).
  */
-export const FLAVORS = ['confluent', 'redpanda', 'karapace'] as const;
+export const FLAVORS = ['confluent', 'redpanda', 'karapace', 'strimzi'] as const;
 export type Flavor = (typeof FLAVORS)[number];
 
 /** Confluent's per-record codes, which the server's faults and limits are written in. */
@@ -58,24 +61,36 @@ export const KAFKA_PROTOCOL_CODES = {
 export const KARAPACE_RECORD_CODES = { NON_RETRIABLE: 1, RETRIABLE: 2 } as const;
 
 /**
+ * Strimzi's two per-record codes (HTTP statuses): 404 once the producer's metadata wait ran out (unknown
+ * topic or partition), 500 for every other failure Kafka's producer reported.
+ */
+export const STRIMZI_RECORD_CODES = { NOT_FOUND: 404, KAFKA_ERROR: 500 } as const;
+
+/**
  * The per-record `error_code` a flavor sends for a failure that Confluent would report as `code`.
  *
- * | Confluent code (reason)             | confluent | karapace | redpanda |
- * |-------------------------------------|-----------|----------|----------|
- * | 50003 retriable (chaos, injected)   | 50003     | 2        | 6        |
- * | 50003 unknown topic (per-record)    | 50003     | 2        | 3        |
- * | 50002 non-retriable (injected)      | 50002     | 1        | 10       |
- * | 50002 record too large              | 50002     | 1        | 10       |
- * | 40101 authentication                | 40101     | 1        | 58       |
- * | 40301 authorisation                 | 40301     | 1        | 29       |
- * | unknown partition                   | (500)     | (40402)  | 3        |
- * | any other code, or one below 1000   | as is     | as is    | as is    |
+ * | Confluent code (reason)             | confluent | karapace | redpanda | strimzi |
+ * |-------------------------------------|-----------|----------|----------|---------|
+ * | 50003 retriable (chaos, injected)   | 50003     | 2        | 6        | 500     |
+ * | 50003 unknown topic (per-record)    | 50003     | 2        | 3        | 404     |
+ * | 50002 non-retriable (injected)      | 50002     | 1        | 10       | 500     |
+ * | 50002 record too large              | 50002     | 1        | 10       | 500     |
+ * | 40101 authentication                | 40101     | 1        | 58       | 500     |
+ * | 40301 authorisation                 | 40301     | 1        | 29       | 500     |
+ * | unknown partition                   | (500)     | (40402)  | 3        | 404     |
+ * | any other code, or one below 1000   | as is     | as is    | as is    | as is   |
  *
  * A code below 1000 is taken as already being in the flavor's own numbering (a test that injects Karapace's
  * `2` or Redpanda's `7` gets exactly that).
  */
 export const toFlavorRecordCode = (flavor: Flavor, code: number, reason: RecordFailureReason): number => {
   if (flavor === 'confluent' || code < 1000) return code;
+  if (flavor === 'strimzi') {
+    return reason === RECORD_FAILURE_REASONS.UNKNOWN_TOPIC ||
+      reason === RECORD_FAILURE_REASONS.UNKNOWN_PARTITION
+      ? STRIMZI_RECORD_CODES.NOT_FOUND
+      : STRIMZI_RECORD_CODES.KAFKA_ERROR;
+  }
   if (flavor === 'karapace') {
     return code === CONFLUENT_RECORD_CODES.KAFKA_RETRIABLE_ERROR
       ? KARAPACE_RECORD_CODES.RETRIABLE
@@ -119,6 +134,8 @@ export type RecordOutcome =
  *   `{"error_code":1|2,"error"}`; HTTP 500 as soon as one record failed.
  * - redpanda: `{"offsets":[…]}` only; success `{"partition","offset"}`, failure adds the Kafka `error_code`
  *   with `offset` -1; always 200.
+ * - strimzi: `{"offsets":[…]}` only; success `{"partition","offset"}`, failure `{"error_code","message"}`;
+ *   always 200.
  */
 export const renderProduceResponse = (
   flavor: Flavor,
@@ -147,6 +164,8 @@ export const renderProduceResponse = (
     } else if (flavor === 'karapace') {
       entries[i] = `{"error_code":${code},"error":${JSON.stringify(r.message)}}`;
       status = 500;
+    } else if (flavor === 'strimzi') {
+      entries[i] = `{"error_code":${code},"message":${JSON.stringify(r.message)}}`;
     } else {
       entries[i] = `{"partition":${r.partition ?? 0},"offset":-1,"error_code":${code}}`;
     }

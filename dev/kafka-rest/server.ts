@@ -13,7 +13,7 @@ import { checkChaos, createFaultQueue, createPrng, type FrontFault } from './fau
 import type { Flavor, RecordOutcome } from './flavors.js';
 import { FLAVORS, RECORD_FAILURE_REASONS, renderProduceResponse } from './flavors.js';
 import { splitJsonValues } from './json-stream.js';
-import type { AppendItem, LogStore } from './log-store.js';
+import type { AppendItem, LogStore, LogHeader as StoredLogHeader } from './log-store.js';
 import { createLogStore } from './log-store.js';
 import type { Producible } from './media-types.js';
 import {
@@ -32,6 +32,7 @@ import { parseProduceBody } from './produce-request.js';
 import type { Route, RouteName } from './routes.js';
 import { flavorHasRoute, matchRoute, ROUTE_METHODS } from './routes.js';
 import { createSimpleConsumeHttp } from './simple-consume.js';
+import { createStrimziHttp } from './strimzi.js';
 import type {
   Fault,
   KafkaRestServer,
@@ -259,7 +260,9 @@ export const startKafkaRestServer = async (
   const consumers = createConsumerRegistry({
     store,
     now,
-    idleMs: options.consumerIdleMs ?? DEFAULTS.consumerIdleMs,
+    // The bridge keeps instances until deleted unless its `http.timeoutSeconds` is set (protocol doc §9).
+    idleMs:
+      options.consumerIdleMs ?? (flavor === 'strimzi' ? Number.POSITIVE_INFINITY : DEFAULTS.consumerIdleMs),
     emptyReadsAfterSeek: options.emptyReadsAfterSeek ?? DEFAULTS.emptyReadsAfterSeek,
   });
 
@@ -445,7 +448,12 @@ export const startKafkaRestServer = async (
   const writeRecords = (
     x: Exchange,
     topic: string,
-    records: readonly { key: string | null; value: string | null; bytes: number }[],
+    records: readonly {
+      key: string | null;
+      value: string | null;
+      bytes: number;
+      headers?: readonly StoredLogHeader[] | undefined;
+    }[],
     chosen: readonly number[],
   ): { outcomes: RecordOutcome[]; afterWrite: Extract<Fault, { kind: 'after-write' }> | undefined } => {
     const write = faults.takeWrite(x.method, x.path);
@@ -485,7 +493,11 @@ export const startKafkaRestServer = async (
           partition,
         };
       } else {
-        items.push({ partition, key: r.key, value: r.value });
+        items.push(
+          r.headers === undefined
+            ? { partition, key: r.key, value: r.value }
+            : { partition, key: r.key, value: r.value, headers: r.headers },
+        );
         itemIndexes.push(i);
       }
     }
@@ -725,6 +737,20 @@ export const startKafkaRestServer = async (
     },
   });
 
+  const handleStrimzi = createStrimziHttp({
+    store,
+    registry: consumers,
+    requestTimeoutMs: consumerRequestTimeoutMs,
+    waitForRecords,
+    isClosing,
+    autoCreate: unknownTopic === 'auto-create' ? { partitions: autoCreatePartitions } : undefined,
+    pickPartition: (topic, key, partitions) => pickPartition(topic, key, partitions),
+    writeRecords,
+    drop,
+    cutOff,
+    sleep,
+  });
+
   const handleSimpleConsume = createSimpleConsumeHttp({
     store,
     requestTimeoutMs: consumerRequestTimeoutMs,
@@ -751,6 +777,7 @@ export const startKafkaRestServer = async (
   };
 
   const route = async (x: Exchange, requestMethod: string): Promise<void> => {
+    if (flavor === 'strimzi') return handleStrimzi(x);
     const r = matchRoute(x.path);
     if (r === undefined) return notFound(x);
     if (!flavorHasRoute(flavor, r.name)) return absentRoute(x);
@@ -856,7 +883,7 @@ export const startKafkaRestServer = async (
       query,
       body,
       accept,
-      errorContentType: errorContentType(accept),
+      errorContentType: flavor === 'strimzi' ? MEDIA_TYPES.V2_JSON : errorContentType(accept),
     };
 
     if (latencyMs > 0) await sleep(latencyMs);
@@ -867,8 +894,9 @@ export const startKafkaRestServer = async (
     if (front.unassign) unassignAddressed(path);
     if (front.fault !== undefined) return applyFrontFault(x, front.fault);
     if (applyChaos(x)) return;
-    // Message Hub's admin API (protocol doc §5), with its own camelCase errors, 401 included.
-    if (isAdminPath(path)) {
+    // Message Hub's admin API (protocol doc §5), with its own camelCase errors, 401 included; the bridge
+    // has its own `/admin/topics`.
+    if (flavor !== 'strimzi' && isAdminPath(path)) {
       const answer = admin.handle({
         method: x.method,
         path,
