@@ -3,6 +3,22 @@ import { checkInt, createSpecReader, isPlainObject, type SpecReader } from '../e
 export const SINK_TYPES = ['http', 'sqs', 'eventbridge'] as const;
 export const HTTP_SINK_MODES = ['single', 'batch'] as const;
 
+/**
+ * How an HTTP sink signs its requests. `standard-webhooks` (standardwebhooks.com): `webhook-id`,
+ * `webhook-timestamp`, `webhook-signature: v1,<base64>`, with `whsec_` secrets. `legacy-hmac`: the bridge's
+ * own `X-Signature` scheme, for receivers built before Standard Webhooks was offered.
+ */
+export const HTTP_SIGNING_SCHEMES = ['standard-webhooks', 'legacy-hmac'] as const;
+export type HttpSigningScheme = (typeof HTTP_SIGNING_SCHEMES)[number];
+
+/**
+ * The scheme of a `signingSecretId` given without `signing`: such a configuration predates `signing`, and
+ * its receiver checks `X-Signature`. Switching it to Standard Webhooks unasked would make that receiver
+ * refuse every request, a permanent 4xx that dead-letters every record. New configurations name
+ * `"signing": "standard-webhooks"`.
+ */
+export const SIGNING_WITHOUT_SCHEME: HttpSigningScheme = 'legacy-hmac';
+
 export interface HttpSinkConfig {
   readonly type: 'http';
   readonly url: URL;
@@ -10,8 +26,14 @@ export interface HttpSinkConfig {
   readonly mode: (typeof HTTP_SINK_MODES)[number];
   /** Per request; the drain's deadline shortens it further. */
   readonly timeoutMs: number;
-  /** Secrets Manager secret whose value is the HMAC key; absent: requests are not signed. */
+  /**
+   * Secrets Manager secret to sign with; absent: requests are not signed. For `standard-webhooks` its value
+   * is a `whsec_<base64>` secret, or several separated by spaces during a rotation (each signs); for
+   * `legacy-hmac` it is the HMAC key itself.
+   */
   readonly signingSecretId?: string;
+  /** The signing scheme; set with `signingSecretId`, absent: {@link SIGNING_WITHOUT_SCHEME}. */
+  readonly signing?: HttpSigningScheme;
   /** Extra request headers (e.g. a static API key header). Never logged. */
   readonly headers: Readonly<Record<string, string>>;
   /** Plain http is refused unless set: local development only. */
@@ -66,6 +88,7 @@ const HTTP_KEYS = [
   'mode',
   'timeoutMs',
   'signingSecretId',
+  'signing',
   'headers',
   'allowHttp',
   'contentType',
@@ -92,6 +115,9 @@ const RESERVED_HEADERS = new Set([
   'idempotency-key',
   'x-signature',
   'x-signature-timestamp',
+  'webhook-id',
+  'webhook-timestamp',
+  'webhook-signature',
 ]);
 
 type Spec = Record<string, unknown>;
@@ -114,12 +140,16 @@ export const parseSinkConfig = (value: unknown, at: string, problems: string[]):
     check.keys(HTTP_KEYS, 'sink');
     const allowHttp = check.bool('allowHttp', false);
     const signingSecretId = check.optionalString('signingSecretId', 2048);
+    const signing = check.oneOf('signing', HTTP_SIGNING_SCHEMES, SIGNING_WITHOUT_SCHEME);
+    if (value.signing !== undefined && value.signingSecretId === undefined) {
+      problems.push(`${at}.signing needs signingSecretId: the Secrets Manager secret to sign with`);
+    }
     config = {
       type,
       url: parseHttpUrl(value.url, `${at}.url`, allowHttp, problems),
       mode: check.oneOf('mode', HTTP_SINK_MODES, 'single'),
       timeoutMs: check.int('timeoutMs', 10_000, { min: 1, max: 900_000 }),
-      ...(signingSecretId === undefined ? {} : { signingSecretId }),
+      ...(signingSecretId === undefined ? {} : { signingSecretId, signing }),
       headers: parseHeaders(value.headers, `${at}.headers`, problems),
       allowHttp,
       contentType: check.matching('contentType', MEDIA_TYPE, 'a media type', 'application/octet-stream'),

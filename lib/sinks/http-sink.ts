@@ -7,7 +7,8 @@ import Pool from 'undici/lib/dispatcher/pool.js';
 import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../errors.js';
 import { secretsOfHeaders } from '../redact.js';
 import { beforeDeadline, createTimedAbort } from '../timed-abort.js';
-import type { HttpSinkConfig } from './config.js';
+import { signStandardWebhook } from '../webhook/verify/sign.js';
+import { type HttpSigningScheme, type HttpSinkConfig, SIGNING_WITHOUT_SCHEME } from './config.js';
 import {
   DELIVERED,
   deadlineReached,
@@ -38,10 +39,16 @@ export const MAX_ANSWER_BODY_BYTES = 65_536;
  *   `application/json`) per run of one partition (one record stream), split at `maxBatchBytes`;
  *   all-or-nothing per request, with `Idempotency-Key: <namespace>/<topic>/<partition>/<epoch>/<first
  *   offset>-<last offset>`, `Kafka-Offset` (first), `Kafka-Offset-Last` and `Kafka-Record-Count`.
- * - Signing (when `signingSecretId` is set): `X-Signature-Timestamp: <unix seconds>` and
- *   `X-Signature: sha256=<hex HMAC-SHA256(secret, "<timestamp>.<body bytes>")>`. A receiver recomputes the
- *   HMAC over the timestamp header, a dot and the raw body, compares in constant time, and refuses stale
- *   timestamps to stop replays.
+ * - Signing (when `signingSecretId` is set), by `signing`:
+ *   - `standard-webhooks`: `webhook-id` (the `Idempotency-Key`, so a redelivery keeps it; see
+ *     {@link toWebhookId}), `webhook-timestamp: <unix seconds of this attempt>` and `webhook-signature:
+ *     v1,<base64 HMAC-SHA256(key, "<id>.<timestamp>.<body bytes>")>`, one `v1,` entry per `whsec_` secret
+ *     of the secret's value (space-separated during a rotation). Any Standard Webhooks verifier checks it.
+ *   - `legacy-hmac`: `X-Signature-Timestamp: <unix seconds>` and `X-Signature: sha256=<hex
+ *     HMAC-SHA256(secret, "<timestamp>.<body bytes>")>`. A receiver recomputes the HMAC over the
+ *     timestamp header, a dot and the raw body, compares in constant time, and refuses stale timestamps.
+ *   A secret that cannot be read or is not of the scheme's shape leaves the request not attempted
+ *   (`ERR_SECRET`): a deployment fault, never a rejection of the record.
  * - Outcome: 2xx delivered; 408, 429, 5xx, network errors and timeouts are retriable (with `Retry-After`
  *   as `retryAfterMs`), as are statuses outside 2xx/4xx and the configured `retryStatuses`; any other 4xx
  *   is a permanent rejection (`ERR_SINK_REJECTED`). A timed-out request may still have arrived: its retry
@@ -52,6 +59,7 @@ export const MAX_ANSWER_BODY_BYTES = 65_536;
 export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & { close(): Promise<void> } => {
   const { secrets, log, now } = deps;
   const signingSecretId = config.signingSecretId;
+  const sign = SIGNERS[config.signing ?? SIGNING_WITHOUT_SCHEME];
   if (signingSecretId !== undefined && secrets === undefined) {
     throw new AppError(
       ERROR_CODES.CONFIG,
@@ -75,7 +83,7 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
 
   const post = async (
     records: readonly SinkRecord[],
-    outgoing: { body: Buffer; headers: Record<string, string> },
+    outgoing: OutgoingRequest,
     deadlineMs: number,
   ): Promise<DeliveryOutcome> => {
     if (deadlineMs <= now()) return toNotAttemptedOutcome(deadlineReached());
@@ -90,7 +98,13 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
         );
       }
       if (secret === undefined) return toNotAttemptedOutcome(deadlineReached());
-      Object.assign(headers, toSignatureHeaders(secret, outgoing.body, now()));
+      try {
+        Object.assign(headers, sign(secret, outgoing, now()));
+      } catch (error) {
+        return toNotAttemptedOutcome(
+          toAppError(error, ERROR_CODES.SECRET, 'could not sign with the HTTP sink signing secret'),
+        );
+      }
     }
     // Measured after the secret read, which may have taken what was left.
     const remainingMs = deadlineMs - now();
@@ -206,17 +220,73 @@ const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'
 const isRetriableStatus = (status: number, extra: readonly number[]): boolean =>
   status === 408 || status === 429 || extra.includes(status);
 
-/** The signature headers for `body` at `nowMs`; see {@link createHttpSink} for the receiver's side. */
+/** One request to send: its body, its own headers, and the id of what it carries (record or range). */
+interface OutgoingRequest {
+  readonly body: Buffer;
+  readonly headers: Record<string, string>;
+  readonly id: string;
+}
+
+/** The `legacy-hmac` headers for `body` at `nowMs`; see {@link createHttpSink} for the receiver's side. */
 export const toSignatureHeaders = (secret: string, body: Buffer, nowMs: number): Record<string, string> => {
   const timestamp = String(Math.floor(nowMs / 1_000));
   const hmac = createHmac('sha256', secret).update(`${timestamp}.`).update(body).digest('hex');
   return { 'x-signature-timestamp': timestamp, 'x-signature': `sha256=${hmac}` };
 };
 
-const toSingleRequest = (
-  [record]: readonly SinkRecord[],
-  config: HttpSinkConfig,
-): { body: Buffer; headers: Record<string, string> } => {
+/**
+ * The `webhook-id` of a record id or range id: the id with `%` and `.` percent-encoded. Standard Webhooks
+ * signs `<id>.<timestamp>.<body>` and asks that ids hold no `.` (else one signed string re-splits into
+ * another id, timestamp and body), and verifiers refuse them; topic names and namespaces may hold dots.
+ * Deterministic, so every redelivery carries the same id, and reversible (`decodeURIComponent`).
+ */
+export const toWebhookId = (id: string): string => id.replaceAll('%', '%25').replaceAll('.', '%2E');
+
+/**
+ * The Standard Webhooks headers of `request` at `nowMs`, one `v1,` signature per `whsec_` secret in
+ * `secrets` (separated by whitespace). Throws `ERR_SECRET` when there is none, or one is not
+ * `whsec_<base64>`; the message never holds the secret.
+ */
+export const toStandardWebhookHeaders = (
+  secrets: string,
+  request: { readonly id: string; readonly body: Buffer },
+  nowMs: number,
+): Record<string, string> => {
+  const id = toWebhookId(request.id);
+  const timestamp = Math.floor(nowMs / 1_000);
+  const keys = secrets.split(/\s+/).filter((secret) => secret !== '');
+  const signatures = keys.map((secret) => {
+    try {
+      return signStandardWebhook(secret, id, timestamp, request.body);
+    } catch {
+      return undefined;
+    }
+  });
+  if (signatures.length === 0 || signatures.includes(undefined)) {
+    throw new AppError(
+      ERROR_CODES.SECRET,
+      'the HTTP sink signing secret must be whsec_<base64> (several separated by spaces during a rotation)',
+      { retriable: false },
+    );
+  }
+  return {
+    'webhook-id': id,
+    'webhook-timestamp': String(timestamp),
+    'webhook-signature': signatures.join(' '),
+  };
+};
+
+const SIGNERS: Readonly<
+  Record<
+    HttpSigningScheme,
+    (secret: string, request: OutgoingRequest, nowMs: number) => Record<string, string>
+  >
+> = {
+  'standard-webhooks': toStandardWebhookHeaders,
+  'legacy-hmac': (secret, request, nowMs) => toSignatureHeaders(secret, request.body, nowMs),
+};
+
+const toSingleRequest = ([record]: readonly SinkRecord[], config: HttpSinkConfig): OutgoingRequest => {
   if (record === undefined) throw new Error('a single-mode request needs one record');
   const headers: Record<string, string> = {
     'content-type': config.contentType,
@@ -227,7 +297,7 @@ const toSingleRequest = (
   };
   if (record.key !== null) headers['kafka-key'] = record.key.toString('base64');
   if (record.value === null) headers['kafka-value-null'] = 'true';
-  return { body: record.value ?? Buffer.alloc(0), headers };
+  return { body: record.value ?? Buffer.alloc(0), headers, id: record.id };
 };
 
 const toBatchItem = (record: SinkRecord): string =>
@@ -246,14 +316,13 @@ interface BatchGroup {
   readonly items: string[];
 }
 
-const toBatchRequest = ({
-  records,
-  items,
-}: BatchGroup): { body: Buffer; headers: Record<string, string> } => {
+const toBatchRequest = ({ records, items }: BatchGroup): OutgoingRequest => {
   const first = records[0];
   const last = records.at(-1);
   if (first === undefined || last === undefined) throw new Error('a batch request needs records');
+  const id = toRecordRangeId(first.id, last.id);
   return {
+    id,
     body: Buffer.from(`[${items.join(',')}]`),
     headers: {
       'content-type': 'application/json',
@@ -262,7 +331,7 @@ const toBatchRequest = ({
       'kafka-offset': String(first.offset),
       'kafka-offset-last': String(last.offset),
       'kafka-record-count': String(records.length),
-      'idempotency-key': toRecordRangeId(first.id, last.id),
+      'idempotency-key': id,
     },
   };
 };

@@ -1,7 +1,8 @@
 import { hmacSha256, standardWebhooksKey } from './hmac.js';
 
 /**
- * Signers for tests and docs: they produce the header value a sender would send, so a test can build a
+ * Signers: the header value a sender would send. The HTTP sink signs its Standard Webhooks requests with
+ * {@link signStandardWebhook}, the same code the webhook verifies against; the others let tests build a
  * valid request without restating each scheme.
  */
 
