@@ -1,17 +1,22 @@
 import { AppError, ERROR_CODES, UpstreamError } from './errors.js';
 
 /**
- * A DynamoDB SDK failure as a retriable `UpstreamError`: `ERR_UPSTREAM_STATUS` with the HTTP status when
- * DynamoDB answered, `ERR_UPSTREAM_NETWORK` when it did not. The message names `what` failed and the SDK's
- * error name only, never a key (which may come from a payload). Kept free of SDK imports, so modules that
- * load the SDK lazily can use it.
+ * A failed DynamoDB call as a retriable `UpstreamError`: `ERR_UPSTREAM_STATUS` with the HTTP status when
+ * DynamoDB answered, `ERR_UPSTREAM_NETWORK` when it did not. The message names `what` failed and the AWS
+ * error code (or the network failure's code) only, never a key (which may come from a payload). Reads the
+ * shape both `lib/aws/json-client.ts` and the AWS SDK throw (`name`, `code`, `$metadata.httpStatusCode`).
  */
 export const toDynamoError = (what: string, error: unknown): UpstreamError => {
-  const name = (error as { name?: unknown } | null)?.name;
-  const status = (error as { $metadata?: { httpStatusCode?: number } } | null)?.$metadata?.httpStatusCode;
+  const { name, code, $metadata } = (error ?? {}) as {
+    name?: unknown;
+    code?: unknown;
+    $metadata?: { httpStatusCode?: number };
+  };
+  const status = $metadata?.httpStatusCode;
+  const reason = status === undefined && typeof code === 'string' ? code : name;
   return new UpstreamError(
     status === undefined ? ERROR_CODES.UPSTREAM_NETWORK : ERROR_CODES.UPSTREAM_STATUS,
-    `${what} failed: ${typeof name === 'string' ? name : 'unknown error'}`,
+    `${what} failed: ${typeof reason === 'string' ? reason : 'unknown error'}`,
     { cause: error, ...(status === undefined ? {} : { status }) },
   );
 };
@@ -23,10 +28,10 @@ export interface DynamoDeadline {
 }
 
 /**
- * Runs one SDK call so that it ends by `deadline`: the SDK gets an abort signal (its retry loop races its
- * backoff against it too, so no retry is sent afterwards) and the answer is awaited no longer, on an exact
- * timer. Without it, a DynamoDB answer delayed past the SDK's own timeouts keeps a drain past its budget or
- * its lease. Throws `ERR_DEADLINE` when the deadline comes first (a write may or may not have been
+ * Runs one DynamoDB call so that it ends by `deadline`: the client gets an abort signal (its retry loop
+ * races its backoff against it too, so no retry is sent afterwards) and the answer is awaited no longer, on
+ * an exact timer. Without it, a DynamoDB answer delayed past the client's own timeouts keeps a drain past
+ * its budget or its lease. Throws `ERR_DEADLINE` when the deadline comes first (a write may or may not have been
  * applied), and whatever `send` throws otherwise, untouched.
  */
 export const sendByDeadline = async <T>(

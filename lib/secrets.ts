@@ -1,5 +1,12 @@
 import { request } from 'node:http';
-import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import {
+  type AwsJsonClient,
+  createAwsJsonClient,
+  type SdkClientLike,
+  SECRETS_MANAGER,
+  toAwsJsonClient,
+} from './aws/json-client.js';
+import type { AwsCredentials } from './aws/sigv4.js';
 import type { CoreConfig, SecretSource } from './config-core.js';
 import { AppError, ERROR_CODES, isAppError } from './errors.js';
 import type { Log } from './log.js';
@@ -7,10 +14,10 @@ import { redactedSnippet } from './redact.js';
 import { beforeDeadline } from './timed-abort.js';
 
 /**
- * Secrets Manager reads, cached per container. Loading `@aws-sdk/client-secrets-manager` costs ≈87 ms at
- * cold start (design §8), so this module imports only its types; the SDK is loaded by `import()` when a
- * secret is first fetched, never for a literal credential or `auth=none`, and never while the AWS
- * Parameters and Secrets Lambda Extension answers (`SECRETS_SOURCE=extension`: one localhost GET).
+ * Secrets Manager reads, cached per container: one signed `GetSecretValue` over a pool (`lib/aws/`), or
+ * one localhost GET to the AWS Parameters and Secrets Lambda Extension (`SECRETS_SOURCE=extension`).
+ * Loading `@aws-sdk/client-secrets-manager` cost 63–87 ms at cold start (design §8), so no SDK is loaded
+ * for either; nothing connects for a literal credential or `auth=none`.
  */
 
 export interface SecretReadOptions {
@@ -41,8 +48,8 @@ export interface SecretsCache {
   clear(): void;
 }
 
-/** The SDK client, or a function that builds it on first use (see `createSecretsManagerClient`). */
-export type SecretsManagerClientSource = SecretsManagerClient | (() => Promise<SecretsManagerClient>);
+/** A Secrets Manager client (`createSecretsManagerClient`), or an AWS SDK client whose settings it uses. */
+export type SecretsManagerClientSource = AwsJsonClient | SdkClientLike;
 
 /**
  * Reads a secret's current string from where it lives, with no cache of its own. `stale` is set on a
@@ -57,7 +64,7 @@ interface CacheTiming {
   readonly now?: () => number;
 }
 
-/** Either the Secrets Manager SDK client (`client`) or any other source (`fetcher`). */
+/** Either a Secrets Manager client (`client`) or any other source (`fetcher`). */
 export type SecretsCacheOptions = CacheTiming &
   (
     | { readonly client: SecretsManagerClientSource; readonly fetcher?: never }
@@ -77,7 +84,7 @@ interface CacheEntry {
 export const createSecretsCache = (options: SecretsCacheOptions): SecretsCache => {
   const now = options.now ?? Date.now;
   const fetchSecret: SecretFetcher =
-    options.fetcher ?? createSdkSecretFetcher(options.client as SecretsManagerClientSource);
+    options.fetcher ?? createSecretsManagerFetcher(options.client as SecretsManagerClientSource);
   const entries = new Map<string, CacheEntry>();
   const inFlight = new Map<string, Promise<string>>();
 
@@ -124,30 +131,37 @@ export const createSecretsCache = (options: SecretsCacheOptions): SecretsCache =
   };
 };
 
-/** How long one `GetSecretValue` (the SDK's own retries included) may take. */
-const SDK_TIMEOUT_MS = 5_000;
+/** How long one `GetSecretValue` (the client's retries included) may take. */
+const GET_SECRET_TIMEOUT_MS = 5_000;
 
 /**
- * `GetSecretValue` through the SDK, loaded (and its client built) on the first read, bounded as a whole
- * (headers, body, the SDK's retries) by `timeoutMs` (default 5 000). Throws `ERR_SECRET`.
+ * `GetSecretValue`, one signed call (with the client's retries), bounded as a whole (headers, body,
+ * retries) by `timeoutMs` (default 5 000). Throws `ERR_SECRET`.
  */
-export const createSdkSecretFetcher =
-  (client: SecretsManagerClientSource, options: { readonly timeoutMs?: number } = {}): SecretFetcher =>
-  async (secretId) => {
+export const createSecretsManagerFetcher = (
+  client: SecretsManagerClientSource,
+  options: { readonly timeoutMs?: number } = {},
+): SecretFetcher => {
+  const secretsManager = toAwsJsonClient(SECRETS_MANAGER, client);
+  return async (secretId) => {
     try {
-      const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
-      const sdk = typeof client === 'function' ? await client() : client;
-      const output = await sdk.send(new GetSecretValueCommand({ SecretId: secretId }), {
-        abortSignal: AbortSignal.timeout(options.timeoutMs ?? SDK_TIMEOUT_MS),
-      });
-      const value =
-        output.SecretString ??
-        (output.SecretBinary === undefined ? undefined : Buffer.from(output.SecretBinary).toString('utf8'));
-      if (value === undefined) throw noValue(secretId);
+      const output = await secretsManager.call<unknown>(
+        'GetSecretValue',
+        { SecretId: secretId },
+        { abortSignal: AbortSignal.timeout(options.timeoutMs ?? GET_SECRET_TIMEOUT_MS) },
+      );
+      const value = secretValueOf(output);
+      if (value === undefined) {
+        throw new AppError(
+          ERROR_CODES.SECRET,
+          `could not read secret ${secretId}: the answer is not GetSecretValue JSON`,
+        );
+      }
+      if (value === null) throw noValue(secretId);
       return value;
     } catch (error) {
       if (isAppError(error)) throw error;
-      // The SDK's own message names the failure (not found, access denied, throttled); it never carries the value.
+      // AWS's own message names the failure (not found, access denied, throttled); it never carries the value.
       const name = (error as Error | undefined)?.name ?? 'Error';
       const detail = (error as Error | undefined)?.message ?? String(error);
       throw new AppError(ERROR_CODES.SECRET, `could not read secret ${secretId}: ${name}: ${detail}`, {
@@ -155,6 +169,7 @@ export const createSdkSecretFetcher =
       });
     }
   };
+};
 
 const noValue = (secretId: string): AppError =>
   new AppError(ERROR_CODES.SECRET, `secret ${secretId} has neither a string nor a binary value`, {
@@ -185,35 +200,15 @@ export const literalSecret = (value: string): SecretValue => ({
 export interface SecretsManagerClientOptions {
   /** A local stand-in's URL; unset in AWS. */
   readonly endpoint?: URL | string | undefined;
+  /** Unset in Lambda: `AWS_REGION`. */
   readonly region?: string | undefined;
-  /** Fixed credentials (tests against a local endpoint); unset in AWS, where the role's are used. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  /** Fixed credentials (tests against a local endpoint); unset in AWS, where the role's (environment) are used. */
+  readonly credentials?: AwsCredentials | undefined;
 }
 
-/**
- * A function that builds the SDK client on its first call (loading the SDK then) and returns the same
- * client afterwards. A failed load is not cached, so it is tried again on the next read.
- */
-export const createSecretsManagerClient = (
-  options: SecretsManagerClientOptions = {},
-): (() => Promise<SecretsManagerClient>) => {
-  let client: Promise<SecretsManagerClient> | undefined;
-  return () => {
-    client ??= import('@aws-sdk/client-secrets-manager').then(
-      ({ SecretsManagerClient: Client }) =>
-        new Client({
-          ...(options.endpoint === undefined ? {} : { endpoint: String(options.endpoint) }),
-          ...(options.region === undefined ? {} : { region: options.region }),
-          ...(options.credentials === undefined ? {} : { credentials: { ...options.credentials } }),
-        }),
-      (error: unknown) => {
-        client = undefined;
-        throw error;
-      },
-    );
-    return client;
-  };
-};
+/** Signed Secrets Manager calls over a pool of their own; nothing connects until the first read. */
+export const createSecretsManagerClient = (options: SecretsManagerClientOptions = {}): AwsJsonClient =>
+  createAwsJsonClient(SECRETS_MANAGER, options);
 
 export interface ExtensionSecretFetcherOptions {
   /** The extension's port (`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`, 2773 by default). */
@@ -285,7 +280,7 @@ export const createExtensionSecretFetcher = (options: ExtensionSecretFetcherOpti
       if (fallback !== undefined && code !== undefined && NOT_LISTENING.has(code)) {
         unreachable = true;
         log?.warn(
-          'the Parameters and Secrets Lambda Extension is not listening: reading secrets with the SDK',
+          'the Parameters and Secrets Lambda Extension is not listening: reading secrets from Secrets Manager directly',
           {
             port: options.port,
             code,
@@ -315,7 +310,7 @@ export const createExtensionSecretFetcher = (options: ExtensionSecretFetcherOpti
         { retriable: reply.status === 429 || reply.status >= 500 },
       );
     }
-    const value = parseSecretValue(reply.body);
+    const value = secretValueOf(parseJson(reply.body));
     if (value === undefined) {
       throw new AppError(
         ERROR_CODES.SECRET,
@@ -379,14 +374,19 @@ const getFromExtension = (
     req.end();
   });
 
-/** `SecretString`, else `SecretBinary` (base64 in JSON) as UTF-8; null when neither; undefined when not that JSON. */
-const parseSecretValue = (body: string): string | null | undefined => {
-  let parsed: unknown;
+const parseJson = (body: string): unknown => {
   try {
-    parsed = JSON.parse(body);
+    return JSON.parse(body);
   } catch {
     return undefined;
   }
+};
+
+/**
+ * `GetSecretValue`'s answer (from Secrets Manager or the extension): `SecretString`, else `SecretBinary`
+ * (base64 in JSON) as UTF-8; null when neither; undefined when not that JSON.
+ */
+const secretValueOf = (parsed: unknown): string | null | undefined => {
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
   const { SecretString, SecretBinary } = parsed as { SecretString?: unknown; SecretBinary?: unknown };
   if (typeof SecretString === 'string') return SecretString;
@@ -417,25 +417,26 @@ export interface SecretsFromConfigOptions {
 
 /**
  * The secrets cache a function's deps factory builds (once per cold start): through the Lambda extension
- * when `config.secrets.source` is `extension` (the SDK as the fallback), else through the SDK. Neither
- * connects nor loads anything until the first read.
+ * when `config.secrets.source` is `extension` (a direct `GetSecretValue` as the fallback), else directly
+ * (`sdk`: the setting's name from when that read went through the AWS SDK). Neither connects until the
+ * first read.
  */
 export const createSecretsCacheFromConfig = (
   config: CoreConfig,
   options: SecretsFromConfigOptions = {},
 ): SecretsCache => {
   const { secrets } = config;
-  const sdk = createSdkSecretFetcher(
+  const direct = createSecretsManagerFetcher(
     createSecretsManagerClient({ endpoint: secrets.endpoint, region: secrets.region }),
   );
   const timing = { ttlMs: secrets.cacheTtlMs, ...(options.now === undefined ? {} : { now: options.now }) };
-  if (secrets.source === 'sdk') return createSecretsCache({ ...timing, fetcher: sdk });
+  if (secrets.source === 'sdk') return createSecretsCache({ ...timing, fetcher: direct });
   return createSecretsCache({
     ...timing,
     fetcher: createExtensionSecretFetcher({
       port: secrets.extensionPort,
       sessionToken: options.sessionToken ?? (() => process.env.AWS_SESSION_TOKEN),
-      fallback: sdk,
+      fallback: direct,
       ...(options.log === undefined ? {} : { log: options.log }),
     }),
   });

@@ -9,9 +9,9 @@ import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import {
   createExtensionSecretFetcher,
-  createSdkSecretFetcher,
   createSecretsCache,
   createSecretsCacheFromConfig,
+  createSecretsManagerFetcher,
   type SecretFetcher,
 } from '../lib/secrets.js';
 import { createMemoryLog } from './helpers/log.js';
@@ -229,7 +229,7 @@ describe('the extension with the SDK as its fallback (local Secrets Manager endp
       port: await closedPort(),
       host: '127.0.0.1',
       sessionToken: () => SESSION_TOKEN,
-      fallback: createSdkSecretFetcher(sm.client()),
+      fallback: createSecretsManagerFetcher(sm.client()),
       log,
     });
 
@@ -279,7 +279,7 @@ describe('the extension with the SDK as its fallback (local Secrets Manager endp
         port: extension.port,
         host: extension.host,
         sessionToken: () => SESSION_TOKEN,
-        fallback: createSdkSecretFetcher(sm.client()),
+        fallback: createSecretsManagerFetcher(sm.client()),
       }),
     });
     const before = await cache.get(SECRET_ID);

@@ -4,9 +4,9 @@ import { isAppError } from '../lib/errors.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import {
-  createSdkSecretFetcher,
   createSecretsCache,
   createSecretsManagerClient,
+  createSecretsManagerFetcher,
   literalSecret,
   type SecretsCache,
   secretValue,
@@ -160,20 +160,23 @@ describe('createSecretsManagerClient', () => {
     await sm.close();
   });
 
-  it('builds one SDK client on first use and reuses it', async () => {
+  it('reads through signed calls on one client, connecting on the first read only', async () => {
     // Prepare
-    const lazyClient = createSecretsManagerClient({ endpoint: new URL(sm.endpoint), ...TEST_AWS });
-    const cache = createSecretsCache({ client: lazyClient, ttlMs: 0 });
+    const client = createSecretsManagerClient({ endpoint: new URL(sm.endpoint), ...TEST_AWS });
+    const cache = createSecretsCache({ client, ttlMs: 0 });
+    const before = sm.requests.length;
 
     // Act
-    const value = await cache.get(SECRET_ID);
-    const [first, second] = await Promise.all([lazyClient(), lazyClient()]);
+    const values = [await cache.get(SECRET_ID), await cache.get(SECRET_ID)];
 
     // Assess
-    expect(value).toBe(VALUE_V1);
-    expect(first).toBe(second);
-    expect(sm.requests).toHaveLength(1);
-    first?.destroy();
+    expect(before).toBe(0);
+    expect(values).toEqual([VALUE_V1, VALUE_V1]);
+    expect(sm.requests).toEqual([
+      { target: 'secretsmanager.GetSecretValue', secretId: SECRET_ID },
+      { target: 'secretsmanager.GetSecretValue', secretId: SECRET_ID },
+    ]);
+    await client.close();
   });
 });
 
@@ -230,10 +233,10 @@ describe('a Secrets Manager answer that trickles in: every read ends by its dead
     await sm.close();
   });
 
-  it('the SDK read gives up after its own timeout as a retriable ERR_SECRET', async () => {
+  it('the direct read gives up after its own timeout as a retriable ERR_SECRET', async () => {
     // Prepare
     sm.trickleNext(20);
-    const fetcher = createSdkSecretFetcher(sm.client(), { timeoutMs: 300 });
+    const fetcher = createSecretsManagerFetcher(sm.client(), { timeoutMs: 300 });
     const startedAt = Date.now();
 
     // Act

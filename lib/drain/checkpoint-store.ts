@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
 import {
   type AttributeValue,
-  DeleteItemCommand,
-  type DynamoDBClient,
-  GetItemCommand,
-  ScanCommand,
-  UpdateItemCommand,
-} from '@aws-sdk/client-dynamodb';
+  type DynamoDbSource,
+  type GetItemOutput,
+  type Item,
+  type ScanOutput,
+  toDynamoDb,
+  type WriteItemOutput,
+} from '../aws/dynamodb.js';
 import { sendByDeadline, toDynamoError } from '../dynamodb-errors.js';
 import { AppError, ERROR_CODES, isAppError } from '../errors.js';
 
@@ -70,7 +71,7 @@ export interface CommitChanges {
 /**
  * When a call must have ended (epoch ms of the store's clock): its DynamoDB call, retries and read-back
  * included, is cut there with `ERR_DEADLINE`. The drain always gives one; without it (operator tools) only
- * the SDK's own timeouts bound a call.
+ * the client's own attempt timeouts bound a call.
  */
 export interface StoreCallOptions {
   readonly deadlineMs?: number;
@@ -80,7 +81,7 @@ export interface StoreCallOptions {
  * The checkpoint table, in the drain's terms. Every write that a drain makes is one conditional
  * UpdateItem on owner + version, so two runs can never both move the same partition forward.
  *
- * A write whose answer was lost (the SDK then retries it, and the retry's condition fails on our own
+ * A write whose answer was lost (the client then retries it, and the retry's condition fails on our own
  * write; or every attempt ends without an answer) is read back, and counts as done when the item is
  * exactly as that write left it: each write stores a token of its own (`writeToken`), so no other write,
  * ours or an operator's, can pass for it.
@@ -123,7 +124,8 @@ export interface CheckpointStore {
 }
 
 export interface CheckpointStoreOptions {
-  readonly client: DynamoDBClient;
+  /** Signed calls over a pool (`createDynamoDb`), or an SDK client whose endpoint and credentials it uses. */
+  readonly client: DynamoDbSource;
   readonly tableName: string;
   /** How long a lease lasts after each acquire, commit or renew. */
   readonly leaseMs: number;
@@ -184,12 +186,12 @@ const isConditionFailure = (error: unknown): boolean =>
 
 /** A conditional write's outcome; when its condition failed, the item as read back (if that read worked). */
 type UpdateResult =
-  | { readonly written: true; readonly item: Record<string, AttributeValue> }
-  | { readonly written: false; readonly current: Record<string, AttributeValue> | undefined };
+  | { readonly written: true; readonly item: Item }
+  | { readonly written: false; readonly current: Item | undefined };
 
 /**
  * Whether a failed write may have been applied all the same: its condition failed (possibly on itself,
- * after an SDK retry), or no answer came (network) or a 5xx did. A 4xx other than the condition (throttled,
+ * after a retry), or no answer came (network) or a 5xx did. A 4xx other than the condition (throttled,
  * invalid) was refused before writing.
  */
 const mayHaveBeenApplied = (error: unknown): boolean => {
@@ -199,40 +201,31 @@ const mayHaveBeenApplied = (error: unknown): boolean => {
 };
 
 /**
- * Checkpoints, leases and operator flags in DynamoDB (`@aws-sdk/client-dynamodb` only: lib-dynamodb's
- * marshalling costs cold-start time for the dozen attributes we map by hand).
+ * Checkpoints, leases and operator flags in DynamoDB, through signed JSON calls (`lib/aws/`): the SDK's
+ * DynamoDB client was 85–88 % of the drain's import at cold start; the dozen attributes are mapped by hand.
  *
  * Each mutating method throws `ERR_LEASE_LOST` where documented, and `ERR_UPSTREAM_STATUS` /
  * `ERR_UPSTREAM_NETWORK` when DynamoDB fails or cannot be reached.
  */
 export const createCheckpointStore = (options: CheckpointStoreOptions): CheckpointStore => {
-  const { client, tableName, leaseMs, now } = options;
+  const { tableName, leaseMs, now } = options;
+  const dynamo = toDynamoDb(options.client);
   const newWriteToken = options.newWriteToken ?? randomUUID;
 
-  /** The SDK call, cut at the deadline when one is given (operator tools run without). */
-  const send = <T>(
-    what: string,
-    call: StoreCallOptions,
-    run: (sendOptions: { abortSignal?: AbortSignal }) => Promise<T>,
-  ): Promise<T> =>
+  /** One DynamoDB call, cut at the deadline when one is given (operator tools run without). */
+  const send = <T>(what: string, call: StoreCallOptions, operation: string, input: object): Promise<T> =>
     call.deadlineMs === undefined
-      ? run({})
-      : sendByDeadline(what, { deadlineMs: call.deadlineMs, now }, (abortSignal) => run({ abortSignal }));
+      ? dynamo.call<T>(operation, input)
+      : sendByDeadline(what, { deadlineMs: call.deadlineMs, now }, (abortSignal) =>
+          dynamo.call<T>(operation, input, { abortSignal }),
+        );
 
-  const readItem = async (
-    key: PartitionKey,
-    call: StoreCallOptions,
-  ): Promise<Record<string, AttributeValue> | undefined> => {
-    const output = await send('checkpoint table get', call, (sendOptions) =>
-      client.send(
-        new GetItemCommand({
-          TableName: tableName,
-          Key: { pk: str(toCheckpointPk(key)) },
-          ConsistentRead: true,
-        }),
-        sendOptions,
-      ),
-    );
+  const readItem = async (key: PartitionKey, call: StoreCallOptions): Promise<Item | undefined> => {
+    const output = await send<GetItemOutput>('checkpoint table get', call, 'GetItem', {
+      TableName: tableName,
+      Key: { pk: str(toCheckpointPk(key)) },
+      ConsistentRead: true,
+    });
     return output.Item;
   };
 
@@ -242,7 +235,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
     input: {
       update: string;
       condition?: string;
-      values: Record<string, AttributeValue>;
+      values: Item;
     },
     options: StoreCallOptions = {},
   ): Promise<UpdateResult> => {
@@ -250,20 +243,15 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
     const token = newWriteToken();
     const what = `checkpoint table ${operation}`;
     try {
-      const output = await send(what, options, (sendOptions) =>
-        client.send(
-          new UpdateItemCommand({
-            TableName: tableName,
-            Key: { pk: str(toCheckpointPk(key)) },
-            UpdateExpression: input.update,
-            ...(input.condition === undefined ? {} : { ConditionExpression: input.condition }),
-            ExpressionAttributeNames: namesUsed(input.update, ...condition),
-            ExpressionAttributeValues: { ...input.values, ':token': str(token) },
-            ReturnValues: 'ALL_NEW',
-          }),
-          sendOptions,
-        ),
-      );
+      const output = await send<WriteItemOutput>(what, options, 'UpdateItem', {
+        TableName: tableName,
+        Key: { pk: str(toCheckpointPk(key)) },
+        UpdateExpression: input.update,
+        ...(input.condition === undefined ? {} : { ConditionExpression: input.condition }),
+        ExpressionAttributeNames: namesUsed(input.update, ...condition),
+        ExpressionAttributeValues: { ...input.values, ':token': str(token) },
+        ReturnValues: 'ALL_NEW',
+      });
       return { written: true, item: output.Attributes ?? {} };
     } catch (error) {
       if (isAppError(error)) throw error;
@@ -277,7 +265,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
     }
   };
 
-  const identityValues = (key: PartitionKey, at: number): Record<string, AttributeValue> => ({
+  const identityValues = (key: PartitionKey, at: number): Item => ({
     ':drainId': str(key.drainId),
     ':topic': str(key.topic),
     ':partition': num(key.partition),
@@ -286,7 +274,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
     ':one': num(1),
   });
 
-  const leaseValues = (lease: Lease, at: number): Record<string, AttributeValue> => ({
+  const leaseValues = (lease: Lease, at: number): Item => ({
     ':owner': str(lease.owner),
     ':version': num(lease.version),
     ':now': num(at),
@@ -299,7 +287,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
       `lease on ${describeKey(lease.key)} lost at ${operation}: another run or an operator wrote the checkpoint since version ${lease.version}`,
     );
 
-  const renewed = (lease: Lease, item: Record<string, AttributeValue>): Lease => {
+  const renewed = (lease: Lease, item: Item): Lease => {
     const checkpoint = toCheckpoint(item);
     return { ...lease, version: checkpoint.version, expiresAtMs: checkpoint.lease?.expiresAtMs ?? 0 };
   };
@@ -318,23 +306,21 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
 
     list: async (filter = {}) => {
       const items: Checkpoint[] = [];
-      let startKey: Record<string, AttributeValue> | undefined;
+      let startKey: Item | undefined;
       try {
         do {
-          const output = await client.send(
-            new ScanCommand({
-              TableName: tableName,
-              ConsistentRead: true,
-              ...(filter.drainId === undefined
-                ? {}
-                : {
-                    FilterExpression: '#drainId = :drainId',
-                    ExpressionAttributeNames: { '#drainId': 'drainId' },
-                    ExpressionAttributeValues: { ':drainId': str(filter.drainId) },
-                  }),
-              ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
-            }),
-          );
+          const output = await dynamo.call<ScanOutput>('Scan', {
+            TableName: tableName,
+            ConsistentRead: true,
+            ...(filter.drainId === undefined
+              ? {}
+              : {
+                  FilterExpression: '#drainId = :drainId',
+                  ExpressionAttributeNames: { '#drainId': 'drainId' },
+                  ExpressionAttributeValues: { ':drainId': str(filter.drainId) },
+                }),
+            ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
+          });
           for (const item of output.Items ?? []) items.push(toCheckpoint(item));
           startKey = output.LastEvaluatedKey;
         } while (startKey !== undefined);
@@ -374,7 +360,7 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
     commit: async (lease, changes, call) => {
       const at = now();
       const sets = ['#nextOffset = :offset', LEASE_SET, '#leaseExpiresAt = :expires', '#committedAt = :now'];
-      const values: Record<string, AttributeValue> = {
+      const values: Item = {
         ...leaseValues(lease, at),
         ':offset': num(changes.nextOffset),
         ':expires': num(at + leaseMs),
@@ -462,21 +448,19 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
     forget: async (key, options = {}) => {
       const condition = 'attribute_not_exists(#leaseOwner) OR #leaseExpiresAt < :now';
       try {
-        // Idempotent, so an SDK retry after a lost answer is harmless: a gone row meets the condition.
-        const output = await client.send(
-          new DeleteItemCommand({
-            TableName: tableName,
-            Key: { pk: str(toCheckpointPk(key)) },
-            ReturnValues: 'ALL_OLD',
-            ...(options.force === true
-              ? {}
-              : {
-                  ConditionExpression: condition,
-                  ExpressionAttributeNames: namesUsed(condition),
-                  ExpressionAttributeValues: { ':now': num(now()) },
-                }),
-          }),
-        );
+        // Idempotent, so a retry after a lost answer is harmless: a gone row meets the condition.
+        const output = await dynamo.call<WriteItemOutput>('DeleteItem', {
+          TableName: tableName,
+          Key: { pk: str(toCheckpointPk(key)) },
+          ReturnValues: 'ALL_OLD',
+          ...(options.force === true
+            ? {}
+            : {
+                ConditionExpression: condition,
+                ExpressionAttributeNames: namesUsed(condition),
+                ExpressionAttributeValues: { ':now': num(now()) },
+              }),
+        });
         return output.Attributes === undefined
           ? { forgotten: true }
           : { forgotten: true, current: toCheckpoint(output.Attributes) };
@@ -515,7 +499,7 @@ const readNumber = (value: AttributeValue | undefined): number | undefined =>
   value?.N === undefined ? undefined : Number(value.N);
 
 /** Maps a stored item to a checkpoint; tolerant of missing attributes (items written by older versions). */
-export const toCheckpoint = (item: Record<string, AttributeValue>): Checkpoint => {
+export const toCheckpoint = (item: Item): Checkpoint => {
   const owner = item.leaseOwner?.S;
   const expiresAtMs = readNumber(item.leaseExpiresAt);
   const error = item.lastError?.M;

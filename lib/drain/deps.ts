@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { createDynamoDb } from '../aws/dynamodb.js';
 import { ConfigError } from '../errors.js';
 import { createKafkaRestFromConfig } from '../kafka-rest/client.js';
 import { createLog } from '../log.js';
@@ -24,7 +24,7 @@ export interface DrainHandlerDeps extends DrainRunDeps {
 
 /**
  * The drain function's dependencies, built once per cold start by `lazyDeps`: the checkpoint table
- * client, the Kafka REST client, and every drain's sink and DLQ (creating them connects nothing; the SQS
+ * client (signed DynamoDB calls, no SDK), the Kafka REST client, and every drain's sink and DLQ (creating them connects nothing; the SQS
  * and EventBridge SDKs load on first use). Throws `ConfigError` when `CHECKPOINT_TABLE` is missing or a
  * sink cannot be built (e.g. signing without a secrets reader).
  */
@@ -38,10 +38,8 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
   const log = createLog(config.logLevel);
   const now = Date.now;
   const region = config.secrets.region;
-  const dynamo = new DynamoDBClient({
-    ...(settings.dynamodbEndpoint === undefined ? {} : { endpoint: settings.dynamodbEndpoint.toString() }),
-    ...(region === undefined ? {} : { region }),
-  });
+  // Signed calls with the execution role's credentials from the environment, over a pool of their own.
+  const dynamo = createDynamoDb({ endpoint: settings.dynamodbEndpoint, region });
   // One cache for the proxy credential and the sinks' signing secrets: one GetSecretValue per secret per TTL.
   const secrets = createSecretsCacheFromConfig(config, { log });
   const aws = createAwsClients({
@@ -88,7 +86,7 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
       for (const sink of sinks.values()) await sink.close?.();
       await kafka.close();
       aws.destroy();
-      dynamo.destroy();
+      await dynamo.close();
     },
   };
 };

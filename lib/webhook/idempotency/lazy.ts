@@ -1,70 +1,55 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { IdempotencyStore } from './store.js';
+import { createDynamoDb } from '../../aws/dynamodb.js';
+import type { AwsCredentials } from '../../aws/sigv4.js';
+import { createIdempotencyStore, type IdempotencyStore } from './store.js';
 
 export interface LazyIdempotencyStoreSettings {
   readonly tableName: string;
   readonly inProgressTtlMs: number;
   readonly now: () => number;
-  /** Unset in Lambda: the SDK takes the function's region. */
+  /** Unset in Lambda: `AWS_REGION`. */
   readonly region?: string | undefined;
   /** `DYNAMODB_ENDPOINT` (dynalite, local stand-ins); unset in AWS. */
   readonly endpoint?: string | URL | undefined;
-  /** Unset in Lambda (the execution role); fixed fake credentials against local stand-ins. */
-  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string } | undefined;
+  /** Unset in Lambda (the execution role's, from the environment); fixed fake credentials against local stand-ins. */
+  readonly credentials?: AwsCredentials | undefined;
   /** Per DynamoDB attempt; defaults to 2 s, well inside API Gateway's 30 s (each call also ends by its delivery's deadline). */
   readonly requestTimeoutMs?: number;
-  /** SDK attempts per call (its own backoff); defaults to 2. */
+  /** Attempts per call (with backoff); defaults to 2. */
   readonly maxAttempts?: number;
 }
 
 export interface LazyIdempotencyStore extends IdempotencyStore {
-  /** Closes the SDK client if one was created. */
+  /** Closes the connections, if any were opened. */
   destroy(): void;
 }
 
 /**
- * An idempotency store whose DynamoDB client (and the SDK package) is loaded on first use, so a webhook
- * function whose requests never reach a deduplicating route never pays for it at cold start (design §8:
- * `@aws-sdk/client-dynamodb` costs tens of ms to import). Methods throw as {@link IdempotencyStore}'s do.
+ * The webhook's idempotency store: nothing connects and no credentials are read until a deduplicating
+ * route's first request, so a function whose routes never deduplicate pays nothing for it (design §8).
+ * Built at once: its signed client costs next to nothing to create, unlike the DynamoDB SDK's tens of ms
+ * of loading. Methods throw as {@link IdempotencyStore}'s do.
  */
 export const createLazyIdempotencyStore = (settings: LazyIdempotencyStoreSettings): LazyIdempotencyStore => {
-  let client: DynamoDBClient | undefined;
-  let loading: Promise<IdempotencyStore> | undefined;
-
-  const load = async (): Promise<IdempotencyStore> => {
-    const [{ DynamoDBClient }, { createIdempotencyStore }] = await Promise.all([
-      import('@aws-sdk/client-dynamodb'),
-      import('./store.js'),
-    ]);
-    const requestTimeout = settings.requestTimeoutMs ?? 2_000;
-    client = new DynamoDBClient({
-      maxAttempts: settings.maxAttempts ?? 2,
-      // A hung call must fail fast enough for the webhook to answer 503 before API Gateway gives up.
-      requestHandler: { connectionTimeout: Math.min(1_000, requestTimeout), requestTimeout },
-      ...(settings.region === undefined ? {} : { region: settings.region }),
-      ...(settings.endpoint === undefined ? {} : { endpoint: settings.endpoint.toString() }),
-      ...(settings.credentials === undefined ? {} : { credentials: settings.credentials }),
-    });
-    return createIdempotencyStore({
-      client,
-      tableName: settings.tableName,
-      now: settings.now,
-      inProgressTtlMs: settings.inProgressTtlMs,
-    });
-  };
-  const store = (): Promise<IdempotencyStore> => {
-    // A failed import is not cached, so the next request tries again.
-    loading ??= load().catch((error: unknown) => {
-      loading = undefined;
-      throw error;
-    });
-    return loading;
-  };
-
+  const requestTimeoutMs = settings.requestTimeoutMs ?? 2_000;
+  const dynamo = createDynamoDb({
+    maxAttempts: settings.maxAttempts ?? 2,
+    // A hung call must fail fast enough for the webhook to answer 503 before API Gateway gives up.
+    attemptTimeoutMs: requestTimeoutMs,
+    connectTimeoutMs: Math.min(1_000, requestTimeoutMs),
+    region: settings.region,
+    endpoint: settings.endpoint,
+    credentials: settings.credentials,
+  });
+  const store = createIdempotencyStore({
+    client: dynamo,
+    tableName: settings.tableName,
+    now: settings.now,
+    inProgressTtlMs: settings.inProgressTtlMs,
+  });
   return {
-    begin: async (delivery) => (await store()).begin(delivery),
-    complete: async (delivery, response) => (await store()).complete(delivery, response),
-    abandon: async (delivery, token) => (await store()).abandon(delivery, token),
-    destroy: () => client?.destroy(),
+    ...store,
+    destroy: () => {
+      void dynamo.close();
+    },
   };
 };

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
-import type { AttributeValue, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  type AttributeValue,
+  type DynamoDb,
+  type DynamoDbSource,
+  type GetItemOutput,
+  type Item,
+  toDynamoDb,
+} from '../../aws/dynamodb.js';
 import { sendByDeadline, toDynamoError } from '../../dynamodb-errors.js';
 import { AppError, ERROR_CODES, isAppError } from '../../errors.js';
-
-/**
- * The SDK's command classes, imported when first used: a static import here would be hoisted to the top of
- * the webhook bundle (esbuild inlines `lazy.ts`'s dynamic import of this file) and load the DynamoDB SDK at
- * every cold start, also for functions whose routes never deduplicate.
- */
-const dynamodb = () => import('@aws-sdk/client-dynamodb');
 
 /** The answer a completed delivery gave, replayed to its duplicates. Only 202s are stored. */
 export interface StoredResponse {
@@ -78,7 +78,8 @@ export interface IdempotencyStore {
 }
 
 export interface IdempotencyStoreOptions {
-  readonly client: DynamoDBClient;
+  /** Signed calls over a pool (`createDynamoDb`), or an SDK client whose endpoint and credentials it uses. */
+  readonly client: DynamoDbSource;
   readonly tableName: string;
   readonly now: () => number;
   /** How long a claim lives without `complete`; at least the webhook function's timeout. */
@@ -109,18 +110,21 @@ const isConditionFailure = (error: unknown): boolean =>
   (error as { name?: unknown } | null)?.name === 'ConditionalCheckFailedException';
 
 /**
- * One DynamoDB call that ends by `deadlineMs` (`sendByDeadline`), whatever the SDK's own timeouts and
+ * One DynamoDB call that ends by `deadlineMs` (`sendByDeadline`), whatever the client's own timeouts and
  * retries would allow: its output, or {@link CONDITION_FAILED}. Throws `ERR_DEADLINE` when the time runs
  * out, and {@link toDynamoError} of anything else, named by `what` (never by the key: it may be payload).
  */
 const sendBy = async <T>(
+  dynamo: DynamoDb,
   what: string,
-  deadlineMs: number,
-  now: () => number,
-  send: (abortSignal: AbortSignal) => Promise<T>,
+  { deadlineMs, now }: { readonly deadlineMs: number; readonly now: () => number },
+  operation: string,
+  input: object,
 ): Promise<T | typeof CONDITION_FAILED> => {
   try {
-    return await sendByDeadline(what, { deadlineMs, now }, send);
+    return await sendByDeadline(what, { deadlineMs, now }, (abortSignal) =>
+      dynamo.call<T>(operation, input, { abortSignal }),
+    );
   } catch (error) {
     if (isConditionFailure(error)) return CONDITION_FAILED;
     throw isAppError(error) ? error : toDynamoError(what, error);
@@ -139,61 +143,52 @@ const nowSeconds = (nowMs: number): number => Math.floor(nowMs / 1_000);
 const BEGIN_ATTEMPTS = 3;
 
 /**
- * The idempotency table through `@aws-sdk/client-dynamodb` only (lib-dynamodb's marshalling costs cold
- * start for five attributes mapped by hand). TTL deletes expired items eventually (within days), so every
+ * The idempotency table through signed DynamoDB JSON calls (`lib/aws/`), five attributes mapped by hand. TTL deletes expired items eventually (within days), so every
  * read and condition also checks `expiresAt` itself: an expired item counts as absent.
  */
 export const createIdempotencyStore = (options: IdempotencyStoreOptions): IdempotencyStore => {
-  const { client, tableName, now, inProgressTtlMs } = options;
+  const { tableName, now, inProgressTtlMs } = options;
+  const dynamo = toDynamoDb(options.client);
+  const by = (delivery: Delivery) => ({ deadlineMs: delivery.deadlineMs, now });
 
   const claim = async (delivery: Delivery, pk: string, token: string): Promise<boolean> => {
-    const { PutItemCommand } = await dynamodb();
     const at = now();
-    const output = await sendBy('idempotency table begin', delivery.deadlineMs, now, (abortSignal) =>
-      client.send(
-        new PutItemCommand({
-          TableName: tableName,
-          Item: {
-            pk: str(pk),
-            state: str(IDEMPOTENCY_STATES.IN_PROGRESS),
-            token: str(token),
-            payloadHash: str(delivery.payloadHash),
-            claimExpiresAt: num(toExpiresAt(at + inProgressTtlMs)),
-            expiresAt: num(toExpiresAt(at + Math.max(inProgressTtlMs, delivery.windowSeconds * 1_000))),
-            startedAt: num(at),
-          },
-          ConditionExpression:
-            'attribute_not_exists(#pk) OR #expiresAt <= :now OR ' +
-            '(#state = :inProgress AND #claimExpiresAt <= :now AND #payloadHash = :payloadHash)',
-          ExpressionAttributeNames: {
-            '#pk': NAMES['#pk'],
-            '#expiresAt': NAMES['#expiresAt'],
-            '#state': NAMES['#state'],
-            '#claimExpiresAt': NAMES['#claimExpiresAt'],
-            '#payloadHash': NAMES['#payloadHash'],
-          },
-          ExpressionAttributeValues: {
-            ':now': num(nowSeconds(at)),
-            ':inProgress': str(IDEMPOTENCY_STATES.IN_PROGRESS),
-            ':payloadHash': str(delivery.payloadHash),
-          },
-        }),
-        { abortSignal },
-      ),
-    );
+    const output = await sendBy(dynamo, 'idempotency table begin', by(delivery), 'PutItem', {
+      TableName: tableName,
+      Item: {
+        pk: str(pk),
+        state: str(IDEMPOTENCY_STATES.IN_PROGRESS),
+        token: str(token),
+        payloadHash: str(delivery.payloadHash),
+        claimExpiresAt: num(toExpiresAt(at + inProgressTtlMs)),
+        expiresAt: num(toExpiresAt(at + Math.max(inProgressTtlMs, delivery.windowSeconds * 1_000))),
+        startedAt: num(at),
+      },
+      ConditionExpression:
+        'attribute_not_exists(#pk) OR #expiresAt <= :now OR ' +
+        '(#state = :inProgress AND #claimExpiresAt <= :now AND #payloadHash = :payloadHash)',
+      ExpressionAttributeNames: {
+        '#pk': NAMES['#pk'],
+        '#expiresAt': NAMES['#expiresAt'],
+        '#state': NAMES['#state'],
+        '#claimExpiresAt': NAMES['#claimExpiresAt'],
+        '#payloadHash': NAMES['#payloadHash'],
+      },
+      ExpressionAttributeValues: {
+        ':now': num(nowSeconds(at)),
+        ':inProgress': str(IDEMPOTENCY_STATES.IN_PROGRESS),
+        ':payloadHash': str(delivery.payloadHash),
+      },
+    });
     return output !== CONDITION_FAILED;
   };
 
-  const read = async (
-    delivery: Delivery,
-    pk: string,
-  ): Promise<Record<string, AttributeValue> | undefined> => {
-    const { GetItemCommand } = await dynamodb();
-    const output = await sendBy('idempotency table begin', delivery.deadlineMs, now, (abortSignal) =>
-      client.send(new GetItemCommand({ TableName: tableName, Key: { pk: str(pk) }, ConsistentRead: true }), {
-        abortSignal,
-      }),
-    );
+  const read = async (delivery: Delivery, pk: string): Promise<Item | undefined> => {
+    const output = await sendBy<GetItemOutput>(dynamo, 'idempotency table begin', by(delivery), 'GetItem', {
+      TableName: tableName,
+      Key: { pk: str(pk) },
+      ConsistentRead: true,
+    });
     return output === CONDITION_FAILED ? undefined : output.Item;
   };
 
@@ -207,7 +202,7 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
         // DynamoDB Local and dynalite lack ReturnValuesOnConditionCheckFailure, so the holder is read
         // back; consistent, so a claim or completion that beat our put is seen.
         const item = await read(delivery, pk);
-        // The SDK retried a put that had applied but whose answer was lost: its condition failed on our
+        // The client retried a put that had applied but whose answer was lost: its condition failed on our
         // own claim, which is ours to use (without this, the delivery that made it would get a 409).
         if (item?.token?.S === token) return { state: 'new', token };
         const expiresAt = readNumber(item?.expiresAt);
@@ -237,45 +232,33 @@ export const createIdempotencyStore = (options: IdempotencyStoreOptions): Idempo
           `an idempotent answer is stored only up to ${MAX_STORED_BODY_BYTES} bytes; this one is ${bodyBytes}`,
         );
       }
-      const { PutItemCommand } = await dynamodb();
       const at = now();
-      await sendBy('idempotency table complete', delivery.deadlineMs, now, (abortSignal) =>
-        client.send(
-          new PutItemCommand({
-            TableName: tableName,
-            Item: {
-              pk: str(toIdempotencyPk(delivery.route, delivery.key)),
-              state: str(IDEMPOTENCY_STATES.DONE),
-              payloadHash: str(delivery.payloadHash),
-              expiresAt: num(toExpiresAt(at + delivery.windowSeconds * 1_000)),
-              completedAt: num(at),
-              statusCode: num(response.statusCode),
-              body: str(response.body),
-            },
-          }),
-          { abortSignal },
-        ),
-      );
+      await sendBy(dynamo, 'idempotency table complete', by(delivery), 'PutItem', {
+        TableName: tableName,
+        Item: {
+          pk: str(toIdempotencyPk(delivery.route, delivery.key)),
+          state: str(IDEMPOTENCY_STATES.DONE),
+          payloadHash: str(delivery.payloadHash),
+          expiresAt: num(toExpiresAt(at + delivery.windowSeconds * 1_000)),
+          completedAt: num(at),
+          statusCode: num(response.statusCode),
+          body: str(response.body),
+        },
+      });
     },
 
     abandon: async (delivery, token) => {
-      const { DeleteItemCommand } = await dynamodb();
-      const output = await sendBy('idempotency table abandon', delivery.deadlineMs, now, (abortSignal) =>
-        client.send(
-          new DeleteItemCommand({
-            TableName: tableName,
-            Key: { pk: str(toIdempotencyPk(delivery.route, delivery.key)) },
-            // Only our own claim: a stale delivery must not delete a newer claim or a completed answer.
-            ConditionExpression: '#state = :inProgress AND #token = :token',
-            ExpressionAttributeNames: { '#state': NAMES['#state'], '#token': NAMES['#token'] },
-            ExpressionAttributeValues: {
-              ':inProgress': str(IDEMPOTENCY_STATES.IN_PROGRESS),
-              ':token': str(token),
-            },
-          }),
-          { abortSignal },
-        ),
-      );
+      const output = await sendBy(dynamo, 'idempotency table abandon', by(delivery), 'DeleteItem', {
+        TableName: tableName,
+        Key: { pk: str(toIdempotencyPk(delivery.route, delivery.key)) },
+        // Only our own claim: a stale delivery must not delete a newer claim or a completed answer.
+        ConditionExpression: '#state = :inProgress AND #token = :token',
+        ExpressionAttributeNames: { '#state': NAMES['#state'], '#token': NAMES['#token'] },
+        ExpressionAttributeValues: {
+          ':inProgress': str(IDEMPOTENCY_STATES.IN_PROGRESS),
+          ':token': str(token),
+        },
+      });
       return output !== CONDITION_FAILED;
     },
   };
