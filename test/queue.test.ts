@@ -161,7 +161,7 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
     expect(stored('audit')).toEqual([['plain']]);
   });
 
-  it('retries records that fail retriably inside the invocation and then acknowledges them', async () => {
+  it('retries records that fail retriably inside the invocation and then acknowledges them (on Strimzi, leaves them for redelivery)', async () => {
     // Prepare
     const messages = standardMessages(10);
     server.inject({ kind: 'record-errors', errors: { 1: { code: 50003 }, 4: { code: 50003 } } });
@@ -170,6 +170,16 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
     const response = await handler(sqsEvent(messages), lambdaContext());
 
     // Assess
+    if (c.flavor === 'strimzi') {
+      // Strimzi's 500 comes after Kafka's producer retried already: not resent at once, never final.
+      const retried = [messages[1], messages[4]] as SQSRecord[];
+      expect(failedIds(response)).toEqual(ids(retried));
+      expect(storedValues('orders')).toEqual(
+        sorted(messages.filter((message) => !retried.includes(message)).map((message) => message.body)),
+      );
+      expect(producePosts()).toHaveLength(1);
+      return;
+    }
     expect(failedIds(response)).toEqual([]);
     expect(storedValues('orders')).toEqual(sorted(messages.map((message) => message.body)));
     const posts = producePosts();
@@ -192,8 +202,9 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
     expect(storedValues('orders')).toEqual(
       sorted(messages.filter((message) => !refused.includes(message)).map((message) => message.body)),
     );
-    // Karapace's code for a refused record (1) also covers timeouts: left for redelivery, not final.
-    if (c.dialect !== 'v3' && c.flavor === 'karapace') {
+    // Karapace's code for a refused record (1) also covers timeouts, and Strimzi's (500) delivery timeouts:
+    // left for redelivery, not final.
+    if (c.dialect !== 'v3' && (c.flavor === 'karapace' || c.flavor === 'strimzi')) {
       const warnings = log.lines.filter((line) => line.message === 'queue messages left for redelivery');
       expect(warnings.map((line) => line.attributes)).toMatchObject([
         { code: 'ERR_UPSTREAM_STATUS', messageIds: refused.map((message) => message.messageId) },
@@ -370,19 +381,23 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
       expect(groupLog('A')).toEqual(['A1', 'A2', 'A3', 'A4']);
     });
 
-    it('writes a group in order when an earlier record is retried: later ones wait for its acknowledgement', async () => {
-      // Prepare: A2 fails retriably once; the client resends it alone, and A3 is sent only after that.
-      const messages = interleaved(4);
-      refuseA2Once(50003);
+    // Strimzi resends no record inside the invocation (its codes: test/kafka-rest-strimzi.test.ts).
+    it.skipIf(c.flavor === 'strimzi')(
+      'writes a group in order when an earlier record is retried: later ones wait for its acknowledgement',
+      async () => {
+        // Prepare: A2 fails retriably once; the client resends it alone, and A3 is sent only after that.
+        const messages = interleaved(4);
+        refuseA2Once(50003);
 
-      // Act
-      const response = await handler(sqsEvent(messages), lambdaContext());
+        // Act
+        const response = await handler(sqsEvent(messages), lambdaContext());
 
-      // Assess
-      expect(failedIds(response)).toEqual([]);
-      expect(groupLog('A')).toEqual(['A1', 'A2', 'A3', 'A4']);
-      expect(groupLog('B')).toEqual(['B1', 'B2', 'B3', 'B4']);
-    });
+        // Assess
+        expect(failedIds(response)).toEqual([]);
+        expect(groupLog('A')).toEqual(['A1', 'A2', 'A3', 'A4']);
+        expect(groupLog('B')).toEqual(['B1', 'B2', 'B3', 'B4']);
+      },
+    );
 
     it.each([
       { name: 'an oversized message', poison: () => sqsRecord('x'.repeat(1_025), { groupId: 'A' }) },
