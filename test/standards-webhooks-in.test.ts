@@ -16,6 +16,8 @@ import { type LocalSecretsManager, startSecretsManager, TEST_AWS } from './helpe
 const API_KEY = 'std-in-test-key-3c9a1f7e05d2';
 const SW_SECRET = `whsec_${randomBytes(32).toString('base64')}`;
 const SW_OTHER = `whsec_${randomBytes(32).toString('base64')}`;
+// What the standardwebhooks package also takes: base64 without its `=` padding (the same key).
+const SW_UNPADDED = `whsec_${randomBytes(32).toString('base64').replace(/=+$/, '')}`;
 const STRIPE_SECRET = `whsec_${randomBytes(24).toString('hex')}`;
 const STRIPE_OTHER = `whsec_${randomBytes(24).toString('hex')}`;
 const GITHUB_SECRET = `gh-${randomBytes(20).toString('hex')}`;
@@ -26,6 +28,7 @@ const ROUTES = {
   sw: { topic: TOPIC, verify: { scheme: 'standard-webhooks', secretId: 'hooks/sw' } },
   stripe: { topic: TOPIC, verify: { scheme: 'stripe', secretId: 'hooks/stripe' } },
   github: { topic: TOPIC, verify: { scheme: 'github', secretId: 'hooks/github' } },
+  unpadded: { topic: TOPIC, verify: { scheme: 'standard-webhooks', secretId: 'hooks/unpadded' } },
 };
 
 const BODY = '{"type":"invoice.paid","data":{"amount":4200,"note":"café ✓"}}';
@@ -97,6 +100,7 @@ describe('webhook verification, proven with the senders own libraries, through t
       'hooks/sw': SW_SECRET,
       'hooks/stripe': STRIPE_SECRET,
       'hooks/github': GITHUB_SECRET,
+      'hooks/unpadded': SW_UNPADDED,
     });
     const config = loadConfig({
       KAFKA_REST_URL: server.url,
@@ -186,6 +190,15 @@ describe('webhook verification, proven with the senders own libraries, through t
     };
 
     const response = await post('sw', BODY, headers);
+
+    expect(response.statusCode).toBe(202);
+    expect(inKafka()).toEqual([BODY]);
+  });
+
+  it('accepts a secret without its base64 padding, as standardwebhooks does', async () => {
+    const headers = await SENDERS[0]?.sign(SW_UNPADDED, BODY, nowSeconds());
+
+    const response = await post('unpadded', BODY, headers ?? {});
 
     expect(response.statusCode).toBe(202);
     expect(inKafka()).toEqual([BODY]);

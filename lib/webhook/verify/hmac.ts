@@ -8,12 +8,14 @@ export const hmacSha256 = (key: Buffer | string, ...parts: readonly (Buffer | st
 };
 
 const STANDARD_WEBHOOKS_PREFIX = 'whsec_';
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** Standard base64, its `=` padding optional. */
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}(?:==)?|[A-Za-z0-9+/]{3}=?)?$/;
 
 /**
- * The HMAC key of a Standard Webhooks secret: `whsec_<base64>` decoded. The prefix is optional, as in the
- * reference libraries, since some senders show the bare base64. Undefined when the shape is wrong, so the
- * caller can report that without echoing the secret.
+ * The HMAC key of a Standard Webhooks secret: `whsec_<base64>` decoded. The prefix and the padding are
+ * optional, as in the reference libraries (the `standardwebhooks` package decodes `whsec_` + 43 characters
+ * to the same 32-byte key as the padded 44), since some senders show the bare or unpadded base64.
+ * Undefined when the shape is wrong, so the caller can report that without echoing the secret.
  */
 export const standardWebhooksKey = (secret: string): Buffer | undefined => {
   const encoded = secret.startsWith(STANDARD_WEBHOOKS_PREFIX)
