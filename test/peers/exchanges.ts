@@ -53,7 +53,12 @@ export const exchangesFor = ({ topic, group, consumerTimeoutMs }: ExchangeSetup)
       method: 'POST',
       path: `/consumers/${group}`,
       headers: json(V2_JSON),
-      body: { name: 'reader', format: 'binary', 'auto.offset.reset': 'earliest', 'enable.auto.commit': false },
+      body: {
+        name: 'reader',
+        format: 'binary',
+        'auto.offset.reset': 'earliest',
+        'enable.auto.commit': false,
+      },
     },
     {
       name: 'consumer create, the same name again',

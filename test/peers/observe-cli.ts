@@ -28,11 +28,17 @@ const observed = await runExchanges(
   exchangesFor({ topic, group: `group-${suffix}`, consumerTimeoutMs: Number(timeoutSeconds) * 1000 }),
 );
 // Long base64 values shortened, so a 1.5 MB request reads as what it is.
-const shorten = (text: string) => text.replace(/[A-Za-z0-9+/=]{80,}/g, (m) => `${m.slice(0, 16)}…(${m.length} chars)`);
+const shorten = (text: string) =>
+  text.replace(/[A-Za-z0-9+/=]{80,}/g, (m) => `${m.slice(0, 16)}…(${m.length} chars)`);
 for (const { exchange, reply } of observed) {
-  const request = exchange.body === undefined ? '' : ` ${shorten(JSON.stringify(exchange.body).replaceAll(topic, '{t}'))}`;
+  const request =
+    exchange.body === undefined ? '' : ` ${shorten(JSON.stringify(exchange.body).replaceAll(topic, '{t}'))}`;
   console.log(`### ${exchange.name}\n`);
-  console.log(`\`${exchange.method} ${exchange.path.replaceAll(topic, '{t}').replace(/group-[0-9a-f]{8}/, '{g}')}\`${exchange.headers?.['content-type'] === undefined ? '' : ` (Content-Type \`${exchange.headers['content-type']}\`)`}${exchange.headers?.accept === undefined ? '' : ` (Accept \`${exchange.headers.accept}\`)`}${request}\n`);
+  console.log(
+    `\`${exchange.method} ${exchange.path.replaceAll(topic, '{t}').replace(/group-[0-9a-f]{8}/, '{g}')}\`${exchange.headers?.['content-type'] === undefined ? '' : ` (Content-Type \`${exchange.headers['content-type']}\`)`}${exchange.headers?.accept === undefined ? '' : ` (Accept \`${exchange.headers.accept}\`)`}${request}\n`,
+  );
   console.log(`→ **${reply.status}**, content-type \`${reply.contentType ?? '(none)'}\`\n`);
-  console.log(`\`\`\`\n${shorten(reply.text.replaceAll(topic, '{t}').replace(/group-[0-9a-f]{8}/, '{g}')) || '(empty body)'}\n\`\`\`\n`);
+  console.log(
+    `\`\`\`\n${shorten(reply.text.replaceAll(topic, '{t}').replace(/group-[0-9a-f]{8}/, '{g}')) || '(empty body)'}\n\`\`\`\n`,
+  );
 }
