@@ -10,6 +10,7 @@ export default defineConfig({
   test: {
     include: ['test/peers/**/*.peer.ts'],
     globalSetup: ['test/peers/global-setup.ts'],
+    setupFiles: ['test/setup-quiet-functions.ts'],
     expect: { requireAssertions: true },
     // Real peers: a producer's metadata wait for an unknown topic is 3 s, a lost instance takes the bridge's
     // inactivity timeout (8 s) and a half, a broker restart several seconds.

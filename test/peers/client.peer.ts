@@ -1,32 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES } from '../../lib/errors.js';
 import { isOffsetOutOfRangeError } from '../../lib/kafka-rest/errors.js';
-import type { FetchedRecord, KafkaRestClient, ProduceRecord } from '../../lib/kafka-rest/types.js';
-import { bridgeClient, createTopic, loadPeers, type Peers, uniqueTopic } from './peers.js';
+import type { KafkaRestClient, ProduceRecord } from '../../lib/kafka-rest/types.js';
+import { bridgeClient, createTopic, deadline, loadPeers, type Peers, readAll, uniqueTopic } from './peers.js';
 
-const deadline = (ms = 30_000) => ({ deadlineMs: Date.now() + ms });
 const text = (value: string) => Buffer.from(value);
-
-/** Reads one partition from `offset` until `count` records came back (or the deadline), in fetch order. */
-const readAll = async (
-  client: KafkaRestClient,
-  topic: string,
-  partition: number,
-  offset: number,
-  count: number,
-  maxRecords = 100,
-): Promise<FetchedRecord[]> => {
-  const records: FetchedRecord[] = [];
-  const until = Date.now() + 30_000;
-  let next = offset;
-  while (records.length < count && Date.now() < until) {
-    const batch = await client.fetch(topic, partition, next, { maxRecords, deadlineMs: until });
-    records.push(...batch);
-    next = (batch.at(-1)?.offset ?? next - 1) + 1;
-  }
-  await client.endFetch(topic, partition, deadline());
-  return records;
-};
 
 describe('the Kafka REST client (v2 strimzi) against the real bridge', () => {
   let peers: Peers;

@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { rawCall } from '../../dev/kafka-rest/raw-client.js';
 import { noAuth } from '../../lib/kafka-rest/auth.js';
 import { createKafkaRest, type KafkaRestOptions } from '../../lib/kafka-rest/client.js';
-import type { KafkaRestClient } from '../../lib/kafka-rest/types.js';
+import type { FetchedRecord, KafkaRestClient } from '../../lib/kafka-rest/types.js';
 
 /** The running pair, as `peers/start.sh` wrote it into `.peers/run/peers.env`. */
 export interface Peers {
@@ -96,4 +96,28 @@ export const restartPeer = async (peer: 'kafka' | 'bridge'): Promise<void> => {
   await promisify(execFile)('bash', [join(ROOT, 'peers', 'start.sh'), '--restart', peer], {
     timeout: 120_000,
   });
+};
+
+/** A call deadline `ms` from now. */
+export const deadline = (ms = 30_000): { deadlineMs: number } => ({ deadlineMs: Date.now() + ms });
+
+/** Reads one partition from `offset` until `count` records came back (or the deadline), in fetch order. */
+export const readAll = async (
+  client: KafkaRestClient,
+  topic: string,
+  partition: number,
+  offset: number,
+  count: number,
+  maxRecords = 100,
+): Promise<FetchedRecord[]> => {
+  const records: FetchedRecord[] = [];
+  const until = Date.now() + 30_000;
+  let next = offset;
+  while (records.length < count && Date.now() < until) {
+    const batch = await client.fetch(topic, partition, next, { maxRecords, deadlineMs: until });
+    records.push(...batch);
+    next = (batch.at(-1)?.offset ?? next - 1) + 1;
+  }
+  await client.endFetch(topic, partition, deadline());
+  return records;
 };
