@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
+import fc from 'fast-check';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
@@ -119,6 +120,43 @@ describe('HTTP sink, Standard Webhooks signing, checked by the standardwebhooks 
       );
       expect(request.headers['x-signature']).toBeUndefined();
     }
+  });
+
+  it('signs whatever the drain delivers so that the official verifier accepts every request', async () => {
+    const sink = sinkFromJson({ signing: 'standard-webhooks', signingSecretId: 'sink/rotating' });
+    const sinkBatch = sinkFromJson({
+      mode: 'batch',
+      maxBatchBytes: 1_024,
+      signing: 'standard-webhooks',
+      signingSecretId: 'sink/rotating',
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.stringMatching(/^[A-Za-z0-9._-]{1,40}$/),
+        fc.nat({ max: 1_000 }),
+        fc.array(fc.option(fc.string({ unit: 'binary', maxLength: 300 }), { nil: null }), {
+          minLength: 1,
+          maxLength: 8,
+        }),
+        fc.boolean(),
+        async (topic, first, values, batch) => {
+          server.received.length = 0;
+          const records = values.map((value, i) => sinkRecord(first + i, value, { topic }));
+
+          const outcomes = await (batch ? sinkBatch : sink).deliver(records, deadline());
+
+          expect(okCount(outcomes)).toBe(records.length);
+          expect(server.received.length).toBeGreaterThan(0);
+          for (const request of server.received) {
+            expect(officialVerdict(CURRENT, request)).toBe('ok');
+            expect(officialVerdict(PREVIOUS, request)).toBe('ok');
+            expect(String(request.headers['webhook-id'])).not.toContain('.');
+            await expect(acceptedByTheBridge(CURRENT, request)).resolves.toBeUndefined();
+          }
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 
   it('gives webhook-id no dot, even for a dotted topic, so verifiers that follow the spec accept it', async () => {
