@@ -186,7 +186,7 @@ describe.each(PRODUCE_DIALECTS)('produce over $name against the local Kafka REST
       // Assess
       expect(results[1]).toEqual({ ok: true, partition: 0, offset: 0 });
       const retriableCode =
-        c.dialect === 'v3' ? 50003 : { confluent: 50003, karapace: 2, redpanda: 6 }[c.flavor];
+        c.dialect === 'v3' ? 50003 : { confluent: 50003, karapace: 2, redpanda: 6, strimzi: 500 }[c.flavor];
       expect(failureOf(results[0])).toMatchObject({
         code: 'ERR_UPSTREAM_STATUS',
         retriable: true,

@@ -112,8 +112,9 @@ export interface ConsumedRecord {
   readonly offset: number;
   readonly key: string | null;
   readonly value: string | null;
-  /** The record's headers, for the one read shape that has a field for them (Strimzi's). */
+  /** The record's headers and timestamp, for the one read shape that has fields for them (Strimzi's). */
   readonly headers?: readonly LogHeader[];
+  readonly timestamp?: number;
 }
 
 export interface V2Read {
@@ -430,14 +431,15 @@ export const createConsumerRegistry = (options: ConsumerRegistryOptions): Consum
           const size = recordBytes(entry.key, entry.value);
           // At least one record per read, so a record larger than max_bytes cannot stall the consumer.
           if (records.length >= MAX_POLL_RECORDS || (records.length > 0 && bytes + size > maxBytes)) break;
-          const record = {
+          records.push({
             topic: tp.topic,
             partition: tp.partition,
             offset: next,
             key: entry.key,
             value: entry.value,
-          };
-          records.push(entry.headers === undefined ? record : { ...record, headers: entry.headers });
+            ...(entry.headers === undefined ? {} : { headers: entry.headers }),
+            ...(entry.timestamp === undefined ? {} : { timestamp: entry.timestamp }),
+          });
           bytes += size;
           next += 1;
         }

@@ -22,6 +22,8 @@ export interface LogEntry {
   readonly value: string | null;
   /** v3 record headers in request order (repeated names kept); absent when the record has none. */
   readonly headers?: readonly LogHeader[];
+  /** The record's timestamp (epoch ms), where the produce path keeps one (Strimzi's reads show it). */
+  readonly timestamp?: number;
 }
 
 export interface LogHeader {
@@ -97,17 +99,23 @@ interface MetaFile {
 /**
  * One line of a partition file. `"c":1` marks a record that continues the batch of the line before; a line
  * without it begins a batch, so a file written before batches were kept loads as one batch per record.
- * `"h"` holds the headers, only on records that have some.
+ * `"h"` holds the headers, only on records that have some; `"t"` the timestamp, only where one was kept.
  */
 const logLine = (offset: number, entry: LogEntry, continuesBatch: boolean): string =>
-  `{"o":${offset},"k":${entry.key === null ? 'null' : `"${entry.key}"`},"v":${entry.value === null ? 'null' : `"${entry.value}"`}${entry.headers === undefined ? '' : `,"h":${JSON.stringify(entry.headers)}`}${continuesBatch ? ',"c":1' : ''}}\n`;
+  `{"o":${offset},"k":${entry.key === null ? 'null' : `"${entry.key}"`},"v":${entry.value === null ? 'null' : `"${entry.value}"`}${entry.headers === undefined ? '' : `,"h":${JSON.stringify(entry.headers)}`}${entry.timestamp === undefined ? '' : `,"t":${entry.timestamp}`}${continuesBatch ? ',"c":1' : ''}}\n`;
 
-/** A log entry without the fields that are not the record's; `headers` only when there are some. */
+/** A log entry without the fields that are not the record's; `headers` and `timestamp` only when set. */
 const toEntry = (
   key: string | null,
   value: string | null,
   headers: readonly LogHeader[] | undefined,
-): LogEntry => (headers === undefined ? { key, value } : { key, value, headers });
+  timestamp: number | undefined,
+): LogEntry => ({
+  key,
+  value,
+  ...(headers === undefined ? {} : { headers }),
+  ...(timestamp === undefined ? {} : { timestamp }),
+});
 
 /**
  * Creates the store. With `dataDir`, an existing directory is loaded first (its topics win over
@@ -208,7 +216,7 @@ export const createLogStore = (
         const lines = readFileSync(file, 'utf8').split('\n');
         for (const [i, line] of lines.entries()) {
           if (line === '') continue;
-          let row: { o: number; k: string | null; v: string | null; h?: LogHeader[]; c?: 1 };
+          let row: { o: number; k: string | null; v: string | null; h?: LogHeader[]; t?: number; c?: 1 };
           try {
             row = JSON.parse(line);
           } catch (error) {
@@ -224,7 +232,7 @@ export const createLogStore = (
           }
           // The first record left after retention begins a batch, whichever batch it came from.
           if (row.c !== 1 || log.entries.length === 0) log.batchStarts.push(row.o);
-          log.entries.push(toEntry(row.k, row.v, row.h));
+          log.entries.push(toEntry(row.k, row.v, row.h, row.t));
         }
       });
     }
@@ -290,7 +298,7 @@ export const createLogStore = (
           log.batchStarts.push(offset);
           batched.add(item.partition);
         }
-        log.entries.push(toEntry(item.key, item.value, item.headers));
+        log.entries.push(toEntry(item.key, item.value, item.headers, item.timestamp));
         offsets[i] = offset;
         if (lines !== undefined) {
           const line = logLine(offset, item, continuesBatch);

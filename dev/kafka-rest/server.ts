@@ -453,6 +453,7 @@ export const startKafkaRestServer = async (
       value: string | null;
       bytes: number;
       headers?: readonly StoredLogHeader[] | undefined;
+      timestamp?: number;
     }[],
     chosen: readonly number[],
   ): { outcomes: RecordOutcome[]; afterWrite: Extract<Fault, { kind: 'after-write' }> | undefined } => {
@@ -493,11 +494,13 @@ export const startKafkaRestServer = async (
           partition,
         };
       } else {
-        items.push(
-          r.headers === undefined
-            ? { partition, key: r.key, value: r.value }
-            : { partition, key: r.key, value: r.value, headers: r.headers },
-        );
+        items.push({
+          partition,
+          key: r.key,
+          value: r.value,
+          ...(r.headers === undefined ? {} : { headers: r.headers }),
+          ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
+        });
         itemIndexes.push(i);
       }
     }
@@ -739,6 +742,7 @@ export const startKafkaRestServer = async (
 
   const handleStrimzi = createStrimziHttp({
     store,
+    now,
     registry: consumers,
     requestTimeoutMs: consumerRequestTimeoutMs,
     waitForRecords,

@@ -36,12 +36,15 @@ export interface StrimziRecord {
   readonly value: string;
   readonly partition: number | null;
   readonly headers: readonly LogHeader[] | undefined;
+  /** The record's own, or the time it arrived (Kafka's CreateTime). */
+  readonly timestamp: number;
   /** Decoded key + value (+ headers) bytes. */
   readonly bytes: number;
 }
 
 export interface StrimziDeps extends RecordWait {
   readonly store: LogStore;
+  readonly now: () => number;
   readonly registry: ConsumerRegistry;
   /** How long a read with nothing to return may wait (capped by its `timeout`). */
   readonly requestTimeoutMs: number;
@@ -80,6 +83,22 @@ const DEFAULT_POLL_TIMEOUT_MS = 100;
 const POLL_MAX_BYTES = 1_048_576;
 
 const INSTANCE_NOT_FOUND_MESSAGE = 'The specified consumer instance was not found.';
+const UNSUPPORTED_BODY_FORMAT = 'Validation error on: The format of the request body is not supported';
+const UNKNOWN_TOPIC_OR_PARTITION =
+  'org.apache.kafka.common.errors.UnknownTopicOrPartitionException: This server does not host this topic-partition.';
+
+/** Java's `Base64.getDecoder()` refusal of `text`, as the bridge passes it on. */
+const javaBase64Problem = (text: string): string => {
+  const illegal = [...text].findIndex(
+    (c, i) => !/[A-Za-z0-9+/]/.test(c) && !(c === '=' && i >= text.length - 2),
+  );
+  return illegal === -1
+    ? 'Last unit does not have enough valid bits'
+    : `Illegal base64 character ${(text.codePointAt(illegal) ?? 0).toString(16)}`;
+};
+
+/** The broker id of the peer suite's one-node KRaft cluster (`node.id=1`), which leads every partition. */
+const BROKER_ID = 1;
 
 /** The routes the bridge has, with their methods; the others are 404 there. */
 const STRIMZI_ROUTES: Partial<Record<RouteName, readonly string[]>> = {
@@ -114,11 +133,6 @@ type Schema =
   | { readonly type: 'string'; readonly enum?: readonly string[]; readonly nullable?: boolean }
   | { readonly type: 'integer' | 'boolean' };
 
-interface ValidationProblem {
-  readonly field: string;
-  readonly message: string;
-}
-
 const jsonType = (value: unknown): string =>
   value === null
     ? 'null'
@@ -128,53 +142,46 @@ const jsonType = (value: unknown): string =>
         ? 'integer'
         : typeof value;
 
-const validate = (value: unknown, schema: Schema, at: string, problems: ValidationProblem[]): void => {
-  const field = at === '' ? '/' : at;
+/**
+ * What is wrong with `value`, in the bridge's words (its JSON Schema validator's, as observed in
+ * peers/observed-answers.md): a nested problem comes after the messages of the properties and items it is
+ * inside. Empty when `value` fits.
+ */
+const validate = (value: unknown, schema: Schema): string[] => {
+  const typeProblem = `Instance type ${jsonType(value)} is invalid. Expected ${schema.type}`;
   switch (schema.type) {
     case 'object': {
-      if (jsonType(value) !== 'object') {
-        problems.push({ field, message: `Instance type ${jsonType(value)} is invalid. Expected object` });
-        return;
-      }
+      if (jsonType(value) !== 'object') return [typeProblem];
       const object = value as Record<string, unknown>;
+      const problems: string[] = [];
       for (const name of schema.required ?? []) {
-        if (!(name in object)) problems.push({ field, message: `Required property '${name}' not found` });
+        if (!(name in object)) problems.push(`Instance does not have required property "${name}"`);
       }
       for (const [name, item] of Object.entries(object)) {
         const property = schema.properties[name];
         if (property === undefined) {
-          problems.push({ field, message: `Property '${name}' does not match additional properties schema` });
-        } else validate(item, property, `${at}/${name}`, problems);
+          problems.push(`Property "${name}" does not match additional properties schema`);
+          continue;
+        }
+        const inner = validate(item, property);
+        if (inner.length > 0) problems.push(`Property "${name}" does not match schema`, ...inner);
       }
-      return;
+      return problems;
     }
-    case 'array':
-      if (!Array.isArray(value)) {
-        problems.push({ field, message: `Instance type ${jsonType(value)} is invalid. Expected array` });
-        return;
-      }
-      for (const [i, item] of value.entries()) validate(item, schema.items, `${at}/${i}`, problems);
-      return;
+    case 'array': {
+      if (!Array.isArray(value)) return [typeProblem];
+      const inner = value.flatMap((item) => validate(item, schema.items));
+      return inner.length === 0 ? [] : ['Items did not match schema', 'A subschema had errors', ...inner];
+    }
     case 'string':
-      if (value === null && schema.nullable === true) return;
-      if (typeof value !== 'string') {
-        problems.push({ field, message: `Instance type ${jsonType(value)} is invalid. Expected string` });
-      } else if (schema.enum !== undefined && !schema.enum.includes(value)) {
-        problems.push({
-          field,
-          message: `Value ${JSON.stringify(value)} is not one of ${schema.enum.join(', ')}`,
-        });
-      }
-      return;
+      if (value === null && schema.nullable === true) return [];
+      if (typeof value !== 'string') return [typeProblem];
+      return schema.enum !== undefined && !schema.enum.includes(value)
+        ? [`Instance does not have a value in the enumeration ${JSON.stringify(schema.enum)}`]
+        : [];
     case 'integer':
     case 'boolean':
-      if (jsonType(value) !== schema.type) {
-        problems.push({
-          field,
-          message: `Instance type ${jsonType(value)} is invalid. Expected ${schema.type}`,
-        });
-      }
-      return;
+      return jsonType(value) === schema.type ? [] : [typeProblem];
   }
 };
 
@@ -276,22 +283,21 @@ export const createStrimziHttp = (deps: StrimziDeps) => {
   const body = <T>(x: Exchange, schema: Schema, optional = false): Checked<T> => {
     if (x.body.trim() === '') {
       if (optional) return { ok: true, value: undefined as T };
-      error(x, 400, 'Validation error on: body - Body required');
+      error(x, 400, 'Validation error on: Body required');
       return { ok: false };
     }
     let parsed: unknown;
     try {
       parsed = JSON.parse(x.body);
     } catch {
-      error(x, 400, 'Validation error on: body - Failed to decode the body: it is not JSON');
+      error(x, 400, 'Validation error on: Failed to decode the body: it is not JSON');
       return { ok: false };
     }
-    const problems: ValidationProblem[] = [];
-    validate(parsed, schema, '', problems);
+    const problems = validate(parsed, schema);
     if (problems.length > 0) {
       answer(x, 400, {
         error_code: 400,
-        message: `Validation error on: body - ${problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`,
+        message: 'Validation error on: Schema validation error',
         validation_errors: problems,
       });
       return { ok: false };
@@ -303,11 +309,7 @@ export const createStrimziHttp = (deps: StrimziDeps) => {
   const controlType = (x: Exchange, expected: string = JSON_V2): boolean => {
     const type = x.req.headers['content-type'];
     if (type === expected || (type === undefined && x.body.trim() === '')) return true;
-    error(
-      x,
-      400,
-      `Validation error on: body - Content-Type ${JSON.stringify(type ?? '')} is not ${expected}`,
-    );
+    error(x, 400, UNSUPPORTED_BODY_FORMAT);
     return false;
   };
 
@@ -332,19 +334,19 @@ export const createStrimziHttp = (deps: StrimziDeps) => {
 
   const partitionJson = (partition: number): unknown => ({
     partition,
-    leader: 0,
-    replicas: [{ broker: 0, leader: true, in_sync: true }],
+    leader: BROKER_ID,
+    replicas: [{ broker: BROKER_ID, leader: true, in_sync: true }],
   });
 
   const partitionOf = (x: Exchange, route: Route): number | undefined => {
     const partition = parseJavaInt(route.partition, 32);
     const count = store.partitionCount(route.topic);
     if (count === undefined) {
-      error(x, 404, `This server does not host this topic-partition.`);
+      error(x, 404, UNKNOWN_TOPIC_OR_PARTITION);
       return undefined;
     }
     if (partition === undefined || partition < 0 || partition >= count) {
-      error(x, 404, `Partition ${route.partition} of topic ${route.topic} not found.`);
+      error(x, 404, `Topic '${route.topic}' does not have partition with id ${route.partition}`);
       return undefined;
     }
     return partition;
@@ -359,14 +361,14 @@ export const createStrimziHttp = (deps: StrimziDeps) => {
         // The bridge lists what Kafka's admin client returns, in no particular order.
         return answer(x, 200, [...store.topicNames()].reverse());
       case 'topic':
-        if (count === undefined) return error(x, 404, `Topic ${route.topic} does not exist.`);
+        if (count === undefined) return error(x, 404, UNKNOWN_TOPIC_OR_PARTITION);
         return answer(x, 200, {
           name: route.topic,
           configs: {},
           partitions: Array.from({ length: count }, (_, p) => partitionJson(p)),
         });
       case 'partitions':
-        if (count === undefined) return error(x, 404, `Topic ${route.topic} does not exist.`);
+        if (count === undefined) return error(x, 404, UNKNOWN_TOPIC_OR_PARTITION);
         return answer(
           x,
           200,
@@ -391,6 +393,7 @@ export const createStrimziHttp = (deps: StrimziDeps) => {
       readonly key?: string;
       readonly value: string | null;
       readonly partition?: number;
+      readonly timestamp?: number;
       readonly headers?: readonly { readonly key: string; readonly value: string }[];
     }[];
   }
@@ -400,13 +403,9 @@ export const createStrimziHttp = (deps: StrimziDeps) => {
     if (type !== BINARY_V2) {
       // The bridge picks its converter by string equality: a parameter (`; charset=…`) matches none.
       if (type?.split(';')[0]?.trim().toLowerCase() === BINARY_V2) {
-        return error(x, 500, `Unsupported content type ${type}`);
+        return error(x, 500, 'Internal Server Error');
       }
-      return error(
-        x,
-        400,
-        `Validation error on: body - Content-Type ${JSON.stringify(type ?? '')} is not ${BINARY_V2}`,
-      );
+      return error(x, 400, UNSUPPORTED_BODY_FORMAT);
     }
     const checked = body<ProduceBody>(x, SCHEMAS.produce);
     if (!checked.ok) return;
@@ -416,18 +415,17 @@ export const createStrimziHttp = (deps: StrimziDeps) => {
       const value = record.value ?? 'null';
       const key = record.key ?? null;
       const headers = record.headers?.map((h) => ({ name: h.key, value: h.value }));
-      const sizes = [value, ...(key === null ? [] : [key]), ...(headers ?? []).map((h) => h.value)].map(
-        base64DecodedLength,
-      );
-      if (sizes.some((n) => n < 0)) {
-        return error(x, 422, 'Invalid base64 in a record key, value or header: nothing was sent');
-      }
+      const encoded = [...(key === null ? [] : [key]), value, ...(headers ?? []).map((h) => h.value)];
+      const sizes = encoded.map(base64DecodedLength);
+      const bad = encoded.find((_, i) => (sizes[i] as number) < 0);
+      if (bad !== undefined) return error(x, 422, javaBase64Problem(bad));
       const headerNames = (headers ?? []).reduce((n, h) => n + Buffer.byteLength(h.name), 0);
       records.push({
         key,
         value,
         partition: record.partition ?? null,
         headers: headers === undefined || headers.length === 0 ? undefined : headers,
+        timestamp: record.timestamp ?? deps.now(),
         bytes: sizes.reduce((a, b) => a + b, 0) + headerNames,
       });
     }
@@ -548,6 +546,8 @@ export const createStrimziHttp = (deps: StrimziDeps) => {
       value: r.value,
       partition: r.partition,
       offset: r.offset,
+      // Kafka's NO_TIMESTAMP for a record written without one (the server's `append`).
+      timestamp: r.timestamp ?? -1,
       ...(r.headers === undefined
         ? {}
         : { headers: r.headers.map((h) => ({ key: h.name, value: h.value })) }),
@@ -555,7 +555,11 @@ export const createStrimziHttp = (deps: StrimziDeps) => {
 
   const read = async (x: Exchange, instance: V2Instance): Promise<void> => {
     if (x.accept !== BINARY_V2) {
-      return error(x, 406, `Accept ${JSON.stringify(x.accept ?? '')} is not ${BINARY_V2}`);
+      return error(
+        x,
+        406,
+        'Consumer format does not match the embedded format requested by the Accept header.',
+      );
     }
     const query = firstQueryValues(x.query);
     const timeout = query.timeout === undefined ? DEFAULT_POLL_TIMEOUT_MS : parseJavaInt(query.timeout, 32);
