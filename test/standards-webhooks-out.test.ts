@@ -2,14 +2,20 @@ import { randomBytes } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import fc from 'fast-check';
 import { Webhook, WebhookVerificationError } from 'standardwebhooks';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
+import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
+import { makeHandler as makeDrainHandler } from '../handlers/drain.js';
+import { loadConfig } from '../lib/config.js';
+import { createDrainDeps } from '../lib/drain/deps.js';
 import { createSecretsCache, createSecretsManagerClient } from '../lib/secrets.js';
 import { type HttpSinkConfig, parseSinkConfig } from '../lib/sinks/config.js';
 import { toWebhookId } from '../lib/sinks/http-sink.js';
 import { createAwsClients, createSink, type DeliveryOutcome } from '../lib/sinks/index.js';
 import { verifyWebhook } from '../lib/webhook/verify/index.js';
+import { records } from './fixtures/drain.js';
 import { sinkRecord } from './helpers/aws-fakes.js';
+import { startDynalite } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';
 import { type LocalSecretsManager, startSecretsManager, TEST_AWS } from './helpers/secrets-manager.js';
 
@@ -318,5 +324,77 @@ describe('parseSinkConfig, HTTP signing', () => {
 
   it('leaves an unsigned sink without a scheme', () => {
     expect(parse({}).config).not.toHaveProperty('signing');
+  });
+});
+
+describe('a drain configured for Standard Webhooks, end to end', () => {
+  it('delivers every record of a dotted topic signed as the official verifier expects, ids kept across a retry', async () => {
+    // Prepare: the proxy, the checkpoint table, the signing secret in Secrets Manager, the receiver; the
+    // SDK clients the drain builds read their (fake) credentials from the environment, as on Lambda.
+    vi.stubEnv('AWS_ACCESS_KEY_ID', TEST_AWS.credentials.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', TEST_AWS.credentials.secretAccessKey);
+    const kafka = await startKafkaRestServer({ topics: { 'orders.v1': 1 }, apiKey: 'drain-sw-key' });
+    const dynamo = await startDynalite('sw-checkpoints');
+    const secretsManager = await startSecretsManager({ 'drain/sw': `${CURRENT} ${PREVIOUS}` });
+    const receiver = await startHttpSink();
+    kafka.append('orders.v1', 0, records(4, 'order-'));
+    receiver.inject({ kind: 'status', status: 503 });
+    const deps = createDrainDeps(
+      loadConfig({
+        KAFKA_REST_URL: kafka.url,
+        KAFKA_REST_ALLOW_HTTP: 'true',
+        KAFKA_REST_API_KEY: 'drain-sw-key',
+        SECRETS_MANAGER_ENDPOINT: secretsManager.endpoint,
+        AWS_REGION: TEST_AWS.region,
+        CHECKPOINT_TABLE: dynamo.tableName,
+        DYNAMODB_ENDPOINT: dynamo.endpoint,
+        DRAIN_ID_NAMESPACE: 'std',
+        DRAINS: JSON.stringify([
+          {
+            id: 'sw-out',
+            topic: 'orders.v1',
+            partitions: [0],
+            sink: {
+              type: 'http',
+              url: `${receiver.url}/in`,
+              allowHttp: true,
+              signing: 'standard-webhooks',
+              signingSecretId: 'drain/sw',
+            },
+            retryBaseMs: 1,
+            retryMaxMs: 5,
+          },
+        ]),
+      }),
+    );
+    try {
+      // Act
+      const result = await makeDrainHandler(() => deps)(
+        {},
+        { getRemainingTimeInMillis: () => 10_000, awsRequestId: 'sw-1' },
+      );
+
+      // Assess
+      expect(result).toMatchObject({ failed: false });
+      const accepted = receiver.received.filter((request) => request.status === 200);
+      expect(accepted.map((request) => request.body.toString())).toEqual([
+        'order-0',
+        'order-1',
+        'order-2',
+        'order-3',
+      ]);
+      for (const request of receiver.received) {
+        expect(officialVerdict(CURRENT, request)).toBe('ok');
+        expect(officialVerdict(PREVIOUS, request)).toBe('ok');
+      }
+      const [refused, retried] = receiver.received;
+      expect(refused?.status).toBe(503);
+      expect(retried?.headers['webhook-id']).toBe(refused?.headers['webhook-id']);
+      expect(decodeURIComponent(String(retried?.headers['webhook-id']))).toBe('std/orders.v1/0/0/0');
+    } finally {
+      await deps.close?.();
+      await Promise.all([kafka.close(), dynamo.close(), secretsManager.close(), receiver.close()]);
+      vi.unstubAllEnvs();
+    }
   });
 });
