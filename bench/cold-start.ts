@@ -2,13 +2,14 @@
  * Cold start and bundle size of each function, measured honestly: a fresh `node` process imports the
  * bundled handler (the `serverless package` artifact, packaged afresh for every run, AWS SDK resolved from
  * this repo's node_modules as Lambda's runtime provides it) and serves its first invocation against local
- * servers: the Kafka REST server, a Secrets Manager endpoint (`SECRETS_SOURCE=sdk`) or a stand-in of the
+ * servers: the Kafka REST server, a Secrets Manager endpoint (`SECRETS_SOURCE=sdk`: one signed call) or a stand-in of the
  * Parameters and Secrets Lambda Extension (`SECRETS_SOURCE=extension`), and for the drain dynalite and an
  * HTTP sink. Median of several processes per configuration, interleaved so drift hits every configuration
  * alike, beside two yardsticks: an empty module and `require('undici')`.
  *
- * Design §8 targets: import + first invocation ≤ 150 ms median; bundle ≤ 250 KB minified without the
- * AWS SDK; peak RSS within a 128 MB Lambda.
+ * Targets: import + first invocation ≤ 0.75 × `require('undici')` in the same run, with either secret
+ * source (issue #18; design §8's 150 ms is looser here); bundle ≤ 250 KB minified without the AWS SDK;
+ * peak RSS within a 128 MB Lambda.
  *
  *   npx tsx bench/cold-start.ts [--quick] [--only=<text>] [--load=<n>] [--cpu-prof=<dir>] [--bundle=<fn>:<file.mjs>]
  *
@@ -57,7 +58,8 @@ const LOAD_INVOCATIONS = Number(
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WORK_DIR = mkdtempSync(join(tmpdir(), 'bench-cold-start-'));
 const PROBE = fileURLToPath(new URL('./lib/cold-start-probe.mjs', import.meta.url));
-const TARGET_MS = 150;
+/** Issue #18: every cold start, with either secret source, at most this share of `require('undici')`. */
+const TARGET_UNDICI_RATIO = 0.75;
 /**
  * Probes run with the heap limits Lambda's Node.js bootstrap derives from the memory size (new space =
  * memory / 10, half of it per semi-space; old space = memory − new space), here for the 128 MB the RSS
@@ -242,13 +244,13 @@ const main = async (): Promise<void> => {
         ];
         try {
           const viaExtension = extension.requests.length;
-          const viaSdk = secretsManager.requests.length;
+          const viaSecretsManager = secretsManager.requests.length;
           const probe = await spawnProbe(args, envFor(config));
           probes.get(config)?.push(probe);
           // Which path the secret really took (a deps factory may ignore SECRETS_SOURCE).
           const used = secretPaths.get(config) ?? new Set<string>();
           if (extension.requests.length > viaExtension) used.add('extension');
-          if (secretsManager.requests.length > viaSdk) used.add('SDK');
+          if (secretsManager.requests.length > viaSecretsManager) used.add('Secrets Manager');
           secretPaths.set(config, used);
         } catch (error) {
           failures.set(config, (error as Error).message);
@@ -316,11 +318,11 @@ const main = async (): Promise<void> => {
     if (config.kind !== 'packaged' || config.fn === undefined || failures.has(config)) continue;
     const used = [...(secretPaths.get(config) ?? [])].join('+') || 'none';
     summary.push({
-      scenario: `cold start ${config.fn} (packaged, ${config.secrets === 'extension' ? `SECRETS_SOURCE=extension → ${used}` : 'SDK'})`,
+      scenario: `cold start ${config.fn} (packaged, SECRETS_SOURCE=${config.secrets} → ${used})`,
       metric: 'ms',
       figure: medianOf(config, (probe) => probe.importMs + probe.invokeMs),
       baseline: { label: "require('undici')", value: undiciMs },
-      target: { kind: 'at-most', value: TARGET_MS, unit: 'ms' },
+      target: { kind: 'ratio-at-most', value: TARGET_UNDICI_RATIO },
     });
   }
   for (const bundle of packaged) {

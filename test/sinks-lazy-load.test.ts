@@ -1,7 +1,9 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
+import { type LocalSecretsManager, startSecretsManager } from './helpers/secrets-manager.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -49,5 +51,66 @@ describe('AWS SDK loading', () => {
       afterCreate: false,
       afterUse: true,
     });
+  });
+});
+
+// The stores and the secrets read, each through its first call, in a fresh process: the dynalite table and
+// the Secrets Manager stand-in are set up here, where the SDK may load.
+const STORES_SCRIPT = `
+import { createRequire } from 'node:module';
+const { createDynamoDb } = await import('./lib/aws/dynamodb.ts');
+const { createCheckpointStore } = await import('./lib/drain/checkpoint-store.ts');
+const { createLazyIdempotencyStore } = await import('./lib/webhook/idempotency/lazy.ts');
+const { createSecretsCacheFromConfig } = await import('./lib/secrets.ts');
+const require = createRequire(import.meta.url);
+const sdkLoaded = () => Object.keys(require.cache).filter((p) => /@aws-sdk[\\\\/]client-/.test(p));
+const { DYNAMO, TABLE, SECRETS } = process.env;
+const dynamo = createDynamoDb({ endpoint: DYNAMO });
+const store = createCheckpointStore({ client: dynamo, tableName: TABLE, leaseMs: 1000, now: Date.now });
+const acquired = await store.acquire({ drainId: 'd', topic: 't', partition: 0 }, 'run', { deadlineMs: Date.now() + 5000 });
+const idempotency = createLazyIdempotencyStore({ tableName: TABLE, endpoint: DYNAMO, inProgressTtlMs: 60000, now: Date.now });
+const claim = await idempotency.begin({ route: 'r', key: 's:k', payloadHash: 'h', windowSeconds: 60, deadlineMs: Date.now() + 5000 });
+const secrets = createSecretsCacheFromConfig({ secrets: { source: 'sdk', endpoint: new URL(SECRETS), cacheTtlMs: 1000 } });
+const secret = await secrets.get('s');
+await dynamo.close();
+idempotency.destroy();
+process.stdout.write(JSON.stringify({ acquired: acquired.acquired, claim: claim.state, secret, sdk: sdkLoaded() }));
+`;
+
+describe('AWS SDK loading by the stores and the secrets read', () => {
+  let dynamo: LocalDynamo;
+  let secretsManager: LocalSecretsManager;
+
+  beforeAll(async () => {
+    dynamo = await startDynalite('lazy-load');
+    secretsManager = await startSecretsManager({ s: 'the-value' });
+  });
+  afterAll(async () => {
+    await secretsManager.close();
+    await dynamo.close();
+  });
+
+  it('loads no AWS SDK client for checkpoints, idempotency claims or a Secrets Manager read', async () => {
+    // Act
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '--no-warnings', '-e', STORES_SCRIPT],
+      {
+        cwd: root,
+        env: {
+          PATH: process.env.PATH,
+          AWS_REGION: 'us-east-1',
+          AWS_ACCESS_KEY_ID: 'test',
+          AWS_SECRET_ACCESS_KEY: 'test',
+          AWS_SESSION_TOKEN: 'session-token',
+          DYNAMO: dynamo.endpoint,
+          TABLE: dynamo.tableName,
+          SECRETS: secretsManager.endpoint,
+        },
+      },
+    );
+
+    // Assess
+    expect(JSON.parse(stdout)).toEqual({ acquired: true, claim: 'new', secret: 'the-value', sdk: [] });
   });
 });

@@ -17,11 +17,13 @@ export interface SummaryRow {
 
 /**
  * - `ratio-at-least`: figure / baseline ≥ value (throughput against the raw limit).
+ * - `ratio-at-most`: figure / baseline ≤ value (cold start against a yardstick measured in the same run).
  * - `overhead-at-most`: figure − baseline ≤ value (latency added over the raw call).
  * - `at-most`: figure ≤ value (cold start ms, bundle KiB, RSS MiB).
  */
 export type Target =
   | { readonly kind: 'ratio-at-least'; readonly value: number }
+  | { readonly kind: 'ratio-at-most'; readonly value: number }
   | { readonly kind: 'overhead-at-most'; readonly value: number; readonly unit: string }
   | { readonly kind: 'at-most'; readonly value: number; readonly unit: string };
 
@@ -50,12 +52,14 @@ export const isMet = (row: SummaryRow): boolean | undefined => {
   if (target.kind === 'at-most') return row.figure <= target.value;
   if (row.baseline === undefined) return undefined;
   if (target.kind === 'ratio-at-least') return row.figure / row.baseline.value >= target.value;
+  if (target.kind === 'ratio-at-most') return row.figure / row.baseline.value <= target.value;
   return row.figure - row.baseline.value <= target.value;
 };
 
 const describeTarget = (target: Target | undefined): string => {
   if (target === undefined) return '';
   if (target.kind === 'ratio-at-least') return `ratio ≥ ${target.value}`;
+  if (target.kind === 'ratio-at-most') return `ratio ≤ ${target.value}`;
   if (target.kind === 'overhead-at-most') return `+${target.value} ${target.unit} max`;
   return `≤ ${formatNumber(target.value)} ${target.unit}`;
 };
