@@ -44,8 +44,8 @@ const EXPOSE_DETAIL_BELOW = 500;
  * says "the status says it all", with `title` the status phrase. What tells problems apart is `code`, the
  * stable identifier callers already switch on.
  */
-export const PROBLEM_TYPE = 'about:blank';
-export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
+const PROBLEM_TYPE = 'about:blank';
+const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /**
  * RFC 9110's reason phrases for the statuses a webhook answers, written out rather than taken from
@@ -66,7 +66,7 @@ const TITLES: Readonly<Record<number, string>> = {
 };
 
 /** An RFC 9457 problem details object, with our `code` and `requestId` as extension members. */
-export interface Problem {
+interface Problem {
   readonly type: typeof PROBLEM_TYPE;
   readonly title: string;
   readonly status: number;
