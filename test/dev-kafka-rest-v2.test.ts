@@ -552,7 +552,7 @@ describe('options and CLI', () => {
     {
       name: 'an unknown flavor',
       options: { flavor: 'kafka' as Flavor },
-      problem: 'flavor must be one of confluent, redpanda, karapace',
+      problem: 'flavor must be one of confluent, redpanda, karapace, strimzi',
     },
     {
       name: 'an empty cluster id',
@@ -589,7 +589,7 @@ describe('options and CLI', () => {
   });
 
   it.each([
-    { argv: ['--flavor', 'kafka'], problem: '--flavor must be one of confluent, redpanda, karapace' },
+    { argv: ['--flavor', 'kafka'], problem: '--flavor must be one of confluent, redpanda, karapace, strimzi' },
     { argv: ['--cluster-id', ''], problem: '--cluster-id must not be empty' },
     { argv: ['--consumer-idle-ms', '0'], problem: '--consumer-idle-ms must be at least 1' },
   ])('rejects $argv', ({ argv, problem }) => {

@@ -489,7 +489,8 @@ export const startKafkaRestServer = async (
       } else if (r.bytes > maxRecordBytes) {
         outcomes[i] = {
           code: KAFKA_REST_ERROR_CODES.KAFKA_ERROR,
-          message: `The message is ${r.bytes} bytes when serialized which is larger than the maximum request size you have configured with the max.request.size configuration.`,
+          // Kafka's RecordTooLargeException text (kafka-clients 2.x and later), which every proxy passes on.
+          message: `The message is ${r.bytes} bytes when serialized which is larger than ${maxRecordBytes}, which is the value of the max.request.size configuration.`,
           reason: RECORD_FAILURE_REASONS.TOO_LARGE,
           partition,
         };

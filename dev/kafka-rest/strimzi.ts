@@ -130,7 +130,13 @@ type Schema =
       readonly required?: readonly string[];
     }
   | { readonly type: 'array'; readonly items: Schema }
-  | { readonly type: 'string'; readonly enum?: readonly string[]; readonly nullable?: boolean }
+  | {
+      readonly type: 'string';
+      readonly enum?: readonly string[];
+      readonly nullable?: boolean;
+      /** The document's `oneOf` of these types, which the binary format narrows to a string. */
+      readonly oneOf?: readonly string[];
+    }
   | { readonly type: 'integer' | 'boolean' };
 
 const jsonType = (value: unknown): string =>
@@ -164,7 +170,13 @@ const validate = (value: unknown, schema: Schema): string[] => {
           continue;
         }
         const inner = validate(item, property);
-        if (inner.length > 0) problems.push(`Property "${name}" does not match schema`, ...inner);
+        if (inner.length > 0) {
+          problems.push(
+            `Property "${name}" does not match schema`,
+            ...inner,
+            `Property "${name}" does not match additional properties schema`,
+          );
+        }
       }
       return problems;
     }
@@ -175,7 +187,14 @@ const validate = (value: unknown, schema: Schema): string[] => {
     }
     case 'string':
       if (value === null && schema.nullable === true) return [];
-      if (typeof value !== 'string') return [typeProblem];
+      if (typeof value !== 'string') {
+        if (schema.oneOf === undefined) return [typeProblem];
+        return [
+          'A subschema had errors',
+          'Instance does not match exactly one subschema (0 matches)',
+          ...schema.oneOf.map((type) => `Instance type ${jsonType(value)} is invalid. Expected ${type}`),
+        ];
+      }
       return schema.enum !== undefined && !schema.enum.includes(value)
         ? [`Instance does not have a value in the enumeration ${JSON.stringify(schema.enum)}`]
         : [];
@@ -221,7 +240,7 @@ const SCHEMAS = {
         items: {
           type: 'object',
           properties: {
-            key: STRING,
+            key: { type: 'string', oneOf: ['array', 'object', 'string'] },
             // The bridge's document lets a null value through; its binary converter then decodes the text.
             value: { type: 'string', nullable: true },
             partition: INTEGER,
