@@ -589,7 +589,10 @@ describe('options and CLI', () => {
   });
 
   it.each([
-    { argv: ['--flavor', 'kafka'], problem: '--flavor must be one of confluent, redpanda, karapace, strimzi' },
+    {
+      argv: ['--flavor', 'kafka'],
+      problem: '--flavor must be one of confluent, redpanda, karapace, strimzi',
+    },
     { argv: ['--cluster-id', ''], problem: '--cluster-id must not be empty' },
     { argv: ['--consumer-idle-ms', '0'], problem: '--consumer-idle-ms must be at least 1' },
   ])('rejects $argv', ({ argv, problem }) => {
