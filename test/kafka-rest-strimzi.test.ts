@@ -224,6 +224,23 @@ describe('Kafka REST client over the Strimzi bridge (local server, strimzi flavo
     expect(String((error as Error).message)).toMatch(/KAFKA_REST_FETCH_BUDGET_BYTES/);
   });
 
+  it('says the instance stays on the bridge when it cannot delete it (Strimzi keeps idle instances by default)', async () => {
+    // Prepare
+    await start({ maxAttempts: 1 });
+    append(['a']);
+    await fetchAt(0);
+    kit.server.inject({ kind: 'status', status: 503, match: { method: 'DELETE' } });
+
+    // Act
+    await kit.client.endFetch('demo', 0, deadlineIn());
+
+    // Assess
+    expect(kit.server.consumerInstances()).toBe(1);
+    expect(kit.log.lines.map((line) => line.message)).toContain(
+      'could not delete a Kafka REST consumer instance; the bridge keeps it unless its http.timeoutSeconds is set',
+    );
+  });
+
   it('reads the log bounds from GET …/partitions/{p}/offsets in one request', async () => {
     // Prepare
     await start();

@@ -77,8 +77,10 @@ const OVERFLOW = 'overflow';
  * Reading over v2 (protocol doc §6, "single-partition checkpointed read"): one consumer instance per
  * partition for the life of the client, created with auto-commit off (the checkpoint table is the source
  * of truth), assigned its one partition and seeked to the offset asked for. A fetch that continues where
- * the last one ended reads on; any other offset seeks again. A lost instance (40403) is recreated once per
- * fetch. `end`/`endAll` (and so `close()`) delete the instances, also after errors.
+ * the last one ended reads on; any other offset seeks again. A lost instance (40403; Strimzi 404) is
+ * recreated once per fetch, an unassigned one re-assigned. On Strimzi, a read refused with 422 over
+ * `max_bytes` (after its poll moved the position) seeks back and reads again at `maxAnswerBytes`.
+ * `end`/`endAll` (and so `close()`) delete the instances, also after errors.
  *
  * The bounds from `GET …/partitions/{p}/offsets` are checked before every seek: an offset outside them is
  * `OffsetOutOfRangeError` saying which side, and never a silent reset by the consumer.
@@ -398,12 +400,14 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
           passThrough: (status) => status === 404,
         });
       } catch (error) {
-        // The proxy drops idle instances itself (consumer.instance.timeout.ms, 5 min by default).
-        deps.log.warn('could not delete a Kafka REST consumer instance; the proxy will expire it', {
-          topic,
-          partition,
-          code: isAppError(error) ? error.code : 'unknown',
-        });
+        // Confluent drops idle instances itself (consumer.instance.timeout.ms, 5 min by default); the
+        // Strimzi bridge only when its http.timeoutSeconds is set.
+        deps.log.warn(
+          options.flavor === 'strimzi'
+            ? 'could not delete a Kafka REST consumer instance; the bridge keeps it unless its http.timeoutSeconds is set'
+            : 'could not delete a Kafka REST consumer instance; the proxy will expire it',
+          { topic, partition, code: isAppError(error) ? error.code : 'unknown' },
+        );
       }
     });
   };
