@@ -33,7 +33,7 @@ export const LOCAL_FILE = 'local.json';
 export const USAGE = `Usage: npm start [-- options]
 
   --dialect v1|v2|v3        the API the functions speak (default v1; the local server speaks all three)
-  --flavor confluent|redpanda|karapace   the server's and the client's quirks (default confluent)
+  --flavor confluent|redpanda|karapace|strimzi   the server's and the client's quirks (default confluent)
   --verbose                 every log line in full (JSON), instead of one short line per event
   --http-port N             webhooks (default ${LOCAL.httpPort})
   --lambda-port N           the offline Lambda API (default ${LOCAL.lambdaPort})

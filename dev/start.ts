@@ -187,7 +187,7 @@ const main = async (): Promise<void> => {
   });
   say(
     'kafka-rest',
-    `Kafka REST (v1, v2, v3; ${options.flavor}) at ${kafka.url}, topics ${Object.keys(LOCAL.topics).join(', ')}; the functions speak ${options.dialect}`,
+    `Kafka REST (${options.flavor === 'strimzi' ? 'the Strimzi bridge API' : `v1, v2, v3; ${options.flavor}`}) at ${kafka.url}, topics ${Object.keys(LOCAL.topics).join(', ')}; the functions speak ${options.dialect}`,
   );
 
   const dynamo = dynalite({ createTableMs: 0 });

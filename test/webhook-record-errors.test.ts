@@ -23,6 +23,9 @@ const CODES: Readonly<Record<string, { final: number[]; retriable: number[]; amb
   // Karapace's code 1 covers per-record timeouts too: never proof that a record is final.
   'v2 karapace': { final: [], retriable: [2], ambiguous: [1] },
   v3: { final: [400, 413, 42207, 50002], retriable: [429, 50003], ambiguous: [40403, 40101] },
+  // The bridge fails a record with 404 (its metadata wait ran out) or 500 (Kafka's producer already
+  // retried, or the record is too large): neither proves the record can never be written.
+  'v2 strimzi': { final: [], retriable: [], ambiguous: [404, 500] },
 };
 
 describe.each(PRODUCE_DIALECTS)(
