@@ -84,7 +84,7 @@ const SENDERS: readonly (Sender & { readonly name: string })[] = [
   },
 ];
 
-describe('webhook verification, proven with the senders own libraries, through the handler', () => {
+describe("webhook verification, proven with the senders' own libraries, through the handler", () => {
   let server: KafkaRestServer;
   let secretsManager: LocalSecretsManager;
   let deps: WebhookHandlerDeps;
