@@ -246,9 +246,13 @@ describe('webhook idempotency (dynalite)', () => {
     expect(whileWinnerProduced.map((answer) => answer.statusCode)).toEqual([409, 409, 409, 409]);
     for (const other of whileWinnerProduced) {
       expect(other.headers).toMatchObject({ 'retry-after': '5' });
+      expect(other.headers).toMatchObject({ 'content-type': 'application/problem+json' });
       expect(JSON.parse(other.body ?? '')).toEqual({
+        type: 'about:blank',
+        title: 'Conflict',
+        status: 409,
+        detail: 'a delivery with the same idempotency key is being processed; retry later',
         code: 'ERR_IDEMPOTENCY_IN_PROGRESS',
-        message: 'a delivery with the same idempotency key is being processed; retry later',
         requestId: 'req',
       });
     }

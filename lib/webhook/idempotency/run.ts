@@ -4,6 +4,7 @@ import { AppError, ERROR_CODES } from '../../errors.js';
 import type { ProduceRecord } from '../../kafka-rest/types.js';
 import type { Log } from '../../log.js';
 import { describeFound, readJsonPointer } from '../json-pointer.js';
+import { toProblemResponse } from '../respond.js';
 import type { IdempotencyConfig } from './config.js';
 import type { IdempotencyStore, StoredResponse } from './store.js';
 
@@ -232,15 +233,16 @@ export const toReplayedResponse = (stored: StoredResponse): Response => ({
   body: stored.body,
 });
 
-export const toInProgressResponse = (requestId: string, retryAfter: number): Response => ({
-  statusCode: 409,
-  headers: { 'content-type': 'application/json', 'retry-after': String(retryAfter) },
-  body: JSON.stringify({
-    code: IDEMPOTENCY_IN_PROGRESS_CODE,
-    message: 'a delivery with the same idempotency key is being processed; retry later',
-    requestId,
-  }),
-});
+export const toInProgressResponse = (requestId: string, retryAfter: number): Response =>
+  toProblemResponse(
+    {
+      status: 409,
+      code: IDEMPOTENCY_IN_PROGRESS_CODE,
+      detail: 'a delivery with the same idempotency key is being processed; retry later',
+      requestId,
+    },
+    { 'retry-after': String(retryAfter) },
+  );
 
 const retryAfterSeconds = (expiresAtMs: number, nowMs: number): number =>
   Math.min(MAX_IN_PROGRESS_RETRY_AFTER_SECONDS, Math.max(1, Math.ceil((expiresAtMs - nowMs) / 1_000)));
