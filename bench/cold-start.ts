@@ -14,9 +14,9 @@
  *   npx tsx bench/cold-start.ts [--quick] [--only=<text>] [--load=<n>] [--cpu-prof=<dir>] [--bundle=<fn>:<file.mjs>]
  *
  * `--load=<n>`: invocations after the first in one process per configuration (peak RSS under load).
- * `--bundle=webhook:/path/to/webhook.mjs` adds a bundle of your own (an experiment, run with
- * `SECRETS_SOURCE=extension`) to the scenario table, not to the summary; it must sit under this repo's
- * node_modules (or next to one) so that it finds the AWS SDK.
+ * `--bundle=webhook:/path/to/webhook.mjs` adds a bundle of your own (an experiment, run with either
+ * secret source, e.g. an older commit's for a before/after in one run) to the scenario table, not to the
+ * summary; it must sit under this repo's node_modules (or next to one) so that it finds the AWS SDK.
  * `--only=<text>` measures only the configurations whose label contains <text>; `--cpu-prof=<dir>` keeps a
  * V8 CPU profile of every probe process in <dir> (open them in Chrome DevTools).
  */
@@ -217,14 +217,16 @@ const main = async (): Promise<void> => {
     }
   }
   for (const extra of EXTRA_BUNDLES) {
-    configurations.push({
-      label: `${extra.fn} (${extra.file.split('/').slice(-3).join('/')}, extension)`,
-      target: pathToFileURL(extra.file).href,
-      fn: extra.fn,
-      secrets: 'extension',
-      bundle: { fn: extra.fn, file: extra.file, bytes: statSync(extra.file).size },
-      kind: 'experiment',
-    });
+    for (const secrets of ['sdk', 'extension'] as const) {
+      configurations.push({
+        label: `${extra.fn} (${extra.file.split('/').slice(-4).join('/')}, secret via ${secrets})`,
+        target: pathToFileURL(extra.file).href,
+        fn: extra.fn,
+        secrets,
+        bundle: { fn: extra.fn, file: extra.file, bytes: statSync(extra.file).size },
+        kind: 'experiment',
+      });
+    }
   }
   if (ONLY !== undefined) {
     const kept = configurations.filter((config) => config.kind === 'baseline' || config.label.includes(ONLY));

@@ -206,7 +206,7 @@ describe('createExtensionSecretFetcher against a local stand-in of the Lambda ex
   });
 });
 
-describe('the extension with the SDK as its fallback (local Secrets Manager endpoint)', () => {
+describe('the extension with a direct Secrets Manager read as its fallback (local endpoint)', () => {
   let extension: LocalSecretsExtension;
   let sm: LocalSecretsManager;
 
@@ -222,7 +222,7 @@ describe('the extension with the SDK as its fallback (local Secrets Manager endp
     await sm.close();
   });
 
-  it('when nothing listens on the port, reads through the SDK, says so once without the token, and stops trying the port', async () => {
+  it('when nothing listens on the port, reads from Secrets Manager directly, says so once without the token, and stops trying the port', async () => {
     // Prepare
     const log = createMemoryLog();
     const fetcher = createExtensionSecretFetcher({
@@ -267,7 +267,7 @@ describe('the extension with the SDK as its fallback (local Secrets Manager endp
       expectedSdkCalls: 1,
     },
     {
-      name: 'the extension already serves the rotated version: the SDK is not needed',
+      name: 'the extension already serves the rotated version: Secrets Manager is not asked',
       extensionValue: VALUE_V2,
       expectedSdkCalls: 0,
     },
@@ -310,7 +310,7 @@ describe('createSecretsCacheFromConfig and createKafkaRestFromConfig', () => {
     });
     sm = await startSecretsManager({ [SECRET_ID]: VALUE_V1 });
     kafkaRest = await startKafkaRestServer({ apiKey: VALUE_V1, topics: { demo: 1 } });
-    // The SDK's default credential chain reads these; the local endpoint checks nothing.
+    // The signed call reads the execution role's credentials from these; the local endpoint checks nothing.
     vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
     vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
   });
