@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Resolves the peers' jars into .peers/jars/{kafka,bridge} (Maven's own cache makes later runs fast):
 # Apache Kafka from Maven Central through peers/pom.xml; the Strimzi Kafka Bridge from Maven Central too
-# when it is served there, else from PEERS_BRIDGE_HOME, an unpacked bridge release (its libs/ folder,
-# as in the release archives the Strimzi project publishes). Neither found: a loud failure, never a skip.
+# when it is served there, else from PEERS_BRIDGE_HOME (default /opt/strimzi-kafka-bridge-1.1.0), an
+# unpacked bridge release (its libs/ folder, as in the release archives the Strimzi project publishes).
+# Neither found: a loud failure, never a skip.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -23,16 +24,15 @@ kafka_jar=$(cd "$PEERS_JARS/kafka" && ls kafka_2.13-*.jar)
 if resolve bridge bridge; then
   bridge_from="Maven Central"
 else
-  [ -n "${PEERS_BRIDGE_HOME:-}" ] || peers_fail "io.strimzi:kafka-bridge is not served by the Maven repository \
-reached here (see $PEERS_DIR/mvn-bridge.log), and PEERS_BRIDGE_HOME is not set: point it to an unpacked \
-Strimzi Kafka Bridge release (the folder with libs/)"
-  compgen -G "$PEERS_BRIDGE_HOME/libs/io.strimzi.kafka-bridge-*.jar" >/dev/null ||
-    peers_fail "PEERS_BRIDGE_HOME=$PEERS_BRIDGE_HOME has no libs/io.strimzi.kafka-bridge-*.jar"
+  home="${PEERS_BRIDGE_HOME:-/opt/strimzi-kafka-bridge-1.1.0}"
+  compgen -G "$home/libs/io.strimzi.kafka-bridge-*.jar" >/dev/null || peers_fail "io.strimzi:kafka-bridge is not \
+served by the Maven repository reached here (see $PEERS_DIR/mvn-bridge.log), and $home has no \
+libs/io.strimzi.kafka-bridge-*.jar: unpack a Strimzi Kafka Bridge release there, or set PEERS_BRIDGE_HOME to one"
   rm -rf "${PEERS_JARS:?}/bridge"
-  cp -r "$PEERS_BRIDGE_HOME/libs" "$PEERS_JARS/bridge"
-  bridge_from="PEERS_BRIDGE_HOME=$PEERS_BRIDGE_HOME"
+  cp -r "$home/libs" "$PEERS_JARS/bridge"
+  bridge_from="the unpacked release at $home, not Maven"
 fi
 bridge_jar=$(cd "$PEERS_JARS/bridge" && ls ./*kafka-bridge-*.jar | sed 's|^\./||')
 
-printf 'kafka=%s\nbridge=%s\nbridge_from=%s\n' "$kafka_jar" "$bridge_jar" "$bridge_from" >"$PEERS_JARS/versions"
+printf 'kafka=%q\nbridge=%q\nbridge_from=%q\n' "$kafka_jar" "$bridge_jar" "$bridge_from" >"$PEERS_JARS/versions"
 echo "peers: jars ready in $(($(date +%s) - started)) s: $kafka_jar (Maven Central), $bridge_jar ($bridge_from)"
