@@ -303,6 +303,24 @@ describe('signed AWS JSON calls over a real socket', () => {
     expect(scripted.received).toHaveLength(1);
   });
 
+  it('fails a 200 whose body is not JSON as no usable answer (it may have been applied), without retrying it', async () => {
+    // Prepare
+    answers.push({ status: 200, body: '<html>captive portal</html>' });
+
+    // Act
+    const error = await client()
+      .call('GetItem', {})
+      .catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(AwsRequestError);
+    expect(error).toMatchObject({
+      code: 'MALFORMED_ANSWER',
+      message: 'dynamodb GetItem: the answer is not JSON',
+    });
+    expect(scripted.received).toHaveLength(1);
+  });
+
   it('takes the error code from X-Amzn-ErrorType when the body has none', async () => {
     // Prepare
     answers.push({

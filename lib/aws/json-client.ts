@@ -11,8 +11,9 @@ import { type AwsCredentials, signRequest } from './sigv4.js';
  * its signer a few.
  *
  * Failures keep the SDK's shape, so callers map both alike: an AWS error answer throws
- * {@link AwsServiceError} (`name` = the AWS error code, `$metadata.httpStatusCode`), no answer throws
- * {@link AwsRequestError} (`code`: the network failure), and an abort throws the signal's reason.
+ * {@link AwsServiceError} (`name` = the AWS error code, `$metadata.httpStatusCode`), no usable answer throws
+ * {@link AwsRequestError} (`code`: the network failure, or `MALFORMED_ANSWER`), and an abort throws the
+ * signal's reason.
  *
  * Retries follow the policy of the SDK it replaces (@smithy/core 3.41 standard mode): up to `maxAttempts`
  * (default 4) attempts; retried are throttling errors (HTTP 429 or a throttling code such as
@@ -86,7 +87,10 @@ export class AwsServiceError extends Error {
   }
 }
 
-/** No answer: the connection failed or broke, or an attempt timed out. The request may have been applied. */
+/**
+ * No usable answer: the connection failed or broke, an attempt timed out, or a 200 was not JSON. The request
+ * may have been applied.
+ */
 export class AwsRequestError extends Error {
   override readonly name = 'AwsRequestError';
   readonly code: string;
@@ -213,6 +217,20 @@ const toServiceError = (status: number, headerType: unknown, text: string): AwsS
   return new AwsServiceError(name, typeof message === 'string' ? message : `HTTP ${status}`, status);
 };
 
+/** A 200 whose body is not JSON is no usable answer (the call may have been applied), and not retried. */
+const parseAnswer = (text: string, protocol: AwsJsonProtocol, operation: string): unknown => {
+  if (text === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new AwsRequestError(
+      'MALFORMED_ANSWER',
+      `${protocol.service} ${operation}: the answer is not JSON`,
+      { cause: error },
+    );
+  }
+};
+
 const defaultEndpoint = (service: string, region: string): URL =>
   new URL(`https://${service}.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`);
 
@@ -303,9 +321,9 @@ const buildClient = (
       if (answer.statusCode !== 200) {
         throw toServiceError(answer.statusCode, answer.headers['x-amzn-errortype'], text);
       }
-      return text === '' ? {} : JSON.parse(text);
+      return parseAnswer(text, protocol, operation);
     } catch (error) {
-      if (error instanceof AwsServiceError) throw error;
+      if (error instanceof AwsServiceError || error instanceof AwsRequestError) throw error;
       if (signal?.aborted === true) throw signal.reason;
       const code = timed.signal.reason === ATTEMPT_TIMED_OUT ? 'ETIMEDOUT' : (errorCode(error) ?? 'UNKNOWN');
       throw new AwsRequestError(code, `${protocol.service} ${operation}: no answer (${code})`, {
