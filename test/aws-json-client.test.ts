@@ -3,7 +3,7 @@ import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDynamoDb } from '../lib/aws/dynamodb.js';
 import {
   AwsRequestError,
@@ -233,6 +233,7 @@ describe('signed AWS JSON calls over a real socket', () => {
     scripted = await startScripted(answers);
   });
   afterEach(async () => {
+    vi.unstubAllEnvs();
     await scripted.close();
   });
 
@@ -263,6 +264,26 @@ describe('signed AWS JSON calls over a real socket', () => {
       /^AWS4-HMAC-SHA256 Credential=AKIDLOCAL\/\d{8}\/eu-west-1\/dynamodb\/aws4_request, SignedHeaders=content-type;host;x-amz-date;x-amz-security-token;x-amz-target, Signature=[0-9a-f]{64}$/,
     );
     expect(JSON.parse(request?.body ?? '')).toEqual({ TableName: 't', Key: { pk: { S: 'a' } } });
+  });
+
+  it('signs with the Lambda environment’s keys, session token and region when given none', async () => {
+    // Prepare
+    vi.stubEnv('AWS_ACCESS_KEY_ID', 'AKIDFROMENV');
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'env-secret');
+    vi.stubEnv('AWS_SESSION_TOKEN', 'env-session-token');
+    vi.stubEnv('AWS_REGION', 'eu-central-2');
+    const fromEnvironment = createAwsJsonClient(SECRETS_MANAGER, { endpoint: scripted.endpoint });
+
+    // Act
+    await fromEnvironment.call('GetSecretValue', { SecretId: 's' });
+
+    // Assess
+    const headers = scripted.received[0]?.headers;
+    expect(headers?.['x-amz-security-token']).toBe('env-session-token');
+    expect(headers?.['x-amz-target']).toBe('secretsmanager.GetSecretValue');
+    expect(headers?.authorization).toContain('Credential=AKIDFROMENV/');
+    expect(headers?.authorization).toContain('/eu-central-2/secretsmanager/aws4_request');
+    await fromEnvironment.close();
   });
 
   it.each([
