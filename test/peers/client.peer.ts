@@ -1,10 +1,46 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawCall } from '../../dev/kafka-rest/raw-client.js';
 import { ERROR_CODES } from '../../lib/errors.js';
 import { isOffsetOutOfRangeError } from '../../lib/kafka-rest/errors.js';
 import type { KafkaRestClient, ProduceRecord } from '../../lib/kafka-rest/types.js';
+import { V2_BINARY, V2_JSON } from './exchanges.js';
 import { bridgeClient, createTopic, deadline, loadPeers, type Peers, readAll, uniqueTopic } from './peers.js';
 
 const text = (value: string) => Buffer.from(value);
+
+/**
+ * The status of a first non-empty read of partition 0 from offset 0 with `max_bytes`, through a consumer
+ * instance of its own (removed after), straight on the wire: what the bridge does with such a read.
+ */
+const rawRead = async (peers: Peers, topic: string, maxBytes: number): Promise<number> => {
+  const group = uniqueTopic('raw');
+  const base = `/consumers/${group}/instances/raw`;
+  const control = { 'content-type': V2_JSON, accept: V2_JSON };
+  await rawCall(peers.bridgeUrl, 'POST', `/consumers/${group}`, {
+    headers: control,
+    body: { name: 'raw', format: 'binary', 'enable.auto.commit': false },
+  });
+  try {
+    await rawCall(peers.bridgeUrl, 'POST', `${base}/assignments`, {
+      headers: control,
+      body: { partitions: [{ topic, partition: 0 }] },
+    });
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const reply = await rawCall(
+        peers.bridgeUrl,
+        'GET',
+        `${base}/records?timeout=1000&max_bytes=${maxBytes}`,
+        {
+          headers: { accept: V2_BINARY },
+        },
+      );
+      if (reply.status !== 200 || reply.text !== '[]') return reply.status;
+    }
+    return 200;
+  } finally {
+    await rawCall(peers.bridgeUrl, 'DELETE', base, { headers: { accept: V2_JSON } });
+  }
+};
 
 describe('the Kafka REST client (v2 strimzi) against the real bridge', () => {
   let peers: Peers;
@@ -186,8 +222,10 @@ describe('the Kafka REST client (v2 strimzi) against the real bridge', () => {
     const small = bridgeClient(peers, { fetchMaxBytes: 5000, fetchWaitMs: 500 });
 
     try {
+      const overflow = await rawRead(peers, own, 5000);
       const read = await readAll(small, own, 0, 0, 30);
 
+      expect(overflow, 'the bridge refuses such a read').toBe(422);
       expect(read.map((r) => r.offset)).toEqual(Array.from({ length: 30 }, (_, i) => i));
       expect(read.every((r, i) => r.value?.equals(values[i] ?? Buffer.alloc(0)))).toBe(true);
     } finally {
