@@ -8,6 +8,7 @@ import { createDrainDeps } from '../../lib/drain/deps.js';
 import type { KafkaRestClient } from '../../lib/kafka-rest/types.js';
 import { lambdaContext } from '../fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from '../fixtures/sqs.js';
+import { startFakeSqs } from '../helpers/aws-fakes.js';
 import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from '../helpers/dynalite.js';
 import {
   bridgeClient,
@@ -175,8 +176,8 @@ describe('the functions through their own deps factories, against the real bridg
       await sink.close();
     });
 
-    it('delivers every record in offset order per partition and commits past them; a second run delivers nothing', async () => {
-      // Prepare
+    /** A new topic of PARTITIONS partitions holding p0-0 … p0-39 in partition 0, and so on. */
+    const filledTopic = async (): Promise<string> => {
       const topic = uniqueTopic('drain');
       await createTopic(peers, topic, PARTITIONS);
       for (let p = 0; p < PARTITIONS; p += 1) {
@@ -187,23 +188,32 @@ describe('the functions through their own deps factories, against the real bridg
         );
         expect(results.every((r) => r.ok)).toBe(true);
       }
-      const drainId = `${topic}-http`;
-      const deps = createDrainDeps(
+      return topic;
+    };
+
+    /** The drain's deps for one drain of `topic` to `sinkConfig`, its checkpoints in dynalite. */
+    const drainDeps = (
+      topic: string,
+      drainId: string,
+      sinkConfig: object,
+      env: Record<string, string> = {},
+    ) =>
+      createDrainDeps(
         loadConfig({
           ...functionEnv(peers),
+          ...env,
           KAFKA_REST_CONSUMER_GROUP: uniqueTopic('drain-group'),
           CHECKPOINT_TABLE: dynamo.tableName,
           DYNAMODB_ENDPOINT: dynamo.endpoint,
-          DRAINS: JSON.stringify([
-            {
-              id: drainId,
-              topic,
-              batchSize: 7,
-              sink: { type: 'http', url: `${sink.url}/in`, allowHttp: true },
-            },
-          ]),
+          DRAINS: JSON.stringify([{ id: drainId, topic, batchSize: 7, sink: sinkConfig }]),
         }),
       );
+
+    it('delivers every record in offset order per partition and commits past them; a second run delivers nothing', async () => {
+      // Prepare
+      const topic = await filledTopic();
+      const drainId = `${topic}-http`;
+      const deps = drainDeps(topic, drainId, { type: 'http', url: `${sink.url}/in`, allowHttp: true });
 
       try {
         // Act
@@ -229,6 +239,32 @@ describe('the functions through their own deps factories, against the real bridg
           .filter((request) => request.headers['kafka-partition'] === String(p))
           .map((request) => request.body.toString());
         expect(delivered).toEqual(Array.from({ length: 40 }, (_, i) => `p${p}-${i}`));
+      }
+    });
+
+    it('delivers every partition to an SQS FIFO queue in offset order, one message group per partition', async () => {
+      // Prepare
+      const topic = await filledTopic();
+      const sqs = await startFakeSqs();
+      const deps = drainDeps(
+        topic,
+        `${topic}-sqs`,
+        { type: 'sqs', queueUrl: sqs.queueUrl('out.fifo') },
+        { SQS_ENDPOINT: sqs.endpoint },
+      );
+
+      try {
+        // Act
+        const report = await makeDrainHandler(() => deps)({}, lambdaContext(60_000));
+
+        // Assess
+        expect(report.drains[0]?.partitions.map((p) => p.outcome)).toEqual(['caught-up', 'caught-up']);
+        expect(Object.values(sqs.groups('out.fifo')).sort()).toEqual(
+          Array.from({ length: PARTITIONS }, (_, p) => Array.from({ length: 40 }, (_, i) => `p${p}-${i}`)),
+        );
+      } finally {
+        await deps.close?.();
+        await sqs.close();
       }
     });
   });
