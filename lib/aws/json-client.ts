@@ -279,6 +279,7 @@ const buildClient = (
         path: endpoint.pathname,
         headers: {
           'content-type': protocol.contentType,
+          'content-length': String(Buffer.byteLength(body)),
           'x-amz-target': `${protocol.targetPrefix}.${operation}`,
         },
         body,
