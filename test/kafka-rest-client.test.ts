@@ -1475,7 +1475,7 @@ describe('createKafkaRestFromConfig', () => {
 
   // A fresh process, because this one has loaded the SDK already (the Secrets Manager helper). One process
   // for all three cases keeps it fast: the SDK, once loaded, stays loaded, so the secret id case goes last.
-  it('loads the Secrets Manager SDK only for a secret id: not for auth=none nor a literal key', () => {
+  it('loads no Secrets Manager SDK, not even for a secret id (one signed GetSecretValue)', () => {
     // Prepare
     const script = `
       import { createRequire } from 'node:module';
@@ -1510,7 +1510,7 @@ describe('createKafkaRestFromConfig', () => {
     expect(JSON.parse(child.stdout)).toEqual({
       none: { loaded: false, code: 'ERR_UPSTREAM_NETWORK' },
       literal: { loaded: false, code: 'ERR_UPSTREAM_NETWORK' },
-      secretId: { loaded: true, code: 'ERR_SECRET' },
+      secretId: { loaded: false, code: 'ERR_SECRET' },
     });
   });
 });

@@ -1,5 +1,5 @@
-// No value export pulls in the DynamoDB SDK: `store.ts` (createIdempotencyStore)
-// is imported directly by whoever needs it, or loaded on first use through `createLazyIdempotencyStore`.
+// `store.ts` (createIdempotencyStore) is imported directly where it is needed; `createLazyIdempotencyStore`
+// builds it on a signed DynamoDB client that connects on first use.
 export {
   DEFAULT_IN_PROGRESS_TTL_MS,
   IDEMPOTENCY_SOURCES,
