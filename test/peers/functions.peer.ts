@@ -3,10 +3,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { type HttpSink, startHttpSink } from '../../dev/http-sink.js';
 import { makeHandler as makeDrainHandler } from '../../handlers/drain.js';
 import { createQueueDeps, makeHandler as makeQueueHandler } from '../../handlers/queue.js';
+import { createWebhookDeps, makeHandler as makeWebhookHandler } from '../../handlers/webhook.js';
 import { loadConfig } from '../../lib/config.js';
 import { createDrainDeps } from '../../lib/drain/deps.js';
 import type { KafkaRestClient } from '../../lib/kafka-rest/types.js';
-import { lambdaContext } from '../fixtures/api-gateway.js';
+import { loadWebhookConfig } from '../../lib/webhook/config.js';
+import { httpApiEvent, lambdaContext } from '../fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from '../fixtures/sqs.js';
 import { startFakeSqs } from '../helpers/aws-fakes.js';
 import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from '../helpers/dynalite.js';
@@ -152,6 +154,41 @@ describe('the functions through their own deps factories, against the real bridg
       expect(failedBodies).toEqual(['A2', 'A3', 'A4']);
       expect(values.filter((v) => v.startsWith('A'))).toEqual(['A1']);
       expect(values.filter((v) => v.startsWith('B'))).toEqual(['B1', 'B2', 'B3', 'B4']);
+    });
+  });
+
+  describe('webhook', () => {
+    it('answers 202 with the offset the bridge acknowledged, the record keyed by its header; an unknown topic is a 503 to retry', async () => {
+      const topic = uniqueTopic('hooks');
+      await createTopic(peers, topic, PARTITIONS);
+      const deps = createWebhookDeps(
+        loadWebhookConfig({
+          ...functionEnv(peers),
+          WEBHOOK_ROUTES: JSON.stringify({
+            orders: { topic, verify: { scheme: 'none' }, key: { header: 'X-Order-Id' } },
+            missing: { topic: uniqueTopic('missing'), verify: { scheme: 'none' } },
+          }),
+        }),
+      );
+      const handler = makeWebhookHandler(() => deps);
+
+      try {
+        const accepted = await handler(
+          httpApiEvent('/hooks/orders', '{"order":1}', { headers: { 'x-order-id': 'o-1' } }),
+          lambdaContext(30_000),
+        );
+        const refused = await handler(httpApiEvent('/hooks/missing', '{}'), lambdaContext(30_000));
+
+        expect(accepted.statusCode).toBe(202);
+        const answer = JSON.parse(accepted.body ?? '') as { partition: number; offset: number };
+        const [record] = await readAll(reader, topic, answer.partition, answer.offset, 1);
+        expect([record?.key?.toString(), record?.value?.toString()]).toEqual(['o-1', '{"order":1}']);
+        // The bridge's per-record 404 is not final: the sender must retry, never drop the event.
+        expect(refused.statusCode).toBe(503);
+        expect(refused.headers?.['retry-after'] ?? refused.headers?.['Retry-After']).toBeDefined();
+      } finally {
+        await deps.kafka.close();
+      }
     });
   });
 
