@@ -185,7 +185,7 @@ describe('the functions through their own deps factories, against the real bridg
         expect([record?.key?.toString(), record?.value?.toString()]).toEqual(['o-1', '{"order":1}']);
         // The bridge's per-record 404 is not final: the sender must retry, never drop the event.
         expect(refused.statusCode).toBe(503);
-        expect(refused.headers?.['retry-after'] ?? refused.headers?.['Retry-After']).toBeDefined();
+        expect(refused.headers?.['retry-after']).toMatch(/^\d+$/);
       } finally {
         await deps.kafka.close();
       }
