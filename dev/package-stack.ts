@@ -13,6 +13,7 @@ const NOT_COPIED = new Set([
   '.data',
   'coverage',
   'dist',
+  '.peers',
 ]);
 /** Packaging takes 5–15 s here; far beyond that, something hangs. */
 const PACKAGE_TIMEOUT_MS = 180_000;

@@ -118,9 +118,12 @@ describe('every dialect end to end, through the functions’ own deps factories'
           }),
         );
 
+        let checkpoints: Awaited<ReturnType<typeof deps.checkpoints.list>>;
         try {
           // Act
           const report = await makeDrainHandler(() => deps)({}, lambdaContext(20_000));
+          // Read before the deps close their DynamoDB client.
+          checkpoints = await deps.checkpoints.list({ drainId });
           // Assess: each run deletes its consumer instances itself, not only when the container goes away.
           expect(server.consumerInstances()).toBe(0);
           expect(report.drains[0]?.partitions.map((partition) => [partition.outcome, partition.lag])).toEqual(
@@ -136,7 +139,6 @@ describe('every dialect end to end, through the functions’ own deps factories'
             .map((request) => request.body.toString());
           expect(delivered).toEqual(Array.from({ length: 30 }, (_, i) => `p${p}-${i}`));
         }
-        const checkpoints = await deps.checkpoints.list({ drainId });
         expect(checkpoints.map((checkpoint) => [checkpoint.partition, checkpoint.nextOffset]).sort()).toEqual(
           [
             [0, 30],
