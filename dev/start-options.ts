@@ -19,6 +19,8 @@ export const PORTS = {
 export type PortName = keyof typeof PORTS;
 
 export interface StartOptions {
+  /** `strimzi`: the functions talk to the real Kafka and Strimzi bridge of peers/ instead of our server. */
+  readonly peers: 'strimzi' | undefined;
   readonly dialect: KafkaRestDialect;
   readonly flavor: KafkaRestFlavor;
   readonly verbose: boolean;
@@ -34,6 +36,8 @@ export const USAGE = `Usage: npm start [-- options]
 
   --dialect v1|v2|v3        the API the functions speak (default v1; the local server speaks all three)
   --flavor confluent|redpanda|karapace|strimzi   the server's and the client's quirks (default confluent)
+  --peers strimzi           the real Apache Kafka and Strimzi Kafka Bridge (peers/: a JDK >= 21, Maven, a
+                            bridge release) instead of the local Kafka REST server; implies v2/strimzi
   --verbose                 every log line in full (JSON), instead of one short line per event
   --http-port N             webhooks (default ${LOCAL.httpPort})
   --lambda-port N           the offline Lambda API (default ${LOCAL.lambdaPort})
@@ -65,6 +69,7 @@ export const parseStartOptions = (
         dialect: { type: 'string' },
         flavor: { type: 'string' },
         verbose: { type: 'boolean', default: false },
+        peers: { type: 'string' },
         help: { type: 'boolean', default: false },
         routes: { type: 'string' },
         ...Object.fromEntries(Object.values(PORTS).map(({ flag }) => [flag, { type: 'string' as const }])),
@@ -93,8 +98,15 @@ export const parseStartOptions = (
     problems.push(`--${name} must be one of ${allowed.join(' | ')}, got ${JSON.stringify(value)}`);
     return fallback;
   };
-  const dialect = choose('dialect', KAFKA_REST_DIALECTS, 'v1');
-  const flavor = choose('flavor', KAFKA_REST_FLAVORS, 'confluent');
+  const peers = values.peers === undefined ? undefined : choose('peers', ['strimzi'] as const, 'strimzi');
+  // The real bridge speaks only its own v2: the flavor follows.
+  const dialect = choose('dialect', KAFKA_REST_DIALECTS, peers === undefined ? 'v1' : 'v2');
+  const flavor = choose('flavor', KAFKA_REST_FLAVORS, peers === undefined ? 'confluent' : 'strimzi');
+  if (peers !== undefined && (dialect !== 'v2' || flavor !== 'strimzi')) {
+    problems.push(
+      '--peers strimzi talks to the Strimzi bridge: leave --dialect and --flavor out (v2, strimzi)',
+    );
+  }
 
   const ports = {} as Record<PortName, number>;
   for (const [name, { flag }] of Object.entries(PORTS) as [PortName, (typeof PORTS)[PortName]][]) {
@@ -125,7 +137,7 @@ export const parseStartOptions = (
   }
 
   if (problems.length > 0) return { problems, help: false };
-  return { options: { dialect, flavor, verbose: values.verbose === true, ports, routes } };
+  return { options: { peers, dialect, flavor, verbose: values.verbose === true, ports, routes } };
 };
 
 /** The local file's text, when the developer has one. */

@@ -5,8 +5,9 @@
  * once our own webhook function answers; then it runs the drain every few seconds through the offline
  * Lambda API (a real schedule fires at most once a minute, too slow to watch a record come through).
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -68,12 +69,20 @@ const busyPorts = async (ports: StartOptions['ports']): Promise<string[]> => {
   return busy;
 };
 
-/** The stage parameters that follow from the options: every URL points at our own servers' ports. */
-const localParams = ({ dialect, flavor, ports, routes }: StartOptions): Record<string, string> => ({
+/**
+ * The stage parameters that follow from the options: every URL points at our own servers' ports, or the
+ * proxy URL at the real bridge (which takes no credential).
+ */
+const localParams = (
+  { dialect, flavor, ports, routes }: StartOptions,
+  bridgeUrl: string | undefined,
+): Record<string, string> => ({
   kafkaRestDialect: dialect,
   kafkaRestFlavor: flavor,
   ...(dialect === 'v3' ? { kafkaRestClusterId: LOCAL.clusterId } : {}),
-  kafkaRestUrl: `http://127.0.0.1:${ports.kafkaRestPort}`,
+  ...(bridgeUrl === undefined
+    ? { kafkaRestUrl: `http://127.0.0.1:${ports.kafkaRestPort}` }
+    : { kafkaRestUrl: bridgeUrl, kafkaRestAuth: 'none' }),
   dynamodbEndpoint: `http://127.0.0.1:${ports.dynamoPort}`,
   drains: JSON.stringify(LOCAL.drains(ports.sinkPort)),
   ...(routes === undefined ? {} : { webhookRoutes: routes }),
@@ -117,6 +126,22 @@ const configProblems = async (params: Record<string, string>): Promise<string[]>
     }
   }
   return problems;
+};
+
+const stopPeers = (): void => {
+  spawnSync('bash', ['peers/stop.sh', '--quiet'], { cwd: ROOT, stdio: 'inherit' });
+};
+
+/** Starts the real pair of peers/ (its own checks and messages), and answers the bridge's URL. */
+const startPeers = (): string => {
+  const started = spawnSync('bash', ['peers/start.sh'], { cwd: ROOT, stdio: 'inherit' });
+  if (started.status !== 0)
+    fail('the real peers did not start (see above; peers/README.md says what they need)', []);
+  const env = readFileSync(new URL('.peers/run/peers.env', ROOT), 'utf8');
+  const url = /^PEERS_BRIDGE_URL=(.+)$/m.exec(env)?.[1];
+  if (url === undefined)
+    return fail('the real peers started but .peers/run/peers.env names no bridge URL', []);
+  return url;
 };
 
 /** Waits until our webhook function answers its own 404 for `/hooks`: not merely "something on the port". */
@@ -167,27 +192,33 @@ const main = async (): Promise<void> => {
   const { options } = parsed;
   const { ports } = options;
 
-  const busy = await busyPorts(ports);
+  const busy = await busyPorts(options.peers === undefined ? ports : { ...ports, kafkaRestPort: 0 });
   if (busy.length > 0) fail('cannot start:', busy);
-  const params = localParams(options);
+  const bridgeUrl = options.peers === undefined ? undefined : startPeers();
+  const params = localParams(options, bridgeUrl);
   const problems = await configProblems(params);
   if (problems.length > 0)
     fail('the functions’ settings are invalid (serverless.yml params.local, flags, local.json):', problems);
 
   // serverless offline loads whatever handler file it finds first: drop bundles of an earlier build.
   await rm(new URL('.esbuild', ROOT), { recursive: true, force: true });
-  const kafka = await startKafkaRestServer({
-    port: ports.kafkaRestPort,
-    topics: LOCAL.topics,
-    apiKey: LOCAL.apiKey,
-    unknownTopic: '404',
-    flavor: options.flavor,
-    clusterId: LOCAL.clusterId,
-    ...(options.verbose ? { log: (line: string) => say('kafka-rest', line) } : {}),
-  });
+  const kafka =
+    bridgeUrl !== undefined
+      ? undefined
+      : await startKafkaRestServer({
+          port: ports.kafkaRestPort,
+          topics: LOCAL.topics,
+          apiKey: LOCAL.apiKey,
+          unknownTopic: '404',
+          flavor: options.flavor,
+          clusterId: LOCAL.clusterId,
+          ...(options.verbose ? { log: (line: string) => say('kafka-rest', line) } : {}),
+        });
   say(
     'kafka-rest',
-    `Kafka REST (${options.flavor === 'strimzi' ? 'the Strimzi bridge API' : `v1, v2, v3; ${options.flavor}`}) at ${kafka.url}, topics ${Object.keys(LOCAL.topics).join(', ')}; the functions speak ${options.dialect}`,
+    kafka === undefined
+      ? `the real Strimzi Kafka Bridge at ${bridgeUrl} in front of a real Kafka (peers/), topics demo, orders; the functions speak v2 (strimzi)`
+      : `Kafka REST (${options.flavor === 'strimzi' ? 'the Strimzi bridge API' : `v1, v2, v3; ${options.flavor}`}) at ${kafka.url}, topics ${Object.keys(LOCAL.topics).join(', ')}; the functions speak ${options.dialect}`,
   );
 
   const dynamo = dynalite({ createTableMs: 0 });
@@ -237,10 +268,11 @@ const main = async (): Promise<void> => {
       stopping = true;
       offline.kill('SIGINT');
       await Promise.allSettled([
-        kafka.close(),
+        kafka?.close(),
         sink.close(),
         new Promise((resolve) => dynamo.close(resolve)),
       ]);
+      if (bridgeUrl !== undefined) stopPeers();
     }
     process.exit(code);
   };

@@ -3,7 +3,7 @@
 # Apache Kafka from Maven Central through peers/pom.xml; the Strimzi Kafka Bridge from Maven Central too
 # when it is served there, else from PEERS_BRIDGE_HOME (default /opt/strimzi-kafka-bridge-1.1.0), an
 # unpacked bridge release (its libs/ folder, as in the release archives the Strimzi project publishes).
-# Neither found: a loud failure, never a skip.
+# Kafka not resolved: a failure (exit 1). The bridge found nowhere: exit 3 (lib.sh), said plainly.
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -25,7 +25,7 @@ if resolve bridge bridge; then
   bridge_from="Maven Central"
 else
   home="${PEERS_BRIDGE_HOME:-/opt/strimzi-kafka-bridge-1.1.0}"
-  compgen -G "$home/libs/io.strimzi.kafka-bridge-*.jar" >/dev/null || peers_fail "io.strimzi:kafka-bridge is not \
+  compgen -G "$home/libs/io.strimzi.kafka-bridge-*.jar" >/dev/null || peers_bridge_unavailable "io.strimzi:kafka-bridge is not \
 served by the Maven repository reached here (see $PEERS_DIR/mvn-bridge.log), and $home has no \
 libs/io.strimzi.kafka-bridge-*.jar: unpack a Strimzi Kafka Bridge release there, or set PEERS_BRIDGE_HOME to one"
   rm -rf "${PEERS_JARS:?}/bridge"

@@ -11,6 +11,14 @@ peers_fail() {
   exit 1
 }
 
+# The one thing this machine cannot get by itself: the bridge (Maven Central does not serve it). Exit 3, so
+# that .ci/run can say plainly that the peer suite did not run, where every other failure fails the run.
+PEERS_BRIDGE_UNAVAILABLE=3
+peers_bridge_unavailable() {
+  echo "peers: $*" >&2
+  exit "$PEERS_BRIDGE_UNAVAILABLE"
+}
+
 # The major version of a `java` binary ("17", "21", "25"), from its own -version line.
 java_major() {
   "$1" -version 2>&1 | sed -n 's/.* version "\([0-9]*\).*/\1/p' | head -n 1

@@ -96,7 +96,7 @@ if [ "${1:-}" = "--restart" ]; then
 fi
 
 bash "$PEERS_SRC/stop.sh" --quiet
-bash "$PEERS_SRC/jars.sh"
+bash "$PEERS_SRC/jars.sh" || exit $?
 source "$PEERS_JARS/versions"
 for port in "$KAFKA_PORT" "$CONTROLLER_PORT" "$BRIDGE_PORT" "$MANAGEMENT_PORT"; do
   port_open "$port" && peers_fail "port $port on 127.0.0.1 is taken by another program: set PEERS_*_PORT"

@@ -11,6 +11,7 @@ describe('npm start options', () => {
 
     expect(parsed).toEqual({
       options: {
+        peers: undefined,
         dialect: 'v1',
         flavor: 'confluent',
         verbose: false,
@@ -56,6 +57,20 @@ describe('npm start options', () => {
         '--sink-port (local.json: sinkPort) must be a port from 1 to 65535, got "x"',
         `httpPort and lambdaPort are both ${LOCAL.httpPort}: give each its own port`,
       ],
+    });
+  });
+
+  it('talks v2 with the strimzi flavor to the real peers, and refuses another dialect for them', () => {
+    expect(parseStartOptions(['--peers', 'strimzi'], undefined)).toMatchObject({
+      options: { peers: 'strimzi', dialect: 'v2', flavor: 'strimzi' },
+    });
+    expect(parseStartOptions(['--peers', 'strimzi', '--dialect', 'v1'], undefined)).toMatchObject({
+      problems: [
+        '--peers strimzi talks to the Strimzi bridge: leave --dialect and --flavor out (v2, strimzi)',
+      ],
+    });
+    expect(parseStartOptions(['--peers', 'kafka'], undefined)).toMatchObject({
+      problems: ['--peers must be one of strimzi, got "kafka"'],
     });
   });
 
