@@ -1,3 +1,4 @@
+import { it } from 'vitest';
 import {
   type KafkaRestServer,
   type KafkaRestServerOptions,
@@ -133,3 +134,10 @@ export const failureOf = (result: ProduceResult | undefined): ProduceFailure['er
   if (result === undefined || result.ok) throw new Error(`expected a failure, got ${JSON.stringify(result)}`);
   return result.error;
 };
+
+/**
+ * Registers a test only where it applies: a test skipped on some dialect would be one that proves nothing
+ * there, and the suite allows no skipped tests.
+ */
+export const itWhere = (applies: boolean): ((name: string, fn: () => Promise<void>) => void) =>
+  applies ? (name, fn) => it(name, fn) : () => undefined;
