@@ -5,6 +5,7 @@ import { createLog, describeError } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 import { createSecretsCacheFromConfig } from '../lib/secrets.js';
 import { loadWebhookConfig, type WebhookConfig } from '../lib/webhook/config.js';
+import { carriesRecordHeaders } from '../lib/webhook/envelope.js';
 import { createLazyIdempotencyStore } from '../lib/webhook/idempotency/index.js';
 import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
 import { toErrorResponse } from '../lib/webhook/respond.js';
@@ -37,6 +38,7 @@ export const createWebhookDeps = (config: WebhookConfig): WebhookHandlerDeps => 
             now: Date.now,
           }),
     log,
+    recordHeaders: carriesRecordHeaders(config.kafka),
     deadlineMarginMs: config.deadlineMarginMs,
     now: Date.now,
   };

@@ -1,12 +1,14 @@
 import type { CoreConfig } from '../config-core.js';
 import { loadSections } from '../config-core.js';
 import { checkInt, type Env, type EnvReader, isPlainObject, unknownKeys } from '../env-reader.js';
+import { type Envelope, parseEnvelope } from './envelope.js';
 import {
   type IdempotencyConfig,
   type IdempotencySettings,
   parseIdempotency,
   parseIdempotencySettings,
 } from './idempotency/index.js';
+import { parseHeaderOrPointer } from './json-pointer.js';
 import { parseVerification, type Verification } from './verify/index.js';
 
 export type KeySource =
@@ -24,6 +26,8 @@ export interface WebhookRoute {
   readonly verify: Verification;
   /** Where a delivery's id comes from, so a repeated delivery is answered without producing again. */
   readonly idempotency: IdempotencyConfig | undefined;
+  /** A CloudEvent around the body (binary or structured, by the proxy); undefined: the body as is. */
+  readonly envelope: Envelope | undefined;
 }
 
 export interface WebhookSection {
@@ -40,7 +44,6 @@ export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6_291_456;
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const ROUTE_NAME = /^[a-zA-Z0-9._~-]{1,128}$/;
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-zA-Z-]+$/;
 
 /** `WEBHOOK_ROUTES` and the idempotency table the idempotent routes need. */
 export const parseWebhookSection = (read: EnvReader, core: CoreConfig): WebhookSection => {
@@ -60,7 +63,15 @@ export const parseWebhookSection = (read: EnvReader, core: CoreConfig): WebhookS
 /** The webhook function's settings (see `loadSections`). */
 export const loadWebhookConfig = (env: Env): WebhookConfig => loadSections(env, parseWebhookSection);
 
-const ROUTE_KEYS = ['topic', 'verify', 'key', 'partition', 'maxBodyBytes', 'idempotency'] as const;
+const ROUTE_KEYS = [
+  'topic',
+  'verify',
+  'key',
+  'partition',
+  'maxBodyBytes',
+  'idempotency',
+  'envelope',
+] as const;
 
 const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, WebhookRoute> => {
   const routes = new Map<string, WebhookRoute>();
@@ -68,7 +79,7 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
   if (value === undefined) return routes;
   if (!isPlainObject(value)) {
     read.problems.push(
-      'WEBHOOK_ROUTES must be a JSON object of route name → {topic, verify, key?, partition?, maxBodyBytes?, idempotency?}',
+      'WEBHOOK_ROUTES must be a JSON object of route name → {topic, verify, key?, partition?, maxBodyBytes?, idempotency?, envelope?}',
     );
     return routes;
   }
@@ -79,7 +90,7 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
     if (!ROUTE_NAME.test(name)) read.problems.push(`${at}: a route name is 1-128 of [A-Za-z0-9._~-]`);
     if (!isPlainObject(spec)) {
       read.problems.push(
-        `${at} must be an object {topic, verify, key?, partition?, maxBodyBytes?, idempotency?}`,
+        `${at} must be an object {topic, verify, key?, partition?, maxBodyBytes?, idempotency?, envelope?}`,
       );
       continue;
     }
@@ -100,6 +111,7 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
     const key = parseKeySource(read, `${at}.key`, spec.key);
     const verify = parseVerification(spec.verify, at, read.problems);
     const idempotency = parseIdempotency(spec.idempotency, at, read.problems);
+    const envelope = parseEnvelope(spec.envelope, at, read.problems);
     if (read.problems.length === problemsBefore && verify !== undefined) {
       routes.set(name, {
         name,
@@ -109,6 +121,7 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
         partition: partition as number | undefined,
         maxBodyBytes: maxBodyBytes as number,
         idempotency,
+        envelope,
       });
     }
   }
@@ -117,17 +130,8 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
 
 const parseKeySource = (read: EnvReader, at: string, spec: unknown): KeySource => {
   if (spec === undefined || spec === null || spec === 'none') return { from: 'none' };
-  if (isPlainObject(spec) && Object.keys(spec).length === 1) {
-    if (typeof spec.header === 'string' && HEADER_NAME.test(spec.header)) {
-      return { from: 'header', header: spec.header.toLowerCase() };
-    }
-    if (typeof spec.jsonPointer === 'string' && isJsonPointer(spec.jsonPointer)) {
-      return { from: 'json-pointer', pointer: spec.jsonPointer };
-    }
-  }
+  const source = parseHeaderOrPointer(spec);
+  if (source !== undefined) return source;
   read.problems.push(`${at} must be "none", {"header": "<name>"} or {"jsonPointer": "/path"} (RFC 6901)`);
   return { from: 'none' };
 };
-
-/** RFC 6901: empty (the whole document) or `/`-separated tokens where `~` is only `~0` or `~1`. */
-export const isJsonPointer = (pointer: string): boolean => /^(\/([^~]|~[01])*)*$/.test(pointer);

@@ -3,9 +3,11 @@ import type { KafkaRest, ProduceResult } from '../kafka-rest/types.js';
 import { describeError, type Log, toPayloadPreview } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { WebhookRoute } from './config.js';
-import { type IdempotencyStore, withIdempotency } from './idempotency/index.js';
-import { parseWebhookRequest, toRecord } from './parse.js';
+import { toEnvelopedRecord } from './envelope.js';
+import { type IdempotencyStore, resolveIdempotencyKey, withIdempotency } from './idempotency/index.js';
+import { headerValue, parseWebhookRequest, toRecord } from './parse.js';
 import { toAcceptedResponse, toErrorResponse } from './respond.js';
+import { type TraceContext, toTraceContext } from './trace-context.js';
 import { verifyWebhook } from './verify/index.js';
 
 export interface WebhookDeps {
@@ -19,6 +21,11 @@ export interface WebhookDeps {
   readonly idempotency?: IdempotencyStore | undefined;
   /** Records produced/failed and produce latency, by topic; absent: not counted. */
   readonly metrics?: IngestMetrics | undefined;
+  /**
+   * Whether the proxy keeps record headers (`carriesRecordHeaders`): then the trace context travels as
+   * headers and CloudEvents go in binary mode. Absent: false, the record is its key and value only.
+   */
+  readonly recordHeaders?: boolean | undefined;
 }
 
 /**
@@ -31,6 +38,12 @@ export const ingestWebhook = async (
   deadlineMs: number,
 ): Promise<APIGatewayProxyStructuredResultV2> => {
   const requestId = event.requestContext.requestId;
+  const headers = event.headers ?? {};
+  // Read before anything can fail, so that a refusal's log line names the trace the sender knows.
+  const trace = toTraceContext({
+    traceparent: headerValue(headers, 'traceparent'),
+    tracestate: headerValue(headers, 'tracestate'),
+  });
   // Set once the caller is verified: from there on a refusal is a record for this topic that failed
   // (an unauthenticated caller's noise does not count against the topic).
   let countedTopic: string | undefined;
@@ -42,13 +55,25 @@ export const ingestWebhook = async (
     await verifyWebhook(request.route.verify, request, secrets, deps.now);
     const route = request.route;
     countedTopic = route.topic;
-    const record = toRecord(request); // before claiming, so a bad body never creates a claim
+    // Both before claiming, so a bad body never creates a claim. A repeat is compared by `record`: the
+    // envelope's time and (without a delivery id) event id differ between a sender's retries.
+    const record = toRecord(request);
+    const produced = toEnvelopedRecord(record, {
+      route,
+      headers: request.headers,
+      body: request.body,
+      deliveryId: resolveIdempotencyKey(route.idempotency, request)?.slice(2),
+      requestId,
+      receivedAtMs: deps.now(),
+      trace,
+      recordHeaders: deps.recordHeaders === true,
+    });
     const idempotency = { idempotency: deps.idempotency, log: deps.log, now: deps.now };
     return await withIdempotency(idempotency, { request, record, requestId, deadlineMs }, async () => {
       const startedAt = deps.now();
       let results: ProduceResult[];
       try {
-        results = await deps.kafka.produce(route.topic, [record], { deadlineMs });
+        results = await deps.kafka.produce(route.topic, [produced], { deadlineMs });
       } finally {
         deps.metrics?.produceLatency(route.topic, deps.now() - startedAt);
       }
@@ -62,12 +87,13 @@ export const ingestWebhook = async (
         topic: route.topic,
         partition: result.partition,
         offset: result.offset,
+        ...traceFields(trace),
       });
       if (deps.log.logsPayloads === true) {
         deps.log.debug('webhook record payload', {
           route: route.name,
-          key: toPayloadPreview(record.key),
-          value: toPayloadPreview(record.value),
+          key: toPayloadPreview(produced.key),
+          value: toPayloadPreview(produced.value),
         });
       }
       return toAcceptedResponse({ topic: route.topic, ...result });
@@ -81,7 +107,18 @@ export const ingestWebhook = async (
       path: event.rawPath,
       status: response.statusCode,
       error: describeError(error),
+      ...traceFields(trace),
     });
     return response;
   }
 };
+
+/**
+ * The trace as log fields: `traceId` is what X-Ray and OpenTelemetry backends search by; `traceparent` is
+ * the whole header as it went on into the record.
+ */
+const traceFields = (trace: TraceContext): Record<string, unknown> => ({
+  traceId: trace.traceId,
+  traceparent: trace.traceparent,
+  ...(trace.generated ? { traceGenerated: true } : {}),
+});

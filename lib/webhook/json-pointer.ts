@@ -1,4 +1,30 @@
+import { isPlainObject } from '../env-reader.js';
 import { AppError, ERROR_CODES } from '../errors.js';
+
+/** RFC 6901: empty (the whole document) or `/`-separated tokens where `~` is only `~0` or `~1`. */
+export const isJsonPointer = (pointer: string): boolean => /^(\/([^~]|~[01])*)*$/.test(pointer);
+
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-zA-Z-]+$/;
+
+/**
+ * A route setting that names where a value is read, `{"header": "<name>"}` (lower-cased, as payload v2
+ * delivers names) or `{"jsonPointer": "/path"}`; undefined for anything else.
+ */
+export const parseHeaderOrPointer = (
+  spec: unknown,
+):
+  | { readonly from: 'header'; readonly header: string }
+  | { readonly from: 'json-pointer'; readonly pointer: string }
+  | undefined => {
+  if (!isPlainObject(spec) || Object.keys(spec).length !== 1) return undefined;
+  if (typeof spec.header === 'string' && HEADER_NAME.test(spec.header)) {
+    return { from: 'header', header: spec.header.toLowerCase() };
+  }
+  if (typeof spec.jsonPointer === 'string' && isJsonPointer(spec.jsonPointer)) {
+    return { from: 'json-pointer', pointer: spec.jsonPointer };
+  }
+  return undefined;
+};
 
 /**
  * What an RFC 6901 pointer names in a JSON text. A number keeps its exact source text: `JSON.parse` rounds

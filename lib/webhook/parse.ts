@@ -97,8 +97,8 @@ const recordKey = (source: KeySource, headers: WebhookRequest['headers'], body: 
   }
 };
 
-const headerValue = (headers: WebhookRequest['headers'], name: string): string | undefined => {
-  // Payload v2 lower-cases header names, but Function URL tests and other senders may not.
+/** A header by its lower-case name: payload v2 lower-cases names, but Function URL tests and other senders may not. */
+export const headerValue = (headers: WebhookRequest['headers'], name: string): string | undefined => {
   for (const [key, value] of Object.entries(headers)) {
     if (key.toLowerCase() === name) return value;
   }
