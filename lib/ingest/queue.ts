@@ -1,9 +1,9 @@
-import type { SQSEvent } from 'aws-lambda';
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { CORRELATION_ID, type Log, toPayloadPreview } from '../log.js';
 import { type IngestMetrics, withProduceLatency } from '../metrics.js';
 import type { QueueConfig } from './config.js';
 import { type IngestDeps, logOutcomes, type ProduceItemsSummary, produceItems } from './produce.js';
-import { parseSqsEvent } from './sqs.js';
+import { parseSqsEvent, traceparentOf } from './sqs.js';
 import type { ParsedItem, ProduceLimits } from './types.js';
 
 export interface QueueDeps extends IngestDeps {
@@ -11,6 +11,8 @@ export interface QueueDeps extends IngestDeps {
   readonly limits: ProduceLimits;
   /** Records produced/failed and produce latency by topic, failed SQS messages; absent: not counted. */
   readonly metrics?: IngestMetrics | undefined;
+  /** Whether the proxy keeps record headers, for the messages' trace context (see `SqsParseSettings`). */
+  readonly recordHeaders?: boolean | undefined;
 }
 
 /**
@@ -23,7 +25,7 @@ export const ingestQueueBatch = async (
   event: SQSEvent,
   deadlineMs: number,
 ): Promise<ProduceItemsSummary> => {
-  const parsed = parseSqsEvent(event, deps.queue);
+  const parsed = parseSqsEvent(event, { ...deps.queue, recordHeaders: deps.recordHeaders });
   const { metrics } = deps;
   const summary = await produceItems(
     metrics === undefined ? deps : { ...deps, kafka: withProduceLatency(deps.kafka, metrics, deps.now) },
@@ -31,7 +33,7 @@ export const ingestQueueBatch = async (
     { deadlineMs, limits: deps.limits, concurrency: deps.queue.concurrency },
   );
   logOutcomes(deps.log, summary, 'queue');
-  logMessages(deps.log, summary, parsed);
+  logMessages(deps.log, summary, parsed, event.Records);
   if (metrics !== undefined) {
     let failed = 0;
     for (const outcome of summary.outcomes) {
@@ -48,10 +50,19 @@ export const ingestQueueBatch = async (
  * One line per message whose `correlation_id` is its SQS message id, so that a message can be followed
  * from the queue to its offset (or to why it failed); the batch lines above carry the invocation's.
  * Acknowledged messages at debug (payload previews only when debug was configured), failed ones at warn:
- * they come back, or go to the queue's DLQ.
+ * they come back, or go to the queue's DLQ. A message sent with X-Ray tracing names its trace (`traceId`,
+ * the W3C form) whether or not the proxy can carry it on.
  */
-const logMessages = (log: Log, summary: ProduceItemsSummary, parsed: readonly ParsedItem[]): void => {
+const logMessages = (
+  log: Log,
+  summary: ProduceItemsSummary,
+  parsed: readonly ParsedItem[],
+  messages: readonly SQSRecord[],
+): void => {
   summary.outcomes.forEach((outcome, index) => {
+    const message = messages[index];
+    const traceparent = message === undefined ? undefined : traceparentOf(message);
+    const trace = traceparent === undefined ? {} : { traceId: traceparent.slice(3, 35) };
     if (outcome.ok) {
       const item = parsed[index];
       log.debug('queue message produced', {
@@ -59,6 +70,7 @@ const logMessages = (log: Log, summary: ProduceItemsSummary, parsed: readonly Pa
         topic: outcome.topic,
         partition: outcome.partition,
         offset: outcome.offset,
+        ...trace,
         ...(log.logsPayloads === true && item?.ok === true
           ? { key: toPayloadPreview(item.record.key), value: toPayloadPreview(item.record.value) }
           : {}),
@@ -69,6 +81,7 @@ const logMessages = (log: Log, summary: ProduceItemsSummary, parsed: readonly Pa
         topic: outcome.topic,
         code: outcome.error.code,
         retriable: outcome.error.retriable,
+        ...trace,
       });
     }
   });

@@ -1,6 +1,7 @@
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttribute, SQSRecord } from 'aws-lambda';
 import { AppError, ERROR_CODES } from '../errors.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
+import { fromAwsTraceHeader } from '../webhook/trace-context.js';
 import { decodeBase64Strict } from './base64.js';
 import type { QueueConfig } from './config.js';
 import type { ItemOutcome, ParsedItem } from './types.js';
@@ -9,7 +10,13 @@ import type { ItemOutcome, ParsedItem } from './types.js';
 export type SqsParseSettings = Pick<
   QueueConfig,
   'topic' | 'allowedTopics' | 'topicAttribute' | 'keyAttribute' | 'encodingAttribute'
->;
+> & {
+  /**
+   * Whether the proxy keeps record headers (`carriesRecordHeaders`): then a message's X-Ray
+   * `AWSTraceHeader` travels as a W3C `traceparent` record header. Absent: false.
+   */
+  readonly recordHeaders?: boolean | undefined;
+};
 
 // MIME-style line wrapping (RFC 2045 §6.8, what `base64` and `openssl base64` write) is not data; any other
 // character outside the base64 alphabet is refused.
@@ -97,8 +104,22 @@ const toRecord = (message: SQSRecord, settings: SqsParseSettings, group: string 
   } else if (group !== undefined) {
     key = Buffer.from(group, 'utf8');
   }
-  return { topic, record: { key, value } };
+  const traceparent = settings.recordHeaders === true ? traceparentOf(message) : undefined;
+  return {
+    topic,
+    record:
+      traceparent === undefined
+        ? { key, value }
+        : { key, value, headers: [{ name: 'traceparent', value: Buffer.from(traceparent, 'utf8') }] },
+  };
 };
+
+/**
+ * The message's X-Ray trace (`AWSTraceHeader`, set when the sender traced with X-Ray) as a W3C
+ * traceparent; undefined when it has none that is well-formed, which then is not passed on.
+ */
+export const traceparentOf = (message: SQSRecord): string | undefined =>
+  fromAwsTraceHeader(message.attributes?.AWSTraceHeader);
 
 /**
  * The partial batch response: exactly the messages whose records were not acknowledged. SQS deletes every
