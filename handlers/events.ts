@@ -10,6 +10,7 @@ import { toProduceLimits } from '../lib/ingest/plan.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
+import { carriesRecordHeaders } from '../lib/webhook/envelope.js';
 
 export interface EventsHandlerDeps extends EventsDeps {
   readonly deadlineMarginMs: number;
@@ -28,6 +29,7 @@ export const createEventsDeps = (config: EventsFunctionConfig): EventsHandlerDep
     topic,
     key: config.events.key,
     limits: toProduceLimits(config.kafka),
+    recordHeaders: carriesRecordHeaders(config.kafka),
     deadlineMarginMs: config.deadlineMarginMs,
     now: Date.now,
   };

@@ -3,6 +3,7 @@ import { AppError, ERROR_CODES, isAppError } from '../errors.js';
 import type { KafkaRest, ProduceRecord, ProduceResult } from '../kafka-rest/types.js';
 import { describeError, type Log, toPayloadPreview } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
+import { toCloudEventRecord } from '../webhook/cloudevents.js';
 import { resolvePointer } from '../webhook/parse.js';
 import type { EventKeySource } from './config.js';
 import { checkRecordFits } from './plan.js';
@@ -18,6 +19,10 @@ export interface EventsDeps {
   readonly metrics?: IngestMetrics | undefined;
   /** Epoch ms, for the produce latency; defaults to `Date.now`. */
   readonly now?: () => number;
+  /** `cloudevents`: each event becomes a CloudEvent (see {@link toEventCloudEvent}); absent: the event JSON as is. */
+  readonly envelope?: 'cloudevents' | undefined;
+  /** Whether the proxy keeps record headers (`carriesRecordHeaders`): CloudEvents in binary mode then. */
+  readonly recordHeaders?: boolean | undefined;
 }
 
 export type AnyEventBridgeEvent = EventBridgeEvent<string, unknown>;
@@ -48,6 +53,39 @@ export const toEventRecord = (event: AnyEventBridgeEvent, key: EventKeySource): 
 };
 
 /**
+ * The event's record as a CloudEvent, the mapping of its envelope fields: `id` the event id (Lambda's
+ * retries keep it), `source` its source (`aws.ec2`, `com.example.orders`: a URI-reference), `type` its
+ * detail-type, `time` its time. The data is the whole event JSON, so account, region and resources are
+ * not lost. Binary mode where the proxy carries headers, structured elsewhere. Throws `ERR_PAYLOAD_INVALID`
+ * for an event without an id, source, detail-type or valid time, which no CloudEvent can be made of.
+ */
+export const toEventCloudEvent = (
+  event: AnyEventBridgeEvent,
+  record: ProduceRecord,
+  recordHeaders: boolean,
+): ProduceRecord => {
+  const time = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  const fields = [event.id, event.source, event['detail-type']];
+  if (Number.isNaN(time) || !fields.every((field) => typeof field === 'string' && field !== '')) {
+    throw new AppError(
+      ERROR_CODES.PAYLOAD_INVALID,
+      'the event needs an id, a source, a detail-type and a valid time to become a CloudEvent',
+    );
+  }
+  return toCloudEventRecord(
+    record,
+    {
+      id: event.id,
+      source: event.source,
+      type: event['detail-type'],
+      time: new Date(time).toISOString(),
+      datacontenttype: 'application/json',
+    },
+    recordHeaders ? 'binary' : 'structured',
+  );
+};
+
+/**
  * One EventBridge event → one record. Answers where it was acknowledged; throws otherwise, so Lambda's
  * asynchronous retries and the function's on-failure destination take the event over: `ERR_PAYLOAD_INVALID`
  * (no key), `ERR_PAYLOAD_TOO_LARGE`, or the produce failure itself (an `AppError`, `retriable` set).
@@ -64,7 +102,9 @@ export const ingestEvent = async (
     topic: deps.topic,
   };
   try {
-    const record = toEventRecord(event, deps.key);
+    const plain = toEventRecord(event, deps.key);
+    const record =
+      deps.envelope === 'cloudevents' ? toEventCloudEvent(event, plain, deps.recordHeaders === true) : plain;
     const misfit = checkRecordFits(record, deps.limits);
     if (misfit) throw misfit;
     const now = deps.now ?? Date.now;

@@ -2,11 +2,13 @@ import { CloudEvent, Kafka, ValidationError } from 'cloudevents';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { StoredRecord } from '../dev/kafka-rest/types.js';
+import { createEventsDeps, makeHandler as makeEventsHandler } from '../handlers/events.js';
 import { createWebhookDeps, makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
 import { createIdempotencyStore } from '../lib/webhook/idempotency/store.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
+import { eventBridgeEvent } from './fixtures/eventbridge.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { type DialectCase, LOCAL_CLUSTER_ID, PRODUCE_DIALECTS } from './helpers/kafka-rest.js';
 import { createMemoryLog } from './helpers/log.js';
@@ -192,6 +194,53 @@ describe.each(PRODUCE_DIALECTS)('CloudEvents routes over $name, read back with t
     expect(response.statusCode).toBe(400);
     expect(JSON.parse(response.body ?? '{}').detail).toBe('the event type header x-event-type is missing');
     expect(server.records('orders', 0)).toEqual([]);
+  });
+});
+
+describe.each(PRODUCE_DIALECTS)('the events function with the cloudevents envelope over $name', (c) => {
+  let server: KafkaRestServer;
+
+  beforeAll(async () => {
+    server = await startKafkaRestServer({
+      topics: { events: 1 },
+      flavor: c.flavor,
+      ...(c.dialect === 'v3' ? { clusterId: LOCAL_CLUSTER_ID } : {}),
+    });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  it('maps id, source, detail-type and time; the data is the whole event', async () => {
+    const config = loadConfig({
+      KAFKA_REST_URL: server.url,
+      KAFKA_REST_ALLOW_HTTP: 'true',
+      KAFKA_REST_AUTH: 'none',
+      KAFKA_REST_DIALECT: c.dialect,
+      KAFKA_REST_FLAVOR: c.flavor,
+      ...(c.dialect === 'v3' ? { KAFKA_REST_CLUSTER_ID: LOCAL_CLUSTER_ID } : {}),
+      EVENTS_TOPIC: 'events',
+    });
+    // The setting itself belongs to the events section of the config (see the report): set here as it would.
+    const deps = { ...createEventsDeps(config), log: createMemoryLog(), envelope: 'cloudevents' as const };
+    const event = eventBridgeEvent({ orderId: 42 });
+
+    try {
+      const result = await makeEventsHandler(() => deps)(event, lambdaContext());
+
+      expect(result.offset).toBe(0);
+      const [record] = server.records('events', 0);
+      expect(record?.headers === undefined).toBe(!carriesHeaders(c));
+      const cloudEvent = toEvent(record as StoredRecord);
+      expect(cloudEvent.id).toBe(event.id);
+      expect(cloudEvent.source).toBe('com.example.orders');
+      expect(cloudEvent.type).toBe('Order Placed');
+      expect(cloudEvent.time).toBe('2026-11-24T10:00:00.000Z');
+      expect(cloudEvent.datacontenttype).toBe('application/json');
+      expect(cloudEvent.data).toEqual(event);
+    } finally {
+      await deps.kafka.close();
+    }
   });
 });
 
