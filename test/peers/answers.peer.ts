@@ -39,7 +39,9 @@ describe("the local server's strimzi flavor answers as the real bridge", () => {
       runExchanges(peers.bridgeUrl, exchangesFor(setup)),
       runExchanges(local.url, exchangesFor(setup)),
     ]);
-  }, 120_000);
+    // About 40 exchanges with the bridge's own waits (a 3 s metadata wait, reads of up to 3 s, the
+    // inactivity timeout): 60 s on a quiet machine, far more on a loaded one.
+  }, 300_000);
   afterAll(async () => {
     await local?.close();
   });
