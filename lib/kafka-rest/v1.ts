@@ -81,28 +81,65 @@ export const encodeProduceRequestBody = (
 };
 
 /**
- * One record's JSON object: base64 needs no JSON escaping, so the fields are written as they are. An
- * absent key is left out (Redpanda rejects a `null` binary key, and everywhere else an absent key is
+ * One record's JSON object, after `lead` (the body's opening or a comma). base64 needs no JSON escaping,
+ * so the fields are written as they are. Returns the object's text; with `large`, a base64 field of
+ * {@link OWN_PIECE_MIN_BYTES} or more is not concatenated into it but appended to `large` as a piece of
+ * its own (with the text before it), and the text returned follows it. Such a piece is the flat string
+ * `toString` returns, so a large value is never copied into a concatenation that V8 must flatten before it
+ * can be written (one 500 KB record: 1.4 ms flattened against 0.7 ms in pieces).
+ *
+ * An absent key is left out (Redpanda rejects a `null` binary key, and everywhere else an absent key is
  * null); a null value is `"value":null`, or left out. Headers only where the flavor carries them
  * (Strimzi: `[{"key": name, "value": base64}]`); their names are the only text that needs escaping, and
  * are escaped to ASCII so the body stays one byte per character (`encodeProduceBodyBytes` writes latin1).
  */
-const recordJson = (record: ProduceRecord, nullValue: NullValueEncoding, withHeaders: boolean): string => {
-  let json = '{';
-  if (record.key !== undefined && record.key !== null) json += `${KEY_FIELD}${toBase64(record.key)}"`;
-  if (record.partition !== undefined)
-    json += `${json.length > 1 ? ',' : ''}${PARTITION_FIELD}${record.partition}`;
-  if (record.value !== null) json += `${json.length > 1 ? ',' : ''}${VALUE_FIELD}${toBase64(record.value)}"`;
-  else if (nullValue === 'null') json += `${json.length > 1 ? ',' : ''}${NULL_VALUE_FIELD}`;
+const recordJson = (
+  record: ProduceRecord,
+  lead: string,
+  nullValue: NullValueEncoding,
+  withHeaders: boolean,
+  large?: string[],
+): string => {
+  let text = `${lead}{`;
+  // Whether a field was written: the next one needs a comma.
+  let fields = false;
+  if (record.key !== undefined && record.key !== null) {
+    text = base64Field(`${text}${KEY_FIELD}`, record.key, large);
+    fields = true;
+  }
+  if (record.partition !== undefined) {
+    text += `${fields ? ',' : ''}${PARTITION_FIELD}${record.partition}`;
+    fields = true;
+  }
+  if (record.value !== null) {
+    text = base64Field(`${text}${fields ? ',' : ''}${VALUE_FIELD}`, record.value, large);
+    fields = true;
+  } else if (nullValue === 'null') {
+    text += `${fields ? ',' : ''}${NULL_VALUE_FIELD}`;
+    fields = true;
+  }
   if (withHeaders && record.headers !== undefined && record.headers.length > 0) {
     let headers = '';
     for (const header of record.headers) {
       // A null header value is refused before encoding (`refuse`): Strimzi requires one.
       headers += `${headers === '' ? '' : ','}{"key":${asciiJsonString(header.name)},"value":"${toBase64(header.value ?? EMPTY)}"}`;
     }
-    json += `${json.length > 1 ? ',' : ''}"headers":[${headers}]`;
+    text += `${fields ? ',' : ''}"headers":[${headers}]`;
   }
-  return `${json}}`;
+  return `${text}}`;
+};
+
+/**
+ * From this many bytes on, a base64 field of a body built as bytes is a piece of its own. Below it,
+ * concatenating is cheaper: a small record is then one `Buffer.write` instead of up to five.
+ */
+const OWN_PIECE_MIN_BYTES = 6 * 1024;
+
+/** `text` and the base64 of `bytes` and its closing quote, or, for a large field, what follows it. */
+const base64Field = (text: string, bytes: Uint8Array, large: string[] | undefined): string => {
+  if (large === undefined || bytes.byteLength < OWN_PIECE_MIN_BYTES) return `${text}${toBase64(bytes)}"`;
+  large.push(text, toBase64(bytes));
+  return '"';
 };
 
 const EMPTY = new Uint8Array(0);
@@ -112,6 +149,8 @@ const asciiJsonString = (text: string): string =>
     /[\u007f-\uffff]/g,
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
+
+const recordLead = (i: number): string => (i === 0 ? BODY_OPEN : ',');
 
 /**
  * `{"records":[…]}` for the records at `indices`, built as one string: there is no intermediate object
@@ -123,16 +162,17 @@ export const encodeProduceBody = (
   nullValue: NullValueEncoding = 'null',
   withHeaders = false,
 ): string => {
-  let body = BODY_OPEN;
+  if (indices.length === 0) return `${BODY_OPEN}${BODY_CLOSE}`;
+  let body = '';
   for (let i = 0; i < indices.length; i++) {
-    body += `${i === 0 ? '' : ','}${recordJson(records[indices[i] as number] as ProduceRecord, nullValue, withHeaders)}`;
+    body += recordJson(records[indices[i] as number] as ProduceRecord, recordLead(i), nullValue, withHeaders);
   }
   return `${body}${BODY_CLOSE}`;
 };
 
 /**
- * The same body as bytes, written straight into one buffer of the exact size: base64 and the JSON frame
- * are ASCII, so nothing needs escaping or UTF-8 encoding, and no large string is ever built.
+ * The same body as bytes, written piece by piece into one buffer of the exact size: base64 and the JSON
+ * frame are ASCII, so nothing needs escaping or UTF-8 encoding, and no large string is ever built.
  */
 export const encodeProduceBodyBytes = (
   records: readonly ProduceRecord[],
@@ -140,21 +180,18 @@ export const encodeProduceBodyBytes = (
   nullValue: NullValueEncoding = 'null',
   withHeaders = false,
 ): Buffer => {
-  // Pass 1: each record's JSON and the exact size; pass 2: copy into one allocation.
-  const objects: string[] = new Array(indices.length);
-  let size = BODY_OPEN.length + BODY_CLOSE.length + Math.max(0, indices.length - 1);
+  // Pass 1: the pieces and the exact size; pass 2: copy into one allocation.
+  const pieces: string[] = indices.length === 0 ? [BODY_OPEN] : [];
   for (let i = 0; i < indices.length; i++) {
-    const json = recordJson(records[indices[i] as number] as ProduceRecord, nullValue, withHeaders);
-    objects[i] = json;
-    size += json.length;
+    const record = records[indices[i] as number] as ProduceRecord;
+    pieces.push(recordJson(record, recordLead(i), nullValue, withHeaders, pieces));
   }
+  pieces.push(BODY_CLOSE);
+  let size = 0;
+  for (const piece of pieces) size += piece.length;
   const body = Buffer.allocUnsafe(size);
-  let at = body.write(BODY_OPEN, 0, 'latin1');
-  for (let i = 0; i < indices.length; i++) {
-    if (i > 0) at += body.write(',', at, 'latin1');
-    at += body.write(objects[i] as string, at, 'latin1');
-  }
-  at += body.write(BODY_CLOSE, at, 'latin1');
+  let at = 0;
+  for (const piece of pieces) at += body.write(piece, at, 'latin1');
   // `allocUnsafe` memory is not zeroed: never send a byte that was not written.
   return at === size ? body : body.subarray(0, at);
 };
