@@ -1,6 +1,6 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DynamoFaultProxy, startDynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
+import type { DynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
 import {
   type CheckpointStore,
   createCheckpointStore,
@@ -8,7 +8,7 @@ import {
   type PartitionKey,
 } from '../lib/drain/checkpoint-store.js';
 import { isAppError } from '../lib/errors.js';
-import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from './helpers/dynalite.js';
+import { type FaultyDynamo, type LocalDynamo, startDynalite, startFaultyDynamo } from './helpers/dynalite.js';
 
 const LEASE_MS = 30_000;
 
@@ -21,6 +21,7 @@ describe('checkpoint store through DynamoDB faults', () => {
   let dynamo: LocalDynamo;
   let proxy: DynamoFaultProxy;
   let client: DynamoDBClient;
+  let faulty: FaultyDynamo;
   let clock: number;
   let store: CheckpointStore;
   let key: PartitionKey;
@@ -33,13 +34,8 @@ describe('checkpoint store through DynamoDB faults', () => {
     await dynamo.close();
   });
   beforeEach(async () => {
-    proxy = await startDynamoFaultProxy(dynamo.endpoint);
-    client = new DynamoDBClient({
-      endpoint: proxy.endpoint,
-      region: 'us-east-1',
-      credentials: TEST_CREDENTIALS,
-      maxAttempts: 3,
-    });
+    faulty = await startFaultyDynamo(dynamo);
+    ({ proxy, client } = faulty);
     clock = 1_700_000_000_000;
     store = createCheckpointStore({
       client,
@@ -51,8 +47,7 @@ describe('checkpoint store through DynamoDB faults', () => {
     key = { drainId: `faults-${n}`, topic: 'orders', partition: 0 };
   });
   afterEach(async () => {
-    client.destroy();
-    await proxy.close();
+    await faulty.close();
   });
 
   const inTime = () => ({ deadlineMs: clock + 10_000 });

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { type DynamoFaultProxy, startDynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
+import type { DynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import {
@@ -31,7 +31,7 @@ import {
   startScriptedSink,
 } from './fixtures/drain.js';
 import { FAKE_AWS } from './helpers/aws-fakes.js';
-import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from './helpers/dynalite.js';
+import { type FaultyDynamo, type LocalDynamo, startDynalite, startFaultyDynamo } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';
 
 const LEASE_MS = 60_000;
@@ -47,6 +47,7 @@ describe('drain guarantees (local Kafka REST server, dynalite behind the fault p
   let dynamo: LocalDynamo;
   let proxy: DynamoFaultProxy;
   let dynamoClient: DynamoDBClient;
+  let faulty: FaultyDynamo;
   let kafkaServer: KafkaRestServer;
   let kafka: KafkaRestClient;
   let closers: (() => Promise<void>)[];
@@ -62,14 +63,8 @@ describe('drain guarantees (local Kafka REST server, dynalite behind the fault p
   });
   beforeEach(async () => {
     closers = [];
-    proxy = await startDynamoFaultProxy(dynamo.endpoint);
-    // The drain's own client settings: the SDK's three attempts.
-    dynamoClient = new DynamoDBClient({
-      endpoint: proxy.endpoint,
-      region: 'us-east-1',
-      credentials: TEST_CREDENTIALS,
-      maxAttempts: 3,
-    });
+    faulty = await startFaultyDynamo(dynamo);
+    ({ proxy, client: dynamoClient } = faulty);
     kafkaServer = await startKafkaRestServer({ topics: { orders: 1 } });
     kafka = createKafkaRest({
       baseUrl: kafkaServer.url,
@@ -87,8 +82,7 @@ describe('drain guarantees (local Kafka REST server, dynalite behind the fault p
     for (const close of closers.reverse()) await close();
     await kafka.close();
     await kafkaServer.close();
-    dynamoClient.destroy();
-    await proxy.close();
+    await faulty.close();
   });
 
   const append = (count: number) => kafkaServer.append('orders', 0, records(count));

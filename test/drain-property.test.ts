@@ -1,7 +1,7 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DynamoFaultProxy, startDynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
+import type { DynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
@@ -12,7 +12,7 @@ import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import type { DeadLetterQueue, DeliveryOutcome, Sink } from '../lib/sinks/types.js';
 import { drainSettings, records } from './fixtures/drain.js';
-import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from './helpers/dynalite.js';
+import { type FaultyDynamo, type LocalDynamo, startDynalite, startFaultyDynamo } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';
 
 const LEASE_MS = 60_000;
@@ -77,28 +77,22 @@ describe('drain delivery/commit loop (property, dynalite + local Kafka REST serv
   let dynamo: LocalDynamo;
   let proxy: DynamoFaultProxy;
   let dynamoClient: DynamoDBClient;
+  let faulty: FaultyDynamo;
   let kafkaServer: KafkaRestServer;
   let kafka: KafkaRestClient;
   let scenarioCount = 0;
 
   beforeAll(async () => {
     dynamo = await startDynalite();
-    proxy = await startDynamoFaultProxy(dynamo.endpoint);
-    // The drain's own SDK settings: three attempts, so a lost answer is retried into our own write.
-    dynamoClient = new DynamoDBClient({
-      endpoint: proxy.endpoint,
-      region: 'us-east-1',
-      credentials: TEST_CREDENTIALS,
-      maxAttempts: 3,
-    });
+    faulty = await startFaultyDynamo(dynamo);
+    ({ proxy, client: dynamoClient } = faulty);
     kafkaServer = await startKafkaRestServer({ topics: {} });
     kafka = createKafkaRest({ baseUrl: kafkaServer.url, allowHttp: true, auth: noAuth(), maxAttempts: 2 });
   });
   afterAll(async () => {
     await kafka.close();
     await kafkaServer.close();
-    dynamoClient.destroy();
-    await proxy.close();
+    await faulty.close();
     await dynamo.close();
   });
 

@@ -1,31 +1,26 @@
 import {
   ConditionalCheckFailedException,
-  DynamoDBClient,
+  type DynamoDBClient,
   GetItemCommand,
   PutItemCommand,
 } from '@aws-sdk/client-dynamodb';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type DynamoFaultProxy, startDynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
-import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from './helpers/dynalite.js';
+import type { DynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
+import { type FaultyDynamo, type LocalDynamo, startDynalite, startFaultyDynamo } from './helpers/dynalite.js';
 
 describe('the DynamoDB fault proxy', () => {
   let dynamo: LocalDynamo;
   let proxy: DynamoFaultProxy;
   let client: DynamoDBClient;
+  let faulty: FaultyDynamo;
 
   beforeEach(async () => {
     dynamo = await startDynalite('faults');
-    proxy = await startDynamoFaultProxy(dynamo.endpoint);
-    client = new DynamoDBClient({
-      endpoint: proxy.endpoint,
-      region: 'us-east-1',
-      credentials: TEST_CREDENTIALS,
-      maxAttempts: 3,
-    });
+    faulty = await startFaultyDynamo(dynamo);
+    ({ proxy, client } = faulty);
   });
   afterEach(async () => {
-    client.destroy();
-    await proxy.close();
+    await faulty.close();
     await dynamo.close();
   });
 

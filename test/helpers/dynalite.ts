@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { type DynamoFaultProxy, startDynamoFaultProxy } from '../../dev/dynamodb-fault-proxy.js';
 import { ensureTable } from '../../lib/dynamodb-table.js';
 
 // dynalite ships no types; this is the one call we use.
@@ -43,6 +44,35 @@ export const startDynalite = async (tableName = 'checkpoints'): Promise<LocalDyn
     close: async () => {
       client.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+};
+
+export interface FaultyDynamo {
+  readonly proxy: DynamoFaultProxy;
+  /** An SDK client pointed at the proxy, with the drain's settings (three attempts). */
+  readonly client: DynamoDBClient;
+  close(): Promise<void>;
+}
+
+/**
+ * The DynamoDB fault proxy (dev/dynamodb-fault-proxy.ts) in front of `dynamo`, and a client that goes
+ * through it with the SDK's three attempts, so a lost answer is retried into our own write.
+ */
+export const startFaultyDynamo = async (dynamo: LocalDynamo): Promise<FaultyDynamo> => {
+  const proxy = await startDynamoFaultProxy(dynamo.endpoint);
+  const client = new DynamoDBClient({
+    endpoint: proxy.endpoint,
+    region: 'us-east-1',
+    credentials: TEST_CREDENTIALS,
+    maxAttempts: 3,
+  });
+  return {
+    proxy,
+    client,
+    close: async () => {
+      client.destroy();
+      await proxy.close();
     },
   };
 };
