@@ -20,22 +20,44 @@ import { formatNumber, formatTable, quantile } from './lib/stats.js';
 
 const QUICK = process.argv.includes('--quick');
 const TOPIC = 'bench';
+const PARTITIONS = 3;
 const API_KEY = 'bench-api-key-not-a-secret';
 const API_KEY_SECRET_ID = 'bench/kafka-rest-api-key';
 const GITHUB_SECRET_ID = 'bench/github-signing-secret';
 const GITHUB_SECRET = 'bench-signing-secret-not-a-secret';
-const BODY_BYTES = 1_024;
-const REQUESTS = QUICK ? 400 : 4_000;
-const WARMUP = QUICK ? 300 : 1_000;
-const BLOCK = 50;
+interface BodySize {
+  readonly name: string;
+  readonly bytes: number;
+  readonly requests: number;
+  readonly warmup: number;
+  readonly block: number;
+}
+
+/** 1 KB is the common webhook; 500 KB and 1 MB (the default record limit, key included) are the large ones. */
+const SIZES: readonly BodySize[] = [
+  { name: '1 KB', bytes: 1_024, requests: QUICK ? 400 : 4_000, warmup: QUICK ? 300 : 1_000, block: 50 },
+  { name: '500 KB', bytes: 500_000, requests: QUICK ? 40 : 400, warmup: QUICK ? 20 : 100, block: 10 },
+  { name: '1 MB', bytes: 1_000_000, requests: QUICK ? 20 : 200, warmup: QUICK ? 10 : 50, block: 10 },
+];
 
 type PathName = 'handler (verify none)' | 'handler (verify github)' | 'raw POST';
 const PATHS: readonly PathName[] = ['handler (verify none)', 'handler (verify github)', 'raw POST'];
 
-interface WorkerResult {
+interface SizeResult {
   readonly latenciesMs: Record<PathName, number[]>;
-  readonly peakRssMiB: number;
   readonly statuses: Record<PathName, number[]>;
+}
+
+/** Worker → parent: the result, or a request to empty the topic; parent → worker: `reset-done`. */
+type WorkerMessage =
+  | { readonly kind: 'result'; readonly result: WorkerResult }
+  | { readonly kind: 'reset' }
+  | { readonly kind: 'reset-done' };
+
+interface WorkerResult {
+  /** By {@link BodySize.name}. */
+  readonly sizes: Record<string, SizeResult>;
+  readonly peakRssMiB: number;
 }
 
 const worker = async (): Promise<void> => {
@@ -69,37 +91,45 @@ const worker = async (): Promise<void> => {
   const deps = createWebhookDeps(config);
   const handler = makeHandler(() => deps);
   const context = fixtures.lambdaContext(29_000);
-  const body = JSON.stringify({ event: 'order.created', padding: 'x'.repeat(BODY_BYTES - 40) });
-  const signature = sign.signGithub(GITHUB_SECRET, body);
-  // API Gateway builds the event; building it is not the handler's cost, so it happens before timing.
-  const events = (route: string, count: number) =>
-    Array.from({ length: count }, () =>
-      fixtures.httpApiEvent(
-        `/hooks/${route}`,
-        body,
-        route === 'signed' ? { headers: { 'x-hub-signature-256': signature } } : {},
-      ),
-    );
   const pool = new Pool(url, { connections: config.kafka.connections, pipelining: 1 });
-  const rawBody = Buffer.from(`{"records":[{"value":"${Buffer.from(body).toString('base64')}"}]}`, 'latin1');
   const rawHeaders = {
     'content-type': V1_MEDIA.produceContentType,
     accept: V1_MEDIA.accept,
     'x-auth-token': API_KEY,
   };
+  // The server keeps every record: past a few hundred large ones it would hold gigabytes. The parent owns
+  // it, so the worker asks it to empty the topic between blocks (not timed).
+  const resetServer = (): Promise<void> =>
+    new Promise((resolve) => {
+      process.once('message', () => resolve());
+      process.send?.({ kind: 'reset' } satisfies WorkerMessage);
+    });
 
-  const latenciesMs: Record<PathName, number[]> = {
-    'handler (verify none)': [],
-    'handler (verify github)': [],
-    'raw POST': [],
-  };
-  const statuses: Record<PathName, number[]> = {
-    'handler (verify none)': [],
-    'handler (verify github)': [],
-    'raw POST': [],
-  };
-  const one = async (path: PathName, plain: () => unknown, signed: () => unknown): Promise<number> => {
-    if (path === 'raw POST') {
+  const measure = async (size: BodySize): Promise<SizeResult> => {
+    const body = JSON.stringify({ event: 'order.created', padding: 'x'.repeat(size.bytes - 40) });
+    const signature = sign.signGithub(GITHUB_SECRET, body);
+    // API Gateway builds the event; building it is not the handler's cost, so it happens before timing.
+    const event = (route: 'plain' | 'signed') =>
+      fixtures.httpApiEvent(
+        `/hooks/${route}`,
+        body,
+        route === 'signed' ? { headers: { 'x-hub-signature-256': signature } } : {},
+      );
+    const rawBody = Buffer.from(
+      `{"records":[{"value":"${Buffer.from(body).toString('base64')}"}]}`,
+      'latin1',
+    );
+    const latenciesMs: Record<PathName, number[]> = {
+      'handler (verify none)': [],
+      'handler (verify github)': [],
+      'raw POST': [],
+    };
+    const statuses: Record<PathName, number[]> = {
+      'handler (verify none)': [],
+      'handler (verify github)': [],
+      'raw POST': [],
+    };
+    const rawPost = async (): Promise<number> => {
       const response = await pool.request({
         path: `/topics/${TOPIC}`,
         method: 'POST',
@@ -108,49 +138,47 @@ const worker = async (): Promise<void> => {
       });
       await response.body.text();
       return response.statusCode;
-    }
-    const event = (path === 'handler (verify none)' ? plain() : signed()) as ReturnType<
-      typeof fixtures.httpApiEvent
-    >;
-    return (await handler(event, context)).statusCode ?? 0;
-  };
-  const run = async (total: number, record: boolean): Promise<void> => {
-    const plainEvents = events('plain', total);
-    const signedEvents = events('signed', total);
-    let plainAt = 0;
-    let signedAt = 0;
-    const plain = () => plainEvents[plainAt++];
-    const signed = () => signedEvents[signedAt++];
-    for (let done = 0; done < total; done += BLOCK) {
-      const n = Math.min(BLOCK, total - done);
-      for (const path of PATHS) {
-        for (let i = 0; i < n; i++) {
-          const start = performance.now();
-          const status = await one(path, plain, signed);
-          const elapsedMs = performance.now() - start;
-          if (record) {
-            latenciesMs[path].push(elapsedMs);
-            statuses[path].push(status);
+    };
+    const run = async (total: number, record: boolean): Promise<void> => {
+      for (let done = 0; done < total; done += size.block) {
+        const n = Math.min(size.block, total - done);
+        for (const path of PATHS) {
+          for (let i = 0; i < n; i++) {
+            const input =
+              path === 'raw POST' ? undefined : event(path === 'handler (verify none)' ? 'plain' : 'signed');
+            const start = performance.now();
+            const status =
+              input === undefined ? await rawPost() : ((await handler(input, context)).statusCode ?? 0);
+            const elapsedMs = performance.now() - start;
+            if (record) {
+              latenciesMs[path].push(elapsedMs);
+              statuses[path].push(status);
+            }
           }
         }
+        if (size.bytes > 64 * 1024) await resetServer();
       }
-    }
-  };
-  try {
+    };
     // The first call reads the secrets and connects; JIT settles during the rest of the warm-up.
-    await run(WARMUP, false);
-    await run(REQUESTS, true);
+    await run(size.warmup, false);
+    await run(size.requests, true);
+    return { latenciesMs, statuses };
+  };
+
+  const sizes: Record<string, SizeResult> = {};
+  try {
+    for (const size of SIZES) sizes[size.name] = await measure(size);
   } finally {
     await pool.close();
     await deps.kafka.close();
     await secrets.close();
   }
-  const result: WorkerResult = { latenciesMs, statuses, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
-  process.send?.(result);
+  const result: WorkerResult = { sizes, peakRssMiB: process.resourceUsage().maxRSS / 1024 };
+  process.send?.({ kind: 'result', result } satisfies WorkerMessage);
 };
 
 const main = async (): Promise<void> => {
-  const server = await startKafkaRestProcess({ topics: { [TOPIC]: 3 }, apiKey: API_KEY });
+  const server = await startKafkaRestProcess({ topics: { [TOPIC]: PARTITIONS }, apiKey: API_KEY });
   let result: WorkerResult;
   try {
     const child = fork(fileURLToPath(import.meta.url), ['--worker', ...(QUICK ? ['--quick'] : [])], {
@@ -166,47 +194,61 @@ const main = async (): Promise<void> => {
       },
     });
     result = await new Promise<WorkerResult>((resolve, reject) => {
-      child.once('message', (message) => resolve(message as WorkerResult));
+      child.on('message', (message: WorkerMessage) => {
+        if (message.kind === 'result') resolve(message.result);
+        else void server.reset(TOPIC, PARTITIONS).then(() => child.send({ kind: 'reset-done' }), reject);
+      });
       child.once('exit', (code) => reject(new Error(`the webhook worker exited (${code}) without a result`)));
     });
   } finally {
     await server.close();
   }
 
-  for (const path of PATHS) {
-    const wrong = result.statuses[path].filter((status) => status !== (path === 'raw POST' ? 200 : 202));
-    if (wrong.length > 0) throw new Error(`${path}: ${wrong.length} unexpected statuses, e.g. ${wrong[0]}`);
-  }
-  const at = (path: PathName, q: number): number => quantile(result.latenciesMs[path], q);
-  const rows = PATHS.map((path) => [
-    path,
-    String(result.latenciesMs[path].length),
-    formatNumber(at(path, 0.5)),
-    formatNumber(at(path, 0.99)),
-    path === 'raw POST' ? '' : formatNumber(at(path, 0.5) - at('raw POST', 0.5)),
-    path === 'raw POST' ? '' : formatNumber(at(path, 0.99) - at('raw POST', 0.99)),
-  ]);
-  console.log(formatTable(['path', 'requests', 'p50 ms', 'p99 ms', 'overhead p50', 'overhead p99'], rows));
-  console.log(
-    `\n${BODY_BYTES} B JSON bodies, one request at a time, blocks of ${BLOCK} alternating; overhead = handler percentile − raw percentile. ` +
-      `Worker peak RSS ${result.peakRssMiB.toFixed(0)} MiB.${QUICK ? ' (--quick)' : ''}`,
-  );
-
+  const rows: string[][] = [];
   const summary: SummaryRow[] = [];
-  for (const path of ['handler (verify none)', 'handler (verify github)'] as const) {
-    for (const [q, label, limit] of [
-      [0.5, 'p50', 1],
-      [0.99, 'p99', 3],
-    ] as const) {
-      summary.push({
-        scenario: `webhook ${path.replace('handler ', '')} ${label}`,
-        metric: 'ms',
-        figure: at(path, q),
-        baseline: { label: 'raw', value: at('raw POST', q) },
-        target: { kind: 'overhead-at-most', value: limit, unit: 'ms' },
-      });
+  for (const size of SIZES) {
+    const measured = result.sizes[size.name] as SizeResult;
+    for (const path of PATHS) {
+      const wrong = measured.statuses[path].filter((status) => status !== (path === 'raw POST' ? 200 : 202));
+      if (wrong.length > 0) {
+        throw new Error(`${size.name} ${path}: ${wrong.length} unexpected statuses, e.g. ${wrong[0]}`);
+      }
+    }
+    const at = (path: PathName, q: number): number => quantile(measured.latenciesMs[path], q);
+    for (const path of PATHS) {
+      rows.push([
+        size.name,
+        path,
+        String(measured.latenciesMs[path].length),
+        formatNumber(at(path, 0.5)),
+        formatNumber(at(path, 0.99)),
+        path === 'raw POST' ? '' : formatNumber(at(path, 0.5) - at('raw POST', 0.5)),
+        path === 'raw POST' ? '' : formatNumber(at(path, 0.99) - at('raw POST', 0.99)),
+      ]);
+    }
+    for (const path of ['handler (verify none)', 'handler (verify github)'] as const) {
+      for (const [q, label, limit] of [
+        [0.5, 'p50', 1],
+        [0.99, 'p99', 3],
+      ] as const) {
+        summary.push({
+          scenario: `webhook ${size.name} ${path.replace('handler ', '')} ${label}`,
+          metric: 'ms',
+          figure: at(path, q),
+          baseline: { label: 'raw', value: at('raw POST', q) },
+          target: { kind: 'overhead-at-most', value: limit, unit: 'ms' },
+        });
+      }
     }
   }
+  console.log(
+    formatTable(['body', 'path', 'requests', 'p50 ms', 'p99 ms', 'overhead p50', 'overhead p99'], rows),
+  );
+  console.log(
+    `\nJSON bodies, one request at a time, paths alternating in blocks (${SIZES.map((s) => `${s.name}: ${s.block}`).join(', ')}); ` +
+      'overhead = handler percentile − raw percentile. ' +
+      `Worker peak RSS ${result.peakRssMiB.toFixed(0)} MiB.${QUICK ? ' (--quick)' : ''}`,
+  );
   summary.push({
     scenario: 'webhook: peak RSS (handler worker)',
     metric: 'MiB',
