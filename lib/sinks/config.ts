@@ -11,6 +11,10 @@ export const HTTP_SINK_MODES = ['single', 'batch'] as const;
 export const HTTP_SIGNING_SCHEMES = ['standard-webhooks', 'legacy-hmac'] as const;
 export type HttpSigningScheme = (typeof HTTP_SIGNING_SCHEMES)[number];
 
+/** How a `single` HTTP sink delivers each record as a CloudEvent (the CloudEvents HTTP binding's modes). */
+export const HTTP_CLOUDEVENTS_MODES = ['binary', 'structured'] as const;
+export type HttpCloudEventsMode = (typeof HTTP_CLOUDEVENTS_MODES)[number];
+
 /**
  * The scheme of a `signingSecretId` given without `signing`: such a configuration predates `signing`, and
  * its receiver checks `X-Signature`. Switching it to Standard Webhooks unasked would make that receiver
@@ -47,6 +51,11 @@ export interface HttpSinkConfig {
   readonly connections: number;
   /** 4xx statuses to treat as retriable instead of a permanent rejection (e.g. 401 during a key rotation). */
   readonly retryStatuses: readonly number[];
+  /**
+   * `single` only: each record delivered as a CloudEvent in this HTTP mode (a record that is one in
+   * structured mode as that event, any other as a new one); absent: the raw value.
+   */
+  readonly cloudEvents?: HttpCloudEventsMode;
 }
 
 export interface SqsSinkConfig {
@@ -96,6 +105,7 @@ const HTTP_KEYS = [
   'maxBatchBytes',
   'connections',
   'retryStatuses',
+  'cloudEvents',
 ] as const;
 const SQS_KEYS = ['type', 'queueUrl', 'fifo', 'maxMessageBytes', 'maxBatchRecords'] as const;
 const EVENTBRIDGE_KEYS = ['type', 'busName', 'source', 'detailType', 'maxBatchRecords'] as const;
@@ -144,10 +154,18 @@ export const parseSinkConfig = (value: unknown, at: string, problems: string[]):
     if (value.signing !== undefined && value.signingSecretId === undefined) {
       problems.push(`${at}.signing needs signingSecretId: the Secrets Manager secret to sign with`);
     }
+    const cloudEvents =
+      value.cloudEvents === undefined
+        ? undefined
+        : check.oneOf('cloudEvents', HTTP_CLOUDEVENTS_MODES, 'binary');
+    const mode = check.oneOf('mode', HTTP_SINK_MODES, 'single');
+    if (cloudEvents !== undefined && mode !== 'single') {
+      problems.push(`${at}.cloudEvents needs "mode": "single": a batch is one JSON array, not one event`);
+    }
     config = {
       type,
       url: parseHttpUrl(value.url, `${at}.url`, allowHttp, problems),
-      mode: check.oneOf('mode', HTTP_SINK_MODES, 'single'),
+      mode,
       timeoutMs: check.int('timeoutMs', 10_000, { min: 1, max: 900_000 }),
       ...(signingSecretId === undefined ? {} : { signingSecretId, signing }),
       headers: parseHeaders(value.headers, `${at}.headers`, problems),
@@ -157,6 +175,7 @@ export const parseSinkConfig = (value: unknown, at: string, problems: string[]):
       maxBatchBytes: check.int('maxBatchBytes', 1_000_000, { min: 1_024 }),
       connections: check.int('connections', 4, { min: 1, max: 256 }),
       retryStatuses: parseRetryStatuses(value.retryStatuses, `${at}.retryStatuses`, problems),
+      ...(cloudEvents === undefined ? {} : { cloudEvents }),
     };
   } else if (type === 'sqs') {
     check.keys(SQS_KEYS, 'sink');

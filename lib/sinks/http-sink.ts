@@ -7,6 +7,7 @@ import Pool from 'undici/lib/dispatcher/pool.js';
 import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../errors.js';
 import { secretsOfHeaders } from '../redact.js';
 import { beforeDeadline, createTimedAbort } from '../timed-abort.js';
+import { readStructuredCloudEvent, toHttpCloudEvent } from '../webhook/cloudevents.js';
 import { signStandardWebhook } from '../webhook/verify/sign.js';
 import { type HttpSigningScheme, type HttpSinkConfig, SIGNING_WITHOUT_SCHEME } from './config.js';
 import {
@@ -39,6 +40,14 @@ export const MAX_ANSWER_BODY_BYTES = 65_536;
  *   `application/json`) per run of one partition (one record stream), split at `maxBatchBytes`;
  *   all-or-nothing per request, with `Idempotency-Key: <namespace>/<topic>/<partition>/<epoch>/<first
  *   offset>-<last offset>`, `Kafka-Offset` (first), `Kafka-Offset-Last` and `Kafka-Record-Count`.
+ * - `cloudEvents` (`single` only): the request is a CloudEvent in HTTP `binary` mode (`ce-*` headers,
+ *   the data as the body) or `structured` mode (`application/cloudevents+json`), the `Kafka-*` and
+ *   `Idempotency-Key` headers kept. A record whose value is a structured CloudEvent (a webhook's or
+ *   event's where the proxy keeps no headers) is delivered as that event, its `traceparent` extension also
+ *   as the W3C `traceparent` header; any other record becomes one with `id` the record id (a redelivery
+ *   keeps it), `source` `/topics/<topic>`, `type` `kafka-rest-bridge.record` and the value as data in the
+ *   configured `contentType`. The drain hands sinks no record headers yet, so a binary-mode record's
+ *   `ce_*` headers are not read: such a record becomes a new event around its value.
  * - Signing (when `signingSecretId` is set), by `signing`:
  *   - `standard-webhooks`: `webhook-id` (the `Idempotency-Key`, so a redelivery keeps it; see
  *     {@link toWebhookId}), `webhook-timestamp: <unix seconds of this attempt>` and `webhook-signature:
@@ -297,8 +306,27 @@ const toSingleRequest = ([record]: readonly SinkRecord[], config: HttpSinkConfig
   };
   if (record.key !== null) headers['kafka-key'] = record.key.toString('base64');
   if (record.value === null) headers['kafka-value-null'] = 'true';
-  return { body: record.value ?? Buffer.alloc(0), headers, id: record.id };
+  if (config.cloudEvents === undefined)
+    return { body: record.value ?? Buffer.alloc(0), headers, id: record.id };
+  const event = toHttpCloudEvent(toRecordCloudEvent(record, config.contentType), config.cloudEvents);
+  return { body: event.body, headers: { ...headers, ...event.headers }, id: record.id };
 };
+
+/** The CloudEvent a record is (structured mode), or a new one around its value; see {@link createHttpSink}. */
+const toRecordCloudEvent = (record: SinkRecord, contentType: string) =>
+  readStructuredCloudEvent(record.value) ?? {
+    attributes: {
+      specversion: '1.0',
+      id: record.id,
+      source: `/topics/${encodeURIComponent(record.topic)}`,
+      type: RECORD_EVENT_TYPE,
+      datacontenttype: contentType,
+    },
+    data: record.value,
+  };
+
+/** The `type` of a CloudEvent made of a record that is not one. */
+export const RECORD_EVENT_TYPE = 'kafka-rest-bridge.record';
 
 const toBatchItem = (record: SinkRecord): string =>
   JSON.stringify({

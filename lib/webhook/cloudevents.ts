@@ -1,4 +1,5 @@
 import type { ProduceHeader, ProduceRecord } from '../kafka-rest/types.js';
+import { jsonTextAt } from './json-pointer.js';
 
 /**
  * CloudEvents v1.0 (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md) as the bridge
@@ -18,8 +19,8 @@ export interface CloudEventAttributes {
   /** A URI-reference (`/hooks/orders`, or the route's configured one). */
   readonly source: string;
   readonly type: string;
-  /** RFC 3339, when the bridge received the delivery. */
-  readonly time: string;
+  /** RFC 3339, when the bridge received the delivery; absent where nothing says when the event happened. */
+  readonly time?: string | undefined;
   readonly datacontenttype?: string | undefined;
   readonly traceparent?: string | undefined;
   readonly tracestate?: string | undefined;
@@ -32,8 +33,8 @@ const attributeEntries = (attributes: CloudEventAttributes): [string, string][] 
     ['id', attributes.id],
     ['source', attributes.source],
     ['type', attributes.type],
-    ['time', attributes.time],
   ];
+  if (attributes.time !== undefined) entries.push(['time', attributes.time]);
   if (attributes.traceparent !== undefined) entries.push(['traceparent', attributes.traceparent]);
   if (attributes.tracestate !== undefined) entries.push(['tracestate', attributes.tracestate]);
   return entries;
@@ -98,3 +99,94 @@ export const toCloudEventRecord = (
   mode === 'binary'
     ? { ...record, headers: [...(record.headers ?? []), ...toCloudEventHeaders(attributes)] }
     : { ...record, value: toStructuredCloudEvent(record.value, attributes) };
+
+/** A CloudEvent read back from a structured-mode value: its attributes (extensions too) and its data's bytes. */
+export interface ReadCloudEvent {
+  /** Every attribute with a string value but `data`/`data_base64`, `datacontenttype` included. */
+  readonly attributes: Readonly<Record<string, string>>;
+  /** The data: JSON data as its exact text, `data_base64` decoded, a string's UTF-8; null: none. */
+  readonly data: Buffer | null;
+}
+
+/**
+ * The CloudEvent a record's value holds in structured mode (the JSON event format, specversion 1.0 with
+ * an id, a source and a type), or undefined when the value is not one.
+ */
+export const readStructuredCloudEvent = (value: Buffer | null): ReadCloudEvent | undefined => {
+  if (value === null) return undefined;
+  const text = value.toString('utf8');
+  let event: unknown;
+  try {
+    event = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
+  const fields = event as Record<string, unknown>;
+  if (fields.specversion !== CLOUDEVENTS_SPEC_VERSION) return undefined;
+  if (!['id', 'source', 'type'].every((name) => typeof fields[name] === 'string' && fields[name] !== '')) {
+    return undefined;
+  }
+  const attributes = Object.fromEntries(
+    Object.entries(fields).filter(
+      (entry): entry is [string, string] =>
+        typeof entry[1] === 'string' && entry[0] !== 'data' && entry[0] !== 'data_base64',
+    ),
+  );
+  let data: Buffer | null = null;
+  if (typeof fields.data_base64 === 'string') data = Buffer.from(fields.data_base64, 'base64');
+  else if (typeof fields.data === 'string' && !isJsonMediaType(attributes.datacontenttype)) {
+    data = Buffer.from(fields.data, 'utf8');
+  } else if (fields.data !== undefined) data = Buffer.from(jsonTextAt(text, '/data') ?? 'null', 'utf8');
+  return { attributes, data };
+};
+
+/**
+ * HTTP binding (section 3.1.3.2): a `ce-` header value is percent-encoded outside printable ASCII, and
+ * for space, `"` and `%`, so any string survives a header.
+ */
+const toHttpHeaderValue = (value: string): string =>
+  Array.from(value, (char) =>
+    /^[!#$&-~]$/.test(char)
+      ? char
+      : Array.from(
+          Buffer.from(char, 'utf8'),
+          (byte) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`,
+        ).join(''),
+  ).join('');
+
+/**
+ * A CloudEvent as an HTTP request (the HTTP protocol binding): binary mode puts the attributes in `ce-`
+ * headers, `datacontenttype` in `Content-Type`, and the data as the body; structured mode sends the JSON
+ * event format as `application/cloudevents+json`. A `traceparent`/`tracestate` extension is also sent as
+ * the W3C header of that name, which HTTP tracers read.
+ */
+export const toHttpCloudEvent = (
+  event: ReadCloudEvent,
+  mode: CloudEventsMode,
+): { readonly body: Buffer; readonly headers: Record<string, string> } => {
+  const { attributes, data } = event;
+  const trace: Record<string, string> = {};
+  for (const name of ['traceparent', 'tracestate']) {
+    const value = attributes[name];
+    if (value !== undefined) trace[name] = value;
+  }
+  if (mode === 'structured') {
+    const head = JSON.stringify(attributes).slice(0, -1);
+    const separator = head === '{' ? '' : ',';
+    let body: Buffer;
+    if (data === null) body = Buffer.from(`${head}}`, 'utf8');
+    else if (isJsonMediaType(attributes.datacontenttype) && isJsonText(data)) {
+      body = Buffer.concat([Buffer.from(`${head}${separator}"data":`, 'utf8'), data, Buffer.from('}')]);
+    } else {
+      body = Buffer.from(`${head}${separator}"data_base64":"${data.toString('base64')}"}`, 'utf8');
+    }
+    return { body, headers: { 'content-type': CLOUDEVENTS_JSON, ...trace } };
+  }
+  const headers: Record<string, string> = { ...trace };
+  for (const [name, value] of Object.entries(attributes)) {
+    if (name === 'datacontenttype') headers['content-type'] = value;
+    else headers[`ce-${name}`] = toHttpHeaderValue(value);
+  }
+  return { body: data ?? Buffer.alloc(0), headers };
+};

@@ -69,8 +69,23 @@ const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
 const valueAt = (text: string, pointer: string): JsonAtPointer => {
+  const at = locate(text, pointer);
+  return at < 0 ? NOTHING : describeValue(text, at);
+};
+
+/**
+ * The exact source text of the value at `pointer` in `text`, which must be valid JSON (undefined when the
+ * pointer names nothing): a part of a document handed on without a parse that would round its numbers.
+ */
+export const jsonTextAt = (text: string, pointer: string): string | undefined => {
+  const at = locate(text, pointer);
+  return at < 0 ? undefined : text.slice(at, skipValue(text, at));
+};
+
+/** Where the value at `pointer` starts in `text`, or -1. */
+const locate = (text: string, pointer: string): number => {
   let at = skipSpace(text, 0);
-  if (pointer === '') return describeValue(text, at);
+  if (pointer === '') return at;
   for (const raw of pointer.slice(1).split('/')) {
     const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
     const opening = text[at];
@@ -91,10 +106,10 @@ const valueAt = (text: string, pointer: string): JsonAtPointer => {
         return start;
       });
     }
-    if (found < 0) return NOTHING;
+    if (found < 0) return -1;
     at = found;
   }
-  return describeValue(text, at);
+  return at;
 };
 
 /**
