@@ -1,7 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { Ajv2020 } from 'ajv/dist/2020.js';
-import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
@@ -12,75 +9,25 @@ import { createIdempotencyStore } from '../lib/webhook/idempotency/store.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';
+import { ajv, OAS_31_SCHEMA, OPENAPI_DOCUMENT, problemsOf } from './helpers/openapi.js';
 
-// js-yaml ships no types; only its `load` is used.
-const { load } = createRequire(import.meta.url)('js-yaml') as { load(text: string): unknown };
+describe('docs/openapi.yaml itself', () => {
+  const validate = ajv.compile(OAS_31_SCHEMA);
 
-type Node = Record<string, unknown>;
-const DOCUMENT = load(readFileSync(new URL('../docs/openapi.yaml', import.meta.url), 'utf8')) as Node;
-const PATH = '/hooks/{route}';
+  it('is an OpenAPI 3.1 document (the OpenAPI Initiative schema, checked by ajv)', () => {
+    expect(validate(OPENAPI_DOCUMENT), ajv.errorsText(validate.errors)).toBe(true);
+  });
 
-/** Follows a local `$ref` (`#/components/...`) of the document, as many times as it takes. */
-const resolve = (node: unknown): Node => {
-  let current = node as Node;
-  while (typeof current.$ref === 'string') {
-    current = current.$ref
-      .slice(2)
-      .split('/')
-      .reduce<unknown>(
-        (at, part) => (at as Node)[part.replaceAll('~1', '/').replaceAll('~0', '~')],
-        DOCUMENT,
-      ) as Node;
-  }
-  return current;
-};
+  it('the check itself refuses a document that is not one', () => {
+    // A flow mapping with a comma in a description turns into an extra key: what this check first caught.
+    const broken = structuredClone(OPENAPI_DOCUMENT) as {
+      paths: Record<string, { post: { parameters: unknown[] } }>;
+    };
+    broken.paths['/hooks/{route}']?.post.parameters.push({ name: 'x', in: 'header', 'unix seconds': null });
 
-// The document is the schema registry: its `#/components/...` references resolve inside it.
-const ajv = new Ajv2020({ strict: false, allErrors: true });
-ajv.addSchema(DOCUMENT, 'openapi');
-const validatorOf = (pointer: string) => ajv.compile({ $ref: `openapi#${pointer}` });
-const toPointerPart = (part: string) => part.replaceAll('~', '~0').replaceAll('/', '~1');
-
-/**
- * Every problem with `response` against the document: its status is documented for the method, its media
- * type is, its body matches that media type's schema, and each documented header is there when required
- * and matches its schema when present.
- */
-const problemsOf = (method: string, response: APIGatewayProxyStructuredResultV2): string[] => {
-  const status = String(response.statusCode);
-  const operationPointer = `/paths/${toPointerPart(PATH)}/${method.toLowerCase()}`;
-  const pathItem = resolve((DOCUMENT.paths as Node)[PATH]);
-  const documented = (pathItem[method.toLowerCase()] as Node | undefined)?.responses as Node | undefined;
-  if (documented?.[status] === undefined) return [`${method} ${status} is not documented`];
-  const ref = (documented[status] as Node).$ref;
-  const responsePointer = typeof ref === 'string' ? ref.slice(1) : `${operationPointer}/responses/${status}`;
-  const definition = resolve(documented[status]);
-  const headers = Object.fromEntries(
-    Object.entries(response.headers ?? {}).map(([name, value]) => [name.toLowerCase(), String(value)]),
-  );
-  const problems: string[] = [];
-  const mediaType = (headers['content-type'] ?? '').split(';')[0]?.trim() ?? '';
-  const content = definition.content as Node | undefined;
-  if (content?.[mediaType] === undefined) {
-    problems.push(`${status}: media type ${mediaType} is not documented`);
-  } else {
-    const validate = validatorOf(`${responsePointer}/content/${toPointerPart(mediaType)}/schema`);
-    if (!validate(JSON.parse(response.body ?? 'null'))) {
-      problems.push(`${status} body: ${ajv.errorsText(validate.errors)}`);
-    }
-  }
-  for (const [name, header] of Object.entries((definition.headers as Node | undefined) ?? {})) {
-    const spec = resolve(header);
-    const value = headers[name.toLowerCase()];
-    if (value === undefined) {
-      if (spec.required === true) problems.push(`${status}: header ${name} is missing`);
-      continue;
-    }
-    const validate = ajv.compile(spec.schema as Node);
-    if (!validate(value)) problems.push(`${status}: header ${name}: ${ajv.errorsText(validate.errors)}`);
-  }
-  return problems;
-};
+    expect(validate(broken)).toBe(false);
+  });
+});
 
 const API_KEY = 'openapi-test-key-51c0e7a9d2';
 const ROUTES = {
