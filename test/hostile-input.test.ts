@@ -28,6 +28,7 @@ import { sqsEvent, sqsRecord } from './fixtures/sqs.js';
 import { FAKE_AWS, type FakeSqs, startFakeSqs } from './helpers/aws-fakes.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';
+import { checkedAgainstOpenApi } from './helpers/openapi.js';
 
 /**
  * Hostile input at every entry point, each with its expected outcome: the answer (status, batch failure,
@@ -544,7 +545,7 @@ describe('hostile input: webhook (POST /hooks/{route})', () => {
   const proxy = useProxy();
   let deps: WebhookHandlerDeps;
   let kafka: KafkaRestClient;
-  const handler = makeWebhookHandler(() => deps);
+  const handler = checkedAgainstOpenApi(makeWebhookHandler(() => deps));
 
   beforeAll(() => {
     kafka = createKafkaRestFromConfig(proxy.state.config);
@@ -608,7 +609,7 @@ describe('hostile input: webhook idempotency ids (dynalite)', () => {
   let dynamo: LocalDynamo;
   let deps: WebhookHandlerDeps;
   let kafka: KafkaRestClient;
-  const handler = makeWebhookHandler(() => deps);
+  const handler = checkedAgainstOpenApi(makeWebhookHandler(() => deps));
 
   beforeAll(async () => {
     dynamo = await startDynalite('idempotency');

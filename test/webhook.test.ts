@@ -10,6 +10,7 @@ import { signGithub } from '../lib/webhook/verify/index.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';
+import { checkedAgainstOpenApi } from './helpers/openapi.js';
 import { type LocalSecretsManager, startSecretsManager, TEST_AWS } from './helpers/secrets-manager.js';
 
 const API_KEY = 'wh-test-key-7f3a9c2e51b84d06a1e5c9b2d7f04e63';
@@ -38,7 +39,7 @@ describe('webhook handler against the local Kafka REST server', () => {
   let dynamo: LocalDynamo;
   let deps: WebhookHandlerDeps;
   let log: ReturnType<typeof createMemoryLog>;
-  const handler = makeHandler(() => deps);
+  const handler = checkedAgainstOpenApi(makeHandler(() => deps));
 
   const allRecords = (topic: string, partitions: number) =>
     Array.from({ length: partitions }, (_, p) => server.records(topic, p)).flat();
@@ -413,7 +414,7 @@ describe('webhook handler against the local Kafka REST server', () => {
 describe('webhook handler that cannot start', () => {
   it('answers 500 ERR_CONFIG with the request id, never a thrown error (which offline turns into a 200)', async () => {
     // Prepare: settings that do not load
-    const handler = makeHandler(() => loadConfig({ WEBHOOK_ROUTES: '{' }) as never);
+    const handler = checkedAgainstOpenApi(makeHandler(() => loadConfig({ WEBHOOK_ROUTES: '{' }) as never));
 
     // Act
     const response = await handler(httpApiEvent('/hooks/demo', 'x', { requestId: 'r-1' }), lambdaContext());
@@ -432,26 +433,28 @@ describe('webhook handler that cannot start', () => {
 
   it('answers 500 ERR_INTERNAL for an unexpected failure inside a request', async () => {
     const log = createMemoryLog();
-    const handler = makeHandler(() => ({
-      kafka: { produce: () => Promise.reject(new TypeError('boom')) } as never,
-      routes: new Map([
-        [
-          'demo',
-          {
-            name: 'demo',
-            topic: 'demo',
-            verify: { scheme: 'none' },
-            key: { from: 'none' },
-            maxBodyBytes: 1024,
-            idempotency: undefined,
-          },
-        ],
-      ]) as never,
-      secrets: { get: () => Promise.reject(new Error('unused')) },
-      log,
-      deadlineMarginMs: 100,
-      now: Date.now,
-    }));
+    const handler = checkedAgainstOpenApi(
+      makeHandler(() => ({
+        kafka: { produce: () => Promise.reject(new TypeError('boom')) } as never,
+        routes: new Map([
+          [
+            'demo',
+            {
+              name: 'demo',
+              topic: 'demo',
+              verify: { scheme: 'none' },
+              key: { from: 'none' },
+              maxBodyBytes: 1024,
+              idempotency: undefined,
+            },
+          ],
+        ]) as never,
+        secrets: { get: () => Promise.reject(new Error('unused')) },
+        log,
+        deadlineMarginMs: 100,
+        now: Date.now,
+      })),
+    );
 
     const response = await handler(httpApiEvent('/hooks/demo', 'x', { requestId: 'r-2' }), lambdaContext());
 
