@@ -12,6 +12,7 @@ import { eventBridgeEvent } from './fixtures/eventbridge.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { type DialectCase, LOCAL_CLUSTER_ID, PRODUCE_DIALECTS } from './helpers/kafka-rest.js';
 import { createMemoryLog } from './helpers/log.js';
+import { checkedAgainstOpenApi } from './helpers/openapi.js';
 
 const ROUTES = {
   orders: {
@@ -65,7 +66,7 @@ describe.each(PRODUCE_DIALECTS)('CloudEvents routes over $name, read back with t
   let dynamo: LocalDynamo;
   let deps: WebhookHandlerDeps;
   const log = createMemoryLog();
-  const handler = makeHandler(() => deps);
+  const handler = checkedAgainstOpenApi(makeHandler(() => deps));
   const mode = carriesHeaders(c) ? 'binary' : 'structured';
 
   beforeAll(async () => {

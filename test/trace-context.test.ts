@@ -16,6 +16,7 @@ import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from './fixtures/sqs.js';
 import { type DialectCase, LOCAL_CLUSTER_ID, PRODUCE_DIALECTS } from './helpers/kafka-rest.js';
 import { createMemoryLog } from './helpers/log.js';
+import { checkedAgainstOpenApi } from './helpers/openapi.js';
 
 const TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const VALID = `00-${TRACE_ID}-00f067aa0ba902b7-01`;
@@ -124,7 +125,7 @@ describe.each(PRODUCE_DIALECTS)('the trace context into Kafka over $name', (c) =
   let server: KafkaRestServer;
   let deps: WebhookHandlerDeps;
   const log = createMemoryLog();
-  const handler = makeHandler(() => deps);
+  const handler = checkedAgainstOpenApi(makeHandler(() => deps));
   const headers = c.dialect === 'v3' || c.flavor === 'strimzi';
 
   beforeAll(async () => {
