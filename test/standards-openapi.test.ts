@@ -5,6 +5,7 @@ import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
+import { toPayloadHash } from '../lib/webhook/idempotency/index.js';
 import { createIdempotencyStore } from '../lib/webhook/idempotency/store.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
@@ -36,6 +37,7 @@ const ROUTES = {
   small: { topic: 'demo', verify: { scheme: 'none' }, maxBodyBytes: 4 },
   missing: { topic: 'no-such-topic', verify: { scheme: 'none' } },
   signed: { topic: 'demo', verify: { scheme: 'github', secret: 'openapi-gh-secret' } },
+  events: { topic: 'demo', verify: { scheme: 'none' }, envelope: 'cloudevents' },
   deduped: {
     topic: 'demo',
     verify: { scheme: 'none' },
@@ -93,6 +95,25 @@ describe('every webhook answer matches docs/openapi.yaml (validated by ajv)', ()
       status: 202,
       before: () => handler(httpApiEvent('/hooks/deduped', 'once', { headers: replayed }), lambdaContext()),
       event: () => httpApiEvent('/hooks/deduped', 'once', { headers: replayed }),
+    },
+    {
+      name: 'a repeat while the first delivery is still being produced',
+      status: 409,
+      // The first delivery's claim, as its (still running) handler made it.
+      before: () =>
+        deps.idempotency?.begin({
+          route: 'deduped',
+          key: 's:msg_openapi_busy',
+          payloadHash: toPayloadHash({ key: null, value: Buffer.from('twice') }),
+          windowSeconds: 60,
+          deadlineMs: Date.now() + 5_000,
+        }),
+      event: () => httpApiEvent('/hooks/deduped', 'twice', { headers: { 'webhook-id': 'msg_openapi_busy' } }),
+    },
+    {
+      name: 'a CloudEvents route',
+      status: 202,
+      event: () => httpApiEvent('/hooks/events', '{"a":1}', { headers: { traceparent: 'not-one' } }),
     },
     {
       name: 'malformed JSON for a pointer key',
