@@ -1,7 +1,7 @@
 /**
- * Produce throughput through the client (`createKafkaRest`) for records of 100 B, 1 KB and 64 KB, beside
- * raw undici POSTs of the identical request bodies (built once, up front) to the same server over a pool
- * of the same size at the same concurrency: the limit of this machine. The local Kafka REST server runs
+ * Produce throughput through the client (`createKafkaRest`) for records of 100 B, 1 KB, 64 KB, 500 KB and
+ * 1 MB (the default record limit), beside raw undici POSTs of the identical request bodies (built once,
+ * up front) to the same server over a pool of the same size at the same concurrency: the limit of this machine. The local Kafka REST server runs
  * in a child process so its CPU does not share the measuring event loop, for both sides alike. Rounds
  * alternate client and raw, so drift (other load, JIT, GC) hits both.
  *
@@ -16,7 +16,9 @@ import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { encodeProduceBodyBytes, encodeProduceRequestBody, V1_MEDIA } from '../lib/kafka-rest/v1.js';
 import { literalSecret } from '../lib/secrets.js';
+import { writeChart } from './lib/charts.js';
 import { startKafkaRestProcess } from './lib/kafka-rest-process.js';
+import { runConcurrently } from './lib/load.js';
 import { reportRows, type SummaryRow } from './lib/report.js';
 import { formatNumber, formatTable, median, peakRssMiB } from './lib/stats.js';
 
@@ -41,6 +43,8 @@ const SIZES: readonly Size[] = [
   { name: '100 B', valueBytes: 100, recordsPerCall: 100, callsPerRound: QUICK ? 40 : 150 },
   { name: '1 KB', valueBytes: 1_024, recordsPerCall: 50, callsPerRound: QUICK ? 40 : 150 },
   { name: '64 KB', valueBytes: 65_536, recordsPerCall: 4, callsPerRound: QUICK ? 16 : 60 },
+  { name: '500 KB', valueBytes: 500_000, recordsPerCall: 1, callsPerRound: QUICK ? 8 : 40 },
+  { name: '1 MB', valueBytes: 1_000_000, recordsPerCall: 1, callsPerRound: QUICK ? 8 : 30 },
 ];
 /** Short alternating rounds, and the median of each side's rounds: a burst of other load hits one round. */
 const ROUNDS = QUICK ? 4 : 12;
@@ -74,20 +78,7 @@ const main = async (): Promise<void> => {
   };
   const rows: string[][] = [];
   const summary: SummaryRow[] = [];
-
-  /** `calls` calls, `CONCURRENCY` at a time. */
-  const runConcurrently = async (calls: number, one: () => Promise<void>): Promise<number> => {
-    let next = 0;
-    const worker = async (): Promise<void> => {
-      while (next < calls) {
-        next++;
-        await one();
-      }
-    };
-    const start = performance.now();
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
-    return performance.now() - start;
-  };
+  const chartPoints: Record<Side, [number, number][]> = { client: [], raw: [], rawEncoding: [] };
 
   try {
     for (const size of SIZES) {
@@ -112,9 +103,9 @@ const main = async (): Promise<void> => {
 
       // Warm both paths (connections, JIT: the client has more code to optimise), then alternate timed rounds.
       for (let warm = 0; warm < WARMUP_ROUNDS; warm++) {
-        await runConcurrently(size.callsPerRound, viaClient);
-        await runConcurrently(size.callsPerRound, raw);
-        await runConcurrently(size.callsPerRound, rawEncoding);
+        await runConcurrently(size.callsPerRound, CONCURRENCY, viaClient);
+        await runConcurrently(size.callsPerRound, CONCURRENCY, raw);
+        await runConcurrently(size.callsPerRound, CONCURRENCY, rawEncoding);
         await server.reset(TOPIC, PARTITIONS);
       }
       const sides: Record<Side, SideResult> = {
@@ -129,7 +120,7 @@ const main = async (): Promise<void> => {
         for (const side of order) {
           const requestsBefore = client.stats().requests;
           const cpuBefore = process.cpuUsage();
-          const ms = await runConcurrently(size.callsPerRound, work[side]);
+          const ms = await runConcurrently(size.callsPerRound, CONCURRENCY, work[side]);
           const cpu = process.cpuUsage(cpuBefore);
           sides[side].cpuUs += cpu.user + cpu.system;
           sides[side].records += size.callsPerRound * size.recordsPerCall;
@@ -142,6 +133,9 @@ const main = async (): Promise<void> => {
       }
       const rate = (side: SideResult): number => median(side.rates);
       const mbps = (side: SideResult): number => (rate(side) * size.valueBytes) / 1_000_000;
+      for (const side of ['client', 'raw', 'rawEncoding'] as const) {
+        chartPoints[side].push([size.valueBytes, mbps(sides[side])]);
+      }
       rows.push([
         size.name,
         String(size.recordsPerCall),
@@ -213,6 +207,18 @@ const main = async (): Promise<void> => {
       `MB/s counts record payload (before base64); server in a child process. Peak RSS ${rss.toFixed(0)} MiB.` +
       `${QUICK ? ' (--quick)' : ''}`,
   );
+  const chart = writeChart('produce-record-size.svg', {
+    title: `Produce throughput against record size (${SIZES.map((s) => `${s.name} ×${s.recordsPerCall}`).join(', ')} per request)`,
+    xLabel: 'record value bytes',
+    yLabel: 'MB/s of record payload',
+    xScale: 'log',
+    series: [
+      { name: 'project client', points: chartPoints.client },
+      { name: 'raw undici', points: chartPoints.raw },
+      { name: 'raw + encode', points: chartPoints.rawEncoding },
+    ],
+  });
+  console.log(`Chart: ${chart}`);
   reportRows(summary);
 };
 

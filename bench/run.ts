@@ -11,6 +11,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CHARTS_ENV, chartsDir, writeChart } from './lib/charts.js';
 import { formatSummary, REPORT_ENV, readRows, type SummaryRow } from './lib/report.js';
 
 const QUICK = process.argv.includes('--quick');
@@ -25,6 +26,7 @@ interface Scenario {
 
 const SCENARIOS: readonly Scenario[] = [
   { name: 'produce throughput', file: 'bench/produce.ts', reportsRss: true },
+  { name: 'produce against the published peer clients', file: 'bench/peers.ts', reportsRss: false },
   { name: 'webhook handler latency', file: 'bench/webhook.ts', reportsRss: true },
   { name: 'queue ingestion', file: 'bench/queue.ts', reportsRss: false },
   { name: 'drain', file: 'bench/drain.ts', reportsRss: false },
@@ -49,6 +51,7 @@ const runScenario = (scenario: Scenario, reportFile: string): Promise<number | n
         env: {
           ...process.env,
           [REPORT_ENV]: reportFile,
+          [CHARTS_ENV]: chartsDir(),
           BENCH_SCENARIO: scenario.name,
           // Lambda's Node 22 has no such warning; on this machine's Node 20 the SDK prints one per process.
           AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
@@ -58,6 +61,33 @@ const runScenario = (scenario: Scenario, reportFile: string): Promise<number | n
     child.once('error', reject);
     child.once('close', (code) => resolve(code));
   });
+
+/**
+ * Cold start per function beside its yardstick, from the cold-start scenario's summary rows (`cold start
+ * <function> (…)`, baseline `require('undici')`), with the target as a marker.
+ */
+const writeColdStartChart = (rows: readonly SummaryRow[]): string | undefined => {
+  const cold = rows.filter((row) => row.scenario.startsWith('cold start ') && row.baseline !== undefined);
+  const first = cold[0];
+  if (first?.baseline === undefined) return undefined;
+  const target = first.target;
+  return writeChart('cold-start.svg', {
+    title: 'Cold start: import of the packaged handler + first invocation (median of fresh processes)',
+    unit: 'ms',
+    bars: [
+      { label: first.baseline.label, value: first.baseline.value, kind: 'yardstick' },
+      ...cold.map((row) => ({ label: row.scenario.replace('cold start ', ''), value: row.figure })),
+    ],
+    ...(target?.kind === 'ratio-at-most'
+      ? {
+          marker: {
+            label: `${target.value} × ${first.baseline.label}`,
+            value: target.value * first.baseline.value,
+          },
+        }
+      : {}),
+  });
+};
 
 const main = async (): Promise<void> => {
   const workDir = mkdtempSync(join(tmpdir(), 'kafka-rest-bridge-bench-'));
@@ -83,6 +113,8 @@ const main = async (): Promise<void> => {
       `\n## summary (design §8 targets)${QUICK ? ', --quick: small sizes, figures are rough' : ''}\n`,
     );
     console.log(formatSummary(rows));
+    const coldStart = writeColdStartChart(rows);
+    if (coldStart !== undefined) console.log(`\nChart: ${coldStart}`);
     const cpu = cpus();
     console.log(
       `\nMachine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, ` +
