@@ -26,6 +26,9 @@ import { createAwsClients, createHttpSink } from '../lib/sinks/index.js';
 import { toRecordId } from '../lib/sinks/record-id.js';
 import { drainSettings, httpSinkConfig } from '../test/fixtures/drain.js';
 import { startDynalite } from '../test/helpers/dynalite.js';
+import { writeChart } from './lib/charts.js';
+import { reportRows } from './lib/report.js';
+import { formatNumber, formatTable } from './lib/stats.js';
 
 const QUICK = process.argv.includes('--quick');
 const RECORDS = QUICK ? 3_000 : 20_000;
@@ -35,6 +38,11 @@ const VALUE_BYTES = 256;
 const TOPIC = 'bench';
 const TARGET_RATIO = 0.8;
 const COMMIT_INTERVAL_MS = 1_000;
+/** Issue #18: with `commitIntervalMs` the single lane should reach 0.9 × min(raw fetch, raw sink). */
+const TARGET_INTERVAL_RATIO = 0.9;
+const SWEEP_TOPIC = 'bench-latency';
+const SWEEP_LATENCIES_MS = [1, 2, 5] as const;
+const SWEEP_RECORDS = QUICK ? 200 : 1_000;
 
 const SILENT: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
@@ -56,12 +64,18 @@ const time = async (records: number, work: () => Promise<void>): Promise<Sample>
 /** The cheapest endpoint that still reads every body: the figure is the client side's, not the server's. */
 const startCountingSink = async () => {
   let count = 0;
+  // Each answer waits this long: a sink further away (the sweep over sink latency).
+  let latencyMs = 0;
   const server = createServer((req, res) => {
     req.resume();
     req.on('end', () => {
       count += 1;
-      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
-      res.end('ok');
+      const answer = (): void => {
+        res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '2' });
+        res.end('ok');
+      };
+      if (latencyMs === 0) answer();
+      else setTimeout(answer, latencyMs);
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -69,6 +83,9 @@ const startCountingSink = async () => {
   return {
     url: `http://127.0.0.1:${port}/in`,
     count: () => count,
+    setLatency: (ms: number) => {
+      latencyMs = ms;
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
@@ -134,8 +151,8 @@ const main = async (): Promise<void> => {
     partition: 0,
     ...record,
   }));
-  const rawSink = async (): Promise<void> => {
-    for (const record of sinkRecords) {
+  const rawSink = async (records = sinkRecords): Promise<void> => {
+    for (const record of records) {
       const response = await sinkPool.request({
         method: 'POST',
         path: '/in',
@@ -164,7 +181,7 @@ const main = async (): Promise<void> => {
   };
 
   let run = 0;
-  const drain = async (commitIntervalMs: number): Promise<void> => {
+  const drain = async (commitIntervalMs: number, topic = TOPIC, expected = RECORDS): Promise<void> => {
     run += 1;
     const report = await drainPartition(
       {
@@ -176,7 +193,7 @@ const main = async (): Promise<void> => {
         random: Math.random,
       },
       {
-        drain: drainSettings({ id: `bench-${run}`, topic: TOPIC, batchSize: BATCH, commitIntervalMs }),
+        drain: drainSettings({ id: `bench-${run}`, topic, batchSize: BATCH, commitIntervalMs }),
         partition: 0,
         sink,
         deadLetters: undefined,
@@ -186,8 +203,8 @@ const main = async (): Promise<void> => {
         leaseMs: 60_000,
       },
     );
-    if (report.outcome !== 'caught-up' || report.delivered !== RECORDS) {
-      throw new Error(`drain run ended ${report.outcome} after ${report.delivered} of ${RECORDS} records`);
+    if (report.outcome !== 'caught-up' || report.delivered !== expected) {
+      throw new Error(`drain run ended ${report.outcome} after ${report.delivered} of ${expected} records`);
     }
   };
 
@@ -246,6 +263,77 @@ const main = async (): Promise<void> => {
       `per million records: ${Math.ceil(million / BATCH).toLocaleString('en-US')} fetches, ${million.toLocaleString('en-US')} sink POSTs (single mode), ` +
         `~${Math.ceil(million / BATCH).toLocaleString('en-US')} DynamoDB commits, ~${Math.round(million / drainRate).toLocaleString('en-US')} Lambda-seconds at this rate`,
     );
+
+    // Against a sink further away, one lane waits a round trip per record: the sweep shows how the drain
+    // follows the raw sink loop as the sink's latency grows (fewer records: each costs that latency).
+    kafkaServer.createTopic(SWEEP_TOPIC, 1);
+    kafkaServer.append(SWEEP_TOPIC, 0, sinkRecords.slice(0, SWEEP_RECORDS));
+    const sweep: { latencyMs: number; drain: number; interval: number; rawSink: number }[] = [
+      { latencyMs: 0, drain: drainRate, interval: intervalRate, rawSink: sinkRate },
+    ];
+    for (const latencyMs of SWEEP_LATENCIES_MS) {
+      sinkServer.setLatency(latencyMs);
+      sweep.push({
+        latencyMs,
+        drain: perSecond(await time(SWEEP_RECORDS, () => drain(0, SWEEP_TOPIC, SWEEP_RECORDS))),
+        interval: perSecond(
+          await time(SWEEP_RECORDS, () => drain(COMMIT_INTERVAL_MS, SWEEP_TOPIC, SWEEP_RECORDS)),
+        ),
+        rawSink: perSecond(await time(SWEEP_RECORDS, () => rawSink(sinkRecords.slice(0, SWEEP_RECORDS)))),
+      });
+    }
+    sinkServer.setLatency(0);
+    console.log(
+      `\nAgainst sink latency (${SWEEP_RECORDS.toLocaleString('en-US')} records a point above 0 ms; one run each)\n`,
+    );
+    console.log(
+      formatTable(
+        [
+          'sink latency ms',
+          'drain rec/s',
+          `commitIntervalMs=${COMMIT_INTERVAL_MS} rec/s`,
+          'raw sink rec/s',
+          'drain / raw sink',
+        ],
+        sweep.map((point) => [
+          String(point.latencyMs),
+          formatNumber(point.drain),
+          formatNumber(point.interval),
+          formatNumber(point.rawSink),
+          (point.drain / point.rawSink).toFixed(2),
+        ]),
+      ),
+    );
+    const chart = writeChart('drain-sink-latency.svg', {
+      title: `Drain throughput against sink latency (one partition, ${VALUE_BYTES} B records, HTTP sink single mode)`,
+      xLabel: 'sink latency ms',
+      yLabel: 'records/s',
+      series: [
+        { name: 'drain, commit every batch', points: sweep.map((p) => [p.latencyMs, p.drain] as const) },
+        {
+          name: `drain, commit every ${COMMIT_INTERVAL_MS} ms`,
+          points: sweep.map((p) => [p.latencyMs, p.interval] as const),
+        },
+        { name: 'raw sink loop', points: sweep.map((p) => [p.latencyMs, p.rawSink] as const) },
+      ],
+    });
+    console.log(`Chart: ${chart}`);
+    reportRows([
+      {
+        scenario: 'drain, commit every batch',
+        metric: 'rec/s',
+        figure: drainRate,
+        baseline: { label: 'min(raw)', value: baseline },
+        target: { kind: 'ratio-at-least', value: TARGET_RATIO },
+      },
+      {
+        scenario: `drain, commitIntervalMs=${COMMIT_INTERVAL_MS}`,
+        metric: 'rec/s',
+        figure: intervalRate,
+        baseline: { label: 'min(raw)', value: baseline },
+        target: { kind: 'ratio-at-least', value: TARGET_INTERVAL_RATIO },
+      },
+    ]);
   } finally {
     await fetchPool.close();
     await sinkPool.close();
