@@ -6,6 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type BundleInfo, FUNCTIONS, packageFunctions } from '../bench/lib/bundles.js';
+import { renderBarChart, renderLineChart } from '../bench/lib/charts.js';
 import { formatSummary, isMet, type SummaryRow } from '../bench/lib/report.js';
 import { type LocalSecretsExtension, startSecretsExtension } from '../bench/lib/secrets-extension.js';
 import { median, quantile } from '../bench/lib/stats.js';
@@ -126,6 +127,61 @@ describe('bench summary: targets are judged, never asserted', () => {
 
     // Assess
     expect(value).toBe(expected);
+  });
+});
+
+describe('bench charts: SVG written by the benchmark itself', () => {
+  const pointsOf = (svg: string): [number, number][] =>
+    [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)"/g)].map((m) => [Number(m[1]), Number(m[2])]);
+
+  it('places the points of a line chart by value: higher is up, a log axis spaces decades evenly', () => {
+    // Act
+    const svg = renderLineChart({
+      title: 'Throughput <batch> & "size"',
+      xLabel: 'records per request',
+      yLabel: 'records/s',
+      xScale: 'log',
+      series: [
+        {
+          name: 'client',
+          points: [
+            [1, 10],
+            [100, 300],
+            [10, 200],
+          ],
+        },
+      ],
+    });
+
+    // Assess
+    const [a, b, c] = pointsOf(svg) as [[number, number], [number, number], [number, number]];
+    expect(a[0]).toBeLessThan(b[0]);
+    expect(b[0] - a[0]).toBeCloseTo(c[0] - b[0], 5); // 1 → 10 → 100, sorted by x
+    expect(a[1]).toBeGreaterThan(b[1]);
+    expect(b[1]).toBeGreaterThan(c[1]);
+    expect(svg).toContain('Throughput &lt;batch&gt; &amp; &quot;size&quot;');
+    expect(svg.startsWith('<svg xmlns="http://www.w3.org/2000/svg"')).toBe(true);
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+  });
+
+  it('draws one bar per entry, as long as its value, with the target marker', () => {
+    // Act
+    const svg = renderBarChart({
+      title: 'Cold start',
+      unit: 'ms',
+      bars: [
+        { label: "require('undici')", value: 100, kind: 'yardstick' },
+        { label: 'webhook', value: 50 },
+      ],
+      marker: { label: '0.75 × yardstick', value: 75 },
+    });
+
+    // Assess
+    const widths = [...svg.matchAll(/<rect x="\d+" y="[\d.]+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths).toHaveLength(2);
+    expect(widths[0]).toBeCloseTo((widths[1] as number) * 2, 0);
+    expect(svg).toContain('stroke-dasharray');
+    expect(svg).toContain('0.75 × yardstick');
   });
 });
 
