@@ -7,10 +7,10 @@ import {
 } from '../lib/ingest/config.js';
 import { type AnyEventBridgeEvent, type EventsDeps, ingestEvent } from '../lib/ingest/events.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
+import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
-import { carriesRecordHeaders } from '../lib/webhook/envelope.js';
 
 export interface EventsHandlerDeps extends EventsDeps {
   readonly deadlineMarginMs: number;
@@ -30,6 +30,7 @@ export const createEventsDeps = (config: EventsFunctionConfig): EventsHandlerDep
     key: config.events.key,
     limits: toProduceLimits(config.kafka),
     recordHeaders: carriesRecordHeaders(config.kafka),
+    envelope: config.events.envelope,
     deadlineMarginMs: config.deadlineMarginMs,
     now: Date.now,
   };

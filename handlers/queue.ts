@@ -4,6 +4,7 @@ import { assertQueueConfigUsable, loadQueueConfig, type QueueFunctionConfig } fr
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { ingestQueueBatch, type QueueDeps } from '../lib/ingest/queue.js';
 import { toBatchResponse } from '../lib/ingest/sqs.js';
+import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
@@ -24,6 +25,8 @@ export const createQueueDeps = (config: QueueFunctionConfig): QueueHandlerDeps =
     now: Date.now,
     queue: config.queue,
     limits: toProduceLimits(config.kafka),
+    // Where the proxy keeps record headers, a message's X-Ray trace travels on as a W3C traceparent.
+    recordHeaders: carriesRecordHeaders(config.kafka),
     deadlineMarginMs: config.deadlineMarginMs,
   };
 };

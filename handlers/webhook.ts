@@ -1,11 +1,11 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { lazyDeps } from '../lib/deps.js';
+import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import { createLog, describeError } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 import { createSecretsCacheFromConfig } from '../lib/secrets.js';
 import { loadWebhookConfig, type WebhookConfig } from '../lib/webhook/config.js';
-import { carriesRecordHeaders } from '../lib/webhook/envelope.js';
 import { createLazyIdempotencyStore } from '../lib/webhook/idempotency/index.js';
 import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
 import { toErrorResponse } from '../lib/webhook/respond.js';

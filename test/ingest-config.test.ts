@@ -63,8 +63,10 @@ describe('queue and events settings', () => {
     expect(config.events).toEqual({
       topic: 'events',
       key: { from: 'json-pointer', pointer: '/detail/order~1id' },
+      envelope: undefined,
     });
     expect(loadConfig({ ...BASE, EVENTS_KEY_POINTER: 'none' }).events.key).toEqual({ from: 'none' });
+    expect(loadConfig({ ...BASE, EVENTS_ENVELOPE: 'cloudevents' }).events.envelope).toBe('cloudevents');
   });
 
   it.each([
@@ -117,6 +119,11 @@ describe('queue and events settings', () => {
       name: 'a pointer with a bad escape',
       env: { EVENTS_KEY_POINTER: '/a~2' },
       problem: /^EVENTS_KEY_POINTER/,
+    },
+    {
+      name: 'an unknown envelope',
+      env: { EVENTS_ENVELOPE: 'cloud' },
+      problem: /^EVENTS_ENVELOPE must be one of none \| cloudevents/,
     },
   ])('reports $name with the key and the expected shape', ({ env, problem }) => {
     // Act

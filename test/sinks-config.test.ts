@@ -142,7 +142,7 @@ describe('parseSinkConfig', () => {
       name: 'a typo in a key',
       value: { type: 'http', url: 'https://example.com/', timeoutMS: 5 },
       problems: [
-        `${AT}.timeoutMS is not a sink setting (one of type, url, mode, timeoutMs, signingSecretId, signing, headers, allowHttp, contentType, maxBatchRecords, maxBatchBytes, connections, retryStatuses)`,
+        `${AT}.timeoutMS is not a sink setting (one of type, url, mode, timeoutMs, signingSecretId, signing, headers, allowHttp, contentType, maxBatchRecords, maxBatchBytes, connections, retryStatuses, cloudEvents)`,
       ],
     },
     {

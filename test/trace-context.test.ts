@@ -5,7 +5,7 @@ import type { StoredRecord } from '../dev/kafka-rest/types.js';
 import { createQueueDeps, makeHandler as makeQueueHandler } from '../handlers/queue.js';
 import { createWebhookDeps, makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
-import { carriesRecordHeaders } from '../lib/webhook/envelope.js';
+import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import {
   fromAwsTraceHeader,
   parseTraceparent,

@@ -27,6 +27,8 @@ export type EventKeySource =
 export interface EventsConfig {
   readonly topic: string | undefined;
   readonly key: EventKeySource;
+  /** `cloudevents`: each event becomes a CloudEvent (binary mode where the proxy keeps headers). */
+  readonly envelope: 'cloudevents' | undefined;
 }
 
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -72,7 +74,12 @@ export const parseEventsConfig = (read: EnvReader): EventsConfig => {
       `EVENTS_KEY_POINTER must be a JSON pointer into the event (RFC 6901, e.g. /detail/orderId) or "none", got ${JSON.stringify(pointer)}`,
     );
   }
-  return { topic: topicName(read, 'EVENTS_TOPIC'), key };
+  const envelope = read.oneOf('EVENTS_ENVELOPE', ['none', 'cloudevents'], 'none');
+  return {
+    topic: topicName(read, 'EVENTS_TOPIC'),
+    key,
+    envelope: envelope === 'none' ? undefined : envelope,
+  };
 };
 
 /**

@@ -138,3 +138,13 @@ export const isFinalRecordCode = (
   code: number,
 ): boolean =>
   dialect === 'v3' ? isFinalV3RecordCode(code) : FLAVOR_TRAITS[flavor].finalRecordCodes.has(code);
+
+/**
+ * Whether the proxy keeps record headers: v3, and v2 on the Strimzi bridge. Where it does, CloudEvents go
+ * in binary mode and the trace context as headers; elsewhere a record carries its value and key only.
+ */
+export const carriesRecordHeaders = (kafka: {
+  readonly dialect: KafkaRestDialect;
+  readonly flavor: KafkaRestFlavor;
+}): boolean =>
+  kafka.dialect === 'v3' || (kafka.dialect === 'v2' && FLAVOR_TRAITS[kafka.flavor].recordHeaders);

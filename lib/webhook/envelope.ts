@@ -1,7 +1,5 @@
 import { isPlainObject, unknownKeys } from '../env-reader.js';
 import { AppError, ERROR_CODES } from '../errors.js';
-import type { KafkaRestDialect, KafkaRestFlavor } from '../kafka-rest/flavors.js';
-import { FLAVOR_TRAITS } from '../kafka-rest/flavors.js';
 import type { ProduceHeader, ProduceRecord } from '../kafka-rest/types.js';
 import { type CloudEventsMode, toCloudEventRecord } from './cloudevents.js';
 import { describeFound, parseHeaderOrPointer, readJsonPointer } from './json-pointer.js';
@@ -26,16 +24,6 @@ export const DEFAULT_CLOUDEVENT_TYPE = 'kafka-rest-bridge.webhook';
 const ENVELOPE_KEYS = ['format', 'source', 'type'] as const;
 const SHAPE =
   '"none", "cloudevents" or {"format": "cloudevents", "source"?: "<URI-reference>", "type"?: "<type>" | {"header": "<name>"} | {"jsonPointer": "/path"}}';
-
-/**
- * Whether the proxy keeps record headers: v3, and v2 on the Strimzi bridge. Where it does, CloudEvents go
- * in binary mode and the trace context as headers; elsewhere a record carries its value and key only.
- */
-export const carriesRecordHeaders = (kafka: {
-  readonly dialect: KafkaRestDialect;
-  readonly flavor: KafkaRestFlavor;
-}): boolean =>
-  kafka.dialect === 'v3' || (kafka.dialect === 'v2' && FLAVOR_TRAITS[kafka.flavor].recordHeaders);
 
 /**
  * Parses a route's `"envelope"` (undefined: none, the body as is), pushing a problem naming `at` for
