@@ -537,6 +537,7 @@ const createPartitionRun = (
       offset: record.offset,
       key: record.key,
       value: record.value,
+      ...(record.headers === undefined ? {} : { headers: record.headers }),
     });
     const done = new Array<boolean>(chunk.length).fill(false);
     const attempts = new Array<number>(chunk.length).fill(0);

@@ -8,6 +8,7 @@ import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../errors.js';
 import { secretsOfHeaders } from '../redact.js';
 import { beforeDeadline, createTimedAbort } from '../timed-abort.js';
 import { readStructuredCloudEvent, toHttpCloudEvent } from '../webhook/cloudevents.js';
+import { parseTraceparent, parseTracestate } from '../webhook/trace-context.js';
 import { signStandardWebhook } from '../webhook/verify/sign.js';
 import { type HttpSigningScheme, type HttpSinkConfig, SIGNING_WITHOUT_SCHEME } from './config.js';
 import {
@@ -42,12 +43,12 @@ export const MAX_ANSWER_BODY_BYTES = 65_536;
  *   offset>-<last offset>`, `Kafka-Offset` (first), `Kafka-Offset-Last` and `Kafka-Record-Count`.
  * - `cloudEvents` (`single` only): the request is a CloudEvent in HTTP `binary` mode (`ce-*` headers,
  *   the data as the body) or `structured` mode (`application/cloudevents+json`), the `Kafka-*` and
- *   `Idempotency-Key` headers kept. A record whose value is a structured CloudEvent (a webhook's or
- *   event's where the proxy keeps no headers) is delivered as that event, its `traceparent` extension also
- *   as the W3C `traceparent` header; any other record becomes one with `id` the record id (a redelivery
- *   keeps it), `source` `/topics/<topic>`, `type` `kafka-rest-bridge.record` and the value as data in the
- *   configured `contentType`. The drain hands sinks no record headers yet, so a binary-mode record's
- *   `ce_*` headers are not read: such a record becomes a new event around its value.
+ *   `Idempotency-Key` headers kept. A record that is a CloudEvent (binary mode in its `ce_*` headers
+ *   where the proxy keeps headers, or structured mode in its value) is delivered as that event, its
+ *   `traceparent` extension also as the W3C `traceparent` header; any other record becomes one with `id`
+ *   the record id (a redelivery keeps it), `source` `/topics/<topic>`, `type` `kafka-rest-bridge.record`
+ *   and the value as data in the configured `contentType`.
+ * - A well-formed `traceparent` / `tracestate` record header (single mode) is sent on as that HTTP header.
  * - Signing (when `signingSecretId` is set), by `signing`:
  *   - `standard-webhooks`: `webhook-id` (the `Idempotency-Key`, so a redelivery keeps it; see
  *     {@link toWebhookId}), `webhook-timestamp: <unix seconds of this attempt>` and `webhook-signature:
@@ -306,14 +307,52 @@ const toSingleRequest = ([record]: readonly SinkRecord[], config: HttpSinkConfig
   };
   if (record.key !== null) headers['kafka-key'] = record.key.toString('base64');
   if (record.value === null) headers['kafka-value-null'] = 'true';
+  Object.assign(headers, toTraceHeaders(record));
   if (config.cloudEvents === undefined)
     return { body: record.value ?? Buffer.alloc(0), headers, id: record.id };
   const event = toHttpCloudEvent(toRecordCloudEvent(record, config.contentType), config.cloudEvents);
   return { body: event.body, headers: { ...headers, ...event.headers }, id: record.id };
 };
 
-/** The CloudEvent a record is (structured mode), or a new one around its value; see {@link createHttpSink}. */
+/** A record header's text, when the record has that header with a value. */
+const recordHeader = (record: SinkRecord, name: string): string | undefined =>
+  record.headers?.find((header) => header.name.toLowerCase() === name)?.value?.toString('utf8');
+
+/**
+ * The W3C trace context a record carries as headers (the webhook and queue functions put it there where
+ * the proxy keeps headers), passed on as HTTP headers when well-formed, so the receiver's tracer joins the
+ * trace; a malformed one is not passed on.
+ */
+const toTraceHeaders = (record: SinkRecord): Record<string, string> => {
+  const traceparent = parseTraceparent(recordHeader(record, 'traceparent'));
+  if (traceparent === undefined) return {};
+  const tracestate = parseTracestate(recordHeader(record, 'tracestate'));
+  return tracestate === undefined ? { traceparent } : { traceparent, tracestate };
+};
+
+/**
+ * The CloudEvent a record carries in binary mode (the Kafka binding: `ce_` headers, `content-type`, the
+ * value as data), or undefined when its headers hold none.
+ */
+const readBinaryCloudEvent = (record: SinkRecord) => {
+  const attributes: Record<string, string> = {};
+  for (const header of record.headers ?? []) {
+    const name = header.name.toLowerCase();
+    if (header.value === null) continue;
+    if (name.startsWith('ce_')) attributes[name.slice(3)] = header.value.toString('utf8');
+    else if (name === 'content-type') attributes.datacontenttype = header.value.toString('utf8');
+  }
+  const complete =
+    attributes.specversion === '1.0' && ['id', 'source', 'type'].every((name) => attributes[name]);
+  return complete ? { attributes, data: record.value } : undefined;
+};
+
+/**
+ * The CloudEvent a record is (binary mode in its headers, or structured mode in its value), or a new one
+ * around its value; see {@link createHttpSink}.
+ */
 const toRecordCloudEvent = (record: SinkRecord, contentType: string) =>
+  readBinaryCloudEvent(record) ??
   readStructuredCloudEvent(record.value) ?? {
     attributes: {
       specversion: '1.0',

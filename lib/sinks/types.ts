@@ -14,6 +14,8 @@ export interface SinkRecord {
   readonly offset: number;
   readonly key: Buffer | null;
   readonly value: Buffer | null;
+  /** The record's Kafka headers, in order, where the proxy hands them out (v2 on Strimzi); absent: none. */
+  readonly headers?: readonly { readonly name: string; readonly value: Buffer | null }[];
 }
 
 /**
