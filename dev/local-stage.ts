@@ -9,6 +9,8 @@ export const LOCAL = {
   kafkaRestPort: 8082,
   dynamoPort: 4567,
   sinkPort: 8090,
+  /** Serves docs/openapi.yaml, the webhook API's description. */
+  docsPort: 3001,
   topics: { demo: 3, orders: 3 },
   /** The local proxy's API key: not a secret, it guards nothing but this machine's dev server. */
   apiKey: 'local-dev-key',

@@ -15,6 +15,7 @@ export const PORTS = {
   kafkaRestPort: { flag: 'kafka-rest-port', serves: 'the local Kafka REST server' },
   dynamoPort: { flag: 'dynamo-port', serves: 'dynalite (DynamoDB)' },
   sinkPort: { flag: 'sink-port', serves: 'the local HTTP sink' },
+  docsPort: { flag: 'docs-port', serves: 'the OpenAPI document (docs/openapi.yaml)' },
 } as const;
 export type PortName = keyof typeof PORTS;
 
@@ -44,9 +45,10 @@ export const USAGE = `Usage: npm start [-- options]
   --kafka-rest-port N       the local Kafka REST server (default ${LOCAL.kafkaRestPort})
   --dynamo-port N           dynalite (default ${LOCAL.dynamoPort})
   --sink-port N             the local HTTP sink (default ${LOCAL.sinkPort})
+  --docs-port N             GET /openapi.yaml, the webhook API's description (default ${LOCAL.docsPort})
   --routes JSON             WEBHOOK_ROUTES instead of the local ones
 
-The same keys (httpPort, lambdaPort, kafkaRestPort, dynamoPort, sinkPort, routes, dialect, flavor) can be
+The same keys (httpPort, lambdaPort, kafkaRestPort, dynamoPort, sinkPort, docsPort, routes, dialect, flavor) can be
 set in ${LOCAL_FILE} beside package.json (git-ignored); flags win.`;
 
 const isPort = (value: unknown): value is number =>

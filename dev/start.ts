@@ -9,6 +9,7 @@ import { type ChildProcess, execFile, spawn, spawnSync } from 'node:child_proces
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -144,6 +145,22 @@ const startPeers = (): string => {
   return url;
 };
 
+/** `GET /openapi.yaml`: docs/openapi.yaml as it is in the work tree; anything else is a 404. */
+const serveOpenApi = async (port: number): Promise<Server> => {
+  const server = createHttpServer((request, response) => {
+    if (request.method === 'GET' && request.url === '/openapi.yaml') {
+      response.writeHead(200, { 'content-type': 'application/yaml' });
+      response.end(readFileSync(new URL('docs/openapi.yaml', ROOT)));
+    } else {
+      response.writeHead(404, { 'content-type': 'text/plain' });
+      response.end('GET /openapi.yaml\n');
+    }
+  });
+  server.listen(port, '127.0.0.1');
+  await once(server, 'listening');
+  return server;
+};
+
 /** Waits until our webhook function answers its own 404 for `/hooks`: not merely "something on the port". */
 const waitForWebhook = async (port: number, child: ChildProcess): Promise<void> => {
   const url = `http://127.0.0.1:${port}/hooks`;
@@ -239,6 +256,8 @@ const main = async (): Promise<void> => {
 
   const sink = await startHttpSink({ port: ports.sinkPort, print: (line) => say('sink', line) });
   say('sink', `HTTP sink at ${sink.url}: drained records are printed here`);
+  const docs = await serveOpenApi(ports.docsPort);
+  say('start', `the webhook API's OpenAPI 3.1 description: http://localhost:${ports.docsPort}/openapi.yaml`);
 
   const offline = spawn(
     process.execPath,
@@ -270,6 +289,7 @@ const main = async (): Promise<void> => {
       await Promise.allSettled([
         kafka?.close(),
         sink.close(),
+        new Promise((resolve) => docs.close(resolve)),
         new Promise((resolve) => dynamo.close(resolve)),
       ]);
       if (bridgeUrl !== undefined) stopPeers();

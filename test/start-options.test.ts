@@ -22,6 +22,7 @@ describe('npm start options', () => {
           kafkaRestPort: LOCAL.kafkaRestPort,
           dynamoPort: LOCAL.dynamoPort,
           sinkPort: LOCAL.sinkPort,
+          docsPort: LOCAL.docsPort,
         },
       },
     });

@@ -57,6 +57,8 @@ describe('npm start refuses to start half-working', () => {
       '39004',
       '--sink-port',
       '39005',
+      '--docs-port',
+      '39006',
       '--routes',
       '{"a":{"topic":"a"},"b":{"topic":"no spaces","verify":{"scheme":"none"}}}',
     ]);
