@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { SQSRecord } from 'aws-lambda';
+import type { APIGatewayProxyStructuredResultV2, SQSRecord } from 'aws-lambda';
 import {
   type DynamoFaultKind,
   type DynamoFaultProxy,
@@ -128,6 +128,8 @@ export interface ChaosOptions {
   readonly log?: Log;
   /** One line per phase, for the CLI. */
   readonly progress?: (line: string) => void;
+  /** Sees every answer the webhook gives (the suite checks each against docs/openapi.yaml). */
+  readonly onWebhookAnswer?: (method: string, answer: APIGatewayProxyStructuredResultV2) => void;
 }
 
 /** A few hundred events: the run inside `npm test`, once per configuration. */
@@ -849,6 +851,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
         httpApiEvent(`/hooks/${route}`, body, { headers }),
         lambdaContext(INVOCATION_MS),
       );
+      options.onWebhookAnswer?.('POST', response);
       const status = response.statusCode ?? 500;
       const ack =
         status === 202

@@ -5,6 +5,7 @@ import { formatChaosReport, isChaosClean } from '../chaos/report.js';
 import { type ChaosReport, FAULT_KINDS, PIPELINES, runChaos, SUITE_PRESET } from '../chaos/scenarios.js';
 import { fromPutEvents } from '../chaos/sink-observations.js';
 import { createFifoQueue, createStandardQueue, type QueuedMessage } from '../chaos/sqs-queues.js';
+import { problemsOf } from './helpers/openapi.js';
 
 /**
  * The fault-injection run at suite size (a few hundred events per configuration; `npm run chaos` runs
@@ -17,11 +18,24 @@ import { createFifoQueue, createStandardQueue, type QueuedMessage } from '../cha
 describe.each(CHAOS_CONFIGURATION_NAMES)('chaos run, configuration %s', (configuration) => {
   let report: ChaosReport;
   let table: string;
+  // Every answer the webhook gave under faults, checked against docs/openapi.yaml as it came.
+  const undocumented: string[] = [];
 
   beforeAll(async () => {
-    report = await runChaos({ ...SUITE_PRESET, configuration });
+    report = await runChaos({
+      ...SUITE_PRESET,
+      configuration,
+      onWebhookAnswer: (method, answer) => {
+        const problems = problemsOf(method, answer);
+        if (problems.length > 0) undocumented.push(`${answer.statusCode}: ${problems.join('; ')}`);
+      },
+    });
     table = formatChaosReport(report);
   }, 60_000);
+
+  it('answers every webhook delivery, under every fault, as docs/openapi.yaml describes', () => {
+    expect([...new Set(undocumented)]).toEqual([]);
+  });
 
   it('finds every acknowledged input in Kafka, at the offset it was acknowledged with, on every path', () => {
     const r = report.reconciliation;
