@@ -84,9 +84,10 @@ export const encodeProduceRequestBody = (
  * One record's JSON object, after `lead` (the body's opening or a comma). base64 needs no JSON escaping,
  * so the fields are written as they are. Returns the object's text; with `large`, a base64 field of
  * {@link OWN_PIECE_MIN_BYTES} or more is not concatenated into it but appended to `large` as a piece of
- * its own (with the text before it), and the text returned follows it. Such a piece is the flat string
- * `toString` returns, so a large value is never copied into a concatenation that V8 must flatten before it
- * can be written (one 500 KB record: 1.4 ms flattened against 0.7 ms in pieces).
+ * its own (with the text before it, in slices: {@link BASE64_SLICE_BYTES}), and the text returned follows
+ * it. Such a piece is the flat string `toString` returns, so a large value is never copied into a
+ * concatenation that V8 must flatten before it can be written (one 500 KB record: 1.4 ms flattened
+ * against 0.7 ms in pieces).
  *
  * An absent key is left out (Redpanda rejects a `null` binary key, and everywhere else an absent key is
  * null); a null value is `"value":null`, or left out. Headers only where the flavor carries them
@@ -135,10 +136,21 @@ const recordJson = (
  */
 const OWN_PIECE_MIN_BYTES = 6 * 1024;
 
+/**
+ * A large field is encoded in slices of this many bytes (a multiple of 3, so only the last slice pads):
+ * each slice's base64 (64 KiB) stays below V8's large-object size (128 KiB) and dies young, where one
+ * string per field would be a large object that only a full GC frees. Measured on one 1 MB record:
+ * 0.6 ms in one piece, 0.25 ms in slices (and 0.9 ms at 96 KiB slices, over that size).
+ */
+const BASE64_SLICE_BYTES = 3 * 16 * 1024;
+
 /** `text` and the base64 of `bytes` and its closing quote, or, for a large field, what follows it. */
 const base64Field = (text: string, bytes: Uint8Array, large: string[] | undefined): string => {
   if (large === undefined || bytes.byteLength < OWN_PIECE_MIN_BYTES) return `${text}${toBase64(bytes)}"`;
-  large.push(text, toBase64(bytes));
+  large.push(text);
+  for (let at = 0; at < bytes.byteLength; at += BASE64_SLICE_BYTES) {
+    large.push(toBase64(bytes, at, Math.min(bytes.byteLength, at + BASE64_SLICE_BYTES)));
+  }
   return '"';
 };
 

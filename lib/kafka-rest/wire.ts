@@ -64,7 +64,10 @@ export interface MetadataWire {
 /** `base64` length of `bytes` bytes. */
 export const base64Length = (bytes: number): number => Math.ceil(bytes / 3) * 4;
 
-export const toBase64 = (bytes: Uint8Array): string =>
+/** base64 of `bytes`, or of its bytes from `start` to `end`. */
+export const toBase64 = (bytes: Uint8Array, start?: number, end?: number): string =>
   (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString(
     'base64',
+    start,
+    end,
   );
