@@ -63,9 +63,10 @@ const linearTicks = (max: number): number[] => {
 const tickLabel = (value: number): string =>
   Number.isInteger(value) ? value.toLocaleString('en-US') : formatNumber(value);
 
-const svg = (height: number, body: string[]): string =>
+const svg = (title: string, height: number, body: string[]): string =>
   [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" font-family="sans-serif" font-size="12" role="img">`,
+    `<title>${escapeXml(title)}</title>`,
     `<rect width="${WIDTH}" height="${height}" fill="white"/>`,
     ...body,
     '</svg>',
@@ -127,7 +128,7 @@ export const renderLineChart = (chart: LineChart): string => {
       text(right + 36, top + i * 22 + 6, series.name),
     );
   });
-  return svg(height, body);
+  return svg(chart.title, height, body);
 };
 
 export const renderBarChart = (chart: BarChart): string => {
@@ -164,7 +165,7 @@ export const renderBarChart = (chart: BarChart): string => {
     );
   }
   body.push(`<line x1="${left}" x2="${left}" y1="${top - 6}" y2="${axisY}" stroke="#333"/>`);
-  return svg(height, body);
+  return svg(chart.title, height, body);
 };
 
 /** Writes a chart (line when it has series, else bars) into {@link chartsDir}; returns the file's path. */
