@@ -636,8 +636,9 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
           });
         case 'sink-rejects-poison':
           sink.inject({ kind: 'status', status: 400, body: 'rejected by the chaos sink' });
-          // Half of the poison records also meet a failing DLQ first: the partition must wait, not skip.
-          if (random() < 0.5) {
+          // Half of the poison records also meet a failing DLQ first (the first one always, so that a
+          // short run has one too): the partition must wait, not skip.
+          if (faults['dlq-5xx'] === 0 || random() < 0.5) {
             faults['dlq-5xx'] += 1;
             dlqSqs.failCalls({ kind: 'error', status: 500, type: 'InternalError', message: 'chaos' });
           }
