@@ -45,20 +45,21 @@ describe('npm start refuses to start half-working', () => {
   }, 40_000);
 
   it('lists every function setting problem before saying ready', async () => {
-    // Act: a route without a verify scheme, and one with a bad topic
+    // Act: a route without a verify scheme, and one with a bad topic; ports below Linux's ephemeral range
+    // (32768–60999), so no connection of another test holds one
     const { code, output } = await start([
       '--http-port',
-      '39001',
+      '29001',
       '--lambda-port',
-      '39002',
+      '29002',
       '--kafka-rest-port',
-      '39003',
+      '29003',
       '--dynamo-port',
-      '39004',
+      '29004',
       '--sink-port',
-      '39005',
+      '29005',
       '--docs-port',
-      '39006',
+      '29006',
       '--routes',
       '{"a":{"topic":"a"},"b":{"topic":"no spaces","verify":{"scheme":"none"}}}',
     ]);
