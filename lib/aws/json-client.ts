@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
+import { backoffMs } from '../kafka-rest/retry.js';
 import { createTimedAbort } from '../timed-abort.js';
 import { type AwsCredentials, signRequest } from './sigv4.js';
 
@@ -350,7 +351,12 @@ const buildClient = (
             throw error;
           }
           const base = isThrottling(error) ? DEFAULTS.throttlingBaseDelayMs : DEFAULTS.baseDelayMs;
-          const waitMs = Math.floor(Math.random() * Math.min(base * 2 ** retry, DEFAULTS.maxDelayMs));
+          const waitMs = backoffMs(retry + 1, {
+            maxAttempts: resolved.maxAttempts,
+            backoffBaseMs: base,
+            backoffMaxMs: DEFAULTS.maxDelayMs,
+            random: Math.random,
+          });
           await delay(waitMs, undefined, abortSignal === undefined ? {} : { signal: abortSignal }).catch(
             () => {
               throw abortSignal?.reason ?? error;

@@ -154,7 +154,8 @@ const findPartition = async (
   force: boolean,
 ): Promise<Found | { refused: string }> => {
   const drain = deps.drains.find((configured) => configured.id === drainId);
-  const rows = (await deps.store.list({ drainId })).filter((row) => row.partition === partition);
+  const drainRows = await deps.store.list({ drainId });
+  const rows = drainRows.filter((row) => row.partition === partition);
   const topics = [...new Set(rows.map((row) => row.topic))];
   const topic = topicFlag ?? (topics.length === 1 ? topics[0] : undefined) ?? drain?.topic;
   if (topic === undefined) {
@@ -162,7 +163,7 @@ const findPartition = async (
       return {
         refused: `drain ${drainId} partition ${partition} has rows for topics ${topics.join(', ')}: pass --topic <topic>`,
       };
-    const known = (await deps.store.list({ drainId })).length > 0;
+    const known = drainRows.length > 0;
     return {
       refused: known
         ? `drain ${drainId} has no row for partition ${partition} and DRAINS here does not configure it: pass --topic <topic>`

@@ -1,7 +1,4 @@
-import { redact } from '../redact.js';
-
-/** Characters of an error answer kept for diagnosis. */
-export const SNIPPET_CHARS = 256;
+import { redact, SNIPPET_CHARS } from '../redact.js';
 
 /**
  * The head of an answer body for an error, with every `secrets` value redacted BEFORE it is cut to
