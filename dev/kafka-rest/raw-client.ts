@@ -11,13 +11,13 @@ export interface RawReply {
  * One HTTP exchange with node:http, for the server's own tests and ad-hoc scripts: unlike fetch it sends a
  * body on a GET (the v2 `GET …/offsets` needs one) and adds no headers beyond the given ones, Host and
  * Content-Length. A string body goes as it is (malformed JSON included); any other value as its JSON.
- * Rejects on a network error (a dropped connection included).
+ * Rejects on a network error (a dropped connection included), and after `timeoutMs` of silence when given.
  */
 export const rawCall = (
   baseUrl: string,
   method: string,
   path: string,
-  options: { headers?: Record<string, string>; body?: unknown } = {},
+  options: { headers?: Record<string, string>; body?: unknown; timeoutMs?: number } = {},
 ): Promise<RawReply> =>
   new Promise((resolve, reject) => {
     const url = new URL(path, baseUrl);
@@ -42,6 +42,11 @@ export const rawCall = (
       res.on('error', reject);
     });
     req.on('error', reject);
+    if (options.timeoutMs !== undefined) {
+      req.setTimeout(options.timeoutMs, () =>
+        req.destroy(new Error(`${method} ${url.href}: no answer within ${options.timeoutMs} ms`)),
+      );
+    }
     req.end(body);
   });
 

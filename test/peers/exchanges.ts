@@ -275,7 +275,9 @@ const parse = (text: string): unknown => {
   }
 };
 
-/** Sends every exchange in order, each after its wait. Rejects on a network error. */
+const EXCHANGE_TIMEOUT_MS = 30_000;
+
+/** Sends every exchange in order, each after its wait. Rejects on a network error or a silent server. */
 export const runExchanges = async (baseUrl: string, exchanges: readonly Exchange[]): Promise<Observed[]> => {
   const observed: Observed[] = [];
   for (const exchange of exchanges) {
@@ -284,8 +286,15 @@ export const runExchanges = async (baseUrl: string, exchanges: readonly Exchange
       rawCall(baseUrl, exchange.method, exchange.path, {
         ...(exchange.headers === undefined ? {} : { headers: exchange.headers }),
         ...(exchange.body === undefined ? {} : { body: exchange.body }),
+        // A hung exchange names itself instead of holding the whole recording until its hook times out.
+        timeoutMs: EXCHANGE_TIMEOUT_MS,
       });
-    let reply = await send();
+    // The real bridge now and then leaves one request unanswered (seen on the unknown-topic produce, whose
+    // record is never written): sent again on a fresh connection once; a second silence fails the run.
+    let reply = await send().catch((error: unknown) => {
+      if (!String(error).includes('no answer within')) throw error;
+      return send();
+    });
     for (
       let attempt = 1;
       attempt < (exchange.attempts ?? 1) && reply.status === 200 && reply.text === '[]';
