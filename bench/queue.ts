@@ -16,12 +16,12 @@ import { Pool } from 'undici';
 import { startKafkaRestServer } from '../dev/kafka-rest/index.js';
 import { makeHandler, type QueueHandlerDeps } from '../handlers/queue.js';
 import { loadConfig } from '../lib/config.js';
+import type { Log } from '../lib/core/log.js';
 import { planProduceRequests, toProduceLimits } from '../lib/ingest/plan.js';
 import { parseSqsEvent } from '../lib/ingest/sqs.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { encodeProduceBody, V1_MEDIA } from '../lib/kafka-rest/v1.js';
-import type { Log } from '../lib/log.js';
 import { lambdaContext } from '../test/fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
 

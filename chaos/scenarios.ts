@@ -14,16 +14,16 @@ import { type EventsHandlerDeps, makeHandler as makeEventsHandler } from '../han
 import { makeHandler as makeQueueHandler, type QueueHandlerDeps } from '../handlers/queue.js';
 import { makeHandler as makeWebhookHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
+import { AppError, ERROR_CODES } from '../lib/core/errors.js';
+import type { Log } from '../lib/core/log.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
-import { AppError, ERROR_CODES } from '../lib/errors.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import type { KafkaRestClient, KafkaRestStats } from '../lib/kafka-rest/types.js';
-import type { Log } from '../lib/log.js';
 import { literalSecret } from '../lib/secrets.js';
 import { createAwsClients, createDeadLetterQueue, createSink } from '../lib/sinks/index.js';
 import type { DeadLetterQueue, DeliveryOutcome, Sink } from '../lib/sinks/types.js';

@@ -1,4 +1,5 @@
 import type { Context } from 'aws-lambda';
+import { createLog } from '../lib/core/log.js';
 import { lazyDeps } from '../lib/deps.js';
 import {
   assertEventsConfigUsable,
@@ -9,7 +10,6 @@ import { type AnyEventBridgeEvent, type EventsDeps, ingestEvent } from '../lib/i
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
-import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 
 export interface EventsHandlerDeps extends EventsDeps {

@@ -1,4 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import { createLog } from '../lib/core/log.js';
 import { lazyDeps } from '../lib/deps.js';
 import { assertQueueConfigUsable, loadQueueConfig, type QueueFunctionConfig } from '../lib/ingest/config.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
@@ -6,7 +7,6 @@ import { ingestQueueBatch, type QueueDeps } from '../lib/ingest/queue.js';
 import { toBatchResponse } from '../lib/ingest/sqs.js';
 import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
-import { createLog } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 
 export interface QueueHandlerDeps extends QueueDeps {

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
+import { createLog, describeError } from '../lib/core/log.js';
 import { lazyDeps } from '../lib/deps.js';
 import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
-import { createLog, describeError } from '../lib/log.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 import { createSecretsCacheFromConfig } from '../lib/secrets.js';
 import { loadWebhookConfig, type WebhookConfig } from '../lib/webhook/config.js';

@@ -1,5 +1,5 @@
+import { ConfigError } from './core/errors.js';
 import { createEnvReader, type Env, type EnvReader } from './env-reader.js';
-import { ConfigError } from './errors.js';
 import type { KafkaRestDialect, KafkaRestFlavor } from './kafka-rest/flavors.js';
 import { KAFKA_REST_DIALECTS, KAFKA_REST_FLAVORS, V2_ONLY_FLAVORS } from './kafka-rest/flavors.js';
 

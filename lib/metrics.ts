@@ -1,6 +1,6 @@
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { describeError, type Log, SERVICE_NAME } from './core/log.js';
 import type { KafkaRest, KafkaRestStats } from './kafka-rest/types.js';
-import { describeError, type Log, SERVICE_NAME } from './log.js';
 
 /** Every metric of the bridge lives here; alarms in serverless.yml name it. */
 export const METRICS_NAMESPACE = 'KafkaRestBridge';

@@ -8,9 +8,9 @@ import {
 } from './aws/json-client.js';
 import type { AwsCredentials } from './aws/sigv4.js';
 import type { CoreConfig, SecretSource } from './config-core.js';
-import { AppError, ERROR_CODES, isAppError } from './errors.js';
-import type { Log } from './log.js';
-import { redactedSnippet } from './redact.js';
+import { AppError, ERROR_CODES, isAppError } from './core/errors.js';
+import type { Log } from './core/log.js';
+import { redactedSnippet } from './core/redact.js';
 import { beforeDeadline } from './timed-abort.js';
 
 /**

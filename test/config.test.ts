@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
+import { ConfigError, isAppError } from '../lib/core/errors.js';
 import { loadDrainConfig } from '../lib/drain/config.js';
-import { ConfigError, isAppError } from '../lib/errors.js';
 import { loadEventsConfig, loadQueueConfig } from '../lib/ingest/config.js';
 import { loadWebhookConfig } from '../lib/webhook/config.js';
 

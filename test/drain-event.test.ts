@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { isAppError } from '../lib/core/errors.js';
 import { parseDrainEvent } from '../lib/drain/event.js';
-import { isAppError } from '../lib/errors.js';
 
 const DRAINS = [
   { id: 'orders-out', partitions: 'all' as const },

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { DynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
+import { AppError, ERROR_CODES } from '../lib/core/errors.js';
 import {
   type CheckpointStore,
   createCheckpointStore,
@@ -16,7 +17,6 @@ import {
   type PartitionReport,
 } from '../lib/drain/drain-partition.js';
 import { toDrainCounts } from '../lib/drain/metrics.js';
-import { AppError, ERROR_CODES } from '../lib/errors.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRest, KafkaRestClient } from '../lib/kafka-rest/types.js';

@@ -10,9 +10,9 @@ import { type EventsHandlerDeps, makeHandler as makeEventsHandler } from '../han
 import { makeHandler as makeQueueHandler, type QueueHandlerDeps } from '../handlers/queue.js';
 import { makeHandler as makeWebhookHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { type Config, loadConfig } from '../lib/config.js';
+import { isAppError } from '../lib/core/errors.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { drainPartition } from '../lib/drain/drain-partition.js';
-import { isAppError } from '../lib/errors.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest, createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';

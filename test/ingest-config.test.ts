@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
+import { ConfigError } from '../lib/core/errors.js';
 import type { Env } from '../lib/env-reader.js';
-import { ConfigError } from '../lib/errors.js';
 import { assertEventsConfigUsable, assertQueueConfigUsable } from '../lib/ingest/config.js';
 
 const BASE: Env = {

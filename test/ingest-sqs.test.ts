@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { AppError } from '../lib/errors.js';
+import { AppError } from '../lib/core/errors.js';
 import { parseSqsRecord, type SqsParseSettings, toBatchResponse } from '../lib/ingest/sqs.js';
 import type { ItemOutcome } from '../lib/ingest/types.js';
 import { sqsRecord } from './fixtures/sqs.js';

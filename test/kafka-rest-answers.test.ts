@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Fault, FaultMatch, KafkaRestServerOptions } from '../dev/kafka-rest/server.js';
-import { isAppError } from '../lib/errors.js';
+import { isAppError } from '../lib/core/errors.js';
 import type { KafkaRestOptions } from '../lib/kafka-rest/client.js';
 import type { CallOptions, FetchedRecord, KafkaRestClient } from '../lib/kafka-rest/types.js';
 import {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Fault } from '../dev/kafka-rest/server.js';
 import { loadConfig } from '../lib/config.js';
-import { isAppError, isUpstreamError, type UpstreamError } from '../lib/errors.js';
+import { isAppError, isUpstreamError, type UpstreamError } from '../lib/core/errors.js';
 import { apiKeyAuth, basicAuth, bearerAuth, noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest, createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import { isOffsetOutOfRangeError, OffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';

@@ -2,7 +2,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
-import { isAppError, type UpstreamError } from '../lib/errors.js';
+import { isAppError, type UpstreamError } from '../lib/core/errors.js';
 import { basicAuth, noAuth } from '../lib/kafka-rest/auth.js';
 import {
   createKafkaRest,

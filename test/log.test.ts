@@ -1,12 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AppError, ERROR_CODES } from '../lib/errors.js';
+import { AppError, ERROR_CODES } from '../lib/core/errors.js';
 import {
   createLog,
   describeError,
   type LogLevel,
   PAYLOAD_PREVIEW_BYTES,
   toPayloadPreview,
-} from '../lib/log.js';
+} from '../lib/core/log.js';
 import { lambdaContext } from './fixtures/api-gateway.js';
 import { captureOutput, createMemoryLog, type OutputCapture } from './helpers/log.js';
 

@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { isAppError } from '../lib/core/errors.js';
 import type { PartitionReport } from '../lib/drain/drain-partition.js';
 import { createDrainMetrics, toCheckpointAges, toDrainLags } from '../lib/drain/metrics.js';
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
-import { isAppError } from '../lib/errors.js';
 import { createIngestMetrics, METRICS_NAMESPACE, NO_TOPIC, withProduceLatency } from '../lib/metrics.js';
 import { bytes, deadlineIn, type KafkaRestFixture, startKafkaRestWithClient } from './helpers/kafka-rest.js';
 import { captureOutput, type EmfLine, type OutputCapture } from './helpers/log.js';

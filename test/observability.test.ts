@@ -4,9 +4,9 @@ import { createEventsDeps, makeHandler as makeEventsHandler } from '../handlers/
 import { createQueueDeps, makeHandler as makeQueueHandler } from '../handlers/queue.js';
 import { createWebhookDeps, makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
+import { isAppError } from '../lib/core/errors.js';
+import { PAYLOAD_PREVIEW_BYTES } from '../lib/core/log.js';
 import type { Env } from '../lib/env-reader.js';
-import { isAppError } from '../lib/errors.js';
-import { PAYLOAD_PREVIEW_BYTES } from '../lib/log.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { eventBridgeEvent } from './fixtures/eventbridge.js';
 import { sqsEvent, sqsRecord } from './fixtures/sqs.js';

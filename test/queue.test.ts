@@ -4,8 +4,8 @@ import { type Fault, type KafkaRestServer, startKafkaRestServer } from '../dev/k
 import { splitJsonValues } from '../dev/kafka-rest/json-stream.js';
 import { createQueueDeps, makeHandler, type QueueHandlerDeps } from '../handlers/queue.js';
 import { type Config, loadConfig } from '../lib/config.js';
+import { ConfigError } from '../lib/core/errors.js';
 import type { Env } from '../lib/env-reader.js';
-import { ConfigError } from '../lib/errors.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type LocalSecretsExtension, startSecretsExtension } from '../bench/lib/secrets-extension.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { loadConfig } from '../lib/config.js';
-import { type AppError, isAppError } from '../lib/errors.js';
+import { type AppError, isAppError } from '../lib/core/errors.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import {

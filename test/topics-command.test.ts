@@ -12,7 +12,7 @@ import {
   type TopicsCommand,
   toTable,
 } from '../lib/admin/topics-command.js';
-import { isAppError } from '../lib/errors.js';
+import { isAppError } from '../lib/core/errors.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';

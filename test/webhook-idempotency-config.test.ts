@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { isAppError } from '../lib/core/errors.js';
 import { createEnvReader } from '../lib/env-reader.js';
-import { isAppError } from '../lib/errors.js';
 import {
   type IdempotencyConfig,
   parseIdempotency,

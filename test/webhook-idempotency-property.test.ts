@@ -3,7 +3,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
-import { ERROR_CODES, UpstreamError } from '../lib/errors.js';
+import { ERROR_CODES, UpstreamError } from '../lib/core/errors.js';
 import {
   type IdempotencyConfig,
   type IdempotencyStore,

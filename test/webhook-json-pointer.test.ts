@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { isAppError } from '../lib/errors.js';
+import { isAppError } from '../lib/core/errors.js';
 import { type JsonAtPointer, readJsonPointer } from '../lib/webhook/json-pointer.js';
 import { resolvePointer } from '../lib/webhook/parse.js';
 

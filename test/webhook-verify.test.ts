@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ERROR_CODES, isAppError } from '../lib/errors.js';
+import { ERROR_CODES, isAppError } from '../lib/core/errors.js';
 import { createSecretsCache, type SecretsCache } from '../lib/secrets.js';
 import {
   parseVerification,

@@ -1,5 +1,5 @@
+import { ConfigError } from '../core/errors.js';
 import { createEnvReader, type Env, type EnvReader } from '../env-reader.js';
-import { ConfigError } from '../errors.js';
 
 /** Settings of topic administration beyond the functions' own (`loadConfig`). */
 export interface AdminConfig {

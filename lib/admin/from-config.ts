@@ -1,7 +1,7 @@
 import type { Config } from '../config.js';
+import type { Log } from '../core/log.js';
 import { createKafkaRestFromConfig } from '../kafka-rest/client.js';
 import { toAuthProvider } from '../kafka-rest/from-config.js';
-import type { Log } from '../log.js';
 import { createSecretsCacheFromConfig, type SecretsCache } from '../secrets.js';
 import type { AdminConfig } from './config.js';
 import { createTopicAdmin, type TopicAdmin } from './topic-admin.js';

@@ -1,12 +1,12 @@
 import type { Dispatcher } from 'undici';
-import { AppError, ERROR_CODES, isAppError, isUpstreamError, UpstreamError } from '../errors.js';
+import { AppError, ERROR_CODES, isAppError, isUpstreamError, UpstreamError } from '../core/errors.js';
+import type { Log } from '../core/log.js';
+import { redactedSnippet, secretsOfHeaders } from '../core/redact.js';
 import type { AuthProvider } from '../kafka-rest/auth.js';
 import { createUndiciTransport, type TransportOutcome } from '../kafka-rest/http.js';
 import { parseRetryAfterMs, planRetry, toStatusVerdict } from '../kafka-rest/retry.js';
 import type { CallOptions, KafkaRest, PartitionInfo } from '../kafka-rest/types.js';
 import { TOPIC_NAME } from '../kafka-rest/v1.js';
-import type { Log } from '../log.js';
-import { redactedSnippet, secretsOfHeaders } from '../redact.js';
 
 /**
  * Topic administration: listing and describing through the Kafka REST API (any proxy), creating and

@@ -1,6 +1,6 @@
 import { loadConfig } from '../config.js';
+import { isAppError } from '../core/errors.js';
 import { createEnvReader } from '../env-reader.js';
-import { isAppError } from '../errors.js';
 import { parseAdminConfig } from './config.js';
 import { createTopicAdminFromConfig } from './from-config.js';
 import { EXIT_CODES, parseTopicsArgs, runTopicsCommand, TOPICS_USAGE } from './topics-command.js';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { isAppError } from '../errors.js';
+import { isAppError } from '../core/errors.js';
 import { checkTopicName, TOPIC_LIMITS, type TopicAdmin, type TopicSummary } from './topic-admin.js';
 
 export const TOPICS_USAGE = `Usage: npm run topics -- <command> [options]

@@ -8,8 +8,8 @@ import {
   toDynamoDb,
   type WriteItemOutput,
 } from '../aws/dynamodb.js';
+import { AppError, ERROR_CODES, isAppError } from '../core/errors.js';
 import { sendByDeadline, toDynamoError } from '../dynamodb-errors.js';
-import { AppError, ERROR_CODES, isAppError } from '../errors.js';
 
 /** One checkpoint item per (drain, topic, partition). */
 export interface PartitionKey {

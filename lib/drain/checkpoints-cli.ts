@@ -1,10 +1,10 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { loadSections } from '../config-core.js';
+import { ConfigError, isAppError } from '../core/errors.js';
+import { createLog } from '../core/log.js';
 import { createEnvReader } from '../env-reader.js';
-import { ConfigError, isAppError } from '../errors.js';
 import { createKafkaRestFromConfig } from '../kafka-rest/client.js';
 import type { KafkaRestClient } from '../kafka-rest/types.js';
-import { createLog } from '../log.js';
 import { createSecretsCacheFromConfig } from '../secrets.js';
 import { createCheckpointStore } from './checkpoint-store.js';
 import { runCheckpointsCommand } from './checkpoints-command.js';

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { createDynamoDb } from '../aws/dynamodb.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError } from '../core/errors.js';
+import { createLog } from '../core/log.js';
 import { createKafkaRestFromConfig } from '../kafka-rest/client.js';
-import { createLog } from '../log.js';
 import { createSecretsCacheFromConfig } from '../secrets.js';
 import { createAwsClients, createDeadLetterQueue, createSink } from '../sinks/index.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';

@@ -1,6 +1,6 @@
-import { AppError, ERROR_CODES, type ErrorCode, isAppError, toAppError } from '../errors.js';
+import { AppError, ERROR_CODES, type ErrorCode, isAppError, toAppError } from '../core/errors.js';
+import type { Log } from '../core/log.js';
 import type { FetchedRecord, KafkaRest } from '../kafka-rest/types.js';
-import type { Log } from '../log.js';
 import { toRecordId } from '../sinks/record-id.js';
 import type { DeadLetterQueue, DeliveryOutcome, Sink, SinkRecord } from '../sinks/types.js';
 import type {

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import type { Log } from '../log.js';
-import { describeError } from '../log.js';
+import type { Log } from '../core/log.js';
+import { describeError } from '../core/log.js';
 import { createPowertoolsMetrics } from '../metrics.js';
 import { FAILED_OUTCOMES, type PartitionReport } from './drain-partition.js';
 import type { DrainRunReport } from './run-drains.js';

@@ -1,4 +1,4 @@
-import { AppError, ERROR_CODES, type ErrorCode, toAppError } from '../errors.js';
+import { AppError, ERROR_CODES, type ErrorCode, toAppError } from '../core/errors.js';
 import type { KafkaRest } from '../kafka-rest/types.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
 import type { DrainConfig } from './config.js';

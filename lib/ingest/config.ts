@@ -1,6 +1,6 @@
 import { type CoreConfig, loadSections } from '../config-core.js';
+import { ConfigError } from '../core/errors.js';
 import type { Env, EnvReader } from '../env-reader.js';
-import { ConfigError } from '../errors.js';
 
 /** Settings of the SQS ingestion function (design §1.2). */
 export interface QueueConfig {

@@ -1,7 +1,7 @@
 import type { EventBridgeEvent } from 'aws-lambda';
-import { AppError, ERROR_CODES, isAppError } from '../errors.js';
+import { AppError, ERROR_CODES, isAppError } from '../core/errors.js';
+import { describeError, type Log, toPayloadPreview } from '../core/log.js';
 import type { KafkaRest, ProduceRecord, ProduceResult } from '../kafka-rest/types.js';
-import { describeError, type Log, toPayloadPreview } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
 import { toCloudEventRecord } from '../webhook/cloudevents.js';
 import { resolvePointer } from '../webhook/parse.js';

@@ -1,4 +1,4 @@
-import { AppError, ERROR_CODES } from '../errors.js';
+import { AppError, ERROR_CODES } from '../core/errors.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
 import type { IngestItem, ProduceLimits } from './types.js';
 

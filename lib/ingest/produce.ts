@@ -1,6 +1,6 @@
-import { AppError, ERROR_CODES, toAppError } from '../errors.js';
+import { AppError, ERROR_CODES, toAppError } from '../core/errors.js';
+import type { Log } from '../core/log.js';
 import type { KafkaRest, ProduceResult } from '../kafka-rest/types.js';
-import type { Log } from '../log.js';
 import { checkRecordFits, type PlannedRequest, planProduceRequests } from './plan.js';
 import type { IngestItem, ItemOutcome, ParsedItem, ProduceLimits } from './types.js';
 

@@ -1,5 +1,5 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
-import { CORRELATION_ID, type Log, toPayloadPreview } from '../log.js';
+import { CORRELATION_ID, type Log, toPayloadPreview } from '../core/log.js';
 import { type IngestMetrics, withProduceLatency } from '../metrics.js';
 import type { QueueConfig } from './config.js';
 import { type IngestDeps, logOutcomes, type ProduceItemsSummary, produceItems } from './produce.js';

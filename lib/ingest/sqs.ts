@@ -1,5 +1,5 @@
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttribute, SQSRecord } from 'aws-lambda';
-import { AppError, ERROR_CODES } from '../errors.js';
+import { AppError, ERROR_CODES } from '../core/errors.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
 import { fromAwsTraceHeader } from '../webhook/trace-context.js';
 import { decodeBase64Strict } from './base64.js';

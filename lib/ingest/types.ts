@@ -1,4 +1,4 @@
-import type { AppError } from '../errors.js';
+import type { AppError } from '../core/errors.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
 
 /** A message that became a record for a topic; `group` is set only where order must hold (FIFO). */

@@ -1,4 +1,4 @@
-import { AppError, ERROR_CODES } from '../errors.js';
+import { AppError, ERROR_CODES } from '../core/errors.js';
 import type { SecretReadOptions, SecretValue } from '../secrets.js';
 
 export type { SecretValue } from '../secrets.js';

@@ -1,5 +1,5 @@
-import { ConfigError, type UpstreamError } from '../errors.js';
-import type { Log } from '../log.js';
+import { ConfigError, type UpstreamError } from '../core/errors.js';
+import type { Log } from '../core/log.js';
 import type { KafkaRestDialect, KafkaRestFlavor } from './flavors.js';
 import type { CallOptions, FetchedRecord, FetchOptions, LogBounds, LogBoundsOptions } from './types.js';
 

@@ -1,9 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Dispatcher } from 'undici';
+import { AppError, ConfigError, ERROR_CODES, isAppError, UpstreamError } from '../core/errors.js';
+import type { Log } from '../core/log.js';
+import { redactedSnippet, secretsOfHeaders } from '../core/redact.js';
 import { checkInt } from '../env-reader.js';
-import { AppError, ConfigError, ERROR_CODES, isAppError, UpstreamError } from '../errors.js';
-import type { Log } from '../log.js';
-import { redactedSnippet, secretsOfHeaders } from '../redact.js';
 import type { AuthProvider } from './auth.js';
 import {
   type CallSpec,

@@ -1,4 +1,4 @@
-import { AppError, ERROR_CODES, isAppError, UpstreamError } from '../errors.js';
+import { AppError, ERROR_CODES, isAppError, UpstreamError } from '../core/errors.js';
 
 export interface OffsetOutOfRangeDetails {
   readonly topic: string;

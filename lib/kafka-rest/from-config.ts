@@ -1,5 +1,5 @@
 import type { CoreConfig } from '../config-core.js';
-import type { Log } from '../log.js';
+import type { Log } from '../core/log.js';
 import {
   createSecretsCacheFromConfig,
   literalSecret,

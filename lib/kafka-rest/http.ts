@@ -2,7 +2,7 @@ import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
 import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
-import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+import { AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
 import { createTimedAbort } from '../timed-abort.js';
 import { AnswerTooLargeError } from './errors.js';
 

@@ -1,4 +1,4 @@
-import { ERROR_CODES, UpstreamError } from '../errors.js';
+import { ERROR_CODES, UpstreamError } from '../core/errors.js';
 import { type Exchange, FETCH_ANSWER, type Reader, type ReaderDeps, withAuthHeaders } from './calls.js';
 import { isAnswerTooLargeError, OffsetOutOfRangeError } from './errors.js';
 import type { CallOptions, FetchedRecord, LogBounds } from './types.js';

@@ -1,4 +1,4 @@
-import type { AppError } from '../errors.js';
+import type { AppError } from '../core/errors.js';
 
 /**
  * The bridge's view of a Kafka REST proxy, in our terms rather than any one API version's, so that the

@@ -1,5 +1,5 @@
-import { type AppError, ERROR_CODES, UpstreamError } from '../errors.js';
-import type { Log } from '../log.js';
+import { type AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
+import type { Log } from '../core/log.js';
 import {
   deadlineReached,
   notAttemptedAfterFailure,

@@ -1,5 +1,5 @@
 import type { MessageAttributeValue, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
-import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+import { AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
 import { toAwsCallFailure } from './batches.js';
 import type { DlqConfig } from './config.js';
 import { toBase64, toSqsFifoId } from './outcomes.js';

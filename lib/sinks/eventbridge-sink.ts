@@ -1,5 +1,5 @@
 import type { PutEventsRequestEntry, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+import { AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
 import { deliverInBatches, type Encoded } from './batches.js';
 import type { EventBridgeSinkConfig } from './config.js';
 import { DELIVERED, toBase64, toFailedOutcome } from './outcomes.js';

@@ -4,8 +4,8 @@ import type { Pool as PoolType } from 'undici';
 // would evaluate every dispatcher, mock and cache store at cold start (design §8).
 import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
-import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../errors.js';
-import { secretsOfHeaders } from '../redact.js';
+import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../core/errors.js';
+import { secretsOfHeaders } from '../core/redact.js';
 import { beforeDeadline, createTimedAbort } from '../timed-abort.js';
 import { readStructuredCloudEvent, toHttpCloudEvent } from '../webhook/cloudevents.js';
 import { parseTraceparent, parseTracestate } from '../webhook/trace-context.js';

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError, ERROR_CODES } from '../errors.js';
+import { AppError, ERROR_CODES } from '../core/errors.js';
 import type { DeliveryOutcome } from './types.js';
 
 export const DELIVERED: DeliveryOutcome = Object.freeze({ ok: true });

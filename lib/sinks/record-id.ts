@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { AppError, ERROR_CODES } from '../errors.js';
+import { AppError, ERROR_CODES } from '../core/errors.js';
 
 /**
  * What makes a Kafka record unique beyond one cluster and one life of its topic: `namespace` names the

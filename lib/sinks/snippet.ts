@@ -1,4 +1,4 @@
-import { redact, SNIPPET_CHARS } from '../redact.js';
+import { redact, SNIPPET_CHARS } from '../core/redact.js';
 
 /**
  * The head of an answer body for an error, with every `secrets` value redacted BEFORE it is cut to

@@ -1,5 +1,5 @@
 import type { MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { AppError, ERROR_CODES, UpstreamError } from '../errors.js';
+import { AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
 import { deliverInBatches, type Encoded } from './batches.js';
 import { SQS_MAX_BATCH_BYTES, type SqsSinkConfig } from './config.js';
 import { DELIVERED, toFailedOutcome, toSqsFifoId, toSqsText } from './outcomes.js';

@@ -1,5 +1,5 @@
+import { AppError, ERROR_CODES } from '../core/errors.js';
 import { isPlainObject, unknownKeys } from '../env-reader.js';
-import { AppError, ERROR_CODES } from '../errors.js';
 import type { ProduceHeader, ProduceRecord } from '../kafka-rest/types.js';
 import { type CloudEventsMode, toCloudEventRecord } from './cloudevents.js';
 import { describeFound, parseHeaderOrPointer, readJsonPointer } from './json-pointer.js';

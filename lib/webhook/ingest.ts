@@ -1,6 +1,6 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
+import { describeError, type Log, toPayloadPreview } from '../core/log.js';
 import type { KafkaRest, ProduceResult } from '../kafka-rest/types.js';
-import { describeError, type Log, toPayloadPreview } from '../log.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { WebhookRoute } from './config.js';
 import { toEnvelopedRecord } from './envelope.js';

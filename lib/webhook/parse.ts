@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { AppError, ERROR_CODES } from '../errors.js';
+import { AppError, ERROR_CODES } from '../core/errors.js';
 import { decodeBase64Strict } from '../ingest/base64.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
 import type { KeySource, WebhookRoute } from './config.js';

@@ -1,4 +1,4 @@
-import { CORRELATION_ID, type InvocationContext, type Log } from '../../lib/log.js';
+import { CORRELATION_ID, type InvocationContext, type Log } from '../../lib/core/log.js';
 
 export interface LogLine {
   readonly level: 'debug' | 'info' | 'warn' | 'error';

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawCall } from '../../dev/kafka-rest/raw-client.js';
-import { ERROR_CODES } from '../../lib/errors.js';
+import { ERROR_CODES } from '../../lib/core/errors.js';
 import { isOffsetOutOfRangeError } from '../../lib/kafka-rest/errors.js';
 import type { KafkaRestClient, ProduceRecord } from '../../lib/kafka-rest/types.js';
 import { V2_BINARY, V2_JSON } from './exchanges.js';
