@@ -11,7 +11,7 @@ import type { CoreConfig, SecretSource } from './config-core.js';
 import { AppError, ERROR_CODES, isAppError } from './core/errors.js';
 import type { Log } from './core/log.js';
 import { redactedSnippet } from './core/redact.js';
-import { beforeDeadline } from './timed-abort.js';
+import { beforeDeadline } from './http/timed-abort.js';
 
 /**
  * Secrets Manager reads, cached per container: one signed `GetSecretValue` over a pool (`lib/aws/`), or

@@ -5,10 +5,8 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SignatureV4 } from '@smithy/signature-v4';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createDynamoDb } from '../lib/aws/dynamodb.js';
+import { AwsRequestError, AwsServiceError, CredentialsProviderError } from '../lib/aws/errors.js';
 import {
-  AwsRequestError,
-  AwsServiceError,
-  CredentialsProviderError,
   createAwsJsonClient,
   credentialsFromEnvironment,
   DYNAMODB,

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { beforeDeadline, createTimedAbort } from '../lib/timed-abort.js';
+import { beforeDeadline, createTimedAbort } from '../lib/http/timed-abort.js';
 
 /** A server that reads requests and never answers them. */
 let server: Server;

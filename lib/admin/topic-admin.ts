@@ -2,9 +2,10 @@ import type { Dispatcher } from 'undici';
 import { AppError, ERROR_CODES, isAppError, isUpstreamError, UpstreamError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { redactedSnippet, secretsOfHeaders } from '../core/redact.js';
+import { parseRetryAfterMs, planRetry } from '../http/retry.js';
+import { createUndiciTransport, type TransportOutcome } from '../http/transport.js';
 import type { AuthProvider } from '../kafka-rest/auth.js';
-import { createUndiciTransport, type TransportOutcome } from '../kafka-rest/http.js';
-import { parseRetryAfterMs, planRetry, toStatusVerdict } from '../kafka-rest/retry.js';
+import { toStatusVerdict } from '../kafka-rest/retry.js';
 import type { CallOptions, KafkaRest, PartitionInfo } from '../kafka-rest/types.js';
 import { TOPIC_NAME } from '../kafka-rest/v1.js';
 
@@ -246,6 +247,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
       ? undefined
       : createUndiciTransport({
           baseUrl: adminUrl,
+          peer: 'Kafka REST proxy',
           dispatcher: options.dispatcher,
           // An operator's command sends one request at a time.
           connections: 1,

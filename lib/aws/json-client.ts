@@ -1,8 +1,15 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import request from 'undici/lib/api/api-request.js';
-import Pool from 'undici/lib/dispatcher/pool.js';
-import { backoffMs } from '../kafka-rest/retry.js';
-import { createTimedAbort } from '../timed-abort.js';
+import type { Pool } from 'undici';
+import { createPool, readCapped, requestWithin } from '../http/request.js';
+import { backoffMs } from '../http/retry.js';
+import {
+  AwsRequestError,
+  AwsServiceError,
+  CredentialsProviderError,
+  isRetriable,
+  isThrottling,
+  toServiceError,
+} from './errors.js';
 import { type AwsCredentials, signRequest } from './sigv4.js';
 
 /**
@@ -76,37 +83,6 @@ export interface AwsJsonClientOptions {
   readonly connections?: number;
 }
 
-/** An AWS error answer, shaped as the SDK's service exceptions are (`name`, `$metadata.httpStatusCode`). */
-export class AwsServiceError extends Error {
-  override readonly name: string;
-  readonly $metadata: { readonly httpStatusCode: number };
-
-  constructor(name: string, message: string, httpStatusCode: number) {
-    super(message);
-    this.name = name;
-    this.$metadata = { httpStatusCode };
-  }
-}
-
-/**
- * No usable answer: the connection failed or broke, an attempt timed out, or a 200 was not JSON. The request
- * may have been applied.
- */
-export class AwsRequestError extends Error {
-  override readonly name = 'AwsRequestError';
-  readonly code: string;
-
-  constructor(code: string, message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.code = code;
-  }
-}
-
-/** No credentials to sign with (the SDK's name for it). */
-export class CredentialsProviderError extends Error {
-  override readonly name = 'CredentialsProviderError';
-}
-
 /**
  * The execution role's credentials as Lambda gives them, session token included. Read when called, never
  * kept in a config object (which may be logged whole).
@@ -140,84 +116,6 @@ const DEFAULTS = {
 /** DynamoDB answers at most 1 MB of items per call; Secrets Manager 64 KiB. */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
 
-const THROTTLING_CODES = new Set([
-  'BandwidthLimitExceeded',
-  'LimitExceededException',
-  'PriorRequestNotComplete',
-  'ProvisionedThroughputExceededException',
-  'RequestLimitExceeded',
-  'RequestThrottled',
-  'RequestThrottledException',
-  'SlowDown',
-  'ThrottledException',
-  'Throttling',
-  'ThrottlingException',
-  'TooManyRequestsException',
-  'TransactionInProgressException',
-]);
-const TRANSIENT_CODES = new Set(['TimeoutError', 'RequestTimeout', 'RequestTimeoutException']);
-const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
-/** undici's and Node's codes for a connection that failed, broke or timed out. */
-const NETWORK_CODES = new Set([
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-]);
-
-const isThrottling = (error: unknown): boolean =>
-  error instanceof AwsServiceError &&
-  (error.$metadata.httpStatusCode === 429 || THROTTLING_CODES.has(error.name));
-
-const isRetriable = (error: unknown): boolean => {
-  if (error instanceof AwsRequestError) return NETWORK_CODES.has(error.code);
-  if (!(error instanceof AwsServiceError)) return false;
-  return (
-    isThrottling(error) ||
-    TRANSIENT_CODES.has(error.name) ||
-    TRANSIENT_STATUSES.has(error.$metadata.httpStatusCode)
-  );
-};
-
-/** The abort reason of an attempt's own timeout, told apart from the caller's abort. */
-const ATTEMPT_TIMED_OUT = Symbol('attempt timed out');
-
-const errorCode = (error: unknown): string | undefined => {
-  const value = error as { code?: unknown; cause?: { code?: unknown }; errors?: { code?: unknown }[] } | null;
-  for (const code of [value?.cause?.code, value?.errors?.[0]?.code, value?.code]) {
-    if (typeof code === 'string') return code;
-  }
-  return undefined;
-};
-
-/** `aws.amazon.com#ConditionalCheckFailedException` or `X-Amzn-ErrorType: Code:http://…` → the code. */
-const errorName = (type: string): string => {
-  const afterHash = type.slice(type.lastIndexOf('#') + 1);
-  const colon = afterHash.indexOf(':');
-  return colon < 0 ? afterHash : afterHash.slice(0, colon);
-};
-
-const toServiceError = (status: number, headerType: unknown, text: string): AwsServiceError => {
-  let parsed: { __type?: unknown; message?: unknown; Message?: unknown } = {};
-  try {
-    parsed = JSON.parse(text) ?? {};
-  } catch {
-    // A proxy's HTML page, say: the status still names the failure.
-  }
-  const type = typeof parsed.__type === 'string' ? parsed.__type : headerType;
-  const name = typeof type === 'string' && type !== '' ? errorName(type) : `Http${status}Error`;
-  const message = parsed.message ?? parsed.Message;
-  return new AwsServiceError(name, typeof message === 'string' ? message : `HTTP ${status}`, status);
-};
-
 /** A 200 whose body is not JSON is no usable answer (the call may have been applied), and not retried. */
 const parseAnswer = (text: string, protocol: AwsJsonProtocol, operation: string): unknown => {
   if (text === '') return {};
@@ -230,6 +128,14 @@ const parseAnswer = (text: string, protocol: AwsJsonProtocol, operation: string)
       { cause: error },
     );
   }
+};
+
+const errorCode = (error: unknown): string | undefined => {
+  const value = error as { code?: unknown; cause?: { code?: unknown }; errors?: { code?: unknown }[] } | null;
+  for (const code of [value?.cause?.code, value?.errors?.[0]?.code, value?.code]) {
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
 };
 
 const defaultEndpoint = (service: string, region: string): URL =>
@@ -255,7 +161,7 @@ const buildClient = (
   tuning: Tuning,
 ): AwsJsonClient => {
   let target: Promise<Target> | undefined;
-  let pool: InstanceType<typeof Pool> | undefined;
+  let pool: Pool | undefined;
   let closed = false;
 
   const targetOnce = (): Promise<Target> => {
@@ -291,49 +197,38 @@ const buildClient = (
       Date.now(),
     );
     if (closed) throw new AwsRequestError('UND_ERR_CLOSED', `${protocol.service} client is closed`);
-    pool ??= new Pool(endpoint.origin, {
+    pool ??= createPool(endpoint.origin, {
       connections: tuning.connections,
-      connectTimeout: tuning.connectTimeoutMs,
+      connectTimeoutMs: tuning.connectTimeoutMs,
     });
-    const timed = createTimedAbort(tuning.attemptTimeoutMs, ATTEMPT_TIMED_OUT, signal);
-    try {
-      const answer = await request.call(pool, {
-        origin: endpoint.origin,
-        path: endpoint.pathname,
-        method: 'POST',
-        headers: signed,
-        body,
-        signal: timed.signal,
-      });
-      const chunks: Buffer[] = [];
-      let size = 0;
-      for await (const chunk of answer.body) {
-        size += (chunk as Buffer).byteLength;
-        if (size > MAX_ANSWER_BYTES) {
-          answer.body.destroy();
+    const settled = await requestWithin(
+      pool,
+      { origin: endpoint.origin, path: endpoint.pathname, method: 'POST', headers: signed, body },
+      { timeoutMs: tuning.attemptTimeoutMs, signal },
+      async (answer) => {
+        const read = await readCapped(answer, MAX_ANSWER_BYTES);
+        if (read.tooLarge) {
           throw new AwsServiceError(
             'AnswerTooLarge',
             `${protocol.service} answered more than ${MAX_ANSWER_BYTES} bytes`,
             answer.statusCode,
           );
         }
-        chunks.push(chunk as Buffer);
-      }
-      const text = Buffer.concat(chunks, size).toString('utf8');
-      if (answer.statusCode !== 200) {
-        throw toServiceError(answer.statusCode, answer.headers['x-amzn-errortype'], text);
-      }
-      return parseAnswer(text, protocol, operation);
-    } catch (error) {
-      if (error instanceof AwsServiceError || error instanceof AwsRequestError) throw error;
-      if (signal?.aborted === true) throw signal.reason;
-      const code = timed.signal.reason === ATTEMPT_TIMED_OUT ? 'ETIMEDOUT' : (errorCode(error) ?? 'UNKNOWN');
-      throw new AwsRequestError(code, `${protocol.service} ${operation}: no answer (${code})`, {
-        cause: error,
-      });
-    } finally {
-      timed.clear();
-    }
+        const text = read.bytes.toString('utf8');
+        if (answer.statusCode !== 200) {
+          throw toServiceError(answer.statusCode, answer.headers['x-amzn-errortype'], text);
+        }
+        return parseAnswer(text, protocol, operation);
+      },
+    );
+    if (settled.ok) return settled.value;
+    const { error } = settled;
+    if (error instanceof AwsServiceError || error instanceof AwsRequestError) throw error;
+    if (signal?.aborted === true) throw signal.reason;
+    const code = settled.timedOut ? 'ETIMEDOUT' : (errorCode(error) ?? 'UNKNOWN');
+    throw new AwsRequestError(code, `${protocol.service} ${operation}: no answer (${code})`, {
+      cause: error,
+    });
   };
 
   return {

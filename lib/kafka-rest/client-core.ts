@@ -4,6 +4,8 @@ import { AppError, ConfigError, ERROR_CODES, isAppError, UpstreamError } from '.
 import type { Log } from '../core/log.js';
 import { redactedSnippet, secretsOfHeaders } from '../core/redact.js';
 import { checkInt } from '../env-reader.js';
+import { type BackoffSettings, parseRetryAfterMs, planRetry } from '../http/retry.js';
+import { createUndiciTransport, type TransportOutcome, type TransportReply } from '../http/transport.js';
 import type { AuthProvider } from './auth.js';
 import {
   type CallSpec,
@@ -20,8 +22,7 @@ import {
   type KafkaRestFlavor,
   V2_ONLY_FLAVORS,
 } from './flavors.js';
-import { createUndiciTransport, type TransportOutcome, type TransportReply } from './http.js';
-import { type BackoffSettings, parseRetryAfterMs, planRetry, toStatusVerdict } from './retry.js';
+import { toStatusVerdict } from './retry.js';
 import type {
   CallOptions,
   FetchedRecord,
@@ -170,6 +171,7 @@ export const createKafkaRestClient = (
   const basePath = settings.baseUrl.pathname.replace(/\/+$/, '');
   const transport = createUndiciTransport({
     baseUrl: settings.baseUrl,
+    peer: 'Kafka REST proxy',
     dispatcher: options.dispatcher,
     connections: settings.connections,
     connectTimeoutMs: settings.connectTimeoutMs,

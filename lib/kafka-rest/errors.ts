@@ -1,4 +1,4 @@
-import { AppError, ERROR_CODES, isAppError, UpstreamError } from '../core/errors.js';
+import { AppError, ERROR_CODES, isAppError } from '../core/errors.js';
 
 export interface OffsetOutOfRangeDetails {
   readonly topic: string;
@@ -34,21 +34,3 @@ export class OffsetOutOfRangeError extends AppError {
 /** Works across copies of the module, unlike `instanceof`. */
 export const isOffsetOutOfRangeError = (value: unknown): value is OffsetOutOfRangeError =>
   isAppError(value) && value.name === 'OffsetOutOfRangeError';
-
-/**
- * A 2xx answer larger than the client lets that answer be (a produce report for the records sent, a fetch
- * within its byte budget, metadata): `ERR_UPSTREAM_PROTOCOL`. Only its first `maxBytes` were read.
- */
-export class AnswerTooLargeError extends UpstreamError {
-  override name = 'AnswerTooLargeError';
-  readonly maxBytes: number;
-
-  constructor(message: string, details: { readonly status: number; readonly maxBytes: number }) {
-    super(ERROR_CODES.UPSTREAM_PROTOCOL, message, { status: details.status });
-    this.maxBytes = details.maxBytes;
-  }
-}
-
-/** Works across copies of the module, unlike `instanceof`. */
-export const isAnswerTooLargeError = (value: unknown): value is AnswerTooLargeError =>
-  isAppError(value) && value.name === 'AnswerTooLargeError';

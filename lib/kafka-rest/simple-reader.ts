@@ -1,6 +1,7 @@
 import { ERROR_CODES, UpstreamError } from '../core/errors.js';
+import { isAnswerTooLargeError } from '../http/errors.js';
 import { type Exchange, FETCH_ANSWER, type Reader, type ReaderDeps, withAuthHeaders } from './calls.js';
-import { isAnswerTooLargeError, OffsetOutOfRangeError } from './errors.js';
+import { OffsetOutOfRangeError } from './errors.js';
 import type { CallOptions, FetchedRecord, LogBounds } from './types.js';
 import { messagesPath, parseErrorMessage, parseFetchRecords, V1_MEDIA } from './v1.js';
 import { partitionRecordsPath, V2_MEDIA } from './v2.js';

@@ -1,27 +1,23 @@
 import { createHmac } from 'node:crypto';
 import type { Pool as PoolType } from 'undici';
-// The same undici internals as the Kafka REST client (see lib/kafka-rest/undici-parts.d.ts): `import 'undici'`
-// would evaluate every dispatcher, mock and cache store at cold start (design §8).
-import request from 'undici/lib/api/api-request.js';
-import Pool from 'undici/lib/dispatcher/pool.js';
 import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../core/errors.js';
 import { secretsOfHeaders } from '../core/redact.js';
-import { beforeDeadline, createTimedAbort } from '../timed-abort.js';
+import { createPool, requestWithin } from '../http/request.js';
+import { parseRetryAfterMs } from '../http/retry.js';
+import { readRedactedSnippet } from '../http/snippet.js';
+import { beforeDeadline } from '../http/timed-abort.js';
 import { readStructuredCloudEvent, toHttpCloudEvent } from '../webhook/cloudevents.js';
 import { parseTraceparent, parseTracestate } from '../webhook/trace-context.js';
 import { signStandardWebhook } from '../webhook/verify/sign.js';
 import { type HttpSigningScheme, type HttpSinkConfig, SIGNING_WITHOUT_SCHEME } from './config.js';
+import { type OutgoingRequest, planBatches, toBatchRequest } from './http-sink-batch.js';
 import {
   DELIVERED,
   deadlineReached,
   notAttemptedAfterFailure,
-  parseRetryAfterMs,
-  toBase64,
   toFailedOutcome,
   toNotAttemptedOutcome,
 } from './outcomes.js';
-import { toRecordRangeId, toRecordStream } from './record-id.js';
-import { readRedactedSnippet } from './snippet.js';
 import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';
 
 /**
@@ -82,11 +78,9 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
   const echoedSecrets = secretsOfHeaders(config.headers);
   let pool: PoolType | undefined;
   const getPool = (): PoolType => {
-    pool ??= new Pool(config.url.origin, {
+    pool ??= createPool(config.url.origin, {
       connections: config.connections,
-      connect: { timeout: config.timeoutMs },
-      headersTimeout: config.timeoutMs,
-      bodyTimeout: config.timeoutMs,
+      connectTimeoutMs: config.timeoutMs,
     });
     return pool;
   };
@@ -120,74 +114,67 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
     const remainingMs = deadlineMs - now();
     if (remainingMs <= 0) return toNotAttemptedOutcome(deadlineReached());
     const timeoutMs = Math.min(config.timeoutMs, remainingMs);
-    // An exact timer per request (undici's own run on a coarse clock above 1 s, and its bodyTimeout only
-    // bounds the gap between two chunks), covering the wait for a pooled connection, the headers and the
-    // whole body read; capped by the deadline, so a queued request is never sent after it. An emitter
-    // rather than an `AbortSignal`: undici's EventTarget listener per request cost a third of the
-    // sink's throughput.
-    const timer = createTimedAbort(timeoutMs, TIMED_OUT);
-    try {
-      const response = await request.call(getPool(), {
-        path,
-        method: 'POST',
-        headers,
-        body: outgoing.body,
-        signal: timer.signal,
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
-      });
-      const status = response.statusCode;
-      if (status >= 200 && status < 300) {
-        // The sink accepted once the status arrived; a failure (or the timer) while draining the body, or
-        // a body over the cap, changes nothing.
-        await response.body.dump({ limit: MAX_ANSWER_BODY_BYTES }).catch(() => undefined);
-        return DELIVERED;
-      }
-      // A sink that echoes headers must not put a configured credential (an API-key header) into the error.
-      const bodySnippet = await readRedactedSnippet(response.body, MAX_ANSWER_BODY_BYTES, echoedSecrets);
-      const permanent = status >= 400 && status < 500 && !isRetriableStatus(status, config.retryStatuses);
-      const retryAfterMs = permanent ? undefined : parseRetryAfterMs(response.headers['retry-after'], now());
-      const error = new UpstreamError(
-        permanent ? ERROR_CODES.SINK_REJECTED : ERROR_CODES.SINK_FAILED,
-        `HTTP sink ${host} answered ${status}`,
-        {
-          status,
-          bodySnippet,
-          retriable: !permanent,
-          ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
-        },
-      );
-      log.debug('HTTP sink refused a request', { host, status, permanent, ...describeRange(records) });
-      return toFailedOutcome(error, permanent, retryAfterMs);
-    } catch (error) {
-      const code = (error as { code?: unknown }).code;
-      if (timer.signal.aborted || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
-        log.warn('HTTP sink timed out; the request may have arrived, its retry reuses the Idempotency-Key', {
-          host,
-          timeoutMs,
-          ...describeRange(records),
-        });
-        return toFailedOutcome(
-          new UpstreamError(
-            ERROR_CODES.UPSTREAM_TIMEOUT,
-            `HTTP sink ${host} did not answer within ${timeoutMs} ms`,
-            {
-              cause: error,
-            },
-          ),
-          false,
+    // An exact timer per request, covering the wait for a pooled connection, the headers and the whole body
+    // read; capped by the deadline, so a queued request is never sent after it.
+    const settled = await requestWithin(
+      getPool(),
+      { path, method: 'POST', headers, body: outgoing.body },
+      { timeoutMs, undiciTimeouts: true },
+      async (response): Promise<DeliveryOutcome> => {
+        const status = response.statusCode;
+        if (status >= 200 && status < 300) {
+          // The sink accepted once the status arrived; a failure (or the timer) while draining the body, or
+          // a body over the cap, changes nothing.
+          await response.body.dump({ limit: MAX_ANSWER_BODY_BYTES }).catch(() => undefined);
+          return DELIVERED;
+        }
+        // A sink that echoes headers must not put a configured credential (an API-key header) into the error.
+        const bodySnippet = await readRedactedSnippet(response.body, MAX_ANSWER_BODY_BYTES, echoedSecrets);
+        const permanent = status >= 400 && status < 500 && !isRetriableStatus(status, config.retryStatuses);
+        const retryAfterMs = permanent
+          ? undefined
+          : parseRetryAfterMs(response.headers['retry-after'], now());
+        const error = new UpstreamError(
+          permanent ? ERROR_CODES.SINK_REJECTED : ERROR_CODES.SINK_FAILED,
+          `HTTP sink ${host} answered ${status}`,
+          {
+            status,
+            bodySnippet,
+            retriable: !permanent,
+            ...(retryAfterMs === undefined ? {} : { retryAfterMs }),
+          },
         );
-      }
-      const reason = typeof code === 'string' ? code : (error as Error).name;
+        log.debug('HTTP sink refused a request', { host, status, permanent, ...describeRange(records) });
+        return toFailedOutcome(error, permanent, retryAfterMs);
+      },
+    );
+    if (settled.ok) return settled.value;
+    const { error } = settled;
+    const code = (error as { code?: unknown }).code;
+    if (settled.timedOut || (typeof code === 'string' && TIMEOUT_CODES.has(code))) {
+      log.warn('HTTP sink timed out; the request may have arrived, its retry reuses the Idempotency-Key', {
+        host,
+        timeoutMs,
+        ...describeRange(records),
+      });
       return toFailedOutcome(
-        new UpstreamError(ERROR_CODES.UPSTREAM_NETWORK, `HTTP sink ${host} request failed (${reason})`, {
-          cause: error,
-        }),
+        new UpstreamError(
+          ERROR_CODES.UPSTREAM_TIMEOUT,
+          `HTTP sink ${host} did not answer within ${timeoutMs} ms`,
+          {
+            cause: error,
+          },
+        ),
         false,
       );
-    } finally {
-      timer.clear();
     }
+    const reason = typeof code === 'string' ? code : (error as Error).name;
+    return toFailedOutcome(
+      new UpstreamError(ERROR_CODES.UPSTREAM_NETWORK, `HTTP sink ${host} request failed (${reason})`, {
+        cause: error,
+      }),
+      false,
+    );
   };
 
   return {
@@ -222,20 +209,10 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
   };
 };
 
-/** The abort reason of a request's timer: its timeout, or the delivery deadline, whichever came first. */
-const TIMED_OUT = Object.freeze(new Error('the HTTP sink did not answer in time'));
-
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 const isRetriableStatus = (status: number, extra: readonly number[]): boolean =>
   status === 408 || status === 429 || extra.includes(status);
-
-/** One request to send: its body, its own headers, and the id of what it carries (record or range). */
-interface OutgoingRequest {
-  readonly body: Buffer;
-  readonly headers: Record<string, string>;
-  readonly id: string;
-}
 
 /** The `legacy-hmac` headers for `body` at `nowMs`; see {@link createHttpSink} for the receiver's side. */
 export const toSignatureHeaders = (secret: string, body: Buffer, nowMs: number): Record<string, string> => {
@@ -366,72 +343,6 @@ const toRecordCloudEvent = (record: SinkRecord, contentType: string) =>
 
 /** The `type` of a CloudEvent made of a record that is not one. */
 export const RECORD_EVENT_TYPE = 'kafka-rest-bridge.record';
-
-const toBatchItem = (record: SinkRecord): string =>
-  JSON.stringify({
-    id: record.id,
-    topic: record.topic,
-    partition: record.partition,
-    offset: record.offset,
-    key: toBase64(record.key),
-    value: toBase64(record.value),
-  });
-
-interface BatchGroup {
-  readonly records: SinkRecord[];
-  /** The JSON text of each record, built once while planning. */
-  readonly items: string[];
-}
-
-const toBatchRequest = ({ records, items }: BatchGroup): OutgoingRequest => {
-  const first = records[0];
-  const last = records.at(-1);
-  if (first === undefined || last === undefined) throw new Error('a batch request needs records');
-  const id = toRecordRangeId(first.id, last.id);
-  return {
-    id,
-    body: Buffer.from(`[${items.join(',')}]`),
-    headers: {
-      'content-type': 'application/json',
-      'kafka-topic': first.topic,
-      'kafka-partition': String(first.partition),
-      'kafka-offset': String(first.offset),
-      'kafka-offset-last': String(last.offset),
-      'kafka-record-count': String(records.length),
-      'idempotency-key': id,
-    },
-  };
-};
-
-/**
- * Splits the input into requests: a new one at every change of record stream (topic-partition and its
- * epoch, so the headers and the idempotency range describe one partition) and before `maxBatchBytes`
- * would be passed. A record larger than the limit on its own still goes alone: the receiver, not us,
- * decides it is too big.
- */
-const planBatches = (records: readonly SinkRecord[], maxBatchBytes: number): BatchGroup[] => {
-  const groups: BatchGroup[] = [];
-  let current: BatchGroup = { records: [], items: [] };
-  let bytes = 2;
-  for (const record of records) {
-    const item = toBatchItem(record);
-    // Every character of an item is ASCII (ids, topic names, digits, base64), so length = bytes; +1 for
-    // the comma.
-    const size = item.length + 1;
-    const head = current.records[0];
-    const sameStream = head !== undefined && toRecordStream(head.id) === toRecordStream(record.id);
-    if (head !== undefined && (!sameStream || bytes + size > maxBatchBytes)) {
-      groups.push(current);
-      current = { records: [], items: [] };
-      bytes = 2;
-    }
-    current.records.push(record);
-    current.items.push(item);
-    bytes += size;
-  }
-  if (current.records.length > 0) groups.push(current);
-  return groups;
-};
 
 const describeRange = (records: readonly SinkRecord[]) => ({
   topic: records[0]?.topic,

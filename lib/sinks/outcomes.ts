@@ -33,21 +33,6 @@ export const deadlineReached = (): AppError =>
 export const toBase64 = (bytes: Buffer | null): string | null =>
   bytes === null ? null : bytes.toString('base64');
 
-/**
- * `Retry-After` as milliseconds from `nowMs`: delta-seconds or an HTTP date (RFC 9110 §10.2.3). Undefined
- * when absent or unreadable, so that the drain falls back to its own backoff.
- */
-export const parseRetryAfterMs = (
-  value: string | string[] | undefined,
-  nowMs: number,
-): number | undefined => {
-  const text = (Array.isArray(value) ? value[0] : value)?.trim();
-  if (text === undefined || text === '') return undefined;
-  if (/^\d+$/.test(text)) return Number(text) * 1_000;
-  const at = Date.parse(text);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs);
-};
-
 const SQS_ID_MAX = 128;
 
 /**

@@ -1,14 +1,13 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Dispatcher } from 'undici';
-import request from 'undici/lib/api/api-request.js';
-import Pool from 'undici/lib/dispatcher/pool.js';
 import { AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
-import { createTimedAbort } from '../timed-abort.js';
-import { AnswerTooLargeError } from './errors.js';
+import { AnswerTooLargeError, errorCode } from './errors.js';
+import { createPool, readCapped, readHead, requestWithin } from './request.js';
 
 /**
- * The HTTP layer under every dialect: one undici dispatcher, every body read, timeouts per request, and
- * failures turned into outcomes (never thrown) that say whether the request may have been processed.
+ * The HTTP layer under the Kafka REST client and topic admin: one undici dispatcher, every body read,
+ * timeouts per request, and failures turned into outcomes (never thrown) that say whether the request may
+ * have been processed.
  */
 export interface Transport {
   send(request: TransportRequest): Promise<TransportOutcome>;
@@ -66,6 +65,8 @@ export type TransportOutcome = TransportReply | TransportFailure;
 
 export interface TransportOptions {
   readonly baseUrl: URL;
+  /** Who answers, for messages: `Kafka REST proxy` gives `Kafka REST proxy at https://… did not answer`. */
+  readonly peer: string;
   readonly dispatcher?: Dispatcher | undefined;
   readonly connections: number;
   readonly connectTimeoutMs: number;
@@ -73,11 +74,6 @@ export interface TransportOptions {
 
 /** What is kept of a non-2xx body: enough for the error envelope and a snippet. */
 export const ERROR_BODY_MAX_BYTES = 64 * 1024;
-
-/** The abort reason of an exact timeout; undici rejects with it, which tells it apart from a caller's abort. */
-const TIMED_OUT = Object.freeze(
-  Object.assign(new Error('request timed out'), { code: 'UND_ERR_HEADERS_TIMEOUT' }),
-);
 
 /** Failures where the request certainly never left: nothing can have been written. */
 const NOT_SENT_CODES = new Set([
@@ -114,68 +110,35 @@ const FINAL_CODES = new Set([
  * dispatcher). Headers and body timeouts come with each request so they can shrink with the deadline.
  */
 export const createUndiciTransport = (options: TransportOptions): Transport => {
+  const { peer } = options;
   const origin = options.baseUrl.origin;
   const ownsDispatcher = options.dispatcher === undefined;
-  const dispatcher: Dispatcher =
-    options.dispatcher ??
-    new Pool(origin, {
-      connections: options.connections,
-      connectTimeout: options.connectTimeoutMs,
-      // One request per connection at a time: pipelining a POST behind another makes a failure of the first
-      // ambiguous for both.
-      pipelining: 1,
-    });
+  const dispatcher: Dispatcher = options.dispatcher ?? createPool(origin, options);
 
   const send = async (req: TransportRequest): Promise<TransportOutcome> => {
-    // Our own exact timer for headers and body together; undici's run on a coarse clock (ticks of ≈0.5 s)
-    // and its body timeout only bounds the wait between two chunks.
-    const timer = createTimedAbort(req.timeoutMs, TIMED_OUT, req.signal);
-    const timedOut = (): boolean => timer.signal.reason === TIMED_OUT;
-    try {
-      const response = await request.call(dispatcher, {
-        origin,
-        path: req.path,
-        method: req.method,
-        headers: req.headers,
-        body: req.body ?? null,
-        headersTimeout: req.timeoutMs,
-        bodyTimeout: req.timeoutMs,
-        signal: timer.signal,
-      });
-      // Always consume the body, even of an error: an unread body keeps its connection out of the pool.
-      const status = response.statusCode;
-      if (status < 200 || status >= 300) {
-        const body = await readErrorBody(response.body, ERROR_BODY_MAX_BYTES);
-        return { ok: true, status, headers: response.headers, body };
-      }
-      const tooLarge = (): TransportFailure => {
-        // Destroying the body closes this connection instead of reading (or pooling) the rest.
-        response.body.destroy();
-        return answerTooLarge(origin, status, req.maxBodyBytes);
-      };
-      const declared = Number(response.headers['content-length']);
-      if (declared > req.maxBodyBytes) return tooLarge();
-      const chunks: Buffer[] = [];
-      let size = 0;
-      let cut: TransportFailure | undefined;
-      try {
-        for await (const chunk of response.body as AsyncIterable<Buffer>) {
-          size += chunk.byteLength;
-          if (size > req.maxBodyBytes) return tooLarge();
-          chunks.push(chunk);
+    const settled = await requestWithin(
+      dispatcher,
+      { origin, method: req.method, path: req.path, headers: req.headers, body: req.body ?? null },
+      { timeoutMs: req.timeoutMs, signal: req.signal, undiciTimeouts: true },
+      async (response, timedOut): Promise<TransportOutcome> => {
+        const status = response.statusCode;
+        if (status < 200 || status >= 300) {
+          const body = await readHead(response.body, ERROR_BODY_MAX_BYTES);
+          return { ok: true, status, headers: response.headers, body };
         }
-      } catch (error) {
-        if (req.keepPartialBody !== true) throw error;
-        cut = timedOut() ? toFailure(TIMED_OUT, origin, undefined) : toFailure(error, origin, req.signal);
-      }
-      const body = Buffer.concat(chunks, size).toString('utf8');
-      return { ok: true, status, headers: response.headers, body, ...(cut === undefined ? {} : { cut }) };
-    } catch (error) {
-      if (timedOut()) return toFailure(TIMED_OUT, origin, undefined);
-      return toFailure(error, origin, req.signal);
-    } finally {
-      timer.clear();
-    }
+        const read = await readCapped(response, req.maxBodyBytes, req.keepPartialBody === true);
+        if (read.tooLarge) return answerTooLarge(peer, origin, status, req.maxBodyBytes);
+        const body = read.bytes.toString('utf8');
+        if (!('broken' in read)) return { ok: true, status, headers: response.headers, body };
+        const cut = timedOut()
+          ? timeoutFailure(peer, origin)
+          : toFailure(read.broken, peer, origin, req.signal);
+        return { ok: true, status, headers: response.headers, body, cut };
+      },
+    );
+    if (settled.ok) return settled.value;
+    if (settled.timedOut) return timeoutFailure(peer, origin);
+    return toFailure(settled.error, peer, origin, req.signal);
   };
 
   return {
@@ -187,38 +150,39 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
 };
 
 /**
- * The first `maxBytes` of an error body. Error bodies are only diagnosed (a code, a snippet), and a proxy
- * or gateway can send megabytes of HTML with a 502: buffering all of it once cost ≈200 MB of memory in a
- * 128 MB function. Leaving the loop early destroys the body, which closes that connection rather than
- * returning it to the pool with unread bytes on it.
- */
-const readErrorBody = async (body: AsyncIterable<Uint8Array>, maxBytes: number): Promise<string> => {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    const bytes = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-    chunks.push(bytes);
-    size += bytes.byteLength;
-    if (size >= maxBytes) break;
-  }
-  return Buffer.concat(chunks, size).toString('utf8', 0, Math.min(size, maxBytes));
-};
-
-/**
  * A 2xx answer past its cap: not retried in the call (a produce it answers may have been written, and the
  * same request would get the same answer), reported as the protocol failure it is.
  */
-const answerTooLarge = (origin: string, status: number, maxBytes: number): TransportFailure => ({
+const answerTooLarge = (
+  peer: string,
+  origin: string,
+  status: number,
+  maxBytes: number,
+): TransportFailure => ({
   ok: false,
   error: new AnswerTooLargeError(
-    `Kafka REST proxy at ${origin} answered ${status} with a body larger than the ${maxBytes} bytes this answer may hold; the rest was not read`,
+    `${peer} at ${origin} answered ${status} with a body larger than the ${maxBytes} bytes this answer may hold; the rest was not read`,
     { status, maxBytes },
   ),
   retriable: false,
   ambiguous: true,
 });
 
-const toFailure = (error: unknown, origin: string, signal: AbortSignal | undefined): TransportFailure => {
+/** Our own timer fired: reported as undici's headers timeout, the request possibly processed. */
+const timeoutFailure = (peer: string, origin: string): TransportFailure =>
+  toFailure(
+    Object.assign(new Error('request timed out'), { code: 'UND_ERR_HEADERS_TIMEOUT' }),
+    peer,
+    origin,
+    undefined,
+  );
+
+const toFailure = (
+  error: unknown,
+  peer: string,
+  origin: string,
+  signal: AbortSignal | undefined,
+): TransportFailure => {
   const code = errorCode(error);
   if (
     signal?.aborted === true ||
@@ -227,7 +191,7 @@ const toFailure = (error: unknown, origin: string, signal: AbortSignal | undefin
   ) {
     return {
       ok: false,
-      error: new AppError(ERROR_CODES.DEADLINE, `request to the Kafka REST proxy at ${origin} was aborted`, {
+      error: new AppError(ERROR_CODES.DEADLINE, `request to the ${peer} at ${origin} was aborted`, {
         cause: error,
         retriable: false,
       }),
@@ -242,7 +206,7 @@ const toFailure = (error: unknown, origin: string, signal: AbortSignal | undefin
       ok: false,
       error: new UpstreamError(
         ERROR_CODES.UPSTREAM_TIMEOUT,
-        `Kafka REST proxy at ${origin} did not answer in time (${label})${ambiguous ? MAY_HAVE_BEEN_PROCESSED : ''}`,
+        `${peer} at ${origin} did not answer in time (${label})${ambiguous ? MAY_HAVE_BEEN_PROCESSED : ''}`,
         { cause: error },
       ),
       retriable: true,
@@ -255,18 +219,10 @@ const toFailure = (error: unknown, origin: string, signal: AbortSignal | undefin
     ok: false,
     error: new UpstreamError(
       ERROR_CODES.UPSTREAM_NETWORK,
-      `connection to the Kafka REST proxy at ${origin} failed (${label})${ambiguous ? MAY_HAVE_BEEN_PROCESSED : ''}`,
+      `connection to the ${peer} at ${origin} failed (${label})${ambiguous ? MAY_HAVE_BEEN_PROCESSED : ''}`,
       { cause: error, retriable: !final },
     ),
     retriable: !final,
     ambiguous,
   };
-};
-
-/** `code` of a Node or undici error; an AggregateError (happy eyeballs, several addresses) carries its own. */
-const errorCode = (error: unknown): string | undefined => {
-  const value = error as { code?: unknown; errors?: unknown[] } | undefined;
-  if (typeof value?.code === 'string') return value.code;
-  const first = value?.errors?.[0] as { code?: unknown } | undefined;
-  return typeof first?.code === 'string' ? first.code : undefined;
 };
