@@ -1,7 +1,16 @@
 import { ConfigError } from './core/errors.js';
+import { CONSUMER_GROUP, schemeProblem } from './core/names.js';
 import { createEnvReader, type Env, type EnvReader } from './env-reader.js';
 import type { KafkaRestDialect, KafkaRestFlavor } from './kafka-rest/flavors.js';
 import { KAFKA_REST_DIALECTS, KAFKA_REST_FLAVORS, V2_ONLY_FLAVORS } from './kafka-rest/flavors.js';
+import {
+  FETCH_BUDGET_SETTING,
+  KAFKA_REST_INT_OPTIONS,
+  KAFKA_REST_OPTION_DEFAULTS,
+  type KafkaRestIntOption,
+  settingRange,
+  V3_PATH_PREFIX,
+} from './kafka-rest/options.js';
 
 /**
  * The settings every function shares (the Kafka REST proxy, secrets, deadlines, logging), and the one way a
@@ -105,18 +114,21 @@ export const loadSections = <S extends object>(
 };
 
 const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
+  // The client's defaults and limits (lib/kafka-rest/options.ts), read from the environment variable `key`.
+  const int = (key: string, name: KafkaRestIntOption): number =>
+    read.int(key, KAFKA_REST_INT_OPTIONS[name].default, settingRange(name));
   const url = read.url('KAFKA_REST_URL');
   if (url === undefined && read.raw('KAFKA_REST_URL') === undefined) {
     read.problems.push('KAFKA_REST_URL is required: the base URL of the Kafka REST proxy');
   }
   const allowHttp = read.bool('KAFKA_REST_ALLOW_HTTP', false);
-  if (url && url.protocol !== 'https:' && !(url.protocol === 'http:' && allowHttp)) {
+  if (url && schemeProblem(url, allowHttp) !== undefined) {
     read.problems.push(
       `KAFKA_REST_URL must use https (got ${url.protocol}); set KAFKA_REST_ALLOW_HTTP=true for local development only`,
     );
   }
-  const dialect = read.oneOf('KAFKA_REST_DIALECT', KAFKA_REST_DIALECTS, 'v1');
-  const flavor = read.oneOf('KAFKA_REST_FLAVOR', KAFKA_REST_FLAVORS, 'confluent');
+  const dialect = read.oneOf('KAFKA_REST_DIALECT', KAFKA_REST_DIALECTS, KAFKA_REST_OPTION_DEFAULTS.dialect);
+  const flavor = read.oneOf('KAFKA_REST_FLAVOR', KAFKA_REST_FLAVORS, KAFKA_REST_OPTION_DEFAULTS.flavor);
   if (V2_ONLY_FLAVORS.has(flavor) && dialect !== 'v2') {
     read.problems.push(
       `KAFKA_REST_FLAVOR=${flavor} needs KAFKA_REST_DIALECT=v2 (got ${dialect}): the ${flavor} server speaks only its v2-like API, no v1 or v3`,
@@ -128,19 +140,19 @@ const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
       'KAFKA_REST_CLUSTER_ID is required for KAFKA_REST_DIALECT=v3: the cluster id of /v3/clusters/{id}',
     );
   }
-  const v3PathPrefix = read.string('KAFKA_REST_V3_PATH_PREFIX', '');
-  if (v3PathPrefix !== '' && !/^(\/[a-zA-Z0-9._-]+)+$/.test(v3PathPrefix)) {
+  const v3PathPrefix = read.string('KAFKA_REST_V3_PATH_PREFIX', KAFKA_REST_OPTION_DEFAULTS.v3PathPrefix);
+  if (v3PathPrefix !== '' && !V3_PATH_PREFIX.test(v3PathPrefix)) {
     read.problems.push('KAFKA_REST_V3_PATH_PREFIX must be empty or a path such as /kafka');
   }
-  const requestTimeoutMs = read.int('KAFKA_REST_TIMEOUT_MS', 10_000, { min: 1 });
-  const fetchWaitMs = read.int('KAFKA_REST_FETCH_WAIT_MS', 1_000, { min: 0, max: 30_000 });
+  const requestTimeoutMs = int('KAFKA_REST_TIMEOUT_MS', 'requestTimeoutMs');
+  const fetchWaitMs = int('KAFKA_REST_FETCH_WAIT_MS', 'fetchWaitMs');
   if (dialect === 'v2' && fetchWaitMs >= requestTimeoutMs) {
     read.problems.push(
       `KAFKA_REST_FETCH_WAIT_MS (${fetchWaitMs}) must be below KAFKA_REST_TIMEOUT_MS (${requestTimeoutMs}): a read the proxy holds that long would time out`,
     );
   }
-  const consumerGroup = read.string('KAFKA_REST_CONSUMER_GROUP', 'kafka-rest-bridge');
-  if (!/^[a-zA-Z0-9._-]{1,200}$/.test(consumerGroup)) {
+  const consumerGroup = read.string('KAFKA_REST_CONSUMER_GROUP', KAFKA_REST_OPTION_DEFAULTS.consumerGroup);
+  if (!CONSUMER_GROUP.test(consumerGroup)) {
     read.problems.push('KAFKA_REST_CONSUMER_GROUP must be 1 to 200 of [a-zA-Z0-9._-]');
   }
   return {
@@ -151,19 +163,19 @@ const parseKafkaRest = (read: EnvReader): KafkaRestConfig => {
     v3PathPrefix,
     allowHttp,
     auth: parseAuth(read),
-    connectTimeoutMs: read.int('KAFKA_REST_CONNECT_TIMEOUT_MS', 3_000, { min: 1 }),
+    connectTimeoutMs: int('KAFKA_REST_CONNECT_TIMEOUT_MS', 'connectTimeoutMs'),
     requestTimeoutMs,
-    connections: read.int('KAFKA_REST_CONNECTIONS', 8, { min: 1, max: 256 }),
-    maxAttempts: read.int('KAFKA_REST_MAX_ATTEMPTS', 5, { min: 1, max: 100 }),
-    backoffBaseMs: read.int('KAFKA_REST_BACKOFF_BASE_MS', 100, { min: 1 }),
-    backoffMaxMs: read.int('KAFKA_REST_BACKOFF_MAX_MS', 5_000, { min: 1 }),
-    maxRecordBytes: read.int('KAFKA_REST_MAX_RECORD_BYTES', DEFAULT_MAX_RECORD_BYTES, { min: 1 }),
-    maxRequestBytes: read.int('KAFKA_REST_MAX_REQUEST_BYTES', 5_000_000, { min: 1_024 }),
-    maxRequestRecords: read.int('KAFKA_REST_MAX_REQUEST_RECORDS', 500, { min: 1, max: 100_000 }),
+    connections: int('KAFKA_REST_CONNECTIONS', 'connections'),
+    maxAttempts: int('KAFKA_REST_MAX_ATTEMPTS', 'maxAttempts'),
+    backoffBaseMs: int('KAFKA_REST_BACKOFF_BASE_MS', 'backoffBaseMs'),
+    backoffMaxMs: int('KAFKA_REST_BACKOFF_MAX_MS', 'backoffMaxMs'),
+    maxRecordBytes: int('KAFKA_REST_MAX_RECORD_BYTES', 'maxRecordBytes'),
+    maxRequestBytes: int('KAFKA_REST_MAX_REQUEST_BYTES', 'maxRequestBytes'),
+    maxRequestRecords: int('KAFKA_REST_MAX_REQUEST_RECORDS', 'maxRequestRecords'),
     consumerGroup,
-    fetchMaxBytes: read.int('KAFKA_REST_FETCH_MAX_BYTES', 2_097_152, { min: 1_024, max: 67_108_864 }),
+    fetchMaxBytes: int('KAFKA_REST_FETCH_MAX_BYTES', 'fetchMaxBytes'),
     fetchWaitMs,
-    fetchBudgetBytes: read.int('KAFKA_REST_FETCH_BUDGET_BYTES', undefined, { min: 65_536, max: 268_435_456 }),
+    fetchBudgetBytes: read.int('KAFKA_REST_FETCH_BUDGET_BYTES', undefined, FETCH_BUDGET_SETTING),
   };
 };
 

@@ -1,12 +1,9 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Dispatcher } from 'undici';
 import { AppError, ConfigError, ERROR_CODES, isAppError, UpstreamError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { redactedSnippet, secretsOfHeaders } from '../core/redact.js';
-import { checkInt } from '../env-reader.js';
-import { type BackoffSettings, parseRetryAfterMs, planRetry } from '../http/retry.js';
+import { parseRetryAfterMs, planRetry } from '../http/retry.js';
 import { createUndiciTransport, type TransportOutcome, type TransportReply } from '../http/transport.js';
-import type { AuthProvider } from './auth.js';
 import {
   type CallSpec,
   type Exchange,
@@ -14,14 +11,8 @@ import {
   type ReaderFactory,
   withAuthHeaders,
 } from './calls.js';
-import {
-  isFinalRecordCode,
-  KAFKA_REST_DIALECTS,
-  KAFKA_REST_FLAVORS,
-  type KafkaRestDialect,
-  type KafkaRestFlavor,
-  V2_ONLY_FLAVORS,
-} from './flavors.js';
+import { isFinalRecordCode, type KafkaRestDialect } from './flavors.js';
+import { intProblem, type KafkaRestOptions, parseOptions, type Settings } from './options.js';
 import { toStatusVerdict } from './retry.js';
 import type {
   CallOptions,
@@ -41,77 +32,6 @@ import { createV2Wire } from './v2.js';
 import { createV3Wire } from './v3.js';
 import type { WireFormat } from './wire.js';
 
-export interface KafkaRestOptions {
-  /** The proxy's base URL; a path prefix is kept (`https://host/kafka-rest` → `/kafka-rest/topics/…`). */
-  readonly baseUrl: URL | string;
-  /** Allows `http:` (local development only); otherwise the base URL must be `https:`. */
-  readonly allowHttp?: boolean;
-  readonly auth: AuthProvider;
-  /** The Kafka REST API the proxy speaks (protocol doc §0). Default `v1`. */
-  readonly dialect?: KafkaRestDialect;
-  /** Whose proxy it is, for the quirks of §4 and §6 (v1/v2 only). Default `confluent`. */
-  readonly flavor?: KafkaRestFlavor;
-  /** v3: the cluster id of `/v3/clusters/{id}/…` (required for v3). */
-  readonly clusterId?: string;
-  /** v3: the path before `/v3`, `''` on a self-managed proxy, `/kafka` on Confluent Cloud. Default `''`. */
-  readonly v3PathPrefix?: string;
-  /** v2: the consumer group of the reading instances (nothing is committed to it). Default `kafka-rest-bridge`. */
-  readonly consumerGroup?: string;
-  /** v2: `max_bytes` of one `records` read. Default 2 097 152. */
-  readonly fetchMaxBytes?: number;
-  /** v2: `timeout` of one `records` read, how long the proxy may wait when it has nothing. Default 1 000. */
-  readonly fetchWaitMs?: number;
-  /**
-   * The most one fetch answer may hold, in bytes of JSON: a larger answer fails (`ERR_UPSTREAM_PROTOCOL`)
-   * without being read whole, and a read widened to reach past whole batches (v1, Redpanda) stops here.
-   * At least the base64 of `max(fetchMaxBytes, maxRecordBytes)` plus 64 KiB. Default: 8 MiB, or twice
-   * that minimum when it is larger.
-   */
-  readonly fetchBudgetBytes?: number;
-  /** Default: one keep-alive undici `Pool` for the base URL's origin, `connections` bounded. */
-  readonly dispatcher?: Dispatcher;
-  /** Connections of the default pool. Default 8. */
-  readonly connections?: number;
-  /** Default 3 000. */
-  readonly connectTimeoutMs?: number;
-  /** Bound of one attempt's wait for headers and for body data, further capped by the call's deadline. Default 10 000. */
-  readonly requestTimeoutMs?: number;
-  /** Attempts per request (the first one included). Default 5. */
-  readonly maxAttempts?: number;
-  /** Default 100. */
-  readonly backoffBaseMs?: number;
-  /** Default 5 000. */
-  readonly backoffMaxMs?: number;
-  /** Key + value bytes of one record. Default 1 000 000 (Message Hub's maximum, protocol doc §5). */
-  readonly maxRecordBytes?: number;
-  /** A produce call bigger than this (JSON body bytes, estimated) is split into several requests. Default 5 000 000. */
-  readonly maxRequestBytes?: number;
-  /** A produce call with more records than this is split into several requests. Default 500. */
-  readonly maxRequestRecords?: number;
-  readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
-  readonly log?: Log;
-}
-
-const DEFAULTS = {
-  connections: 8,
-  connectTimeoutMs: 3_000,
-  requestTimeoutMs: 10_000,
-  maxAttempts: 5,
-  backoffBaseMs: 100,
-  backoffMaxMs: 5_000,
-  maxRecordBytes: 1_000_000,
-  maxRequestBytes: 5_000_000,
-  maxRequestRecords: 500,
-  fetchMaxBytes: 2_097_152,
-  fetchWaitMs: 1_000,
-} as const;
-
-/** Fetch answers of at most this size are always allowed, whatever the fetch settings. */
-const DEFAULT_FETCH_BUDGET_BYTES = 8 * 1024 * 1024;
-/** Room for the JSON around the records of a fetch answer. */
-const FETCH_ANSWER_SLACK_BYTES = 64 * 1024;
 /** Metadata and consumer control answers: a topic list of thousands of names fits many times over. */
 const METADATA_ANSWER_MAX_BYTES = 4 * 1024 * 1024;
 /**
@@ -122,27 +42,8 @@ const PRODUCE_ANSWER_BYTES_PER_RECORD = 1024;
 const PRODUCE_ANSWER_SLACK_BYTES = 64 * 1024;
 /** How long `close()` may spend deleting consumer instances. */
 const CLOSE_BUDGET_MS = 5_000;
-const DEFAULT_CONSUMER_GROUP = 'kafka-rest-bridge';
 
 const NO_LOG: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-interface Settings extends BackoffSettings {
-  readonly baseUrl: URL;
-  readonly dialect: KafkaRestDialect;
-  readonly flavor: KafkaRestFlavor;
-  readonly clusterId: string;
-  readonly v3PathPrefix: string;
-  readonly consumerGroup: string;
-  readonly fetchMaxBytes: number;
-  readonly fetchWaitMs: number;
-  readonly fetchBudgetBytes: number;
-  readonly connections: number;
-  readonly connectTimeoutMs: number;
-  readonly requestTimeoutMs: number;
-  readonly maxRecordBytes: number;
-  readonly maxRequestBytes: number;
-  readonly maxRequestRecords: number;
-}
 
 /**
  * Creates a Kafka REST client for the `dialect` the proxy speaks (design §3): v1 (binary embedded; protocol
@@ -574,11 +475,9 @@ export const createKafkaRestClient = (
     checkTopic(topic);
     checkNonNegative('partition', partition);
     checkNonNegative('offset', offset);
-    if (checkInt(options.maxRecords, { min: 1 }) !== undefined) {
-      throw new AppError(
-        ERROR_CODES.PAYLOAD_INVALID,
-        `maxRecords must be ${checkInt(options.maxRecords, { min: 1 })}`,
-      );
+    const maxRecordsProblem = intProblem(options.maxRecords, { min: 1 });
+    if (maxRecordsProblem !== undefined) {
+      throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `maxRecords must be ${maxRecordsProblem}`);
     }
     return reader.fetch(topic, partition, offset, options);
   };
@@ -789,122 +688,4 @@ const checkRecord = (record: ProduceRecord, index: number, maxRecordBytes: numbe
       `record ${index} is ${bytes} bytes (key + value${headers === undefined ? '' : ' + headers'}), over the limit of ${maxRecordBytes}`,
     );
   }
-};
-
-const INT_OPTIONS = [
-  ['connections', 1, 1_024],
-  ['connectTimeoutMs', 1, undefined],
-  ['requestTimeoutMs', 1, undefined],
-  ['maxAttempts', 1, 100],
-  ['backoffBaseMs', 0, undefined],
-  ['backoffMaxMs', 0, undefined],
-  ['maxRecordBytes', 1, undefined],
-  ['maxRequestBytes', 1_024, undefined],
-  ['maxRequestRecords', 1, 100_000],
-  ['fetchMaxBytes', 1, undefined],
-  ['fetchWaitMs', 0, undefined],
-] as const;
-
-/** What any fetch answer must be allowed to hold: one read of `fetchMaxBytes`, or one largest record. */
-const fetchBudgetFloor = (fetchMaxBytes: number, maxRecordBytes: number): number =>
-  Math.ceil((Math.max(fetchMaxBytes, maxRecordBytes) * 4) / 3) + FETCH_ANSWER_SLACK_BYTES;
-
-/** Characters safe in a URL path segment as they are. */
-const PATH_SEGMENT = /^[a-zA-Z0-9._-]+$/;
-
-/** Checks every option up front (undici's way): each message names the option and the shape it expects. */
-const parseOptions = (options: KafkaRestOptions): Settings => {
-  const problems: string[] = [];
-  let baseUrl: URL | undefined;
-  try {
-    baseUrl =
-      options.baseUrl instanceof URL ? new URL(options.baseUrl.href) : new URL(String(options.baseUrl));
-  } catch {
-    problems.push('baseUrl must be an absolute URL (a URL or a string), e.g. https://kafka-rest.example.com');
-  }
-  if (baseUrl !== undefined) {
-    if (baseUrl.protocol === 'http:' && options.allowHttp !== true) {
-      problems.push('baseUrl must use https (got http:); pass allowHttp: true for local development only');
-    } else if (baseUrl.protocol !== 'https:' && baseUrl.protocol !== 'http:') {
-      problems.push(`baseUrl must be an https URL, got ${baseUrl.protocol}`);
-    }
-    if (baseUrl.username !== '' || baseUrl.password !== '') {
-      problems.push('baseUrl must not carry credentials (user:password@): pass them through auth');
-    }
-    if (baseUrl.search !== '' || baseUrl.hash !== '')
-      problems.push('baseUrl must not have a query or a fragment');
-  }
-  if (options.allowHttp !== undefined && typeof options.allowHttp !== 'boolean') {
-    problems.push('allowHttp must be a boolean');
-  }
-  const auth = options.auth as Partial<AuthProvider> | undefined;
-  if (typeof auth?.headers !== 'function' || typeof auth.refresh !== 'function') {
-    problems.push(
-      'auth must be an AuthProvider { headers(), refresh() }, e.g. apiKeyAuth(secret) or noAuth()',
-    );
-  }
-  if (options.dispatcher !== undefined && typeof options.dispatcher?.dispatch !== 'function') {
-    problems.push('dispatcher must be an undici Dispatcher (Pool, Agent, Client)');
-  }
-  for (const name of ['now', 'sleep', 'random'] as const) {
-    if (options[name] !== undefined && typeof options[name] !== 'function')
-      problems.push(`${name} must be a function`);
-  }
-  const ints = {} as Record<(typeof INT_OPTIONS)[number][0], number>;
-  for (const [name, min, max] of INT_OPTIONS) {
-    const value = options[name] ?? DEFAULTS[name];
-    const problem = checkInt(value, max === undefined ? { min } : { min, max });
-    if (problem !== undefined) problems.push(`${name} must be ${problem}, got ${JSON.stringify(value)}`);
-    ints[name] = value;
-  }
-  if (ints.backoffMaxMs < ints.backoffBaseMs) problems.push('backoffMaxMs must be ≥ backoffBaseMs');
-  const budgetFloor = fetchBudgetFloor(ints.fetchMaxBytes, ints.maxRecordBytes);
-  const fetchBudgetBytes = options.fetchBudgetBytes ?? Math.max(DEFAULT_FETCH_BUDGET_BYTES, 2 * budgetFloor);
-  const budgetProblem = checkInt(fetchBudgetBytes, { min: budgetFloor });
-  if (budgetProblem !== undefined) {
-    problems.push(
-      `fetchBudgetBytes must be ${budgetProblem} (the base64 of max(fetchMaxBytes, maxRecordBytes) plus 64 KiB), got ${JSON.stringify(fetchBudgetBytes)}`,
-    );
-  }
-  const dialect = options.dialect ?? 'v1';
-  if (!KAFKA_REST_DIALECTS.includes(dialect)) {
-    problems.push(`dialect must be one of ${KAFKA_REST_DIALECTS.join(', ')}, got ${JSON.stringify(dialect)}`);
-  }
-  const flavor = options.flavor ?? 'confluent';
-  if (!KAFKA_REST_FLAVORS.includes(flavor)) {
-    problems.push(`flavor must be one of ${KAFKA_REST_FLAVORS.join(', ')}, got ${JSON.stringify(flavor)}`);
-  } else if (V2_ONLY_FLAVORS.has(flavor) && dialect !== 'v2') {
-    problems.push(
-      `flavor ${flavor} needs dialect v2 (got ${JSON.stringify(dialect)}): it has no v1 or v3 API`,
-    );
-  }
-  const clusterId = options.clusterId ?? '';
-  if (dialect === 'v3' && (typeof clusterId !== 'string' || !PATH_SEGMENT.test(clusterId))) {
-    problems.push(
-      'clusterId is required for dialect v3: the cluster id of /v3/clusters/{id}, e.g. lkc-abc123',
-    );
-  }
-  const v3PathPrefix = options.v3PathPrefix ?? '';
-  if (
-    typeof v3PathPrefix !== 'string' ||
-    (v3PathPrefix !== '' && !/^(\/[a-zA-Z0-9._-]+)+$/.test(v3PathPrefix))
-  ) {
-    problems.push("v3PathPrefix must be '' or a path such as /kafka (no trailing slash)");
-  }
-  const consumerGroup = options.consumerGroup ?? DEFAULT_CONSUMER_GROUP;
-  if (typeof consumerGroup !== 'string' || !PATH_SEGMENT.test(consumerGroup)) {
-    problems.push('consumerGroup must be a name of [a-zA-Z0-9._-]');
-  }
-  if (problems.length > 0) throw new ConfigError(problems.map((problem) => `Kafka REST client: ${problem}`));
-  return {
-    ...ints,
-    fetchBudgetBytes,
-    baseUrl: baseUrl as URL,
-    dialect,
-    flavor,
-    clusterId,
-    v3PathPrefix,
-    consumerGroup,
-    random: options.random ?? Math.random,
-  };
 };

@@ -1,10 +1,11 @@
 import type { CoreConfig } from '../config-core.js';
-import { createKafkaRestClient, type KafkaRestOptions } from './client-core.js';
+import { createKafkaRestClient } from './client-core.js';
 import { type KafkaRestFromConfigOptions, kafkaRestOptionsFromConfig } from './from-config.js';
+import type { KafkaRestOptions } from './options.js';
 import { createReader } from './readers.js';
 import type { KafkaRestClient } from './types.js';
 
-export type { KafkaRestOptions } from './client-core.js';
+export type { KafkaRestOptions } from './options.js';
 
 /**
  * The Kafka REST client that produces and reads (see `createKafkaRestClient` for the options and the

@@ -8,7 +8,7 @@ import {
   secretValue,
 } from '../secrets.js';
 import { type AuthProvider, apiKeyAuth, basicAuth, bearerAuth, noAuth } from './auth.js';
-import type { KafkaRestOptions } from './client-core.js';
+import type { KafkaRestOptions } from './options.js';
 
 export interface KafkaRestFromConfigOptions {
   readonly log?: Log;

@@ -1,7 +1,8 @@
 import type { CoreConfig } from '../config-core.js';
 import { refusingReader } from './calls.js';
-import { createKafkaRestClient, type KafkaRestOptions } from './client-core.js';
+import { createKafkaRestClient } from './client-core.js';
 import { type KafkaRestFromConfigOptions, kafkaRestOptionsFromConfig } from './from-config.js';
+import type { KafkaRestOptions } from './options.js';
 import type { KafkaRestClient } from './types.js';
 
 const PRODUCE_ONLY = refusingReader(
