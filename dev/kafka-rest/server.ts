@@ -3,15 +3,14 @@ import { createServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createAdminApi, isAdminPath } from './admin.js';
-import { createCredentialGate, isBasicCredential } from './auth.js';
+import { createCredentialGate } from './auth.js';
 import { createConsumerHttp } from './consumer-routes.js';
 import { createConsumerRegistry } from './consumers.js';
-import { DevKafkaRestError } from './errors.js';
 import type { Exchange } from './exchange.js';
 import { envelope, firstQueryValues, parseJavaInt, send, sendError } from './exchange.js';
-import { checkChaos, createFaultQueue, createPrng, type FrontFault } from './faults.js';
+import { createFaultQueue, createPrng, type FrontFault } from './faults.js';
 import type { Flavor, RecordOutcome } from './flavors.js';
-import { FLAVORS, RECORD_FAILURE_REASONS, renderProduceResponse } from './flavors.js';
+import { RECORD_FAILURE_REASONS, renderProduceResponse } from './flavors.js';
 import { splitJsonValues } from './json-stream.js';
 import type { AppendItem, LogStore, LogHeader as StoredLogHeader } from './log-store.js';
 import { createLogStore } from './log-store.js';
@@ -27,6 +26,7 @@ import {
   V2_ERROR_CONTENT_TYPE,
 } from './media-types.js';
 import { partitionForKey } from './murmur2.js';
+import { resolveOptions } from './options.js';
 import type { BodyError, ParsedRecord } from './produce-request.js';
 import { parseProduceBody } from './produce-request.js';
 import type { Route, RouteName } from './routes.js';
@@ -40,9 +40,7 @@ import type {
   RecordedRequest,
   StoredHeader,
   StoredRecord,
-  UnknownTopicMode,
 } from './types.js';
-import { UNKNOWN_TOPIC_MODES } from './types.js';
 import { parseV3Record, v3ErrorReport, v3SuccessReport } from './v3-produce.js';
 
 export type {
@@ -68,20 +66,6 @@ export const KAFKA_REST_ERROR_CODES = {
   KAFKA_RETRIABLE_ERROR: 50003,
   CONSUMER_INSTANCE_NOT_FOUND: 40403,
   PAYLOAD_ERROR: 42206,
-} as const;
-
-const DEFAULTS = {
-  topics: { demo: 3 },
-  unknownTopic: '404',
-  autoCreatePartitions: 1,
-  maxRecordBytes: 1_048_576,
-  latencyMs: 0,
-  host: '127.0.0.1',
-  port: 0,
-  flavor: 'confluent',
-  consumerIdleMs: 300_000,
-  consumerRequestTimeoutMs: 0,
-  emptyReadsAfterSeek: 1,
 } as const;
 
 // A single broker, id 0 like Kafka's sample server.properties, leading every partition.
@@ -122,68 +106,6 @@ const CONSUMER_ROUTES: ReadonlySet<RouteName> = new Set([
   'instance-positions-end',
 ]);
 
-const checkOptions = (options: KafkaRestServerOptions): string[] => {
-  const problems: string[] = [];
-  const positiveInt = (name: string, value: unknown): void => {
-    if (value !== undefined && !(Number.isInteger(value) && (value as number) > 0)) {
-      problems.push(`${name} must be a positive integer`);
-    }
-  };
-  const nonNegativeInt = (name: string, value: unknown): void => {
-    if (value !== undefined && !(Number.isInteger(value) && (value as number) >= 0)) {
-      problems.push(`${name} must be an integer >= 0`);
-    }
-  };
-  if (options.topics !== undefined) {
-    for (const [name, partitions] of Object.entries(options.topics)) {
-      if (name === '') problems.push('topics: a topic name must not be empty');
-      positiveInt(`topics.${name}`, partitions);
-    }
-  }
-  if (options.apiKey !== undefined && (typeof options.apiKey !== 'string' || options.apiKey === '')) {
-    problems.push('apiKey must be a non-empty string');
-  }
-  if (options.basicAuth !== undefined && !isBasicCredential(options.basicAuth)) {
-    problems.push('basicAuth must be a user:password string');
-  }
-  if (options.unknownTopic !== undefined && !UNKNOWN_TOPIC_MODES.includes(options.unknownTopic)) {
-    problems.push(`unknownTopic must be one of ${UNKNOWN_TOPIC_MODES.join(', ')}`);
-  }
-  positiveInt('autoCreatePartitions', options.autoCreatePartitions);
-  positiveInt('maxRecordBytes', options.maxRecordBytes);
-  if (options.latencyMs !== undefined && !(Number.isFinite(options.latencyMs) && options.latencyMs >= 0)) {
-    problems.push('latencyMs must be a number >= 0');
-  }
-  if (
-    options.port !== undefined &&
-    !(Number.isInteger(options.port) && options.port >= 0 && options.port <= 65535)
-  ) {
-    problems.push('port must be an integer in [0, 65535]');
-  }
-  if (options.host !== undefined && (typeof options.host !== 'string' || options.host === '')) {
-    problems.push('host must be a non-empty string');
-  }
-  if (options.log !== undefined && typeof options.log !== 'function') problems.push('log must be a function');
-  if (options.chaos !== undefined) problems.push(...checkChaos(options.chaos));
-  if (options.flavor !== undefined && !FLAVORS.includes(options.flavor)) {
-    problems.push(`flavor must be one of ${FLAVORS.join(', ')}`);
-  }
-  if (
-    options.clusterId !== undefined &&
-    (typeof options.clusterId !== 'string' || options.clusterId === '')
-  ) {
-    problems.push('clusterId must be a non-empty string');
-  }
-  positiveInt('consumerIdleMs', options.consumerIdleMs);
-  nonNegativeInt('consumerRequestTimeoutMs', options.consumerRequestTimeoutMs);
-  nonNegativeInt('emptyReadsAfterSeek', options.emptyReadsAfterSeek);
-  if (options.now !== undefined && typeof options.now !== 'function') problems.push('now must be a function');
-  if (options.v1WholeBatches !== undefined && typeof options.v1WholeBatches !== 'boolean') {
-    problems.push('v1WholeBatches must be a boolean');
-  }
-  return problems;
-};
-
 type ProduceApi = 'v1' | 'v2';
 
 /**
@@ -197,32 +119,17 @@ type ProduceApi = 'v1' | 'v2';
 export const startKafkaRestServer = async (
   options: KafkaRestServerOptions = {},
 ): Promise<KafkaRestServer> => {
-  const problems = checkOptions(options);
-  if (problems.length > 0) {
-    throw new DevKafkaRestError(
-      'ERR_INVALID_ARG',
-      `invalid Kafka REST server options:\n- ${problems.join('\n- ')}`,
-    );
-  }
-  const unknownTopic: UnknownTopicMode = options.unknownTopic ?? DEFAULTS.unknownTopic;
-  const autoCreatePartitions = options.autoCreatePartitions ?? DEFAULTS.autoCreatePartitions;
-  const maxRecordBytes = options.maxRecordBytes ?? DEFAULTS.maxRecordBytes;
-  const latencyMs = options.latencyMs ?? DEFAULTS.latencyMs;
-  const recordRequests = options.recordRequests ?? true;
-  const log = options.log;
-  const chaos = options.chaos;
+  const settings = resolveOptions(options);
+  const { unknownTopic, autoCreatePartitions, maxRecordBytes, latencyMs, recordRequests, log, chaos } =
+    settings;
+  const { flavor, consumerRequestTimeoutMs, clusterId, now, v1WholeBatches } = settings;
   const random = chaos === undefined ? undefined : createPrng(chaos.seed);
-  const flavor: Flavor = options.flavor ?? DEFAULTS.flavor;
-  const consumerRequestTimeoutMs = options.consumerRequestTimeoutMs ?? DEFAULTS.consumerRequestTimeoutMs;
-  const clusterId = options.clusterId;
-  const now = options.now ?? Date.now;
-  const v1WholeBatches = options.v1WholeBatches ?? false;
 
-  const store: LogStore = createLogStore(options.topics ?? DEFAULTS.topics, options.dataDir);
+  const store: LogStore = createLogStore(settings.topics, settings.dataDir);
   const admin = createAdminApi(store);
   const faults = createFaultQueue();
   const requests: RecordedRequest[] = [];
-  const credentials = createCredentialGate({ apiKey: options.apiKey, basicAuth: options.basicAuth });
+  const credentials = createCredentialGate({ apiKey: settings.apiKey, basicAuth: settings.basicAuth });
   const timers = new Set<NodeJS.Timeout>();
   // Consumer reads waiting for new records (long poll); woken by every append and by close().
   const appendWaiters = new Set<() => void>();
@@ -260,10 +167,8 @@ export const startKafkaRestServer = async (
   const consumers = createConsumerRegistry({
     store,
     now,
-    // The bridge keeps instances until deleted unless its `http.timeoutSeconds` is set (protocol doc §9).
-    idleMs:
-      options.consumerIdleMs ?? (flavor === 'strimzi' ? Number.POSITIVE_INFINITY : DEFAULTS.consumerIdleMs),
-    emptyReadsAfterSeek: options.emptyReadsAfterSeek ?? DEFAULTS.emptyReadsAfterSeek,
+    idleMs: settings.consumerIdleMs,
+    emptyReadsAfterSeek: settings.emptyReadsAfterSeek,
   });
 
   const notFound = (x: Exchange): void => sendError(x, 404, 404, 'HTTP 404 Not Found');
@@ -945,7 +850,7 @@ export const startKafkaRestServer = async (
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: options.host ?? DEFAULTS.host, port: options.port ?? DEFAULTS.port }, () => {
+    server.listen({ host: settings.host, port: settings.port }, () => {
       server.off('error', reject);
       resolve();
     });
