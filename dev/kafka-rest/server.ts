@@ -1,17 +1,30 @@
-import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
-import { createServer, STATUS_CODES } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createAdminApi, isAdminPath } from './admin.js';
+import {
+  DEFAULT_RECORD_ERROR_MESSAGES,
+  internalError,
+  KAFKA_REST_ERROR_CODES,
+  notAcceptable,
+  notFound,
+  partitionNotFound,
+  sendBodyError,
+  topicNotFound,
+  unsupportedMediaType,
+} from './answers.js';
 import { createCredentialGate } from './auth.js';
 import { createConsumerHttp } from './consumer-routes.js';
 import { createConsumerRegistry } from './consumers.js';
 import type { Exchange } from './exchange.js';
 import { envelope, firstQueryValues, parseJavaInt, send, sendError } from './exchange.js';
-import { createFaultQueue, createPrng, type FrontFault } from './faults.js';
+import { createFaultAnswers, cutOff, drop } from './fault-answers.js';
+import { createFaultQueue } from './faults.js';
 import type { Flavor, RecordOutcome } from './flavors.js';
 import { RECORD_FAILURE_REASONS, renderProduceResponse } from './flavors.js';
 import { splitJsonValues } from './json-stream.js';
+import { createLifecycle } from './lifecycle.js';
 import type { AppendItem, LogStore, LogHeader as StoredLogHeader } from './log-store.js';
 import { createLogStore } from './log-store.js';
 import type { Producible } from './media-types.js';
@@ -27,7 +40,7 @@ import {
 } from './media-types.js';
 import { partitionForKey } from './murmur2.js';
 import { resolveOptions } from './options.js';
-import type { BodyError, ParsedRecord } from './produce-request.js';
+import type { ParsedRecord } from './produce-request.js';
 import { parseProduceBody } from './produce-request.js';
 import type { Route, RouteName } from './routes.js';
 import { flavorHasRoute, matchRoute, ROUTE_METHODS } from './routes.js';
@@ -56,27 +69,8 @@ export type {
   UnknownTopicMode,
 } from './types.js';
 
-/** Kafka REST error codes this server sends (protocol doc §3). */
-export const KAFKA_REST_ERROR_CODES = {
-  UNAUTHORIZED: 40101,
-  FORBIDDEN: 40301,
-  TOPIC_NOT_FOUND: 40401,
-  PARTITION_NOT_FOUND: 40402,
-  KAFKA_ERROR: 50002,
-  KAFKA_RETRIABLE_ERROR: 50003,
-  CONSUMER_INSTANCE_NOT_FOUND: 40403,
-  PAYLOAD_ERROR: 42206,
-} as const;
-
 // A single broker, id 0 like Kafka's sample server.properties, leading every partition.
 const BROKER_ID = 0;
-
-const DEFAULT_RECORD_ERROR_MESSAGES: Readonly<Record<number, string>> = {
-  [KAFKA_REST_ERROR_CODES.KAFKA_ERROR]: 'Kafka error (simulated non-retriable failure)',
-  [KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR]: 'This server is not the leader for that topic-partition.',
-  [KAFKA_REST_ERROR_CODES.UNAUTHORIZED]: 'Authentication failed',
-  [KAFKA_REST_ERROR_CODES.FORBIDDEN]: 'Not authorized to access topics',
-};
 
 /** What a v1/v2 metadata GET can answer with: v1's types first, so that no Accept (a tie at qs 0.9) means v1. */
 const producesFor = (route: RouteName): readonly Producible[] => {
@@ -123,44 +117,18 @@ export const startKafkaRestServer = async (
   const { unknownTopic, autoCreatePartitions, maxRecordBytes, latencyMs, recordRequests, log, chaos } =
     settings;
   const { flavor, consumerRequestTimeoutMs, clusterId, now, v1WholeBatches } = settings;
-  const random = chaos === undefined ? undefined : createPrng(chaos.seed);
 
   const store: LogStore = createLogStore(settings.topics, settings.dataDir);
+  const lifecycle = createLifecycle();
+  const { sleep, waitForRecords, isClosing } = lifecycle;
+  const faultAnswers = createFaultAnswers(lifecycle, chaos);
   const admin = createAdminApi(store);
   const faults = createFaultQueue();
   const requests: RecordedRequest[] = [];
   const credentials = createCredentialGate({ apiKey: settings.apiKey, basicAuth: settings.basicAuth });
-  const timers = new Set<NodeJS.Timeout>();
-  // Consumer reads waiting for new records (long poll); woken by every append and by close().
-  const appendWaiters = new Set<() => void>();
-  let closing: Promise<void> | undefined;
-
-  // After close() the timer never fires, so a sleeping handler never resumes to touch a closed store.
-  const sleep = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        resolve();
-      }, ms);
-      timers.add(timer);
-    });
-
-  const waitForRecords = (ms: number): Promise<void> =>
-    new Promise((resolve) => {
-      const wake = (): void => {
-        clearTimeout(timer);
-        timers.delete(timer);
-        appendWaiters.delete(wake);
-        resolve();
-      };
-      const timer = setTimeout(wake, ms);
-      timers.add(timer);
-      appendWaiters.add(wake);
-    });
-
   const append = (topic: string, items: readonly AppendItem[]): number[] => {
     const offsets = store.append(topic, items);
-    for (const wake of [...appendWaiters]) wake();
+    lifecycle.recordsAppended();
     return offsets;
   };
 
@@ -171,136 +139,17 @@ export const startKafkaRestServer = async (
     emptyReadsAfterSeek: settings.emptyReadsAfterSeek,
   });
 
-  const notFound = (x: Exchange): void => sendError(x, 404, 404, 'HTTP 404 Not Found');
   // A route this flavor's proxy lacks: Redpanda's HTTP server (Seastar) has its own 404 body for one.
   const absentRoute =
     flavor === 'redpanda'
       ? (x: Exchange): void => send(x, 404, MEDIA_TYPES.JSON, '{"message":"Not found","code":404}')
       : notFound;
-  const topicNotFound = (x: Exchange): void =>
-    sendError(x, 404, KAFKA_REST_ERROR_CODES.TOPIC_NOT_FOUND, 'Topic not found.');
-  const partitionNotFound = (x: Exchange): void =>
-    sendError(x, 404, KAFKA_REST_ERROR_CODES.PARTITION_NOT_FOUND, 'Partition not found.');
-  const internalError = (x: Exchange): void => sendError(x, 500, 500, 'Internal Server Error');
-  const unsupportedMediaType = (x: Exchange): void =>
-    sendError(x, 415, 415, 'HTTP 415 Unsupported Media Type');
-  // Jersey's 406 carries no entity and no Content-Type.
-  const notAcceptable = (x: Exchange): void => send(x, 406, undefined, undefined);
-
-  const sendBodyError = (x: Exchange, error: BodyError): void => {
-    // rest-utils of the v1 era answered Jackson parse failures in plain text, not in the envelope.
-    if (error.kind === 'text') send(x, 400, 'text/plain', error.text);
-    else sendError(x, error.status, error.errorCode, error.message);
-  };
-
-  const drop = (x: Exchange): void => {
-    x.res.socket?.destroy();
-  };
-
-  /** The `cut` fault: the answer starts with `parts[0..keep)` and the connection breaks once they are out. */
-  const cutOff = (
-    x: Exchange,
-    status: number,
-    contentType: string,
-    parts: readonly string[],
-    keep: number,
-  ) => {
-    x.res.writeHead(status, { 'content-type': contentType });
-    x.res.write(parts.slice(0, keep).join(''), () => x.res.socket?.destroy());
-  };
-
   /** The `unassign` fault: the v2 instance the path addresses, if any, loses its assignment. */
   const unassignAddressed = (path: string): void => {
     const addressed = matchRoute(path);
     if (addressed !== undefined && addressed.instance !== '') {
       consumers.unassign(addressed.group, addressed.instance);
     }
-  };
-
-  /** The `trickle` fault: 200, then one byte per interval for as long as the connection lasts. */
-  const trickle = (x: Exchange, intervalMs: number): void => {
-    x.res.writeHead(200, { 'content-type': MEDIA_TYPES.JSON });
-    x.res.write('[');
-    const timer = setInterval(() => x.res.write(' '), intervalMs);
-    timers.add(timer);
-    x.res.once('close', () => {
-      clearInterval(timer);
-      timers.delete(timer);
-    });
-  };
-
-  /** The `oversized-answer` fault: `bytes` of body, written as fast as the client takes them. */
-  const oversized = (x: Exchange, status: number, bytes: number, declareLength: boolean): void => {
-    x.res.writeHead(status, {
-      'content-type': MEDIA_TYPES.JSON,
-      ...(declareLength ? { 'content-length': bytes } : {}),
-    });
-    const chunk = Buffer.alloc(64 * 1024, ' ');
-    let left = bytes - 1;
-    x.res.write('[');
-    const pump = (): void => {
-      while (left > 0 && !x.res.destroyed) {
-        const n = Math.min(left, chunk.length);
-        left -= n;
-        if (!x.res.write(n === chunk.length ? chunk : chunk.subarray(0, n))) {
-          x.res.once('drain', pump);
-          return;
-        }
-      }
-      if (!x.res.destroyed) x.res.end();
-    };
-    pump();
-  };
-
-  const applyFrontFault = (x: Exchange, fault: FrontFault) => {
-    if (fault.kind === 'drop') return drop(x);
-    if (fault.kind === 'trickle') return trickle(x, fault.intervalMs);
-    if (fault.kind === 'oversized-answer') {
-      return oversized(x, fault.status ?? 200, fault.bytes, fault.declareLength === true);
-    }
-    if (fault.kind === 'throttle') {
-      return sendError(x, 429, 429, 'Too Many Requests', { 'retry-after': String(fault.retryAfterSeconds) });
-    }
-    const headers: OutgoingHttpHeaders = {};
-    let contentType: string;
-    let body: string;
-    if (typeof fault.body === 'string') {
-      contentType = 'text/plain';
-      body = fault.body;
-    } else {
-      contentType = x.errorContentType;
-      body =
-        fault.body === undefined
-          ? envelope(fault.status, STATUS_CODES[fault.status] ?? 'Error')
-          : JSON.stringify(fault.body);
-    }
-    for (const [name, value] of Object.entries(fault.headers ?? {})) {
-      if (name.toLowerCase() === 'content-type') contentType = value;
-      else headers[name.toLowerCase()] = value;
-    }
-    send(x, fault.status, contentType, body, headers);
-  };
-
-  /** Chaos before handling; true when it answered (or dropped) the request. */
-  const applyChaos = (x: Exchange): boolean => {
-    if (chaos === undefined || random === undefined) return false;
-    const roll = random();
-    let edge = chaos.dropRate ?? 0;
-    if (roll < edge) {
-      drop(x);
-      return true;
-    }
-    edge += chaos.throttleRate ?? 0;
-    if (roll < edge) {
-      sendError(x, 429, 429, 'Too Many Requests', { 'retry-after': String(chaos.retryAfterSeconds ?? 0) });
-      return true;
-    }
-    edge += chaos.statusRate ?? 0;
-    if (roll < edge) {
-      sendError(x, 503, 503, 'Service Unavailable');
-      return true;
-    }
-    return false;
   };
 
   const handleMessages = (x: Exchange, route: Route, contentType: string) => {
@@ -380,11 +229,7 @@ export const startKafkaRestServer = async (
           reason: RECORD_FAILURE_REASONS.INJECTED,
           partition,
         };
-      } else if (
-        random !== undefined &&
-        chaos?.recordErrorRate !== undefined &&
-        random() < chaos.recordErrorRate
-      ) {
+      } else if (faultAnswers.recordFails()) {
         outcomes[i] = {
           code: KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR,
           message: DEFAULT_RECORD_ERROR_MESSAGES[KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR] as string,
@@ -505,7 +350,7 @@ export const startKafkaRestServer = async (
         return cutOff(x, answer.status, contentType, [answer.body.slice(0, half)], 1);
       }
       await sleep(afterWrite.ms ?? 0);
-      if (closing !== undefined) return;
+      if (isClosing()) return;
     }
     respond(outcomes);
   };
@@ -584,7 +429,7 @@ export const startKafkaRestServer = async (
         );
         continue;
       }
-      if (random !== undefined && chaos?.recordErrorRate !== undefined && random() < chaos.recordErrorRate) {
+      if (faultAnswers.recordFails()) {
         const code = KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR;
         reports.push(v3ErrorReport(code, DEFAULT_RECORD_ERROR_MESSAGES[code] as string));
         continue;
@@ -627,14 +472,13 @@ export const startKafkaRestServer = async (
         return cutOff(x, 200, MEDIA_TYPES.JSON, lines, write.afterWrite.reports ?? 0);
       }
       await sleep(write.afterWrite.ms ?? 0);
-      if (closing !== undefined) return;
+      if (isClosing()) return;
     }
     x.res.writeHead(200, { 'content-type': MEDIA_TYPES.JSON });
     for (const report of reports) x.res.write(`${report}\r\n`);
     x.res.end();
   };
 
-  const isClosing = (): boolean => closing !== undefined;
   const handleConsumers = createConsumerHttp({
     registry: consumers,
     flavor,
@@ -799,11 +643,11 @@ export const startKafkaRestServer = async (
     if (latencyMs > 0) await sleep(latencyMs);
     const front = faults.takeFront(requestMethod, path);
     if (front.delayMs > 0) await sleep(front.delayMs);
-    if (closing !== undefined) return;
+    if (isClosing()) return;
     if (front.restartConsumers) consumers.restart();
     if (front.unassign) unassignAddressed(path);
-    if (front.fault !== undefined) return applyFrontFault(x, front.fault);
-    if (applyChaos(x)) return;
+    if (front.fault !== undefined) return faultAnswers.applyFront(x, front.fault);
+    if (faultAnswers.applyChaos(x)) return;
     // Message Hub's admin API (protocol doc §5), with its own camelCase errors, 401 included; the bridge
     // has its own `/admin/topics`.
     if (flavor !== 'strimzi' && isAdminPath(path)) {
@@ -897,19 +741,16 @@ export const startKafkaRestServer = async (
     consumerInstances: () => consumers.size(),
     setApiKey: (key) => credentials.setApiKey(key),
     setBasicAuth: (userPassword) => credentials.setBasicAuth(userPassword),
-    close: () => {
-      closing ??= new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
-        timers.clear();
-        // Waiting reads resume, see `closing` and return without answering.
-        for (const wake of [...appendWaiters]) wake();
-        server.close(() => {
-          store.close();
-          resolve();
-        });
-        server.closeAllConnections();
-      });
-      return closing;
-    },
+    close: () =>
+      lifecycle.close(
+        () =>
+          new Promise<void>((resolve) => {
+            server.close(() => {
+              store.close();
+              resolve();
+            });
+            server.closeAllConnections();
+          }),
+      ),
   };
 };
