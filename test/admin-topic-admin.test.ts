@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { KafkaRestServerOptions } from '../dev/kafka-rest/server.js';
-import { createTopicAdmin, type TopicAdmin, type TopicAdminOptions } from '../lib/admin/topic-admin.js';
+import { createTopicAdmin, type TopicAdminOptions } from '../lib/admin/topic-admin.js';
+import type { TopicAdmin } from '../lib/admin/topic-admin-types.js';
 import { isAppError, isUpstreamError } from '../lib/core/errors.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { literalSecret, type SecretValue } from '../lib/secrets.js';

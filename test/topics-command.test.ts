@@ -4,7 +4,8 @@ import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { KafkaRestServer } from '../dev/kafka-rest/server.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { loadAdminConfig } from '../lib/admin/config.js';
-import { createTopicAdmin, type TopicAdmin } from '../lib/admin/topic-admin.js';
+import { createTopicAdmin } from '../lib/admin/topic-admin.js';
+import type { TopicAdmin } from '../lib/admin/topic-admin-types.js';
 import {
   formatDuration,
   parseTopicsArgs,

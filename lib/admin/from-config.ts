@@ -4,7 +4,8 @@ import { createKafkaRestFromConfig } from '../kafka-rest/client.js';
 import { toAuthProvider } from '../kafka-rest/from-config.js';
 import { createSecretsCacheFromConfig, type SecretsCache } from '../secrets.js';
 import type { AdminConfig } from './config.js';
-import { createTopicAdmin, type TopicAdmin } from './topic-admin.js';
+import { createTopicAdmin } from './topic-admin.js';
+import type { TopicAdmin } from './topic-admin-types.js';
 
 export interface TopicAdminFromConfigOptions {
   readonly log?: Log;

@@ -1,97 +1,30 @@
 import type { Dispatcher } from 'undici';
-import { AppError, ERROR_CODES, isAppError, isUpstreamError, UpstreamError } from '../core/errors.js';
+import { AppError, ERROR_CODES, isUpstreamError, UpstreamError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
-import { redactedSnippet, secretsOfHeaders } from '../core/redact.js';
-import { parseRetryAfterMs, planRetry } from '../http/retry.js';
-import { createUndiciTransport, type TransportOutcome } from '../http/transport.js';
+import { parseRetryAfterMs } from '../http/retry.js';
+import { createUndiciTransport } from '../http/transport.js';
 import type { AuthProvider } from '../kafka-rest/auth.js';
+import { withAuthHeaders } from '../kafka-rest/calls.js';
+import { createSender, runWithRetries, type Sender, type Step } from '../kafka-rest/exchange.js';
 import { toStatusVerdict } from '../kafka-rest/retry.js';
 import type { CallOptions, KafkaRest, PartitionInfo } from '../kafka-rest/types.js';
-import { TOPIC_NAME } from '../kafka-rest/v1.js';
-
-/**
- * Topic administration: listing and describing through the Kafka REST API (any proxy), creating and
- * deleting through the IBM Message Hub admin API (`/admin/topics`, protocol doc §5), which v1 lacks.
- */
-export interface TopicAdmin {
-  /** Whether create and delete can work: an admin API URL was given. */
-  readonly hasAdminApi: boolean;
-
-  /**
-   * Every topic, sorted by name: the REST API's names, merged with the admin API's view (partitions,
-   * retention, deletion state) when there is one. Without it, partition counts come from the REST API.
-   * Throws `UpstreamError` (`ERR_UPSTREAM_*`, `ERR_DEADLINE`) when either API fails past its retries.
-   */
-  listTopics(options?: AdminCallOptions): Promise<TopicSummary[]>;
-
-  /**
-   * Partitions with their leader, replicas and in-sync replicas; `undefined` when the topic does not exist.
-   * Throws `ERR_PAYLOAD_INVALID` for a malformed name, `UpstreamError` when the REST API fails.
-   */
-  describeTopic(name: string, options?: AdminCallOptions): Promise<TopicDescription | undefined>;
-
-  /**
-   * Asks the admin API to create a topic: `accepted` (202; Message Hub creates it asynchronously, so it may
-   * take a few seconds to be listed) or `exists` (422 with errorCode 42201). Arguments are checked before
-   * anything is sent: `ERR_PAYLOAD_INVALID`. Throws `ERR_CONFIG` without an admin API, `ERR_UPSTREAM_STATUS`
-   * for any other refusal (its `errorMessage` in the message), `ERR_UPSTREAM_AUTH` when the key is refused
-   * also after one refresh, and `ERR_UPSTREAM_TIMEOUT`/`ERR_UPSTREAM_NETWORK` when the outcome is unknown
-   * (never resent then: list the topics to see whether it was created).
-   */
-  createTopic(name: string, options?: CreateTopicOptions & AdminCallOptions): Promise<CreateTopicOutcome>;
-
-  /**
-   * Asks the admin API to delete a topic: `accepted` (202; asynchronous too, the topic may stay listed as
-   * marked for deletion) or `not-found` (404). Throws as `createTopic` does.
-   */
-  deleteTopic(name: string, options?: AdminCallOptions): Promise<DeleteTopicOutcome>;
-
-  /** Closes the admin API's connection pool (not the `kafka` client, which belongs to the caller). */
-  close(): Promise<void>;
-}
-
-export interface AdminCallOptions {
-  /** Absolute time (epoch ms, the `now` clock) by which the call must have settled; default `callTimeoutMs` from now. */
-  readonly deadlineMs?: number;
-  readonly signal?: AbortSignal;
-}
-
-export interface CreateTopicOptions {
-  /** 1–100; absent: the admin API's default (1). */
-  readonly partitions?: number;
-  /** A whole number of hours, 1 h to 30 d, in ms; absent: the admin API's default (24 h). */
-  readonly retentionMs?: number;
-}
-
-export interface TopicSummary {
-  readonly name: string;
-  /** Undefined when neither API could say (the topic vanished while listing). */
-  readonly partitions: number | undefined;
-  /** Only the admin API knows; undefined without one. */
-  readonly retentionMs: number | undefined;
-  /** Message Hub deletes asynchronously: a deleted topic stays listed a while, marked. */
-  readonly markedForDeletion: boolean;
-}
-
-export interface TopicDescription {
-  readonly name: string;
-  /** Sorted by partition number. */
-  readonly partitions: readonly PartitionInfo[];
-}
-
-export type CreateTopicOutcome =
-  | {
-      readonly status: 'accepted';
-      readonly name: string;
-      /** As asked; undefined: the admin API's default. */
-      readonly partitions: number | undefined;
-      readonly retentionMs: number | undefined;
-    }
-  | { readonly status: 'exists'; readonly name: string };
-
-export type DeleteTopicOutcome =
-  | { readonly status: 'accepted'; readonly name: string }
-  | { readonly status: 'not-found'; readonly name: string };
+import {
+  type AdminTopicEntry,
+  type CreateTopicOptions,
+  checkCreateTopic,
+  checkTopicName,
+  parseAdminError,
+  parseAdminTopics,
+  TOPIC_EXISTS_ERROR_CODE,
+} from './admin-api.js';
+import type {
+  AdminCallOptions,
+  CreateTopicOutcome,
+  DeleteTopicOutcome,
+  TopicAdmin,
+  TopicDescription,
+  TopicSummary,
+} from './topic-admin-types.js';
 
 export interface TopicAdminOptions {
   /** Lists and describes topics (any Kafka REST proxy). Stays the caller's: `close()` leaves it open. */
@@ -122,20 +55,6 @@ export interface TopicAdminOptions {
   readonly log?: Log;
 }
 
-const HOUR_MS = 3_600_000;
-
-/** Message Hub's limits for `POST /admin/topics` (protocol doc §5). */
-export const TOPIC_LIMITS = {
-  minPartitions: 1,
-  maxPartitions: 100,
-  retentionStepMs: HOUR_MS,
-  minRetentionMs: HOUR_MS,
-  maxRetentionMs: 30 * 24 * HOUR_MS,
-} as const;
-
-/** `errorCode` of the admin API's 422 for a topic that already exists; IBM's client tolerates it. */
-export const TOPIC_EXISTS_ERROR_CODE = 42201;
-
 const DEFAULTS = {
   connectTimeoutMs: 3_000,
   requestTimeoutMs: 10_000,
@@ -145,85 +64,14 @@ const DEFAULTS = {
   backoffMaxMs: 5_000,
 } as const;
 
+/** An admin answer the caller interprets: a 2xx, or a refusal that is not retried. */
+type AdminReply = { readonly status: number; readonly body: string };
+
 /** Partition lookups in flight at once when listing without an admin API. */
 const DESCRIBE_CONCURRENCY = 4;
 /** An admin answer is a short JSON document; a topic list of thousands of entries fits many times over. */
 const ADMIN_ANSWER_MAX_BYTES = 4 * 1024 * 1024;
 const NO_LOG: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-/** What is wrong with `name` as a topic name, or undefined when it is fine. */
-export const checkTopicName = (name: unknown): string | undefined =>
-  typeof name === 'string' && TOPIC_NAME.test(name) && name !== '.' && name !== '..'
-    ? undefined
-    : `a topic name is 1 to 249 of [a-zA-Z0-9._-] (not "." or ".."), got ${JSON.stringify(name)}`;
-
-/** Every problem with a create request, in the admin API's terms; empty when it can be sent. */
-export const checkCreateTopic = (name: unknown, options: CreateTopicOptions = {}): string[] => {
-  const problems: string[] = [];
-  const nameProblem = checkTopicName(name);
-  if (nameProblem !== undefined) problems.push(nameProblem);
-  const { partitions, retentionMs } = options;
-  const { minPartitions, maxPartitions, retentionStepMs, minRetentionMs, maxRetentionMs } = TOPIC_LIMITS;
-  if (partitions !== undefined && !isIntIn(partitions, minPartitions, maxPartitions)) {
-    problems.push(
-      `partitions must be an integer from ${minPartitions} to ${maxPartitions}, got ${partitions}`,
-    );
-  }
-  if (
-    retentionMs !== undefined &&
-    !(isIntIn(retentionMs, minRetentionMs, maxRetentionMs) && retentionMs % retentionStepMs === 0)
-  ) {
-    problems.push(
-      `retention must be a whole number of hours from 1 h to 30 d (${minRetentionMs} to ${maxRetentionMs} ms in steps of ${retentionStepMs}), got ${retentionMs} ms`,
-    );
-  }
-  return problems;
-};
-
-const isIntIn = (value: unknown, min: number, max: number): value is number =>
-  Number.isSafeInteger(value) && (value as number) >= min && (value as number) <= max;
-
-interface AdminTopicEntry {
-  readonly name: string;
-  readonly partitions: number | undefined;
-  readonly retentionMs: number | undefined;
-  readonly markedForDeletion: boolean;
-}
-
-/** `GET /admin/topics`: `[{"name","partitions","retentionMs","markedForDeletion"}]`; undefined if not that shape. */
-const parseAdminTopics = (body: string): AdminTopicEntry[] | undefined => {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(value)) return undefined;
-  const entries: AdminTopicEntry[] = [];
-  for (const item of value) {
-    if (typeof item !== 'object' || item === null || typeof item.name !== 'string') return undefined;
-    entries.push({
-      name: item.name,
-      partitions: Number.isSafeInteger(item.partitions) ? item.partitions : undefined,
-      retentionMs: Number.isSafeInteger(item.retentionMs) ? item.retentionMs : undefined,
-      markedForDeletion: item.markedForDeletion === true,
-    });
-  }
-  return entries;
-};
-
-/** The camelCase error body of the admin API (`{errorCode, errorMessage}`); nulls when absent. */
-const parseAdminError = (body: string): { errorCode: number | null; errorMessage: string | null } => {
-  try {
-    const value = JSON.parse(body) as { errorCode?: unknown; errorMessage?: unknown } | null;
-    return {
-      errorCode: typeof value?.errorCode === 'number' ? value.errorCode : null,
-      errorMessage: typeof value?.errorMessage === 'string' ? value.errorMessage : null,
-    };
-  } catch {
-    return { errorCode: null, errorMessage: null };
-  }
-};
 
 /**
  * Creates the topic administration client. Throws `AppError` `ERR_CONFIG` for an admin URL that is not
@@ -255,25 +103,35 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
         });
   const topicsPath = `${adminUrl?.pathname.replace(/\/+$/, '') ?? ''}/admin/topics`;
   const origin = adminUrl?.origin ?? '';
-  // The credential's header values, kept only to scrub them from anything the server echoes back.
-  let secretsToRedact: readonly string[] = [];
-
-  const snippet = (text: string): string => redactedSnippet(text, secretsToRedact);
+  const sender =
+    http === undefined
+      ? undefined
+      : createSender({
+          transport: http,
+          auth: options.auth,
+          now,
+          requestTimeoutMs: settings.requestTimeoutMs,
+          deadlinePassed: (what) => `the deadline passed before the admin API was asked to ${what}`,
+          secretError: 'could not read the admin API credential',
+          checkAbort: false,
+          retrySecretFailures: false,
+        });
+  const snippet = (text: string): string => sender?.snippet(text) ?? text;
 
   const toCall = (call: AdminCallOptions): CallOptions => ({
     deadlineMs: call.deadlineMs ?? now() + settings.callTimeoutMs,
     ...(call.signal === undefined ? {} : { signal: call.signal }),
   });
 
-  const requireHttp = (what: string) => {
-    if (http === undefined) {
+  const requireHttp = (what: string): Sender => {
+    if (sender === undefined) {
       throw new AppError(
         ERROR_CODES.CONFIG,
         `cannot ${what}: no admin API URL is configured (KAFKA_ADMIN_URL, Message Hub's kafka_admin_url); the Kafka REST API v1 has no topic creation or deletion`,
         { retriable: false },
       );
     }
-    return http;
+    return sender;
   };
 
   const statusError = (
@@ -303,75 +161,73 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
    * processed (timeout, connection cut) is resent only if it is a GET: a second POST would answer
    * "exists" for the topic the first one created, and the operator would be told the wrong story.
    */
-  const exchange = async (
+  const exchange = (
     what: string,
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     call: CallOptions,
     body?: string,
-  ): Promise<{ status: number; body: string }> => {
+  ): Promise<AdminReply> => {
     const client = requireHttp(what);
     const idempotent = method === 'GET';
-    let refreshed = false;
-    for (let attemptNo = 1; ; attemptNo++) {
-      const remainingMs = call.deadlineMs - now();
-      if (remainingMs < 1) {
-        throw new AppError(
-          ERROR_CODES.DEADLINE,
-          `the deadline passed before the admin API was asked to ${what}`,
-        );
-      }
-      const authHeaders = await readAuth(() => options.auth.headers({ deadlineMs: call.deadlineMs }));
-      secretsToRedact = secretsOfHeaders(authHeaders);
-      const outcome: TransportOutcome = await client.send({
-        method,
-        path,
-        headers: {
-          accept: 'application/json',
-          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-          ...authHeaders,
+    const headers = withAuthHeaders({
+      accept: 'application/json',
+      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+    });
+    let error: AppError | undefined;
+    const retry = (failure: AppError, retryAfterMs?: number): Step<AdminReply> => {
+      error = failure;
+      return {
+        kind: 'retry',
+        retryAfterMs,
+        giveUp: () => {
+          throw failure;
         },
-        ...(body === undefined ? {} : { body }),
-        timeoutMs: Math.min(settings.requestTimeoutMs, remainingMs),
-        maxBodyBytes: ADMIN_ANSWER_MAX_BYTES,
-        signal: call.signal,
-      });
-      let error: AppError;
-      let retryAfterMs: number | undefined;
-      if (!outcome.ok) {
-        if (!outcome.retriable || (outcome.ambiguous && !idempotent)) throw outcome.error;
-        error = outcome.error;
-      } else {
-        if (outcome.status >= 200 && outcome.status < 300) return outcome;
-        const verdict = toStatusVerdict(outcome.status, parseAdminError(outcome.body).errorCode, idempotent);
-        if (verdict === 'fail') return outcome;
-        if (verdict === 'auth') {
-          if (refreshed) {
-            throw new UpstreamError(
-              ERROR_CODES.UPSTREAM_AUTH,
-              `the admin API at ${origin} refused the credential (${outcome.status}) to ${what}, also after reading it again`,
-              { status: outcome.status, bodySnippet: snippet(outcome.body) },
-            );
-          }
-          refreshed = true;
-          log.warn('admin API refused the credential: reading it again', { what });
-          await readAuth(() => options.auth.refresh({ deadlineMs: call.deadlineMs }));
-          attemptNo--; // a retry with a fresh credential is not a failed attempt
-          continue;
+      };
+    };
+    return runWithRetries<AdminReply>(call, {
+      now,
+      sleep,
+      backoff: settings,
+      attempt: async (): Promise<Step<AdminReply>> => {
+        const outcome = await client.send(call, what, {
+          method,
+          path,
+          headers,
+          body,
+          maxBodyBytes: ADMIN_ANSWER_MAX_BYTES,
+        });
+        if (!outcome.ok) {
+          if (!outcome.retriable || (outcome.ambiguous && !idempotent)) throw outcome.error;
+          return retry(outcome.error);
         }
-        retryAfterMs = parseRetryAfterMs(outcome.headers['retry-after'], now());
-        error = statusError(what, outcome, true, retryAfterMs);
-      }
-      const plan = planRetry(attemptNo, retryAfterMs, call.deadlineMs, now(), settings);
-      if (!plan.retry) throw error;
-      log.debug('retrying admin API call', {
-        what,
-        attempt: attemptNo,
-        waitMs: plan.waitMs,
-        code: error.code,
-      });
-      await sleep(plan.waitMs);
-    }
+        if (outcome.status >= 200 && outcome.status < 300) return { kind: 'done', value: outcome };
+        const verdict = toStatusVerdict(outcome.status, parseAdminError(outcome.body).errorCode, idempotent);
+        if (verdict === 'fail') return { kind: 'done', value: outcome };
+        if (verdict === 'auth') {
+          return {
+            kind: 'refresh',
+            refused: () => {
+              throw new UpstreamError(
+                ERROR_CODES.UPSTREAM_AUTH,
+                `the admin API at ${origin} refused the credential (${outcome.status}) to ${what}, also after reading it again`,
+                { status: outcome.status, bodySnippet: snippet(outcome.body) },
+              );
+            },
+          };
+        }
+        const retryAfterMs = parseRetryAfterMs(outcome.headers['retry-after'], now());
+        return retry(statusError(what, outcome, true, retryAfterMs), retryAfterMs);
+      },
+      refresh: async () => {
+        log.warn('admin API refused the credential: reading it again', { what });
+        await client.refresh(call);
+        return undefined;
+      },
+      onRetry: (attemptNo, waitMs) => {
+        log.debug('retrying admin API call', { what, attempt: attemptNo, waitMs, code: error?.code });
+      },
+    });
   };
 
   const listAdminTopics = async (call: CallOptions): Promise<AdminTopicEntry[]> => {
@@ -520,14 +376,4 @@ const toAdminUrl = (value: URL | string | undefined, allowHttp: boolean): URL | 
     );
   }
   return url;
-};
-
-const readAuth = async <T>(read: () => Promise<T>): Promise<T> => {
-  try {
-    return await read();
-  } catch (error) {
-    throw isAppError(error)
-      ? error
-      : new AppError(ERROR_CODES.SECRET, 'could not read the admin API credential', { cause: error });
-  }
 };

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { isAppError } from '../core/errors.js';
-import { checkTopicName, TOPIC_LIMITS, type TopicAdmin, type TopicSummary } from './topic-admin.js';
+import { checkTopicName, TOPIC_LIMITS } from './admin-api.js';
+import type { TopicAdmin, TopicSummary } from './topic-admin-types.js';
 
 export const TOPICS_USAGE = `Usage: npm run topics -- <command> [options]
 

@@ -1,16 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { AppError, ConfigError, ERROR_CODES, isAppError, UpstreamError } from '../core/errors.js';
+import { AppError, ConfigError, ERROR_CODES, UpstreamError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
-import { redactedSnippet, secretsOfHeaders } from '../core/redact.js';
 import { parseRetryAfterMs, planRetry } from '../http/retry.js';
-import { createUndiciTransport, type TransportOutcome, type TransportReply } from '../http/transport.js';
-import {
-  type CallSpec,
-  type Exchange,
-  type HeaderMerge,
-  type ReaderFactory,
-  withAuthHeaders,
-} from './calls.js';
+import { createUndiciTransport, type TransportReply } from '../http/transport.js';
+import { type CallSpec, type Exchange, type ReaderFactory, withAuthHeaders } from './calls.js';
+import { createSender, runWithRetries, type Step } from './exchange.js';
 import { isFinalRecordCode, type KafkaRestDialect } from './flavors.js';
 import { intProblem, type KafkaRestOptions, parseOptions, type Settings } from './options.js';
 import { toStatusVerdict } from './retry.js';
@@ -64,7 +58,6 @@ export const createKafkaRestClient = (
   createReader: ReaderFactory,
 ): KafkaRestClient => {
   const settings = parseOptions(options);
-  const auth = options.auth;
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => delay(ms));
   const log = options.log ?? NO_LOG;
@@ -78,72 +71,31 @@ export const createKafkaRestClient = (
     connectTimeoutMs: settings.connectTimeoutMs,
   });
   const counters = { requests: 0, retries: 0, ambiguousResends: 0, possibleDuplicates: 0, authRefreshes: 0 };
-  // The credential's header values, kept only to scrub them from body snippets should a proxy echo them.
-  let secretsToRedact: readonly string[] = [];
+  const sender = createSender({
+    transport,
+    auth: options.auth,
+    now,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    deadlinePassed: () => `the deadline passed before a request to the Kafka REST proxy at ${origin}`,
+    secretError: 'could not read the Kafka REST credential',
+    checkAbort: true,
+    retrySecretFailures: true,
+    onRequest: () => {
+      counters.requests++;
+    },
+  });
+  const snippet = sender.snippet;
 
   const wire = createWire(settings, basePath);
   const produceHeaders = withAuthHeaders(wire.produce.headers);
   const metadataHeaders = wire.metadata === undefined ? undefined : withAuthHeaders(wire.metadata.headers);
 
-  /** One HTTP attempt, with the credential, bounded by what is left of the call's deadline. */
-  const attempt = async (
-    call: CallOptions,
-    method: CallSpec['method'],
-    path: string,
-    headers: HeaderMerge,
-    maxBodyBytes: number,
-    body?: string | Uint8Array,
-    keepPartialBody = false,
-  ): Promise<TransportOutcome> => {
-    if (call.signal?.aborted === true) {
-      return failure(
-        new AppError(ERROR_CODES.DEADLINE, 'the call was aborted by its caller', { retriable: false }),
-        false,
-      );
-    }
-    const remainingMs = call.deadlineMs - now();
-    if (remainingMs < 1) {
-      return failure(
-        new AppError(
-          ERROR_CODES.DEADLINE,
-          `the deadline passed before a request to the Kafka REST proxy at ${origin}`,
-        ),
-        false,
-      );
-    }
-    let authHeaders: Readonly<Record<string, string>>;
-    try {
-      authHeaders = await auth.headers({ deadlineMs: call.deadlineMs });
-    } catch (error) {
-      const appError = toSecretError(error);
-      return failure(appError, appError.retriable);
-    }
-    if (authHeaders !== headers.forAuth) secretsToRedact = secretsOfHeaders(authHeaders);
-    counters.requests++;
-    return transport.send({
-      method,
-      path,
-      headers: headers.merge(authHeaders),
-      ...(body === undefined ? {} : { body }),
-      timeoutMs: Math.min(settings.requestTimeoutMs, remainingMs),
-      maxBodyBytes,
-      signal: call.signal,
-      keepPartialBody,
-    });
-  };
-
   /** Reads the credential again after a 401/403; throws `ERR_SECRET` (or `ERR_DEADLINE`) when that fails. */
   const refreshAuth = async (what: string, call: CallOptions): Promise<void> => {
     counters.authRefreshes++;
     log.warn('Kafka REST proxy refused the credential: reading it again', { what });
-    try {
-      await auth.refresh({ deadlineMs: call.deadlineMs });
-    } catch (error) {
-      throw toSecretError(error);
-    }
+    await sender.refresh(call);
   };
-
-  const snippet = (body: string): string => redactedSnippet(body, secretsToRedact);
 
   /** A per-record error message, kept like a body snippet. */
   const messageSnippet = (message: unknown): string => (typeof message === 'string' ? snippet(message) : '');
@@ -186,55 +138,63 @@ export const createKafkaRestClient = (
     );
 
   /** See {@link Exchanger}: a call that is safe to repeat, with retries; throws the last failure. */
-  const exchange = async (call: CallOptions, spec: CallSpec): Promise<Exchange> => {
+  const exchange = (call: CallOptions, spec: CallSpec): Promise<Exchange> => {
     const { what, passThrough } = spec;
-    let refreshed = false;
-    for (let attemptNo = 1; ; attemptNo++) {
-      const outcome = await attempt(
-        call,
-        spec.method,
-        spec.path,
-        spec.headers,
-        spec.maxAnswerBytes ?? METADATA_ANSWER_MAX_BYTES,
-        spec.body,
-      );
-      let error: AppError;
-      let retryAfterMs: number | undefined;
-      if (!outcome.ok) {
-        if (!outcome.retriable) throw outcome.error;
-        error = outcome.error;
-      } else {
+    let error: AppError | undefined;
+    return runWithRetries<Exchange>(call, {
+      now,
+      sleep,
+      backoff: settings,
+      attempt: async (): Promise<Step<Exchange>> => {
+        const outcome = await sender.send(call, what, {
+          method: spec.method,
+          path: spec.path,
+          headers: spec.headers,
+          maxBodyBytes: spec.maxAnswerBytes ?? METADATA_ANSWER_MAX_BYTES,
+          body: spec.body,
+        });
+        if (!outcome.ok) {
+          if (!outcome.retriable) throw outcome.error;
+          error = outcome.error;
+          return retryOrThrow(outcome.error);
+        }
         if (outcome.status >= 200 && outcome.status < 300) {
-          return { status: outcome.status, body: outcome.body, kafkaErrorCode: null };
+          return {
+            kind: 'done',
+            value: { status: outcome.status, body: outcome.body, kafkaErrorCode: null },
+          };
         }
         const code = parseErrorCode(outcome.body);
         if (passThrough?.(outcome.status, code, outcome.body) === true) {
-          return { status: outcome.status, body: outcome.body, kafkaErrorCode: code };
+          return {
+            kind: 'done',
+            value: { status: outcome.status, body: outcome.body, kafkaErrorCode: code },
+          };
         }
         const verdict = toStatusVerdict(outcome.status, code, true);
         if (verdict === 'auth') {
-          if (refreshed) throw authError(outcome, code, what);
-          refreshed = true;
-          await refreshAuth(what, call);
-          counters.retries++;
-          attemptNo--; // a retry with a fresh credential is not a failed attempt
-          continue;
+          return {
+            kind: 'refresh',
+            refused: () => {
+              throw authError(outcome, code, what);
+            },
+          };
         }
-        retryAfterMs = parseRetryAfterMs(outcome.headers['retry-after'], now());
+        const retryAfterMs = parseRetryAfterMs(outcome.headers['retry-after'], now());
         error = statusError(outcome, code, what, verdict === 'retry', retryAfterMs);
         if (verdict === 'fail') throw error;
-      }
-      const plan = planRetry(attemptNo, retryAfterMs, call.deadlineMs, now(), settings);
-      if (!plan.retry) throw error;
-      log.debug('retrying Kafka REST call', {
-        what,
-        attempt: attemptNo,
-        waitMs: plan.waitMs,
-        code: error.code,
-      });
-      counters.retries++;
-      await sleep(plan.waitMs);
-    }
+        return retryOrThrow(error, retryAfterMs);
+      },
+      refresh: async () => {
+        await refreshAuth(what, call);
+        counters.retries++;
+        return undefined;
+      },
+      onRetry: (attemptNo, waitMs) => {
+        log.debug('retrying Kafka REST call', { what, attempt: attemptNo, waitMs, code: error?.code });
+        counters.retries++;
+      },
+    });
   };
 
   /**
@@ -268,15 +228,14 @@ export const createKafkaRestClient = (
           attempt: attemptNo,
         });
       }
-      const outcome = await attempt(
-        call,
-        'POST',
+      const outcome = await sender.send(call, what, {
+        method: 'POST',
         path,
-        produceHeaders,
-        PRODUCE_ANSWER_SLACK_BYTES + pending.length * PRODUCE_ANSWER_BYTES_PER_RECORD,
-        wire.produce.encode(records, pending),
-        wire.produce.streamsReports,
-      );
+        headers: produceHeaders,
+        maxBodyBytes: PRODUCE_ANSWER_SLACK_BYTES + pending.length * PRODUCE_ANSWER_BYTES_PER_RECORD,
+        body: wire.produce.encode(records, pending),
+        keepPartialBody: wire.produce.streamsReports,
+      });
       let retry: number[];
       let error: AppError | undefined;
       let recordError: ((index: number) => AppError) | undefined;
@@ -583,17 +542,14 @@ const UNACKED_EXPECTED: Readonly<Record<KafkaRestDialect, string>> = {
   v3: 'a delivery report for every record, with error_code 200 and partition_id and offset ≥ 0',
 };
 
-const failure = (error: AppError, retriable: boolean): TransportOutcome => ({
-  ok: false,
-  error,
-  retriable,
-  ambiguous: false,
+/** A failed attempt worth repeating: thrown as it is when no attempt is left. */
+const retryOrThrow = (error: AppError, retryAfterMs?: number): Step<never> => ({
+  kind: 'retry',
+  retryAfterMs,
+  giveUp: () => {
+    throw error;
+  },
 });
-
-const toSecretError = (error: unknown): AppError =>
-  isAppError(error)
-    ? error
-    : new AppError(ERROR_CODES.SECRET, 'could not read the Kafka REST credential', { cause: error });
 
 const recordRejected = (topic: string, code: unknown, bodySnippet: string, status: number): UpstreamError =>
   new UpstreamError(
