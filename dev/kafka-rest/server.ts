@@ -4,13 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { createAdminApi, isAdminPath } from './admin.js';
 import {
-  DEFAULT_RECORD_ERROR_MESSAGES,
-  internalError,
   KAFKA_REST_ERROR_CODES,
   notAcceptable,
   notFound,
   partitionNotFound,
-  sendBodyError,
   topicNotFound,
   unsupportedMediaType,
 } from './answers.js';
@@ -21,11 +18,8 @@ import type { Exchange } from './exchange.js';
 import { envelope, firstQueryValues, parseJavaInt, send, sendError } from './exchange.js';
 import { createFaultAnswers, cutOff, drop } from './fault-answers.js';
 import { createFaultQueue } from './faults.js';
-import type { Flavor, RecordOutcome } from './flavors.js';
-import { RECORD_FAILURE_REASONS, renderProduceResponse } from './flavors.js';
-import { splitJsonValues } from './json-stream.js';
 import { createLifecycle } from './lifecycle.js';
-import type { AppendItem, LogStore, LogHeader as StoredLogHeader } from './log-store.js';
+import type { AppendItem, LogStore } from './log-store.js';
 import { createLogStore } from './log-store.js';
 import type { Producible } from './media-types.js';
 import {
@@ -38,23 +32,20 @@ import {
   PRODUCES,
   V2_ERROR_CONTENT_TYPE,
 } from './media-types.js';
-import { partitionForKey } from './murmur2.js';
 import { resolveOptions } from './options.js';
-import type { ParsedRecord } from './produce-request.js';
-import { parseProduceBody } from './produce-request.js';
+import { createProduceHttp } from './produce-routes.js';
 import type { Route, RouteName } from './routes.js';
 import { flavorHasRoute, matchRoute, ROUTE_METHODS } from './routes.js';
 import { createSimpleConsumeHttp } from './simple-consume.js';
 import { createStrimziHttp } from './strimzi.js';
 import type {
-  Fault,
   KafkaRestServer,
   KafkaRestServerOptions,
   RecordedRequest,
   StoredHeader,
   StoredRecord,
 } from './types.js';
-import { parseV3Record, v3ErrorReport, v3SuccessReport } from './v3-produce.js';
+import { createV3ProduceHttp } from './v3-produce-routes.js';
 
 export type {
   ChaosOptions,
@@ -100,8 +91,6 @@ const CONSUMER_ROUTES: ReadonlySet<RouteName> = new Set([
   'instance-positions-end',
 ]);
 
-type ProduceApi = 'v1' | 'v2';
-
 /**
  * Starts a local Kafka REST server that follows `kafka-rest-protocol.md`: v1 (the IBM Message Hub dialect,
  * §1–§3, §8) and v2 side by side as CP 5.x serves them (the media types pick one, §6), v1 and v2 consumer
@@ -114,9 +103,8 @@ export const startKafkaRestServer = async (
   options: KafkaRestServerOptions = {},
 ): Promise<KafkaRestServer> => {
   const settings = resolveOptions(options);
-  const { unknownTopic, autoCreatePartitions, maxRecordBytes, latencyMs, recordRequests, log, chaos } =
-    settings;
-  const { flavor, consumerRequestTimeoutMs, clusterId, now, v1WholeBatches } = settings;
+  const { unknownTopic, autoCreatePartitions, latencyMs, recordRequests, log, chaos } = settings;
+  const { flavor, consumerRequestTimeoutMs, now, v1WholeBatches } = settings;
 
   const store: LogStore = createLogStore(settings.topics, settings.dataDir);
   const lifecycle = createLifecycle();
@@ -131,6 +119,17 @@ export const startKafkaRestServer = async (
     lifecycle.recordsAppended();
     return offsets;
   };
+
+  const produceDeps = {
+    store,
+    settings,
+    append,
+    faults,
+    faultAnswers,
+    lifecycle,
+  };
+  const { pickPartition, writeRecords, produce: handleProduce } = createProduceHttp(produceDeps);
+  const handleV3Produce = createV3ProduceHttp({ ...produceDeps, pickPartition });
 
   const consumers = createConsumerRegistry({
     store,
@@ -189,294 +188,6 @@ export const startKafkaRestServer = async (
     if (partition < 0 || partition >= partitions) return partitionNotFound(x);
     const { start, end } = store.bounds(route.topic, partition);
     send(x, 200, contentType, `{"beginning_offset":${start},"end_offset":${end}}`);
-  };
-
-  /** A record's partition when the proxy picks it: murmur2 of the key, else per-topic round-robin. */
-  const pickPartition = (topic: string, key: string | null, partitions: number): number =>
-    key === null ? store.nextRoundRobin(topic) : partitionForKey(Buffer.from(key, 'base64'), partitions);
-
-  /**
-   * The outcome of each record once topic and partitions are settled: injected errors, chaos and the size
-   * limit fail records alone (not written); the others are appended in request order.
-   */
-  const writeRecords = (
-    x: Exchange,
-    topic: string,
-    records: readonly {
-      key: string | null;
-      value: string | null;
-      bytes: number;
-      headers?: readonly StoredLogHeader[] | undefined;
-      timestamp?: number;
-    }[],
-    chosen: readonly number[],
-  ): { outcomes: RecordOutcome[]; afterWrite: Extract<Fault, { kind: 'after-write' }> | undefined } => {
-    const write = faults.takeWrite(x.method, x.path);
-    const outcomes: RecordOutcome[] = new Array(records.length);
-    const items: AppendItem[] = [];
-    const itemIndexes: number[] = [];
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i] as (typeof records)[number];
-      const partition = chosen[i] as number;
-      const injected = write.recordErrors?.errors[i];
-      if (injected !== undefined) {
-        outcomes[i] = {
-          code: injected.code,
-          message:
-            injected.message ??
-            DEFAULT_RECORD_ERROR_MESSAGES[injected.code] ??
-            `Simulated error ${injected.code}`,
-          reason: RECORD_FAILURE_REASONS.INJECTED,
-          partition,
-        };
-      } else if (faultAnswers.recordFails()) {
-        outcomes[i] = {
-          code: KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR,
-          message: DEFAULT_RECORD_ERROR_MESSAGES[KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR] as string,
-          reason: RECORD_FAILURE_REASONS.RETRIABLE,
-          partition,
-        };
-      } else if (r.bytes > maxRecordBytes) {
-        outcomes[i] = {
-          code: KAFKA_REST_ERROR_CODES.KAFKA_ERROR,
-          // Kafka's RecordTooLargeException text (kafka-clients 2.x and later), which every proxy passes on.
-          message: `The message is ${r.bytes} bytes when serialized which is larger than ${maxRecordBytes}, which is the value of the max.request.size configuration.`,
-          reason: RECORD_FAILURE_REASONS.TOO_LARGE,
-          partition,
-        };
-      } else {
-        items.push({
-          partition,
-          key: r.key,
-          value: r.value,
-          ...(r.headers === undefined ? {} : { headers: r.headers }),
-          ...(r.timestamp === undefined ? {} : { timestamp: r.timestamp }),
-        });
-        itemIndexes.push(i);
-      }
-    }
-    const offsets = items.length === 0 ? [] : append(topic, items);
-    for (let j = 0; j < items.length; j++) {
-      outcomes[itemIndexes[j] as number] = {
-        partition: (items[j] as AppendItem).partition,
-        offset: offsets[j] as number,
-      };
-    }
-    return { outcomes, afterWrite: write.afterWrite };
-  };
-
-  /** v1 (always Confluent's) and v2 (the server's flavor) produce: `POST /topics/{t}[/partitions/{p}]`. */
-  const handleProduce = async (
-    x: Exchange,
-    route: Route,
-    contentType: string,
-    toPartition: boolean,
-    api: ProduceApi,
-  ): Promise<void> => {
-    const dialect: Flavor = api === 'v1' ? 'confluent' : flavor;
-    let pathPartition: number | undefined;
-    if (toPartition) {
-      pathPartition = parseJavaInt(route.partition, 32);
-      if (pathPartition === undefined) return notFound(x);
-    }
-    // v2 accepts a per-record partition on the partition endpoint too, and it wins over the path (§6).
-    const parsed = parseProduceBody(x.body, api === 'v2' || !toPartition, dialect);
-    if (!parsed.ok) return sendBodyError(x, parsed.error);
-    const records: readonly ParsedRecord[] = parsed.records;
-    const topic = route.topic;
-    const respond = (outcomes: readonly RecordOutcome[]): void => {
-      const answer = renderProduceResponse(dialect, outcomes);
-      send(x, answer.status, contentType, answer.body);
-    };
-
-    // A negative partition makes Confluent's producer throw synchronously: a bare 500, nothing written.
-    if (dialect === 'confluent' && records.some((r) => r.partition !== null && r.partition < 0)) {
-      return internalError(x);
-    }
-
-    let partitions = store.partitionCount(topic);
-    if (partitions === undefined) {
-      // Karapace looks the topic up before producing (§6).
-      if (unknownTopic === '404' || (dialect === 'karapace' && unknownTopic !== 'auto-create')) {
-        return topicNotFound(x);
-      }
-      if (unknownTopic === 'error-per-record') {
-        // What Confluent answers once the producer's metadata wait (60 s) runs out; we skip the wait.
-        return respond(
-          records.map(() => ({
-            code: KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR,
-            message: 'Failed to update metadata after 60000 ms.',
-            reason: RECORD_FAILURE_REASONS.UNKNOWN_TOPIC,
-            partition: 0,
-          })),
-        );
-      }
-      store.createTopic(topic, autoCreatePartitions);
-      partitions = autoCreatePartitions;
-    }
-    const count = partitions;
-    if (pathPartition !== undefined && (pathPartition < 0 || pathPartition >= count))
-      return partitionNotFound(x);
-    const outOfRange = (p: number | null): boolean => p !== null && (p < 0 || p >= count);
-    // Validated before anything is written, so a bad partition leaves the log untouched (all or nothing).
-    if (dialect === 'confluent' && records.some((r) => outOfRange(r.partition))) return internalError(x);
-
-    const chosen = records.map((r) => r.partition ?? pathPartition ?? pickPartition(topic, r.key, count));
-    // Redpanda and Karapace fail such a record alone (Kafka's unknown partition), leaving the others.
-    const valid = records.filter((r) => !outOfRange(r.partition));
-    const { outcomes: written, afterWrite } = writeRecords(
-      x,
-      topic,
-      valid,
-      chosen.filter((_, i) => !outOfRange((records[i] as ParsedRecord).partition)),
-    );
-    let next = 0;
-    const outcomes: RecordOutcome[] = records.map((r, i) =>
-      outOfRange(r.partition)
-        ? {
-            code: KAFKA_REST_ERROR_CODES.KAFKA_ERROR,
-            message: `Partition ${chosen[i]} of topic ${topic} with partition count ${count} is not present in metadata.`,
-            reason: RECORD_FAILURE_REASONS.UNKNOWN_PARTITION,
-            partition: chosen[i] as number,
-          }
-        : (written[next++] as RecordOutcome),
-    );
-
-    if (afterWrite !== undefined) {
-      if (afterWrite.action === 'drop') return drop(x);
-      if (afterWrite.action === 'cut') {
-        const answer = renderProduceResponse(dialect, outcomes);
-        const half = Math.floor(answer.body.length / 2);
-        return cutOff(x, answer.status, contentType, [answer.body.slice(0, half)], 1);
-      }
-      await sleep(afterWrite.ms ?? 0);
-      if (isClosing()) return;
-    }
-    respond(outcomes);
-  };
-
-  /**
-   * v3 produce (§7): the whole body is read, then each record of the stream is produced in order and its
-   * delivery report streamed back (chunked, each followed by `\r\n`) under an HTTP 200 that holds even when
-   * records fail. Headers count against the size limit and are kept with the record (only `records()` shows
-   * them: v1 and v2 reads have no field for them).
-   */
-  const handleV3Produce = async (x: Exchange, route: Route): Promise<void> => {
-    // Only Confluent Cloud checks the id (§7): a self-managed proxy answers to any, and reports it back.
-    if (clusterId !== undefined && route.cluster !== clusterId)
-      return sendError(x, 404, 404, `Cluster ${route.cluster} cannot be found.`);
-    const split = splitJsonValues(x.body);
-    if (split.values.length === 0) {
-      if (split.error === undefined) {
-        return sendError(
-          x,
-          422,
-          KAFKA_REST_ERROR_CODES.PAYLOAD_ERROR,
-          'Payload error. Request body is empty. Data is required.',
-        );
-      }
-    }
-    const topic = route.topic;
-    let partitions = store.partitionCount(topic);
-    if (partitions === undefined && unknownTopic === 'auto-create') {
-      store.createTopic(topic, autoCreatePartitions);
-      partitions = autoCreatePartitions;
-    }
-    const write = faults.takeWrite(x.method, x.path);
-    const reports: string[] = [];
-    for (const [i, text] of split.values.entries()) {
-      const parsed = parseV3Record(text);
-      if (!parsed.ok) {
-        reports.push(v3ErrorReport(parsed.errorCode, parsed.message));
-        continue;
-      }
-      const record = parsed.record;
-      if (partitions === undefined) {
-        reports.push(
-          unknownTopic === '404'
-            ? v3ErrorReport(KAFKA_REST_ERROR_CODES.TOPIC_NOT_FOUND, `Topic ${topic} not found.`)
-            : v3ErrorReport(
-                KAFKA_REST_ERROR_CODES.CONSUMER_INSTANCE_NOT_FOUND,
-                'This server does not host this topic-partition.',
-              ),
-        );
-        continue;
-      }
-      if (record.partition !== null && record.partition < 0) {
-        reports.push(v3ErrorReport(KAFKA_REST_ERROR_CODES.PARTITION_NOT_FOUND, 'Partition not found.'));
-        continue;
-      }
-      if (record.partition !== null && record.partition >= partitions) {
-        // Kafka's UNKNOWN_TOPIC_OR_PARTITION, which the v3 proxy reports as the overloaded 40403 (§3).
-        reports.push(
-          v3ErrorReport(
-            KAFKA_REST_ERROR_CODES.CONSUMER_INSTANCE_NOT_FOUND,
-            'This server does not host this topic-partition.',
-          ),
-        );
-        continue;
-      }
-      const injected = write.recordErrors?.errors[i];
-      if (injected !== undefined) {
-        reports.push(
-          v3ErrorReport(
-            injected.code,
-            injected.message ??
-              (injected.code === 429
-                ? 'Request rate limit exceeded: the rate limit for this cluster is reached.'
-                : (DEFAULT_RECORD_ERROR_MESSAGES[injected.code] ?? `Simulated error ${injected.code}`)),
-          ),
-        );
-        continue;
-      }
-      if (faultAnswers.recordFails()) {
-        const code = KAFKA_REST_ERROR_CODES.KAFKA_RETRIABLE_ERROR;
-        reports.push(v3ErrorReport(code, DEFAULT_RECORD_ERROR_MESSAGES[code] as string));
-        continue;
-      }
-      if (record.bytes > maxRecordBytes) {
-        reports.push(
-          v3ErrorReport(
-            413,
-            `The record is ${record.bytes} bytes, larger than the maximum of ${maxRecordBytes} bytes this server accepts.`,
-          ),
-        );
-        continue;
-      }
-      const key = record.key?.b64 ?? null;
-      const partition = record.partition ?? pickPartition(topic, key, partitions);
-      const value = record.value?.b64 ?? null;
-      const [offset] = append(topic, [
-        record.headers.length === 0
-          ? { partition, key, value }
-          : { partition, key, value, headers: record.headers },
-      ]);
-      reports.push(
-        v3SuccessReport(
-          route.cluster,
-          topic,
-          partition,
-          offset as number,
-          record.timestampMs ?? now(),
-          record,
-        ),
-      );
-    }
-    // The stream broke off mid-value or held something that is not a value: one last 400, then the end.
-    if (split.error !== undefined) reports.push(v3ErrorReport(400, `Payload error. ${split.error}.`));
-
-    if (write.afterWrite !== undefined) {
-      if (write.afterWrite.action === 'drop') return drop(x);
-      if (write.afterWrite.action === 'cut') {
-        const lines = reports.map((report) => `${report}\r\n`);
-        return cutOff(x, 200, MEDIA_TYPES.JSON, lines, write.afterWrite.reports ?? 0);
-      }
-      await sleep(write.afterWrite.ms ?? 0);
-      if (isClosing()) return;
-    }
-    x.res.writeHead(200, { 'content-type': MEDIA_TYPES.JSON });
-    for (const report of reports) x.res.write(`${report}\r\n`);
-    x.res.end();
   };
 
   const handleConsumers = createConsumerHttp({
