@@ -11,12 +11,9 @@ import {
   type PartitionKey,
 } from '../lib/drain/checkpoint-store.js';
 import type { DrainSettings } from '../lib/drain/config.js';
-import {
-  drainPartition,
-  type PartitionDrainDeps,
-  type PartitionReport,
-} from '../lib/drain/drain-partition.js';
+import { drainPartition, type PartitionReport } from '../lib/drain/drain-partition.js';
 import { toDrainCounts } from '../lib/drain/metrics.js';
+import type { PartitionDrainDeps } from '../lib/drain/partition-types.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRest, KafkaRestClient } from '../lib/kafka-rest/types.js';

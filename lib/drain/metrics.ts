@@ -2,7 +2,8 @@ import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Log } from '../core/log.js';
 import { describeError } from '../core/log.js';
 import { createPowertoolsMetrics } from '../metrics.js';
-import { FAILED_OUTCOMES, type PartitionReport } from './drain-partition.js';
+import type { PartitionReport } from './drain-partition.js';
+import { FAILED_OUTCOMES } from './partition-types.js';
 import type { DrainRunReport } from './run-drains.js';
 
 /** Where a run's counts go: CloudWatch EMF in Lambda, nothing (or a list) in tests. */

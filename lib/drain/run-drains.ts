@@ -2,14 +2,9 @@ import { AppError, ERROR_CODES, type ErrorCode, toAppError } from '../core/error
 import type { KafkaRest } from '../kafka-rest/types.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
 import type { DrainConfig } from './config.js';
-import {
-  drainPartition,
-  FAILED_OUTCOMES,
-  type PartitionDrainDeps,
-  type PartitionDrainRequest,
-  type PartitionReport,
-} from './drain-partition.js';
+import { drainPartition, type PartitionReport } from './drain-partition.js';
 import type { DrainRequest } from './event.js';
+import { FAILED_OUTCOMES, type PartitionDrainDeps, type PartitionDrainRequest } from './partition-types.js';
 
 export interface DrainRunDeps extends PartitionDrainDeps {
   readonly kafka: Pick<KafkaRest, 'fetch' | 'logBounds' | 'exactLogBounds' | 'endFetch' | 'listPartitions'>;
