@@ -136,3 +136,7 @@ const ABSENT_FROM_REDPANDA: ReadonlySet<RouteName> = new Set([
 /** Whether a flavor's proxy has the route at all: the simple consume `…/records` is Redpanda's alone. */
 export const flavorHasRoute = (flavor: Flavor, name: RouteName): boolean =>
   flavor === 'redpanda' ? !ABSENT_FROM_REDPANDA.has(name) : name !== 'partition-records';
+
+/** The `/consumers/…` routes, all answered by the consumer-instance handler. */
+export const isConsumerRoute = (name: RouteName): boolean =>
+  name === 'consumer-group' || name.startsWith('instance');

@@ -1,3 +1,4 @@
+import { KAFKA_REST_ERROR_CODES, notFound, partitionNotFound, topicNotFound } from './answers.js';
 import type { RecordWait } from './consumer-routes.js';
 import { consumedJson, readWithWait } from './consumer-routes.js';
 import type { ConsumedRecord, ConsumerFailure } from './consumers.js';
@@ -98,5 +99,43 @@ export const createSimpleConsumeHttp = (deps: SimpleConsumeDeps) => {
     if (read === undefined) return;
     if (isConsumerFailure(read)) return sendError(y, read.status, read.errorCode, read.message);
     send(y, 200, responseType, `[${read.map((r) => consumedJson(r, true)).join(',')}]`);
+  };
+};
+
+const b64Json = (b64: string | null): string => (b64 === null ? 'null' : `"${b64}"`);
+
+/**
+ * v1's simple consume, `GET /topics/{t}/partitions/{p}/messages?offset=N&count=M` (protocol doc §2.5), with
+ * `wholeBatches` as the `v1WholeBatches` option describes it.
+ */
+export const createV1MessagesHttp = (
+  store: Pick<LogStore, 'partitionCount' | 'bounds' | 'batchAt' | 'read'>,
+  wholeBatches: boolean,
+) => {
+  return (x: Exchange, route: Route, contentType: string) => {
+    const partition = parseJavaInt(route.partition, 32);
+    const query = firstQueryValues(x.query);
+    // A missing offset reads as 0: it is a primitive `long` without a default in 2.x–5.3.
+    const offset = query.offset === undefined || query.offset === '' ? 0 : parseJavaInt(query.offset, 64);
+    const count = query.count === undefined || query.count === '' ? 1 : parseJavaInt(query.count, 64);
+    if (partition === undefined || offset === undefined || count === undefined) return notFound(x);
+    const partitions = store.partitionCount(route.topic);
+    if (partitions === undefined) return topicNotFound(x);
+    if (partition < 0 || partition >= partitions) return partitionNotFound(x);
+    if (count <= 0) return send(x, 200, contentType, '[]');
+    const { start, end } = store.bounds(route.topic, partition);
+    if (offset < start || offset > end) {
+      // The v1 proxy does not say which bound was crossed; clients probe (protocol doc §2.5).
+      return sendError(x, 500, KAFKA_REST_ERROR_CODES.KAFKA_ERROR, 'Kafka error: OffsetOutOfRangeCode (1)');
+    }
+    // The old proxy's simple consumer hands back the decompressed batch from its first record.
+    const from = wholeBatches && offset < end ? store.batchAt(route.topic, partition, offset).start : offset;
+    const entries = store.read(route.topic, partition, from, count);
+    let out = '[';
+    for (let i = 0; i < entries.length; i++) {
+      const e = entries[i] as (typeof entries)[number];
+      out += `${i === 0 ? '' : ','}{"key":${b64Json(e.key)},"value":${b64Json(e.value)},"partition":${partition},"offset":${from + i}}`;
+    }
+    send(x, 200, contentType, `${out}]`);
   };
 };
