@@ -118,8 +118,8 @@ export interface RetryLoop<T> {
   readonly backoff: BackoffSettings;
   /** Attempt `attemptNo` (1-based; a repeat after a refreshed credential keeps its number). */
   attempt(attemptNo: number): Promise<Step<T>>;
-  /** Reads the credential again; a value ends the call with it (a refresh that failed, reported). */
-  refresh(): Promise<T | undefined>;
+  /** Reads the credential again; `{ value }` ends the call with it (a refresh that failed, reported). */
+  refresh(): Promise<{ readonly value: T } | undefined>;
   /** Before the wait of a retry: count and log it. */
   onRetry(attemptNo: number, waitMs: number): void;
 }
@@ -134,7 +134,7 @@ export const runWithRetries = async <T>(call: CallOptions, loop: RetryLoop<T>): 
       if (refreshed) return step.refused();
       refreshed = true;
       const ended = await loop.refresh();
-      if (ended !== undefined) return ended;
+      if (ended !== undefined) return ended.value;
       attemptNo--; // a retry with a fresh credential is not a failed attempt
       continue;
     }
