@@ -2,12 +2,8 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { DynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
 import { isAppError } from '../lib/core/errors.js';
-import {
-  type CheckpointStore,
-  createCheckpointStore,
-  type Lease,
-  type PartitionKey,
-} from '../lib/drain/checkpoint-store.js';
+import type { Lease, PartitionKey } from '../lib/drain/checkpoint.js';
+import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { type FaultyDynamo, type LocalDynamo, startDynalite, startFaultyDynamo } from './helpers/dynalite.js';
 
 const LEASE_MS = 30_000;

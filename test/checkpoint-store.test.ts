@@ -1,11 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../lib/core/errors.js';
-import {
-  type CheckpointStore,
-  createCheckpointStore,
-  type PartitionKey,
-} from '../lib/drain/checkpoint-store.js';
+import type { PartitionKey } from '../lib/drain/checkpoint.js';
+import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from './helpers/dynalite.js';
 
 const LEASE_MS = 30_000;

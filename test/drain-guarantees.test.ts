@@ -5,11 +5,8 @@ import type { DynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import { AppError, ERROR_CODES } from '../lib/core/errors.js';
-import {
-  type CheckpointStore,
-  createCheckpointStore,
-  type PartitionKey,
-} from '../lib/drain/checkpoint-store.js';
+import type { PartitionKey } from '../lib/drain/checkpoint.js';
+import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainSettings } from '../lib/drain/config.js';
 import { drainPartition, type PartitionReport } from '../lib/drain/drain-partition.js';
 import { toDrainCounts } from '../lib/drain/metrics.js';

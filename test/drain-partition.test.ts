@@ -2,11 +2,8 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
-import {
-  type CheckpointStore,
-  createCheckpointStore,
-  type PartitionKey,
-} from '../lib/drain/checkpoint-store.js';
+import type { PartitionKey } from '../lib/drain/checkpoint.js';
+import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainSettings } from '../lib/drain/config.js';
 import { drainPartition, type PartitionReport } from '../lib/drain/drain-partition.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';

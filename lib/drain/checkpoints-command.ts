@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { KafkaRestClient } from '../kafka-rest/types.js';
-import type { Checkpoint, CheckpointStore, PartitionKey } from './checkpoint-store.js';
+import type { Checkpoint, PartitionKey } from './checkpoint.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { DrainConfig } from './config.js';
 
 export interface CheckpointsCommandDeps {

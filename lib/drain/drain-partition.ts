@@ -1,6 +1,6 @@
 import { ERROR_CODES, type ErrorCode, isAppError, toAppError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
-import type { Lease, PartitionKey } from './checkpoint-store.js';
+import type { Lease, PartitionKey } from './checkpoint.js';
 import { createPartitionRun } from './partition-run.js';
 import {
   FAILED_OUTCOMES,

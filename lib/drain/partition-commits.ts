@@ -1,5 +1,5 @@
 import type { AppError } from '../core/errors.js';
-import type { Lease, CheckpointError as StoredError } from './checkpoint-store.js';
+import type { Lease, CheckpointError as StoredError } from './checkpoint.js';
 import type { PartitionDrainDeps, PartitionDrainRequest, Stop } from './partition-types.js';
 
 export type CheckpointError = Omit<StoredError, 'atMs'>;

@@ -1,7 +1,7 @@
 import { AppError, ERROR_CODES, toAppError } from '../core/errors.js';
 import type { FetchedRecord } from '../kafka-rest/types.js';
 import { toRecordId } from '../sinks/record-id.js';
-import type { Lease, PartitionKey } from './checkpoint-store.js';
+import type { Lease, PartitionKey } from './checkpoint.js';
 import { createPartitionCommits, toLastError } from './partition-commits.js';
 import { deliverBatch } from './partition-delivery.js';
 import type {

@@ -2,7 +2,8 @@ import type { AppError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import type { KafkaRest } from '../kafka-rest/types.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
-import type { CheckpointStore, PartitionKey } from './checkpoint-store.js';
+import type { PartitionKey } from './checkpoint.js';
+import type { CheckpointStore } from './checkpoint-store.js';
 import type { DrainSettings } from './config.js';
 
 export interface PartitionDrainDeps {
