@@ -1,7 +1,14 @@
+import type { BodyAnswer } from './consumer-requests.js';
+import {
+  checkFields,
+  isObject,
+  parseConsumerConfig,
+  parseJsonBody,
+  parsePartitionList,
+  unprocessable,
+} from './consumer-requests.js';
 import type {
-  ConsumedRecord,
   ConsumerApi,
-  ConsumerConfig,
   ConsumerFailure,
   ConsumerRegistry,
   TopicPartition,
@@ -22,6 +29,8 @@ import {
   PRODUCES,
   V2_ERROR_CONTENT_TYPE,
 } from './media-types.js';
+import type { RecordWait } from './record-wait.js';
+import { consumedJson, readWithWait } from './record-wait.js';
 import type { Route } from './routes.js';
 
 /**
@@ -30,13 +39,6 @@ import type { Route } from './routes.js';
  * registry. Both APIs share `/consumers/{g}` and `…/instances/{i}[/offsets]`: the Content-Type or Accept
  * picks one when it names a vendor type, otherwise the instance's own API decides.
  */
-
-/** What a read that waits for records (long poll) needs from the server. */
-export interface RecordWait {
-  /** Resolves when records are appended anywhere, or after `ms`. */
-  readonly waitForRecords: (ms: number) => Promise<void>;
-  readonly isClosing: () => boolean;
-}
 
 export interface ConsumerHttpDeps extends RecordWait {
   readonly registry: ConsumerRegistry;
@@ -49,221 +51,6 @@ export interface ConsumerHttpDeps extends RecordWait {
 
 /** `consumer.request.max.bytes`: the cap on one read, whatever `max_bytes` asks. */
 const MAX_RESPONSE_BYTES = 64 * 1024 * 1024;
-
-type BodyResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly answer: BodyAnswer };
-type BodyAnswer =
-  | { readonly status: number; readonly errorCode: number; readonly message: string }
-  | { readonly text: string };
-
-const unprocessable = (message: string): { ok: false; answer: BodyAnswer } => ({
-  ok: false,
-  answer: { status: 422, errorCode: 422, message },
-});
-
-const isObject = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** JSON body or undefined for an empty one; malformed JSON is rest-utils' plain-text 400 of that era. */
-const parseJsonBody = (body: string): BodyResult<unknown> => {
-  if (body.trim() === '') return { ok: true, value: undefined };
-  try {
-    return { ok: true, value: JSON.parse(body) };
-  } catch (error) {
-    return { ok: false, answer: { text: `Unexpected character in JSON body: ${(error as Error).message}` } };
-  }
-};
-
-/** Jackson coerces numeric strings into int/long fields. */
-const toInteger = (raw: unknown, min: number): number | undefined => {
-  const n =
-    typeof raw === 'number'
-      ? raw
-      : typeof raw === 'string' && /^[+-]?\d+$/.test(raw)
-        ? Number(raw)
-        : Number.NaN;
-  return Number.isSafeInteger(n) && n >= min ? n : undefined;
-};
-
-const checkFields = (value: Record<string, unknown>, allowed: readonly string[]): string | undefined =>
-  Object.keys(value).find((k) => !allowed.includes(k));
-
-/** `{"<listField>":[{"topic","partition"[,"offset"]}]}`. */
-const parsePartitionList = <WithOffset extends boolean>(
-  body: unknown,
-  listField: string,
-  withOffset: WithOffset,
-): BodyResult<(TopicPartition & { offset: number })[]> => {
-  if (!isObject(body)) return unprocessable(`${listField} may not be null`);
-  const unknown = checkFields(body, [listField]);
-  if (unknown !== undefined) return unprocessable(`Unrecognized field: ${unknown}`);
-  const list = body[listField];
-  if (!Array.isArray(list)) return unprocessable(`${listField} may not be null`);
-  const out: (TopicPartition & { offset: number })[] = [];
-  const fields = withOffset ? ['topic', 'partition', 'offset'] : ['topic', 'partition'];
-  for (const item of list) {
-    if (!isObject(item)) return unprocessable(`each of ${listField} must be an object`);
-    const extra = checkFields(item, fields);
-    if (extra !== undefined) return unprocessable(`Unrecognized field: ${extra}`);
-    if (typeof item.topic !== 'string' || item.topic === '') return unprocessable('topic may not be empty');
-    const partition = toInteger(item.partition, 0);
-    if (partition === undefined || partition > 2 ** 31 - 1) {
-      return unprocessable('partition must be an integer >= 0');
-    }
-    const offset = withOffset ? toInteger(item.offset, 0) : 0;
-    if (offset === undefined) return unprocessable('offset must be an integer >= 0');
-    out.push({ topic: item.topic, partition, offset });
-  }
-  return { ok: true, value: out };
-};
-
-const V1_CONFIG_FIELDS = ['name', 'id', 'format', 'auto.offset.reset', 'auto.commit.enable'] as const;
-const V2_CONFIG_FIELDS = [...V1_CONFIG_FIELDS, 'fetch.min.bytes', 'consumer.request.timeout.ms'] as const;
-const RESETS: Readonly<Record<ConsumerApi, readonly string[]>> = {
-  v1: ['smallest', 'largest'],
-  v2: ['earliest', 'latest', 'none'],
-};
-const DEFAULT_RESET: Readonly<Record<ConsumerApi, string>> = { v1: 'largest', v2: 'latest' };
-
-const invalidConfig = (message: string): { ok: false; answer: BodyAnswer } => ({
-  ok: false,
-  answer: {
-    status: 422,
-    errorCode: CONSUMER_ERROR_CODES.INVALID_CONFIG,
-    message: `Invalid consumer configuration: ${message}`,
-  },
-});
-
-const badRequest = (message: string): { ok: false; answer: BodyAnswer } => ({
-  ok: false,
-  answer: { status: 400, errorCode: CONSUMER_ERROR_CODES.KAFKA_BAD_REQUEST, message },
-});
-
-/**
- * Redpanda's create_consumer takes only what its consumer does (it reads from the earliest offset and never
- * commits by itself), and its parser takes these settings as strings only.
- */
-const REDPANDA_REQUIRED_SETTINGS = [
-  { field: 'auto.offset.reset', value: 'earliest', message: 'auto.offset must be earliest' },
-  { field: 'auto.commit.enable', value: 'false', message: 'auto.commit must be false' },
-] as const;
-
-const constraint = (message: string): { ok: false; answer: BodyAnswer } => ({
-  ok: false,
-  answer: { status: 422, errorCode: CONSUMER_ERROR_CODES.CONSTRAINT_VIOLATION, message },
-});
-
-/**
- * The create body of a v1 (§2.6) or v2 (§6) consumer instance; an empty body is allowed and means all
- * defaults. Never throws: a bad body is the answer to send (400 text, 422/422, 422/42204 or 422/40001; on
- * the redpanda flavor, v2 also 400/40002 for a setting its consumer does not support).
- */
-export const parseConsumerConfig = (
-  api: ConsumerApi,
-  body: string,
-  flavor: Flavor,
-): BodyResult<ConsumerConfig> => {
-  const parsed = parseJsonBody(body);
-  if (!parsed.ok) return parsed;
-  // An empty body or a JSON null is a null entity: every setting takes its default.
-  const value = parsed.value ?? {};
-  if (!isObject(value))
-    return { ok: false, answer: { text: 'Can not deserialize instance of ConsumerInstanceConfig' } };
-  const unknown = checkFields(value, api === 'v1' ? V1_CONFIG_FIELDS : V2_CONFIG_FIELDS);
-  if (unknown !== undefined) return unprocessable(`Unrecognized field: ${unknown}`);
-
-  const nameOf = (raw: unknown): string | undefined | null =>
-    raw === undefined || raw === null
-      ? undefined
-      : typeof raw === 'string' || typeof raw === 'number'
-        ? String(raw)
-        : null;
-  // `id` is the deprecated spelling and wins over `name` (Confluent's ConsumerInstanceConfig).
-  const id = nameOf(value.id);
-  const name = nameOf(value.name);
-  if (id === null || name === null || id === '' || name === '')
-    return unprocessable('name must be a non-empty string');
-
-  const format = value.format ?? 'binary';
-  if (
-    typeof format !== 'string' ||
-    !['binary', 'json', 'avro', 'jsonschema', 'protobuf'].includes(format.toLowerCase())
-  ) {
-    return unprocessable('Invalid format type.');
-  }
-  // IBM Message Hub, which this server stands in for, speaks the binary embedded format only.
-  if (format.toLowerCase() !== 'binary') {
-    return unprocessable(`Unsupported format ${format}: this server speaks the binary embedded format only.`);
-  }
-
-  const redpanda = api === 'v2' && flavor === 'redpanda';
-  if (redpanda) {
-    for (const required of REDPANDA_REQUIRED_SETTINGS) {
-      const given = value[required.field];
-      if (given !== undefined && given !== null && given !== required.value) {
-        return badRequest(required.message);
-      }
-    }
-  }
-  const reset = value['auto.offset.reset'] ?? (redpanda ? 'earliest' : DEFAULT_RESET[api]);
-  if (typeof reset !== 'string' || !RESETS[api].includes(reset)) {
-    return invalidConfig(
-      `Invalid value ${String(reset)} for configuration auto.offset.reset: String must be one of: ${RESETS[api].join(', ')}`,
-    );
-  }
-  const commit = value['auto.commit.enable'] ?? 'false';
-  if (commit !== 'true' && commit !== 'false' && commit !== true && commit !== false) {
-    return invalidConfig(
-      `Invalid value ${String(commit)} for configuration auto.commit.enable: Expected value to be either true or false`,
-    );
-  }
-  let requestTimeoutMs: number | undefined;
-  if (api === 'v2') {
-    for (const field of ['fetch.min.bytes', 'consumer.request.timeout.ms'] as const) {
-      const raw = value[field];
-      if (raw === undefined || raw === null) continue;
-      const n = toInteger(raw, Number.MIN_SAFE_INTEGER);
-      if (n === undefined) return invalidConfig(`${field} must be an integer`);
-      if (n < 0) return constraint(`${field} must be greater than or equal to 0`);
-      if (field === 'consumer.request.timeout.ms') requestTimeoutMs = n;
-    }
-  }
-  return {
-    ok: true,
-    value: {
-      name: id ?? name,
-      autoOffsetReset: reset,
-      autoCommit: commit === true || commit === 'true',
-      requestTimeoutMs,
-    },
-  };
-};
-
-/**
- * Reads; while the answer would be empty, waits for an append (up to `waitMs` in all) and reads again.
- * Undefined when the server closed meanwhile (nothing left to answer).
- */
-export const readWithWait = async <T>(
-  wait: RecordWait,
-  waitMs: number,
-  read: () => T | ConsumerFailure,
-  isEmpty: (result: T) => boolean,
-): Promise<T | ConsumerFailure | undefined> => {
-  let result = read();
-  const deadline = performance.now() + waitMs;
-  while (!isConsumerFailure(result) && isEmpty(result)) {
-    const left = deadline - performance.now();
-    if (left <= 0) break;
-    await wait.waitForRecords(left);
-    if (wait.isClosing()) return undefined;
-    result = read();
-  }
-  return result;
-};
-
-export const consumedJson = (r: ConsumedRecord, withTopic: boolean): string =>
-  `{${withTopic ? `"topic":${JSON.stringify(r.topic)},` : ''}"key":${r.key === null ? 'null' : `"${r.key}"`},"value":${r.value === null ? 'null' : `"${r.value}"`},"partition":${r.partition},"offset":${r.offset}}`;
 
 /** The request types each API's consumer calls take; a generic or missing one goes to either. */
 const GENERIC_REQUEST_TYPES: ReadonlySet<string> = new Set([

@@ -1,12 +1,12 @@
 import { KAFKA_REST_ERROR_CODES, notFound, partitionNotFound, topicNotFound } from './answers.js';
-import type { RecordWait } from './consumer-routes.js';
-import { consumedJson, readWithWait } from './consumer-routes.js';
 import type { ConsumedRecord, ConsumerFailure } from './consumers.js';
 import { CONSUMER_ERROR_CODES, fail, isConsumerFailure, recordBytes } from './consumers.js';
 import type { Exchange } from './exchange.js';
 import { firstQueryValues, parseJavaInt, send, sendError } from './exchange.js';
 import type { LogStore } from './log-store.js';
 import { negotiate, PRODUCES, V2_ERROR_CONTENT_TYPE } from './media-types.js';
+import type { RecordWait } from './record-wait.js';
+import { consumedJson, readWithWait } from './record-wait.js';
 import type { Route } from './routes.js';
 
 /**

@@ -1,5 +1,3 @@
-import type { RecordWait } from './consumer-routes.js';
-import { readWithWait } from './consumer-routes.js';
 import type {
   ConsumedRecord,
   ConsumerFailure,
@@ -10,6 +8,8 @@ import type {
 import { isConsumerFailure } from './consumers.js';
 import type { Exchange } from './exchange.js';
 import { firstQueryValues, parseJavaInt, send } from './exchange.js';
+import type { RecordWait } from './record-wait.js';
+import { readWithWait } from './record-wait.js';
 import type { Route } from './routes.js';
 import { answer, BINARY_V2, body, controlType, error, failure, noContent } from './strimzi-answers.js';
 import { SCHEMAS } from './strimzi-schemas.js';

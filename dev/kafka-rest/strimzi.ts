@@ -1,4 +1,3 @@
-import type { RecordWait } from './consumer-routes.js';
 import type { ConsumerRegistry, V2Instance } from './consumers.js';
 import { isConsumerFailure } from './consumers.js';
 import type { Exchange } from './exchange.js';
@@ -8,6 +7,7 @@ import { RECORD_FAILURE_REASONS, renderProduceResponse } from './flavors.js';
 import type { LogHeader, LogStore } from './log-store.js';
 import { MEDIA_TYPES } from './media-types.js';
 import { base64DecodedLength } from './produce-request.js';
+import type { RecordWait } from './record-wait.js';
 import type { Route, RouteName } from './routes.js';
 import { matchRoute } from './routes.js';
 import {
