@@ -1,5 +1,5 @@
-import type { ConsumerApi, ConsumerConfig, TopicPartition } from './consumers.js';
-import { CONSUMER_ERROR_CODES } from './consumers.js';
+import type { ConsumerApi, ConsumerConfig, TopicPartition } from './consumer-types.js';
+import { CONSUMER_ERROR_CODES } from './consumer-types.js';
 import type { Flavor } from './flavors.js';
 
 /**

@@ -14,8 +14,8 @@ import type {
   TopicPartition,
   V1Instance,
   V2Instance,
-} from './consumers.js';
-import { CONSUMER_ERROR_CODES, isConsumerFailure } from './consumers.js';
+} from './consumer-types.js';
+import { CONSUMER_ERROR_CODES, isConsumerFailure } from './consumer-types.js';
 import type { Exchange } from './exchange.js';
 import { firstQueryValues, parseJavaInt, send, sendError } from './exchange.js';
 import type { Flavor } from './flavors.js';

@@ -1,5 +1,5 @@
 import type { CredentialGate } from './auth.js';
-import type { ConsumerRegistry } from './consumers.js';
+import type { ConsumerRegistry } from './consumer-types.js';
 import type { FaultQueue } from './faults.js';
 import type { AppendItem, LogStore } from './log-store.js';
 import type { KafkaRestServer, RecordedRequest, StoredHeader, StoredRecord } from './types.js';

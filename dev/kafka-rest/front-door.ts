@@ -3,7 +3,7 @@ import type { AdminApi } from './admin.js';
 import { isAdminPath } from './admin.js';
 import { KAFKA_REST_ERROR_CODES } from './answers.js';
 import type { CredentialGate } from './auth.js';
-import type { ConsumerRegistry } from './consumers.js';
+import type { ConsumerRegistry } from './consumer-types.js';
 import type { Exchange } from './exchange.js';
 import { firstQueryValues, send, sendError } from './exchange.js';
 import type { FaultAnswers } from './fault-answers.js';

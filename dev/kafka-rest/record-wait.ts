@@ -1,6 +1,6 @@
 import { performance } from 'node:perf_hooks';
-import type { ConsumedRecord, ConsumerFailure } from './consumers.js';
-import { isConsumerFailure } from './consumers.js';
+import type { ConsumedRecord, ConsumerFailure } from './consumer-types.js';
+import { isConsumerFailure } from './consumer-types.js';
 
 /** What a read that waits for records (long poll) needs from the server. */
 export interface RecordWait {

@@ -1,6 +1,7 @@
 import { KAFKA_REST_ERROR_CODES, notFound, partitionNotFound, topicNotFound } from './answers.js';
-import type { ConsumedRecord, ConsumerFailure } from './consumers.js';
-import { CONSUMER_ERROR_CODES, fail, isConsumerFailure, recordBytes } from './consumers.js';
+import type { ConsumedRecord, ConsumerFailure } from './consumer-types.js';
+import { CONSUMER_ERROR_CODES, fail, isConsumerFailure } from './consumer-types.js';
+import { recordBytes } from './consumers.js';
 import type { Exchange } from './exchange.js';
 import { firstQueryValues, parseJavaInt, send, sendError } from './exchange.js';
 import type { LogStore } from './log-store.js';

@@ -1,4 +1,4 @@
-import { CONSUMER_ERROR_CODES, type ConsumerFailure } from './consumers.js';
+import { CONSUMER_ERROR_CODES, type ConsumerFailure } from './consumer-types.js';
 import type { Exchange } from './exchange.js';
 import { send } from './exchange.js';
 import { MEDIA_TYPES } from './media-types.js';

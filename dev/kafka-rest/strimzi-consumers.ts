@@ -4,8 +4,8 @@ import type {
   ConsumerRegistry,
   TopicPartition,
   V2Instance,
-} from './consumers.js';
-import { isConsumerFailure } from './consumers.js';
+} from './consumer-types.js';
+import { isConsumerFailure } from './consumer-types.js';
 import type { Exchange } from './exchange.js';
 import { firstQueryValues, parseJavaInt, send } from './exchange.js';
 import type { RecordWait } from './record-wait.js';

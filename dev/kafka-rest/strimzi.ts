@@ -1,5 +1,5 @@
-import type { ConsumerRegistry, V2Instance } from './consumers.js';
-import { isConsumerFailure } from './consumers.js';
+import type { ConsumerRegistry, V2Instance } from './consumer-types.js';
+import { isConsumerFailure } from './consumer-types.js';
 import type { Exchange } from './exchange.js';
 import { parseJavaInt, send } from './exchange.js';
 import type { RecordOutcome } from './flavors.js';
