@@ -1,5 +1,6 @@
 import type { ConsumerApi, ConsumerConfig, TopicPartition } from './consumer-types.js';
 import { CONSUMER_ERROR_CODES } from './consumer-types.js';
+import { jacksonNumber } from './exchange.js';
 import type { Flavor } from './flavors.js';
 
 /**
@@ -34,12 +35,7 @@ export const parseJsonBody = (body: string): BodyResult<unknown> => {
 
 /** Jackson coerces numeric strings into int/long fields. */
 const toInteger = (raw: unknown, min: number): number | undefined => {
-  const n =
-    typeof raw === 'number'
-      ? raw
-      : typeof raw === 'string' && /^[+-]?\d+$/.test(raw)
-        ? Number(raw)
-        : Number.NaN;
+  const n = jacksonNumber(raw);
   return Number.isSafeInteger(n) && n >= min ? n : undefined;
 };
 

@@ -72,6 +72,9 @@ const V2_ONLY = new Set([
   'instance-positions-end',
 ]);
 
+/** Answers a request to one instance, in the `responseType` negotiated for it. */
+type InstanceHandler<I> = (x: Exchange, route: Route, instance: I, responseType: string) => Promise<void>;
+
 /** Builds the handler of every `/consumers/…` route; it answers every request itself and never rejects. */
 export const createConsumerHttp = (deps: ConsumerHttpDeps) => {
   const { registry, flavor } = deps;
@@ -175,12 +178,7 @@ export const createConsumerHttp = (deps: ConsumerHttpDeps) => {
     return responseType;
   };
 
-  const handleV1 = async (
-    x: Exchange,
-    route: Route,
-    instance: V1Instance,
-    responseType: string,
-  ): Promise<void> => {
+  const handleV1: InstanceHandler<V1Instance> = async (x, route, instance, responseType) => {
     // IBM: one request at a time per instance; the parallel one is refused, not queued.
     if (instance.busy) {
       return sendError(
@@ -240,12 +238,7 @@ export const createConsumerHttp = (deps: ConsumerHttpDeps) => {
     send(x, 200, responseType, `[${read.records.map((r) => consumedJson(r, true)).join(',')}]`);
   };
 
-  const handleV2 = async (
-    x: Exchange,
-    route: Route,
-    instance: V2Instance,
-    responseType: string,
-  ): Promise<void> => {
+  const handleV2: InstanceHandler<V2Instance> = async (x, route, instance, responseType) => {
     if (route.name === 'instance-records') return readV2(x, instance, responseType);
     if (route.name === 'instance') {
       registry.remove(instance);

@@ -57,6 +57,14 @@ export const parseJavaInt = (raw: string, bits: 32 | 64): number | undefined => 
   return big >= INT64_MIN && big <= INT64_MAX ? Number(big) : undefined;
 };
 
+/** A JSON number, or a numeric string as Jackson coerces it into an int/long field; NaN for anything else. */
+export const jacksonNumber = (raw: unknown): number =>
+  typeof raw === 'number'
+    ? raw
+    : typeof raw === 'string' && /^[+-]?\d+$/.test(raw)
+      ? Number(raw)
+      : Number.NaN;
+
 /** First value of each query parameter. */
 export const firstQueryValues = (query: string): Record<string, string> => {
   const out: Record<string, string> = {};

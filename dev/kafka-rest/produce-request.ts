@@ -1,3 +1,4 @@
+import { jacksonNumber } from './exchange.js';
 import type { Flavor } from './flavors.js';
 
 /**
@@ -81,12 +82,7 @@ const INT32_MAX = 2 ** 31 - 1;
 
 const toPartitionField = (value: unknown): number | null | undefined => {
   if (value === null) return null;
-  const n =
-    typeof value === 'number'
-      ? value
-      : typeof value === 'string' && /^[+-]?\d+$/.test(value)
-        ? Number(value)
-        : Number.NaN;
+  const n = jacksonNumber(value);
   return Number.isInteger(n) && n >= -INT32_MAX - 1 && n <= INT32_MAX ? n : undefined;
 };
 
