@@ -56,16 +56,12 @@ export interface Sink {
   close?(): Promise<void>;
 }
 
-/** A record given up on: the drain moves past it only once this is durably in the DLQ. */
-export interface DeadLetter {
+/**
+ * A record given up on, as the sink got it but for its headers: the drain moves past it only once this is
+ * durably in the DLQ.
+ */
+export interface DeadLetter extends Omit<SinkRecord, 'headers'> {
   readonly drainId: string;
-  /** The record's `SinkRecord.id`. */
-  readonly id: string;
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly key: Buffer | null;
-  readonly value: Buffer | null;
   readonly attempts: number;
   readonly lastError: { code: string; message: string };
 }
