@@ -1,4 +1,4 @@
-import { type AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
+import { AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import {
   deadlineReached,
@@ -6,7 +6,7 @@ import {
   toFailedOutcome,
   toNotAttemptedOutcome,
 } from './outcomes.js';
-import type { DeliveryOutcome, SinkRecord } from './types.js';
+import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';
 
 /** A record as one entry of a batch call, with the bytes it counts against the call's limit. */
 export type Encoded<E> =
@@ -32,6 +32,52 @@ export interface BatchDelivery<E> {
   /** One call; answers one outcome per entry, same order. Throws when the call as a whole failed. */
   send(entries: E[], signal: AbortSignal): Promise<DeliveryOutcome[]>;
 }
+
+/** An AWS sink of batch calls (SQS SendMessageBatch, EventBridge PutEvents): its limits, its encoding, its call. */
+export type BatchSinkSpec<E> = Omit<BatchDelivery<E>, 'deadlineMs' | 'now' | 'log'> & {
+  /** The most records the drain should hand to one `deliver` call. */
+  readonly maxBatchRecords: number;
+};
+
+export const createBatchSink = <E>(spec: BatchSinkSpec<E>, deps: SinkDeps): Sink => ({
+  maxBatchRecords: spec.maxBatchRecords,
+  ordered: spec.ordered,
+  deliver: (records, { deadlineMs }) =>
+    deliverInBatches({ ...spec, deadlineMs, now: deps.now, log: deps.log }, records),
+});
+
+/** A record too large for the service even alone: rejected for good, without a call. */
+export const rejectTooLarge = (message: string): Encoded<never> => ({
+  rejected: toFailedOutcome(new AppError(ERROR_CODES.PAYLOAD_TOO_LARGE, message), true),
+});
+
+/** An entry the call's answer says nothing about: retriable. */
+export const noEntryResult = (service: string): DeliveryOutcome =>
+  toFailedOutcome(
+    new UpstreamError(ERROR_CODES.UPSTREAM_PROTOCOL, `${service} returned no result for an entry`),
+    false,
+  );
+
+/**
+ * An entry the service refused (`refusal`: e.g. "SQS refused the message"), with its error code and the
+ * start of its message: permanent (`ERR_SINK_REJECTED`) when the service says the entry itself is wrong.
+ */
+export const refusedEntry = (
+  refusal: string,
+  code: string,
+  message: string | undefined,
+  permanent: boolean,
+): DeliveryOutcome => {
+  const detail = (message ?? '').slice(0, 200);
+  return toFailedOutcome(
+    new UpstreamError(
+      permanent ? ERROR_CODES.SINK_REJECTED : ERROR_CODES.SINK_FAILED,
+      `${refusal}: ${code}${detail === '' ? '' : ` (${detail})`}`,
+      { retriable: !permanent },
+    ),
+    permanent,
+  );
+};
 
 /**
  * Packs records into as few calls as the limits allow (count, bytes and one record per ordered group, in
@@ -89,15 +135,7 @@ export const deliverInBatches = async <E>(
     }
     let failedBefore = false;
     current.forEach(({ index }, position) => {
-      const result =
-        results[position] ??
-        toFailedOutcome(
-          new UpstreamError(
-            ERROR_CODES.UPSTREAM_PROTOCOL,
-            `${delivery.service} returned no result for an entry`,
-          ),
-          false,
-        );
+      const result = results[position] ?? noEntryResult(delivery.service);
       outcomes[index] = failedBefore ? toNotAttemptedOutcome(acceptedOutOfOrder()) : result;
       if (ordered && !result.ok) failedBefore = true;
     });

@@ -1,8 +1,7 @@
 import type { PutEventsRequestEntry, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
-import { deliverInBatches, type Encoded } from './batches.js';
+import { createBatchSink, type Encoded, noEntryResult, refusedEntry, rejectTooLarge } from './batches.js';
 import type { EventBridgeSinkConfig } from './config.js';
-import { DELIVERED, toBase64, toFailedOutcome } from './outcomes.js';
+import { DELIVERED, toBase64 } from './outcomes.js';
 import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';
 
 /** PutEvents takes at most 10 entries, together at most 256 KB (counted as below). */
@@ -24,43 +23,31 @@ const PERMANENT_ERROR = /Malformed|Invalid|Validation/i;
  * (`ERR_PAYLOAD_TOO_LARGE`) without a call; a per-entry `ErrorCode` is retriable unless it says the event
  * is malformed or invalid (`ERR_SINK_REJECTED`).
  */
-export const createEventBridgeSink = (config: EventBridgeSinkConfig, deps: SinkDeps): Sink => ({
-  maxBatchRecords: config.maxBatchRecords,
-  ordered: false,
-  deliver: (records, { deadlineMs }) =>
-    deliverInBatches(
-      {
-        service: 'EventBridge PutEvents',
-        maxEntries: EVENTBRIDGE_MAX_BATCH_ENTRIES,
-        maxBytes: EVENTBRIDGE_MAX_BATCH_BYTES,
-        ordered: false,
-        deadlineMs,
-        now: deps.now,
-        log: deps.log,
-        encode: (record) => encodeRecord(record, config),
-        send: async (entries, signal) => {
-          const eventBridge = await deps.aws.eventBridge();
-          const output = await eventBridge.putEvents({ Entries: entries }, { abortSignal: signal });
-          return entries.map((_, position) => toEntryOutcome(output.Entries?.[position]));
-        },
+export const createEventBridgeSink = (config: EventBridgeSinkConfig, deps: SinkDeps): Sink =>
+  createBatchSink(
+    {
+      service: 'EventBridge PutEvents',
+      maxBatchRecords: config.maxBatchRecords,
+      maxEntries: EVENTBRIDGE_MAX_BATCH_ENTRIES,
+      maxBytes: EVENTBRIDGE_MAX_BATCH_BYTES,
+      ordered: false,
+      encode: (record) => encodeRecord(record, config),
+      send: async (entries, signal) => {
+        const eventBridge = await deps.aws.eventBridge();
+        const output = await eventBridge.putEvents({ Entries: entries }, { abortSignal: signal });
+        return entries.map((_, position) => toEntryOutcome(output.Entries?.[position]));
       },
-      records,
-    ),
-});
+    },
+    deps,
+  );
 
 const encodeRecord = (record: SinkRecord, config: EventBridgeSinkConfig): Encoded<PutEventsRequestEntry> => {
   const detail = toEventDetail(record);
   const bytes = toEventBytes(config.source, config.detailType, detail);
   if (bytes > EVENTBRIDGE_MAX_BATCH_BYTES) {
-    return {
-      rejected: toFailedOutcome(
-        new AppError(
-          ERROR_CODES.PAYLOAD_TOO_LARGE,
-          `the record makes an event of ${bytes} bytes, over EventBridge's limit of ${EVENTBRIDGE_MAX_BATCH_BYTES}`,
-        ),
-        true,
-      ),
-    };
+    return rejectTooLarge(
+      `the record makes an event of ${bytes} bytes, over EventBridge's limit of ${EVENTBRIDGE_MAX_BATCH_BYTES}`,
+    );
   }
   return {
     entry: {
@@ -103,20 +90,11 @@ export const toEventBytes = (source: string, detailType: string, detail: string)
 
 const toEntryOutcome = (result: PutEventsResultEntry | undefined): DeliveryOutcome => {
   if (result?.EventId !== undefined && result.ErrorCode === undefined) return DELIVERED;
-  if (result?.ErrorCode === undefined) {
-    return toFailedOutcome(
-      new UpstreamError(ERROR_CODES.UPSTREAM_PROTOCOL, 'EventBridge returned no result for an entry'),
-      false,
-    );
-  }
-  const permanent = PERMANENT_ERROR.test(result.ErrorCode);
-  const detail = (result.ErrorMessage ?? '').slice(0, 200);
-  return toFailedOutcome(
-    new UpstreamError(
-      permanent ? ERROR_CODES.SINK_REJECTED : ERROR_CODES.SINK_FAILED,
-      `EventBridge refused the event: ${result.ErrorCode}${detail === '' ? '' : ` (${detail})`}`,
-      { retriable: !permanent },
-    ),
-    permanent,
+  if (result?.ErrorCode === undefined) return noEntryResult('EventBridge');
+  return refusedEntry(
+    'EventBridge refused the event',
+    result.ErrorCode,
+    result.ErrorMessage,
+    PERMANENT_ERROR.test(result.ErrorCode),
   );
 };

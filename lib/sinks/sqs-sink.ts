@@ -1,8 +1,7 @@
 import type { MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
-import { deliverInBatches, type Encoded } from './batches.js';
+import { createBatchSink, type Encoded, noEntryResult, refusedEntry, rejectTooLarge } from './batches.js';
 import { SQS_MAX_BATCH_BYTES, type SqsSinkConfig } from './config.js';
-import { DELIVERED, toFailedOutcome, toSqsFifoId, toSqsText } from './outcomes.js';
+import { DELIVERED, toSqsFifoId, toSqsText } from './outcomes.js';
 import { toSqsDeduplicationId } from './record-id.js';
 import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';
 
@@ -40,37 +39,31 @@ const PLACEHOLDER_BODY = '-';
  * without a call; a `Failed` entry with `SenderFault: true` is permanent (`ERR_SINK_REJECTED`), any other
  * is retriable (`ERR_SINK_FAILED`).
  */
-export const createSqsSink = (config: SqsSinkConfig, deps: SinkDeps): Sink => ({
-  maxBatchRecords: config.maxBatchRecords,
-  ordered: config.fifo,
-  deliver: (records, { deadlineMs }) =>
-    deliverInBatches(
-      {
-        service: 'SQS SendMessageBatch',
-        maxEntries: SQS_MAX_BATCH_ENTRIES,
-        maxBytes: SQS_MAX_BATCH_BYTES,
-        ordered: config.fifo,
-        ...(config.fifo ? { groupOf: toGroupId } : {}),
-        deadlineMs,
-        now: deps.now,
-        log: deps.log,
-        encode: (record) => encodeRecord(record, config),
-        send: async (entries, signal) => {
-          const sqs = await deps.aws.sqs();
-          const withIds = entries.map((entry, position) => ({ ...entry, Id: `r${position}` }));
-          const output = await sqs.sendMessageBatch(
-            { QueueUrl: config.queueUrl, Entries: withIds },
-            { abortSignal: signal },
-          );
-          return toEntryOutcomes(
-            withIds.map((entry) => entry.Id),
-            output,
-          );
-        },
+export const createSqsSink = (config: SqsSinkConfig, deps: SinkDeps): Sink =>
+  createBatchSink(
+    {
+      service: 'SQS SendMessageBatch',
+      maxBatchRecords: config.maxBatchRecords,
+      maxEntries: SQS_MAX_BATCH_ENTRIES,
+      maxBytes: SQS_MAX_BATCH_BYTES,
+      ordered: config.fifo,
+      ...(config.fifo ? { groupOf: toGroupId } : {}),
+      encode: (record) => encodeRecord(record, config),
+      send: async (entries, signal) => {
+        const sqs = await deps.aws.sqs();
+        const withIds = entries.map((entry, position) => ({ ...entry, Id: `r${position}` }));
+        const output = await sqs.sendMessageBatch(
+          { QueueUrl: config.queueUrl, Entries: withIds },
+          { abortSignal: signal },
+        );
+        return toEntryOutcomes(
+          withIds.map((entry) => entry.Id),
+          output,
+        );
       },
-      records,
-    ),
-});
+    },
+    deps,
+  );
 
 type SqsEntry = Omit<SendMessageBatchRequestEntry, 'Id'>;
 
@@ -95,15 +88,9 @@ const encodeRecord = (record: SinkRecord, config: SqsSinkConfig): Encoded<SqsEnt
   }
   const bytes = toSqsMessageBytes(body, attributes);
   if (bytes > config.maxMessageBytes) {
-    return {
-      rejected: toFailedOutcome(
-        new AppError(
-          ERROR_CODES.PAYLOAD_TOO_LARGE,
-          `the record makes an SQS message of ${bytes} bytes, over the queue's limit of ${config.maxMessageBytes}`,
-        ),
-        true,
-      ),
-    };
+    return rejectTooLarge(
+      `the record makes an SQS message of ${bytes} bytes, over the queue's limit of ${config.maxMessageBytes}`,
+    );
   }
   const entry: SqsEntry = { MessageBody: body, MessageAttributes: attributes };
   if (config.fifo) {
@@ -161,21 +148,12 @@ export const toEntryOutcomes = (
   return ids.map((id) => {
     if (succeeded.has(id)) return DELIVERED;
     const failure = failed.get(id);
-    if (failure === undefined) {
-      return toFailedOutcome(
-        new UpstreamError(ERROR_CODES.UPSTREAM_PROTOCOL, 'SQS returned no result for an entry'),
-        false,
-      );
-    }
-    const permanent = failure.SenderFault === true;
-    const detail = (failure.Message ?? '').slice(0, 200);
-    return toFailedOutcome(
-      new UpstreamError(
-        permanent ? ERROR_CODES.SINK_REJECTED : ERROR_CODES.SINK_FAILED,
-        `SQS refused the message: ${failure.Code ?? 'unknown'}${detail === '' ? '' : ` (${detail})`}`,
-        { retriable: !permanent },
-      ),
-      permanent,
+    if (failure === undefined) return noEntryResult('SQS');
+    return refusedEntry(
+      'SQS refused the message',
+      failure.Code ?? 'unknown',
+      failure.Message,
+      failure.SenderFault === true,
     );
   });
 };
