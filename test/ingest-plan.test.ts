@@ -1,13 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import {
-  base64Length,
-  checkRecordFits,
-  encodedRecordBytes,
-  type PlanItem,
-  planProduceRequests,
-  REQUEST_OVERHEAD_BYTES,
-} from '../lib/ingest/plan.js';
+import { checkRecordFits, type PlanItem, planProduceRequests } from '../lib/ingest/plan.js';
 import type { ProduceLimits } from '../lib/ingest/types.js';
+import { base64Length, encodedRecordBytes, REQUEST_OVERHEAD_BYTES } from '../lib/kafka-rest/request-size.js';
 
 interface Item extends PlanItem {
   readonly n: number;

@@ -1,4 +1,6 @@
 import { AppError, ERROR_CODES } from '../core/errors.js';
+import type { KafkaRestDialect } from '../kafka-rest/flavors.js';
+import { REQUEST_SIZE, type RequestSizeModel } from '../kafka-rest/request-size.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
 import type { IngestItem, ProduceLimits } from './types.js';
 
@@ -19,42 +21,38 @@ export interface PlannedRequest<T extends PlanItem = IngestItem> {
 
 export type PlanItem = Pick<IngestItem, 'topic' | 'group' | 'record'>;
 
-// The v1 binary body is {"records":[{"key":"<b64>","value":"<b64>","partition":N},…]}. These bound the
-// JSON around the base64 text from above, so a planned request never exceeds the proxy's limit.
-/** `{"records":[` … `]}` */
-export const REQUEST_OVERHEAD_BYTES = 16;
-/** `{"key":"","value":"","partition":2147483647},` and a null's extra letters */
-export const RECORD_OVERHEAD_BYTES = 48;
+/** The produce limits of a plan, with the request-size model of the proxy's dialect (v1's when absent). */
+export interface PlanLimits extends ProduceLimits {
+  readonly requestSize?: RequestSizeModel;
+}
 
-/** Bytes of `byteLength` bytes once base64-encoded (with padding): they grow by 4/3. */
-export const base64Length = (byteLength: number): number => 4 * Math.ceil(byteLength / 3);
+const sizeOf = (limits: PlanLimits): RequestSizeModel => limits.requestSize ?? REQUEST_SIZE.v1;
 
 /** Key plus value bytes, the measure of `maxRecordBytes`. */
 export const recordBytes = (record: ProduceRecord): number =>
   (record.key?.byteLength ?? 0) + (record.value?.byteLength ?? 0);
 
-/** Upper bound of what one record adds to a produce request body. */
-export const encodedRecordBytes = (record: ProduceRecord): number =>
-  base64Length(record.key?.byteLength ?? 0) +
-  base64Length(record.value?.byteLength ?? 0) +
-  RECORD_OVERHEAD_BYTES;
-
-/** The produce limits of `config.kafka` (design §4), and nothing else of it. */
+/**
+ * The produce limits of `config.kafka` (design §4), and nothing else of it but the client's request-size
+ * model for its dialect. The model is not enumerable: the limits compare and log as the three settings
+ * they are, and the planner still packs by the client's own measure.
+ */
 export const toProduceLimits = ({
   maxRecordBytes,
   maxRequestBytes,
   maxRequestRecords,
-}: ProduceLimits): ProduceLimits => ({
-  maxRecordBytes,
-  maxRequestBytes,
-  maxRequestRecords,
-});
+  dialect,
+}: ProduceLimits & { readonly dialect?: KafkaRestDialect }): PlanLimits =>
+  Object.defineProperty({ maxRecordBytes, maxRequestBytes, maxRequestRecords }, 'requestSize', {
+    value: REQUEST_SIZE[dialect ?? 'v1'],
+    enumerable: false,
+  });
 
 /**
  * Why a record can never be produced within `limits`, or undefined when it fits. The error is
  * `ERR_PAYLOAD_TOO_LARGE`, not retriable: the record is rejected whole, never truncated (design §4).
  */
-export const checkRecordFits = (record: ProduceRecord, limits: ProduceLimits): AppError | undefined => {
+export const checkRecordFits = (record: ProduceRecord, limits: PlanLimits): AppError | undefined => {
   const bytes = recordBytes(record);
   if (bytes > limits.maxRecordBytes) {
     return new AppError(
@@ -62,7 +60,8 @@ export const checkRecordFits = (record: ProduceRecord, limits: ProduceLimits): A
       `record is ${bytes} bytes (key and value); the limit is ${limits.maxRecordBytes}`,
     );
   }
-  const encoded = encodedRecordBytes(record) + REQUEST_OVERHEAD_BYTES;
+  const size = sizeOf(limits);
+  const encoded = size.recordBytes(record) + size.frameBytes;
   if (encoded > limits.maxRequestBytes) {
     return new AppError(
       ERROR_CODES.PAYLOAD_TOO_LARGE,
@@ -93,19 +92,20 @@ interface OpenRequest<T> {
  */
 export const planProduceRequests = <T extends PlanItem>(
   items: readonly T[],
-  limits: ProduceLimits,
+  limits: PlanLimits,
 ): PlannedRequest<T>[] => {
+  const size = sizeOf(limits);
   const requests: OpenRequest<T>[] = [];
   // Requests that may still take a record, per topic, oldest first. Full ones leave, so that first fit
   // stays cheap on a 10,000-message batch.
   const open = new Map<string, OpenRequest<T>[]>();
   const lastRequestOfGroup = new Map<string, number>();
-  const smallestRecordBytes = encodedRecordBytes({ value: null });
+  const smallestRecordBytes = size.recordBytes({ value: null });
 
   for (const item of items) {
     const misfit = checkRecordFits(item.record, limits);
     if (misfit) throw misfit;
-    const bytes = encodedRecordBytes(item.record);
+    const bytes = size.recordBytes(item.record);
     const previous = item.group === undefined ? undefined : lastRequestOfGroup.get(item.group);
     const candidates = open.get(item.topic) ?? [];
     let target = candidates.find(
@@ -120,7 +120,7 @@ export const planProduceRequests = <T extends PlanItem>(
         topic: item.topic,
         items: [],
         after: new Set(),
-        bytes: REQUEST_OVERHEAD_BYTES,
+        bytes: size.frameBytes,
       };
       requests.push(target);
       candidates.push(target);

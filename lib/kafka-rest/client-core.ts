@@ -6,8 +6,9 @@ import { createUndiciTransport } from '../http/transport.js';
 import { createAnswerErrors } from './answers.js';
 import { type CallSpec, type Exchange, type ReaderFactory, withAuthHeaders } from './calls.js';
 import { checkNonNegative, checkTopic } from './checks.js';
+import { DIALECTS } from './dialects.js';
 import { createSender, runWithRetries, type Step } from './exchange.js';
-import { intProblem, type KafkaRestOptions, parseOptions, type Settings } from './options.js';
+import { intProblem, type KafkaRestOptions, parseOptions } from './options.js';
 import { createProduce } from './produce.js';
 import { toStatusVerdict } from './retry.js';
 import type {
@@ -20,10 +21,7 @@ import type {
   LogBoundsOptions,
   PartitionInfo,
 } from './types.js';
-import { createBinaryWire, parseErrorCode, V1_MEDIA } from './v1.js';
-import { createV2Wire } from './v2.js';
-import { createV3Wire } from './v3.js';
-import type { WireFormat } from './wire.js';
+import { parseErrorCode } from './v1.js';
 
 /** Metadata and consumer control answers: a topic list of thousands of names fits many times over. */
 const METADATA_ANSWER_MAX_BYTES = 4 * 1024 * 1024;
@@ -78,7 +76,7 @@ export const createKafkaRestClient = (
     },
   });
 
-  const wire = createWire(settings, basePath);
+  const wire = DIALECTS[settings.dialect].createWire({ ...settings, basePath });
   const metadataHeaders = wire.metadata === undefined ? undefined : withAuthHeaders(wire.metadata.headers);
 
   /** Reads the credential again after a 401/403; throws `ERR_SECRET` (or `ERR_DEADLINE`) when that fails. */
@@ -154,7 +152,6 @@ export const createKafkaRestClient = (
     sender,
     wire: wire.produce,
     dialect: settings.dialect,
-    flavor: settings.flavor,
     errors: answers,
     settings,
     counters,
@@ -265,18 +262,6 @@ export const createKafkaRestClient = (
     close,
     stats: (): KafkaRestStats => ({ ...counters }),
   };
-};
-
-/** The wire format of the configured dialect and flavor. */
-const createWire = (settings: Settings, basePath: string): WireFormat => {
-  switch (settings.dialect) {
-    case 'v1':
-      return createBinaryWire('v1', basePath, settings.flavor, V1_MEDIA);
-    case 'v2':
-      return createV2Wire(basePath, settings.flavor);
-    case 'v3':
-      return createV3Wire(basePath, settings.v3PathPrefix, settings.clusterId);
-  }
 };
 
 /** A failed attempt worth repeating: thrown as it is when no attempt is left. */

@@ -55,7 +55,7 @@ export interface FlavorTraits {
 
 /**
  * The one place that says how each server bends the protocol (protocol doc §4, §6). v3 produce is
- * Confluent's only, so its per-record codes live with the v3 wire format instead.
+ * Confluent's only, so its per-record codes live with the v3 wire format instead (v3.ts).
  */
 export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
   /**
@@ -117,27 +117,6 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
     partialFailureStatus: 200,
   },
 };
-
-/**
- * v3 delivery reports carry HTTP-like codes (protocol doc §7): final are the record's own faults, 400 (bad
- * base64, conflicting schema fields), 413 (too large), 422 and its 422xx codes (schema, serialization),
- * and 50002 (Kafka's non-retriable error). Unknown topics, auth failures and the rest are not final.
- */
-const isFinalV3RecordCode = (code: number): boolean => {
-  const status = code >= 10_000 ? Math.floor(code / 100) : code;
-  return code === 50002 || status === 400 || status === 413 || status === 422;
-};
-
-/**
- * Whether a per-record produce `error_code` means, by the server's own definition, that this record can
- * never be written: only then may a sender be told the record is refused for good.
- */
-export const isFinalRecordCode = (
-  dialect: KafkaRestDialect,
-  flavor: KafkaRestFlavor,
-  code: number,
-): boolean =>
-  dialect === 'v3' ? isFinalV3RecordCode(code) : FLAVOR_TRAITS[flavor].finalRecordCodes.has(code);
 
 /**
  * Whether the proxy keeps record headers: v3, and v2 on the Strimzi bridge. Where it does, CloudEvents go

@@ -6,7 +6,7 @@ import type { AnswerErrors } from './answers.js';
 import { withAuthHeaders } from './calls.js';
 import { checkRecord, checkTopic } from './checks.js';
 import { runWithRetries, type Sender } from './exchange.js';
-import { isFinalRecordCode, type KafkaRestDialect, type KafkaRestFlavor } from './flavors.js';
+import type { KafkaRestDialect } from './flavors.js';
 import { toStatusVerdict } from './retry.js';
 import type { CallOptions, KafkaRestStats, ProduceRecord, ProduceResult } from './types.js';
 import { parseErrorCode } from './v1.js';
@@ -25,20 +25,12 @@ import type { ProduceWire, RecordReport } from './wire.js';
 const PRODUCE_ANSWER_BYTES_PER_RECORD = 1024;
 const PRODUCE_ANSWER_SLACK_BYTES = 64 * 1024;
 
-/** What a record with no usable result should have had, per dialect, for `ERR_UPSTREAM_PROTOCOL`. */
-const UNACKED_EXPECTED: Readonly<Record<KafkaRestDialect, string>> = {
-  v1: 'an offset ≥ 0 and a partition ≥ 0 for every record',
-  v2: 'an offset ≥ 0 and a partition ≥ 0 for every record',
-  v3: 'a delivery report for every record, with error_code 200 and partition_id and offset ≥ 0',
-};
-
 export interface AnswerContext {
   readonly topic: string;
   /** `produce to topic <topic>`, for messages. */
   readonly what: string;
   readonly wire: ProduceWire;
   readonly dialect: KafkaRestDialect;
-  readonly flavor: KafkaRestFlavor;
   readonly errors: AnswerErrors;
   /** When the answer arrived, for `Retry-After` dates. */
   readonly nowMs: number;
@@ -166,7 +158,7 @@ const classifyReports = (
       possibleDuplicates++;
       results[j] = {
         ok: false,
-        error: cut?.error ?? errors.protocol(outcome, ctx.what, UNACKED_EXPECTED[ctx.dialect]),
+        error: cut?.error ?? errors.protocol(outcome, ctx.what, wire.unackedExpected),
       };
     } else if (wire.isRetriable(report.code)) {
       retry.push(index);
@@ -176,8 +168,7 @@ const classifyReports = (
       // Not resent by us, but only a code the server itself calls final is a rejection for good: anything
       // else (a Karapace code 1 includes timeouts) may succeed later, so it stays retriable for the caller
       // (a 503 to a webhook sender, a redelivery for SQS).
-      const final =
-        typeof report.code === 'number' && isFinalRecordCode(ctx.dialect, ctx.flavor, report.code);
+      const final = typeof report.code === 'number' && wire.isFinal(report.code);
       results[j] = {
         ok: false,
         error: errors.record(final ? 'final' : 'not-final', topic, report.code, report.message, status),
@@ -258,7 +249,6 @@ export interface ProducerDeps {
   readonly sender: Sender;
   readonly wire: ProduceWire;
   readonly dialect: KafkaRestDialect;
-  readonly flavor: KafkaRestFlavor;
   readonly errors: AnswerErrors;
   readonly settings: BackoffSettings & ProduceLimits;
   readonly counters: { -readonly [K in keyof KafkaRestStats]: number };
@@ -284,7 +274,7 @@ export const createProduce = (deps: ProducerDeps) => {
   ): Promise<void> => {
     const what = `produce to topic ${topic}`;
     const path = wire.path(topic);
-    const context = { topic, what, wire, dialect: deps.dialect, flavor: deps.flavor, errors: deps.errors };
+    const context = { topic, what, wire, dialect: deps.dialect, errors: deps.errors };
     let pending = indices;
     let retry: readonly number[] = [];
     // How many of `pending` the previous attempt may have written (timeout, connection lost after sending).

@@ -1,6 +1,13 @@
-import { FLAVOR_TRAITS, type KafkaRestFlavor, type NullValueEncoding } from './flavors.js';
+import { FLAVOR_TRAITS, type NullValueEncoding } from './flavors.js';
+import { BINARY_BODY_CLOSE, BINARY_BODY_OPEN, encodedRecordBytes, REQUEST_SIZE } from './request-size.js';
 import type { FetchedHeader, FetchedRecord, PartitionInfo, ProduceRecord } from './types.js';
-import { base64Length, type MetadataWire, type RecordReport, toBase64, type WireFormat } from './wire.js';
+import {
+  type MetadataWire,
+  type RecordReport,
+  toBase64,
+  type WireFormat,
+  type WireSettings,
+} from './wire.js';
 
 /**
  * The Kafka REST v1 wire format (binary embedded), as pure functions: paths, media types, request bodies
@@ -20,9 +27,6 @@ export const V1_MEDIA = {
   fetchAccept: 'application/vnd.kafka.binary.v1+json',
 } as const;
 
-/** Kafka's own rule for topic names; checked before a name goes into a URL path. */
-export const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-
 export const topicsPath = (basePath: string): string => `${basePath}/topics`;
 export const topicPath = (basePath: string, topic: string): string => `${basePath}/topics/${topic}`;
 export const partitionsPath = (basePath: string, topic: string): string =>
@@ -36,22 +40,6 @@ export const messagesPath = (
 ): string =>
   // `offset` is always sent: before CP 5.4 a missing one reads from 0, after it is a 400 (protocol doc §2.4).
   `${basePath}/topics/${topic}/partitions/${partition}/messages?offset=${offset}&count=${count}`;
-
-/**
- * Upper bound of one record's bytes inside the JSON body: base64 grows 4/3, plus field names and a
- * partition, and headers where a flavor sends them (a name counted as if every character needed `\u`
- * escaping).
- */
-export const encodedRecordBytes = (record: ProduceRecord): number => {
-  let bytes = 48 + base64Length(record.key?.byteLength ?? 0) + base64Length(record.value?.byteLength ?? 0);
-  if (record.headers !== undefined) {
-    bytes += 12;
-    for (const header of record.headers) {
-      bytes += 24 + header.name.length * 6 + base64Length(header.value?.byteLength ?? 0);
-    }
-  }
-  return bytes;
-};
 
 /**
  * Below this (estimated) size a produce body is built as a string, above it as bytes. V8 allocates a
@@ -71,7 +59,7 @@ export const encodeProduceRequestBody = (
   nullValue: NullValueEncoding = 'null',
   withHeaders = false,
 ): string | Buffer => {
-  let estimate = BODY_OPEN.length + BODY_CLOSE.length;
+  let estimate = BINARY_BODY_OPEN.length + BINARY_BODY_CLOSE.length;
   for (let i = 0; i < indices.length && estimate <= STRING_BODY_MAX_BYTES; i++) {
     estimate += encodedRecordBytes(records[indices[i] as number] as ProduceRecord);
   }
@@ -162,7 +150,7 @@ const asciiJsonString = (text: string): string =>
     (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
   );
 
-const recordLead = (i: number): string => (i === 0 ? BODY_OPEN : ',');
+const recordLead = (i: number): string => (i === 0 ? BINARY_BODY_OPEN : ',');
 
 /**
  * `{"records":[…]}` for the records at `indices`, built as one string: there is no intermediate object
@@ -174,12 +162,12 @@ export const encodeProduceBody = (
   nullValue: NullValueEncoding = 'null',
   withHeaders = false,
 ): string => {
-  if (indices.length === 0) return `${BODY_OPEN}${BODY_CLOSE}`;
+  if (indices.length === 0) return `${BINARY_BODY_OPEN}${BINARY_BODY_CLOSE}`;
   let body = '';
   for (let i = 0; i < indices.length; i++) {
     body += recordJson(records[indices[i] as number] as ProduceRecord, recordLead(i), nullValue, withHeaders);
   }
-  return `${body}${BODY_CLOSE}`;
+  return `${body}${BINARY_BODY_CLOSE}`;
 };
 
 /**
@@ -193,12 +181,12 @@ export const encodeProduceBodyBytes = (
   withHeaders = false,
 ): Buffer => {
   // Pass 1: the pieces and the exact size; pass 2: copy into one allocation.
-  const pieces: string[] = indices.length === 0 ? [BODY_OPEN] : [];
+  const pieces: string[] = indices.length === 0 ? [BINARY_BODY_OPEN] : [];
   for (let i = 0; i < indices.length; i++) {
     const record = records[indices[i] as number] as ProduceRecord;
     pieces.push(recordJson(record, recordLead(i), nullValue, withHeaders, pieces));
   }
-  pieces.push(BODY_CLOSE);
+  pieces.push(BINARY_BODY_CLOSE);
   let size = 0;
   for (const piece of pieces) size += piece.length;
   const body = Buffer.allocUnsafe(size);
@@ -208,8 +196,6 @@ export const encodeProduceBodyBytes = (
   return at === size ? body : body.subarray(0, at);
 };
 
-const BODY_OPEN = '{"records":[';
-const BODY_CLOSE = ']}';
 const KEY_FIELD = '"key":"';
 const PARTITION_FIELD = '"partition":';
 const VALUE_FIELD = '"value":"';
@@ -240,9 +226,6 @@ export interface BinaryMedia {
   readonly fetchAccept: string;
 }
 
-/** `{"records":[` + `]}`. */
-const BODY_FRAME_BYTES = BODY_OPEN.length + BODY_CLOSE.length;
-
 /**
  * The produce and metadata wire of v1, and of v2, which keeps v1's bodies and shapes under its own media
  * types (protocol doc §6). The flavor decides which per-record codes are retriable, how a tombstone is
@@ -250,8 +233,7 @@ const BODY_FRAME_BYTES = BODY_OPEN.length + BODY_CLOSE.length;
  */
 export const createBinaryWire = (
   dialect: 'v1' | 'v2',
-  basePath: string,
-  flavor: KafkaRestFlavor,
+  { basePath, flavor }: WireSettings,
   media: BinaryMedia,
 ): WireFormat => {
   const traits = FLAVOR_TRAITS[flavor];
@@ -269,8 +251,8 @@ export const createBinaryWire = (
     produce: {
       path: (topic) => topicPath(basePath, topic),
       headers: { 'content-type': media.produceContentType, accept: media.accept },
-      frameBytes: BODY_FRAME_BYTES,
-      recordBytes: encodedRecordBytes,
+      frameBytes: REQUEST_SIZE[dialect].frameBytes,
+      recordBytes: REQUEST_SIZE[dialect].recordBytes,
       encode: (records, indices) =>
         encodeProduceRequestBody(records, indices, traits.nullValue, carriesHeaders),
       refuse: (record) => {
@@ -294,6 +276,8 @@ export const createBinaryWire = (
         return entries === undefined ? undefined : entries.map(toRecordReport);
       },
       isRetriable: (code) => typeof code === 'number' && traits.retriableRecordCodes.has(code),
+      isFinal: (code) => traits.finalRecordCodes.has(code),
+      unackedExpected: 'an offset ≥ 0 and a partition ≥ 0 for every record',
     },
   };
 };
@@ -434,3 +418,7 @@ const parseJson = (body: string): unknown => {
     return undefined;
   }
 };
+
+/** v1, binary embedded (protocol doc §1–§5). */
+export const createV1Wire = (settings: WireSettings): WireFormat =>
+  createBinaryWire('v1', settings, V1_MEDIA);

@@ -1,7 +1,7 @@
 import type { KafkaRestFlavor } from './flavors.js';
 import type { LogBounds } from './types.js';
 import { createBinaryWire, isOffset } from './v1.js';
-import type { WireFormat } from './wire.js';
+import type { WireFormat, WireSettings } from './wire.js';
 
 /**
  * The Kafka REST v2 wire format (protocol doc §6), as pure functions. Produce and metadata keep v1's bodies
@@ -16,8 +16,8 @@ export const V2_MEDIA = {
   fetchAccept: 'application/vnd.kafka.binary.v2+json',
 } as const;
 
-export const createV2Wire = (basePath: string, flavor: KafkaRestFlavor): WireFormat =>
-  createBinaryWire('v2', basePath, flavor, V2_MEDIA);
+export const createV2Wire = (settings: WireSettings): WireFormat =>
+  createBinaryWire('v2', settings, V2_MEDIA);
 
 export const logOffsetsPath = (basePath: string, topic: string, partition: number): string =>
   `${basePath}/topics/${topic}/partitions/${partition}/offsets`;

@@ -1,6 +1,7 @@
+import { REQUEST_SIZE } from './request-size.js';
 import type { ProduceRecord } from './types.js';
 import { isOffset } from './v1.js';
-import { base64Length, type RecordReport, toBase64, type WireFormat } from './wire.js';
+import { type RecordReport, toBase64, type WireFormat, type WireSettings } from './wire.js';
 
 /**
  * The Kafka REST v3 produce wire format (protocol doc §7): one JSON object per record, concatenated in one
@@ -29,14 +30,24 @@ export const isRetriableV3Code = (code: unknown): boolean => {
   return status === 408 || status === 429 || (status >= 500 && status <= 599);
 };
 
-export const createV3Wire = (basePath: string, prefix: string, clusterId: string): WireFormat => ({
+/**
+ * v3 delivery reports carry HTTP-like codes (protocol doc §7): final are the record's own faults, 400 (bad
+ * base64, conflicting schema fields), 413 (too large), 422 and its 422xx codes (schema, serialization),
+ * and 50002 (Kafka's non-retriable error). Unknown topics, auth failures and the rest are not final.
+ */
+export const isFinalV3RecordCode = (code: number): boolean => {
+  const status = code >= 10_000 ? Math.floor(code / 100) : code;
+  return code === 50002 || status === 400 || status === 413 || status === 422;
+};
+
+export const createV3Wire = ({ basePath, v3PathPrefix: prefix, clusterId }: WireSettings): WireFormat => ({
   dialect: 'v3',
   metadata: undefined,
   produce: {
     path: (topic) => v3RecordsPath(basePath, prefix, clusterId, topic),
     headers: { 'content-type': V3_MEDIA.contentType, accept: V3_MEDIA.accept },
-    frameBytes: 0,
-    recordBytes: encodedV3RecordBytes,
+    frameBytes: REQUEST_SIZE.v3.frameBytes,
+    recordBytes: REQUEST_SIZE.v3.recordBytes,
     encode: encodeV3Body,
     refuse: () => undefined,
     // 200 once the stream is set up, even when records fail; request-level errors carry no reports.
@@ -44,20 +55,14 @@ export const createV3Wire = (basePath: string, prefix: string, clusterId: string
     streamsReports: true,
     parse: parseV3Reports,
     isRetriable: isRetriableV3Code,
+    isFinal: isFinalV3RecordCode,
+    unackedExpected:
+      'a delivery report for every record, with error_code 200 and partition_id and offset ≥ 0',
   },
 });
 
 const KEY_OPEN = '"key":{"type":"BINARY","data":"';
 const VALUE_OPEN = '"value":{"type":"BINARY","data":"';
-
-/** Upper bound of one record's bytes in the body (a header name is counted as if every char needed \u escaping). */
-export const encodedV3RecordBytes = (record: ProduceRecord): number => {
-  let bytes = 96 + base64Length(record.key?.byteLength ?? 0) + base64Length(record.value?.byteLength ?? 0);
-  for (const header of record.headers ?? []) {
-    bytes += 32 + header.name.length * 6 + base64Length(header.value?.byteLength ?? 0);
-  }
-  return bytes;
-};
 
 /**
  * The records at `indices` as concatenated JSON objects (no array, no commas). `"type":"BINARY"` is always

@@ -1,5 +1,14 @@
-import type { KafkaRestDialect } from './flavors.js';
+import type { KafkaRestDialect, KafkaRestFlavor } from './flavors.js';
 import type { PartitionInfo, ProduceRecord } from './types.js';
+
+/** What building a dialect's wire format needs of the client's settings. */
+export interface WireSettings {
+  /** The base URL's own path prefix, prepended to every path. */
+  readonly basePath: string;
+  readonly flavor: KafkaRestFlavor;
+  readonly v3PathPrefix: string;
+  readonly clusterId: string;
+}
 
 /**
  * What one dialect's wire format (v1, v2, v3) gives the client: paths, media types, bodies and parsers,
@@ -40,6 +49,13 @@ export interface ProduceWire {
   readonly streamsReports: boolean;
   /** Whether a per-record `error_code` is worth resending the record for. */
   isRetriable(code: unknown): boolean;
+  /**
+   * Whether a per-record `error_code` means, by the server's own definition, that this record can never be
+   * written: only then may a sender be told the record is refused for good.
+   */
+  isFinal(code: number): boolean;
+  /** What a record with no usable result should have had, for `ERR_UPSTREAM_PROTOCOL`. */
+  readonly unackedExpected: string;
 }
 
 /**
@@ -60,9 +76,6 @@ export interface MetadataWire {
   parseTopics(body: string): string[] | undefined;
   parsePartitions(body: string): PartitionInfo[] | undefined;
 }
-
-/** `base64` length of `bytes` bytes. */
-export const base64Length = (bytes: number): number => Math.ceil(bytes / 3) * 4;
 
 /** base64 of `bytes`, or of its bytes from `start` to `end`. */
 export const toBase64 = (bytes: Uint8Array, start?: number, end?: number): string =>
