@@ -1,6 +1,6 @@
 import type { MessageAttributeValue, SendMessageBatchCommandOutput } from '@aws-sdk/client-sqs';
 import { AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
-import { toAwsCallFailure } from './batches.js';
+import { toAwsCallFailure } from './aws-batch-sink.js';
 import type { DlqConfig } from './config.js';
 import { toBase64, toSqsFifoId } from './outcomes.js';
 import { toSqsDeduplicationId } from './record-id.js';

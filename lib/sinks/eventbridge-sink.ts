@@ -1,5 +1,11 @@
 import type { PutEventsRequestEntry, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import { createBatchSink, type Encoded, noEntryResult, refusedEntry, rejectTooLarge } from './batches.js';
+import {
+  createBatchSink,
+  type Encoded,
+  noEntryResult,
+  refusedEntry,
+  rejectTooLarge,
+} from './aws-batch-sink.js';
 import type { EventBridgeSinkConfig } from './config.js';
 import { DELIVERED, toBase64 } from './outcomes.js';
 import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';

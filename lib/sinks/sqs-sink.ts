@@ -1,5 +1,11 @@
 import type { MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import { createBatchSink, type Encoded, noEntryResult, refusedEntry, rejectTooLarge } from './batches.js';
+import {
+  createBatchSink,
+  type Encoded,
+  noEntryResult,
+  refusedEntry,
+  rejectTooLarge,
+} from './aws-batch-sink.js';
 import { SQS_MAX_BATCH_BYTES, type SqsSinkConfig } from './config.js';
 import { DELIVERED, toSqsFifoId, toSqsText } from './outcomes.js';
 import { toSqsDeduplicationId } from './record-id.js';
