@@ -52,27 +52,35 @@ export const rejectTooLarge = (message: string): Encoded<never> => ({
 });
 
 /** An entry the call's answer says nothing about: retriable. */
-export const noEntryResult = (service: string): DeliveryOutcome =>
+const noEntryResult = (service: string): DeliveryOutcome =>
   toFailedOutcome(
     new UpstreamError(ERROR_CODES.UPSTREAM_PROTOCOL, `${service} returned no result for an entry`),
     false,
   );
 
+/** How an entry was refused: the service's error code, its message, and whether the entry itself is wrong. */
+export interface EntryRefusal {
+  readonly code: string;
+  readonly message: string | undefined;
+  readonly permanent: boolean;
+}
+
 /**
- * An entry the service refused (`refusal`: e.g. "SQS refused the message"), with its error code and the
- * start of its message: permanent (`ERR_SINK_REJECTED`) when the service says the entry itself is wrong.
+ * An entry the call's answer does not report done: without a result at all (retriable), or refused
+ * (`names.refusal`: e.g. "SQS refused the message"), permanent (`ERR_SINK_REJECTED`) when the service
+ * says the entry itself is wrong, with the start of its message.
  */
-export const refusedEntry = (
-  refusal: string,
-  code: string,
-  message: string | undefined,
-  permanent: boolean,
+export const toEntryFailure = (
+  names: { readonly service: string; readonly refusal: string },
+  refusal: EntryRefusal | undefined,
 ): DeliveryOutcome => {
-  const detail = (message ?? '').slice(0, 200);
+  if (refusal === undefined) return noEntryResult(names.service);
+  const { code, permanent } = refusal;
+  const detail = (refusal.message ?? '').slice(0, 200);
   return toFailedOutcome(
     new UpstreamError(
       permanent ? ERROR_CODES.SINK_REJECTED : ERROR_CODES.SINK_FAILED,
-      `${refusal}: ${code}${detail === '' ? '' : ` (${detail})`}`,
+      `${names.refusal}: ${code}${detail === '' ? '' : ` (${detail})`}`,
       { retriable: !permanent },
     ),
     permanent,

@@ -1,11 +1,5 @@
 import type { PutEventsRequestEntry, PutEventsResultEntry } from '@aws-sdk/client-eventbridge';
-import {
-  createBatchSink,
-  type Encoded,
-  noEntryResult,
-  refusedEntry,
-  rejectTooLarge,
-} from './aws-batch-sink.js';
+import { createBatchSink, type Encoded, rejectTooLarge, toEntryFailure } from './aws-batch-sink.js';
 import type { EventBridgeSinkConfig } from './config.js';
 import { DELIVERED, toBase64 } from './outcomes.js';
 import type { DeliveryOutcome, Sink, SinkDeps, SinkRecord } from './types.js';
@@ -94,13 +88,18 @@ const toJsonText = (bytes: Buffer): string | undefined => {
 export const toEventBytes = (source: string, detailType: string, detail: string): number =>
   Buffer.byteLength(source) + Buffer.byteLength(detailType) + Buffer.byteLength(detail);
 
+const EVENTBRIDGE_NAMES = { service: 'EventBridge', refusal: 'EventBridge refused the event' };
+
 const toEntryOutcome = (result: PutEventsResultEntry | undefined): DeliveryOutcome => {
   if (result?.EventId !== undefined && result.ErrorCode === undefined) return DELIVERED;
-  if (result?.ErrorCode === undefined) return noEntryResult('EventBridge');
-  return refusedEntry(
-    'EventBridge refused the event',
-    result.ErrorCode,
-    result.ErrorMessage,
-    PERMANENT_ERROR.test(result.ErrorCode),
+  return toEntryFailure(
+    EVENTBRIDGE_NAMES,
+    result?.ErrorCode === undefined
+      ? undefined
+      : {
+          code: result.ErrorCode,
+          message: result.ErrorMessage,
+          permanent: PERMANENT_ERROR.test(result.ErrorCode),
+        },
   );
 };

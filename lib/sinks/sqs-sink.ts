@@ -1,11 +1,5 @@
 import type { MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
-import {
-  createBatchSink,
-  type Encoded,
-  noEntryResult,
-  refusedEntry,
-  rejectTooLarge,
-} from './aws-batch-sink.js';
+import { createBatchSink, type Encoded, rejectTooLarge, toEntryFailure } from './aws-batch-sink.js';
 import { SQS_MAX_BATCH_BYTES, type SqsSinkConfig } from './config.js';
 import { DELIVERED, toSqsFifoId, toSqsText } from './outcomes.js';
 import { toSqsDeduplicationId } from './record-id.js';
@@ -134,6 +128,8 @@ export const toSqsMessageBytes = (
   return bytes;
 };
 
+const SQS_NAMES = { service: 'SQS', refusal: 'SQS refused the message' };
+
 /** One outcome per sent id from `Successful` / `Failed`. */
 export const toEntryOutcomes = (
   ids: readonly string[],
@@ -154,12 +150,15 @@ export const toEntryOutcomes = (
   return ids.map((id) => {
     if (succeeded.has(id)) return DELIVERED;
     const failure = failed.get(id);
-    if (failure === undefined) return noEntryResult('SQS');
-    return refusedEntry(
-      'SQS refused the message',
-      failure.Code ?? 'unknown',
-      failure.Message,
-      failure.SenderFault === true,
+    return toEntryFailure(
+      SQS_NAMES,
+      failure === undefined
+        ? undefined
+        : {
+            code: failure.Code ?? 'unknown',
+            message: failure.Message,
+            permanent: failure.SenderFault === true,
+          },
     );
   });
 };
