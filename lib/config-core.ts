@@ -82,9 +82,6 @@ export interface CoreConfig {
   readonly logLevel: 'DEBUG' | 'INFO' | 'WARN' | 'ERROR';
 }
 
-/** Message Hub's documented maximum message size (protocol doc §5). */
-export const DEFAULT_MAX_RECORD_BYTES = 1_000_000;
-
 /**
  * Parses and validates the shared settings and `sections` once (at cold start). Pure: takes the environment
  * as an argument. Throws `ConfigError` (`ERR_CONFIG`) listing every problem at once; returns a frozen, typed

@@ -21,7 +21,7 @@ import type {
   LogBoundsOptions,
   PartitionInfo,
 } from './types.js';
-import { parseErrorCode } from './v1.js';
+import { parseErrorCode } from './v1-parse.js';
 
 /** Metadata and consumer control answers: a topic list of thousands of names fits many times over. */
 const METADATA_ANSWER_MAX_BYTES = 4 * 1024 * 1024;

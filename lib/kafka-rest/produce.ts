@@ -9,7 +9,7 @@ import { runWithRetries, type Sender } from './exchange.js';
 import type { KafkaRestDialect } from './flavors.js';
 import { toStatusVerdict } from './retry.js';
 import type { CallOptions, KafkaRestStats, ProduceRecord, ProduceResult } from './types.js';
-import { parseErrorCode } from './v1.js';
+import { parseErrorCode } from './v1-parse.js';
 import type { ProduceWire, RecordReport } from './wire.js';
 
 /**

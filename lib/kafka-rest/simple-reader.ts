@@ -3,7 +3,8 @@ import { isAnswerTooLargeError } from '../http/errors.js';
 import { type Exchange, FETCH_ANSWER, type Reader, type ReaderDeps, withAuthHeaders } from './calls.js';
 import { OffsetOutOfRangeError } from './errors.js';
 import type { CallOptions, FetchedRecord, LogBounds } from './types.js';
-import { messagesPath, parseErrorMessage, parseFetchRecords, V1_MEDIA } from './v1.js';
+import { messagesPath, V1_MEDIA } from './v1.js';
+import { parseErrorMessage, parseFetchRecords } from './v1-parse.js';
 import { partitionRecordsPath, V2_MEDIA } from './v2.js';
 
 /** The highest offset a probe may ask for: JSON numbers stay exact up to here. */

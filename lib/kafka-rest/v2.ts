@@ -1,6 +1,7 @@
 import type { KafkaRestFlavor } from './flavors.js';
 import type { LogBounds } from './types.js';
-import { createBinaryWire, isOffset } from './v1.js';
+import { createBinaryWire } from './v1.js';
+import { isOffset } from './v1-parse.js';
 import type { WireFormat, WireSettings } from './wire.js';
 
 /**

@@ -1,6 +1,6 @@
 import { REQUEST_SIZE } from './request-size.js';
 import type { ProduceRecord } from './types.js';
-import { isOffset } from './v1.js';
+import { isOffset } from './v1-parse.js';
 import { type RecordReport, toBase64, type WireFormat, type WireSettings } from './wire.js';
 
 /**
