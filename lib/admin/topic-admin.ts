@@ -5,7 +5,13 @@ import { parseRetryAfterMs } from '../http/retry.js';
 import { createUndiciTransport } from '../http/transport.js';
 import type { AuthProvider } from '../kafka-rest/auth.js';
 import { withAuthHeaders } from '../kafka-rest/calls.js';
-import { createSender, runWithRetries, type Sender, type Step } from '../kafka-rest/exchange.js';
+import {
+  createSender,
+  retryOrThrow,
+  runWithRetries,
+  type Sender,
+  type Step,
+} from '../kafka-rest/exchange.js';
 import { toStatusVerdict } from '../kafka-rest/retry.js';
 import type { CallOptions, KafkaRest, PartitionInfo } from '../kafka-rest/types.js';
 import {
@@ -177,13 +183,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
     let error: AppError | undefined;
     const retry = (failure: AppError, retryAfterMs?: number): Step<AdminReply> => {
       error = failure;
-      return {
-        kind: 'retry',
-        retryAfterMs,
-        giveUp: () => {
-          throw failure;
-        },
-      };
+      return retryOrThrow(failure, retryAfterMs);
     };
     return runWithRetries<AdminReply>(call, {
       now,

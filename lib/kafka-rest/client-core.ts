@@ -7,7 +7,7 @@ import { createAnswerErrors } from './answers.js';
 import { type CallSpec, type Exchange, type ReaderFactory, withAuthHeaders } from './calls.js';
 import { checkNonNegative, checkTopic } from './checks.js';
 import { DIALECTS } from './dialects.js';
-import { createSender, runWithRetries, type Step } from './exchange.js';
+import { createSender, retryOrThrow, runWithRetries, type Step } from './exchange.js';
 import { intProblem, type KafkaRestOptions, parseOptions } from './options.js';
 import { createProduce } from './produce.js';
 import { toStatusVerdict } from './retry.js';
@@ -263,12 +263,3 @@ export const createKafkaRestClient = (
     stats: (): KafkaRestStats => ({ ...counters }),
   };
 };
-
-/** A failed attempt worth repeating: thrown as it is when no attempt is left. */
-const retryOrThrow = (error: AppError, retryAfterMs?: number): Step<never> => ({
-  kind: 'retry',
-  retryAfterMs,
-  giveUp: () => {
-    throw error;
-  },
-});

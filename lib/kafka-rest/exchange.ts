@@ -124,6 +124,15 @@ export interface RetryLoop<T> {
   onRetry(attemptNo: number, waitMs: number): void;
 }
 
+/** A failed attempt worth repeating: thrown as it is when no attempt is left. */
+export const retryOrThrow = (error: AppError, retryAfterMs?: number): Step<never> => ({
+  kind: 'retry',
+  retryAfterMs,
+  giveUp: () => {
+    throw error;
+  },
+});
+
 /** Runs attempts until one settles, the credential is refused twice, or the attempts or deadline run out. */
 export const runWithRetries = async <T>(call: CallOptions, loop: RetryLoop<T>): Promise<T> => {
   let refreshed = false;
