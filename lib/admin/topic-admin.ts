@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { AppError, ERROR_CODES, isUpstreamError, UpstreamError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
+import { schemeProblem } from '../core/names.js';
 import { parseRetryAfterMs } from '../http/retry.js';
 import { createUndiciTransport } from '../http/transport.js';
 import type { AuthProvider } from '../kafka-rest/auth.js';
@@ -368,7 +369,7 @@ const toAdminUrl = (value: URL | string | undefined, allowHttp: boolean): URL | 
       retriable: false,
     });
   }
-  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && allowHttp)) {
+  if (schemeProblem(url, allowHttp) !== undefined) {
     throw new AppError(
       ERROR_CODES.CONFIG,
       `adminUrl must use https (got ${url.protocol}); plain http is for local development only (allowHttp)`,

@@ -1,4 +1,4 @@
-// Types for the two undici internals the client loads directly. `import 'undici'` evaluates every
+// Types for the two undici internals lib/http/request.ts loads directly. `import 'undici'` evaluates every
 // dispatcher, interceptor, mock and cache store (≈125 ms at cold start, design §8); Pool plus the
 // request API alone cost ≈45 ms. undici 7 has no `exports` map, so these paths resolve, and the version is
 // pinned exactly in package.json: re-check both paths when upgrading it.
