@@ -10,7 +10,7 @@ import {
   type KafkaRestIntOption,
   settingRange,
   V3_PATH_PREFIX,
-} from './kafka-rest/options.js';
+} from './kafka-rest/option-table.js';
 
 /**
  * The settings every function shares (the Kafka REST proxy, secrets, deadlines, logging), and the one way a

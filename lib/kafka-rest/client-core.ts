@@ -8,7 +8,8 @@ import { type CallSpec, type Exchange, type ReaderFactory, withAuthHeaders } fro
 import { checkNonNegative, checkTopic } from './checks.js';
 import { DIALECTS } from './dialects.js';
 import { createSender, retryOrThrow, runWithRetries, type Step } from './exchange.js';
-import { intProblem, type KafkaRestOptions, parseOptions } from './options.js';
+import { intProblem } from './option-table.js';
+import { type KafkaRestOptions, parseOptions } from './options.js';
 import { createProduce } from './produce.js';
 import { toStatusVerdict } from './retry.js';
 import type {
