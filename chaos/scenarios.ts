@@ -20,6 +20,12 @@ import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkp
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
+import {
+  createLazyIdempotencyStore,
+  DEFAULT_IN_PROGRESS_TTL_MS,
+  REPLAYED_HEADER,
+} from '../lib/ingest/webhook/idempotency/index.js';
+import { signGithub } from '../lib/ingest/webhook/verify/index.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
@@ -27,12 +33,6 @@ import type { KafkaRestClient, KafkaRestStats } from '../lib/kafka-rest/types.js
 import { literalSecret } from '../lib/secrets.js';
 import { createAwsClients, createDeadLetterQueue, createSink } from '../lib/sinks/index.js';
 import type { DeadLetterQueue, DeliveryOutcome, Sink } from '../lib/sinks/types.js';
-import {
-  createLazyIdempotencyStore,
-  DEFAULT_IN_PROGRESS_TTL_MS,
-  REPLAYED_HEADER,
-} from '../lib/webhook/idempotency/index.js';
-import { signGithub } from '../lib/webhook/verify/index.js';
 import { httpApiEvent, lambdaContext } from '../test/fixtures/api-gateway.js';
 import { eventBridgeEvent } from '../test/fixtures/eventbridge.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';

@@ -21,7 +21,7 @@ import { loadDrainConfig } from '../lib/drain/config.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
 import type { Env } from '../lib/env-reader.js';
 import { loadEventsConfig, loadQueueConfig } from '../lib/ingest/config.js';
-import { loadWebhookConfig } from '../lib/webhook/config.js';
+import { loadWebhookConfig } from '../lib/ingest/webhook/config.js';
 import { toConsoleLine } from './console-lines.js';
 import { startHttpSink } from './http-sink.js';
 import { startKafkaRestServer } from './kafka-rest/server.js';

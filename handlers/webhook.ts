@@ -1,14 +1,14 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { createLog, describeError } from '../lib/core/log.js';
 import { lazyDeps } from '../lib/deps.js';
+import { loadWebhookConfig, type WebhookConfig } from '../lib/ingest/webhook/config.js';
+import { createLazyIdempotencyStore } from '../lib/ingest/webhook/idempotency/index.js';
+import { ingestWebhook, type WebhookDeps } from '../lib/ingest/webhook/ingest.js';
+import { toErrorResponse } from '../lib/ingest/webhook/respond.js';
 import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import { createIngestMetrics } from '../lib/metrics.js';
 import { createSecretsCacheFromConfig } from '../lib/secrets.js';
-import { loadWebhookConfig, type WebhookConfig } from '../lib/webhook/config.js';
-import { createLazyIdempotencyStore } from '../lib/webhook/idempotency/index.js';
-import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
-import { toErrorResponse } from '../lib/webhook/respond.js';
 
 /** API Gateway gives up on an integration after 30 s; answering later would be answering no one. */
 const API_GATEWAY_TIMEOUT_MS = 30_000;

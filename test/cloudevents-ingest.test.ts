@@ -6,7 +6,7 @@ import { createEventsDeps, makeHandler as makeEventsHandler } from '../handlers/
 import { createWebhookDeps, makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
-import { createIdempotencyStore } from '../lib/webhook/idempotency/store.js';
+import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { eventBridgeEvent } from './fixtures/eventbridge.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';

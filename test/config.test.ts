@@ -3,7 +3,7 @@ import { loadConfig } from '../lib/config.js';
 import { ConfigError, isAppError } from '../lib/core/errors.js';
 import { loadDrainConfig } from '../lib/drain/config.js';
 import { loadEventsConfig, loadQueueConfig } from '../lib/ingest/config.js';
-import { loadWebhookConfig } from '../lib/webhook/config.js';
+import { loadWebhookConfig } from '../lib/ingest/webhook/config.js';
 
 const BASE = {
   KAFKA_REST_URL: 'https://kafka-rest.example.com:443',

@@ -60,7 +60,7 @@ const STORES_SCRIPT = `
 import { createRequire } from 'node:module';
 const { createDynamoDb } = await import('./lib/aws/dynamodb.ts');
 const { createCheckpointStore } = await import('./lib/drain/checkpoint-store.ts');
-const { createLazyIdempotencyStore } = await import('./lib/webhook/idempotency/lazy.ts');
+const { createLazyIdempotencyStore } = await import('./lib/ingest/webhook/idempotency/lazy.ts');
 const { createSecretsCacheFromConfig } = await import('./lib/secrets.ts');
 const require = createRequire(import.meta.url);
 const sdkLoaded = () => Object.keys(require.cache).filter((p) => /@aws-sdk[\\\\/]client-/.test(p));

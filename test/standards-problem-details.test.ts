@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError, ERROR_CODES } from '../lib/core/errors.js';
-import { toErrorResponse, toProblemResponse } from '../lib/webhook/respond.js';
+import { toErrorResponse, toProblemResponse } from '../lib/ingest/webhook/respond.js';
 
 /** RFC 9110 section 15's reason phrases: what RFC 9457 asks `title` to be for `about:blank`. */
 const RFC_9110_PHRASES: Readonly<Record<number, string>> = {

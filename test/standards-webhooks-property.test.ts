@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { Webhook } from 'standardwebhooks';
 import Stripe from 'stripe';
 import { describe, expect, it } from 'vitest';
-import { verifyWebhook } from '../lib/webhook/verify/index.js';
+import { verifyWebhook } from '../lib/ingest/webhook/verify/index.js';
 
 /**
  * Differential properties: for deliveries a sender's own library signs (and copies altered on the way),

@@ -5,13 +5,13 @@ import type { StoredRecord } from '../dev/kafka-rest/types.js';
 import { createQueueDeps, makeHandler as makeQueueHandler } from '../handlers/queue.js';
 import { createWebhookDeps, makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
-import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import {
   fromAwsTraceHeader,
   parseTraceparent,
   parseTracestate,
   toTraceContext,
-} from '../lib/webhook/trace-context.js';
+} from '../lib/ingest/webhook/trace-context.js';
+import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from './fixtures/sqs.js';
 import { type DialectCase, LOCAL_CLUSTER_ID, PRODUCE_DIALECTS } from './helpers/kafka-rest.js';

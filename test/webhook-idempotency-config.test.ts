@@ -6,7 +6,7 @@ import {
   parseIdempotency,
   parseIdempotencySettings,
   resolveIdempotencyKey,
-} from '../lib/webhook/idempotency/index.js';
+} from '../lib/ingest/webhook/idempotency/index.js';
 
 const AT = 'WEBHOOK_ROUTES.stripe';
 

@@ -8,9 +8,9 @@ import {
   type IdempotencyConfig,
   type IdempotencyStore,
   withIdempotency,
-} from '../lib/webhook/idempotency/index.js';
-import { createIdempotencyStore } from '../lib/webhook/idempotency/store.js';
-import { toAcceptedResponse, toErrorResponse } from '../lib/webhook/respond.js';
+} from '../lib/ingest/webhook/idempotency/index.js';
+import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
+import { toAcceptedResponse, toErrorResponse } from '../lib/ingest/webhook/respond.js';
 import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from './helpers/dynalite.js';
 import { type KafkaRestFixture, startKafkaRestWithClient } from './helpers/kafka-rest.js';
 import { createMemoryLog } from './helpers/log.js';

@@ -13,9 +13,9 @@ import {
   runIdempotent,
   toPayloadHash,
   withIdempotency,
-} from '../lib/webhook/idempotency/index.js';
-import { createIdempotencyStore, toIdempotencyPk } from '../lib/webhook/idempotency/store.js';
-import { toAcceptedResponse, toErrorResponse } from '../lib/webhook/respond.js';
+} from '../lib/ingest/webhook/idempotency/index.js';
+import { createIdempotencyStore, toIdempotencyPk } from '../lib/ingest/webhook/idempotency/store.js';
+import { toAcceptedResponse, toErrorResponse } from '../lib/ingest/webhook/respond.js';
 import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from './helpers/dynalite.js';
 import { type KafkaRestFixture, startKafkaRestWithClient } from './helpers/kafka-rest.js';
 import { createMemoryLog } from './helpers/log.js';

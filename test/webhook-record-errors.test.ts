@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadWebhookConfig } from '../lib/webhook/config.js';
-import { ingestWebhook, type WebhookDeps } from '../lib/webhook/ingest.js';
+import { loadWebhookConfig } from '../lib/ingest/webhook/config.js';
+import { ingestWebhook, type WebhookDeps } from '../lib/ingest/webhook/ingest.js';
 import { httpApiEvent } from './fixtures/api-gateway.js';
 import {
   type DialectCase,

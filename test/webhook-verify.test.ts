@@ -1,6 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ERROR_CODES, isAppError } from '../lib/core/errors.js';
-import { createSecretsCache, type SecretsCache } from '../lib/secrets.js';
 import {
   parseVerification,
   type SecretReader,
@@ -12,7 +11,8 @@ import {
   type Verification,
   type VerifyFailure,
   verifyWebhook,
-} from '../lib/webhook/verify/index.js';
+} from '../lib/ingest/webhook/verify/index.js';
+import { createSecretsCache, type SecretsCache } from '../lib/secrets.js';
 import { type LocalSecretsManager, startSecretsManager } from './helpers/secrets-manager.js';
 
 const NOW_SECONDS = 1_700_000_000;

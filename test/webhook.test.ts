@@ -3,10 +3,10 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
+import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
+import { signGithub } from '../lib/ingest/webhook/verify/index.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import { createSecretsCache, createSecretsManagerClient } from '../lib/secrets.js';
-import { createIdempotencyStore } from '../lib/webhook/idempotency/store.js';
-import { signGithub } from '../lib/webhook/verify/index.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';

@@ -6,9 +6,9 @@ import { createPool, requestWithin } from '../http/request.js';
 import { parseRetryAfterMs } from '../http/retry.js';
 import { readRedactedSnippet } from '../http/snippet.js';
 import { beforeDeadline } from '../http/timed-abort.js';
-import { readStructuredCloudEvent, toHttpCloudEvent } from '../webhook/cloudevents.js';
-import { parseTraceparent, parseTracestate } from '../webhook/trace-context.js';
-import { signStandardWebhook } from '../webhook/verify/sign.js';
+import { readStructuredCloudEvent, toHttpCloudEvent } from '../ingest/webhook/cloudevents.js';
+import { parseTraceparent, parseTracestate } from '../ingest/webhook/trace-context.js';
+import { signStandardWebhook } from '../ingest/webhook/verify/sign.js';
 import { type HttpSigningScheme, type HttpSinkConfig, SIGNING_WITHOUT_SCHEME } from './config.js';
 import { type OutgoingRequest, planBatches, toBatchRequest } from './http-sink-batch.js';
 import {

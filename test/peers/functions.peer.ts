@@ -6,8 +6,8 @@ import { createQueueDeps, makeHandler as makeQueueHandler } from '../../handlers
 import { createWebhookDeps, makeHandler as makeWebhookHandler } from '../../handlers/webhook.js';
 import { loadConfig } from '../../lib/config.js';
 import { createDrainDeps } from '../../lib/drain/deps.js';
+import { loadWebhookConfig } from '../../lib/ingest/webhook/config.js';
 import type { KafkaRestClient } from '../../lib/kafka-rest/types.js';
-import { loadWebhookConfig } from '../../lib/webhook/config.js';
 import { httpApiEvent, lambdaContext } from '../fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from '../fixtures/sqs.js';
 import { startFakeSqs } from '../helpers/aws-fakes.js';

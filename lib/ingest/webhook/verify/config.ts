@@ -1,5 +1,5 @@
-import type { SecretSource } from '../../config-core.js';
-import { checkInt, isPlainObject, unknownKeys } from '../../env-reader.js';
+import type { SecretSource } from '../../../config-core.js';
+import { checkInt, isPlainObject, unknownKeys } from '../../../env-reader.js';
 import { standardWebhooksKey } from './hmac.js';
 
 /** The verification schemes a webhook route can name under `"verify"`. */

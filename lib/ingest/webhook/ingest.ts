@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { describeError, type Log, toPayloadPreview } from '../core/log.js';
-import type { KafkaRest, ProduceResult } from '../kafka-rest/types.js';
-import type { IngestMetrics } from '../metrics.js';
+import { describeError, type Log, toPayloadPreview } from '../../core/log.js';
+import type { KafkaRest, ProduceResult } from '../../kafka-rest/types.js';
+import type { IngestMetrics } from '../../metrics.js';
 import type { WebhookRoute } from './config.js';
 import { toEnvelopedRecord } from './envelope.js';
 import { type IdempotencyStore, resolveIdempotencyKey, withIdempotency } from './idempotency/index.js';

@@ -1,5 +1,5 @@
-import { createDynamoDb } from '../../aws/dynamodb.js';
-import type { AwsCredentials } from '../../aws/sigv4.js';
+import { createDynamoDb } from '../../../aws/dynamodb.js';
+import type { AwsCredentials } from '../../../aws/sigv4.js';
 import { createIdempotencyStore, type IdempotencyStore } from './store.js';
 
 export interface LazyIdempotencyStoreSettings {

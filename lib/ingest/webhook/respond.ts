@@ -1,5 +1,5 @@
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { type AppError, type ErrorCode, isAppError, isUpstreamError } from '../core/errors.js';
+import { type AppError, type ErrorCode, isAppError, isUpstreamError } from '../../core/errors.js';
 
 /**
  * HTTP status for each error code a webhook can meet. The caller's mistakes are 4xx; a record the proxy

@@ -6,9 +6,9 @@ import {
   type GetItemOutput,
   type Item,
   toDynamoDb,
-} from '../../aws/dynamodb.js';
-import { AppError, ERROR_CODES, isAppError } from '../../core/errors.js';
-import { sendByDeadline, toDynamoError } from '../../dynamodb-errors.js';
+} from '../../../aws/dynamodb.js';
+import { AppError, ERROR_CODES, isAppError } from '../../../core/errors.js';
+import { sendByDeadline, toDynamoError } from '../../../dynamodb-errors.js';
 
 /** The answer a completed delivery gave, replayed to its duplicates. Only 202s are stored. */
 export interface StoredResponse {

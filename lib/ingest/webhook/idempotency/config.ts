@@ -1,4 +1,4 @@
-import { checkInt, type EnvReader, isPlainObject, unknownKeys } from '../../env-reader.js';
+import { checkInt, type EnvReader, isPlainObject, unknownKeys } from '../../../env-reader.js';
 
 /** Where a route finds the id that makes two deliveries "the same": `"from"` of its `"idempotency"`. */
 export const IDEMPOTENCY_SOURCES = {

@@ -1,5 +1,5 @@
-import { AppError, ERROR_CODES } from '../core/errors.js';
-import { isPlainObject } from '../env-reader.js';
+import { AppError, ERROR_CODES } from '../../core/errors.js';
+import { isPlainObject } from '../../env-reader.js';
 
 /** RFC 6901: empty (the whole document) or `/`-separated tokens where `~` is only `~0` or `~1`. */
 export const isJsonPointer = (pointer: string): boolean => /^(\/([^~]|~[01])*)*$/.test(pointer);

@@ -1,6 +1,6 @@
-import { AppError, ERROR_CODES } from '../core/errors.js';
-import { isPlainObject, unknownKeys } from '../env-reader.js';
-import type { ProduceHeader, ProduceRecord } from '../kafka-rest/types.js';
+import { AppError, ERROR_CODES } from '../../core/errors.js';
+import { isPlainObject, unknownKeys } from '../../env-reader.js';
+import type { ProduceHeader, ProduceRecord } from '../../kafka-rest/types.js';
 import { type CloudEventsMode, toCloudEventRecord } from './cloudevents.js';
 import { describeFound, parseHeaderOrPointer, readJsonPointer } from './json-pointer.js';
 import { headerValue } from './parse.js';

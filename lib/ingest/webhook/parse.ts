@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
-import { AppError, ERROR_CODES } from '../core/errors.js';
-import { decodeBase64Strict } from '../ingest/base64.js';
-import type { ProduceRecord } from '../kafka-rest/types.js';
+import { AppError, ERROR_CODES } from '../../core/errors.js';
+import type { ProduceRecord } from '../../kafka-rest/types.js';
+import { decodeBase64Strict } from '../base64.js';
 import type { KeySource, WebhookRoute } from './config.js';
 import { describeFound, readJsonPointer } from './json-pointer.js';
 

@@ -1,6 +1,6 @@
-import type { CoreConfig } from '../config-core.js';
-import { loadSections } from '../config-core.js';
-import { checkInt, type Env, type EnvReader, isPlainObject, unknownKeys } from '../env-reader.js';
+import type { CoreConfig } from '../../config-core.js';
+import { loadSections } from '../../config-core.js';
+import { checkInt, type Env, type EnvReader, isPlainObject, unknownKeys } from '../../env-reader.js';
 import { type Envelope, parseEnvelope } from './envelope.js';
 import {
   type IdempotencyConfig,

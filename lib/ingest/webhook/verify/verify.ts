@@ -1,5 +1,5 @@
-import type { SecretSource } from '../../config-core.js';
-import { AppError, ERROR_CODES } from '../../core/errors.js';
+import type { SecretSource } from '../../../config-core.js';
+import { AppError, ERROR_CODES } from '../../../core/errors.js';
 import type { Verification } from './config.js';
 import { constantTimeEqual, hmacSha256, standardWebhooksKey } from './hmac.js';
 

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { AppError, ERROR_CODES } from '../../core/errors.js';
-import type { Log } from '../../core/log.js';
-import type { ProduceRecord } from '../../kafka-rest/types.js';
+import { AppError, ERROR_CODES } from '../../../core/errors.js';
+import type { Log } from '../../../core/log.js';
+import type { ProduceRecord } from '../../../kafka-rest/types.js';
 import { describeFound, readJsonPointer } from '../json-pointer.js';
 import { toProblemResponse } from '../respond.js';
 import type { IdempotencyConfig } from './config.js';
