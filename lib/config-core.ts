@@ -11,19 +11,13 @@ import {
   settingRange,
   V3_PATH_PREFIX,
 } from './kafka-rest/option-table.js';
+import type { SecretSource } from './secrets/cache.js';
 
 /**
  * The settings every function shares (the Kafka REST proxy, secrets, deadlines, logging), and the one way a
  * function's settings are loaded: its own sections on top of these, so that a function's bundle carries the
  * parsers of its own settings only (`loadConfig` in ./config.ts parses every function's, for tools and tests).
  */
-
-/**
- * Where the credential for the Kafka REST proxy comes from. `secretId` names a Secrets Manager secret
- * (deployments); `value` is the literal credential (local runs only: it would otherwise sit in the
- * function's environment in clear).
- */
-export type SecretSource = { readonly secretId: string } | { readonly value: string };
 
 export type KafkaAuthConfig =
   | { readonly scheme: 'none' }

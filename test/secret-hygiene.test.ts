@@ -12,7 +12,7 @@ import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { createDrainDeps } from '../lib/drain/deps.js';
 import type { Env } from '../lib/env-reader.js';
 import { signGithub, signStandardWebhook, signStripe } from '../lib/ingest/webhook/verify/index.js';
-import { createExtensionSecretFetcher } from '../lib/secrets.js';
+import { createExtensionSecretFetcher } from '../lib/secrets/extension.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { records } from './fixtures/drain.js';
 import { eventBridgeEvent } from './fixtures/eventbridge.js';

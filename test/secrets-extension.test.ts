@@ -7,13 +7,10 @@ import { loadConfig } from '../lib/config.js';
 import { type AppError, isAppError } from '../lib/core/errors.js';
 import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
-import {
-  createExtensionSecretFetcher,
-  createSecretsCache,
-  createSecretsCacheFromConfig,
-  createSecretsManagerFetcher,
-  type SecretFetcher,
-} from '../lib/secrets.js';
+import { createSecretsCache, type SecretFetcher } from '../lib/secrets/cache.js';
+import { createExtensionSecretFetcher } from '../lib/secrets/extension.js';
+import { createSecretsManagerFetcher } from '../lib/secrets/secrets-manager.js';
+import { createSecretsCacheFromConfig } from '../lib/wiring/secrets.js';
 import { createMemoryLog } from './helpers/log.js';
 import { type LocalSecretsManager, startSecretsManager } from './helpers/secrets-manager.js';
 

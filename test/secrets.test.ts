@@ -3,14 +3,8 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import { isAppError } from '../lib/core/errors.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
-import {
-  createSecretsCache,
-  createSecretsManagerClient,
-  createSecretsManagerFetcher,
-  literalSecret,
-  type SecretsCache,
-  secretValue,
-} from '../lib/secrets.js';
+import { createSecretsCache, literalSecret, type SecretsCache, secretValue } from '../lib/secrets/cache.js';
+import { createSecretsManagerClient, createSecretsManagerFetcher } from '../lib/secrets/secrets-manager.js';
 import { type LocalSecretsManager, startSecretsManager, TEST_AWS } from './helpers/secrets-manager.js';
 
 const SECRET_ID = 'kafka-rest/api-key';

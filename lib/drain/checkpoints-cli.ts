@@ -5,7 +5,7 @@ import { createLog } from '../core/log.js';
 import { createEnvReader } from '../env-reader.js';
 import { createKafkaRestFromConfig } from '../kafka-rest/client.js';
 import type { KafkaRestClient } from '../kafka-rest/types.js';
-import { createSecretsCacheFromConfig } from '../secrets.js';
+import { createSecretsCacheFromConfig } from '../wiring/secrets.js';
 import { createCheckpointStore } from './checkpoint-store.js';
 import { runCheckpointsCommand } from './checkpoints-command.js';
 import { parseDrainsConfig } from './config.js';

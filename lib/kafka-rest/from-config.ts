@@ -1,12 +1,7 @@
 import type { CoreConfig } from '../config-core.js';
 import type { Log } from '../core/log.js';
-import {
-  createSecretsCacheFromConfig,
-  literalSecret,
-  type SecretsCache,
-  type SecretValue,
-  secretValue,
-} from '../secrets.js';
+import { literalSecret, type SecretsCache, type SecretValue, secretValue } from '../secrets/cache.js';
+import { createSecretsCacheFromConfig } from '../wiring/secrets.js';
 import { type AuthProvider, apiKeyAuth, basicAuth, bearerAuth, noAuth } from './auth.js';
 import type { KafkaRestOptions } from './options.js';
 
