@@ -15,7 +15,7 @@ import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { encodeProduceBodyBytes, encodeProduceRequestBody, V1_MEDIA } from '../lib/kafka-rest/v1.js';
-import { literalSecret } from '../lib/secrets.js';
+import { literalSecret } from '../lib/secrets/cache.js';
 import { writeChart } from './lib/charts.js';
 import { startKafkaRestProcess } from './lib/kafka-rest-process.js';
 import { runConcurrently } from './lib/load.js';

@@ -11,7 +11,7 @@ import { isOffsetOutOfRangeError, OffsetOutOfRangeError } from '../lib/kafka-res
 import type { KafkaRestFlavor } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestProducer } from '../lib/kafka-rest/producer.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
-import { createSecretsCache, literalSecret, secretValue } from '../lib/secrets.js';
+import { createSecretsCache, literalSecret, secretValue } from '../lib/secrets/cache.js';
 import {
   bytes,
   clientOptionsFor,

@@ -11,7 +11,7 @@ import {
 } from '../lib/kafka-rest/client.js';
 import { isOffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
-import { literalSecret } from '../lib/secrets.js';
+import { literalSecret } from '../lib/secrets/cache.js';
 import {
   bytes,
   type DialectCase,

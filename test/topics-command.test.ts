@@ -17,7 +17,7 @@ import { isAppError } from '../lib/core/errors.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
-import { literalSecret } from '../lib/secrets.js';
+import { literalSecret } from '../lib/secrets/cache.js';
 
 const KEY = 'topics-cli-key-0123456789abcdef';
 const ROOT = join(import.meta.dirname, '..');

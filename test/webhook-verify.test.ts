@@ -12,7 +12,7 @@ import {
   type VerifyFailure,
   verifyWebhook,
 } from '../lib/ingest/webhook/verify/index.js';
-import { createSecretsCache, type SecretsCache } from '../lib/secrets.js';
+import { createSecretsCache, type SecretsCache } from '../lib/secrets/cache.js';
 import { type LocalSecretsManager, startSecretsManager } from './helpers/secrets-manager.js';
 
 const NOW_SECONDS = 1_700_000_000;

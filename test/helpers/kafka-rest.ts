@@ -9,7 +9,7 @@ import { createKafkaRest, type KafkaRestOptions } from '../../lib/kafka-rest/cli
 import type { KafkaRestDialect, KafkaRestFlavor } from '../../lib/kafka-rest/flavors.js';
 import type { KafkaRestClient, ProduceFailure, ProduceResult } from '../../lib/kafka-rest/types.js';
 import { splitJsonObjects } from '../../lib/kafka-rest/v3.js';
-import { literalSecret } from '../../lib/secrets.js';
+import { literalSecret } from '../../lib/secrets/cache.js';
 import { createMemoryLog } from './log.js';
 
 export interface KafkaRestFixture {
