@@ -19,9 +19,9 @@ import { loadConfig } from '../lib/config.js';
 import type { Log } from '../lib/core/log.js';
 import { planProduceRequests, toProduceLimits } from '../lib/ingest/plan.js';
 import { parseSqsEvent } from '../lib/ingest/sqs.js';
-import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { encodeProduceBody, V1_MEDIA } from '../lib/kafka-rest/v1.js';
+import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';
 import { lambdaContext } from '../test/fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
 

@@ -28,11 +28,11 @@ import {
 import { signGithub } from '../lib/ingest/webhook/verify/index.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
-import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import type { KafkaRestClient, KafkaRestStats } from '../lib/kafka-rest/types.js';
 import { literalSecret } from '../lib/secrets/cache.js';
 import { createAwsClients, createDeadLetterQueue, createSink } from '../lib/sinks/index.js';
 import type { DeadLetterQueue, DeliveryOutcome, Sink } from '../lib/sinks/types.js';
+import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';
 import { httpApiEvent, lambdaContext } from '../test/fixtures/api-gateway.js';
 import { eventBridgeEvent } from '../test/fixtures/eventbridge.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';

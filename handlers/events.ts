@@ -9,8 +9,8 @@ import {
 import { type AnyEventBridgeEvent, type EventsDeps, ingestEvent } from '../lib/ingest/events.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
-import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import { createIngestMetrics } from '../lib/metrics.js';
+import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';
 
 export interface EventsHandlerDeps extends EventsDeps {
   readonly deadlineMarginMs: number;

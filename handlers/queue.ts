@@ -6,8 +6,8 @@ import { toProduceLimits } from '../lib/ingest/plan.js';
 import { ingestQueueBatch, type QueueDeps } from '../lib/ingest/queue.js';
 import { toBatchResponse } from '../lib/ingest/sqs.js';
 import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
-import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import { createIngestMetrics } from '../lib/metrics.js';
+import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';
 
 export interface QueueHandlerDeps extends QueueDeps {
   readonly deadlineMarginMs: number;

@@ -5,8 +5,8 @@ import { type Fault, type KafkaRestServer, startKafkaRestServer } from '../dev/k
 import { makeHandler, type QueueHandlerDeps } from '../handlers/queue.js';
 import { type Config, loadConfig } from '../lib/config.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
-import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
+import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';
 import { lambdaContext } from './fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from './fixtures/sqs.js';
 import { type DialectCase, LOCAL_CLUSTER_ID, PRODUCE_DIALECTS } from './helpers/kafka-rest.js';

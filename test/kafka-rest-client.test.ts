@@ -6,12 +6,13 @@ import type { Fault } from '../dev/kafka-rest/server.js';
 import { loadConfig } from '../lib/config.js';
 import { isAppError, isUpstreamError, type UpstreamError } from '../lib/core/errors.js';
 import { apiKeyAuth, basicAuth, bearerAuth, noAuth } from '../lib/kafka-rest/auth.js';
-import { createKafkaRest, createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
+import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import { isOffsetOutOfRangeError, OffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';
 import type { KafkaRestFlavor } from '../lib/kafka-rest/flavors.js';
 import { createKafkaRestProducer } from '../lib/kafka-rest/producer.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { createSecretsCache, literalSecret, secretValue } from '../lib/secrets/cache.js';
+import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
 import {
   bytes,
   clientOptionsFor,
@@ -1481,7 +1482,7 @@ describe('createKafkaRestFromConfig', () => {
     const script = `
       import { createRequire } from 'node:module';
       import { loadConfig } from './lib/config.js';
-      import { createKafkaRestFromConfig } from './lib/kafka-rest/client.js';
+      import { createKafkaRestFromConfig } from './lib/wiring/kafka-rest-reader.js';
       const base = { KAFKA_REST_URL: 'http://127.0.0.1:9', KAFKA_REST_ALLOW_HTTP: 'true', KAFKA_REST_MAX_ATTEMPTS: '1',
         SECRETS_MANAGER_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1' };
       const isLoaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('client-secrets-manager'));

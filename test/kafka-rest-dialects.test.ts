@@ -4,14 +4,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../lib/config.js';
 import { isAppError, type UpstreamError } from '../lib/core/errors.js';
 import { basicAuth, noAuth } from '../lib/kafka-rest/auth.js';
-import {
-  createKafkaRest,
-  createKafkaRestFromConfig,
-  type KafkaRestOptions,
-} from '../lib/kafka-rest/client.js';
+import { createKafkaRest, type KafkaRestOptions } from '../lib/kafka-rest/client.js';
 import { isOffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { literalSecret } from '../lib/secrets/cache.js';
+import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
 import {
   bytes,
   type DialectCase,

@@ -5,11 +5,11 @@ import { type LocalSecretsExtension, startSecretsExtension } from '../bench/lib/
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { loadConfig } from '../lib/config.js';
 import { type AppError, isAppError } from '../lib/core/errors.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createSecretsCache, type SecretFetcher } from '../lib/secrets/cache.js';
 import { createExtensionSecretFetcher } from '../lib/secrets/extension.js';
 import { createSecretsManagerFetcher } from '../lib/secrets/secrets-manager.js';
+import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from '../lib/wiring/secrets.js';
 import { createMemoryLog } from './helpers/log.js';
 import { type LocalSecretsManager, startSecretsManager } from './helpers/secrets-manager.js';

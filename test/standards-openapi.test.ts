@@ -6,7 +6,7 @@ import { loadConfig } from '../lib/config.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
 import { toPayloadHash } from '../lib/ingest/webhook/idempotency/index.js';
 import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
+import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';

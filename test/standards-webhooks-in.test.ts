@@ -7,9 +7,9 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { signGithub, signStandardWebhook, signStripe } from '../lib/ingest/webhook/verify/index.js';
-import { createKafkaRestFromConfig } from '../lib/kafka-rest/client.js';
 import { createSecretsCache } from '../lib/secrets/cache.js';
 import { createSecretsManagerClient } from '../lib/secrets/secrets-manager.js';
+import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { createMemoryLog } from './helpers/log.js';
 import { type LocalSecretsManager, startSecretsManager, TEST_AWS } from './helpers/secrets-manager.js';

@@ -1,8 +1,8 @@
 import type { Config } from '../config.js';
 import type { Log } from '../core/log.js';
-import { createKafkaRestFromConfig } from '../kafka-rest/client.js';
-import { toAuthProvider } from '../kafka-rest/from-config.js';
 import type { SecretsCache } from '../secrets/cache.js';
+import { toAuthProvider } from '../wiring/kafka-rest.js';
+import { createKafkaRestFromConfig } from '../wiring/kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from '../wiring/secrets.js';
 import type { AdminConfig } from './config.js';
 import { createTopicAdmin } from './topic-admin.js';

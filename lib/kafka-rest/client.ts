@@ -1,6 +1,4 @@
-import type { CoreConfig } from '../config-core.js';
 import { createKafkaRestClient } from './client-core.js';
-import { type KafkaRestFromConfigOptions, kafkaRestOptionsFromConfig } from './from-config.js';
 import type { KafkaRestOptions } from './options.js';
 import { createReader } from './readers.js';
 import type { KafkaRestClient } from './types.js';
@@ -14,12 +12,3 @@ export type { KafkaRestOptions } from './options.js';
  */
 export const createKafkaRest = (options: KafkaRestOptions): KafkaRestClient =>
   createKafkaRestClient(options, createReader);
-
-/**
- * `createKafkaRest` with every option from the settings (`kafkaRestOptionsFromConfig`). Throws
- * `ConfigError` (`ERR_CONFIG`) if the settings are inconsistent (already checked by the settings loader).
- */
-export const createKafkaRestFromConfig = (
-  config: CoreConfig,
-  options: KafkaRestFromConfigOptions = {},
-): KafkaRestClient => createKafkaRest(kafkaRestOptionsFromConfig(config, options));

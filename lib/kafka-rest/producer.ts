@@ -1,7 +1,5 @@
-import type { CoreConfig } from '../config-core.js';
 import { refusingReader } from './calls.js';
 import { createKafkaRestClient } from './client-core.js';
-import { type KafkaRestFromConfigOptions, kafkaRestOptionsFromConfig } from './from-config.js';
 import type { KafkaRestOptions } from './options.js';
 import type { KafkaRestClient } from './types.js';
 
@@ -16,9 +14,3 @@ const PRODUCE_ONLY = refusingReader(
  */
 export const createKafkaRestProducer = (options: KafkaRestOptions): KafkaRestClient =>
   createKafkaRestClient(options, () => PRODUCE_ONLY);
-
-/** `createKafkaRestProducer` with every option from the settings (`kafkaRestOptionsFromConfig`). */
-export const createKafkaRestProducerFromConfig = (
-  config: CoreConfig,
-  options: KafkaRestFromConfigOptions = {},
-): KafkaRestClient => createKafkaRestProducer(kafkaRestOptionsFromConfig(config, options));
