@@ -69,7 +69,7 @@ const worker = async (): Promise<void> => {
       import('../lib/kafka-rest/v1.js'),
       import('../test/fixtures/api-gateway.js'),
       import('../test/helpers/secrets-manager.js'),
-      import('../lib/ingest/webhook/verify/sign.js'),
+      import('../lib/formats/webhook-signature.js'),
     ]);
   const url = process.env.BENCH_KAFKA_REST_URL as string;
   const secrets = await sm.startSecretsManager({

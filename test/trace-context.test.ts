@@ -10,7 +10,7 @@ import {
   parseTraceparent,
   parseTracestate,
   toTraceContext,
-} from '../lib/ingest/webhook/trace-context.js';
+} from '../lib/formats/trace-context.js';
 import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from './fixtures/sqs.js';

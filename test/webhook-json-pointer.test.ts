@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../lib/core/errors.js';
-import { type JsonAtPointer, readJsonPointer } from '../lib/ingest/webhook/json-pointer.js';
-import { resolvePointer } from '../lib/ingest/webhook/parse.js';
+import type { JsonAtPointer } from '../lib/formats/json-pointer.js';
+import { readJsonPointer, resolvePointer } from '../lib/ingest/fields.js';
 
 /** Every pointer into `value` (RFC 6901 escaping), the document itself included. */
 const pointersOf = (value: unknown, at = ''): string[] => {

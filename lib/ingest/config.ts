@@ -1,6 +1,8 @@
 import { type CoreConfig, loadSections } from '../config-core.js';
 import { ConfigError } from '../core/errors.js';
+import { isTopicName, TOPIC_NAME_SHAPE } from '../core/names.js';
 import type { Env, EnvReader } from '../env-reader.js';
+import { isJsonPointer } from '../formats/json-pointer.js';
 
 /** Settings of the SQS ingestion function (design §1.2). */
 export interface QueueConfig {
@@ -31,12 +33,9 @@ export interface EventsConfig {
   readonly envelope: 'cloudevents' | undefined;
 }
 
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-const TOPIC_SHAPE = 'a Kafka topic name (1-249 of [a-zA-Z0-9._-])';
 // SQS: up to 256 characters of letters, digits, `_`, `-` and `.`.
 const ATTRIBUTE_NAME = /^[a-zA-Z0-9_.-]{1,256}$/;
 const ATTRIBUTE_SHAPE = 'an SQS message attribute name (1-256 of [a-zA-Z0-9_.-])';
-const JSON_POINTER = /^(\/([^~]|~[01])*)*$/;
 
 export const DEFAULT_QUEUE_CONCURRENCY = 4;
 export const DEFAULT_TOPIC_ATTRIBUTE = 'topic';
@@ -47,9 +46,9 @@ export const parseQueueConfig = (read: EnvReader): QueueConfig => {
   const topic = topicName(read, 'QUEUE_TOPIC');
   const allowedTopics = read.list('QUEUE_ALLOWED_TOPICS');
   for (const name of allowedTopics) {
-    if (!TOPIC_NAME.test(name)) {
+    if (!isTopicName(name)) {
       read.problems.push(
-        `QUEUE_ALLOWED_TOPICS must be a comma list of ${TOPIC_SHAPE}, got ${JSON.stringify(name)}`,
+        `QUEUE_ALLOWED_TOPICS must be a comma list of ${TOPIC_NAME_SHAPE}, got ${JSON.stringify(name)}`,
       );
     }
   }
@@ -68,7 +67,7 @@ export const parseEventsConfig = (read: EnvReader): EventsConfig => {
   const pointer = read.string('EVENTS_KEY_POINTER', DEFAULT_EVENTS_KEY_POINTER);
   let key: EventKeySource = { from: 'json-pointer', pointer: DEFAULT_EVENTS_KEY_POINTER };
   if (pointer === 'none') key = { from: 'none' };
-  else if (JSON_POINTER.test(pointer) && pointer !== '') key = { from: 'json-pointer', pointer };
+  else if (isJsonPointer(pointer) && pointer !== '') key = { from: 'json-pointer', pointer };
   else {
     read.problems.push(
       `EVENTS_KEY_POINTER must be a JSON pointer into the event (RFC 6901, e.g. /detail/orderId) or "none", got ${JSON.stringify(pointer)}`,
@@ -99,18 +98,15 @@ export const assertQueueConfigUsable = (config: QueueConfig): void => {
 /** Throws `ConfigError` (`ERR_CONFIG`) when `EVENTS_TOPIC` is unset: the events function needs it. */
 export const assertEventsConfigUsable = (config: EventsConfig): string => {
   if (config.topic === undefined) {
-    throw new ConfigError([`EVENTS_TOPIC is required for the events function: ${TOPIC_SHAPE}`]);
+    throw new ConfigError([`EVENTS_TOPIC is required for the events function: ${TOPIC_NAME_SHAPE}`]);
   }
   return config.topic;
 };
 
-/** True for a name Kafka accepts as a topic. */
-export const isTopicName = (name: string): boolean => TOPIC_NAME.test(name);
-
 const topicName = (read: EnvReader, key: string): string | undefined => {
   const value = read.string(key);
-  if (value === undefined || TOPIC_NAME.test(value)) return value;
-  read.problems.push(`${key} must be ${TOPIC_SHAPE}, got ${JSON.stringify(value)}`);
+  if (value === undefined || isTopicName(value)) return value;
+  read.problems.push(`${key} must be ${TOPIC_NAME_SHAPE}, got ${JSON.stringify(value)}`);
   return undefined;
 };
 

@@ -1,13 +1,13 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { AppError, ERROR_CODES, isAppError } from '../core/errors.js';
 import { describeError, type Log, toPayloadPreview } from '../core/log.js';
+import { toCloudEventRecord } from '../formats/cloudevents.js';
 import type { KafkaRest, ProduceRecord, ProduceResult } from '../kafka-rest/types.js';
 import type { IngestMetrics } from '../metrics.js';
 import type { EventKeySource } from './config.js';
+import { resolvePointer } from './fields.js';
 import { checkRecordFits } from './plan.js';
 import type { ItemAcknowledged, ProduceLimits } from './types.js';
-import { toCloudEventRecord } from './webhook/cloudevents.js';
-import { resolvePointer } from './webhook/parse.js';
 
 export interface EventsDeps {
   readonly kafka: KafkaRest;

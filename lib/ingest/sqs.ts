@@ -1,10 +1,10 @@
 import type { SQSBatchResponse, SQSEvent, SQSMessageAttribute, SQSRecord } from 'aws-lambda';
 import { AppError, ERROR_CODES } from '../core/errors.js';
+import { fromAwsTraceHeader } from '../formats/trace-context.js';
 import type { ProduceRecord } from '../kafka-rest/types.js';
 import { decodeBase64Strict } from './base64.js';
 import type { QueueConfig } from './config.js';
 import type { ItemOutcome, ParsedItem } from './types.js';
-import { fromAwsTraceHeader } from './webhook/trace-context.js';
 
 /** The queue settings that shape one message into one record. */
 export type SqsParseSettings = Pick<

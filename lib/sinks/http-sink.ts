@@ -2,13 +2,13 @@ import { createHmac } from 'node:crypto';
 import type { Pool as PoolType } from 'undici';
 import { AppError, ERROR_CODES, toAppError, UpstreamError } from '../core/errors.js';
 import { secretsOfHeaders } from '../core/redact.js';
+import { readStructuredCloudEvent, toHttpCloudEvent } from '../formats/cloudevents.js';
+import { parseTraceparent, parseTracestate } from '../formats/trace-context.js';
+import { signStandardWebhook } from '../formats/webhook-signature.js';
 import { createPool, requestWithin } from '../http/request.js';
 import { parseRetryAfterMs } from '../http/retry.js';
 import { readRedactedSnippet } from '../http/snippet.js';
 import { beforeDeadline } from '../http/timed-abort.js';
-import { readStructuredCloudEvent, toHttpCloudEvent } from '../ingest/webhook/cloudevents.js';
-import { parseTraceparent, parseTracestate } from '../ingest/webhook/trace-context.js';
-import { signStandardWebhook } from '../ingest/webhook/verify/sign.js';
 import { type HttpSigningScheme, type HttpSinkConfig, SIGNING_WITHOUT_SCHEME } from './config.js';
 import { type OutgoingRequest, planBatches, toBatchRequest } from './http-sink-batch.js';
 import {

@@ -1,6 +1,8 @@
 import type { CoreConfig } from '../../config-core.js';
 import { loadSections } from '../../config-core.js';
+import { isTopicName, TOPIC_NAME_SHAPE } from '../../core/names.js';
 import { checkInt, type Env, type EnvReader, isPlainObject, unknownKeys } from '../../env-reader.js';
+import { type HeaderOrPointer, parseHeaderOrPointer } from '../fields.js';
 import { type Envelope, parseEnvelope } from './envelope.js';
 import {
   type IdempotencyConfig,
@@ -8,13 +10,9 @@ import {
   parseIdempotency,
   parseIdempotencySettings,
 } from './idempotency/index.js';
-import { parseHeaderOrPointer } from './json-pointer.js';
 import { parseVerification, type Verification } from './verify/index.js';
 
-export type KeySource =
-  | { readonly from: 'none' }
-  | { readonly from: 'header'; readonly header: string }
-  | { readonly from: 'json-pointer'; readonly pointer: string };
+export type KeySource = { readonly from: 'none' } | HeaderOrPointer;
 
 export interface WebhookRoute {
   readonly name: string;
@@ -42,7 +40,6 @@ export type WebhookConfig = CoreConfig & WebhookSection;
 /** A Lambda payload is at most 6 MB; API Gateway at most 10 MB. The smaller one bounds a webhook body. */
 export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6_291_456;
 
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 const ROUTE_NAME = /^[a-zA-Z0-9._~-]{1,128}$/;
 
 /** `WEBHOOK_ROUTES` and the idempotency table the idempotent routes need. */
@@ -98,8 +95,8 @@ const parseRoutes = (read: EnvReader, maxRecordBytes: number): Map<string, Webho
       read.problems.push(`${at}.${key} is not a route setting (one of ${ROUTE_KEYS.join(', ')})`);
     }
     const topic = spec.topic;
-    if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) {
-      read.problems.push(`${at}.topic must be a Kafka topic name (1-249 of [a-zA-Z0-9._-])`);
+    if (!isTopicName(topic)) {
+      read.problems.push(`${at}.topic must be ${TOPIC_NAME_SHAPE}`);
     }
     const partition = spec.partition;
     if (partition !== undefined && checkInt(partition, { min: 0 })) {

@@ -1,16 +1,18 @@
 import { AppError, ERROR_CODES } from '../../core/errors.js';
 import { isPlainObject, unknownKeys } from '../../env-reader.js';
+import { type CloudEventsMode, toCloudEventRecord } from '../../formats/cloudevents.js';
+import type { TraceContext } from '../../formats/trace-context.js';
 import type { ProduceHeader, ProduceRecord } from '../../kafka-rest/types.js';
-import { type CloudEventsMode, toCloudEventRecord } from './cloudevents.js';
-import { describeFound, parseHeaderOrPointer, readJsonPointer } from './json-pointer.js';
-import { headerValue } from './parse.js';
-import type { TraceContext } from './trace-context.js';
+import {
+  describeFound,
+  type HeaderOrPointer,
+  headerValue,
+  parseHeaderOrPointer,
+  readJsonPointer,
+} from '../fields.js';
 
 /** Where a route's CloudEvents `type` comes from. */
-export type CloudEventTypeSource =
-  | { readonly from: 'fixed'; readonly value: string }
-  | { readonly from: 'header'; readonly header: string }
-  | { readonly from: 'json-pointer'; readonly pointer: string };
+export type CloudEventTypeSource = { readonly from: 'fixed'; readonly value: string } | HeaderOrPointer;
 
 /** A route's `"envelope"` when it has one: a CloudEvent around the body. */
 export interface Envelope {

@@ -1,13 +1,14 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { describeError, type Log, toPayloadPreview } from '../../core/log.js';
+import { type TraceContext, toTraceContext } from '../../formats/trace-context.js';
 import type { KafkaRest, ProduceResult } from '../../kafka-rest/types.js';
 import type { IngestMetrics } from '../../metrics.js';
+import { headerValue } from '../fields.js';
 import type { WebhookRoute } from './config.js';
 import { toEnvelopedRecord } from './envelope.js';
 import { type IdempotencyStore, resolveIdempotencyKey, withIdempotency } from './idempotency/index.js';
-import { headerValue, parseWebhookRequest, toRecord } from './parse.js';
+import { parseWebhookRequest, toRecord } from './parse.js';
 import { toAcceptedResponse, toErrorResponse } from './respond.js';
-import { type TraceContext, toTraceContext } from './trace-context.js';
 import { verifyWebhook } from './verify/index.js';
 
 export interface WebhookDeps {

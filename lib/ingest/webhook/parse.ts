@@ -2,8 +2,8 @@ import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { AppError, ERROR_CODES } from '../../core/errors.js';
 import type { ProduceRecord } from '../../kafka-rest/types.js';
 import { decodeBase64Strict } from '../base64.js';
+import { describeFound, headerValue, readJsonPointer } from '../fields.js';
 import type { KeySource, WebhookRoute } from './config.js';
-import { describeFound, readJsonPointer } from './json-pointer.js';
 
 /** A request matched to its route, with the exact body bytes, not yet verified. */
 export interface WebhookRequest {
@@ -95,32 +95,6 @@ const recordKey = (source: KeySource, headers: WebhookRequest['headers'], body: 
     case 'json-pointer':
       return Buffer.from(pointerKey(body, source.pointer), 'utf8');
   }
-};
-
-/** A header by its lower-case name: payload v2 lower-cases names, but Function URL tests and other senders may not. */
-export const headerValue = (headers: WebhookRequest['headers'], name: string): string | undefined => {
-  for (const [key, value] of Object.entries(headers)) {
-    if (key.toLowerCase() === name) return value;
-  }
-  return undefined;
-};
-
-/** RFC 6901 evaluation; `undefined` when the pointer names nothing in the document. */
-export const resolvePointer = (document: unknown, pointer: string): unknown => {
-  if (pointer === '') return document;
-  let current = document;
-  for (const raw of pointer.slice(1).split('/')) {
-    const token = raw.replaceAll('~1', '/').replaceAll('~0', '~');
-    if (Array.isArray(current)) {
-      if (!/^(0|[1-9]\d*)$/.test(token)) return undefined;
-      current = current[Number(token)];
-    } else if (typeof current === 'object' && current !== null && Object.hasOwn(current, token)) {
-      current = (current as Record<string, unknown>)[token];
-    } else {
-      return undefined;
-    }
-  }
-  return current;
 };
 
 const pointerKey = (body: Buffer, pointer: string): string => {

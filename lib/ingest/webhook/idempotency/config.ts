@@ -1,4 +1,6 @@
+import { isHeaderName } from '../../../core/names.js';
 import { checkInt, type EnvReader, isPlainObject, unknownKeys } from '../../../env-reader.js';
+import { isJsonPointer } from '../../../formats/json-pointer.js';
 
 /** Where a route finds the id that makes two deliveries "the same": `"from"` of its `"idempotency"`. */
 export const IDEMPOTENCY_SOURCES = {
@@ -52,9 +54,6 @@ const KEYS: Readonly<Record<IdempotencySource, readonly string[]>> = {
 };
 
 const SOURCES = Object.values(IDEMPOTENCY_SOURCES);
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-zA-Z-]+$/;
-// RFC 6901, but not the empty pointer: the whole document is a payload, not an id.
-const JSON_POINTER = /^(\/([^~]|~[01])*)+$/;
 
 const isSource = (value: unknown): value is IdempotencySource =>
   typeof value === 'string' && (SOURCES as readonly string[]).includes(value);
@@ -92,7 +91,7 @@ export const parseIdempotency = (
 
   if (from === 'header') {
     const header = value.header;
-    if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
+    if (!isHeaderName(header)) {
       problems.push(`${path}.header must be an HTTP header name: expected ${shape}`);
       return undefined;
     }
@@ -100,7 +99,8 @@ export const parseIdempotency = (
     return { from, header: header.toLowerCase(), windowSeconds: windowSeconds as number };
   }
   const pointer = value.pointer;
-  if (typeof pointer !== 'string' || !JSON_POINTER.test(pointer)) {
+  // RFC 6901, but not the empty pointer: the whole document is a payload, not an id.
+  if (typeof pointer !== 'string' || !isJsonPointer(pointer) || pointer === '') {
     problems.push(
       `${path}.pointer must be a JSON pointer (RFC 6901) to a field of the body, such as "/id": expected ${shape}`,
     );

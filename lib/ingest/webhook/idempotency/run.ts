@@ -3,7 +3,7 @@ import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { AppError, ERROR_CODES } from '../../../core/errors.js';
 import type { Log } from '../../../core/log.js';
 import type { ProduceRecord } from '../../../kafka-rest/types.js';
-import { describeFound, readJsonPointer } from '../json-pointer.js';
+import { describeFound, readJsonPointer } from '../../fields.js';
 import { toProblemResponse } from '../respond.js';
 import type { IdempotencyConfig } from './config.js';
 import type { IdempotencyStore, StoredResponse } from './store.js';

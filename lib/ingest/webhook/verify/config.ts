@@ -1,6 +1,7 @@
-import type { SecretSource } from '../../../config-core.js';
+import { isHeaderName } from '../../../core/names.js';
 import { checkInt, isPlainObject, unknownKeys } from '../../../env-reader.js';
-import { standardWebhooksKey } from './hmac.js';
+import { standardWebhooksKey } from '../../../formats/hmac.js';
+import type { SecretSource } from '../../../secrets/cache.js';
 
 /** The verification schemes a webhook route can name under `"verify"`. */
 export const VERIFICATION_SCHEMES = {
@@ -47,7 +48,6 @@ const KEYS: Readonly<Record<VerificationScheme, readonly string[]>> = {
 };
 
 const SCHEMES = Object.values(VERIFICATION_SCHEMES);
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-zA-Z-]+$/;
 /** Secrets Manager accepts a name or an ARN of at most 2048 characters. */
 const MAX_SECRET_ID_LENGTH = 2048;
 
@@ -96,7 +96,7 @@ export const parseVerification = (
     if (problem) problems.push(`${path}.toleranceSeconds must be ${problem} (seconds)`);
   }
   const header = value.header;
-  if (scheme === 'token' && (typeof header !== 'string' || !HEADER_NAME.test(header))) {
+  if (scheme === 'token' && !isHeaderName(header)) {
     problems.push(`${path}.header must be an HTTP header name: expected ${shape}`);
   }
   if (problems.length !== problemsBefore || secret === undefined) return undefined;

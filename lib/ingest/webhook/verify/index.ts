@@ -1,3 +1,4 @@
+export { signGithub, signStandardWebhook, signStripe } from '../../../formats/webhook-signature.js';
 export {
   DEFAULT_TOLERANCE_SECONDS,
   MAX_TOLERANCE_SECONDS,
@@ -6,7 +7,6 @@ export {
   type Verification,
   type VerificationScheme,
 } from './config.js';
-export { signGithub, signStandardWebhook, signStripe } from './sign.js';
 export {
   type SecretReader,
   VERIFY_FAILURES,

@@ -1,7 +1,7 @@
-import type { SecretSource } from '../../../config-core.js';
 import { AppError, ERROR_CODES } from '../../../core/errors.js';
+import { constantTimeEqual, hmacSha256, standardWebhooksKey } from '../../../formats/hmac.js';
+import type { SecretSource } from '../../../secrets/cache.js';
 import type { Verification } from './config.js';
-import { constantTimeEqual, hmacSha256, standardWebhooksKey } from './hmac.js';
 
 /**
  * Why a request was refused. The `ERR_UNAUTHORIZED` error's message is exactly one of these: enough for

@@ -1,30 +1,10 @@
-import { AppError, ERROR_CODES } from '../../core/errors.js';
-import { isPlainObject } from '../../env-reader.js';
+/**
+ * RFC 6901 JSON pointers over JSON text, without a parse that would round its numbers: the webhook reads
+ * keys and ids with them, the HTTP sink the data of a structured CloudEvent.
+ */
 
 /** RFC 6901: empty (the whole document) or `/`-separated tokens where `~` is only `~0` or `~1`. */
 export const isJsonPointer = (pointer: string): boolean => /^(\/([^~]|~[01])*)*$/.test(pointer);
-
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-zA-Z-]+$/;
-
-/**
- * A route setting that names where a value is read, `{"header": "<name>"}` (lower-cased, as payload v2
- * delivers names) or `{"jsonPointer": "/path"}`; undefined for anything else.
- */
-export const parseHeaderOrPointer = (
-  spec: unknown,
-):
-  | { readonly from: 'header'; readonly header: string }
-  | { readonly from: 'json-pointer'; readonly pointer: string }
-  | undefined => {
-  if (!isPlainObject(spec) || Object.keys(spec).length !== 1) return undefined;
-  if (typeof spec.header === 'string' && HEADER_NAME.test(spec.header)) {
-    return { from: 'header', header: spec.header.toLowerCase() };
-  }
-  if (typeof spec.jsonPointer === 'string' && isJsonPointer(spec.jsonPointer)) {
-    return { from: 'json-pointer', pointer: spec.jsonPointer };
-  }
-  return undefined;
-};
 
 /**
  * What an RFC 6901 pointer names in a JSON text. A number keeps its exact source text: `JSON.parse` rounds
@@ -37,38 +17,13 @@ export type JsonAtPointer =
   | { readonly type: 'boolean'; readonly value: boolean }
   | { readonly type: 'null' | 'object' | 'array' | 'nothing' };
 
-/**
- * The value at `pointer` in the JSON body. Throws `ERR_PAYLOAD_INVALID`, saying that the route reads
- * `purpose` from the body, when the body is not JSON.
- */
-export const readJsonPointer = (body: Buffer, pointer: string, purpose: string): JsonAtPointer => {
-  const text = body.toString('utf8');
-  try {
-    // Validation only: the scanner below walks a text known to be JSON, and agrees with JSON.parse on it
-    // (the last of duplicate names wins, as JSON.parse keeps it).
-    JSON.parse(text);
-  } catch {
-    throw new AppError(
-      ERROR_CODES.PAYLOAD_INVALID,
-      `request body is not valid JSON, and this route takes its ${purpose} from JSON pointer ${pointer}`,
-    );
-  }
-  return valueAt(text, pointer);
-};
-
-/** How a caller is told what was found instead of what it wanted. */
-export const describeFound = (found: JsonAtPointer): string => {
-  if (found.type === 'string') return found.value === '' ? 'an empty string' : 'a string';
-  if (found.type === 'nothing' || found.type === 'null') return found.type;
-  return found.type === 'array' || found.type === 'object' ? `an ${found.type}` : `a ${found.type}`;
-};
-
 const NOTHING: JsonAtPointer = { type: 'nothing' };
 const ARRAY_INDEX = /^(0|[1-9]\d*)$/;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 
-const valueAt = (text: string, pointer: string): JsonAtPointer => {
+/** What `pointer` names in `text`, which must be valid JSON. */
+export const valueAt = (text: string, pointer: string): JsonAtPointer => {
   const at = locate(text, pointer);
   return at < 0 ? NOTHING : describeValue(text, at);
 };

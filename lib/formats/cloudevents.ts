@@ -1,4 +1,4 @@
-import type { ProduceHeader, ProduceRecord } from '../../kafka-rest/types.js';
+import type { ProduceHeader, ProduceRecord } from '../kafka-rest/types.js';
 import { jsonTextAt } from './json-pointer.js';
 
 /**
