@@ -14,7 +14,7 @@
  */
 import { Pool } from 'undici';
 import { startKafkaRestServer } from '../dev/kafka-rest/index.js';
-import { makeHandler, type QueueHandlerDeps } from '../handlers/queue.js';
+import { makeHandler } from '../handlers/queue.js';
 import { loadConfig } from '../lib/config.js';
 import type { Log } from '../lib/core/log.js';
 import { planProduceRequests, toProduceLimits } from '../lib/ingest/plan.js';
@@ -22,6 +22,7 @@ import { parseSqsEvent } from '../lib/ingest/sqs.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { encodeProduceBody, V1_MEDIA } from '../lib/kafka-rest/v1.js';
 import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';
+import type { QueueHandlerDeps } from '../lib/wiring/queue.js';
 import { lambdaContext } from '../test/fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
 

@@ -61,10 +61,11 @@ interface WorkerResult {
 }
 
 const worker = async (): Promise<void> => {
-  const [{ Pool }, { createWebhookDeps, makeHandler }, { loadConfig }, { V1_MEDIA }, fixtures, sm, sign] =
+  const [{ Pool }, { makeHandler }, { createWebhookDeps }, { loadConfig }, { V1_MEDIA }, fixtures, sm, sign] =
     await Promise.all([
       import('undici'),
       import('../handlers/webhook.js'),
+      import('../lib/wiring/webhook.js'),
       import('../lib/config.js'),
       import('../lib/kafka-rest/v1.js'),
       import('../test/fixtures/api-gateway.js'),

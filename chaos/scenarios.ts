@@ -9,10 +9,10 @@ import {
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
 import { createPrng } from '../dev/kafka-rest/faults.js';
 import { type Fault, type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
-import { type DrainHandlerDeps, makeHandler as makeDrainHandler } from '../handlers/drain.js';
-import { type EventsHandlerDeps, makeHandler as makeEventsHandler } from '../handlers/events.js';
-import { makeHandler as makeQueueHandler, type QueueHandlerDeps } from '../handlers/queue.js';
-import { makeHandler as makeWebhookHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
+import { makeHandler as makeDrainHandler } from '../handlers/drain.js';
+import { makeHandler as makeEventsHandler } from '../handlers/events.js';
+import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
+import { makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { AppError, ERROR_CODES } from '../lib/core/errors.js';
 import type { Log } from '../lib/core/log.js';
@@ -32,7 +32,11 @@ import type { KafkaRestClient, KafkaRestStats } from '../lib/kafka-rest/types.js
 import { literalSecret } from '../lib/secrets/cache.js';
 import { createAwsClients, createDeadLetterQueue, createSink } from '../lib/sinks/index.js';
 import type { DeadLetterQueue, DeliveryOutcome, Sink } from '../lib/sinks/types.js';
+import type { DrainHandlerDeps } from '../lib/wiring/drain.js';
+import type { EventsHandlerDeps } from '../lib/wiring/events.js';
 import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';
+import type { QueueHandlerDeps } from '../lib/wiring/queue.js';
+import type { WebhookHandlerDeps } from '../lib/wiring/webhook.js';
 import { httpApiEvent, lambdaContext } from '../test/fixtures/api-gateway.js';
 import { eventBridgeEvent } from '../test/fixtures/eventbridge.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';

@@ -1,11 +1,9 @@
 import type { Context } from 'aws-lambda';
-import { lazyDeps } from '../lib/deps.js';
 import { loadDrainConfig } from '../lib/drain/config.js';
-import { createDrainDeps, type DrainHandlerDeps } from '../lib/drain/deps.js';
 import { parseDrainEvent } from '../lib/drain/event.js';
 import { type DrainRunReport, runDrains, toRunError } from '../lib/drain/run-drains.js';
-
-export type { DrainHandlerDeps };
+import { createDrainDeps, type DrainHandlerDeps } from '../lib/wiring/drain.js';
+import { lazyDeps } from '../lib/wiring/lazy-deps.js';
 
 /**
  * The scheduled drain: every configured drain, or the one drain (and partitions) the event names.

@@ -1,40 +1,8 @@
 import type { Context } from 'aws-lambda';
-import { createLog } from '../lib/core/log.js';
-import { lazyDeps } from '../lib/deps.js';
-import {
-  assertEventsConfigUsable,
-  type EventsFunctionConfig,
-  loadEventsConfig,
-} from '../lib/ingest/config.js';
-import { type AnyEventBridgeEvent, type EventsDeps, ingestEvent } from '../lib/ingest/events.js';
-import { toProduceLimits } from '../lib/ingest/plan.js';
-import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
-import { createIngestMetrics } from '../lib/metrics.js';
-import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';
-
-export interface EventsHandlerDeps extends EventsDeps {
-  readonly deadlineMarginMs: number;
-  readonly now: () => number;
-}
-
-/** Throws `ConfigError` (`ERR_CONFIG`) when `EVENTS_TOPIC` is unset. */
-export const createEventsDeps = (config: EventsFunctionConfig): EventsHandlerDeps => {
-  const topic = assertEventsConfigUsable(config.events);
-  const log = createLog(config.logLevel);
-  const kafka = createKafkaRestProducerFromConfig(config, { log });
-  return {
-    kafka,
-    log,
-    metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),
-    topic,
-    key: config.events.key,
-    limits: toProduceLimits(config.kafka),
-    recordHeaders: carriesRecordHeaders(config.kafka),
-    envelope: config.events.envelope,
-    deadlineMarginMs: config.deadlineMarginMs,
-    now: Date.now,
-  };
-};
+import { loadEventsConfig } from '../lib/ingest/config.js';
+import { type AnyEventBridgeEvent, ingestEvent } from '../lib/ingest/events.js';
+import { createEventsDeps, type EventsHandlerDeps } from '../lib/wiring/events.js';
+import { lazyDeps } from '../lib/wiring/lazy-deps.js';
 
 // A throw is the failure signal for an asynchronous invocation: Lambda retries the event, then hands it
 // to the function's on-failure destination. Returning would acknowledge an event that was never produced.

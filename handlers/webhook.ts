@@ -1,48 +1,13 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
-import { createLog, describeError } from '../lib/core/log.js';
-import { lazyDeps } from '../lib/deps.js';
-import { loadWebhookConfig, type WebhookConfig } from '../lib/ingest/webhook/config.js';
-import { createLazyIdempotencyStore } from '../lib/ingest/webhook/idempotency/index.js';
-import { ingestWebhook, type WebhookDeps } from '../lib/ingest/webhook/ingest.js';
+import { describeError } from '../lib/core/log.js';
+import { loadWebhookConfig } from '../lib/ingest/webhook/config.js';
+import { ingestWebhook } from '../lib/ingest/webhook/ingest.js';
 import { toErrorResponse } from '../lib/ingest/webhook/respond.js';
-import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
-import { createKafkaRestProducerFromConfig } from '../lib/kafka-rest/producer.js';
-import { createIngestMetrics } from '../lib/metrics.js';
-import { createSecretsCacheFromConfig } from '../lib/secrets.js';
+import { lazyDeps } from '../lib/wiring/lazy-deps.js';
+import { createWebhookDeps, type WebhookHandlerDeps } from '../lib/wiring/webhook.js';
 
 /** API Gateway gives up on an integration after 30 s; answering later would be answering no one. */
 const API_GATEWAY_TIMEOUT_MS = 30_000;
-
-export interface WebhookHandlerDeps extends WebhookDeps {
-  readonly deadlineMarginMs: number;
-}
-
-export const createWebhookDeps = (config: WebhookConfig): WebhookHandlerDeps => {
-  const log = createLog(config.logLevel);
-  // One cache for the proxy credential and the routes' signing secrets: one fetch per secret per TTL.
-  const secrets = createSecretsCacheFromConfig(config, { log });
-  const kafka = createKafkaRestProducerFromConfig(config, { log, secrets });
-  return {
-    kafka,
-    metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),
-    routes: config.webhook.routes,
-    secrets,
-    idempotency:
-      config.webhook.idempotency.tableName === undefined
-        ? undefined
-        : createLazyIdempotencyStore({
-            tableName: config.webhook.idempotency.tableName,
-            inProgressTtlMs: config.webhook.idempotency.inProgressTtlMs,
-            endpoint: config.webhook.idempotency.dynamodbEndpoint,
-            region: config.secrets.region,
-            now: Date.now,
-          }),
-    log,
-    recordHeaders: carriesRecordHeaders(config.kafka),
-    deadlineMarginMs: config.deadlineMarginMs,
-    now: Date.now,
-  };
-};
 
 /**
  * The request id a caller sees in an error body and every log line carries: API Gateway's, or Lambda's

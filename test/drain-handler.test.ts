@@ -2,12 +2,11 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
-import { type DrainHandlerDeps, makeHandler } from '../handlers/drain.js';
+import { makeHandler } from '../handlers/drain.js';
 import { loadConfig } from '../lib/config.js';
 import { isAppError } from '../lib/core/errors.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainConfig } from '../lib/drain/config.js';
-import { createDrainDeps } from '../lib/drain/deps.js';
 import { toDrainCounts } from '../lib/drain/metrics.js';
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
@@ -15,6 +14,7 @@ import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createAwsClients, createHttpSink } from '../lib/sinks/index.js';
 import type { Sink } from '../lib/sinks/types.js';
+import { createDrainDeps, type DrainHandlerDeps } from '../lib/wiring/drain.js';
 import {
   drainConfig,
   records,

@@ -5,7 +5,7 @@ import { makeHandler } from '../handlers/drain.js';
 import { loadConfig } from '../lib/config.js';
 import { isAppError } from '../lib/core/errors.js';
 import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
-import { createDrainDeps, type DrainHandlerDeps } from '../lib/drain/deps.js';
+import { createDrainDeps, type DrainHandlerDeps } from '../lib/wiring/drain.js';
 import { records, type ScriptedSink, startScriptedSink } from './fixtures/drain.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { captureOutput, type EmfLine, type JsonLine, type OutputCapture } from './helpers/log.js';

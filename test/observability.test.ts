@@ -1,12 +1,15 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
-import { createEventsDeps, makeHandler as makeEventsHandler } from '../handlers/events.js';
-import { createQueueDeps, makeHandler as makeQueueHandler } from '../handlers/queue.js';
-import { createWebhookDeps, makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
+import { makeHandler as makeEventsHandler } from '../handlers/events.js';
+import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
+import { makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { isAppError } from '../lib/core/errors.js';
 import { PAYLOAD_PREVIEW_BYTES } from '../lib/core/log.js';
 import type { Env } from '../lib/env-reader.js';
+import { createEventsDeps } from '../lib/wiring/events.js';
+import { createQueueDeps } from '../lib/wiring/queue.js';
+import { createWebhookDeps } from '../lib/wiring/webhook.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { eventBridgeEvent } from './fixtures/eventbridge.js';
 import { sqsEvent, sqsRecord } from './fixtures/sqs.js';

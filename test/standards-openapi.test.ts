@@ -1,12 +1,13 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
-import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
+import { makeHandler } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
 import { toPayloadHash } from '../lib/ingest/webhook/idempotency/index.js';
 import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
+import type { WebhookHandlerDeps } from '../lib/wiring/webhook.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';

@@ -2,8 +2,8 @@ import type { SQSRecord } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { StoredRecord } from '../dev/kafka-rest/types.js';
-import { createQueueDeps, makeHandler as makeQueueHandler } from '../handlers/queue.js';
-import { createWebhookDeps, makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
+import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
+import { makeHandler } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import {
   fromAwsTraceHeader,
@@ -12,6 +12,8 @@ import {
   toTraceContext,
 } from '../lib/formats/trace-context.js';
 import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
+import { createQueueDeps } from '../lib/wiring/queue.js';
+import { createWebhookDeps, type WebhookHandlerDeps } from '../lib/wiring/webhook.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from './fixtures/sqs.js';
 import { type DialectCase, LOCAL_CLUSTER_ID, PRODUCE_DIALECTS } from './helpers/kafka-rest.js';

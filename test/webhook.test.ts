@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
-import { makeHandler, type WebhookHandlerDeps } from '../handlers/webhook.js';
+import { makeHandler } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
 import { ensureTable } from '../lib/dynamodb-table.js';
 import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
@@ -8,6 +8,7 @@ import { signGithub } from '../lib/ingest/webhook/verify/index.js';
 import { createSecretsCache } from '../lib/secrets/cache.js';
 import { createSecretsManagerClient } from '../lib/secrets/secrets-manager.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
+import type { WebhookHandlerDeps } from '../lib/wiring/webhook.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { createMemoryLog } from './helpers/log.js';

@@ -1,0 +1,39 @@
+import { createLog } from '../core/log.js';
+import type { WebhookConfig } from '../ingest/webhook/config.js';
+import { createLazyIdempotencyStore } from '../ingest/webhook/idempotency/index.js';
+import type { WebhookDeps } from '../ingest/webhook/ingest.js';
+import { carriesRecordHeaders } from '../kafka-rest/flavors.js';
+import { createIngestMetrics } from '../metrics.js';
+import { createKafkaRestProducerFromConfig } from './kafka-rest.js';
+import { createSecretsCacheFromConfig } from './secrets.js';
+
+export interface WebhookHandlerDeps extends WebhookDeps {
+  readonly deadlineMarginMs: number;
+}
+
+export const createWebhookDeps = (config: WebhookConfig): WebhookHandlerDeps => {
+  const log = createLog(config.logLevel);
+  // One cache for the proxy credential and the routes' signing secrets: one fetch per secret per TTL.
+  const secrets = createSecretsCacheFromConfig(config, { log });
+  const kafka = createKafkaRestProducerFromConfig(config, { log, secrets });
+  return {
+    kafka,
+    metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),
+    routes: config.webhook.routes,
+    secrets,
+    idempotency:
+      config.webhook.idempotency.tableName === undefined
+        ? undefined
+        : createLazyIdempotencyStore({
+            tableName: config.webhook.idempotency.tableName,
+            inProgressTtlMs: config.webhook.idempotency.inProgressTtlMs,
+            endpoint: config.webhook.idempotency.dynamodbEndpoint,
+            region: config.secrets.region,
+            now: Date.now,
+          }),
+    log,
+    recordHeaders: carriesRecordHeaders(config.kafka),
+    deadlineMarginMs: config.deadlineMarginMs,
+    now: Date.now,
+  };
+};
