@@ -1,28 +1,22 @@
 import type { EventBridgeEvent } from 'aws-lambda';
 import { AppError, ERROR_CODES, isAppError } from '../core/errors.js';
-import { describeError, type Log, toPayloadPreview } from '../core/log.js';
+import { describeError, toPayloadPreview } from '../core/log.js';
 import { toCloudEventRecord } from '../formats/cloudevents.js';
-import type { KafkaRest, ProduceRecord, ProduceResult } from '../kafka-rest/types.js';
-import type { IngestMetrics } from '../metrics.js';
+import type { ProduceRecord } from '../kafka-rest/types.js';
 import type { EventKeySource } from './config.js';
 import { resolvePointer } from './fields.js';
 import { checkRecordFits } from './plan.js';
+import { produceOne, type SourceDeps } from './produce.js';
 import type { ItemAcknowledged, ProduceLimits } from './types.js';
 
-export interface EventsDeps {
-  readonly kafka: KafkaRest;
-  readonly log: Log;
+export interface EventsDeps extends Omit<SourceDeps, 'now'> {
   readonly topic: string;
   readonly key: EventKeySource;
   readonly limits: ProduceLimits;
-  /** Records produced/failed and produce latency; absent: not counted. */
-  readonly metrics?: IngestMetrics | undefined;
   /** Epoch ms, for the produce latency; defaults to `Date.now`. */
   readonly now?: () => number;
   /** `cloudevents`: each event becomes a CloudEvent (see {@link toEventCloudEvent}); absent: the event JSON as is. */
   readonly envelope?: 'cloudevents' | undefined;
-  /** Whether the proxy keeps record headers (`carriesRecordHeaders`): CloudEvents in binary mode then. */
-  readonly recordHeaders?: boolean | undefined;
 }
 
 export type AnyEventBridgeEvent = EventBridgeEvent<string, unknown>;
@@ -107,23 +101,11 @@ export const ingestEvent = async (
       deps.envelope === 'cloudevents' ? toEventCloudEvent(event, plain, deps.recordHeaders === true) : plain;
     const misfit = checkRecordFits(record, deps.limits);
     if (misfit) throw misfit;
-    const now = deps.now ?? Date.now;
-    const startedAt = now();
-    let results: ProduceResult[];
-    try {
-      results = await deps.kafka.produce(deps.topic, [record], { deadlineMs });
-    } finally {
-      deps.metrics?.produceLatency(deps.topic, now() - startedAt);
-    }
-    const [result] = results;
-    if (result === undefined) {
-      throw new AppError(
-        ERROR_CODES.UPSTREAM_PROTOCOL,
-        'the Kafka REST client returned no result for the event',
-      );
-    }
-    if (!result.ok) throw result.error;
-    deps.metrics?.record(deps.topic, true);
+    const result = await produceOne({ ...deps, now: deps.now ?? Date.now }, deps.topic, record, {
+      deadlineMs,
+      noResult: () =>
+        new AppError(ERROR_CODES.UPSTREAM_PROTOCOL, 'the Kafka REST client returned no result for the event'),
+    });
     deps.log.info('event produced', { ...context, partition: result.partition, offset: result.offset });
     if (deps.log.logsPayloads === true) {
       deps.log.debug('event record payload', {

@@ -1,6 +1,7 @@
 import { AppError, ERROR_CODES, toAppError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
-import type { KafkaRest, ProduceResult } from '../kafka-rest/types.js';
+import type { KafkaRest, ProduceRecord, ProduceResult, ProduceSuccess } from '../kafka-rest/types.js';
+import { type IngestMetrics, withProduceLatency } from '../metrics.js';
 import { checkRecordFits, type PlannedRequest, planProduceRequests } from './plan.js';
 import type { IngestItem, ItemOutcome, ParsedItem, ProduceLimits } from './types.js';
 
@@ -9,6 +10,37 @@ export interface IngestDeps {
   readonly log: Log;
   readonly now: () => number;
 }
+
+/** What every ingest source (webhook, SQS, EventBridge) is given besides its own settings. */
+export interface SourceDeps extends IngestDeps {
+  /** Records produced/failed and produce latency by topic (and the SQS source's failed messages); absent: not counted. */
+  readonly metrics?: IngestMetrics | undefined;
+  /**
+   * Whether the proxy keeps record headers (`carriesRecordHeaders`): then trace context travels as record
+   * headers and CloudEvents go in binary mode. Absent: false, the record is its key and value only.
+   */
+  readonly recordHeaders?: boolean | undefined;
+}
+
+/**
+ * The one record of a webhook request or an EventBridge event, produced and counted: where it was
+ * acknowledged, or a throw (the record's failure itself, or `noResult()` when the client answered for no
+ * record, which each source words its own way).
+ */
+export const produceOne = async (
+  deps: Pick<SourceDeps, 'kafka' | 'now' | 'metrics'>,
+  topic: string,
+  record: ProduceRecord,
+  options: { readonly deadlineMs: number; readonly noResult: () => Error },
+): Promise<ProduceSuccess> => {
+  const { metrics } = deps;
+  const kafka = metrics === undefined ? deps.kafka : withProduceLatency(deps.kafka, metrics, deps.now);
+  const [result] = await kafka.produce(topic, [record], { deadlineMs: options.deadlineMs });
+  if (result === undefined) throw options.noResult();
+  if (!result.ok) throw result.error;
+  metrics?.record(topic, true);
+  return result;
+};
 
 export interface ProduceItemsOptions {
   /** Absolute time (epoch ms, `deps.now` clock) by which every request must have settled. */

@@ -1,18 +1,14 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { CORRELATION_ID, type Log, toPayloadPreview } from '../core/log.js';
-import { type IngestMetrics, withProduceLatency } from '../metrics.js';
+import { withProduceLatency } from '../metrics.js';
 import type { QueueConfig } from './config.js';
-import { type IngestDeps, logOutcomes, type ProduceItemsSummary, produceItems } from './produce.js';
+import { logOutcomes, type ProduceItemsSummary, produceItems, type SourceDeps } from './produce.js';
 import { parseSqsEvent, traceparentOf } from './sqs.js';
 import type { ParsedItem, ProduceLimits } from './types.js';
 
-export interface QueueDeps extends IngestDeps {
+export interface QueueDeps extends SourceDeps {
   readonly queue: QueueConfig;
   readonly limits: ProduceLimits;
-  /** Records produced/failed and produce latency by topic, failed SQS messages; absent: not counted. */
-  readonly metrics?: IngestMetrics | undefined;
-  /** Whether the proxy keeps record headers, for the messages' trace context (see `SqsParseSettings`). */
-  readonly recordHeaders?: boolean | undefined;
 }
 
 /**

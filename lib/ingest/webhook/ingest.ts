@@ -1,9 +1,8 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { describeError, type Log, toPayloadPreview } from '../../core/log.js';
+import { describeError, toPayloadPreview } from '../../core/log.js';
 import { type TraceContext, toTraceContext } from '../../formats/trace-context.js';
-import type { KafkaRest, ProduceResult } from '../../kafka-rest/types.js';
-import type { IngestMetrics } from '../../metrics.js';
 import { headerValue } from '../fields.js';
+import { produceOne, type SourceDeps } from '../produce.js';
 import type { WebhookRoute } from './config.js';
 import { toEnvelopedRecord } from './envelope.js';
 import { type IdempotencyStore, resolveIdempotencyKey, withIdempotency } from './idempotency/index.js';
@@ -11,22 +10,12 @@ import { parseWebhookRequest, toRecord } from './parse.js';
 import { toAcceptedResponse, toErrorResponse } from './respond.js';
 import { verifyWebhook } from './verify/index.js';
 
-export interface WebhookDeps {
-  readonly kafka: KafkaRest;
+export interface WebhookDeps extends SourceDeps {
   readonly routes: ReadonlyMap<string, WebhookRoute>;
-  readonly log: Log;
   /** Signing secrets and tokens of the routes, by Secrets Manager id (cached); a read ends by `deadlineMs`. */
   readonly secrets: { get(secretId: string, options?: { readonly deadlineMs?: number }): Promise<string> };
-  readonly now: () => number;
   /** Remembers answered deliveries for routes with an idempotency source; undefined when none has one. */
   readonly idempotency?: IdempotencyStore | undefined;
-  /** Records produced/failed and produce latency, by topic; absent: not counted. */
-  readonly metrics?: IngestMetrics | undefined;
-  /**
-   * Whether the proxy keeps record headers (`carriesRecordHeaders`): then the trace context travels as
-   * headers and CloudEvents go in binary mode. Absent: false, the record is its key and value only.
-   */
-  readonly recordHeaders?: boolean | undefined;
 }
 
 /**
@@ -71,17 +60,10 @@ export const ingestWebhook = async (
     });
     const idempotency = { idempotency: deps.idempotency, log: deps.log, now: deps.now };
     return await withIdempotency(idempotency, { request, record, requestId, deadlineMs }, async () => {
-      const startedAt = deps.now();
-      let results: ProduceResult[];
-      try {
-        results = await deps.kafka.produce(route.topic, [produced], { deadlineMs });
-      } finally {
-        deps.metrics?.produceLatency(route.topic, deps.now() - startedAt);
-      }
-      const [result] = results;
-      if (result === undefined) throw new Error('the Kafka REST client returned no result for the record');
-      if (!result.ok) throw result.error;
-      deps.metrics?.record(route.topic, true);
+      const result = await produceOne(deps, route.topic, produced, {
+        deadlineMs,
+        noResult: () => new Error('the Kafka REST client returned no result for the record'),
+      });
       deps.log.info('webhook record produced', {
         requestId,
         route: route.name,
