@@ -1,3 +1,4 @@
+import { isPlainObject } from '../env-reader.js';
 import type { ProduceHeader, ProduceRecord } from '../kafka-rest/types.js';
 import { jsonTextAt } from './json-pointer.js';
 
@@ -115,15 +116,8 @@ export interface ReadCloudEvent {
 export const readStructuredCloudEvent = (value: Buffer | null): ReadCloudEvent | undefined => {
   if (value === null) return undefined;
   const text = value.toString('utf8');
-  let event: unknown;
-  try {
-    event = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) return undefined;
-  const fields = event as Record<string, unknown>;
-  if (fields.specversion !== CLOUDEVENTS_SPEC_VERSION) return undefined;
+  const fields = jsonObjectOf(text);
+  if (fields === undefined || fields.specversion !== CLOUDEVENTS_SPEC_VERSION) return undefined;
   if (!['id', 'source', 'type'].every((name) => typeof fields[name] === 'string' && fields[name] !== '')) {
     return undefined;
   }
@@ -139,6 +133,16 @@ export const readStructuredCloudEvent = (value: Buffer | null): ReadCloudEvent |
     data = Buffer.from(fields.data, 'utf8');
   } else if (fields.data !== undefined) data = Buffer.from(jsonTextAt(text, '/data') ?? 'null', 'utf8');
   return { attributes, data };
+};
+
+/** The JSON object `text` holds; undefined for anything else (not JSON, an array, a scalar). */
+const jsonObjectOf = (text: string): Record<string, unknown> | undefined => {
+  try {
+    const value: unknown = JSON.parse(text);
+    return isPlainObject(value) ? value : undefined;
+  } catch {
+    return undefined;
+  }
 };
 
 /**
