@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { runCheckpointsCommand } from '../cli/checkpoints-command.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
-import { runCheckpointsCommand } from '../lib/drain/checkpoints-command.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';

@@ -1,18 +1,18 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
-import type { KafkaRestServer } from '../dev/kafka-rest/server.js';
-import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
-import { loadAdminConfig } from '../lib/admin/config.js';
-import { createTopicAdmin } from '../lib/admin/topic-admin.js';
-import type { TopicAdmin } from '../lib/admin/topic-admin-types.js';
 import {
   formatDuration,
   parseTopicsArgs,
   runTopicsCommand,
   type TopicsCommand,
   toTable,
-} from '../lib/admin/topics-command.js';
+} from '../cli/topics-command.js';
+import type { KafkaRestServer } from '../dev/kafka-rest/server.js';
+import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
+import { loadAdminConfig } from '../lib/admin/config.js';
+import { createTopicAdmin } from '../lib/admin/topic-admin.js';
+import type { TopicAdmin } from '../lib/admin/topic-admin-types.js';
 import { isAppError } from '../lib/core/errors.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
@@ -282,10 +282,10 @@ interface CliResult {
   readonly stderr: string;
 }
 
-/** `npx tsx lib/admin/topics-cli.ts …` as an operator runs it, with only the given settings in its env. */
+/** `npx tsx cli/topics.ts …` as an operator runs it, with only the given settings in its env. */
 const runCli = (argv: readonly string[], env: Record<string, string>): Promise<CliResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['lib/admin/topics-cli.ts', ...argv], {
+    const child = spawn(TSX, ['cli/topics.ts', ...argv], {
       cwd: ROOT,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,12 +1,12 @@
+import type { AdminConfig } from '../admin/config.js';
+import { createTopicAdmin } from '../admin/topic-admin.js';
+import type { TopicAdmin } from '../admin/topic-admin-types.js';
 import type { Config } from '../config.js';
 import type { Log } from '../core/log.js';
 import type { SecretsCache } from '../secrets/cache.js';
-import { toAuthProvider } from '../wiring/kafka-rest.js';
-import { createKafkaRestFromConfig } from '../wiring/kafka-rest-reader.js';
-import { createSecretsCacheFromConfig } from '../wiring/secrets.js';
-import type { AdminConfig } from './config.js';
-import { createTopicAdmin } from './topic-admin.js';
-import type { TopicAdmin } from './topic-admin-types.js';
+import { toAuthProvider } from './kafka-rest.js';
+import { createKafkaRestFromConfig } from './kafka-rest-reader.js';
+import { createSecretsCacheFromConfig } from './secrets.js';
 
 export interface TopicAdminFromConfigOptions {
   readonly log?: Log;

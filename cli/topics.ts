@@ -1,8 +1,8 @@
-import { loadConfig } from '../config.js';
-import { isAppError } from '../core/errors.js';
-import { createEnvReader } from '../env-reader.js';
-import { parseAdminConfig } from './config.js';
-import { createTopicAdminFromConfig } from './from-config.js';
+import { parseAdminConfig } from '../lib/admin/config.js';
+import { loadConfig } from '../lib/config.js';
+import { isAppError } from '../lib/core/errors.js';
+import { createEnvReader } from '../lib/env-reader.js';
+import { createTopicAdminFromConfig } from '../lib/wiring/topic-admin.js';
 import { EXIT_CODES, parseTopicsArgs, runTopicsCommand, TOPICS_USAGE } from './topics-command.js';
 
 // Operator entry point (`npm run topics -- …`): like a handler, the one place here that reads process.env;

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
-import { isAppError } from '../core/errors.js';
-import { checkTopicName, TOPIC_LIMITS } from './admin-api.js';
-import type { TopicAdmin, TopicSummary } from './topic-admin-types.js';
+import { checkTopicName, TOPIC_LIMITS } from '../lib/admin/admin-api.js';
+import type { TopicAdmin, TopicSummary } from '../lib/admin/topic-admin-types.js';
+import { isAppError } from '../lib/core/errors.js';
 
 export const TOPICS_USAGE = `Usage: npm run topics -- <command> [options]
 

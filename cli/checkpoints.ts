@@ -1,14 +1,14 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadSections } from '../config-core.js';
-import { ConfigError, isAppError } from '../core/errors.js';
-import { createLog } from '../core/log.js';
-import { createEnvReader } from '../env-reader.js';
-import type { KafkaRestClient } from '../kafka-rest/types.js';
-import { createKafkaRestFromConfig } from '../wiring/kafka-rest-reader.js';
-import { createSecretsCacheFromConfig } from '../wiring/secrets.js';
-import { createCheckpointStore } from './checkpoint-store.js';
+import { loadSections } from '../lib/config-core.js';
+import { ConfigError, isAppError } from '../lib/core/errors.js';
+import { createLog } from '../lib/core/log.js';
+import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
+import { parseDrainsConfig } from '../lib/drain/config.js';
+import { createEnvReader } from '../lib/env-reader.js';
+import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
+import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
+import { createSecretsCacheFromConfig } from '../lib/wiring/secrets.js';
 import { runCheckpointsCommand } from './checkpoints-command.js';
-import { parseDrainsConfig } from './config.js';
 
 /**
  * The drain's own Kafka REST client, when its settings are here (`KAFKA_REST_URL` …), to check partitions

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
-import type { KafkaRestClient } from '../kafka-rest/types.js';
-import type { Checkpoint, PartitionKey } from './checkpoint.js';
-import type { CheckpointStore } from './checkpoint-store.js';
-import type { DrainConfig } from './config.js';
+import type { Checkpoint, PartitionKey } from '../lib/drain/checkpoint.js';
+import type { CheckpointStore } from '../lib/drain/checkpoint-store.js';
+import type { DrainConfig } from '../lib/drain/config.js';
+import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 
 export interface CheckpointsCommandDeps {
   /** The drain's own store: the operator goes through the same conditional writes as the drain. */
