@@ -1,6 +1,7 @@
 import { isHeaderName } from '../../../core/names.js';
 import { checkInt, type EnvReader, isPlainObject, unknownKeys } from '../../../env-reader.js';
 import { isJsonPointer } from '../../../formats/json-pointer.js';
+import { isOneOf } from '../route-settings.js';
 
 /** Where a route finds the id that makes two deliveries "the same": `"from"` of its `"idempotency"`. */
 export const IDEMPOTENCY_SOURCES = {
@@ -55,9 +56,6 @@ const KEYS: Readonly<Record<IdempotencySource, readonly string[]>> = {
 
 const SOURCES = Object.values(IDEMPOTENCY_SOURCES);
 
-const isSource = (value: unknown): value is IdempotencySource =>
-  typeof value === 'string' && (SOURCES as readonly string[]).includes(value);
-
 /**
  * Checks the optional `"idempotency"` object of the route at `at` (e.g. `WEBHOOK_ROUTES.stripe`). Absent
  * means the route does not deduplicate. Pushes one line per problem onto `problems`, each naming the path
@@ -70,7 +68,7 @@ export const parseIdempotency = (
 ): IdempotencyConfig | undefined => {
   if (value === undefined) return undefined;
   const path = `${at}.idempotency`;
-  if (!isPlainObject(value) || !isSource(value.from)) {
+  if (!isPlainObject(value) || !isOneOf(SOURCES, value.from)) {
     problems.push(
       `${path} must be an object whose "from" is one of ${SOURCES.join(' | ')}, e.g. ${SHAPES.header} or ${SHAPES['json-pointer']}`,
     );

@@ -2,6 +2,7 @@ import { isHeaderName } from '../../../core/names.js';
 import { checkInt, isPlainObject, unknownKeys } from '../../../env-reader.js';
 import { standardWebhooksKey } from '../../../formats/hmac.js';
 import type { SecretSource } from '../../../secrets/cache.js';
+import { isOneOf } from '../route-settings.js';
 
 /** The verification schemes a webhook route can name under `"verify"`. */
 export const VERIFICATION_SCHEMES = {
@@ -51,9 +52,6 @@ const SCHEMES = Object.values(VERIFICATION_SCHEMES);
 /** Secrets Manager accepts a name or an ARN of at most 2048 characters. */
 const MAX_SECRET_ID_LENGTH = 2048;
 
-const isScheme = (value: unknown): value is VerificationScheme =>
-  typeof value === 'string' && (SCHEMES as readonly string[]).includes(value);
-
 /**
  * Checks the `"verify"` object of the route at `at` (e.g. `WEBHOOK_ROUTES.github`). Pushes one line per
  * problem onto `problems`, each naming the path and the expected shape, and returns undefined when there
@@ -70,7 +68,7 @@ export const parseVerification = (
     problems.push(`${path} is required: name a scheme, or {"scheme":"none"} to accept unsigned requests`);
     return undefined;
   }
-  if (!isPlainObject(value) || !isScheme(value.scheme)) {
+  if (!isPlainObject(value) || !isOneOf(SCHEMES, value.scheme)) {
     problems.push(
       `${path} must be an object whose "scheme" is one of ${SCHEMES.join(' | ')}, e.g. ${SHAPES['standard-webhooks']} or ${SHAPES.none}`,
     );
