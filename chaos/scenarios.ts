@@ -6,6 +6,7 @@ import {
   type DynamoFaultProxy,
   startDynamoFaultProxy,
 } from '../dev/dynamodb-fault-proxy.js';
+import { ensureTable } from '../dev/dynamodb-table.js';
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
 import { createPrng } from '../dev/kafka-rest/faults.js';
 import { type Fault, type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
@@ -18,7 +19,6 @@ import { AppError, ERROR_CODES } from '../lib/core/errors.js';
 import type { Log } from '../lib/core/log.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
-import { ensureTable } from '../lib/dynamodb-table.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import {
   createLazyIdempotencyStore,

@@ -1,11 +1,11 @@
 import { CloudEvent, Kafka, ValidationError } from 'cloudevents';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable } from '../dev/dynamodb-table.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { StoredRecord } from '../dev/kafka-rest/types.js';
 import { makeHandler as makeEventsHandler } from '../handlers/events.js';
 import { makeHandler } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
-import { ensureTable } from '../lib/dynamodb-table.js';
 import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
 import { createEventsDeps } from '../lib/wiring/events.js';
 import { createWebhookDeps, type WebhookHandlerDeps } from '../lib/wiring/webhook.js';

@@ -1,9 +1,10 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { isAppError } from '../lib/core/errors.js';
+import { METRICS_NAMESPACE } from '../lib/core/metrics.js';
 import type { PartitionReport } from '../lib/drain/drain-partition.js';
 import { createDrainMetrics, toCheckpointAges, toDrainLags } from '../lib/drain/metrics.js';
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
-import { createIngestMetrics, METRICS_NAMESPACE, NO_TOPIC, withProduceLatency } from '../lib/metrics.js';
+import { createIngestMetrics, NO_TOPIC, withProduceLatency } from '../lib/ingest/metrics.js';
 import { bytes, deadlineIn, type KafkaRestFixture, startKafkaRestWithClient } from './helpers/kafka-rest.js';
 import { captureOutput, type EmfLine, type OutputCapture } from './helpers/log.js';
 

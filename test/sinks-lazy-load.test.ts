@@ -61,7 +61,7 @@ import { createRequire } from 'node:module';
 const { createDynamoDb } = await import('./lib/aws/dynamodb.ts');
 const { createCheckpointStore } = await import('./lib/drain/checkpoint-store.ts');
 const { createLazyIdempotencyStore } = await import('./lib/ingest/webhook/idempotency/lazy.ts');
-const { createSecretsCacheFromConfig } = await import('./lib/secrets.ts');
+const { createSecretsCacheFromConfig } = await import('./lib/wiring/secrets.ts');
 const require = createRequire(import.meta.url);
 const sdkLoaded = () => Object.keys(require.cache).filter((p) => /@aws-sdk[\\\\/]client-/.test(p));
 const { DYNAMO, TABLE, SECRETS } = process.env;

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2 } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ensureTable } from '../dev/dynamodb-table.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { makeHandler } from '../handlers/webhook.js';
 import { loadConfig } from '../lib/config.js';
-import { ensureTable } from '../lib/dynamodb-table.js';
 import { toPayloadHash } from '../lib/ingest/webhook/idempotency/index.js';
 import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';

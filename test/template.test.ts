@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageStack } from '../dev/package-stack.js';
+import { METRICS_NAMESPACE } from '../lib/core/metrics.js';
 import { CHECKPOINT_AGE_METRIC, DRAIN_METRICS, LAG_METRIC } from '../lib/drain/metrics.js';
-import { INGEST_METRICS, METRICS_NAMESPACE } from '../lib/metrics.js';
+import { INGEST_METRICS } from '../lib/ingest/metrics.js';
 import { readmeDeployCommand } from './helpers/readme-deploy.js';
 
 // Least privilege, proven on what CloudFormation would receive: the README's deploy command is packaged

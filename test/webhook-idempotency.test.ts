@@ -4,8 +4,8 @@ import { type AttributeValue, DynamoDBClient, GetItemCommand } from '@aws-sdk/cl
 import type { APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
+import { ensureTable } from '../dev/dynamodb-table.js';
 import { AppError, ERROR_CODES, isAppError, UpstreamError } from '../lib/core/errors.js';
-import { ensureTable } from '../lib/dynamodb-table.js';
 import {
   createLazyIdempotencyStore,
   type IdempotencyConfig,

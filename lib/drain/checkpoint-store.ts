@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DynamoDbSource, Item } from '../aws/dynamodb.js';
+import { toDynamoError } from '../aws/dynamodb-errors.js';
 import { AppError, ERROR_CODES, isAppError } from '../core/errors.js';
-import { toDynamoError } from '../dynamodb-errors.js';
 import {
   type Checkpoint,
   type CheckpointError,

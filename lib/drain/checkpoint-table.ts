@@ -6,8 +6,8 @@ import {
   toDynamoDb,
   type WriteItemOutput,
 } from '../aws/dynamodb.js';
+import { sendByDeadline, toDynamoError } from '../aws/dynamodb-errors.js';
 import { isAppError } from '../core/errors.js';
-import { sendByDeadline, toDynamoError } from '../dynamodb-errors.js';
 import type { PartitionKey } from './checkpoint.js';
 import { namesUsed, str, toItemKey } from './checkpoint-item.js';
 

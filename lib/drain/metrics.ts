@@ -1,7 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { Log } from '../core/log.js';
 import { describeError } from '../core/log.js';
-import { createPowertoolsMetrics } from '../metrics.js';
+import { createPowertoolsMetrics } from '../core/metrics.js';
 import type { PartitionReport } from './drain-partition.js';
 import { FAILED_OUTCOMES } from './partition-types.js';
 import type { DrainRunReport } from './run-drains.js';

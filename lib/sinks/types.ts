@@ -71,7 +71,7 @@ export interface DeadLetterQueue {
   send(letter: DeadLetter, options: { deadlineMs: number }): Promise<void>;
 }
 
-/** What a sink needs from the secrets cache of `lib/secrets.ts` (structural, so any cache fits). */
+/** What a sink needs from the secrets cache of `lib/secrets/cache.ts` (structural, so any cache fits). */
 export interface SecretReader {
   get(id: string): Promise<string>;
 }

@@ -1,9 +1,9 @@
 import { createLog } from '../core/log.js';
 import { assertEventsConfigUsable, type EventsFunctionConfig } from '../ingest/config.js';
 import type { EventsDeps } from '../ingest/events.js';
+import { createIngestMetrics } from '../ingest/metrics.js';
 import { toProduceLimits } from '../ingest/plan.js';
 import { carriesRecordHeaders } from '../kafka-rest/flavors.js';
-import { createIngestMetrics } from '../metrics.js';
 import { createKafkaRestProducerFromConfig } from './kafka-rest.js';
 
 export interface EventsHandlerDeps extends EventsDeps {

@@ -1,9 +1,9 @@
 import { createLog } from '../core/log.js';
 import { assertQueueConfigUsable, type QueueFunctionConfig } from '../ingest/config.js';
+import { createIngestMetrics } from '../ingest/metrics.js';
 import { toProduceLimits } from '../ingest/plan.js';
 import type { QueueDeps } from '../ingest/queue.js';
 import { carriesRecordHeaders } from '../kafka-rest/flavors.js';
-import { createIngestMetrics } from '../metrics.js';
 import { createKafkaRestProducerFromConfig } from './kafka-rest.js';
 
 export interface QueueHandlerDeps extends QueueDeps {

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { type DynamoFaultProxy, startDynamoFaultProxy } from '../../dev/dynamodb-fault-proxy.js';
-import { ensureTable } from '../../lib/dynamodb-table.js';
+import { ensureTable } from '../../dev/dynamodb-table.js';
 
 // dynalite ships no types; this is the one call we use.
 type CreateDynalite = (options: {

@@ -7,8 +7,8 @@ import {
   type Item,
   toDynamoDb,
 } from '../../../aws/dynamodb.js';
+import { sendByDeadline, toDynamoError } from '../../../aws/dynamodb-errors.js';
 import { AppError, ERROR_CODES, isAppError } from '../../../core/errors.js';
-import { sendByDeadline, toDynamoError } from '../../../dynamodb-errors.js';
 
 /** The answer a completed delivery gave, replayed to its duplicates. Only 202s are stored. */
 export interface StoredResponse {

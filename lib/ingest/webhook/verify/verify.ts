@@ -26,7 +26,7 @@ export interface VerifiableRequest {
   readonly body: Buffer;
 }
 
-/** Where Secrets Manager-held secrets are read, e.g. the `SecretsCache` of `lib/secrets.ts`. */
+/** Where Secrets Manager-held secrets are read, e.g. the `SecretsCache` of `lib/secrets/cache.ts`. */
 export interface SecretReader {
   get(secretId: string): Promise<string>;
 }

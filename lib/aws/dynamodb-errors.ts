@@ -1,4 +1,4 @@
-import { AppError, ERROR_CODES, UpstreamError } from './core/errors.js';
+import { AppError, ERROR_CODES, UpstreamError } from '../core/errors.js';
 
 /**
  * A failed DynamoDB call as a retriable `UpstreamError`: `ERR_UPSTREAM_STATUS` with the HTTP status when

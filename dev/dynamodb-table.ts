@@ -1,6 +1,6 @@
 import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { AppError, ERROR_CODES } from './core/errors.js';
-import { toDynamoError } from './dynamodb-errors.js';
+import { toDynamoError } from '../lib/aws/dynamodb-errors.js';
+import { AppError, ERROR_CODES } from '../lib/core/errors.js';
 
 /**
  * Creates a table keyed by the string `pk`, on demand (the shape of both the checkpoint and the

@@ -1,9 +1,7 @@
-import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
-import { describeError, type Log, SERVICE_NAME } from './core/log.js';
-import type { KafkaRest, KafkaRestStats } from './kafka-rest/types.js';
-
-/** Every metric of the bridge lives here; alarms in serverless.yml name it. */
-export const METRICS_NAMESPACE = 'KafkaRestBridge';
+import { MetricUnit } from '@aws-lambda-powertools/metrics';
+import { describeError, type Log } from '../core/log.js';
+import { createPowertoolsMetrics } from '../core/metrics.js';
+import type { KafkaRest, KafkaRestStats } from '../kafka-rest/types.js';
 
 /** Metric names of the ingest functions (webhook, queue, events), for the alarms in serverless.yml. */
 export const INGEST_METRICS = {
@@ -16,13 +14,6 @@ export const INGEST_METRICS = {
 
 /** The `topic` dimension of a record that named none (an SQS message): no Kafka topic name has parentheses. */
 export const NO_TOPIC = '(none)';
-
-/**
- * Powertools' EMF writer with the bridge's namespace and `service` default dimension. One per container
- * (built with the deps): it buffers until `publishStoredMetrics()`.
- */
-export const createPowertoolsMetrics = (namespace = METRICS_NAMESPACE): Metrics =>
-  new Metrics({ namespace, serviceName: SERVICE_NAME });
 
 /**
  * What the ingest functions count during one invocation; `flush` at the end of the handler (also when it
