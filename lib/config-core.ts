@@ -11,7 +11,7 @@ import {
   settingRange,
   V3_PATH_PREFIX,
 } from './kafka-rest/option-table.js';
-import type { SecretSource } from './secrets/cache.js';
+import type { SecretSource } from './secrets/types.js';
 
 /**
  * The settings every function shares (the Kafka REST proxy, secrets, deadlines, logging), and the one way a

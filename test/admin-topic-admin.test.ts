@@ -4,7 +4,8 @@ import { createTopicAdmin, type TopicAdminOptions } from '../lib/admin/topic-adm
 import type { TopicAdmin } from '../lib/admin/topic-admin-types.js';
 import { isAppError, isUpstreamError } from '../lib/core/errors.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
-import { literalSecret, type SecretValue } from '../lib/secrets/cache.js';
+import { literalSecret } from '../lib/secrets/cache.js';
+import type { SecretValue } from '../lib/secrets/types.js';
 import { type KafkaRestFixture, startKafkaRestWithClient } from './helpers/kafka-rest.js';
 
 // The topic admin against the local Kafka REST server, which serves both the v1 API and Message Hub's

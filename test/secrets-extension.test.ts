@@ -6,9 +6,10 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import { loadConfig } from '../lib/config.js';
 import { type AppError, isAppError } from '../lib/core/errors.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
-import { createSecretsCache, type SecretFetcher } from '../lib/secrets/cache.js';
+import { createSecretsCache } from '../lib/secrets/cache.js';
 import { createExtensionSecretFetcher } from '../lib/secrets/extension.js';
 import { createSecretsManagerFetcher } from '../lib/secrets/secrets-manager.js';
+import type { SecretFetcher } from '../lib/secrets/types.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from '../lib/wiring/secrets.js';
 import { createMemoryLog } from './helpers/log.js';

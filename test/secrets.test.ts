@@ -3,8 +3,9 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import { isAppError } from '../lib/core/errors.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
-import { createSecretsCache, literalSecret, type SecretsCache, secretValue } from '../lib/secrets/cache.js';
+import { createSecretsCache, literalSecret, secretValue } from '../lib/secrets/cache.js';
 import { createSecretsManagerClient, createSecretsManagerFetcher } from '../lib/secrets/secrets-manager.js';
+import type { SecretsCache } from '../lib/secrets/types.js';
 import { type LocalSecretsManager, startSecretsManager, TEST_AWS } from './helpers/secrets-manager.js';
 
 const SECRET_ID = 'kafka-rest/api-key';

@@ -12,7 +12,8 @@ import {
   type VerifyFailure,
   verifyWebhook,
 } from '../lib/ingest/webhook/verify/index.js';
-import { createSecretsCache, type SecretsCache } from '../lib/secrets/cache.js';
+import { createSecretsCache } from '../lib/secrets/cache.js';
+import type { SecretsCache } from '../lib/secrets/types.js';
 import { type LocalSecretsManager, startSecretsManager } from './helpers/secrets-manager.js';
 
 const NOW_SECONDS = 1_700_000_000;

@@ -1,7 +1,7 @@
 import { AppError, ERROR_CODES, toAppError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import type { KafkaRest, ProduceRecord, ProduceResult, ProduceSuccess } from '../kafka-rest/types.js';
-import { type IngestMetrics, withProduceLatency } from '../metrics.js';
+import { type IngestMetrics, withProduceLatency } from './metrics.js';
 import { checkRecordFits, type PlannedRequest, planProduceRequests } from './plan.js';
 import type { IngestItem, ItemOutcome, ParsedItem, ProduceLimits } from './types.js';
 

@@ -1,6 +1,6 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { CORRELATION_ID, type Log, toPayloadPreview } from '../core/log.js';
-import { withProduceLatency } from '../metrics.js';
+import { withProduceLatency } from './metrics.js';
 import type { QueueConfig } from './config.js';
 import { logOutcomes, type ProduceItemsSummary, produceItems, type SourceDeps } from './produce.js';
 import { parseSqsEvent, traceparentOf } from './sqs.js';

@@ -1,7 +1,7 @@
 import { AppError, ERROR_CODES } from '../core/errors.js';
-import type { SecretReadOptions, SecretValue } from '../secrets/cache.js';
+import type { SecretReadOptions, SecretValue } from '../secrets/types.js';
 
-export type { SecretValue } from '../secrets/cache.js';
+export type { SecretValue } from '../secrets/types.js';
 
 /**
  * Supplies the credential headers of every request to the proxy. `refresh()` is called once after a

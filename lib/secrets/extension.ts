@@ -2,8 +2,8 @@ import { request } from 'node:http';
 import { AppError, ERROR_CODES, isAppError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { redactedSnippet } from '../core/redact.js';
-import type { SecretFetcher } from './cache.js';
 import { noValue, secretValueOf } from './secrets-manager.js';
+import type { SecretFetcher } from './types.js';
 
 export interface ExtensionSecretFetcherOptions {
   /** The extension's port (`PARAMETERS_SECRETS_EXTENSION_HTTP_PORT`, 2773 by default). */

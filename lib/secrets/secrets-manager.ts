@@ -7,7 +7,7 @@ import {
 } from '../aws/json-client.js';
 import type { AwsCredentials } from '../aws/sigv4.js';
 import { AppError, ERROR_CODES, isAppError } from '../core/errors.js';
-import type { SecretFetcher } from './cache.js';
+import type { SecretFetcher } from './types.js';
 
 /** A Secrets Manager client (`createSecretsManagerClient`), or an AWS SDK client whose settings it uses. */
 export type SecretsManagerClientSource = AwsJsonClient | SdkClientLike;

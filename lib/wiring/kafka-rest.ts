@@ -4,7 +4,8 @@ import { type AuthProvider, apiKeyAuth, basicAuth, bearerAuth, noAuth } from '..
 import type { KafkaRestOptions } from '../kafka-rest/options.js';
 import { createKafkaRestProducer } from '../kafka-rest/producer.js';
 import type { KafkaRestClient } from '../kafka-rest/types.js';
-import { literalSecret, type SecretsCache, type SecretValue, secretValue } from '../secrets/cache.js';
+import { literalSecret, secretValue } from '../secrets/cache.js';
+import type { SecretsCache, SecretValue } from '../secrets/types.js';
 import { createSecretsCacheFromConfig } from './secrets.js';
 
 export interface KafkaRestFromConfigOptions {

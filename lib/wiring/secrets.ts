@@ -1,8 +1,9 @@
 import type { CoreConfig } from '../config-core.js';
 import type { Log } from '../core/log.js';
-import { createSecretsCache, type SecretsCache } from '../secrets/cache.js';
+import { createSecretsCache } from '../secrets/cache.js';
 import { createExtensionSecretFetcher } from '../secrets/extension.js';
 import { createSecretsManagerClient, createSecretsManagerFetcher } from '../secrets/secrets-manager.js';
+import type { SecretsCache } from '../secrets/types.js';
 
 export interface SecretsFromConfigOptions {
   /**

@@ -3,7 +3,7 @@ import { createTopicAdmin } from '../admin/topic-admin.js';
 import type { TopicAdmin } from '../admin/topic-admin-types.js';
 import type { Config } from '../config.js';
 import type { Log } from '../core/log.js';
-import type { SecretsCache } from '../secrets/cache.js';
+import type { SecretsCache } from '../secrets/types.js';
 import { toAuthProvider } from './kafka-rest.js';
 import { createKafkaRestFromConfig } from './kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from './secrets.js';

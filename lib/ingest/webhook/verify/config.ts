@@ -1,7 +1,7 @@
 import { isHeaderName } from '../../../core/names.js';
 import { checkInt, isPlainObject, unknownKeys } from '../../../env-reader.js';
 import { standardWebhooksKey } from '../../../formats/hmac.js';
-import type { SecretSource } from '../../../secrets/cache.js';
+import type { SecretSource } from '../../../secrets/types.js';
 import { isOneOf } from '../route-settings.js';
 
 /** The verification schemes a webhook route can name under `"verify"`. */

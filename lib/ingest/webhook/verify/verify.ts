@@ -1,6 +1,6 @@
 import { AppError, ERROR_CODES } from '../../../core/errors.js';
 import { constantTimeEqual, hmacSha256, standardWebhooksKey } from '../../../formats/hmac.js';
-import type { SecretSource } from '../../../secrets/cache.js';
+import type { SecretSource } from '../../../secrets/types.js';
 import type { Verification } from './config.js';
 
 /**
