@@ -14,26 +14,24 @@ import { makeHandler as makeDrainHandler } from '../handlers/drain.js';
 import { makeHandler as makeEventsHandler } from '../handlers/events.js';
 import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
 import { makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
+import { createAwsClients } from '../lib/aws/sdk-clients.js';
 import { loadConfig } from '../lib/config.js';
 import { AppError, ERROR_CODES } from '../lib/core/errors.js';
 import type { Log } from '../lib/core/log.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
-import {
-  createLazyIdempotencyStore,
-  DEFAULT_IN_PROGRESS_TTL_MS,
-  REPLAYED_HEADER,
-} from '../lib/ingest/webhook/idempotency/index.js';
+import { DEFAULT_IN_PROGRESS_TTL_MS, REPLAYED_HEADER } from '../lib/ingest/webhook/idempotency/index.js';
 import { signGithub } from '../lib/ingest/webhook/verify/index.js';
 import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient, KafkaRestStats } from '../lib/kafka-rest/types.js';
 import { literalSecret } from '../lib/secrets/cache.js';
-import { createAwsClients, createDeadLetterQueue, createSink } from '../lib/sinks/index.js';
+import { createDeadLetterQueue, createSink } from '../lib/sinks/index.js';
 import type { DeadLetterQueue, DeliveryOutcome, Sink } from '../lib/sinks/types.js';
 import type { DrainHandlerDeps } from '../lib/wiring/drain.js';
 import type { EventsHandlerDeps } from '../lib/wiring/events.js';
+import { createLazyIdempotencyStore } from '../lib/wiring/idempotency-store.js';
 import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';
 import type { QueueHandlerDeps } from '../lib/wiring/queue.js';
 import type { WebhookHandlerDeps } from '../lib/wiring/webhook.js';

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import type { DynamoFaultProxy } from '../dev/dynamodb-fault-proxy.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
+import { createAwsClients } from '../lib/aws/sdk-clients.js';
 import { AppError, ERROR_CODES } from '../lib/core/errors.js';
 import type { PartitionKey } from '../lib/drain/checkpoint.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
@@ -14,7 +15,7 @@ import type { PartitionDrainDeps } from '../lib/drain/partition-types.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRest, KafkaRestClient } from '../lib/kafka-rest/types.js';
-import { createAwsClients, createHttpSink } from '../lib/sinks/index.js';
+import { createHttpSink } from '../lib/sinks/index.js';
 import {
   drainSettings,
   httpSinkConfig,

@@ -3,6 +3,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import { makeHandler } from '../handlers/drain.js';
+import { createAwsClients } from '../lib/aws/sdk-clients.js';
 import { loadConfig } from '../lib/config.js';
 import { isAppError } from '../lib/core/errors.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
@@ -12,7 +13,7 @@ import type { DrainRunReport } from '../lib/drain/run-drains.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
-import { createAwsClients, createHttpSink } from '../lib/sinks/index.js';
+import { createHttpSink } from '../lib/sinks/index.js';
 import type { Sink } from '../lib/sinks/types.js';
 import { createDrainDeps, type DrainHandlerDeps } from '../lib/wiring/drain.js';
 import {

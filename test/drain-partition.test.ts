@@ -2,6 +2,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
+import { createAwsClients } from '../lib/aws/sdk-clients.js';
 import type { PartitionKey } from '../lib/drain/checkpoint.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainSettings } from '../lib/drain/config.js';
@@ -10,7 +11,7 @@ import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import type { DeadLetterBody } from '../lib/sinks/index.js';
-import { createAwsClients, createDeadLetterQueue, createHttpSink } from '../lib/sinks/index.js';
+import { createDeadLetterQueue, createHttpSink } from '../lib/sinks/index.js';
 import type { DeadLetterQueue, Sink } from '../lib/sinks/types.js';
 import {
   dlqConfig,

@@ -9,6 +9,7 @@ import { makeHandler as makeDrainHandler } from '../handlers/drain.js';
 import { makeHandler as makeEventsHandler } from '../handlers/events.js';
 import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
 import { makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
+import { createAwsClients } from '../lib/aws/sdk-clients.js';
 import { type Config, loadConfig } from '../lib/config.js';
 import { isAppError } from '../lib/core/errors.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
@@ -19,7 +20,7 @@ import { signGithub, signStandardWebhook, signStripe } from '../lib/ingest/webho
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
-import { createAwsClients, createDeadLetterQueue, createHttpSink } from '../lib/sinks/index.js';
+import { createDeadLetterQueue, createHttpSink } from '../lib/sinks/index.js';
 import type { Sink } from '../lib/sinks/types.js';
 import type { DrainHandlerDeps } from '../lib/wiring/drain.js';
 import type { EventsHandlerDeps } from '../lib/wiring/events.js';

@@ -1,10 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createAwsClients,
-  createDeadLetterQueue,
-  createSink,
-  type DeliveryOutcome,
-} from '../lib/sinks/index.js';
+import { createAwsClients } from '../lib/aws/sdk-clients.js';
+import { createDeadLetterQueue, createSink, type DeliveryOutcome } from '../lib/sinks/index.js';
 import {
   FAKE_AWS,
   type FakeEventBridge,

@@ -1,10 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createAwsClients,
-  createDeadLetterQueue,
-  type DeadLetter,
-  type DeadLetterBody,
-} from '../lib/sinks/index.js';
+import { createAwsClients } from '../lib/aws/sdk-clients.js';
+import { createDeadLetterQueue, type DeadLetter, type DeadLetterBody } from '../lib/sinks/index.js';
 import { FAKE_AWS, type FakeSqs, sqsMessageBytes, startFakeSqs } from './helpers/aws-fakes.js';
 import { createMemoryLog } from './helpers/log.js';
 

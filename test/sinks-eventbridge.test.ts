@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createAwsClients, createSink, type DeliveryOutcome } from '../lib/sinks/index.js';
+import { createAwsClients } from '../lib/aws/sdk-clients.js';
+import { createSink, type DeliveryOutcome } from '../lib/sinks/index.js';
 import {
   eventBridgeEntryBytes,
   FAKE_AWS,

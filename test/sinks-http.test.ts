@@ -3,8 +3,9 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
+import { createAwsClients } from '../lib/aws/sdk-clients.js';
 import type { HttpSinkConfig } from '../lib/sinks/config.js';
-import { createAwsClients, createSink, type DeliveryOutcome, type SecretReader } from '../lib/sinks/index.js';
+import { createSink, type DeliveryOutcome, type SecretReader } from '../lib/sinks/index.js';
 import { sinkRecord, TEST_NAMESPACE } from './helpers/aws-fakes.js';
 import { createMemoryLog } from './helpers/log.js';
 

@@ -10,7 +10,8 @@ const root = fileURLToPath(new URL('..', import.meta.url));
 // A fresh process, because this test process has long loaded the SDKs for the other tests.
 const SCRIPT = `
 import { createRequire } from 'node:module';
-const { createAwsClients, createSink } = await import('./lib/sinks/index.ts');
+const { createSink } = await import('./lib/sinks/index.ts');
+const { createAwsClients } = await import('./lib/aws/sdk-clients.ts');
 const { startHttpSink } = await import('./dev/http-sink.ts');
 const require = createRequire(import.meta.url);
 const sdkLoaded = () => Object.keys(require.cache).filter((p) => /@aws-sdk[\\\\/]client-/.test(p)).length > 0;
@@ -60,7 +61,7 @@ const STORES_SCRIPT = `
 import { createRequire } from 'node:module';
 const { createDynamoDb } = await import('./lib/aws/dynamodb.ts');
 const { createCheckpointStore } = await import('./lib/drain/checkpoint-store.ts');
-const { createLazyIdempotencyStore } = await import('./lib/ingest/webhook/idempotency/lazy.ts');
+const { createLazyIdempotencyStore } = await import('./lib/wiring/idempotency-store.ts');
 const { createSecretsCacheFromConfig } = await import('./lib/wiring/secrets.ts');
 const require = createRequire(import.meta.url);
 const sdkLoaded = () => Object.keys(require.cache).filter((p) => /@aws-sdk[\\\\/]client-/.test(p));

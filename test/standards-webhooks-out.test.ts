@@ -6,13 +6,14 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { makeHandler as makeDrainHandler } from '../handlers/drain.js';
+import { createAwsClients } from '../lib/aws/sdk-clients.js';
 import { loadConfig } from '../lib/config.js';
 import { verifyWebhook } from '../lib/ingest/webhook/verify/index.js';
 import { createSecretsCache } from '../lib/secrets/cache.js';
 import { createSecretsManagerClient } from '../lib/secrets/secrets-manager.js';
 import { type HttpSinkConfig, parseSinkConfig } from '../lib/sinks/config.js';
 import { toWebhookId } from '../lib/sinks/http-sink.js';
-import { createAwsClients, createSink, type DeliveryOutcome } from '../lib/sinks/index.js';
+import { createSink, type DeliveryOutcome } from '../lib/sinks/index.js';
 import { createDrainDeps } from '../lib/wiring/drain.js';
 import { records } from './fixtures/drain.js';
 import { sinkRecord } from './helpers/aws-fakes.js';

@@ -7,7 +7,6 @@ import { type DynamoFaultProxy, startDynamoFaultProxy } from '../dev/dynamodb-fa
 import { ensureTable } from '../dev/dynamodb-table.js';
 import { AppError, ERROR_CODES, isAppError, UpstreamError } from '../lib/core/errors.js';
 import {
-  createLazyIdempotencyStore,
   type IdempotencyConfig,
   type IdempotencyStore,
   runIdempotent,
@@ -16,6 +15,7 @@ import {
 } from '../lib/ingest/webhook/idempotency/index.js';
 import { createIdempotencyStore, toIdempotencyPk } from '../lib/ingest/webhook/idempotency/store.js';
 import { toAcceptedResponse, toErrorResponse } from '../lib/ingest/webhook/respond.js';
+import { createLazyIdempotencyStore } from '../lib/wiring/idempotency-store.js';
 import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from './helpers/dynalite.js';
 import { type KafkaRestFixture, startKafkaRestWithClient } from './helpers/kafka-rest.js';
 import { createMemoryLog } from './helpers/log.js';

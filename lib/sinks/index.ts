@@ -4,8 +4,6 @@ import { createHttpSink } from './http-sink.js';
 import { createSqsSink } from './sqs-sink.js';
 import type { Sink, SinkDeps } from './types.js';
 
-export type { AwsClientSettings, AwsClients, EventBridgePort, SqsPort } from './aws-clients.js';
-export { createAwsClients } from './aws-clients.js';
 export type {
   DlqConfig,
   EventBridgeSinkConfig,

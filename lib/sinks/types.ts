@@ -1,6 +1,6 @@
+import type { AwsClients } from '../aws/sdk-clients.js';
 import type { AppError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
-import type { AwsClients } from './aws-clients.js';
 
 /** One Kafka record on its way out of the bridge, with the coordinates that make it unique. */
 export interface SinkRecord {

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import { createDynamoDb } from '../aws/dynamodb.js';
 import { ConfigError } from '../core/errors.js';
 import { createLog } from '../core/log.js';
 import { createCheckpointStore } from '../drain/checkpoint-store.js';
 import type { DrainFunctionConfig } from '../drain/config.js';
 import { createDrainMetrics, type DrainMetrics } from '../drain/metrics.js';
 import type { DrainRunDeps } from '../drain/run-drains.js';
-import { createAwsClients, createDeadLetterQueue, createSink } from '../sinks/index.js';
+import { createDeadLetterQueue, createSink } from '../sinks/index.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
+import { createAwsClientBuilder } from './aws.js';
 import { createKafkaRestFromConfig } from './kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from './secrets.js';
 
@@ -37,16 +37,17 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
   }
   const log = createLog(config.logLevel);
   const now = Date.now;
-  const region = config.secrets.region;
   // Signed calls with the execution role's credentials from the environment, over a pool of their own.
-  const dynamo = createDynamoDb({ endpoint: settings.dynamodbEndpoint, region });
+  const awsClients = createAwsClientBuilder({
+    region: config.secrets.region,
+    dynamodb: settings.dynamodbEndpoint,
+    sqs: settings.sqsEndpoint,
+    eventBridge: settings.eventBridgeEndpoint,
+  });
+  const dynamo = awsClients.dynamoDb();
   // One cache for the proxy credential and the sinks' signing secrets: one GetSecretValue per secret per TTL.
   const secrets = createSecretsCacheFromConfig(config, { log });
-  const aws = createAwsClients({
-    region,
-    sqsEndpoint: settings.sqsEndpoint,
-    eventBridgeEndpoint: settings.eventBridgeEndpoint,
-  });
+  const aws = awsClients.sdkClients();
   const sinkDeps = { aws, secrets, log, now };
   const sinks = new Map<string, Sink>();
   const deadLetters = new Map<string, DeadLetterQueue>();

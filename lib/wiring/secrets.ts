@@ -2,8 +2,9 @@ import type { CoreConfig } from '../config-core.js';
 import type { Log } from '../core/log.js';
 import { createSecretsCache } from '../secrets/cache.js';
 import { createExtensionSecretFetcher } from '../secrets/extension.js';
-import { createSecretsManagerClient, createSecretsManagerFetcher } from '../secrets/secrets-manager.js';
+import { createSecretsManagerFetcher } from '../secrets/secrets-manager.js';
 import type { SecretsCache } from '../secrets/types.js';
+import { createAwsClientBuilder } from './aws.js';
 
 export interface SecretsFromConfigOptions {
   /**
@@ -27,7 +28,7 @@ export const createSecretsCacheFromConfig = (
 ): SecretsCache => {
   const { secrets } = config;
   const direct = createSecretsManagerFetcher(
-    createSecretsManagerClient({ endpoint: secrets.endpoint, region: secrets.region }),
+    createAwsClientBuilder({ region: secrets.region, secretsManager: secrets.endpoint }).secretsManager(),
   );
   const timing = { ttlMs: secrets.cacheTtlMs, ...(options.now === undefined ? {} : { now: options.now }) };
   if (secrets.source === 'sdk') return createSecretsCache({ ...timing, fetcher: direct });

@@ -1,9 +1,9 @@
 import { createLog } from '../core/log.js';
 import { createIngestMetrics } from '../ingest/metrics.js';
 import type { WebhookConfig } from '../ingest/webhook/config.js';
-import { createLazyIdempotencyStore } from '../ingest/webhook/idempotency/index.js';
 import type { WebhookDeps } from '../ingest/webhook/ingest.js';
 import { carriesRecordHeaders } from '../kafka-rest/flavors.js';
+import { createLazyIdempotencyStore } from './idempotency-store.js';
 import { createKafkaRestProducerFromConfig } from './kafka-rest.js';
 import { createSecretsCacheFromConfig } from './secrets.js';
 

@@ -1,5 +1,5 @@
-// `store.ts` (createIdempotencyStore) is imported directly where it is needed; `createLazyIdempotencyStore`
-// builds it on a signed DynamoDB client that connects on first use.
+// `store.ts` (createIdempotencyStore) is imported directly where it is needed; the webhook's deps build it
+// on a signed DynamoDB client that connects on first use (lib/wiring/idempotency-store.ts).
 export {
   DEFAULT_IN_PROGRESS_TTL_MS,
   IDEMPOTENCY_SOURCES,
@@ -10,11 +10,6 @@ export {
   parseIdempotency,
   parseIdempotencySettings,
 } from './config.js';
-export {
-  createLazyIdempotencyStore,
-  type LazyIdempotencyStore,
-  type LazyIdempotencyStoreSettings,
-} from './lazy.js';
 export {
   IDEMPOTENCY_IN_PROGRESS_CODE,
   type IdempotencyDeps,

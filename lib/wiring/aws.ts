@@ -1,0 +1,43 @@
+import { createDynamoDb, type DynamoDb } from '../aws/dynamodb.js';
+import type { AwsJsonClient, AwsJsonClientOptions } from '../aws/json-client.js';
+import { type AwsClients, createAwsClients } from '../aws/sdk-clients.js';
+import { createSecretsManagerClient } from '../secrets/secrets-manager.js';
+
+/**
+ * Where a function's AWS calls go: its region (`AWS_REGION`; unset, the clients read it themselves) and,
+ * locally, each stand-in's endpoint (unset in AWS). Credentials are the execution role's, read from the
+ * environment at each call, so they never pass through here.
+ */
+export interface AwsTargets {
+  readonly region: string | undefined;
+  readonly dynamodb?: string | URL | undefined;
+  readonly secretsManager?: string | URL | undefined;
+  readonly sqs?: string | URL | undefined;
+  readonly eventBridge?: string | URL | undefined;
+}
+
+/** How one client's calls are bounded and retried; the defaults are the signed client's own. */
+export type AwsCallTuning = Omit<AwsJsonClientOptions, 'region' | 'endpoint'>;
+
+export interface AwsClientBuilder {
+  /** Signed DynamoDB calls over a pool of their own; nothing connects until the first call. */
+  dynamoDb(tuning?: AwsCallTuning): DynamoDb;
+  /** Signed Secrets Manager calls over a pool of their own; nothing connects until the first read. */
+  secretsManager(): AwsJsonClient;
+  /** The SQS and EventBridge SDK clients, each loaded on first use. */
+  sdkClients(): AwsClients;
+}
+
+/** The one place every AWS client of a function is built, so region and endpoints are decided once. */
+export const createAwsClientBuilder = (targets: AwsTargets): AwsClientBuilder => ({
+  dynamoDb: (tuning = {}) =>
+    createDynamoDb({ ...tuning, region: targets.region, endpoint: targets.dynamodb }),
+  secretsManager: () =>
+    createSecretsManagerClient({ region: targets.region, endpoint: targets.secretsManager }),
+  sdkClients: () =>
+    createAwsClients({
+      region: targets.region,
+      sqsEndpoint: targets.sqs,
+      eventBridgeEndpoint: targets.eventBridge,
+    }),
+});
