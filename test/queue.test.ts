@@ -7,6 +7,7 @@ import { type Config, loadConfig } from '../lib/config.js';
 import { ConfigError } from '../lib/core/errors.js';
 import type { Env } from '../lib/env-reader.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
+import { REQUEST_SIZE } from '../lib/kafka-rest/request-size.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
 import { createQueueDeps, type QueueHandlerDeps } from '../lib/wiring/queue.js';
@@ -541,6 +542,7 @@ describe.each(PRODUCE_DIALECTS)('queue handler against the local Kafka REST serv
       maxRecordBytes: 1_000_000,
       maxRequestBytes: 5_000_000,
       maxRequestRecords: 7,
+      requestSize: REQUEST_SIZE.v1,
     });
     expect(built.queue.topic).toBe('orders');
     expect(built.deadlineMarginMs).toBe(1_000);

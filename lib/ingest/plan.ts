@@ -34,19 +34,19 @@ export const recordBytes = (record: ProduceRecord): number =>
 
 /**
  * The produce limits of `config.kafka` (design §4), and nothing else of it but the client's request-size
- * model for its dialect. The model is not enumerable: the limits compare and log as the three settings
- * they are, and the planner still packs by the client's own measure.
+ * model for its dialect, so the planner packs by the client's own measure and the client never re-splits.
  */
 export const toProduceLimits = ({
   maxRecordBytes,
   maxRequestBytes,
   maxRequestRecords,
   dialect,
-}: ProduceLimits & { readonly dialect?: KafkaRestDialect }): PlanLimits =>
-  Object.defineProperty({ maxRecordBytes, maxRequestBytes, maxRequestRecords }, 'requestSize', {
-    value: REQUEST_SIZE[dialect ?? 'v1'],
-    enumerable: false,
-  });
+}: ProduceLimits & { readonly dialect?: KafkaRestDialect }): PlanLimits => ({
+  maxRecordBytes,
+  maxRequestBytes,
+  maxRequestRecords,
+  requestSize: REQUEST_SIZE[dialect ?? 'v1'],
+});
 
 /**
  * Why a record can never be produced within `limits`, or undefined when it fits. The error is
