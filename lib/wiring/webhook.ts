@@ -1,10 +1,8 @@
 import { createLog } from '../core/log.js';
-import { createIngestMetrics } from '../ingest/metrics.js';
 import type { WebhookConfig } from '../ingest/webhook/config.js';
 import type { WebhookDeps } from '../ingest/webhook/ingest.js';
-import { carriesRecordHeaders } from '../kafka-rest/flavors.js';
 import { createLazyIdempotencyStore } from './idempotency-store.js';
-import { createKafkaRestProducerFromConfig } from './kafka-rest.js';
+import { createSourceDeps } from './ingest-source.js';
 import { createSecretsCacheFromConfig } from './secrets.js';
 
 export interface WebhookHandlerDeps extends WebhookDeps {
@@ -15,10 +13,8 @@ export const createWebhookDeps = (config: WebhookConfig): WebhookHandlerDeps => 
   const log = createLog(config.logLevel);
   // One cache for the proxy credential and the routes' signing secrets: one fetch per secret per TTL.
   const secrets = createSecretsCacheFromConfig(config, { log });
-  const kafka = createKafkaRestProducerFromConfig(config, { log, secrets });
   return {
-    kafka,
-    metrics: createIngestMetrics({ log, kafkaStats: kafka.stats }),
+    ...createSourceDeps(config, log, secrets),
     routes: config.webhook.routes,
     secrets,
     idempotency:
@@ -31,9 +27,6 @@ export const createWebhookDeps = (config: WebhookConfig): WebhookHandlerDeps => 
             region: config.secrets.region,
             now: Date.now,
           }),
-    log,
-    recordHeaders: carriesRecordHeaders(config.kafka),
-    deadlineMarginMs: config.deadlineMarginMs,
     now: Date.now,
   };
 };
