@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { AppError, ERROR_CODES, isUpstreamError, UpstreamError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { schemeProblem } from '../core/names.js';
-import { parseRetryAfterMs } from '../http/retry.js';
+import { parseRetryAfterMs, type RetryOptions } from '../http/retry.js';
 import { createUndiciTransport } from '../http/transport.js';
 import type { AuthProvider } from '../kafka-rest/auth.js';
 import { withAuthHeaders } from '../kafka-rest/calls.js';
@@ -33,7 +33,8 @@ import type {
   TopicSummary,
 } from './topic-admin-types.js';
 
-export interface TopicAdminOptions {
+/** Retries default to 3 attempts per admin request, backoff from 200 ms up to 5 000 ms. */
+export interface TopicAdminOptions extends RetryOptions {
   /** Lists and describes topics (any Kafka REST proxy). Stays the caller's: `close()` leaves it open. */
   readonly kafka: Pick<KafkaRest, 'listTopics' | 'listPartitions'>;
   /** Message Hub's `kafka_admin_url`; absent: create and delete throw `ERR_CONFIG`. */
@@ -50,15 +51,6 @@ export interface TopicAdminOptions {
   readonly requestTimeoutMs?: number;
   /** The deadline of a call made without one. Default 30 000. */
   readonly callTimeoutMs?: number;
-  /** Attempts per admin request, the first one included. Default 3. */
-  readonly maxAttempts?: number;
-  /** Default 200. */
-  readonly backoffBaseMs?: number;
-  /** Default 5 000. */
-  readonly backoffMaxMs?: number;
-  readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
   readonly log?: Log;
 }
 

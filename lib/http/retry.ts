@@ -3,6 +3,20 @@
  * and the caller's deadline, with the server's own `Retry-After` taking precedence.
  */
 
+/**
+ * The retry knobs and clocks a client over this floor takes (each client states its own defaults), so
+ * tests can run its retries on a fake clock.
+ */
+export interface RetryOptions {
+  /** Attempts per request, the first one included. */
+  readonly maxAttempts?: number;
+  readonly backoffBaseMs?: number;
+  readonly backoffMaxMs?: number;
+  readonly now?: () => number;
+  readonly sleep?: (ms: number) => Promise<void>;
+  readonly random?: () => number;
+}
+
 export interface BackoffSettings {
   readonly maxAttempts: number;
   readonly backoffBaseMs: number;

@@ -2,7 +2,7 @@ import type { Dispatcher } from 'undici';
 import { ConfigError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { PATH_SEGMENT, schemeProblem } from '../core/names.js';
-import type { BackoffSettings } from '../http/retry.js';
+import type { BackoffSettings, RetryOptions } from '../http/retry.js';
 import type { AuthProvider } from './auth.js';
 import {
   KAFKA_REST_DIALECTS,
@@ -20,7 +20,7 @@ import {
   V3_PATH_PREFIX,
 } from './option-table.js';
 
-export interface KafkaRestOptions {
+export interface KafkaRestOptions extends RetryOptions {
   /** The proxy's base URL; a path prefix is kept (`https://host/kafka-rest` → `/kafka-rest/topics/…`). */
   readonly baseUrl: URL | string;
   /** Allows `http:` (local development only); otherwise the base URL must be `https:`. */
@@ -54,19 +54,12 @@ export interface KafkaRestOptions {
   readonly connectTimeoutMs?: number;
   /** Bound of one attempt's wait for headers and for body data, further capped by the call's deadline. */
   readonly requestTimeoutMs?: number;
-  /** Attempts per request (the first one included). */
-  readonly maxAttempts?: number;
-  readonly backoffBaseMs?: number;
-  readonly backoffMaxMs?: number;
   /** Key + value bytes of one record (default: Message Hub's maximum, protocol doc §5). */
   readonly maxRecordBytes?: number;
   /** A produce call bigger than this (JSON body bytes, estimated) is split into several requests. */
   readonly maxRequestBytes?: number;
   /** A produce call with more records than this is split into several requests. */
   readonly maxRequestRecords?: number;
-  readonly now?: () => number;
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly random?: () => number;
   readonly log?: Log;
 }
 
