@@ -8,6 +8,7 @@ import type { AuthProvider } from '../kafka-rest/auth.js';
 import { withAuthHeaders } from '../kafka-rest/calls.js';
 import {
   createSender,
+  type RetryClock,
   retryOrThrow,
   runWithRetries,
   type Sender,
@@ -88,6 +89,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
     backoffMaxMs: options.backoffMaxMs ?? DEFAULTS.backoffMaxMs,
     random: options.random ?? Math.random,
   };
+  const retryClock: RetryClock = { now, sleep, backoff: settings };
   const adminUrl = toAdminUrl(options.adminUrl, options.allowHttp === true);
   const http =
     adminUrl === undefined
@@ -178,10 +180,7 @@ export const createTopicAdmin = (options: TopicAdminOptions): TopicAdmin => {
       error = failure;
       return retryOrThrow(failure, retryAfterMs);
     };
-    return runWithRetries<AdminReply>(call, {
-      now,
-      sleep,
-      backoff: settings,
+    return runWithRetries<AdminReply>(call, retryClock, {
       attempt: async (): Promise<Step<AdminReply>> => {
         const outcome = await client.send(call, what, {
           method,

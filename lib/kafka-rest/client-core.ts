@@ -7,7 +7,7 @@ import { createAnswerErrors } from './answers.js';
 import { type CallSpec, type Exchange, type ReaderFactory, withAuthHeaders } from './calls.js';
 import { checkNonNegative, checkTopic } from './checks.js';
 import { DIALECTS } from './dialects.js';
-import { createSender, retryOrThrow, runWithRetries, type Step } from './exchange.js';
+import { createSender, type RetryClock, retryOrThrow, runWithRetries, type Step } from './exchange.js';
 import { intProblem } from './option-table.js';
 import { type KafkaRestOptions, parseOptions } from './options.js';
 import { createProduce } from './produce.js';
@@ -53,6 +53,7 @@ export const createKafkaRestClient = (
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? ((ms: number) => delay(ms));
   const log = options.log ?? NO_LOG;
+  const retryClock: RetryClock = { now, sleep, backoff: settings };
   const origin = settings.baseUrl.origin;
   const basePath = settings.baseUrl.pathname.replace(/\/+$/, '');
   const transport = createUndiciTransport({
@@ -93,10 +94,7 @@ export const createKafkaRestClient = (
   const exchange = (call: CallOptions, spec: CallSpec): Promise<Exchange> => {
     const { what, passThrough } = spec;
     let error: AppError | undefined;
-    return runWithRetries<Exchange>(call, {
-      now,
-      sleep,
-      backoff: settings,
+    return runWithRetries<Exchange>(call, retryClock, {
       attempt: async (): Promise<Step<Exchange>> => {
         const outcome = await sender.send(call, what, {
           method: spec.method,

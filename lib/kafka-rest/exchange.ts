@@ -112,10 +112,15 @@ export type Step<T> =
   /** Worth another attempt: after the backoff or `retryAfterMs`, or `giveUp()` when none is left. */
   | { readonly kind: 'retry'; readonly retryAfterMs?: number | undefined; readonly giveUp: () => T };
 
-export interface RetryLoop<T> {
+/** The clock and backoff a client's retries run on: built once per client, shared by its calls. */
+export interface RetryClock {
   readonly now: () => number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly backoff: BackoffSettings;
+}
+
+/** What one call does at each step of its retries. */
+export interface RetrySteps<T> {
   /** Attempt `attemptNo` (1-based; a repeat after a refreshed credential keeps its number). */
   attempt(attemptNo: number): Promise<Step<T>>;
   /** Reads the credential again; `{ value }` ends the call with it (a refresh that failed, reported). */
@@ -134,22 +139,26 @@ export const retryOrThrow = (error: AppError, retryAfterMs?: number): Step<never
 });
 
 /** Runs attempts until one settles, the credential is refused twice, or the attempts or deadline run out. */
-export const runWithRetries = async <T>(call: CallOptions, loop: RetryLoop<T>): Promise<T> => {
+export const runWithRetries = async <T>(
+  call: CallOptions,
+  clock: RetryClock,
+  steps: RetrySteps<T>,
+): Promise<T> => {
   let refreshed = false;
   for (let attemptNo = 1; ; attemptNo++) {
-    const step = await loop.attempt(attemptNo);
+    const step = await steps.attempt(attemptNo);
     if (step.kind === 'done') return step.value;
     if (step.kind === 'refresh') {
       if (refreshed) return step.refused();
       refreshed = true;
-      const ended = await loop.refresh();
+      const ended = await steps.refresh();
       if (ended !== undefined) return ended.value;
       attemptNo--; // a retry with a fresh credential is not a failed attempt
       continue;
     }
-    const plan = planRetry(attemptNo, step.retryAfterMs, call.deadlineMs, loop.now(), loop.backoff);
+    const plan = planRetry(attemptNo, step.retryAfterMs, call.deadlineMs, clock.now(), clock.backoff);
     if (!plan.retry) return step.giveUp();
-    loop.onRetry(attemptNo, plan.waitMs);
-    await loop.sleep(plan.waitMs);
+    steps.onRetry(attemptNo, plan.waitMs);
+    await clock.sleep(plan.waitMs);
   }
 };

@@ -282,68 +282,69 @@ export const createProduce = (deps: ProducerDeps) => {
     const failPending = (error: AppError): void => {
       for (const index of pending) results[index] = { ok: false, error };
     };
-    await runWithRetries<void>(call, {
-      now,
-      sleep: deps.sleep,
-      backoff: deps.settings,
-      attempt: async (attemptNo) => {
-        if (ambiguous > 0) {
-          counters.ambiguousResends++;
-          counters.possibleDuplicates += ambiguous;
-          log.warn('resending records after an ambiguous failure: they may be written twice', {
-            topic,
-            records: ambiguous,
-            attempt: attemptNo,
+    await runWithRetries<void>(
+      call,
+      { now, sleep: deps.sleep, backoff: deps.settings },
+      {
+        attempt: async (attemptNo) => {
+          if (ambiguous > 0) {
+            counters.ambiguousResends++;
+            counters.possibleDuplicates += ambiguous;
+            log.warn('resending records after an ambiguous failure: they may be written twice', {
+              topic,
+              records: ambiguous,
+              attempt: attemptNo,
+            });
+          }
+          const outcome = await sender.send(call, what, {
+            method: 'POST',
+            path,
+            headers,
+            maxBodyBytes: PRODUCE_ANSWER_SLACK_BYTES + pending.length * PRODUCE_ANSWER_BYTES_PER_RECORD,
+            body: wire.encode(records, pending),
+            keepPartialBody: wire.streamsReports,
           });
-        }
-        const outcome = await sender.send(call, what, {
-          method: 'POST',
-          path,
-          headers,
-          maxBodyBytes: PRODUCE_ANSWER_SLACK_BYTES + pending.length * PRODUCE_ANSWER_BYTES_PER_RECORD,
-          body: wire.encode(records, pending),
-          keepPartialBody: wire.streamsReports,
-        });
-        ambiguous = 0;
-        const verdict = classifyProduceAnswer(outcome, pending, { ...context, nowMs: now() });
-        if (verdict.kind === 'auth') {
+          ambiguous = 0;
+          const verdict = classifyProduceAnswer(outcome, pending, { ...context, nowMs: now() });
+          if (verdict.kind === 'auth') {
+            return {
+              kind: 'refresh',
+              refused: () => failPending(deps.errors.auth(verdict.reply, verdict.code, what)),
+            };
+          }
+          for (let j = 0; j < pending.length; j++) {
+            const result = verdict.results[j];
+            if (result !== undefined) results[pending[j] as number] = result;
+          }
+          counters.possibleDuplicates += verdict.possibleDuplicates;
+          if (verdict.retry.length === 0) return { kind: 'done', value: undefined };
+          retry = verdict.retry;
+          ambiguous = verdict.ambiguous;
           return {
-            kind: 'refresh',
-            refused: () => failPending(deps.errors.auth(verdict.reply, verdict.code, what)),
+            kind: 'retry',
+            retryAfterMs: verdict.retryAfterMs,
+            giveUp: () => {
+              for (const index of verdict.retry) results[index] = { ok: false, error: verdict.giveUp(index) };
+            },
           };
-        }
-        for (let j = 0; j < pending.length; j++) {
-          const result = verdict.results[j];
-          if (result !== undefined) results[pending[j] as number] = result;
-        }
-        counters.possibleDuplicates += verdict.possibleDuplicates;
-        if (verdict.retry.length === 0) return { kind: 'done', value: undefined };
-        retry = verdict.retry;
-        ambiguous = verdict.ambiguous;
-        return {
-          kind: 'retry',
-          retryAfterMs: verdict.retryAfterMs,
-          giveUp: () => {
-            for (const index of verdict.retry) results[index] = { ok: false, error: verdict.giveUp(index) };
-          },
-        };
+        },
+        refresh: async () => {
+          try {
+            await deps.refreshAuth(what, call);
+          } catch (error) {
+            failPending(error as AppError);
+            return { value: undefined };
+          }
+          counters.retries++;
+          return undefined;
+        },
+        onRetry: (attemptNo, waitMs) => {
+          log.debug('retrying produce', { topic, records: retry.length, attempt: attemptNo, waitMs });
+          counters.retries++;
+          pending = retry;
+        },
       },
-      refresh: async () => {
-        try {
-          await deps.refreshAuth(what, call);
-        } catch (error) {
-          failPending(error as AppError);
-          return { value: undefined };
-        }
-        counters.retries++;
-        return undefined;
-      },
-      onRetry: (attemptNo, waitMs) => {
-        log.debug('retrying produce', { topic, records: retry.length, attempt: attemptNo, waitMs });
-        counters.retries++;
-        pending = retry;
-      },
-    });
+    );
   };
 
   return async (
