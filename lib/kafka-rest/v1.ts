@@ -56,16 +56,24 @@ export const messagesPath = (
  */
 export const STRING_BODY_MAX_BYTES = 96 * 1024;
 
+/** Encodes the produce body of the records at `indices` (v1 and v2 share it). */
+export type ProduceBodyEncoder<Body> = (
+  records: readonly ProduceRecord[],
+  indices: readonly number[],
+  nullValue?: NullValueEncoding,
+  withHeaders?: boolean,
+) => Body;
+
 /**
  * The produce request body for the records at `indices`, in the cheaper form for its size (string or
  * bytes, see {@link STRING_BODY_MAX_BYTES}); the same JSON either way.
  */
-export const encodeProduceRequestBody = (
-  records: readonly ProduceRecord[],
-  indices: readonly number[],
-  nullValue: NullValueEncoding = 'null',
+export const encodeProduceRequestBody: ProduceBodyEncoder<string | Buffer> = (
+  records,
+  indices,
+  nullValue = 'null',
   withHeaders = false,
-): string | Buffer => {
+) => {
   let estimate = BINARY_BODY_OPEN.length + BINARY_BODY_CLOSE.length;
   for (let i = 0; i < indices.length && estimate <= STRING_BODY_MAX_BYTES; i++) {
     estimate += encodedRecordBytes(records[indices[i] as number] as ProduceRecord);
@@ -163,12 +171,8 @@ const recordLead = (i: number): string => (i === 0 ? BINARY_BODY_OPEN : ',');
  * `{"records":[…]}` for the records at `indices`, built as one string: there is no intermediate object
  * graph and no `JSON.stringify` walk on the hot path.
  */
-export const encodeProduceBody = (
-  records: readonly ProduceRecord[],
-  indices: readonly number[],
-  nullValue: NullValueEncoding = 'null',
-  withHeaders = false,
-): string => {
+export const encodeProduceBody: ProduceBodyEncoder<string> = (records, indices, ...format) => {
+  const [nullValue = 'null', withHeaders = false] = format;
   if (indices.length === 0) return `${BINARY_BODY_OPEN}${BINARY_BODY_CLOSE}`;
   let body = '';
   for (let i = 0; i < indices.length; i++) {
@@ -181,12 +185,8 @@ export const encodeProduceBody = (
  * The same body as bytes, written piece by piece into one buffer of the exact size: base64 and the JSON
  * frame are ASCII, so nothing needs escaping or UTF-8 encoding, and no large string is ever built.
  */
-export const encodeProduceBodyBytes = (
-  records: readonly ProduceRecord[],
-  indices: readonly number[],
-  nullValue: NullValueEncoding = 'null',
-  withHeaders = false,
-): Buffer => {
+export const encodeProduceBodyBytes: ProduceBodyEncoder<Buffer> = (records, indices, ...format) => {
+  const [nullValue = 'null', withHeaders = false] = format;
   // Pass 1: the pieces and the exact size; pass 2: copy into one allocation.
   const pieces: string[] = indices.length === 0 ? [BINARY_BODY_OPEN] : [];
   for (let i = 0; i < indices.length; i++) {
