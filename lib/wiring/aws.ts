@@ -4,6 +4,8 @@ import { type AwsClients, createAwsClients } from '../aws/sdk-clients.js';
 import { createSecretsManagerClient } from '../secrets/secrets-manager.js';
 
 /**
+ * The one place a function's AWS clients are built, so region and endpoints are decided once.
+ *
  * Where a function's AWS calls go: its region (`AWS_REGION`; unset, the clients read it themselves) and,
  * locally, each stand-in's endpoint (unset in AWS). Credentials are the execution role's, read from the
  * environment at each call, so they never pass through here.
@@ -19,25 +21,21 @@ export interface AwsTargets {
 /** How one client's calls are bounded and retried; the defaults are the signed client's own. */
 export type AwsCallTuning = Omit<AwsJsonClientOptions, 'region' | 'endpoint'>;
 
-export interface AwsClientBuilder {
-  /** Signed DynamoDB calls over a pool of their own; nothing connects until the first call. */
-  dynamoDb(tuning?: AwsCallTuning): DynamoDb;
-  /** Signed Secrets Manager calls over a pool of their own; nothing connects until the first read. */
-  secretsManager(): AwsJsonClient;
-  /** The SQS and EventBridge SDK clients, each loaded on first use. */
-  sdkClients(): AwsClients;
-}
+// One function per client rather than one object of them: a bundle keeps only the clients it builds (the
+// queue function's holds no DynamoDB code).
 
-/** The one place every AWS client of a function is built, so region and endpoints are decided once. */
-export const createAwsClientBuilder = (targets: AwsTargets): AwsClientBuilder => ({
-  dynamoDb: (tuning = {}) =>
-    createDynamoDb({ ...tuning, region: targets.region, endpoint: targets.dynamodb }),
-  secretsManager: () =>
-    createSecretsManagerClient({ region: targets.region, endpoint: targets.secretsManager }),
-  sdkClients: () =>
-    createAwsClients({
-      region: targets.region,
-      sqsEndpoint: targets.sqs,
-      eventBridgeEndpoint: targets.eventBridge,
-    }),
-});
+/** Signed DynamoDB calls over a pool of their own; nothing connects until the first call. */
+export const dynamoDbFor = (targets: AwsTargets, tuning: AwsCallTuning = {}): DynamoDb =>
+  createDynamoDb({ ...tuning, region: targets.region, endpoint: targets.dynamodb });
+
+/** Signed Secrets Manager calls over a pool of their own; nothing connects until the first read. */
+export const secretsManagerFor = (targets: AwsTargets): AwsJsonClient =>
+  createSecretsManagerClient({ region: targets.region, endpoint: targets.secretsManager });
+
+/** The SQS and EventBridge SDK clients, each loaded on first use. */
+export const sdkClientsFor = (targets: AwsTargets): AwsClients =>
+  createAwsClients({
+    region: targets.region,
+    sqsEndpoint: targets.sqs,
+    eventBridgeEndpoint: targets.eventBridge,
+  });

@@ -8,7 +8,7 @@ import { createDrainMetrics, type DrainMetrics } from '../drain/metrics.js';
 import type { DrainRunDeps } from '../drain/run-drains.js';
 import { createDeadLetterQueue, createSink } from '../sinks/index.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
-import { createAwsClientBuilder } from './aws.js';
+import { dynamoDbFor, sdkClientsFor } from './aws.js';
 import { createKafkaRestFromConfig } from './kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from './secrets.js';
 
@@ -38,16 +38,16 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
   const log = createLog(config.logLevel);
   const now = Date.now;
   // Signed calls with the execution role's credentials from the environment, over a pool of their own.
-  const awsClients = createAwsClientBuilder({
+  const targets = {
     region: config.secrets.region,
     dynamodb: settings.dynamodbEndpoint,
     sqs: settings.sqsEndpoint,
     eventBridge: settings.eventBridgeEndpoint,
-  });
-  const dynamo = awsClients.dynamoDb();
+  };
+  const dynamo = dynamoDbFor(targets);
   // One cache for the proxy credential and the sinks' signing secrets: one GetSecretValue per secret per TTL.
   const secrets = createSecretsCacheFromConfig(config, { log });
-  const aws = awsClients.sdkClients();
+  const aws = sdkClientsFor(targets);
   const sinkDeps = { aws, secrets, log, now };
   const sinks = new Map<string, Sink>();
   const deadLetters = new Map<string, DeadLetterQueue>();

@@ -1,6 +1,6 @@
 import type { AwsCredentials } from '../aws/sigv4.js';
 import { createIdempotencyStore, type IdempotencyStore } from '../ingest/webhook/idempotency/store.js';
-import { createAwsClientBuilder } from './aws.js';
+import { dynamoDbFor } from './aws.js';
 
 export interface LazyIdempotencyStoreSettings {
   readonly tableName: string;
@@ -31,13 +31,16 @@ export interface LazyIdempotencyStore extends IdempotencyStore {
  */
 export const createLazyIdempotencyStore = (settings: LazyIdempotencyStoreSettings): LazyIdempotencyStore => {
   const requestTimeoutMs = settings.requestTimeoutMs ?? 2_000;
-  const dynamo = createAwsClientBuilder({ region: settings.region, dynamodb: settings.endpoint }).dynamoDb({
-    maxAttempts: settings.maxAttempts ?? 2,
-    // A hung call must fail fast enough for the webhook to answer 503 before API Gateway gives up.
-    attemptTimeoutMs: requestTimeoutMs,
-    connectTimeoutMs: Math.min(1_000, requestTimeoutMs),
-    credentials: settings.credentials,
-  });
+  const dynamo = dynamoDbFor(
+    { region: settings.region, dynamodb: settings.endpoint },
+    {
+      maxAttempts: settings.maxAttempts ?? 2,
+      // A hung call must fail fast enough for the webhook to answer 503 before API Gateway gives up.
+      attemptTimeoutMs: requestTimeoutMs,
+      connectTimeoutMs: Math.min(1_000, requestTimeoutMs),
+      credentials: settings.credentials,
+    },
+  );
   const store = createIdempotencyStore({
     client: dynamo,
     tableName: settings.tableName,

@@ -4,7 +4,7 @@ import { createSecretsCache } from '../secrets/cache.js';
 import { createExtensionSecretFetcher } from '../secrets/extension.js';
 import { createSecretsManagerFetcher } from '../secrets/secrets-manager.js';
 import type { SecretsCache } from '../secrets/types.js';
-import { createAwsClientBuilder } from './aws.js';
+import { secretsManagerFor } from './aws.js';
 
 export interface SecretsFromConfigOptions {
   /**
@@ -28,7 +28,7 @@ export const createSecretsCacheFromConfig = (
 ): SecretsCache => {
   const { secrets } = config;
   const direct = createSecretsManagerFetcher(
-    createAwsClientBuilder({ region: secrets.region, secretsManager: secrets.endpoint }).secretsManager(),
+    secretsManagerFor({ region: secrets.region, secretsManager: secrets.endpoint }),
   );
   const timing = { ttlMs: secrets.cacheTtlMs, ...(options.now === undefined ? {} : { now: options.now }) };
   if (secrets.source === 'sdk') return createSecretsCache({ ...timing, fetcher: direct });
