@@ -47,8 +47,9 @@ const realAnswers = (): RealAnswer[] => {
 
 describe('local server, strimzi flavor, against what the real Strimzi Kafka Bridge 1.1.0 answered', () => {
   it('answers every recorded exchange with the same status, content type and body shape', async () => {
-    // Prepare: the record was made with a fresh topic of 2 partitions and a short instance timeout.
-    const timeoutMs = 60;
+    // Prepare: the record was made with a fresh topic of 2 partitions and a short instance timeout. Long
+    // enough here that a loaded machine's pause between two exchanges does not expire the instance early.
+    const timeoutMs = 1_000;
     const server = await start({ topics: { observed: 2 }, consumerIdleMs: timeoutMs });
     const real = realAnswers();
 
