@@ -15,7 +15,7 @@
 import { Pool } from 'undici';
 import { startKafkaRestServer } from '../dev/kafka-rest/index.js';
 import { makeHandler } from '../handlers/queue.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import type { Log } from '../lib/core/log.js';
 import { planProduceRequests, toProduceLimits } from '../lib/ingest/plan.js';
 import { parseSqsEvent } from '../lib/ingest/sqs.js';

@@ -66,7 +66,7 @@ const worker = async (): Promise<void> => {
       import('undici'),
       import('../handlers/webhook.js'),
       import('../lib/wiring/webhook.js'),
-      import('../lib/config.js'),
+      import('../lib/wiring/settings/all.js'),
       import('../lib/kafka-rest/v1.js'),
       import('../test/fixtures/api-gateway.js'),
       import('../test/helpers/secrets-manager.js'),

@@ -15,7 +15,7 @@ import { makeHandler as makeEventsHandler } from '../handlers/events.js';
 import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
 import { makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
 import { createAwsClients } from '../lib/aws/sdk-clients.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { AppError, ERROR_CODES } from '../lib/core/errors.js';
 import type { Log } from '../lib/core/log.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';

@@ -1,7 +1,7 @@
 import { parseAdminConfig } from '../lib/admin/config.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError } from '../lib/core/errors.js';
-import { createEnvReader } from '../lib/env-reader.js';
+import { createEnvReader } from '../lib/wiring/settings/env.js';
 import { createTopicAdminFromConfig } from '../lib/wiring/topic-admin.js';
 import { EXIT_CODES, parseTopicsArgs, runTopicsCommand, TOPICS_USAGE } from './topics-command.js';
 

@@ -5,7 +5,7 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import type { StoredRecord } from '../dev/kafka-rest/types.js';
 import { makeHandler as makeEventsHandler } from '../handlers/events.js';
 import { makeHandler } from '../handlers/webhook.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
 import { createEventsDeps } from '../lib/wiring/events.js';
 import { createWebhookDeps, type WebhookHandlerDeps } from '../lib/wiring/webhook.js';

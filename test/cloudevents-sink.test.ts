@@ -4,7 +4,7 @@ import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { makeHandler as makeDrainHandler } from '../handlers/drain.js';
 import { makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { parseSinkConfig } from '../lib/sinks/config.js';
 import { RECORD_EVENT_TYPE } from '../lib/sinks/http-sink.js';
 import { createDrainDeps } from '../lib/wiring/drain.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { ConfigError, isAppError } from '../lib/core/errors.js';
 import { loadDrainConfig } from '../lib/drain/config.js';
 import { loadEventsConfig, loadQueueConfig } from '../lib/ingest/config.js';

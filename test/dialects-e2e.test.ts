@@ -4,7 +4,7 @@ import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import { makeHandler as makeDrainHandler } from '../handlers/drain.js';
 import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { createDrainDeps } from '../lib/wiring/drain.js';
 import { createQueueDeps } from '../lib/wiring/queue.js';
 import { lambdaContext } from './fixtures/api-gateway.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { DRAIN_DEFAULTS, parseDrainsConfig } from '../lib/drain/config.js';
-import { createEnvReader } from '../lib/env-reader.js';
+import { createEnvReader } from '../lib/wiring/settings/env.js';
 
 const SINK = { type: 'http', url: 'https://sink.example.com/in' };
 const DLQ = { queueUrl: 'https://sqs.us-east-1.amazonaws.com/123456789012/drain-dlq' };

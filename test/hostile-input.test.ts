@@ -10,7 +10,7 @@ import { makeHandler as makeEventsHandler } from '../handlers/events.js';
 import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
 import { makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
 import { createAwsClients } from '../lib/aws/sdk-clients.js';
-import { type Config, loadConfig } from '../lib/config.js';
+import { type Config, loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError } from '../lib/core/errors.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { drainPartition } from '../lib/drain/drain-partition.js';

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { ConfigError } from '../lib/core/errors.js';
-import type { Env } from '../lib/env-reader.js';
 import { assertEventsConfigUsable, assertQueueConfigUsable } from '../lib/ingest/config.js';
+import type { Env } from '../lib/wiring/settings/env.js';
 
 const BASE: Env = {
   KAFKA_REST_URL: 'http://127.0.0.1:1',

@@ -3,7 +3,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Fault, type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/index.js';
 import { makeHandler } from '../handlers/queue.js';
-import { type Config, loadConfig } from '../lib/config.js';
+import { type Config, loadConfig } from '../lib/wiring/settings/all.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Fault } from '../dev/kafka-rest/server.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError, isUpstreamError, type UpstreamError } from '../lib/core/errors.js';
 import { apiKeyAuth, basicAuth, bearerAuth, noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
@@ -1481,7 +1481,7 @@ describe('createKafkaRestFromConfig', () => {
     // Prepare
     const script = `
       import { createRequire } from 'node:module';
-      import { loadConfig } from './lib/config.js';
+      import { loadConfig } from './lib/wiring/settings/all.js';
       import { createKafkaRestFromConfig } from './lib/wiring/kafka-rest-reader.js';
       const base = { KAFKA_REST_URL: 'http://127.0.0.1:9', KAFKA_REST_ALLOW_HTTP: 'true', KAFKA_REST_MAX_ATTEMPTS: '1',
         SECRETS_MANAGER_ENDPOINT: 'http://127.0.0.1:9', AWS_REGION: 'us-east-1' };

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError, type UpstreamError } from '../lib/core/errors.js';
 import { basicAuth, noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest, type KafkaRestOptions } from '../lib/kafka-rest/client.js';

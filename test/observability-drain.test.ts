@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import { makeHandler } from '../handlers/drain.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError } from '../lib/core/errors.js';
 import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { createDrainDeps, type DrainHandlerDeps } from '../lib/wiring/drain.js';

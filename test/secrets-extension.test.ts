@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type LocalSecretsExtension, startSecretsExtension } from '../bench/lib/secrets-extension.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { type AppError, isAppError } from '../lib/core/errors.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createSecretsCache } from '../lib/secrets/cache.js';

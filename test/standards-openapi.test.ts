@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureTable } from '../dev/dynamodb-table.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { makeHandler } from '../handlers/webhook.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { toPayloadHash } from '../lib/ingest/webhook/idempotency/index.js';
 import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';

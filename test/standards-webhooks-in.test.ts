@@ -5,7 +5,7 @@ import Stripe from 'stripe';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { makeHandler } from '../handlers/webhook.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { signGithub, signStandardWebhook, signStripe } from '../lib/ingest/webhook/verify/index.js';
 import { createSecretsCache } from '../lib/secrets/cache.js';
 import { createSecretsManagerClient } from '../lib/secrets/secrets-manager.js';

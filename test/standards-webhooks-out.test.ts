@@ -7,7 +7,7 @@ import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { makeHandler as makeDrainHandler } from '../handlers/drain.js';
 import { createAwsClients } from '../lib/aws/sdk-clients.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { verifyWebhook } from '../lib/ingest/webhook/verify/index.js';
 import { createSecretsCache } from '../lib/secrets/cache.js';
 import { createSecretsManagerClient } from '../lib/secrets/secrets-manager.js';

@@ -4,7 +4,7 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import type { StoredRecord } from '../dev/kafka-rest/types.js';
 import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
 import { makeHandler } from '../handlers/webhook.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import {
   fromAwsTraceHeader,
   parseTraceparent,

@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { isAppError } from '../lib/core/errors.js';
-import { createEnvReader } from '../lib/env-reader.js';
 import {
   type IdempotencyConfig,
   parseIdempotency,
   parseIdempotencySettings,
   resolveIdempotencyKey,
 } from '../lib/ingest/webhook/idempotency/index.js';
+import { createEnvReader } from '../lib/wiring/settings/env.js';
 
 const AT = 'WEBHOOK_ROUTES.stripe';
 

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ensureTable } from '../dev/dynamodb-table.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { makeHandler } from '../handlers/webhook.js';
-import { loadConfig } from '../lib/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
 import { signGithub } from '../lib/ingest/webhook/verify/index.js';
 import { createSecretsCache } from '../lib/secrets/cache.js';

@@ -1,7 +1,8 @@
-import { type CoreConfig, loadSections } from '../config-core.js';
-import { checkInt, createSpecReader, type Env, type EnvReader, isPlainObject } from '../env-reader.js';
+import { type CoreConfig, loadSections } from '../wiring/settings/core.js';
+import { checkInt, createSpecReader, isPlainObject } from '../core/checks.js';
 import { type DlqConfig, parseDlqConfig, parseSinkConfig, type SinkConfig } from '../sinks/config.js';
 import { RECORD_NAMESPACE_PATTERN } from '../sinks/record-id.js';
+import type { Env, EnvReader } from '../wiring/settings/env.js';
 
 /** What to do when the checkpoint is outside the log (retention deleted it, or the topic was re-created). */
 export const RESET_POLICIES = ['earliest', 'latest', 'fail'] as const;

@@ -1,5 +1,5 @@
+import { checkInt, isPlainObject } from '../core/checks.js';
 import { AppError, ERROR_CODES } from '../core/errors.js';
-import { checkInt, isPlainObject } from '../env-reader.js';
 import type { DrainConfig } from './config.js';
 
 /** What one invocation drains: every configured drain, or one drain and optionally some of its partitions. */

@@ -1,4 +1,4 @@
-import { isPlainObject } from '../env-reader.js';
+import { isPlainObject } from '../core/checks.js';
 import type { ProduceHeader, ProduceRecord } from '../kafka-rest/types.js';
 import { jsonTextAt } from './json-pointer.js';
 

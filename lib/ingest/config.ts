@@ -1,8 +1,8 @@
-import { type CoreConfig, loadSections } from '../config-core.js';
+import { type CoreConfig, loadSections } from '../wiring/settings/core.js';
 import { ConfigError } from '../core/errors.js';
 import { isTopicName, TOPIC_NAME_SHAPE } from '../core/names.js';
-import type { Env, EnvReader } from '../env-reader.js';
 import { isJsonPointer } from '../formats/json-pointer.js';
+import type { Env, EnvReader } from '../wiring/settings/env.js';
 
 /** Settings of the SQS ingestion function (design §1.2). */
 export interface QueueConfig {

@@ -1,6 +1,6 @@
+import { isPlainObject } from '../core/checks.js';
 import { AppError, ERROR_CODES } from '../core/errors.js';
 import { HEADER_NAME } from '../core/names.js';
-import { isPlainObject } from '../env-reader.js';
 import { isJsonPointer, type JsonAtPointer, valueAt } from '../formats/json-pointer.js';
 
 /**

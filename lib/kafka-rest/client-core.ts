@@ -1,4 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
+import { checkInt } from '../core/checks.js';
 import { AppError, ConfigError, ERROR_CODES } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { parseRetryAfterMs } from '../http/retry.js';
@@ -8,7 +9,6 @@ import { type CallSpec, type Exchange, type ReaderFactory, withAuthHeaders } fro
 import { checkNonNegative, checkTopic } from './checks.js';
 import { DIALECTS } from './dialects.js';
 import { createSender, type RetryClock, retryOrThrow, runWithRetries, type Step } from './exchange.js';
-import { intProblem } from './option-table.js';
 import { type KafkaRestOptions, parseOptions } from './options.js';
 import { createProduce } from './produce.js';
 import { toStatusVerdict } from './retry.js';
@@ -174,7 +174,7 @@ export const createKafkaRestClient = (
     checkTopic(topic);
     checkNonNegative('partition', partition);
     checkNonNegative('offset', offset);
-    const maxRecordsProblem = intProblem(options.maxRecords, { min: 1 });
+    const maxRecordsProblem = checkInt(options.maxRecords, { min: 1 });
     if (maxRecordsProblem !== undefined) {
       throw new AppError(ERROR_CODES.PAYLOAD_INVALID, `maxRecords must be ${maxRecordsProblem}`);
     }

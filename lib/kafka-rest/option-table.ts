@@ -1,6 +1,6 @@
 /**
  * The Kafka REST client's option table, apart from the client so that the settings' parser
- * (lib/config-core.ts) reads the same defaults and limits without loading anything of the client.
+ * (lib/wiring/settings/core.ts) reads the same defaults and limits without loading anything of the client.
  */
 
 export interface IntRange {
@@ -15,7 +15,7 @@ export interface IntOption extends IntRange {
 }
 
 /**
- * Every numeric option of the client: its default and its limits, stated once. `lib/config-core.ts` reads
+ * Every numeric option of the client: its default and its limits, stated once. `lib/wiring/settings/core.ts` reads
  * the settings with these defaults and (where `setting` narrows them) these limits.
  */
 export const KAFKA_REST_INT_OPTIONS = {
@@ -53,18 +53,4 @@ export const settingRange = (name: KafkaRestIntOption): IntRange => {
   const option: IntOption = KAFKA_REST_INT_OPTIONS[name];
   const max = option.setting?.max ?? option.max;
   return { min: option.setting?.min ?? option.min, ...(max === undefined ? {} : { max }) };
-};
-
-/** What is wrong with `value` as an integer of `range`, in the words of a message; undefined when fine. */
-export const intProblem = (value: unknown, range: Partial<IntRange> = {}): string | undefined => {
-  const { min, max } = range;
-  const shape =
-    min !== undefined && max !== undefined
-      ? `an integer from ${min} to ${max}`
-      : min !== undefined
-        ? `an integer ≥ ${min}`
-        : 'an integer';
-  if (typeof value !== 'number' || !Number.isSafeInteger(value)) return shape;
-  if ((min !== undefined && value < min) || (max !== undefined && value > max)) return shape;
-  return undefined;
 };

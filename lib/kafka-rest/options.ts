@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { checkInt } from '../core/checks.js';
 import { ConfigError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import { PATH_SEGMENT, schemeProblem } from '../core/names.js';
@@ -13,7 +14,6 @@ import {
 } from './flavors.js';
 import {
   type IntOption,
-  intProblem,
   KAFKA_REST_INT_OPTIONS,
   KAFKA_REST_OPTION_DEFAULTS,
   type KafkaRestIntOption,
@@ -109,7 +109,7 @@ const parseInts = (options: KafkaRestOptions, problems: string[]): Record<KafkaR
   const ints = {} as Record<KafkaRestIntOption, number>;
   for (const [name, option] of Object.entries(KAFKA_REST_INT_OPTIONS) as [KafkaRestIntOption, IntOption][]) {
     const value = options[name] ?? option.default;
-    const problem = intProblem(value, option);
+    const problem = checkInt(value, option);
     if (problem !== undefined) problems.push(`${name} must be ${problem}, got ${JSON.stringify(value)}`);
     ints[name] = value;
   }
@@ -143,7 +143,7 @@ export const parseOptions = (options: KafkaRestOptions): Settings => {
   const ints = parseInts(options, problems);
   const budgetFloor = fetchBudgetFloor(ints.fetchMaxBytes, ints.maxRecordBytes);
   const fetchBudgetBytes = options.fetchBudgetBytes ?? Math.max(DEFAULT_FETCH_BUDGET_BYTES, 2 * budgetFloor);
-  const budgetProblem = intProblem(fetchBudgetBytes, { min: budgetFloor });
+  const budgetProblem = checkInt(fetchBudgetBytes, { min: budgetFloor });
   if (budgetProblem !== undefined) {
     problems.push(
       `fetchBudgetBytes must be ${budgetProblem} (the base64 of max(fetchMaxBytes, maxRecordBytes) plus 64 KiB), got ${JSON.stringify(fetchBudgetBytes)}`,

@@ -1,4 +1,4 @@
-import { checkInt, createSpecReader, isPlainObject, type SpecReader } from '../env-reader.js';
+import { checkInt, createSpecReader, isPlainObject, type SpecReader } from '../core/checks.js';
 
 export const SINK_TYPES = ['http', 'sqs', 'eventbridge'] as const;
 export const HTTP_SINK_MODES = ['single', 'batch'] as const;

@@ -1,4 +1,4 @@
-import type { CoreConfig } from '../config-core.js';
+import type { CoreConfig } from './settings/core.js';
 import { createKafkaRest } from '../kafka-rest/client.js';
 import type { KafkaRestClient } from '../kafka-rest/types.js';
 import { type KafkaRestFromConfigOptions, kafkaRestOptionsFromConfig } from './kafka-rest.js';

@@ -1,4 +1,4 @@
-import type { CoreConfig } from '../config-core.js';
+import type { CoreConfig } from './settings/core.js';
 import type { Log } from '../core/log.js';
 import { type AuthProvider, apiKeyAuth, basicAuth, bearerAuth, noAuth } from '../kafka-rest/auth.js';
 import type { KafkaRestOptions } from '../kafka-rest/options.js';

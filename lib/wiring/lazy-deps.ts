@@ -1,4 +1,4 @@
-import type { Env } from '../env-reader.js';
+import type { Env } from './settings/env.js';
 
 /**
  * Builds a function's dependencies on first use, once per cold start, from `process.env` (the only place

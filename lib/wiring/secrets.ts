@@ -1,4 +1,4 @@
-import type { CoreConfig } from '../config-core.js';
+import type { CoreConfig } from './settings/core.js';
 import type { Log } from '../core/log.js';
 import { createSecretsCache } from '../secrets/cache.js';
 import { createExtensionSecretFetcher } from '../secrets/extension.js';

@@ -1,7 +1,7 @@
 import type { AdminConfig } from '../admin/config.js';
 import { createTopicAdmin } from '../admin/topic-admin.js';
 import type { TopicAdmin } from '../admin/topic-admin-types.js';
-import type { Config } from '../config.js';
+import type { Config } from './settings/all.js';
 import type { Log } from '../core/log.js';
 import type { SecretsCache } from '../secrets/types.js';
 import { toAuthProvider } from './kafka-rest.js';

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type HttpSink, startHttpSink } from '../../dev/http-sink.js';
 import { makeHandler as makeDrainHandler } from '../../handlers/drain.js';
 import { makeHandler as makeQueueHandler } from '../../handlers/queue.js';
-import { loadConfig } from '../../lib/config.js';
+import { loadConfig } from '../../lib/wiring/settings/all.js';
 import { createDrainDeps } from '../../lib/wiring/drain.js';
 import { createQueueDeps } from '../../lib/wiring/queue.js';
 import { lambdaContext } from '../fixtures/api-gateway.js';

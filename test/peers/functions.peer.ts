@@ -4,7 +4,7 @@ import { type HttpSink, startHttpSink } from '../../dev/http-sink.js';
 import { makeHandler as makeDrainHandler } from '../../handlers/drain.js';
 import { makeHandler as makeQueueHandler } from '../../handlers/queue.js';
 import { makeHandler as makeWebhookHandler } from '../../handlers/webhook.js';
-import { loadConfig } from '../../lib/config.js';
+import { loadConfig } from '../../lib/wiring/settings/all.js';
 import { loadWebhookConfig } from '../../lib/ingest/webhook/config.js';
 import type { KafkaRestClient } from '../../lib/kafka-rest/types.js';
 import { createDrainDeps } from '../../lib/wiring/drain.js';

@@ -1,7 +1,8 @@
-import type { CoreConfig } from '../../config-core.js';
-import { loadSections } from '../../config-core.js';
+import type { CoreConfig } from '../../wiring/settings/core.js';
+import { loadSections } from '../../wiring/settings/core.js';
+import { checkInt, isPlainObject, unknownKeys } from '../../core/checks.js';
 import { isTopicName, TOPIC_NAME_SHAPE } from '../../core/names.js';
-import { checkInt, type Env, type EnvReader, isPlainObject, unknownKeys } from '../../env-reader.js';
+import type { Env, EnvReader } from '../../wiring/settings/env.js';
 import { type HeaderOrPointer, parseHeaderOrPointer } from '../fields.js';
 import { type Envelope, parseEnvelope } from './envelope.js';
 import {

@@ -1,5 +1,5 @@
+import { isPlainObject, unknownKeys } from '../../core/checks.js';
 import { AppError, ERROR_CODES } from '../../core/errors.js';
-import { isPlainObject, unknownKeys } from '../../env-reader.js';
 import { type CloudEventsMode, toCloudEventRecord } from '../../formats/cloudevents.js';
 import type { TraceContext } from '../../formats/trace-context.js';
 import type { ProduceHeader, ProduceRecord } from '../../kafka-rest/types.js';

@@ -1,6 +1,7 @@
+import { checkInt, isPlainObject, unknownKeys } from '../../../core/checks.js';
 import { isHeaderName } from '../../../core/names.js';
-import { checkInt, type EnvReader, isPlainObject, unknownKeys } from '../../../env-reader.js';
 import { isJsonPointer } from '../../../formats/json-pointer.js';
+import type { EnvReader } from '../../../wiring/settings/env.js';
 import { isOneOf } from '../route-settings.js';
 
 /** Where a route finds the id that makes two deliveries "the same": `"from"` of its `"idempotency"`. */

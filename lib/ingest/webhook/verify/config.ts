@@ -1,5 +1,5 @@
+import { checkInt, isPlainObject, unknownKeys } from '../../../core/checks.js';
 import { isHeaderName } from '../../../core/names.js';
-import { checkInt, isPlainObject, unknownKeys } from '../../../env-reader.js';
 import { standardWebhooksKey } from '../../../formats/hmac.js';
 import type { SecretSource } from '../../../secrets/types.js';
 import { isOneOf } from '../route-settings.js';

@@ -1,8 +1,7 @@
-import { ConfigError } from './core/errors.js';
-import { CONSUMER_GROUP, schemeProblem } from './core/names.js';
-import { createEnvReader, type Env, type EnvReader } from './env-reader.js';
-import type { KafkaRestDialect, KafkaRestFlavor } from './kafka-rest/flavors.js';
-import { KAFKA_REST_DIALECTS, KAFKA_REST_FLAVORS, V2_ONLY_FLAVORS } from './kafka-rest/flavors.js';
+import { ConfigError } from '../../core/errors.js';
+import { CONSUMER_GROUP, schemeProblem } from '../../core/names.js';
+import type { KafkaRestDialect, KafkaRestFlavor } from '../../kafka-rest/flavors.js';
+import { KAFKA_REST_DIALECTS, KAFKA_REST_FLAVORS, V2_ONLY_FLAVORS } from '../../kafka-rest/flavors.js';
 import {
   FETCH_BUDGET_SETTING,
   KAFKA_REST_INT_OPTIONS,
@@ -10,13 +9,14 @@ import {
   type KafkaRestIntOption,
   settingRange,
   V3_PATH_PREFIX,
-} from './kafka-rest/option-table.js';
-import type { SecretSource } from './secrets/types.js';
+} from '../../kafka-rest/option-table.js';
+import type { SecretSource } from '../../secrets/types.js';
+import { createEnvReader, type Env, type EnvReader } from './env.js';
 
 /**
  * The settings every function shares (the Kafka REST proxy, secrets, deadlines, logging), and the one way a
  * function's settings are loaded: its own sections on top of these, so that a function's bundle carries the
- * parsers of its own settings only (`loadConfig` in ./config.ts parses every function's, for tools and tests).
+ * parsers of its own settings only (`loadConfig` in ./all.ts parses every function's, for tools and tests).
  */
 
 export type KafkaAuthConfig =

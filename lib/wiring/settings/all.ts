@@ -1,8 +1,8 @@
-import { type CoreConfig, loadSections } from './config-core.js';
-import { type DrainsConfig, parseDrainsConfig } from './drain/config.js';
-import type { Env } from './env-reader.js';
-import { type EventsConfig, parseEventsConfig, parseQueueConfig, type QueueConfig } from './ingest/config.js';
-import { parseWebhookSection, type WebhookSection } from './ingest/webhook/config.js';
+import { type CoreConfig, loadSections } from './core.js';
+import { type DrainsConfig, parseDrainsConfig } from '../../drain/config.js';
+import { type EventsConfig, parseEventsConfig, parseQueueConfig, type QueueConfig } from '../../ingest/config.js';
+import { parseWebhookSection, type WebhookSection } from '../../ingest/webhook/config.js';
+import type { Env } from './env.js';
 
 /** Every function's settings at once. */
 export interface Config extends CoreConfig, WebhookSection {
