@@ -1,12 +1,12 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { loadSections } from '../lib/wiring/settings/core.js';
 import { ConfigError, isAppError } from '../lib/core/errors.js';
 import { createLog } from '../lib/core/log.js';
 import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
-import { parseDrainsConfig } from '../lib/drain/config.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from '../lib/wiring/secrets.js';
+import { loadSections } from '../lib/wiring/settings/core.js';
+import { parseDrainsConfig } from '../lib/wiring/settings/drain.js';
 import { createEnvReader } from '../lib/wiring/settings/env.js';
 import { runCheckpointsCommand } from './checkpoints-command.js';
 

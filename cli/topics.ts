@@ -1,6 +1,6 @@
-import { parseAdminConfig } from '../lib/admin/config.js';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError } from '../lib/core/errors.js';
+import { parseAdminConfig } from '../lib/wiring/settings/admin.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { createEnvReader } from '../lib/wiring/settings/env.js';
 import { createTopicAdminFromConfig } from '../lib/wiring/topic-admin.js';
 import { EXIT_CODES, parseTopicsArgs, runTopicsCommand, TOPICS_USAGE } from './topics-command.js';

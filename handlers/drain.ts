@@ -1,9 +1,9 @@
 import type { Context } from 'aws-lambda';
-import { loadDrainConfig } from '../lib/drain/config.js';
 import { parseDrainEvent } from '../lib/drain/event.js';
 import { type DrainRunReport, runDrains, toRunError } from '../lib/drain/run-drains.js';
 import { createDrainDeps, type DrainHandlerDeps } from '../lib/wiring/drain.js';
 import { lazyDeps } from '../lib/wiring/lazy-deps.js';
+import { loadDrainConfig } from '../lib/wiring/settings/drain.js';
 
 /**
  * The scheduled drain: every configured drain, or the one drain (and partitions) the event names.

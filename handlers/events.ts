@@ -1,8 +1,8 @@
 import type { Context } from 'aws-lambda';
-import { loadEventsConfig } from '../lib/ingest/config.js';
 import { type AnyEventBridgeEvent, ingestEvent } from '../lib/ingest/events.js';
 import { createEventsDeps, type EventsHandlerDeps } from '../lib/wiring/events.js';
 import { lazyDeps } from '../lib/wiring/lazy-deps.js';
+import { loadEventsConfig } from '../lib/wiring/settings/events.js';
 
 // A throw is the failure signal for an asynchronous invocation: Lambda retries the event, then hands it
 // to the function's on-failure destination. Returning would acknowledge an event that was never produced.

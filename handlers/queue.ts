@@ -1,9 +1,9 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { loadQueueConfig } from '../lib/ingest/config.js';
 import { ingestQueueBatch } from '../lib/ingest/queue.js';
 import { toBatchResponse } from '../lib/ingest/sqs.js';
 import { lazyDeps } from '../lib/wiring/lazy-deps.js';
 import { createQueueDeps, type QueueHandlerDeps } from '../lib/wiring/queue.js';
+import { loadQueueConfig } from '../lib/wiring/settings/queue.js';
 
 // SQS retries only the listed ids when the event source mapping has ReportBatchItemFailures on.
 export const makeHandler =

@@ -1,9 +1,9 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2, Context } from 'aws-lambda';
 import { describeError } from '../lib/core/log.js';
-import { loadWebhookConfig } from '../lib/ingest/webhook/config.js';
 import { ingestWebhook } from '../lib/ingest/webhook/ingest.js';
 import { toErrorResponse } from '../lib/ingest/webhook/respond.js';
 import { lazyDeps } from '../lib/wiring/lazy-deps.js';
+import { loadWebhookConfig } from '../lib/wiring/settings/webhook.js';
 import { createWebhookDeps, type WebhookHandlerDeps } from '../lib/wiring/webhook.js';
 
 /** API Gateway gives up on an integration after 30 s; answering later would be answering no one. */

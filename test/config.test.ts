@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { ConfigError, isAppError } from '../lib/core/errors.js';
-import { loadDrainConfig } from '../lib/drain/config.js';
-import { loadEventsConfig, loadQueueConfig } from '../lib/ingest/config.js';
-import { loadWebhookConfig } from '../lib/ingest/webhook/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
+import { loadDrainConfig } from '../lib/wiring/settings/drain.js';
+import { loadEventsConfig } from '../lib/wiring/settings/events.js';
+import { loadQueueConfig } from '../lib/wiring/settings/queue.js';
+import { loadWebhookConfig } from '../lib/wiring/settings/webhook.js';
 
 const BASE = {
   KAFKA_REST_URL: 'https://kafka-rest.example.com:443',

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { DRAIN_DEFAULTS } from '../lib/drain/config.js';
 import { loadConfig } from '../lib/wiring/settings/all.js';
-import { DRAIN_DEFAULTS, parseDrainsConfig } from '../lib/drain/config.js';
+import { parseDrainsConfig } from '../lib/wiring/settings/drain.js';
 import { createEnvReader } from '../lib/wiring/settings/env.js';
 
 const SINK = { type: 'http', url: 'https://sink.example.com/in' };

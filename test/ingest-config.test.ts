@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { ConfigError } from '../lib/core/errors.js';
-import { assertEventsConfigUsable, assertQueueConfigUsable } from '../lib/ingest/config.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import type { Env } from '../lib/wiring/settings/env.js';
+import { assertEventsConfigUsable } from '../lib/wiring/settings/events.js';
+import { assertQueueConfigUsable } from '../lib/wiring/settings/queue.js';
 
 const BASE: Env = {
   KAFKA_REST_URL: 'http://127.0.0.1:1',

@@ -10,7 +10,6 @@ import {
 } from '../cli/topics-command.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/server.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
-import { loadAdminConfig } from '../lib/admin/config.js';
 import { createTopicAdmin } from '../lib/admin/topic-admin.js';
 import type { TopicAdmin } from '../lib/admin/topic-admin-types.js';
 import { isAppError } from '../lib/core/errors.js';
@@ -18,6 +17,7 @@ import { apiKeyAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { literalSecret } from '../lib/secrets/cache.js';
+import { loadAdminConfig } from '../lib/wiring/settings/admin.js';
 
 const KEY = 'topics-cli-key-0123456789abcdef';
 const ROOT = join(import.meta.dirname, '..');

@@ -3,10 +3,10 @@ import { isAppError } from '../lib/core/errors.js';
 import {
   type IdempotencyConfig,
   parseIdempotency,
-  parseIdempotencySettings,
   resolveIdempotencyKey,
 } from '../lib/ingest/webhook/idempotency/index.js';
 import { createEnvReader } from '../lib/wiring/settings/env.js';
+import { parseIdempotencySettings } from '../lib/wiring/settings/webhook.js';
 
 const AT = 'WEBHOOK_ROUTES.stripe';
 

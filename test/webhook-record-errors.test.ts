@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadWebhookConfig } from '../lib/ingest/webhook/config.js';
 import { ingestWebhook, type WebhookDeps } from '../lib/ingest/webhook/ingest.js';
+import { loadWebhookConfig } from '../lib/wiring/settings/webhook.js';
 import { httpApiEvent } from './fixtures/api-gateway.js';
 import {
   type DialectCase,

@@ -1,8 +1,7 @@
-import { type CoreConfig, loadSections } from '../wiring/settings/core.js';
 import { checkInt, createSpecReader, isPlainObject } from '../core/checks.js';
+import { isTopicName, TOPIC_NAME_SHAPE } from '../core/names.js';
 import { type DlqConfig, parseDlqConfig, parseSinkConfig, type SinkConfig } from '../sinks/config.js';
 import { RECORD_NAMESPACE_PATTERN } from '../sinks/record-id.js';
-import type { Env, EnvReader } from '../wiring/settings/env.js';
 
 /** What to do when the checkpoint is outside the log (retention deleted it, or the topic was re-created). */
 export const RESET_POLICIES = ['earliest', 'latest', 'fail'] as const;
@@ -93,42 +92,6 @@ const DRAIN_KEYS = [
 ] as const;
 
 const DRAIN_ID = /^[a-zA-Z0-9._-]{1,64}$/;
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
-
-/**
- * Reads the drain function's settings: `DRAINS` (a JSON array of drains), `CHECKPOINT_TABLE`,
- * `DRAIN_LEASE_MS`, `DRAIN_CONCURRENCY`, `DRAIN_ID_NAMESPACE` (every drain's `idNamespace` unless it sets
- * its own), and the local endpoints `DYNAMODB_ENDPOINT`, `SQS_ENDPOINT`,
- * `EVENTBRIDGE_ENDPOINT`. Pushes every problem onto `read.problems`
- * (each naming the key and the expected shape); never throws.
- */
-export const parseDrainsConfig = (read: EnvReader): DrainsConfig => {
-  // The DLQ the stack creates; a drain opts into it with "dlq": "stack".
-  const stackDlqUrl = read.string('DRAIN_DLQ_URL');
-  let idNamespace = read.string('DRAIN_ID_NAMESPACE', DRAIN_DEFAULTS.idNamespace);
-  if (!RECORD_NAMESPACE_PATTERN.test(idNamespace)) {
-    read.problems.push(`DRAIN_ID_NAMESPACE must be ${NAMESPACE_SHAPE}`);
-    // Said once here, not again for every drain that inherits it.
-    idNamespace = DRAIN_DEFAULTS.idNamespace;
-  }
-  const drains = parseDrains(read.json('DRAINS'), { stackDlqUrl, idNamespace }, read.problems);
-  const checkpointTable = read.string('CHECKPOINT_TABLE');
-  if (read.raw('DRAINS') !== undefined && checkpointTable === undefined) {
-    read.problems.push('CHECKPOINT_TABLE is required when DRAINS is set: the DynamoDB checkpoint table name');
-  }
-  return {
-    drains,
-    checkpointTable,
-    dynamodbEndpoint: read.url('DYNAMODB_ENDPOINT'),
-    sqsEndpoint: read.url('SQS_ENDPOINT'),
-    eventBridgeEndpoint: read.url('EVENTBRIDGE_ENDPOINT'),
-    leaseMs: read.int('DRAIN_LEASE_MS', DRAIN_DEFAULTS.leaseMs, { min: 1_000, max: 900_000 }),
-    maxConcurrentPartitions: read.int('DRAIN_CONCURRENCY', DRAIN_DEFAULTS.maxConcurrentPartitions, {
-      min: 1,
-      max: 256,
-    }),
-  };
-};
 
 const parseDrainDlq = (
   value: unknown,
@@ -146,23 +109,29 @@ const parseDrainDlq = (
 };
 
 /** What every drain inherits from the function's settings. */
-interface DrainDefaults {
+export interface DrainDefaults {
   readonly stackDlqUrl: string | undefined;
   readonly idNamespace: string;
 }
 
-const NAMESPACE_SHAPE = '1-64 of [A-Za-z0-9._-] (the stage and cluster, e.g. "orders-svc.prod")';
+export const NAMESPACE_SHAPE = '1-64 of [A-Za-z0-9._-] (the stage and cluster, e.g. "orders-svc.prod")';
 
-const parseDrains = (value: unknown, defaults: DrainDefaults, problems: string[]): DrainConfig[] => {
+/** The drains of the setting named `setting` (its parsed JSON, undefined when unset). */
+export const parseDrains = (
+  value: unknown,
+  setting: string,
+  defaults: DrainDefaults,
+  problems: string[],
+): DrainConfig[] => {
   if (value === undefined) return [];
   if (!Array.isArray(value)) {
-    problems.push('DRAINS must be a JSON array of {id, topic, sink, partitions?, dlq?, batchSize?, …}');
+    problems.push(`${setting} must be a JSON array of {id, topic, sink, partitions?, dlq?, batchSize?, …}`);
     return [];
   }
   const drains: DrainConfig[] = [];
   const seen = new Set<string>();
   value.forEach((spec: unknown, index) => {
-    const at = `DRAINS[${index}]`;
+    const at = `${setting}[${index}]`;
     const drain = parseDrain(spec, at, defaults, problems);
     if (drain === undefined) return;
     if (seen.has(drain.id)) {
@@ -192,8 +161,8 @@ const parseDrain = (
   if (typeof id !== 'string' || !DRAIN_ID.test(id)) {
     problems.push(`${at}.id must be 1-64 of [A-Za-z0-9._-]`);
   }
-  if (typeof topic !== 'string' || !TOPIC_NAME.test(topic)) {
-    problems.push(`${at}.topic must be a Kafka topic name (1-249 of [a-zA-Z0-9._-])`);
+  if (!isTopicName(topic)) {
+    problems.push(`${at}.topic must be ${TOPIC_NAME_SHAPE}`);
   }
   const partitions = parsePartitions(spec.partitions, `${at}.partitions`, problems);
   const sink = parseSinkConfig(spec.sink, `${at}.sink`, problems);
@@ -236,9 +205,3 @@ const parsePartitions = (value: unknown, at: string, problems: string[]): readon
   }
   return [...(value as number[])].sort((a, b) => a - b);
 };
-
-export type DrainFunctionConfig = CoreConfig & { readonly drain: DrainsConfig };
-
-/** The drain function's settings (see `loadSections`). */
-export const loadDrainConfig = (env: Env): DrainFunctionConfig =>
-  loadSections(env, (read) => ({ drain: parseDrainsConfig(read) }));

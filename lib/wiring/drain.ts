@@ -3,7 +3,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError } from '../core/errors.js';
 import { createLog } from '../core/log.js';
 import { createCheckpointStore } from '../drain/checkpoint-store.js';
-import type { DrainFunctionConfig } from '../drain/config.js';
 import { createDrainMetrics, type DrainMetrics } from '../drain/metrics.js';
 import type { DrainRunDeps } from '../drain/run-drains.js';
 import { createDeadLetterQueue, createSink } from '../sinks/index.js';
@@ -11,6 +10,7 @@ import type { DeadLetterQueue, Sink } from '../sinks/types.js';
 import { dynamoDbFor, sdkClientsFor } from './aws.js';
 import { createKafkaRestFromConfig } from './kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from './secrets.js';
+import type { DrainFunctionConfig } from './settings/drain.js';
 
 export interface DrainHandlerDeps extends DrainRunDeps {
   /** Kept back from the Lambda's remaining time, so the last commit and the release still fit. */

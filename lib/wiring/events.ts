@@ -1,8 +1,8 @@
 import { createLog } from '../core/log.js';
-import { assertEventsConfigUsable, type EventsFunctionConfig } from '../ingest/config.js';
 import type { EventsDeps } from '../ingest/events.js';
 import { toProduceLimits } from '../ingest/plan.js';
 import { createSourceDeps } from './ingest-source.js';
+import { assertEventsConfigUsable, type EventsFunctionConfig } from './settings/events.js';
 
 export interface EventsHandlerDeps extends EventsDeps {
   readonly deadlineMarginMs: number;

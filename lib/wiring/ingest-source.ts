@@ -1,10 +1,10 @@
-import type { CoreConfig } from './settings/core.js';
 import type { Log } from '../core/log.js';
 import { createIngestMetrics, type IngestMetrics } from '../ingest/metrics.js';
 import { carriesRecordHeaders } from '../kafka-rest/flavors.js';
 import type { KafkaRestClient } from '../kafka-rest/types.js';
 import type { SecretsCache } from '../secrets/types.js';
 import { createKafkaRestProducerFromConfig } from './kafka-rest.js';
+import type { CoreConfig } from './settings/core.js';
 
 /** What every ingestion function (webhook, queue, events) builds alike from its settings. */
 export interface SourceDeps {

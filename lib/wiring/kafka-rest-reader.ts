@@ -1,7 +1,7 @@
-import type { CoreConfig } from './settings/core.js';
 import { createKafkaRest } from '../kafka-rest/client.js';
 import type { KafkaRestClient } from '../kafka-rest/types.js';
 import { type KafkaRestFromConfigOptions, kafkaRestOptionsFromConfig } from './kafka-rest.js';
+import type { CoreConfig } from './settings/core.js';
 
 /**
  * `createKafkaRest` (the client that reads too: the drain, the operator tools) with every option from the

@@ -1,4 +1,3 @@
-import type { CoreConfig } from './settings/core.js';
 import type { Log } from '../core/log.js';
 import { type AuthProvider, apiKeyAuth, basicAuth, bearerAuth, noAuth } from '../kafka-rest/auth.js';
 import type { KafkaRestOptions } from '../kafka-rest/options.js';
@@ -7,6 +6,7 @@ import type { KafkaRestClient } from '../kafka-rest/types.js';
 import { literalSecret, secretValue } from '../secrets/cache.js';
 import type { SecretsCache, SecretValue } from '../secrets/types.js';
 import { createSecretsCacheFromConfig } from './secrets.js';
+import type { CoreConfig } from './settings/core.js';
 
 export interface KafkaRestFromConfigOptions {
   readonly log?: Log;

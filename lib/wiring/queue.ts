@@ -1,8 +1,8 @@
 import { createLog } from '../core/log.js';
-import { assertQueueConfigUsable, type QueueFunctionConfig } from '../ingest/config.js';
 import { toProduceLimits } from '../ingest/plan.js';
 import type { QueueDeps } from '../ingest/queue.js';
 import { createSourceDeps } from './ingest-source.js';
+import { assertQueueConfigUsable, type QueueFunctionConfig } from './settings/queue.js';
 
 export interface QueueHandlerDeps extends QueueDeps {
   readonly deadlineMarginMs: number;

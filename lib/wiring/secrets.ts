@@ -1,10 +1,10 @@
-import type { CoreConfig } from './settings/core.js';
 import type { Log } from '../core/log.js';
 import { createSecretsCache } from '../secrets/cache.js';
 import { createExtensionSecretFetcher } from '../secrets/extension.js';
 import { createSecretsManagerFetcher } from '../secrets/secrets-manager.js';
 import type { SecretsCache } from '../secrets/types.js';
 import { secretsManagerFor } from './aws.js';
+import type { CoreConfig } from './settings/core.js';
 
 export interface SecretsFromConfigOptions {
   /**

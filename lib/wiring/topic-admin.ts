@@ -1,12 +1,12 @@
-import type { AdminConfig } from '../admin/config.js';
 import { createTopicAdmin } from '../admin/topic-admin.js';
 import type { TopicAdmin } from '../admin/topic-admin-types.js';
-import type { Config } from './settings/all.js';
 import type { Log } from '../core/log.js';
 import type { SecretsCache } from '../secrets/types.js';
 import { toAuthProvider } from './kafka-rest.js';
 import { createKafkaRestFromConfig } from './kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from './secrets.js';
+import type { AdminConfig } from './settings/admin.js';
+import type { Config } from './settings/all.js';
 
 export interface TopicAdminFromConfigOptions {
   readonly log?: Log;

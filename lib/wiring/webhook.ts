@@ -1,9 +1,9 @@
 import { createLog } from '../core/log.js';
-import type { WebhookConfig } from '../ingest/webhook/config.js';
 import type { WebhookDeps } from '../ingest/webhook/ingest.js';
 import { createLazyIdempotencyStore } from './idempotency-store.js';
 import { createSourceDeps } from './ingest-source.js';
 import { createSecretsCacheFromConfig } from './secrets.js';
+import type { WebhookConfig } from './settings/webhook.js';
 
 export interface WebhookHandlerDeps extends WebhookDeps {
   readonly deadlineMarginMs: number;

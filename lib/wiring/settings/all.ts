@@ -1,8 +1,11 @@
+import type { DrainsConfig } from '../../drain/config.js';
+import type { EventsConfig, QueueConfig } from '../../ingest/config.js';
 import { type CoreConfig, loadSections } from './core.js';
-import { type DrainsConfig, parseDrainsConfig } from '../../drain/config.js';
-import { type EventsConfig, parseEventsConfig, parseQueueConfig, type QueueConfig } from '../../ingest/config.js';
-import { parseWebhookSection, type WebhookSection } from '../../ingest/webhook/config.js';
+import { parseDrainsConfig } from './drain.js';
 import type { Env } from './env.js';
+import { parseEventsConfig } from './events.js';
+import { parseQueueConfig } from './queue.js';
+import { parseWebhookSection, type WebhookSection } from './webhook.js';
 
 /** Every function's settings at once. */
 export interface Config extends CoreConfig, WebhookSection {

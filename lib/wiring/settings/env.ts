@@ -3,6 +3,7 @@
  * `loadConfig` can report all of them at once; each message names the key and the shape it expects.
  */
 import { checkInt, type IntRange } from '../../core/checks.js';
+import { isTopicName, TOPIC_NAME_SHAPE } from '../../core/names.js';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -96,3 +97,11 @@ export const createEnvReader = (env: Env): EnvReader => {
 };
 
 const parseIntStrict = (value: string): number => (/^-?\d+$/.test(value) ? Number(value) : Number.NaN);
+
+/** A topic-name setting; a value that is no Kafka topic name is a problem (and reads as unset). */
+export const topicSetting = (read: EnvReader, key: string): string | undefined => {
+  const value = read.string(key);
+  if (value === undefined || isTopicName(value)) return value;
+  read.problems.push(`${key} must be ${TOPIC_NAME_SHAPE}, got ${JSON.stringify(value)}`);
+  return undefined;
+};

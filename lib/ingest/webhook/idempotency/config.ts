@@ -1,7 +1,6 @@
 import { checkInt, isPlainObject, unknownKeys } from '../../../core/checks.js';
 import { isHeaderName } from '../../../core/names.js';
 import { isJsonPointer } from '../../../formats/json-pointer.js';
-import type { EnvReader } from '../../../wiring/settings/env.js';
 import { isOneOf } from '../route-settings.js';
 
 /** Where a route finds the id that makes two deliveries "the same": `"from"` of its `"idempotency"`. */
@@ -107,29 +106,4 @@ export const parseIdempotency = (
   }
   if (problems.length !== problemsBefore) return undefined;
   return { from, pointer, windowSeconds: windowSeconds as number };
-};
-
-/**
- * Reads `IDEMPOTENCY_TABLE`, `IDEMPOTENCY_IN_PROGRESS_TTL_MS` and `DYNAMODB_ENDPOINT`. `routesUsingIt` names
- * the routes that set `"idempotency"`: when there is any, the table is required. Problems go to
- * `read.problems`.
- */
-export const parseIdempotencySettings = (
-  read: EnvReader,
-  routesUsingIt: readonly string[],
-): IdempotencySettings => {
-  const tableName = read.string('IDEMPOTENCY_TABLE');
-  if (tableName === undefined && routesUsingIt.length > 0) {
-    read.problems.push(
-      `IDEMPOTENCY_TABLE is required when a webhook route sets "idempotency" (${routesUsingIt.join(', ')}): the DynamoDB table name`,
-    );
-  }
-  return {
-    tableName,
-    inProgressTtlMs: read.int('IDEMPOTENCY_IN_PROGRESS_TTL_MS', DEFAULT_IN_PROGRESS_TTL_MS, {
-      min: 1_000,
-      max: 900_000,
-    }),
-    dynamodbEndpoint: read.url('DYNAMODB_ENDPOINT'),
-  };
 };

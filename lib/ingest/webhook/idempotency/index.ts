@@ -8,7 +8,6 @@ export {
   type IdempotencySettings,
   type IdempotencySource,
   parseIdempotency,
-  parseIdempotencySettings,
 } from './config.js';
 export {
   IDEMPOTENCY_IN_PROGRESS_CODE,

@@ -1,5 +1,5 @@
-import { ConfigError } from '../core/errors.js';
-import { createEnvReader, type Env, type EnvReader } from '../wiring/settings/env.js';
+import { ConfigError } from '../../core/errors.js';
+import { createEnvReader, type Env, type EnvReader } from './env.js';
 
 /** Settings of topic administration beyond the functions' own (`loadConfig`). */
 export interface AdminConfig {
