@@ -15,7 +15,6 @@
 import { Pool } from 'undici';
 import { startKafkaRestServer } from '../dev/kafka-rest/index.js';
 import { makeHandler } from '../handlers/queue.js';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import type { Log } from '../lib/core/log.js';
 import { planProduceRequests, toProduceLimits } from '../lib/ingest/plan.js';
 import { parseSqsEvent } from '../lib/ingest/sqs.js';
@@ -23,6 +22,7 @@ import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { encodeProduceBody, V1_MEDIA } from '../lib/kafka-rest/v1.js';
 import { createKafkaRestProducerFromConfig } from '../lib/wiring/kafka-rest.js';
 import type { QueueHandlerDeps } from '../lib/wiring/queue.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { lambdaContext } from '../test/fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
 

@@ -5,9 +5,9 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import type { StoredRecord } from '../dev/kafka-rest/types.js';
 import { makeHandler as makeEventsHandler } from '../handlers/events.js';
 import { makeHandler } from '../handlers/webhook.js';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { createIdempotencyStore } from '../lib/ingest/webhook/idempotency/store.js';
 import { createEventsDeps } from '../lib/wiring/events.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { createWebhookDeps, type WebhookHandlerDeps } from '../lib/wiring/webhook.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { eventBridgeEvent } from './fixtures/eventbridge.js';

@@ -4,7 +4,6 @@ import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import { makeHandler } from '../handlers/drain.js';
 import { createAwsClients } from '../lib/aws/sdk-clients.js';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError } from '../lib/core/errors.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainConfig } from '../lib/drain/config.js';
@@ -16,6 +15,7 @@ import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createHttpSink } from '../lib/sinks/index.js';
 import type { Sink } from '../lib/sinks/types.js';
 import { createDrainDeps, type DrainHandlerDeps } from '../lib/wiring/drain.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import {
   drainConfig,
   records,

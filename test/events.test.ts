@@ -1,12 +1,12 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Fault, type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/index.js';
 import { makeHandler } from '../handlers/events.js';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { ConfigError } from '../lib/core/errors.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createEventsDeps, type EventsHandlerDeps } from '../lib/wiring/events.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import type { Env } from '../lib/wiring/settings/env.js';
 import { lambdaContext } from './fixtures/api-gateway.js';
 import { eventBridgeEvent } from './fixtures/eventbridge.js';

@@ -3,7 +3,6 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Fault } from '../dev/kafka-rest/server.js';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError, isUpstreamError, type UpstreamError } from '../lib/core/errors.js';
 import { apiKeyAuth, basicAuth, bearerAuth, noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
@@ -13,6 +12,7 @@ import { createKafkaRestProducer } from '../lib/kafka-rest/producer.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { createSecretsCache, literalSecret, secretValue } from '../lib/secrets/cache.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import {
   bytes,
   clientOptionsFor,

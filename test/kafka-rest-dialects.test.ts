@@ -1,7 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError, type UpstreamError } from '../lib/core/errors.js';
 import { basicAuth, noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest, type KafkaRestOptions } from '../lib/kafka-rest/client.js';
@@ -9,6 +8,7 @@ import { isOffsetOutOfRangeError } from '../lib/kafka-rest/errors.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
 import { literalSecret } from '../lib/secrets/cache.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import {
   bytes,
   type DialectCase,

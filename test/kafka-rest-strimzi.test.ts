@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError } from '../lib/core/errors.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest, type KafkaRestOptions } from '../lib/kafka-rest/client.js';
 import type { ProduceRecord } from '../lib/kafka-rest/types.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import {
   bytes,
   type DialectCase,

@@ -2,10 +2,10 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import { makeHandler } from '../handlers/drain.js';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError } from '../lib/core/errors.js';
 import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { createDrainDeps, type DrainHandlerDeps } from '../lib/wiring/drain.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { records, type ScriptedSink, startScriptedSink } from './fixtures/drain.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { captureOutput, type EmfLine, type JsonLine, type OutputCapture } from './helpers/log.js';

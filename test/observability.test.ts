@@ -3,11 +3,11 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import { makeHandler as makeEventsHandler } from '../handlers/events.js';
 import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
 import { makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { isAppError } from '../lib/core/errors.js';
 import { PAYLOAD_PREVIEW_BYTES } from '../lib/core/log.js';
 import { createEventsDeps } from '../lib/wiring/events.js';
 import { createQueueDeps } from '../lib/wiring/queue.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import type { Env } from '../lib/wiring/settings/env.js';
 import { createWebhookDeps } from '../lib/wiring/webhook.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';

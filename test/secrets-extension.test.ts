@@ -3,7 +3,6 @@ import type { AddressInfo } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type LocalSecretsExtension, startSecretsExtension } from '../bench/lib/secrets-extension.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import { type AppError, isAppError } from '../lib/core/errors.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createSecretsCache } from '../lib/secrets/cache.js';
@@ -12,6 +11,7 @@ import { createSecretsManagerFetcher } from '../lib/secrets/secrets-manager.js';
 import type { SecretFetcher } from '../lib/secrets/types.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from '../lib/wiring/secrets.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { createMemoryLog } from './helpers/log.js';
 import { type LocalSecretsManager, startSecretsManager } from './helpers/secrets-manager.js';
 

@@ -4,7 +4,6 @@ import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/se
 import type { StoredRecord } from '../dev/kafka-rest/types.js';
 import { makeHandler as makeQueueHandler } from '../handlers/queue.js';
 import { makeHandler } from '../handlers/webhook.js';
-import { loadConfig } from '../lib/wiring/settings/all.js';
 import {
   fromAwsTraceHeader,
   parseTraceparent,
@@ -13,6 +12,7 @@ import {
 } from '../lib/formats/trace-context.js';
 import { carriesRecordHeaders } from '../lib/kafka-rest/flavors.js';
 import { createQueueDeps } from '../lib/wiring/queue.js';
+import { loadConfig } from '../lib/wiring/settings/all.js';
 import { createWebhookDeps, type WebhookHandlerDeps } from '../lib/wiring/webhook.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from './fixtures/sqs.js';

@@ -1,7 +1,7 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { CORRELATION_ID, type Log, toPayloadPreview } from '../core/log.js';
-import { withProduceLatency } from './metrics.js';
 import type { QueueConfig } from './config.js';
+import { withProduceLatency } from './metrics.js';
 import { logOutcomes, type ProduceItemsSummary, produceItems, type SourceDeps } from './produce.js';
 import { parseSqsEvent, traceparentOf } from './sqs.js';
 import type { ParsedItem, ProduceLimits } from './types.js';
