@@ -21,7 +21,7 @@ export interface TransportRequest {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   /** Bytes are written as they are; a string would be measured and UTF-8 encoded on every attempt. */
-  readonly body?: string | Uint8Array;
+  readonly body?: string | Uint8Array | undefined;
   /**
    * Bounds the whole exchange, headers and body, on one exact timer: undici's own body timeout is an idle
    * timeout, so a proxy that trickles its body would keep the call running past the caller's deadline.

@@ -75,7 +75,7 @@ export const createSender = (options: SenderOptions): Sender => {
       method: request.method,
       path: request.path,
       headers: request.headers.merge(authHeaders),
-      ...(request.body === undefined ? {} : { body: request.body }),
+      body: request.body,
       timeoutMs: Math.min(options.requestTimeoutMs, remainingMs),
       maxBodyBytes: request.maxBodyBytes,
       signal: call.signal,

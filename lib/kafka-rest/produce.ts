@@ -3,9 +3,9 @@ import type { Log } from '../core/log.js';
 import { type BackoffSettings, parseRetryAfterMs } from '../http/retry.js';
 import type { TransportFailure, TransportOutcome, TransportReply } from '../http/transport.js';
 import type { AnswerErrors } from './answers.js';
-import { withAuthHeaders } from './calls.js';
+import { type HeaderMerge, withAuthHeaders } from './calls.js';
 import { checkRecord, checkTopic } from './checks.js';
-import { runWithRetries, type Sender } from './exchange.js';
+import { type RetryClock, type RetrySteps, runWithRetries, type Sender, type Step } from './exchange.js';
 import type { KafkaRestDialect } from './flavors.js';
 import { toStatusVerdict } from './retry.js';
 import type { CallOptions, KafkaRestStats, ProduceRecord, ProduceResult } from './types.js';
@@ -261,100 +261,137 @@ export interface ProducerDeps {
 
 /** `KafkaRest.produce` over `deps`: never throws for the proxy's failures, each record gets a result. */
 export const createProduce = (deps: ProducerDeps) => {
-  const { sender, wire, counters, log, now } = deps;
-  const headers = withAuthHeaders(wire.headers);
-
-  /** Sends `indices` of `records` until each has a result; fills `results`, never throws. */
-  const produceRequest = async (
-    topic: string,
-    records: readonly ProduceRecord[],
-    indices: readonly number[],
-    results: ProduceResult[],
-    call: CallOptions,
-  ): Promise<void> => {
-    const what = `produce to topic ${topic}`;
-    const path = wire.path(topic);
-    const context = { topic, what, wire, dialect: deps.dialect, errors: deps.errors };
-    let pending = indices;
-    let retry: readonly number[] = [];
-    // How many of `pending` the previous attempt may have written (timeout, connection lost after sending).
-    let ambiguous = 0;
-    const failPending = (error: AppError): void => {
-      for (const index of pending) results[index] = { ok: false, error };
-    };
-    await runWithRetries<void>(
-      call,
-      { now, sleep: deps.sleep, backoff: deps.settings },
-      {
-        attempt: async (attemptNo) => {
-          if (ambiguous > 0) {
-            counters.ambiguousResends++;
-            counters.possibleDuplicates += ambiguous;
-            log.warn('resending records after an ambiguous failure: they may be written twice', {
-              topic,
-              records: ambiguous,
-              attempt: attemptNo,
-            });
-          }
-          const outcome = await sender.send(call, what, {
-            method: 'POST',
-            path,
-            headers,
-            maxBodyBytes: PRODUCE_ANSWER_SLACK_BYTES + pending.length * PRODUCE_ANSWER_BYTES_PER_RECORD,
-            body: wire.encode(records, pending),
-            keepPartialBody: wire.streamsReports,
-          });
-          ambiguous = 0;
-          const verdict = classifyProduceAnswer(outcome, pending, { ...context, nowMs: now() });
-          if (verdict.kind === 'auth') {
-            return {
-              kind: 'refresh',
-              refused: () => failPending(deps.errors.auth(verdict.reply, verdict.code, what)),
-            };
-          }
-          for (let j = 0; j < pending.length; j++) {
-            const result = verdict.results[j];
-            if (result !== undefined) results[pending[j] as number] = result;
-          }
-          counters.possibleDuplicates += verdict.possibleDuplicates;
-          if (verdict.retry.length === 0) return { kind: 'done', value: undefined };
-          retry = verdict.retry;
-          ambiguous = verdict.ambiguous;
-          return {
-            kind: 'retry',
-            retryAfterMs: verdict.retryAfterMs,
-            giveUp: () => {
-              for (const index of verdict.retry) results[index] = { ok: false, error: verdict.giveUp(index) };
-            },
-          };
-        },
-        refresh: async () => {
-          try {
-            await deps.refreshAuth(what, call);
-          } catch (error) {
-            failPending(error as AppError);
-            return { value: undefined };
-          }
-          counters.retries++;
-          return undefined;
-        },
-        onRetry: (attemptNo, waitMs) => {
-          log.debug('retrying produce', { topic, records: retry.length, attempt: attemptNo, waitMs });
-          counters.retries++;
-          pending = retry;
-        },
-      },
-    );
+  const shared: SharedProduce = {
+    deps,
+    headers: withAuthHeaders(deps.wire.headers),
+    clock: { now: deps.now, sleep: deps.sleep, backoff: deps.settings },
   };
-
   return async (
     topic: string,
     records: readonly ProduceRecord[],
     call: CallOptions,
   ): Promise<ProduceResult[]> => {
-    const { requests, results } = splitProduceCall(topic, records, wire, deps.settings);
+    const { requests, results } = splitProduceCall(topic, records, deps.wire, deps.settings);
     // One request after the other: a later part of the call never overtakes an earlier one.
-    for (const indices of requests) await produceRequest(topic, records, indices, results, call);
+    for (const indices of requests) {
+      const request = new ProduceRequest(shared, topic, records, indices, results, call);
+      await runWithRetries(call, shared.clock, request);
+    }
     return results;
   };
 };
+
+/** What every request of one client shares, built once. */
+interface SharedProduce {
+  readonly deps: ProducerDeps;
+  readonly headers: HeaderMerge;
+  readonly clock: RetryClock;
+}
+
+const DONE: Step<void> = { kind: 'done', value: undefined };
+
+/**
+ * The retry steps of one request: sends `pending` of `records` until each has a result and fills
+ * `results`, never throws. A class rather than closures: a produce of one record is the hot path, and
+ * its per-request allocations showed in the 1-record benchmark (bench/peers.ts).
+ */
+class ProduceRequest implements RetrySteps<void> {
+  private readonly what: string;
+  private pending: readonly number[];
+  private retry: readonly number[] = [];
+  /** How many of `pending` the previous attempt may have written (timeout, connection lost after sending). */
+  private ambiguous = 0;
+
+  constructor(
+    private readonly shared: SharedProduce,
+    private readonly topic: string,
+    private readonly records: readonly ProduceRecord[],
+    indices: readonly number[],
+    private readonly results: ProduceResult[],
+    private readonly call: CallOptions,
+  ) {
+    this.what = `produce to topic ${topic}`;
+    this.pending = indices;
+  }
+
+  async attempt(attemptNo: number): Promise<Step<void>> {
+    const { deps, headers } = this.shared;
+    const { wire, counters } = deps;
+    const { topic, what, pending, results } = this;
+    if (this.ambiguous > 0) {
+      counters.ambiguousResends++;
+      counters.possibleDuplicates += this.ambiguous;
+      deps.log.warn('resending records after an ambiguous failure: they may be written twice', {
+        topic,
+        records: this.ambiguous,
+        attempt: attemptNo,
+      });
+    }
+    const outcome = await deps.sender.send(this.call, what, {
+      method: 'POST',
+      path: wire.path(topic),
+      headers,
+      maxBodyBytes: PRODUCE_ANSWER_SLACK_BYTES + pending.length * PRODUCE_ANSWER_BYTES_PER_RECORD,
+      body: wire.encode(this.records, pending),
+      keepPartialBody: wire.streamsReports,
+    });
+    this.ambiguous = 0;
+    const verdict = classifyProduceAnswer(outcome, pending, {
+      topic,
+      what,
+      wire,
+      dialect: deps.dialect,
+      errors: deps.errors,
+      nowMs: deps.now(),
+    });
+    if (verdict.kind === 'auth') {
+      return {
+        kind: 'refresh',
+        refused: () => this.failPending(deps.errors.auth(verdict.reply, verdict.code, what)),
+      };
+    }
+    for (let j = 0; j < pending.length; j++) {
+      const result = verdict.results[j];
+      if (result !== undefined) results[pending[j] as number] = result;
+    }
+    counters.possibleDuplicates += verdict.possibleDuplicates;
+    if (verdict.retry.length === 0) return DONE;
+    this.retry = verdict.retry;
+    this.ambiguous = verdict.ambiguous;
+    return {
+      kind: 'retry',
+      retryAfterMs: verdict.retryAfterMs,
+      giveUp: () => {
+        for (const index of verdict.retry) results[index] = { ok: false, error: verdict.giveUp(index) };
+      },
+    };
+  }
+
+  async refresh(): Promise<{ readonly value: undefined } | undefined> {
+    const { deps } = this.shared;
+    try {
+      await deps.refreshAuth(this.what, this.call);
+    } catch (error) {
+      this.failPending(error as AppError);
+      return { value: undefined };
+    }
+    deps.counters.retries++;
+    return undefined;
+  }
+
+  onRetry(attemptNo: number, waitMs: number): void {
+    const { deps } = this.shared;
+    deps.log.debug('retrying produce', {
+      topic: this.topic,
+      records: this.retry.length,
+      attempt: attemptNo,
+      waitMs,
+    });
+    deps.counters.retries++;
+    this.pending = this.retry;
+  }
+
+  private failPending(error: AppError): void {
+    for (const index of this.pending) this.results[index] = { ok: false, error };
+  }
+}

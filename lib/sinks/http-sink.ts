@@ -118,7 +118,7 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
     // read; capped by the deadline, so a queued request is never sent after it.
     const settled = await requestWithin(
       getPool(),
-      { path, method: 'POST', headers, body: outgoing.body },
+      { origin: config.url.origin, path, method: 'POST', headers, body: outgoing.body },
       { timeoutMs, undiciTimeouts: true },
       async (response): Promise<DeliveryOutcome> => {
         const status = response.statusCode;
