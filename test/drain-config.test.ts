@@ -50,9 +50,57 @@ describe('parseDrainsConfig', () => {
         retryMaxMs: 10_000,
         commitIntervalMs: 0,
         idNamespace: 'default',
+        ordering: 'partition',
+        maxInFlight: 1,
       },
     ]);
     expect(config.checkpointTable).toBe('checkpoints');
+  });
+
+  it('reads the key order, its parallelism and the rate limits, and refuses parallelism in partition order', () => {
+    const keyed = drains([
+      {
+        id: 'a',
+        topic: 't',
+        sink: SINK,
+        ordering: 'key',
+        maxInFlight: 32,
+        maxRecordsPerSecond: 500,
+        maxConcurrentRequests: 8,
+      },
+    ]);
+    expect(keyed.problems).toEqual([]);
+    expect(keyed.config.drains[0]).toEqual(
+      expect.objectContaining({
+        ordering: 'key',
+        maxInFlight: 32,
+        maxRecordsPerSecond: 500,
+        maxConcurrentRequests: 8,
+      }),
+    );
+
+    expect(drains([{ id: 'a', topic: 't', sink: SINK, maxInFlight: 4 }]).problems).toEqual([
+      'DRAINS[0].maxInFlight above 1 needs "ordering": "key" (in partition order each record waits for the one before it)',
+    ]);
+    expect(
+      drains([
+        { id: 'a', topic: 't', sink: SINK, ordering: 'offset', maxInFlight: 0, maxRecordsPerSecond: 0 },
+      ]).problems,
+    ).toEqual([
+      'DRAINS[0].ordering must be one of "partition" | "key"',
+      'DRAINS[0].maxInFlight must be an integer from 1 to 256',
+      'DRAINS[0].maxRecordsPerSecond must be an integer from 1 to 1000000',
+    ]);
+  });
+
+  it('groups a FIFO sink queue by the drain order', () => {
+    const fifo = { type: 'sqs', queueUrl: 'https://sqs.eu-west-1.amazonaws.com/123456789012/out.fifo' };
+    const byKey = drains([{ id: 'a', topic: 't', sink: fifo, ordering: 'key', maxInFlight: 4 }]);
+    const byPartition = drains([{ id: 'a', topic: 't', sink: fifo }]);
+    expect(byKey.config.drains[0]?.sink).toEqual(expect.objectContaining({ fifo: true, groupBy: 'key' }));
+    expect(byPartition.config.drains[0]?.sink).toEqual(
+      expect.objectContaining({ fifo: true, groupBy: 'partition' }),
+    );
   });
 
   it('uses the stack DLQ for a drain that asks for it, and says so when the stack has none', () => {

@@ -247,7 +247,6 @@ const buildClient = (
           }
           const base = isThrottling(error) ? DEFAULTS.throttlingBaseDelayMs : DEFAULTS.baseDelayMs;
           const waitMs = backoffMs(retry + 1, {
-            maxAttempts: resolved.maxAttempts,
             backoffBaseMs: base,
             backoffMaxMs: DEFAULTS.maxDelayMs,
             random: Math.random,

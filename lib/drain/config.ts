@@ -11,6 +11,13 @@ export type ResetPolicy = (typeof RESET_POLICIES)[number];
 export const START_POSITIONS = ['earliest', 'latest'] as const;
 export type StartPosition = (typeof START_POSITIONS)[number];
 
+/**
+ * The order a partition's records reach the sink in: `partition`, one after the other in offset order;
+ * `key`, records of one key in offset order, different keys concurrently (up to `maxInFlight` calls).
+ */
+export const ORDERINGS = ['partition', 'key'] as const;
+export type Ordering = (typeof ORDERINGS)[number];
+
 /** The settings the per-partition loop needs (no sink wiring), so the loop can be driven with any sink. */
 export interface DrainSettings {
   /** Part of the checkpoint key: `[A-Za-z0-9._-]`, so `#` can separate the key's parts. */
@@ -36,6 +43,13 @@ export interface DrainSettings {
    * across them (receivers and SQS FIFO drop a repeated id as a duplicate). `[A-Za-z0-9._-]{1,64}`.
    */
   readonly idNamespace: string;
+  readonly ordering: Ordering;
+  /** Sink calls in flight at once for one partition; above 1 only with `ordering: "key"`. */
+  readonly maxInFlight: number;
+  /** Records per second into the sink, across the drain's partitions in one invocation; absent: no limit. */
+  readonly maxRecordsPerSecond?: number | undefined;
+  /** Sink calls in flight at once across the drain's partitions in one invocation; absent: no limit. */
+  readonly maxConcurrentRequests?: number | undefined;
 }
 
 export interface DrainConfig extends DrainSettings {
@@ -71,6 +85,8 @@ export const DRAIN_DEFAULTS = {
   retryMaxMs: 10_000,
   commitIntervalMs: 0,
   idNamespace: 'default',
+  ordering: 'partition',
+  maxInFlight: 1,
   leaseMs: 60_000,
   maxConcurrentPartitions: 16,
 } as const;
@@ -89,6 +105,10 @@ const DRAIN_KEYS = [
   'retryMaxMs',
   'commitIntervalMs',
   'idNamespace',
+  'ordering',
+  'maxInFlight',
+  'maxRecordsPerSecond',
+  'maxConcurrentRequests',
 ] as const;
 
 const DRAIN_ID = /^[a-zA-Z0-9._-]{1,64}$/;
@@ -171,6 +191,17 @@ const parseDrain = (
   if (typeof idNamespace !== 'string' || !RECORD_NAMESPACE_PATTERN.test(idNamespace)) {
     problems.push(`${at}.idNamespace must be ${NAMESPACE_SHAPE}`);
   }
+  const ordering = oneOf('ordering', ORDERINGS, DRAIN_DEFAULTS.ordering);
+  const maxInFlight = int('maxInFlight', DRAIN_DEFAULTS.maxInFlight, { min: 1, max: 256 });
+  if (maxInFlight > 1 && ordering !== 'key') {
+    problems.push(
+      `${at}.maxInFlight above 1 needs "ordering": "key" (in partition order each record waits for the one before it)`,
+    );
+  }
+  const optionalInt = (name: string, range: { min: number; max: number }): number | undefined =>
+    spec[name] === undefined ? undefined : int(name, range.min, range);
+  const maxRecordsPerSecond = optionalInt('maxRecordsPerSecond', { min: 1, max: 1_000_000 });
+  const maxConcurrentRequests = optionalInt('maxConcurrentRequests', { min: 1, max: 1_024 });
   const retryBaseMs = int('retryBaseMs', DRAIN_DEFAULTS.retryBaseMs, { min: 1, max: 60_000 });
   const retryMaxMs = int('retryMaxMs', DRAIN_DEFAULTS.retryMaxMs, { min: 1, max: 600_000 });
   if (retryMaxMs < retryBaseMs) problems.push(`${at}.retryMaxMs must be ≥ retryBaseMs`);
@@ -178,7 +209,7 @@ const parseDrain = (
     id: id as string,
     topic: topic as string,
     partitions,
-    sink: sink as SinkConfig,
+    sink: groupedBy(sink as SinkConfig, ordering),
     dlq,
     batchSize: int('batchSize', DRAIN_DEFAULTS.batchSize, { min: 1, max: 10_000 }),
     maxAttempts: int('maxAttempts', DRAIN_DEFAULTS.maxAttempts, { min: 1, max: 100 }),
@@ -188,9 +219,17 @@ const parseDrain = (
     retryMaxMs,
     commitIntervalMs: int('commitIntervalMs', DRAIN_DEFAULTS.commitIntervalMs, { min: 0, max: 300_000 }),
     idNamespace: idNamespace as string,
+    ordering,
+    maxInFlight,
+    ...(maxRecordsPerSecond === undefined ? {} : { maxRecordsPerSecond }),
+    ...(maxConcurrentRequests === undefined ? {} : { maxConcurrentRequests }),
   };
   return problems.length === before ? drain : undefined;
 };
+
+/** A FIFO queue keeps order per message group: the group follows the drain's order (partition or key). */
+const groupedBy = (sink: SinkConfig, ordering: Ordering): SinkConfig =>
+  sink?.type === 'sqs' && sink.fifo ? { ...sink, groupBy: ordering } : sink;
 
 const parsePartitions = (value: unknown, at: string, problems: string[]): readonly number[] | 'all' => {
   if (value === undefined || value === 'all') return 'all';

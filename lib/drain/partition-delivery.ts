@@ -1,26 +1,21 @@
-import { ERROR_CODES, toAppError } from '../core/errors.js';
 import type { FetchedRecord } from '../kafka-rest/types.js';
-import type { DeliveryOutcome, Sink, SinkRecord } from '../sinks/types.js';
-import type { DrainSettings } from './config.js';
-import type { PartitionCommits } from './partition-commits.js';
-import type { PartitionRunContext, Stop } from './partition-types.js';
+import type { DeliveryOutcome } from '../sinks/types.js';
+import { deliverByKey } from './key-delivery.js';
+import type { Delivered, LeaseHolder, PartitionRunContext, Stop } from './partition-types.js';
 import { handlePoison } from './poison-records.js';
+import { callSink, isGivenUp, retryDelayMs, toSinkRecord } from './sink-calls.js';
 
-export interface Delivered {
-  /** The first record not delivered (nor dead-lettered). */
-  readonly nextOffset: number;
-  readonly stop?: Stop;
-}
-
-type LeaseHolder = Pick<PartitionCommits, 'ensureLease'>;
-
-/** Delivers `records` in chunks the sink accepts; `nextOffset` is the first record not delivered. */
+/**
+ * Delivers one fetched batch in the drain's order: `partition`, in chunks the sink accepts, one call at a
+ * time; `key`, in lanes per key ({@link deliverByKey}). `nextOffset` is the first record not delivered.
+ */
 export const deliverBatch = async (
   run: PartitionRunContext,
   holder: LeaseHolder,
   records: readonly FetchedRecord[],
   offset: number,
 ): Promise<Delivered> => {
+  if (run.request.drain.ordering === 'key') return deliverByKey(run, holder, records);
   const chunkSize = Math.max(1, run.request.sink.maxBatchRecords);
   let nextOffset = offset;
   for (let start = 0; start < records.length; start += chunkSize) {
@@ -31,7 +26,6 @@ export const deliverBatch = async (
   }
   return { nextOffset };
 };
-
 /**
  * Delivers one chunk, retrying what failed (only that, in offset order) with full-jitter backoff and
  * the sink's `retryAfterMs`, until each record is delivered, dead-lettered, or the partition stops.
@@ -41,18 +35,9 @@ const deliverChunk = async (
   holder: LeaseHolder,
   chunk: readonly FetchedRecord[],
 ): Promise<Delivered> => {
-  const { deps, key, counts } = run;
-  const { drain, sink, deadlineMs } = run.request;
+  const { deps, counts } = run;
+  const { drain, deadlineMs } = run.request;
   const { now } = deps;
-  const toSink = (record: FetchedRecord): SinkRecord => ({
-    id: run.recordId(record.offset),
-    topic: drain.topic,
-    partition: key.partition,
-    offset: record.offset,
-    key: record.key,
-    value: record.value,
-    ...(record.headers === undefined ? {} : { headers: record.headers }),
-  });
   const done = new Array<boolean>(chunk.length).fill(false);
   const attempts = new Array<number>(chunk.length).fill(0);
   let stopAt = chunk.length;
@@ -77,15 +62,20 @@ const deliverChunk = async (
     }
     const lease = await holder.ensureLease();
     const callDeadlineMs = Math.min(deadlineMs, lease.expiresAtMs);
-    const outcomes = await deliverSafely(
-      sink,
-      round.map((index) => toSink(chunk[index] as FetchedRecord)),
+    const outcomes = await callSink(
+      run,
+      round.map((index) => toSinkRecord(run, chunk[index] as FetchedRecord)),
       callDeadlineMs,
     );
+    if (outcomes === undefined) {
+      // The drain's throttle could not admit the call before the deadline: nothing was sent.
+      stopHere(round[0] ?? 0, { outcome: 'deadline' });
+      break;
+    }
     let waitMs = 0;
     let backoffAttempt = 0;
     for (const [position, index] of round.entries()) {
-      // deliverSafely answers exactly one outcome per record sent.
+      // callSink answers exactly one outcome per record sent.
       const outcome = outcomes[position] as DeliveryOutcome;
       if (outcome.ok) {
         done[index] = true;
@@ -95,7 +85,7 @@ const deliverChunk = async (
       if (outcome.attempted !== false) attempts[index] = (attempts[index] ?? 0) + 1;
       const tries = attempts[index] ?? 0;
       const record = chunk[index] as FetchedRecord;
-      if ((outcome.permanent && outcome.attempted !== false) || tries >= drain.maxAttempts) {
+      if (isGivenUp(outcome, tries, drain.maxAttempts)) {
         if (index >= stopAt) continue;
         const poison = await handlePoison(run, record, tries, outcome.error);
         if (poison === undefined) done[index] = true;
@@ -106,7 +96,7 @@ const deliverChunk = async (
       waitMs = Math.max(waitMs, outcome.retryAfterMs ?? 0);
     }
     if (remaining().length === 0) break;
-    const delayMs = Math.max(waitMs, backoffMs(drain, Math.max(1, backoffAttempt), deps.random));
+    const delayMs = retryDelayMs(run, backoffAttempt, waitMs);
     if (now() + delayMs >= deadlineMs) {
       stopHere(remaining()[0] ?? 0, { outcome: 'deadline' });
       break;
@@ -120,31 +110,3 @@ const deliverChunk = async (
     firstOpen === -1 ? (chunk.at(-1)?.offset ?? -1) + 1 : (chunk[firstOpen] as FetchedRecord).offset;
   return stop === undefined ? { nextOffset } : { nextOffset, stop };
 };
-
-/** A sink that throws (it should not) is treated as a retriable failure of every record, not a crash. */
-const deliverSafely = async (
-  sink: Sink,
-  records: readonly SinkRecord[],
-  deadlineMs: number,
-): Promise<readonly DeliveryOutcome[]> => {
-  try {
-    const outcomes = await sink.deliver(records, { deadlineMs });
-    if (outcomes.length === records.length) return outcomes;
-    const error = toAppError(
-      undefined,
-      ERROR_CODES.SINK_FAILED,
-      `sink answered ${outcomes.length} outcomes for ${records.length} records`,
-    );
-    return records.map(() => ({ ok: false, permanent: false, error }));
-  } catch (thrown) {
-    const error = toAppError(thrown, ERROR_CODES.SINK_FAILED, 'sink delivery threw');
-    return records.map(() => ({ ok: false, permanent: false, error }));
-  }
-};
-
-/** Full jitter (AWS Architecture Blog, "Exponential Backoff And Jitter"): spreads retries of many runs. */
-const backoffMs = (
-  settings: Pick<DrainSettings, 'retryBaseMs' | 'retryMaxMs'>,
-  attempt: number,
-  random: () => number,
-): number => Math.floor(random() * Math.min(settings.retryMaxMs, settings.retryBaseMs * 2 ** (attempt - 1)));

@@ -2,9 +2,10 @@ import type { AppError } from '../core/errors.js';
 import type { Log } from '../core/log.js';
 import type { KafkaRest } from '../kafka-rest/types.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
-import type { PartitionKey } from './checkpoint.js';
+import type { Lease, PartitionKey } from './checkpoint.js';
 import type { CheckpointStore } from './checkpoint-store.js';
 import type { DrainSettings } from './config.js';
+import type { DrainThrottle } from './drain-throttle.js';
 
 export interface PartitionDrainDeps {
   readonly kafka: Pick<KafkaRest, 'fetch' | 'logBounds' | 'exactLogBounds' | 'endFetch'>;
@@ -35,6 +36,8 @@ export interface PartitionDrainRequest {
   readonly cleanupDeadlineMs: number;
   /** The store's lease length: the lease is renewed once less than half of it is left. */
   readonly leaseMs: number;
+  /** The drain's pace, shared by its partitions in this invocation; absent: no limit. */
+  readonly throttle?: DrainThrottle | undefined;
 }
 
 /**
@@ -85,4 +88,16 @@ export interface PartitionRunContext {
   readonly counts: RunCounts;
   /** The id of the record at `offset`, in the topic's current epoch. */
   recordId(offset: number): string;
+}
+
+/** What delivering one fetched batch came to. */
+export interface Delivered {
+  /** The first record not delivered (nor dead-lettered). */
+  readonly nextOffset: number;
+  readonly stop?: Stop;
+}
+
+/** The lease under which records are handed to the sink: renewed at half-life, the current one after. */
+export interface LeaseHolder {
+  ensureLease(): Promise<Lease>;
 }

@@ -3,6 +3,7 @@ import type { KafkaRest } from '../kafka-rest/types.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
 import type { DrainConfig } from './config.js';
 import { drainPartition, type PartitionReport } from './drain-partition.js';
+import { createDrainThrottle, type DrainThrottle } from './drain-throttle.js';
 import type { DrainRequest } from './event.js';
 import { FAILED_OUTCOMES, type PartitionDrainDeps, type PartitionDrainRequest } from './partition-types.js';
 
@@ -65,8 +66,10 @@ export const runDrains = async (
     }),
   );
 
-  const tasks = planned.flatMap(({ drain, partitions }) =>
-    partitions.map(
+  const tasks = planned.flatMap(({ drain, partitions }) => {
+    // One per drain and invocation, so the drain's limits hold across all its partitions here.
+    const throttle = throttleOf(deps, drain);
+    return partitions.map(
       (partition) => () =>
         drainPartition(deps, {
           drain,
@@ -77,9 +80,10 @@ export const runDrains = async (
           deadlineMs: options.deadlineMs,
           cleanupDeadlineMs: options.cleanupDeadlineMs,
           leaseMs: deps.leaseMs,
+          throttle,
         }),
-    ),
-  );
+    );
+  });
   const results = await runBounded(tasks, deps.maxConcurrentPartitions);
 
   const reports: DrainReport[] = planned.map(({ drain, error }) => ({
@@ -119,6 +123,11 @@ const logRun = (log: DrainRunDeps['log'], reports: readonly DrainReport[], faile
   if (failed) log.warn('drain run finished', attributes);
   else log.info('drain run finished', attributes);
 };
+
+const throttleOf = (deps: DrainRunDeps, drain: DrainConfig): DrainThrottle | undefined =>
+  drain.maxRecordsPerSecond === undefined && drain.maxConcurrentRequests === undefined
+    ? undefined
+    : createDrainThrottle(drain, deps);
 
 const partitionsOf = async (
   deps: DrainRunDeps,

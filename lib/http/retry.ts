@@ -28,7 +28,10 @@ export interface BackoffSettings {
  * Full-jitter exponential backoff (uniform in [0, min(max, base·2^(attempt-1))]): spreads the retries of
  * many concurrent Lambdas instead of synchronising them against a throttling server.
  */
-export const backoffMs = (attempt: number, settings: BackoffSettings): number =>
+export const backoffMs = (
+  attempt: number,
+  settings: Pick<BackoffSettings, 'backoffBaseMs' | 'backoffMaxMs' | 'random'>,
+): number =>
   Math.floor(
     settings.random() *
       Math.min(settings.backoffMaxMs, settings.backoffBaseMs * 2 ** Math.max(0, attempt - 1)),

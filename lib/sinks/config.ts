@@ -66,6 +66,11 @@ export interface SqsSinkConfig {
   /** The queue's `MaximumMessageSize`: body plus message attributes. */
   readonly maxMessageBytes: number;
   readonly maxBatchRecords: number;
+  /**
+   * FIFO queues: what a message group is, set by the drain from its `ordering` (not a sink setting):
+   * `partition` (the default) or `key`, so that SQS keeps the same order the drain delivers in.
+   */
+  readonly groupBy?: 'partition' | 'key';
 }
 
 export interface EventBridgeSinkConfig {

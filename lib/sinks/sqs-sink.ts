@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { MessageAttributeValue, SendMessageBatchRequestEntry } from '@aws-sdk/client-sqs';
 import { createBatchSink, type Encoded, rejectTooLarge, toEntryFailure } from './aws-batch-sink.js';
 import { SQS_MAX_BATCH_BYTES, type SqsSinkConfig } from './config.js';
@@ -30,7 +31,7 @@ const PLACEHOLDER_BODY = '-';
  * `kafka.key` (Binary) unless the key is null (`kafka.key-empty: true` for a zero-length key, since SQS
  * refuses empty attribute values).
  *
- * FIFO queues: `MessageGroupId` = `topic-partition`, `MessageDeduplicationId` = the record id (its
+ * FIFO queues: `MessageGroupId` = `topic-partition` (per key with a drain's `ordering: "key"`), `MessageDeduplicationId` = the record id (its
  * `sha256:` form past 128 characters), and delivery is ordered: a call carries at most one message per
  * group, so a group's next message is sent only once SQS accepted the one before (one message per call
  * for a drain's one partition). Standard queues keep no order and may deliver a message twice, so
@@ -39,16 +40,17 @@ const PLACEHOLDER_BODY = '-';
  * without a call; a `Failed` entry with `SenderFault: true` is permanent (`ERR_SINK_REJECTED`), any other
  * is retriable (`ERR_SINK_FAILED`).
  */
-export const createSqsSink = (config: SqsSinkConfig, deps: SinkDeps): Sink =>
-  createBatchSink(
+export const createSqsSink = (config: SqsSinkConfig, deps: SinkDeps): Sink => {
+  const groupOf = config.fifo ? groupIdOf(config) : undefined;
+  return createBatchSink(
     {
       service: 'SQS SendMessageBatch',
       maxBatchRecords: config.maxBatchRecords,
       maxEntries: SQS_MAX_BATCH_ENTRIES,
       maxBytes: SQS_MAX_BATCH_BYTES,
       ordered: config.fifo,
-      ...(config.fifo ? { groupOf: toGroupId } : {}),
-      encode: (record) => encodeRecord(record, config),
+      ...(groupOf === undefined ? {} : { groupOf }),
+      encode: (record) => encodeRecord(record, config, groupOf),
       send: async (entries, signal) => {
         const sqs = await deps.aws.sqs();
         const withIds = entries.map((entry, position) => ({ ...entry, Id: `r${position}` }));
@@ -64,15 +66,34 @@ export const createSqsSink = (config: SqsSinkConfig, deps: SinkDeps): Sink =>
     },
     deps,
   );
+};
 
 type SqsEntry = Omit<SendMessageBatchRequestEntry, 'Id'>;
 
 /** The message attribute holding the record id, on sink messages and dead letters alike. */
 export const SQS_RECORD_ID_ATTRIBUTE = 'kafka-record-id';
 
-const toGroupId = (record: SinkRecord): string => toSqsFifoId(record.topic, String(record.partition));
+/**
+ * `topic-partition`, or with `groupBy: "key"` `topic-partition-k<hash of the key>` (a key-less record is a
+ * group of its own, `…-o<offset>`): a digest, because keys are bytes and a group id is at most 128
+ * printable characters; two keys sharing a group only share an order, never lose one.
+ */
+const groupIdOf =
+  (config: SqsSinkConfig) =>
+  (record: SinkRecord): string => {
+    if (config.groupBy !== 'key') return toSqsFifoId(record.topic, String(record.partition));
+    const suffix =
+      record.key === null
+        ? `o${record.offset}`
+        : `k${createHash('sha256').update(record.key).digest('base64url').slice(0, 22)}`;
+    return toSqsFifoId(`${record.topic}-${record.partition}`, suffix);
+  };
 
-const encodeRecord = (record: SinkRecord, config: SqsSinkConfig): Encoded<SqsEntry> => {
+const encodeRecord = (
+  record: SinkRecord,
+  config: SqsSinkConfig,
+  groupOf: ((record: SinkRecord) => string) | undefined,
+): Encoded<SqsEntry> => {
   const { body, encoding } = toSqsBody(record.value);
   const attributes: Record<string, MessageAttributeValue> = {
     [SQS_RECORD_ID_ATTRIBUTE]: { DataType: 'String', StringValue: record.id },
@@ -93,8 +114,8 @@ const encodeRecord = (record: SinkRecord, config: SqsSinkConfig): Encoded<SqsEnt
     );
   }
   const entry: SqsEntry = { MessageBody: body, MessageAttributes: attributes };
-  if (config.fifo) {
-    entry.MessageGroupId = toGroupId(record);
+  if (groupOf !== undefined) {
+    entry.MessageGroupId = groupOf(record);
     entry.MessageDeduplicationId = toSqsDeduplicationId(record.id);
   }
   return { entry, bytes };

@@ -1,0 +1,99 @@
+/**
+ * The pace of one drain's sink calls in one invocation, shared by all its partitions: a token bucket of
+ * `maxRecordsPerSecond`, at most `maxConcurrentRequests` calls in flight, and a pause for everyone when the
+ * sink says it is overloaded (`429`, `Retry-After`). Per invocation by design: a limit shared by concurrent
+ * invocations would cost a conditional DynamoDB write per refill and put the checkpoint table on the
+ * delivery path (the README's "Sink rate limits" says how to split a limit across a fan-out).
+ */
+export interface DrainThrottle {
+  /**
+   * Waits until a call of `records` records may start: a free slot, the tokens, no pause. False (and
+   * nothing taken) when `deadlineMs` would pass first.
+   */
+  acquire(records: number, deadlineMs: number): Promise<boolean>;
+  /** The call that `acquire` admitted ended. */
+  release(): void;
+  /** The sink asked to slow down: no call of this drain starts before `untilMs`. */
+  pauseUntil(untilMs: number): void;
+}
+
+export interface DrainLimits {
+  readonly maxRecordsPerSecond?: number | undefined;
+  readonly maxConcurrentRequests?: number | undefined;
+}
+
+export interface ThrottleClock {
+  readonly now: () => number;
+  readonly sleep: (ms: number) => Promise<void>;
+}
+
+/**
+ * A throttle for `limits`. The bucket holds a tenth of a second of records (at least one call's worth is
+ * always let through once the bucket is full, so a call larger than the bucket is never starved): a sink
+ * limited to R records/s sees at most R per second plus that burst.
+ */
+export const createDrainThrottle = (limits: DrainLimits, clock: ThrottleClock): DrainThrottle => {
+  const rate = limits.maxRecordsPerSecond;
+  const capacity = rate === undefined ? Number.POSITIVE_INFINITY : Math.max(1, Math.ceil(rate / 10));
+  const maxConcurrent = limits.maxConcurrentRequests ?? Number.POSITIVE_INFINITY;
+  let tokens = capacity;
+  let refilledAtMs = clock.now();
+  let pausedUntilMs = 0;
+  let inFlight = 0;
+  // Callers waiting for a slot, first come first served, so one partition cannot starve the others.
+  const waiting: (() => void)[] = [];
+
+  const refill = (nowMs: number): void => {
+    if (rate === undefined) return;
+    tokens = Math.min(capacity, tokens + ((nowMs - refilledAtMs) * rate) / 1000);
+    refilledAtMs = nowMs;
+  };
+
+  /** How long a call of `records` must still wait for its tokens and the pause (0: it may go now). */
+  const waitFor = (records: number, nowMs: number): number => {
+    refill(nowMs);
+    const pauseMs = Math.max(0, pausedUntilMs - nowMs);
+    if (rate === undefined) return pauseMs;
+    const needed = Math.min(records, capacity);
+    const tokenMs = tokens >= needed ? 0 : Math.ceil(((needed - tokens) * 1000) / rate);
+    return Math.max(pauseMs, tokenMs);
+  };
+
+  const takeSlot = async (deadlineMs: number): Promise<boolean> => {
+    while (inFlight >= maxConcurrent) {
+      if (clock.now() >= deadlineMs) return false;
+      await new Promise<void>((resolve) => waiting.push(resolve));
+    }
+    inFlight += 1;
+    return true;
+  };
+
+  const release = (): void => {
+    inFlight -= 1;
+    waiting.shift()?.();
+  };
+
+  return {
+    acquire: async (records, deadlineMs) => {
+      if (!(await takeSlot(deadlineMs))) return false;
+      for (;;) {
+        const nowMs = clock.now();
+        const waitMs = waitFor(records, nowMs);
+        if (waitMs === 0) {
+          // Into debt for a call larger than the bucket: the next calls wait it off.
+          tokens -= records;
+          return true;
+        }
+        if (nowMs + waitMs >= deadlineMs) {
+          release();
+          return false;
+        }
+        await clock.sleep(waitMs);
+      }
+    },
+    release,
+    pauseUntil: (untilMs) => {
+      pausedUntilMs = Math.max(pausedUntilMs, untilMs);
+    },
+  };
+};
