@@ -663,6 +663,124 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
     expect(await h.store.get(key)).toMatchObject({ nextOffset: 21, lease: undefined });
   });
 
+  /** Resolves once the sink has received `offset`, or after 5 s (the test's assertions then fail). */
+  const sinkReaches = (h: Harness, offset: number): Promise<unknown> =>
+    Promise.race([
+      (async () => {
+        while (!h.sink.requests.some((request) => request.offset >= offset)) await delay(2);
+      })(),
+      delay(5_000),
+    ]);
+
+  it('writes each commit while the next batch is delivered, never naming a record the sink has not acknowledged', async () => {
+    append(12);
+    const h = await harness();
+    const events: string[] = [];
+    const pipelined: CheckpointStore = {
+      ...h.store,
+      commit: async (lease, changes) => {
+        const delivered = h.sink.acceptedOffsets();
+        events.push(`commit ${changes.nextOffset} after ${delivered.length} delivered`);
+        // Held until the next batch is out: a commit that blocked delivery would wait the full 5 s.
+        if (changes.nextOffset < 12) await sinkReaches(h, changes.nextOffset + 3);
+        const renewed = await h.store.commit(lease, changes);
+        events.push(`answered ${changes.nextOffset} with ${h.sink.acceptedOffsets().length} delivered`);
+        return renewed;
+      },
+    };
+
+    const report = await h.run({ drain: { batchSize: 4 }, store: pipelined });
+
+    expect(report).toMatchObject({ outcome: 'caught-up', nextOffset: 12, delivered: 12 });
+    expect(h.sink.accepted()).toEqual(values(12));
+    // Each commit named only delivered records (the count before it), and batch N+1 reached the sink
+    // before commit N answered.
+    expect(events).toEqual([
+      'commit 4 after 4 delivered',
+      'answered 4 with 8 delivered',
+      'commit 8 after 8 delivered',
+      'answered 8 with 12 delivered',
+      'commit 12 after 12 delivered',
+      'answered 12 with 12 delivered',
+    ]);
+    expect(await h.store.get(key)).toMatchObject({ nextOffset: 12, lease: undefined });
+  });
+
+  it.each([
+    { ordering: 'partition', maxInFlight: 1 },
+    { ordering: 'key', maxInFlight: 2 },
+  ] as const)(
+    'stops before its next sink call once a pipelined commit lost the lease ($ordering order); what went out meanwhile is redelivered, not skipped',
+    async ({ ordering, maxInFlight }) => {
+      append(12);
+      // Offset 5 fails once, so its retry comes after the refusal; slow answers keep other calls on their way.
+      // By key, its lane waits out a Retry-After (the other lane's call ending wakes the loop before the
+      // gated sleep below would).
+      let failedOnce = false;
+      const h = await harness(async (request) => {
+        if (request.offset === 5 && !failedOnce) {
+          failedOnce = true;
+          return { status: 503, headers: ordering === 'key' ? { 'retry-after': '1' } : {} };
+        }
+        if (request.offset >= 6) await delay(50);
+        return {};
+      });
+      let deliveredBeforeIt = 0;
+      let sentWhenRefused = Number.NaN;
+      let refuse = () => {};
+      const refused = new Promise<void>((resolve) => {
+        refuse = resolve;
+      });
+      const overtaken: CheckpointStore = {
+        ...h.store,
+        commit: async (lease, changes) => {
+          if (changes.nextOffset === 4) {
+            deliveredBeforeIt = h.sink.requests.length;
+            await sinkReaches(h, 5);
+            // An operator replays from offset 2 while this commit is on its way: its condition fails.
+            await h.store.setOffset(key, 2);
+          }
+          try {
+            return await h.store.commit(lease, changes);
+          } catch (error) {
+            sentWhenRefused = h.sink.requests.length;
+            refuse();
+            throw error;
+          }
+        },
+      };
+
+      const a = await h.run({
+        drain: { batchSize: 4, ordering, maxInFlight },
+        store: overtaken,
+        // The retry's backoff ends only after the refusal, whatever the machine's pace.
+        sleep: async (ms) => {
+          await Promise.race([refused, delay(5_000)]);
+          await delay(ms);
+        },
+      });
+
+      expect(a).toMatchObject({ outcome: 'lease-lost' });
+      expect(a.error?.code).toBe('ERR_LEASE_LOST');
+      const sentMeanwhile = h.sink.requests.slice(deliveredBeforeIt).map((request) => request.offset);
+      // At most one batch, all at or past the offset the losing commit named.
+      expect(sentMeanwhile.length).toBeGreaterThan(0);
+      expect(sentMeanwhile.every((offset) => offset >= 4 && offset < 8)).toBe(true);
+      // After the refusal no call starts (the retry of 5 never goes); only calls already on their way end.
+      const sentAfterRefusal = h.sink.requests.slice(sentWhenRefused).map((request) => request.offset);
+      expect(sentAfterRefusal).not.toContain(5);
+      if (ordering === 'partition') expect(sentAfterRefusal).toEqual([]);
+      expect(await h.store.get(key)).toMatchObject({ nextOffset: 2 });
+
+      // The operator's write left run A's lease to run out: the next run comes once it has.
+      skewMs += LEASE_MS + 1;
+      const b = await h.run({ owner: 'run-b', drain: { batchSize: 4 } });
+
+      expect(b).toMatchObject({ outcome: 'caught-up', fromOffset: 2, nextOffset: 12 });
+      expect(new Set(h.sink.acceptedOffsets())).toEqual(new Set(Array.from({ length: 12 }, (_, i) => i)));
+    },
+  );
+
   it('skips a paused partition and leaves its checkpoint alone', async () => {
     append(3);
     const h = await harness();

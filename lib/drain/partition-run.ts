@@ -216,6 +216,8 @@ export const createPartitionRun = (
       try {
         return await drainLoop(startOffset);
       } catch (error) {
+        // A commit still in flight decides which lease is ours to release; the first error is the one told.
+        await commits.settle().catch(() => undefined);
         const appError = toAppError(
           error,
           ERROR_CODES.UPSTREAM_NETWORK,
