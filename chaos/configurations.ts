@@ -11,14 +11,24 @@ export interface ChaosConfiguration {
   readonly flavor: KafkaRestFlavor;
   /** The local server answers v1 reads from the start of the batch holding the offset (IBM, CP 2.x). */
   readonly v1WholeBatches: boolean;
+  /**
+   * The drains' `ordering`: `key` runs every drain with several sink calls in flight per partition (one
+   * configuration per dialect), and the order at the sinks is checked per key.
+   */
+  readonly drainOrdering: 'partition' | 'key';
 }
 
 export const CHAOS_CONFIGURATIONS = {
-  v1: { dialect: 'v1', flavor: 'confluent', v1WholeBatches: false },
-  'v1-whole-batches': { dialect: 'v1', flavor: 'confluent', v1WholeBatches: true },
-  'v2-confluent': { dialect: 'v2', flavor: 'confluent', v1WholeBatches: false },
-  'v2-redpanda': { dialect: 'v2', flavor: 'redpanda', v1WholeBatches: false },
-  'v2-karapace': { dialect: 'v2', flavor: 'karapace', v1WholeBatches: false },
+  v1: { dialect: 'v1', flavor: 'confluent', v1WholeBatches: false, drainOrdering: 'partition' },
+  'v1-whole-batches-by-key': {
+    dialect: 'v1',
+    flavor: 'confluent',
+    v1WholeBatches: true,
+    drainOrdering: 'key',
+  },
+  'v2-confluent': { dialect: 'v2', flavor: 'confluent', v1WholeBatches: false, drainOrdering: 'partition' },
+  'v2-redpanda': { dialect: 'v2', flavor: 'redpanda', v1WholeBatches: false, drainOrdering: 'partition' },
+  'v2-karapace-by-key': { dialect: 'v2', flavor: 'karapace', v1WholeBatches: false, drainOrdering: 'key' },
 } as const satisfies Readonly<Record<string, ChaosConfiguration>>;
 
 export type ChaosConfigurationName = keyof typeof CHAOS_CONFIGURATIONS;

@@ -43,7 +43,11 @@ export interface IngestInput {
 export interface KafkaPartitionObservation {
   readonly topic: string;
   readonly partition: number;
-  readonly records: readonly { readonly offset: number; readonly value: Buffer | null }[];
+  readonly records: readonly {
+    readonly offset: number;
+    readonly key?: Buffer | null;
+    readonly value: Buffer | null;
+  }[];
 }
 
 /**
@@ -79,6 +83,11 @@ export interface Observations {
   readonly sink: readonly SinkObservation[];
   readonly deadLetters: readonly DeadLetterObservation[];
   readonly checkpoints: readonly CheckpointObservation[];
+  /**
+   * The order the drains promise (default `partition`): `key` checks each key of a partition on its own
+   * (a key-less record is a key of its own, so it cannot be out of order).
+   */
+  readonly drainOrdering?: 'partition' | 'key';
 }
 
 /** The verdicts of one topic (one configuration of a run); every count is also summed in the run's total. */
@@ -134,6 +143,11 @@ export interface Reconciliation {
   readonly reorderedInKafkaAt: readonly string[];
   /** At sinks that promise no order: counted for the README's per-sink table, never a failure. */
   readonly reorderedUnpromised: number;
+  /**
+   * With `drainOrdering: key`, at ordered sinks: records first seen after a higher offset of their
+   * partition but in order for their key, i.e. the parallelism key order allows; never a failure.
+   */
+  readonly overtakenAcrossKeys: number;
   /** Idempotent routes: `id: <n> copies after its first 2xx` and `id: resend answered <how>`; must be empty. */
   readonly idempotencyViolations: readonly string[];
   /** Records at or above their checkpoint: not yet drained when the run ended. */
@@ -189,6 +203,7 @@ export const reconcile = (observed: Observations): Reconciliation => {
   // Where each id sits in Kafka: topic → id → coordinates of every copy, in offset order per partition.
   const copies = new Map<string, Map<string, { partition: number; offset: number; at: string }[]>>();
   const valueAt = new Map<string, Buffer | null>();
+  const keyAt = new Map<string, Buffer | null>();
   for (const { topic, partition, records } of observed.kafka) {
     tallyOf(topic);
     const byId = copies.get(topic) ?? new Map<string, { partition: number; offset: number; at: string }[]>();
@@ -196,6 +211,7 @@ export const reconcile = (observed: Observations): Reconciliation => {
     for (const record of records) {
       const at = coordinates(topic, partition, record.offset);
       valueAt.set(at, record.value);
+      keyAt.set(at, record.key ?? null);
       const id = idOfValue(record.value);
       if (id === undefined) continue;
       byId.set(id, [...(byId.get(id) ?? []), { partition, offset: record.offset, at }]);
@@ -287,8 +303,11 @@ export const reconcile = (observed: Observations): Reconciliation => {
   const acceptedCount = new Map<string, number>();
   const altered = new Set<string>();
   const highestFirstSeen = new Map<string, number>();
+  const highestOfPartition = new Map<string, number>();
   const reorderedAt: string[] = [];
   let reorderedUnpromised = 0;
+  let overtakenAcrossKeys = 0;
+  const byKey = observed.drainOrdering === 'key';
   const seen = new Set<string>();
   for (const request of observed.sink) {
     const at = coordinates(request.topic, request.partition, request.offset);
@@ -297,7 +316,18 @@ export const reconcile = (observed: Observations): Reconciliation => {
     if (!seen.has(at)) {
       seen.add(at);
       const partitionKey = `${request.topic}/${request.partition}`;
-      const highest = highestFirstSeen.get(partitionKey);
+      const key = keyAt.get(at);
+      // By key, a key-less record is alone in its lane: the offset names it.
+      const lane = !byKey
+        ? partitionKey
+        : `${partitionKey}#${key == null ? `o${at}` : `k${key.toString('latin1')}`}`;
+      if (byKey && request.ordered) {
+        const partitionHighest = highestOfPartition.get(partitionKey) ?? -1;
+        const laneHighest = highestFirstSeen.get(lane) ?? -1;
+        if (request.offset < partitionHighest && request.offset > laneHighest) overtakenAcrossKeys += 1;
+        highestOfPartition.set(partitionKey, Math.max(partitionHighest, request.offset));
+      }
+      const highest = highestFirstSeen.get(lane);
       if (highest !== undefined && request.offset < highest) {
         if (request.ordered) {
           reorderedAt.push(`${at} after ${highest}`);
@@ -306,7 +336,7 @@ export const reconcile = (observed: Observations): Reconciliation => {
           reorderedUnpromised += 1;
           tallyOf(request.topic).reorderedUnpromised += 1;
         }
-      } else highestFirstSeen.set(partitionKey, request.offset);
+      } else highestFirstSeen.set(lane, request.offset);
     }
     if (!isAccepted(request.status)) continue;
     acceptedCount.set(at, (acceptedCount.get(at) ?? 0) + 1);
@@ -368,6 +398,7 @@ export const reconcile = (observed: Observations): Reconciliation => {
     reorderedAt,
     reorderedInKafkaAt,
     reorderedUnpromised,
+    overtakenAcrossKeys,
     idempotencyViolations,
     undrained: sum('undrained'),
     lost:

@@ -106,6 +106,7 @@ export const formatChaosReport = (report: ChaosReport): string => {
     row('  in Kafka, per FIFO group', count(r.reorderedInKafkaAt.length)),
     row('  at ordered sinks', count(r.reorderedAt.length)),
     row('reordered, order not promised', count(r.reorderedUnpromised), 'SQS standard, EventBridge'),
+    row('overtaken across keys', count(r.overtakenAcrossKeys), 'ordering "key": allowed, in key order'),
     row(
       'idempotency broken',
       count(r.idempotencyViolations.length),

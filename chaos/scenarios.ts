@@ -336,6 +336,8 @@ const EVENT_ATTEMPTS = 3;
 const INVOCATION_MS = 3_000;
 const DRAIN_BUDGET_MS = 2_500;
 const MAX_FINAL_ROUNDS = 80;
+/** Sink calls in flight per partition in the configurations that drain by key. */
+const DRAIN_MAX_IN_FLIGHT = 4;
 /** Attempts at a drain scenario (killed after delivery, lease expiring mid-delivery) before giving up. */
 const MAX_STALL_ATTEMPTS = 5;
 /** Where the kill, the race and the lease expiry happen, as fractions of the inputs started. */
@@ -496,7 +498,7 @@ const toEnv = (
       detailType: 'Kafka record',
     },
   };
-  const { dialect, flavor } = CHAOS_CONFIGURATIONS[configuration];
+  const { dialect, flavor, drainOrdering } = CHAOS_CONFIGURATIONS[configuration];
   return {
     KAFKA_REST_URL: stack.server.url,
     KAFKA_REST_ALLOW_HTTP: 'true',
@@ -538,6 +540,7 @@ const toEnv = (
         maxAttempts: 4,
         retryBaseMs: 2,
         retryMaxMs: 20,
+        ...(drainOrdering === 'key' ? { ordering: 'key', maxInFlight: DRAIN_MAX_IN_FLIGHT } : {}),
       })),
     ),
     CHECKPOINT_TABLE: stack.dynamo.tableName,
@@ -1268,7 +1271,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       Array.from({ length: partitions }, (_, partition) => ({
         topic,
         partition,
-        records: server.records(topic, partition).map(({ offset, value }) => ({ offset, value })),
+        records: server.records(topic, partition).map(({ offset, key, value }) => ({ offset, key, value })),
       })),
     );
     const fifoOut = sinkSqs.queueUrl('chaos-out.fifo');
@@ -1329,7 +1332,14 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
           possibleDuplicates: 0,
           authRefreshes: 0,
         }),
-      reconciliation: reconcile({ inputs, kafka, sink: sinkObserved, deadLetters, checkpoints }),
+      reconciliation: reconcile({
+        inputs,
+        kafka,
+        sink: sinkObserved,
+        deadLetters,
+        checkpoints,
+        drainOrdering: CHAOS_CONFIGURATIONS[configuration].drainOrdering,
+      }),
     };
   } finally {
     for (const created of sinks) await created.close?.();

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CHAOS_CONFIGURATION_NAMES, expectedReadApi } from '../chaos/configurations.js';
+import { CHAOS_CONFIGURATION_NAMES, CHAOS_CONFIGURATIONS, expectedReadApi } from '../chaos/configurations.js';
 import { type Observations, reconcile } from '../chaos/reconcile.js';
 import { formatChaosReport, isChaosClean } from '../chaos/report.js';
 import { type ChaosReport, FAULT_KINDS, PIPELINES, runChaos, SUITE_PRESET } from '../chaos/scenarios.js';
@@ -55,9 +55,12 @@ describe.each(CHAOS_CONFIGURATION_NAMES)('chaos run, configuration %s', (configu
     expect(r.lost).toBe(0);
   });
 
-  it('keeps FIFO group order inside Kafka and per-partition order at every sink that promises it', () => {
+  const byKey = CHAOS_CONFIGURATIONS[configuration].drainOrdering === 'key';
+  it(`keeps FIFO group order inside Kafka and per-${byKey ? 'key' : 'partition'} order at every sink that promises it`, () => {
     expect(report.reconciliation.reorderedInKafkaAt, table).toEqual([]);
     expect(report.reconciliation.reorderedAt, table).toEqual([]);
+    // By key the sink calls overlap, so records of other keys do pass each other; in partition order never.
+    if (byKey) expect(report.reconciliation.overtakenAcrossKeys, table).toBeGreaterThan(0);
   });
 
   it('never produces an idempotent delivery again after its first 2xx, and replays its answer', () => {
@@ -198,6 +201,29 @@ describe('reconcile (the checker itself can fail)', () => {
     const r = reconcile({ ...o, sink: [...o.sink].reverse() });
     expect(r.reorderedAt).toEqual(['t/0/0 after 1']);
     expect(r.lost).toBe(0);
+  });
+
+  it('checks order per key when the drains order by key: other keys may pass, one key may not', () => {
+    const o = base();
+    const keyed = (keys: readonly (string | null)[]): Observations['kafka'] => [
+      {
+        topic: 't',
+        partition: 0,
+        records: (o.kafka[0]?.records ?? []).map((record, index) => ({
+          ...record,
+          key: keys[index] === null ? null : Buffer.from(keys[index] ?? ''),
+        })),
+      },
+    ];
+    const reversed = [...o.sink].reverse();
+
+    const otherKeys = reconcile({ ...o, kafka: keyed(['a', 'b']), sink: reversed, drainOrdering: 'key' });
+    expect(otherKeys).toMatchObject({ reordered: 0, overtakenAcrossKeys: 1, lost: 0 });
+    const keyLess = reconcile({ ...o, kafka: keyed([null, null]), sink: reversed, drainOrdering: 'key' });
+    expect(keyLess).toMatchObject({ reordered: 0, overtakenAcrossKeys: 1 });
+    const sameKey = reconcile({ ...o, kafka: keyed(['a', 'a']), sink: reversed, drainOrdering: 'key' });
+    expect(sameKey.reorderedAt).toEqual(['t/0/0 after 1']);
+    expect(sameKey.overtakenAcrossKeys).toBe(0);
   });
 
   it('does not count a dead-lettered record accepted later from an older checkpoint as reordered', () => {
