@@ -1,5 +1,4 @@
 import { join } from 'node:path';
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
@@ -14,15 +13,12 @@ import { records, type ScriptedSink, startScriptedSink } from './fixtures/drain.
 import { type DrainWorker, type DrainWorkerReply, startDrainWorker } from './helpers/drain-worker.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { type FakeLambda, startFakeLambda } from './helpers/lambda-fake.js';
+import { waitUntil } from './helpers/poll.js';
 
 const FUNCTION = 'kafka-rest-bridge-test-drain';
 const HANDLER = join(import.meta.dirname, '..', 'handlers', 'drain.ts');
 /** The shortest lease the setting allows: the crashed worker's lease runs out within a second. */
 const LEASE_MS = 1_000;
-
-const until = async (condition: () => boolean | Promise<boolean>): Promise<void> => {
-  while (!(await condition())) await delay(10);
-};
 
 /**
  * A worker crashing in the middle of its group. Each group invocation runs in a process of its own (the
@@ -129,9 +125,9 @@ describe('drain fan-out: a worker crashing mid-group', () => {
       [[0, 1], 'kept'],
       [[2, 3], 'dispatched'],
     ]);
-    await until(() => sink.requests.some((r) => r.partition === 2 && r.offset === 3));
+    await waitUntil(() => sink.requests.some((r) => r.partition === 2 && r.offset === 3));
     // Partition 3 of the same group does not stall: let it finish, so the crash is partition 2's alone.
-    await until(async () => (await store.get(keyOf(3)))?.nextOffset === 5);
+    await waitUntil(async () => (await store.get(keyOf(3)))?.nextOffset === 5);
     (workers[0] as DrainWorker).kill();
     await lambda.settled();
 
@@ -144,7 +140,7 @@ describe('drain fan-out: a worker crashing mid-group', () => {
     stall = false;
     const leaseOver = async (partition: number) =>
       ((await store.get(keyOf(partition)))?.lease?.expiresAtMs ?? 0) < Date.now();
-    await until(async () => (await leaseOver(2)) && (await leaseOver(3)));
+    await waitUntil(async () => (await leaseOver(2)) && (await leaseOver(3)));
     const second = await coordinate();
     await lambda.settled();
 

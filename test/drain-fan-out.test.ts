@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
@@ -8,6 +7,7 @@ import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkp
 import {
   type CoordinatorReport,
   FAN_OUT_METRICS,
+  type GroupEvent,
   type GroupReport,
   splitIntoGroups,
 } from '../lib/drain/fan-out.js';
@@ -22,20 +22,23 @@ import {
   startScriptedSink,
 } from './fixtures/drain.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
-import { type FakeLambda, startFakeLambda } from './helpers/lambda-fake.js';
+import { type FakeLambda, type LambdaInvocation, startFakeLambda } from './helpers/lambda-fake.js';
 import { captureOutput, createMemoryLog } from './helpers/log.js';
+import { waitUntil } from './helpers/poll.js';
 
 const FUNCTION = 'kafka-rest-bridge-test-drain';
 const PARTITIONS = 8;
 const PER_PARTITION = 5;
 const LEASE_MS = 60_000;
+/** The groups of 8 partitions by 2, none of them held: the coordinator keeps the first, invokes for the rest. */
+const EVERY_GROUP_GOES = [
+  [[0, 1], 'kept'],
+  [[2, 3], 'dispatched'],
+  [[4, 5], 'dispatched'],
+  [[6, 7], 'dispatched'],
+];
 
-/** Polls until `condition` holds: waits on what the servers report, never asserts a duration. */
-const until = async (condition: () => boolean | Promise<boolean>): Promise<void> => {
-  while (!(await condition())) await delay(5);
-};
-
-/** An open gate that requests wait at until it is opened. */
+/** A gate: whatever awaits `opened` waits until `open()` is called. */
 const gate = () => {
   let open: () => void = () => {};
   const opened = new Promise<void>((resolve) => {
@@ -107,6 +110,14 @@ describe('drain fan-out across invocations', () => {
 
   const context = () => ({ getRemainingTimeInMillis: () => 20_000, awsRequestId: `req-${++requestId}` });
 
+  const drainSpec = (id = drainId, topic = 'orders') => ({
+    id,
+    topic,
+    partitions: 'all',
+    batchSize: 2,
+    resetPolicy: 'earliest',
+    sink: { type: 'http', url: sink.url, allowHttp: true },
+  });
   /** One container: the handler on deps built from the environment, as `handlers/drain.ts` builds them. */
   const build = (
     env: Record<string, string> = {},
@@ -121,16 +132,7 @@ describe('drain fan-out across invocations', () => {
       CHECKPOINT_TABLE: dynamo.tableName,
       DYNAMODB_ENDPOINT: dynamo.endpoint,
       DRAIN_LEASE_MS: String(LEASE_MS),
-      DRAINS: JSON.stringify([
-        {
-          id: drainId,
-          topic: 'orders',
-          partitions: 'all',
-          batchSize: 2,
-          resetPolicy: 'earliest',
-          sink: { type: 'http', url: sink.url, allowHttp: true },
-        },
-      ]),
+      DRAINS: JSON.stringify([drainSpec()]),
       DRAIN_PARTITIONS_PER_INVOCATION: '2',
       AWS_LAMBDA_FUNCTION_NAME: FUNCTION,
       LAMBDA_ENDPOINT: lambda?.endpoint ?? 'http://127.0.0.1:9',
@@ -156,9 +158,7 @@ describe('drain fan-out across invocations', () => {
     sink.requests.filter((r) => r.partition === partition && r.status === 200).map((r) => r.offset);
   const outcomes = (groups: readonly GroupReport[]) => groups.map((g) => [g.partitions, g.outcome]);
   const invokedGroups = () =>
-    lambda.invocations
-      .filter((i) => i.status === 202)
-      .map((i) => (i.payload as { partitions: number[] }).partitions);
+    lambda.invocations.filter((i) => i.status === 202).map((i) => (i.payload as GroupEvent).partitions);
   const deliveredBy = (reports: readonly DrainRunReport[], partition: number) =>
     reports.flatMap((r) => r.drains.flatMap((d) => d.partitions)).filter((p) => p.partition === partition);
 
@@ -173,13 +173,11 @@ describe('drain fan-out across invocations', () => {
     const report = (await handler(schedule, context())) as CoordinatorReport;
     await lambda.settled();
 
-    expect(outcomes(report.groups)).toEqual([
-      [[0, 1], 'kept'],
-      [[2, 3], 'dispatched'],
-      [[4, 5], 'dispatched'],
-      [[6, 7], 'dispatched'],
-    ]);
-    expect(lambda.invocations.map((i) => [i.functionName, i.invocationType, i.payload])).toEqual([
+    expect(outcomes(report.groups)).toEqual(EVERY_GROUP_GOES);
+    // Sent at once, so they may arrive in any order.
+    const first = (invocation: LambdaInvocation) => (invocation.payload as GroupEvent).partitions[0] ?? -1;
+    const byFirstPartition = [...lambda.invocations].sort((a, b) => first(a) - first(b));
+    expect(byFirstPartition.map((i) => [i.functionName, i.invocationType, i.payload])).toEqual([
       [FUNCTION, 'Event', { drainId, partitions: [2, 3] }],
       [FUNCTION, 'Event', { drainId, partitions: [4, 5] }],
       [FUNCTION, 'Event', { drainId, partitions: [6, 7] }],
@@ -217,7 +215,7 @@ describe('drain fan-out across invocations', () => {
     const second = coordinator(held);
 
     const running = Promise.all([first.handler(schedule, context()), second.handler(schedule, context())]);
-    await until(() => lambda.invocations.length === 6);
+    await waitUntil(() => lambda.invocations.length === 6);
     allStarted.open();
     const reports = (await running) as unknown as CoordinatorReport[];
     await lambda.settled();
@@ -263,30 +261,25 @@ describe('drain fan-out across invocations', () => {
     };
     const { handler } = coordinator();
     const firstRun = handler(schedule, context());
-    await until(async () => sink.requests.some((r) => r.partition === 2 && r.offset === 3));
-    await until(
+    await waitUntil(async () => sink.requests.some((r) => r.partition === 2 && r.offset === 3));
+    await waitUntil(
       async () =>
         (await store.get(keyOf(3)))?.lease === undefined && (await store.get(keyOf(3)))?.nextOffset === 5,
     );
     await firstRun;
     // Every other group of the first round has ended: only partition 2 is still leased.
-    await until(() => workerReports.length === 2);
+    await waitUntil(() => workerReports.length === 2);
 
     // The next schedule: partition 2 is still leased, 3 is free, so the group is not all held.
     const second = (await handler(schedule, context())) as CoordinatorReport;
     const secondWorker = () =>
       workerReports.slice(2).find((r) => r.drains[0]?.partitions.some((p) => p.partition === 2));
-    await until(() => secondWorker() !== undefined);
+    await waitUntil(() => secondWorker() !== undefined);
     const again = secondWorker() as DrainRunReport;
     release.open();
     await lambda.settled();
 
-    expect(outcomes(second.groups)).toEqual([
-      [[0, 1], 'kept'],
-      [[2, 3], 'dispatched'],
-      [[4, 5], 'dispatched'],
-      [[6, 7], 'dispatched'],
-    ]);
+    expect(outcomes(second.groups)).toEqual(EVERY_GROUP_GOES);
     expect(again.drains[0]?.partitions.map((p) => [p.partition, p.outcome, p.delivered])).toEqual([
       [2, 'busy', 0],
       [3, 'caught-up', 0],
@@ -387,6 +380,26 @@ describe('drain fan-out across invocations', () => {
     expect(lambda.invocations.map((i) => i.status).sort()).toEqual([202, 202, 202, 429]);
     expect(String(lambda.invocations[0]?.headers.authorization)).toMatch(/\/us-east-1\/lambda\/aws4_request/);
     expect(sink.accepted()).toHaveLength(PARTITIONS * PER_PARTITION);
+  });
+
+  it('runs a drain whose partitions cannot be listed as without fan-out: it fails the run, the other drain still fans out', async () => {
+    const { handler } = build({
+      DRAINS: JSON.stringify([drainSpec(), drainSpec(`missing-${n}`, 'missing')]),
+    });
+
+    const error = await handler(schedule, context()).then(
+      () => undefined,
+      (thrown: unknown) => thrown as Error,
+    );
+    await lambda.settled();
+
+    expect(error?.message).toContain(`missing-${n}: ERR_UPSTREAM_STATUS`);
+    expect(invokedGroups().sort()).toEqual([
+      [2, 3],
+      [4, 5],
+      [6, 7],
+    ]);
+    expect(await offsetsOf()).toEqual(Array(PARTITIONS).fill(PER_PARTITION));
   });
 
   it('a group event is a worker’s: it drains that group and dispatches nothing', async () => {

@@ -3,7 +3,7 @@ import type { Pool } from 'undici';
 import { createPool, readHead, requestWithin } from '../http/request.js';
 import { backoffMs } from '../http/retry.js';
 import { AwsRequestError, AwsServiceError, isRetriable, isThrottling, toServiceError } from './errors.js';
-import { type CredentialsSource, credentialsFromEnvironment } from './json-client.js';
+import { type AwsJsonClientOptions, credentialsFromEnvironment } from './json-client.js';
 import { signRequest } from './sigv4.js';
 
 /**
@@ -25,17 +25,14 @@ export interface LambdaInvoker {
   close(): Promise<void>;
 }
 
-export interface LambdaInvokerOptions {
-  /** Default `AWS_REGION` (Lambda sets it). */
-  readonly region?: string | undefined;
-  /** A local stand-in (`LAMBDA_ENDPOINT`); default `https://lambda.<region>.amazonaws.com`. */
-  readonly endpoint?: string | URL | undefined;
-  readonly credentials?: CredentialsSource | undefined;
-  /** Attempts per invoke, the first included; default 3. */
-  readonly maxAttempts?: number;
-  /** Bound of one attempt; default 5 000 (an async invoke only queues the event). */
-  readonly attemptTimeoutMs?: number;
-}
+/**
+ * Where and how hard to call, as for the JSON client; here at most 3 attempts (default) of 5 000 ms each
+ * (default): an async invoke only queues the event. `endpoint`: a local stand-in (`LAMBDA_ENDPOINT`).
+ */
+export type LambdaInvokerOptions = Pick<
+  AwsJsonClientOptions,
+  'region' | 'endpoint' | 'credentials' | 'maxAttempts' | 'attemptTimeoutMs'
+>;
 
 /** Lambda's limit on an asynchronous invocation's payload (256 KB); a partition list is far below it. */
 const MAX_EVENT_BYTES = 256 * 1024;

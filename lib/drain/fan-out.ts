@@ -1,11 +1,12 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { toDynamoError } from '../aws/dynamodb-errors.js';
-import { ERROR_CODES, type ErrorCode, isAppError, toAppError } from '../core/errors.js';
+import { type ErrorCode, isAppError } from '../core/errors.js';
 import { describeError, type Log } from '../core/log.js';
 import { createPowertoolsMetrics } from '../core/metrics.js';
 import type { Checkpoint, PartitionKey } from './checkpoint.js';
 import type { DrainConfig } from './config.js';
-import { type DrainReport, type DrainRunDeps, type DrainRunReport, runDrains } from './run-drains.js';
+import type { DrainRequest } from './event.js';
+import { type DrainRunDeps, type DrainRunReport, runDrains } from './run-drains.js';
 
 /**
  * The drain's fan-out across invocations (design §9): the scheduled run lists every drain's partitions,
@@ -67,7 +68,8 @@ const isUnavailable = (checkpoint: Checkpoint | undefined, nowMs: number): boole
 interface Planned {
   readonly drain: DrainConfig;
   readonly groups: readonly number[][];
-  readonly error?: DrainReport['error'];
+  /** The partitions could not be listed: the coordinator then runs that drain itself, as without fan-out. */
+  readonly undiscovered?: true;
 }
 
 const listGroups = async (
@@ -81,15 +83,8 @@ const listGroups = async (
         ? (await deps.kafka.listPartitions(drain.topic, { deadlineMs })).map((info) => info.partition)
         : drain.partitions;
     return { drain, groups: splitIntoGroups(partitions, deps.fanOut.partitionsPerInvocation) };
-  } catch (error) {
-    const appError = toAppError(error, ERROR_CODES.UPSTREAM_NETWORK, 'partition discovery failed');
-    deps.log.error('drain could not list its partitions', {
-      drainId: drain.id,
-      topic: drain.topic,
-      code: appError.code,
-      reason: appError.message,
-    });
-    return { drain, groups: [], error: { code: appError.code, message: appError.message } };
+  } catch {
+    return { drain, groups: [], undiscovered: true };
   }
 };
 
@@ -166,18 +161,17 @@ export const coordinateDrains = async (
     ),
   );
 
-  const own: DrainRunReport =
-    kept === undefined
-      ? { owner: options.owner, drains: [], failed: false }
-      : await runDrains(deps, kept, options);
-  // A drain whose partitions could not be listed fails the run, as it does without fan-out.
-  const undiscovered: DrainReport[] = planned.flatMap(({ drain, error }) =>
-    error === undefined ? [] : [{ drainId: drain.id, topic: drain.topic, partitions: [], error }],
-  );
+  // A drain whose partitions could not be listed is run as without fan-out: that run lists them again,
+  // and when that fails too it logs and reports the failure, and the run fails, as it always has.
+  const requests: DrainRequest[] = [
+    ...(kept === undefined ? [] : [kept]),
+    ...planned.filter((plan) => plan.undiscovered).map((plan) => ({ drainId: plan.drain.id })),
+  ];
+  const own = await Promise.all(requests.map((request) => runDrains(deps, request, options)));
   const report: CoordinatorReport = {
     owner: options.owner,
-    drains: [...own.drains, ...undiscovered],
-    failed: own.failed || undiscovered.length > 0,
+    drains: own.flatMap((run) => run.drains),
+    failed: own.some((run) => run.failed),
     groups,
   };
   logFanOut(deps.log, groups);
