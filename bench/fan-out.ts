@@ -20,7 +20,7 @@ import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
-import { type DrainWorker, startDrainWorker } from '../test/helpers/drain-worker.js';
+import { type DrainWorker, localDrainEnv, startDrainWorker } from '../test/helpers/drain-worker.js';
 import { startDynalite } from '../test/helpers/dynalite.js';
 import { startFakeLambda } from '../test/helpers/lambda-fake.js';
 import { packageFunctions } from './lib/bundles.js';
@@ -116,31 +116,24 @@ const main = async (): Promise<void> => {
     run: (event) => (pool as ReturnType<typeof createPool>).run(event),
   });
 
-  const envFor = (drainId: string, partitionsPerInvocation: number | undefined): Record<string, string> => ({
-    KAFKA_REST_URL: kafka.url,
-    KAFKA_REST_ALLOW_HTTP: 'true',
-    KAFKA_REST_AUTH: 'none',
-    LOG_LEVEL: 'ERROR',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'bench',
-    AWS_SECRET_ACCESS_KEY: 'bench',
-    CHECKPOINT_TABLE: dynamo.tableName,
-    DYNAMODB_ENDPOINT: dynamo.endpoint,
-    DRAINS: JSON.stringify([
-      {
-        id: drainId,
-        topic: TOPIC,
-        partitions: 'all',
-        batchSize: BATCH,
-        resetPolicy: 'earliest',
-        sink: { type: 'http', url: sink.url, allowHttp: true, mode: 'batch' },
-      },
-    ]),
-    DRAIN_PARTITIONS_PER_INVOCATION:
-      partitionsPerInvocation === undefined ? '' : String(partitionsPerInvocation),
-    AWS_LAMBDA_FUNCTION_NAME: FUNCTION,
-    LAMBDA_ENDPOINT: lambda.endpoint,
-  });
+  const envFor = (drainId: string, partitionsPerInvocation: number | undefined): Record<string, string> =>
+    localDrainEnv({
+      kafkaRestUrl: kafka.url,
+      dynamo,
+      drains: [
+        {
+          id: drainId,
+          topic: TOPIC,
+          partitions: 'all',
+          batchSize: BATCH,
+          resetPolicy: 'earliest',
+          sink: { type: 'http', url: sink.url, allowHttp: true, mode: 'batch' },
+        },
+      ],
+      functionName: FUNCTION,
+      lambdaEndpoint: lambda.endpoint,
+      partitionsPerInvocation,
+    });
 
   const drained = async (drainId: string): Promise<number> =>
     (await store.list({ drainId })).reduce((sum, checkpoint) => sum + (checkpoint.nextOffset ?? 0), 0);

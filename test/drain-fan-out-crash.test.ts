@@ -10,7 +10,12 @@ import type { DrainRunReport } from '../lib/drain/run-drains.js';
 import { createDrainDeps } from '../lib/wiring/drain.js';
 import { loadDrainConfig } from '../lib/wiring/settings/drain.js';
 import { records, type ScriptedSink, startScriptedSink } from './fixtures/drain.js';
-import { type DrainWorker, type DrainWorkerReply, startDrainWorker } from './helpers/drain-worker.js';
+import {
+  type DrainWorker,
+  type DrainWorkerReply,
+  localDrainEnv,
+  startDrainWorker,
+} from './helpers/drain-worker.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { type FakeLambda, startFakeLambda } from './helpers/lambda-fake.js';
 import { waitUntil } from './helpers/poll.js';
@@ -78,31 +83,25 @@ describe('drain fan-out: a worker crashing mid-group', () => {
     vi.unstubAllEnvs();
   });
 
-  const env = (): Record<string, string> => ({
-    KAFKA_REST_URL: kafkaServer.url,
-    KAFKA_REST_ALLOW_HTTP: 'true',
-    KAFKA_REST_AUTH: 'none',
-    LOG_LEVEL: 'ERROR',
-    AWS_REGION: 'us-east-1',
-    AWS_ACCESS_KEY_ID: 'test',
-    AWS_SECRET_ACCESS_KEY: 'test',
-    CHECKPOINT_TABLE: dynamo.tableName,
-    DYNAMODB_ENDPOINT: dynamo.endpoint,
-    DRAIN_LEASE_MS: String(LEASE_MS),
-    DRAINS: JSON.stringify([
-      {
-        id: 'crash',
-        topic: 'orders',
-        partitions: 'all',
-        batchSize: 2,
-        resetPolicy: 'earliest',
-        sink: { type: 'http', url: sink.url, allowHttp: true, timeoutMs: 60_000 },
-      },
-    ]),
-    DRAIN_PARTITIONS_PER_INVOCATION: '2',
-    AWS_LAMBDA_FUNCTION_NAME: FUNCTION,
-    LAMBDA_ENDPOINT: lambda.endpoint,
-  });
+  const env = (): Record<string, string> =>
+    localDrainEnv({
+      kafkaRestUrl: kafkaServer.url,
+      dynamo,
+      drains: [
+        {
+          id: 'crash',
+          topic: 'orders',
+          partitions: 'all',
+          batchSize: 2,
+          resetPolicy: 'earliest',
+          sink: { type: 'http', url: sink.url, allowHttp: true, timeoutMs: 60_000 },
+        },
+      ],
+      functionName: FUNCTION,
+      lambdaEndpoint: lambda.endpoint,
+      partitionsPerInvocation: 2,
+      extra: { DRAIN_LEASE_MS: String(LEASE_MS) },
+    });
   const coordinate = async (): Promise<CoordinatorReport> => {
     for (const [name, value] of Object.entries(env())) vi.stubEnv(name, value);
     const deps = { ...createDrainDeps(loadDrainConfig(env())), metrics: { publish: () => {} } };

@@ -21,6 +21,7 @@ import {
   type SinkRequest,
   startScriptedSink,
 } from './fixtures/drain.js';
+import { localDrainEnv } from './helpers/drain-worker.js';
 import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
 import { type FakeLambda, type LambdaInvocation, startFakeLambda } from './helpers/lambda-fake.js';
 import { captureOutput, createMemoryLog } from './helpers/log.js';
@@ -123,21 +124,17 @@ describe('drain fan-out across invocations', () => {
     env: Record<string, string> = {},
     adjust: (deps: DrainHandlerDeps) => DrainHandlerDeps = (d) => d,
   ) => {
-    const config = loadDrainConfig({
-      KAFKA_REST_URL: kafkaServer.url,
-      KAFKA_REST_ALLOW_HTTP: 'true',
-      KAFKA_REST_AUTH: 'none',
-      LOG_LEVEL: 'ERROR',
-      AWS_REGION: 'us-east-1',
-      CHECKPOINT_TABLE: dynamo.tableName,
-      DYNAMODB_ENDPOINT: dynamo.endpoint,
-      DRAIN_LEASE_MS: String(LEASE_MS),
-      DRAINS: JSON.stringify([drainSpec()]),
-      DRAIN_PARTITIONS_PER_INVOCATION: '2',
-      AWS_LAMBDA_FUNCTION_NAME: FUNCTION,
-      LAMBDA_ENDPOINT: lambda?.endpoint ?? 'http://127.0.0.1:9',
-      ...env,
-    });
+    const config = loadDrainConfig(
+      localDrainEnv({
+        kafkaRestUrl: kafkaServer.url,
+        dynamo,
+        drains: [drainSpec()],
+        functionName: FUNCTION,
+        lambdaEndpoint: lambda?.endpoint ?? 'http://127.0.0.1:9',
+        partitionsPerInvocation: 2,
+        extra: { DRAIN_LEASE_MS: String(LEASE_MS), ...env },
+      }),
+    );
     const created = createDrainDeps(config);
     closers.push(async () => created.close?.());
     const deps = adjust({ ...created, metrics: { publish: () => {} } });

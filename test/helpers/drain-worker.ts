@@ -21,6 +21,36 @@ export interface DrainWorker {
   close(): Promise<void>;
 }
 
+/**
+ * The whole environment of a drain function container against the local stand-ins: the Kafka REST server
+ * (no auth), dynalite, the fake Invoke API and fake credentials, with fan-out on when
+ * `partitionsPerInvocation` is given. `drains` is the `DRAINS` list; `extra` overrides any of it.
+ */
+export const localDrainEnv = (options: {
+  readonly kafkaRestUrl: string;
+  readonly dynamo: { readonly endpoint: string; readonly tableName: string };
+  readonly drains: readonly unknown[];
+  readonly functionName: string;
+  readonly lambdaEndpoint: string;
+  readonly partitionsPerInvocation?: number | undefined;
+  readonly extra?: Readonly<Record<string, string>>;
+}): Record<string, string> => ({
+  KAFKA_REST_URL: options.kafkaRestUrl,
+  KAFKA_REST_ALLOW_HTTP: 'true',
+  KAFKA_REST_AUTH: 'none',
+  LOG_LEVEL: 'ERROR',
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  CHECKPOINT_TABLE: options.dynamo.tableName,
+  DYNAMODB_ENDPOINT: options.dynamo.endpoint,
+  DRAINS: JSON.stringify(options.drains),
+  DRAIN_PARTITIONS_PER_INVOCATION: options.partitionsPerInvocation?.toString() ?? '',
+  AWS_LAMBDA_FUNCTION_NAME: options.functionName,
+  LAMBDA_ENDPOINT: options.lambdaEndpoint,
+  ...options.extra,
+});
+
 const CHILD = fileURLToPath(new URL('./drain-worker-child.ts', import.meta.url));
 let requests = 0;
 
