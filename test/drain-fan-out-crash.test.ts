@@ -125,7 +125,9 @@ describe('drain fan-out: a worker crashing mid-group', () => {
       [[2, 3], 'dispatched'],
     ]);
     await waitUntil(() => sink.requests.some((r) => r.partition === 2 && r.offset === 3));
-    // Partition 3 of the same group does not stall: let it finish, so the crash is partition 2's alone.
+    // Offsets 0-1 committed (a commit may still be on its way while the next batch is delivered), and
+    // partition 3 of the same group, which does not stall, finished: the crash is partition 2's alone.
+    await waitUntil(async () => (await store.get(keyOf(2)))?.nextOffset === 2);
     await waitUntil(async () => (await store.get(keyOf(3)))?.nextOffset === 5);
     (workers[0] as DrainWorker).kill();
     await lambda.settled();
