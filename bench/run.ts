@@ -30,6 +30,7 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'webhook handler latency', file: 'bench/webhook.ts', reportsRss: true },
   { name: 'queue ingestion', file: 'bench/queue.ts', reportsRss: false },
   { name: 'drain', file: 'bench/drain.ts', reportsRss: false },
+  { name: 'drain fan-out across invocations', file: 'bench/fan-out.ts', reportsRss: false },
   { name: 'cold start and bundle size', file: 'bench/cold-start.ts', reportsRss: true },
 ];
 

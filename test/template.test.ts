@@ -65,7 +65,15 @@ const NEEDED: Readonly<Record<FunctionName, readonly string[]>> = {
  */
 const OPTIONAL_ACTIONS: Readonly<Partial<Record<FunctionName, Readonly<Record<string, string>>>>> = {
   queue: { 'kms:Decrypt': 'HasQueueKmsKey' },
+  // Fan-out (drainPartitionsPerInvocation): one BatchGetItem of the groups' checkpoints, the self-invoke.
+  drain: { 'dynamodb:BatchGetItem': 'HasDrainFanOut', 'lambda:InvokeFunction': 'HasDrainFanOut' },
 };
+
+/**
+ * Conditions that switch a feature on rather than name an optional ARN: their grants are on the stack's own
+ * resources, so the ARN-is-set rule below does not apply; the fan-out test checks them one by one.
+ */
+const FEATURE_CONDITIONS: ReadonlySet<string> = new Set(['HasDrainFanOut']);
 
 const OPTIONAL_SECRET_READERS: Readonly<Record<string, FunctionName>> = {
   HasWebhookSecret: 'webhook',
@@ -261,7 +269,8 @@ describe('no wildcards', () => {
   });
 
   it('guards every optional grant by a condition that the very ARN it grants is set', () => {
-    for (const grant of allGrants().filter((g) => g.condition !== undefined)) {
+    const optional = allGrants().filter((g) => g.condition !== undefined);
+    for (const grant of optional.filter((g) => !FEATURE_CONDITIONS.has(g.condition as string))) {
       const condition = grant.condition as string;
       expect(condition.startsWith('!'), `${grant.role}: only the true branch of an Fn::If may grant`).toBe(
         false,
@@ -319,6 +328,7 @@ describe('only what each function uses', () => {
 
     expect(dynamoGrants.map((g) => [g.fn, g.resources]).sort()).toEqual([
       ['drain', ['GetAtt:CheckpointTable.Arn']],
+      ['drain', ['GetAtt:CheckpointTable.Arn']],
       ['webhook', ['GetAtt:IdempotencyTable.Arn']],
     ]);
     const drainGrant = dynamoGrants.find((g) => g.fn === 'drain');
@@ -374,6 +384,41 @@ describe('only what each function uses', () => {
     expect(puts.map((g) => [g.fn, g.actions, g.condition])).toEqual([
       ['drain', ['events:PutEvents'], 'HasSinkEventBus'],
     ]);
+  });
+});
+
+describe('the drain’s fan-out (stage parameter drainPartitionsPerInvocation)', () => {
+  const fanOutGrants = () => grantsOf(roleOf('drain')).filter((g) => g.condition === 'HasDrainFanOut');
+
+  it('lets only the drain invoke, only itself (its own ARN by name, no alias or version), only with fan-out on', () => {
+    const invokes = allGrants().filter((g) => g.actions.some((a) => a.startsWith('lambda:')));
+
+    expect(invokes.map((g) => [g.fn, g.actions, g.resources, g.condition])).toEqual([
+      [
+        'drain',
+        ['lambda:InvokeFunction'],
+        [
+          `Sub:arn:\${AWS::Partition}:lambda:\${AWS::Region}:\${AWS::AccountId}:function:${lambdaOf('drain').Properties?.FunctionName}`,
+        ],
+        'HasDrainFanOut',
+      ],
+    ]);
+  });
+
+  it('reads the checkpoints in batches only with fan-out on, and only the checkpoint table', () => {
+    expect(fanOutGrants().map((g) => [g.actions, g.resources])).toEqual([
+      [['dynamodb:BatchGetItem'], ['GetAtt:CheckpointTable.Arn']],
+      [
+        ['lambda:InvokeFunction'],
+        [expect.stringMatching(/^Sub:arn:.*:function:kafka-rest-bridge-.*-drain$/)],
+      ],
+    ]);
+    expect(template.Conditions?.HasDrainFanOut).toBeDefined();
+  });
+
+  it('leaves fan-out off by default: the setting is empty and the condition is false', () => {
+    expect(envOf('drain').DRAIN_PARTITIONS_PER_INVOCATION).toBe('');
+    expect(optionalValueOf('HasDrainFanOut')).toBe('');
   });
 });
 
@@ -459,6 +504,7 @@ describe('an existing queue instead of the stack’s (stage parameter queueArn),
         queueKmsKeyArn: KEY,
         queueDlqName: 'orders-in-dlq',
         webhookFunctionUrl: 'true',
+        drainPartitionsPerInvocation: '32',
       },
       README_DEPLOY,
     );
@@ -468,6 +514,18 @@ describe('an existing queue instead of the stack’s (stage parameter queueArn),
   }, 120_000);
   afterAll(() => {
     if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes drainPartitionsPerInvocation to the drain and turns its fan-out grants on', () => {
+    const drain = Object.values(other.Resources).find(
+      (resource) => resource.Properties?.FunctionName === `kafka-rest-bridge-${README_DEPLOY.stage}-drain`,
+    );
+    const variables =
+      (drain?.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ??
+      {};
+
+    expect(variables.DRAIN_PARTITIONS_PER_INVOCATION).toBe('32');
+    expect(holds('HasDrainFanOut')).toBe(true);
   });
 
   it('gives the webhook a Function URL only when webhookFunctionUrl is true', () => {

@@ -48,6 +48,8 @@ export interface CommitChanges {
 export interface CheckpointStore {
   /** Strongly consistent read; undefined when the partition was never drained. */
   get(key: PartitionKey, options?: StoreCallOptions): Promise<Checkpoint | undefined>;
+  /** Strongly consistent reads of many partitions at once; partitions never drained are absent. */
+  getMany(keys: readonly PartitionKey[], options?: StoreCallOptions): Promise<Checkpoint[]>;
   /** Every checkpoint (of one drain when `drainId` is given), sorted by drain, topic, partition. */
   list(filter?: { readonly drainId?: string }): Promise<Checkpoint[]>;
   /** Takes the lease if nobody holds it or the holder's lease expired. Never throws for a held lease. */
@@ -132,6 +134,8 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
 
   return {
     get,
+
+    getMany: async (keys, call = {}) => (await table.readMany(keys, call)).map(toCheckpoint),
 
     list: async (filter = {}) => {
       const items = await table.scan(filter.drainId);

@@ -46,6 +46,11 @@ export interface CheckpointTable {
     input: UpdateInput,
     call?: StoreCallOptions,
   ): Promise<UpdateResult>;
+  /**
+   * The items of `keys` that exist (strongly consistent BatchGetItem, 100 keys a call, unprocessed keys
+   * asked again), in no particular order. Throws as `checkpoint table get`.
+   */
+  readMany(keys: readonly PartitionKey[], call: StoreCallOptions): Promise<Item[]>;
   /** Every item (of one drain when `drainId` is given), every page read. */
   scan(drainId: string | undefined): Promise<Item[]>;
   /**
@@ -63,6 +68,11 @@ export interface CheckpointTableOptions {
   readonly tableName: string;
   readonly now: () => number;
   readonly newWriteToken: () => string;
+}
+
+interface BatchGetOutput {
+  readonly Responses?: Record<string, Item[]>;
+  readonly UnprocessedKeys?: Record<string, { readonly Keys?: Item[] }>;
 }
 
 const isConditionFailure = (error: unknown): boolean =>
@@ -126,6 +136,24 @@ export const createCheckpointTable = (options: CheckpointTableOptions): Checkpoi
         if (isConditionFailure(error)) return { written: false, current };
         throw toDynamoError(what, error);
       }
+    },
+
+    readMany: async (keys, call) => {
+      const items: Item[] = [];
+      const BATCH_GET_MAX_KEYS = 100;
+      let pending = keys.map(toItemKey);
+      while (pending.length > 0) {
+        const asked = pending.slice(0, BATCH_GET_MAX_KEYS);
+        const output = await send<BatchGetOutput>('checkpoint table get', call, 'BatchGetItem', {
+          RequestItems: { [tableName]: { Keys: asked, ConsistentRead: true } },
+        }).catch((error: unknown) => {
+          throw isAppError(error) ? error : toDynamoError('checkpoint table get', error);
+        });
+        for (const item of output.Responses?.[tableName] ?? []) items.push(item);
+        // Keys DynamoDB left for later (throughput, 16 MB) go round again, ahead of the ones not yet asked.
+        pending = [...(output.UnprocessedKeys?.[tableName]?.Keys ?? []), ...pending.slice(asked.length)];
+      }
+      return items;
     },
 
     scan: async (drainId) => {

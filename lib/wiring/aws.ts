@@ -1,5 +1,6 @@
 import { createDynamoDb, type DynamoDb } from '../aws/dynamodb.js';
 import type { AwsJsonClient, AwsJsonClientOptions } from '../aws/json-client.js';
+import { createLambdaInvoker, type LambdaInvoker } from '../aws/lambda-invoke.js';
 import { type AwsClients, createAwsClients } from '../aws/sdk-clients.js';
 import { createSecretsManagerClient } from '../secrets/secrets-manager.js';
 
@@ -16,6 +17,7 @@ export interface AwsTargets {
   readonly secretsManager?: string | URL | undefined;
   readonly sqs?: string | URL | undefined;
   readonly eventBridge?: string | URL | undefined;
+  readonly lambda?: string | URL | undefined;
 }
 
 /** How one client's calls are bounded and retried; the defaults are the signed client's own. */
@@ -31,6 +33,10 @@ export const dynamoDbFor = (targets: AwsTargets, tuning: AwsCallTuning = {}): Dy
 /** Signed Secrets Manager calls over a pool of their own; nothing connects until the first read. */
 export const secretsManagerFor = (targets: AwsTargets): AwsJsonClient =>
   createSecretsManagerClient({ region: targets.region, endpoint: targets.secretsManager });
+
+/** Signed asynchronous Lambda invokes over a pool of their own; nothing connects until the first invoke. */
+export const lambdaFor = (targets: AwsTargets): LambdaInvoker =>
+  createLambdaInvoker({ region: targets.region, endpoint: targets.lambda });
 
 /** The SQS and EventBridge SDK clients, each loaded on first use. */
 export const sdkClientsFor = (targets: AwsTargets): AwsClients =>

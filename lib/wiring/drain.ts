@@ -3,11 +3,12 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { ConfigError } from '../core/errors.js';
 import { createLog } from '../core/log.js';
 import { createCheckpointStore } from '../drain/checkpoint-store.js';
+import { createFanOutMetrics, type FanOutDeps } from '../drain/fan-out.js';
 import { createDrainMetrics, type DrainMetrics } from '../drain/metrics.js';
 import type { DrainRunDeps } from '../drain/run-drains.js';
 import { createDeadLetterQueue, createSink } from '../sinks/index.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
-import { dynamoDbFor, sdkClientsFor } from './aws.js';
+import { dynamoDbFor, lambdaFor, sdkClientsFor } from './aws.js';
 import { createKafkaRestFromConfig } from './kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from './secrets.js';
 import type { DrainFunctionConfig } from './settings/drain.js';
@@ -18,6 +19,8 @@ export interface DrainHandlerDeps extends DrainRunDeps {
   /** The lease holder's name for one invocation: unique even when Lambda retries with the same request id. */
   newOwnerId(requestId: string | undefined): string;
   readonly metrics: DrainMetrics;
+  /** Set when the scheduled run fans its partitions out over invocations (`DRAIN_PARTITIONS_PER_INVOCATION`). */
+  readonly fanOut?: FanOutDeps | undefined;
   /** Closes every client (Lambda never needs it; tests and the local stack do). */
   close?(): Promise<void>;
 }
@@ -43,6 +46,7 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
     dynamodb: settings.dynamodbEndpoint,
     sqs: settings.sqsEndpoint,
     eventBridge: settings.eventBridgeEndpoint,
+    lambda: config.fanOut?.lambdaEndpoint,
   };
   const dynamo = dynamoDbFor(targets);
   // One cache for the proxy credential and the sinks' signing secrets: one GetSecretValue per secret per TTL.
@@ -57,6 +61,19 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
   }
 
   const kafka = createKafkaRestFromConfig(config, { log, secrets });
+  const fanOutConfig = config.fanOut;
+  const lambda = fanOutConfig === undefined ? undefined : lambdaFor(targets);
+  const fanOut: FanOutDeps | undefined =
+    fanOutConfig === undefined || lambda === undefined
+      ? undefined
+      : {
+          partitionsPerInvocation: fanOutConfig.partitionsPerInvocation,
+          invokeGroup: (event, { deadlineMs }) =>
+            lambda.invokeAsync(fanOutConfig.functionName, event, {
+              abortSignal: AbortSignal.timeout(Math.max(1, deadlineMs - now())),
+            }),
+          metrics: createFanOutMetrics({ log }),
+        };
   return {
     kafka,
     checkpoints: createCheckpointStore({
@@ -77,6 +94,7 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
     deadlineMarginMs: config.deadlineMarginMs,
     newOwnerId: (requestId) => `${requestId ?? 'local'}/${randomUUID().slice(0, 8)}`,
     metrics: createDrainMetrics({ log, now }),
+    fanOut,
     log,
     now,
     sleep: async (ms) => {
@@ -88,6 +106,7 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
       await kafka.close();
       aws.destroy();
       await dynamo.close();
+      await lambda?.close();
     },
   };
 };

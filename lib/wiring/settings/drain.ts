@@ -38,8 +38,48 @@ export const parseDrainsConfig = (read: EnvReader): DrainsConfig => {
   };
 };
 
-export type DrainFunctionConfig = CoreConfig & { readonly drain: DrainsConfig };
+/** The scheduled drain's fan-out across invocations (`lib/drain/fan-out.ts`); absent: off. */
+export interface FanOutConfig {
+  readonly partitionsPerInvocation: number;
+  /** The drain function itself, as the Invoke API names it (name or ARN). */
+  readonly functionName: string;
+  /** A local stand-in of the Lambda API; unset in AWS. */
+  readonly lambdaEndpoint: URL | undefined;
+}
+
+/** A function name, a partial ARN or a full ARN, as Lambda's Invoke accepts them. */
+const FUNCTION_NAME = /^[A-Za-z0-9_:.-]{1,140}$/;
+
+/**
+ * Reads `DRAIN_PARTITIONS_PER_INVOCATION` (unset: no fan-out, one invocation drains every partition), the
+ * function to invoke (`DRAIN_FUNCTION_NAME`, else `AWS_LAMBDA_FUNCTION_NAME`, which Lambda sets to the
+ * running function's own) and `LAMBDA_ENDPOINT`. Pushes every problem onto `read.problems`.
+ */
+export const parseFanOutConfig = (read: EnvReader): FanOutConfig | undefined => {
+  const partitionsPerInvocation = read.int('DRAIN_PARTITIONS_PER_INVOCATION', undefined, { min: 1 });
+  const lambdaEndpoint = read.url('LAMBDA_ENDPOINT');
+  if (partitionsPerInvocation === undefined) return undefined;
+  const functionName = read.string('DRAIN_FUNCTION_NAME') ?? read.string('AWS_LAMBDA_FUNCTION_NAME');
+  if (functionName === undefined) {
+    read.problems.push(
+      'DRAIN_PARTITIONS_PER_INVOCATION needs the drain function to invoke: set DRAIN_FUNCTION_NAME (Lambda sets AWS_LAMBDA_FUNCTION_NAME, which is used when it is unset)',
+    );
+    return undefined;
+  }
+  if (!FUNCTION_NAME.test(functionName)) {
+    read.problems.push(
+      'DRAIN_FUNCTION_NAME must be a Lambda function name or ARN (1 to 140 of A-Z a-z 0-9 _ - : .)',
+    );
+    return undefined;
+  }
+  return { partitionsPerInvocation, functionName, lambdaEndpoint };
+};
+
+export type DrainFunctionConfig = CoreConfig & {
+  readonly drain: DrainsConfig;
+  readonly fanOut?: FanOutConfig | undefined;
+};
 
 /** The drain function's settings (see `loadSections`). */
 export const loadDrainConfig = (env: Env): DrainFunctionConfig =>
-  loadSections(env, (read) => ({ drain: parseDrainsConfig(read) }));
+  loadSections(env, (read) => ({ drain: parseDrainsConfig(read), fanOut: parseFanOutConfig(read) }));
