@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { isAppError, type UpstreamError } from '../lib/core/errors.js';
 import { basicAuth, noAuth } from '../lib/kafka-rest/auth.js';
@@ -608,6 +609,42 @@ describe.each(V2_INSTANCE_DIALECTS)('v2 consumer instances over $name', (c) => {
       // Assess
       expect(isOffsetOutOfRangeError(error)).toBe(true);
       expect((error as Error).message).toContain(side);
+      expect(kit.server.consumerInstances()).toBe(0);
+    },
+  );
+
+  it.each([
+    { name: 'served late, after the client gave up', fault: { kind: 'delay', ms: 400 } },
+    { name: 'a dropped connection', fault: { kind: 'drop' } },
+  ] as const)(
+    'reads from the offset asked for after a read that failed ($name), through a new instance',
+    async ({ fault }) => {
+      // Prepare: a read the client gives up on. Whether the proxy served it anyway (moving the instance's
+      // position past records nobody received) cannot be known, so that instance is not read again.
+      kit = await startKafkaRestWithClient({
+        dialect: c,
+        server: { topics: { demo: 2 } },
+        client: { requestTimeoutMs: 150 },
+      });
+      append(6);
+      kit.server.inject({ ...fault, match: { method: 'GET', path: /\/records$/ } });
+
+      // Act
+      const first = await fetchAt(0);
+      // Whatever the late read does, it does to the instance given up.
+      await delay(400);
+      const next = await fetchAt(2);
+
+      // Assess
+      expect(first.map((record) => record.offset)).toEqual([0, 1]);
+      expect(next.map((record) => record.offset)).toEqual([2, 3]);
+      expect(kit.log.lines).toContainEqual(
+        expect.objectContaining({
+          message: 'Kafka REST consumer read failed: reading again through a new instance',
+        }),
+      );
+      await kit.client.endFetch('demo', 0, deadlineIn());
+      // The one given up is deleted with the other.
       expect(kit.server.consumerInstances()).toBe(0);
     },
   );

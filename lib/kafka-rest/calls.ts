@@ -26,10 +26,16 @@ export interface CallSpec {
   readonly maxAnswerBytes?: number;
   /** Non-2xx answers handed back instead of retried or thrown: an expected error such as out-of-range. */
   readonly passThrough?: (status: number, kafkaErrorCode: number | null, body: string) => boolean;
+  /**
+   * Sent once: a failure is thrown as it is, never repeated. For a call whose serving moves server state
+   * even when its answer is then lost (a consumer instance's read moves its position), which the caller
+   * must put right before trying again. A refused credential is still refreshed (nothing was served).
+   */
+  readonly once?: true;
 }
 
 /**
- * Sends a call that is safe to repeat, retrying it (backoff, `Retry-After`, one credential refresh) until
+ * Sends a call that is safe to repeat (unless `once`), retrying it (backoff, `Retry-After`, one credential refresh) until
  * it succeeds, `passThrough` accepts the answer, or the attempts or the deadline run out: then it throws
  * the last failure (`UpstreamError`, or `ERR_DEADLINE`).
  */

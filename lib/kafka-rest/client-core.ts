@@ -104,7 +104,7 @@ export const createKafkaRestClient = (
           body: spec.body,
         });
         if (!outcome.ok) {
-          if (!outcome.retriable) throw outcome.error;
+          if (!outcome.retriable || spec.once) throw outcome.error;
           error = outcome.error;
           return retryOrThrow(outcome.error);
         }
@@ -132,7 +132,7 @@ export const createKafkaRestClient = (
         }
         const retryAfterMs = parseRetryAfterMs(outcome.headers['retry-after'], now());
         error = answers.status(outcome, code, what, verdict === 'retry', retryAfterMs);
-        if (verdict === 'fail') throw error;
+        if (verdict === 'fail' || spec.once) throw error;
         return retryOrThrow(error, retryAfterMs);
       },
       refresh: async () => {

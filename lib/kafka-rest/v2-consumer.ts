@@ -1,8 +1,11 @@
+import { isAppError } from '../core/errors.js';
+import type { HeaderMerge, ReaderDeps } from './calls.js';
+import { OffsetOutOfRangeError } from './errors.js';
 import type { KafkaRestFlavor } from './flavors.js';
-import type { FetchedRecord } from './types.js';
+import type { CallOptions, FetchedRecord, LogBounds } from './types.js';
 import { parseErrorMessage } from './v1-parse.js';
 
-/** What the v2 reader keeps of a partition's consumer instance, and how each server says it lost one. */
+/** What the v2 reader keeps of a partition's consumer instance, how each server says it lost one, and how it goes. */
 
 export interface V2ReaderOptions {
   readonly baseUrl: URL;
@@ -38,6 +41,8 @@ export interface Consumer {
   knownEnd: number;
   /** Calls on one instance are serialised: IBM's proxy refuses concurrent requests per instance (§5). */
   queue: Promise<unknown>;
+  /** Instances given up after a read that failed, deleted with this one at the end. */
+  abandoned: string[];
 }
 
 /**
@@ -89,3 +94,55 @@ export const lostStatus = (
     : lost === 'gone'
       ? { status: 404, kafkaErrorCode: INSTANCE_NOT_FOUND }
       : { status: 409, kafkaErrorCode: ILLEGAL_STATE };
+
+/** Forgets the instance: the next fetch creates, assigns and seeks a new one. */
+export const forget = (consumer: Consumer): void => {
+  consumer.path = undefined;
+  consumer.assigned = false;
+  consumer.cursor = undefined;
+  consumer.buffer = [];
+};
+
+/** Kept for deletion at `end`: a read still waiting on the proxy may yet move it, so it is not reused. */
+export const abandon = (consumer: Consumer): void => {
+  if (consumer.path !== undefined) consumer.abandoned.push(consumer.path);
+  forget(consumer);
+};
+
+export const outOfRange = (consumer: Consumer, offset: number, bounds: LogBounds): OffsetOutOfRangeError =>
+  new OffsetOutOfRangeError(
+    `offset ${offset} is ${offset < bounds.start ? 'below the start' : 'above the end'} of the log of ${consumer.topic}/${consumer.partition} [${bounds.start}, ${bounds.end}]`,
+    { topic: consumer.topic, partition: consumer.partition, offset },
+  );
+
+/** Deletes one instance; never throws (a failed delete only leaves it to expire, or not: Strimzi). */
+export const deleteInstance = async (
+  deps: Pick<ReaderDeps, 'exchange' | 'log'> & {
+    readonly headers: HeaderMerge;
+    readonly flavor: KafkaRestFlavor;
+  },
+  consumer: Consumer,
+  path: string,
+  call: CallOptions,
+): Promise<void> => {
+  const { topic, partition } = consumer;
+  try {
+    // 404: already gone, which is what was asked for.
+    await deps.exchange(call, {
+      what: `delete the consumer instance of ${topic}/${partition}`,
+      method: 'DELETE',
+      path,
+      headers: deps.headers,
+      passThrough: (status) => status === 404,
+    });
+  } catch (error) {
+    // Confluent drops idle instances itself (consumer.instance.timeout.ms, 5 min by default); the
+    // Strimzi bridge only when its http.timeoutSeconds is set.
+    deps.log.warn(
+      deps.flavor === 'strimzi'
+        ? 'could not delete a Kafka REST consumer instance; the bridge keeps it unless its http.timeoutSeconds is set'
+        : 'could not delete a Kafka REST consumer instance; the proxy will expire it',
+      { topic, partition, code: isAppError(error) ? error.code : 'unknown' },
+    );
+  }
+};

@@ -7,7 +7,6 @@ import {
   type ReaderDeps,
   withAuthHeaders,
 } from './calls.js';
-import { OffsetOutOfRangeError } from './errors.js';
 import type { CallOptions, FetchedRecord, FetchOptions, LogBounds } from './types.js';
 import { parseFetchRecords } from './v1-parse.js';
 import {
@@ -23,21 +22,29 @@ import {
   V2_MEDIA,
 } from './v2.js';
 import {
+  abandon,
   type Consumer,
   confluentLost,
+  deleteInstance,
+  forget,
   type Lost,
   lostStatus,
   OVERFLOW,
+  outOfRange,
   strimziLost,
   type V2ReaderOptions,
 } from './v2-consumer.js';
+
+/** Fresh instances a fetch may set up after reads that failed, before it fails itself. */
+const MAX_ABANDONED_READS = 2;
 
 /**
  * Reading over v2 (protocol doc §6, "single-partition checkpointed read"): one consumer instance per
  * partition for the life of the client, created with auto-commit off (the checkpoint table is the source
  * of truth), assigned its one partition and seeked to the offset asked for. A fetch that continues where
  * the last one ended reads on; any other offset seeks again. A lost instance (40403; Strimzi 404) is
- * recreated once per fetch, an unassigned one re-assigned. On Strimzi, a read refused with 422 over
+ * recreated once per fetch, an unassigned one re-assigned. A read that failed is never repeated on its
+ * instance (§6, step 7): the fetch reads again through a new one, up to twice. On Strimzi, a read refused with 422 over
  * `max_bytes` (after its poll moved the position) seeks back and reads again at `maxAnswerBytes`.
  * `end`/`endAll` (and so `close()`) delete the instances, also after errors.
  *
@@ -46,11 +53,14 @@ import {
  */
 export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Reader => {
   const consumers = new Map<string, Consumer>();
+  /** Failures of instance reads: where the instance's position stands after them is unknown. */
+  const unanswered = new WeakSet<AppError>();
   const lostOf = options.flavor === 'strimzi' ? strimziLost : confluentLost;
   const overflows = options.flavor === 'strimzi';
   const controlHeaders = withAuthHeaders({ 'content-type': V2_MEDIA.accept, accept: V2_MEDIA.accept });
   const metadataHeaders = withAuthHeaders({ accept: V2_MEDIA.accept });
   const recordsHeaders = withAuthHeaders({ accept: V2_MEDIA.fetchAccept });
+  const instanceDeletes = { ...deps, headers: metadataHeaders, flavor: options.flavor };
 
   const consumerOf = (topic: string, partition: number): Consumer => {
     const key = `${topic}/${partition}`;
@@ -65,6 +75,7 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
         buffer: [],
         knownEnd: 0,
         queue: Promise.resolve(),
+        abandoned: [],
       };
       consumers.set(key, consumer);
     }
@@ -96,7 +107,7 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
   const onInstance = async (
     consumer: Consumer,
     call: CallOptions,
-    spec: Omit<CallSpec, 'passThrough' | 'path'> & { readonly subPath: string },
+    spec: Omit<CallSpec, 'passThrough' | 'path' | 'once'> & { readonly subPath: string },
   ): Promise<Exchange | Lost | typeof OVERFLOW> => {
     const isRead = spec.method === 'GET';
     const overflowed = (status: number): boolean => overflows && isRead && status === 422;
@@ -108,6 +119,11 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
       ...(spec.body === undefined ? {} : { body: spec.body }),
       ...(spec.maxAnswerBytes === undefined ? {} : { maxAnswerBytes: spec.maxAnswerBytes }),
       passThrough: (status, code, body) => overflowed(status) || lostOf(status, code, body) !== undefined,
+      // A read the proxy served whose answer was lost (a dropped connection, a timeout, or served late
+      // after the client gave up) moved the position past records never seen; read again there it would
+      // answer what follows them, a gap that looks like compaction. So a read is never repeated as it is:
+      // `fetch` gives its instance up, since even a seek cannot stop a late read from moving it again.
+      ...(isRead ? { once: true as const } : {}),
     });
     if (reply.status >= 200 && reply.status < 300) return reply;
     if (overflowed(reply.status)) return OVERFLOW;
@@ -126,19 +142,6 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
     // A control call never overflows: only reads do.
     return typeof reply === 'string' ? (reply as Lost) : undefined;
   };
-
-  const forget = (consumer: Consumer): void => {
-    consumer.path = undefined;
-    consumer.assigned = false;
-    consumer.cursor = undefined;
-    consumer.buffer = [];
-  };
-
-  const outOfRange = (consumer: Consumer, offset: number, bounds: LogBounds): OffsetOutOfRangeError =>
-    new OffsetOutOfRangeError(
-      `offset ${offset} is ${offset < bounds.start ? 'below the start' : 'above the end'} of the log of ${consumer.topic}/${consumer.partition} [${bounds.start}, ${bounds.end}]`,
-      { topic: consumer.topic, partition: consumer.partition, offset },
-    );
 
   /** Creates, assigns and seeks as far as needed; why not, when the instance was lost on the way. */
   const prepare = async (
@@ -222,6 +225,9 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
         subPath: recordsPath('', waitMs, maxBytes),
         headers: recordsHeaders,
         maxAnswerBytes: options.maxAnswerBytes,
+      }).catch((error: unknown) => {
+        if (isAppError(error) && error.retriable) unanswered.add(error);
+        throw error;
       });
       if (reply === OVERFLOW) {
         // Strimzi polled records whose encoded answer exceeds max_bytes, refused them and moved on: taking
@@ -308,9 +314,23 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
       }
       if (consumer.buffer.length > 0) return handOut(consumer, fetchOptions.maxRecords);
       try {
-        for (let recovered = false; ; recovered = true) {
-          const records =
-            (await prepare(consumer, offset, fetchOptions)) ?? (await read(consumer, offset, fetchOptions));
+        for (let recovered = false, abandoned = 0; ; ) {
+          let records: FetchedRecord[] | Lost;
+          try {
+            records =
+              (await prepare(consumer, offset, fetchOptions)) ?? (await read(consumer, offset, fetchOptions));
+          } catch (error) {
+            if (!isAppError(error) || !unanswered.has(error) || abandoned >= MAX_ABANDONED_READS) throw error;
+            abandoned++;
+            deps.log.warn('Kafka REST consumer read failed: reading again through a new instance', {
+              topic,
+              partition,
+              offset,
+              code: error.code,
+            });
+            abandon(consumer);
+            continue;
+          }
           if (typeof records !== 'string') return records;
           // Expired, or the proxy restarted (IBM: daily): a new instance. Lost its assignment: assign again.
           // Once per fetch: a proxy that keeps losing it is failing, and the drain's next run tries again.
@@ -330,6 +350,7 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
               lostStatus(options.flavor, records),
             );
           }
+          recovered = true;
         }
       } catch (error) {
         // Where the instance stands is unknown now: the next fetch seeks.
@@ -346,28 +367,10 @@ export const createV2Reader = (deps: ReaderDeps, options: V2ReaderOptions): Read
     if (consumer === undefined) return Promise.resolve();
     return serialised(consumer, async () => {
       consumers.delete(key);
-      const path = consumer.path;
+      const paths = [...consumer.abandoned, ...(consumer.path === undefined ? [] : [consumer.path])];
       forget(consumer);
-      if (path === undefined) return;
-      try {
-        // 404: already gone, which is what was asked for.
-        await deps.exchange(call, {
-          what: `delete the consumer instance of ${topic}/${partition}`,
-          method: 'DELETE',
-          path,
-          headers: metadataHeaders,
-          passThrough: (status) => status === 404,
-        });
-      } catch (error) {
-        // Confluent drops idle instances itself (consumer.instance.timeout.ms, 5 min by default); the
-        // Strimzi bridge only when its http.timeoutSeconds is set.
-        deps.log.warn(
-          options.flavor === 'strimzi'
-            ? 'could not delete a Kafka REST consumer instance; the bridge keeps it unless its http.timeoutSeconds is set'
-            : 'could not delete a Kafka REST consumer instance; the proxy will expire it',
-          { topic, partition, code: isAppError(error) ? error.code : 'unknown' },
-        );
-      }
+      consumer.abandoned = [];
+      for (const path of paths) await deleteInstance(instanceDeletes, consumer, path, call);
     });
   };
 
