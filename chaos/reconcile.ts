@@ -62,6 +62,11 @@ export interface SinkObservation {
   readonly body: Buffer;
   /** Whether this sink promises per-partition order (HTTP, SQS FIFO); others only count reorders. */
   readonly ordered: boolean;
+  /**
+   * False where only accepted records are observed (a queue's messages, a bus's events), so a record
+   * refused before it was dead-lettered is not seen; HTTP observes every request.
+   */
+  readonly sinkKeepsRefusals?: boolean;
 }
 
 export interface DeadLetterObservation {
@@ -299,6 +304,10 @@ export const reconcile = (observed: Observations): Reconciliation => {
     }
   }
 
+  const inDlq = new Set(
+    observed.deadLetters.map((letter) => coordinates(letter.topic, letter.partition, letter.offset)),
+  );
+
   // The sinks' side: accepted deliveries per record, first-seen order per partition.
   const acceptedCount = new Map<string, number>();
   const altered = new Set<string>();
@@ -312,8 +321,10 @@ export const reconcile = (observed: Observations): Reconciliation => {
   for (const request of observed.sink) {
     const at = coordinates(request.topic, request.partition, request.offset);
     // Order is about what the sink sees, whatever it answered: a record it refused (then sent to the DLQ)
-    // and accepted later from an older checkpoint is a redelivery, not a reorder.
-    if (!seen.has(at)) {
+    // and accepted later from an older checkpoint is a redelivery, not a reorder. An SQS or EventBridge
+    // sink keeps no record of what it refused, so a dead-lettered record's first sighting there may be
+    // such a redelivery: it sets no order, and is held to none.
+    if (!seen.has(at) && !(request.sinkKeepsRefusals === false && inDlq.has(at))) {
       seen.add(at);
       const partitionKey = `${request.topic}/${request.partition}`;
       const key = keyAt.get(at);
@@ -346,9 +357,6 @@ export const reconcile = (observed: Observations): Reconciliation => {
   for (const [at, count] of acceptedCount) {
     tallyOf(at.slice(0, at.indexOf('/'))).duplicatedAtSink += count - 1;
   }
-  const inDlq = new Set(
-    observed.deadLetters.map((letter) => coordinates(letter.topic, letter.partition, letter.offset)),
-  );
 
   const nextOffsetOf = new Map<string, number | undefined>();
   for (const checkpoint of observed.checkpoints) {

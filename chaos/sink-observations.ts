@@ -68,6 +68,7 @@ export const fromSqsMessages = (messages: readonly SqsMessage[], ordered: boolea
             ? Buffer.from(message.MessageBody, 'utf8')
             : Buffer.alloc(0),
       ordered,
+      sinkKeepsRefusals: false,
     };
   });
 
@@ -98,5 +99,6 @@ export const fromPutEvents = (events: readonly PutEvent[]): SinkObservation[] =>
       status: 200,
       body,
       ordered: false,
+      sinkKeepsRefusals: false,
     };
   });

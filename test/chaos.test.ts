@@ -226,6 +226,15 @@ describe('reconcile (the checker itself can fail)', () => {
     expect(sameKey.overtakenAcrossKeys).toBe(0);
   });
 
+  it('holds a dead-lettered record to no order at a sink that keeps no record of its refusals (a queue)', () => {
+    const o = base();
+    const queued = [...o.sink].reverse().map((seen) => ({ ...seen, sinkKeepsRefusals: false }));
+    const deadLetters = [{ topic: 't', partition: 0, offset: 0 }];
+
+    expect(reconcile({ ...o, sink: queued, deadLetters })).toMatchObject({ reordered: 0, lost: 0 });
+    expect(reconcile({ ...o, sink: queued }).reorderedAt).toEqual(['t/0/0 after 1']);
+  });
+
   it('does not count a dead-lettered record accepted later from an older checkpoint as reordered', () => {
     const o = base();
     const [first, second] = o.sink as [Observations['sink'][number], Observations['sink'][number]];
