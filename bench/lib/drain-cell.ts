@@ -48,6 +48,8 @@ export interface DrainBench {
   /** The drain config of the last `measure` (for a second, overlapping invocation in `during`). */
   lastDrain(): ReturnType<typeof parseDrain>;
   readonly harness: Awaited<ReturnType<typeof startDrainHarness>>;
+  /** Requests the Kafka REST server received since the last `measure` or call of this, by route. */
+  takeProxyRequests(): Promise<Record<string, number>>;
   /** Correctness failures so far, in words: any one makes the scenario exit nonzero. */
   readonly failures: string[];
   close(): Promise<void>;
@@ -143,6 +145,7 @@ export const startDrainBench = async (options: {
       return drain;
     },
     harness,
+    takeProxyRequests: () => kafkaRest.takeRequestCounts(),
     failures,
     close: async () => {
       await harness.close();

@@ -13,7 +13,10 @@ import { startDynalite, startFaultyDynamo } from '../../test/helpers/dynalite.js
 export const SILENT: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
 
 /** The checkpoint store's calls, by method: what the drain asked of DynamoDB. */
-export type StoreCalls = Record<'acquire' | 'commit' | 'renew' | 'release' | 'other', number>;
+export type StoreCalls = Record<'acquire' | 'commit' | 'renew' | 'release' | 'other', number> & {
+  /** Wall time spent awaiting commits, summed over the partitions (a partition delivers nothing meanwhile). */
+  commitMs: number;
+};
 
 export interface DrainRun {
   readonly report: DrainRunReport;
@@ -48,9 +51,14 @@ const countCalls = (store: CheckpointStore, calls: StoreCalls): CheckpointStore 
     calls.acquire += 1;
     return store.acquire(...args);
   },
-  commit: (...args) => {
+  commit: async (...args) => {
     calls.commit += 1;
-    return store.commit(...args);
+    const start = performance.now();
+    try {
+      return await store.commit(...args);
+    } finally {
+      calls.commitMs += performance.now() - start;
+    }
   },
   renew: (...args) => {
     calls.renew += 1;
@@ -119,7 +127,7 @@ export const startDrainHarness = async (kafkaUrl: string): Promise<DrainHarness>
   return {
     run: async (drains) => {
       runs += 1;
-      const storeCalls: StoreCalls = { acquire: 0, commit: 0, renew: 0, release: 0, other: 0 };
+      const storeCalls: StoreCalls = { acquire: 0, commit: 0, renew: 0, release: 0, other: 0, commitMs: 0 };
       const sinkCalls: { atMs: number; records: number }[] = [];
       recording.add(sinkCalls);
       const before = counted.proxy.stats().requests;
