@@ -45,38 +45,34 @@ export const parseDrain = (spec: Record<string, unknown>): DrainConfig => {
   return drain;
 };
 
-const countCalls = (store: CheckpointStore, calls: StoreCalls): CheckpointStore => ({
-  ...store,
-  acquire: (...args) => {
-    calls.acquire += 1;
-    return store.acquire(...args);
-  },
-  commit: async (...args) => {
-    calls.commit += 1;
-    const start = performance.now();
-    try {
-      return await store.commit(...args);
-    } finally {
-      calls.commitMs += performance.now() - start;
-    }
-  },
-  renew: (...args) => {
-    calls.renew += 1;
-    return store.renew(...args);
-  },
-  release: (...args) => {
-    calls.release += 1;
-    return store.release(...args);
-  },
-  releaseOwned: (...args) => {
-    calls.other += 1;
-    return store.releaseOwned(...args);
-  },
-  get: (...args) => {
-    calls.other += 1;
-    return store.get(...args);
-  },
-});
+type Counted = 'acquire' | 'renew' | 'release' | 'releaseOwned' | 'get';
+
+const countCalls = (store: CheckpointStore, calls: StoreCalls): CheckpointStore => {
+  const counted = <M extends Counted>(method: M, tally: keyof StoreCalls): CheckpointStore[M] => {
+    const call = store[method] as (...args: Parameters<CheckpointStore[M]>) => ReturnType<CheckpointStore[M]>;
+    return ((...args: Parameters<CheckpointStore[M]>) => {
+      calls[tally] += 1;
+      return call(...args);
+    }) as CheckpointStore[M];
+  };
+  return {
+    ...store,
+    acquire: counted('acquire', 'acquire'),
+    renew: counted('renew', 'renew'),
+    release: counted('release', 'release'),
+    releaseOwned: counted('releaseOwned', 'other'),
+    get: counted('get', 'other'),
+    commit: async (...args) => {
+      calls.commit += 1;
+      const start = performance.now();
+      try {
+        return await store.commit(...args);
+      } finally {
+        calls.commitMs += performance.now() - start;
+      }
+    },
+  };
+};
 
 const difference = (after: Readonly<Record<string, number>>, before: Readonly<Record<string, number>>) =>
   Object.fromEntries(
