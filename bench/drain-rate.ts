@@ -96,10 +96,10 @@ const main = async (): Promise<void> => {
       ],
       measured.map(({ limited, cell, unlimited }) => {
         const bound = limited.limit + bucketOf(limited.limit);
-        const name = `drain ${limited.spec.label}, ${PARTITIONS} partitions, maxRecordsPerSecond ${limited.limit}`;
+        const name = `drain limit ${limited.limit} rec/s, ${limited.spec.label}, ${PARTITIONS} partitions`;
         rows.push(
           {
-            scenario: `${name}: most records in any 1 s at the sink`,
+            scenario: `${name}: most in any 1 s at the sink`,
             metric: 'records',
             figure: cell.check.maxInAnySecond,
             target: { kind: 'at-most', value: bound, unit: 'records (R + bucket)' },
