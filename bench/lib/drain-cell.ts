@@ -1,5 +1,6 @@
+import type { DrainConfig } from '../../lib/drain/config.js';
 import { cpuMsOfThisProcess } from './cpu.js';
-import { type DrainRun, parseDrain, startDrainHarness } from './drain-harness.js';
+import { type DrainHarness, type DrainRun, parseDrain, startDrainHarness } from './drain-harness.js';
 import { startKafkaRestProcess } from './kafka-rest-process.js';
 import { type SinkCheck, startCheckingSink } from './sink-process.js';
 
@@ -46,8 +47,8 @@ export interface DrainBench {
     during?: () => Promise<void>,
   ): Promise<Cell>;
   /** The drain config of the last `measure` (for a second, overlapping invocation in `during`). */
-  lastDrain(): ReturnType<typeof parseDrain>;
-  readonly harness: Awaited<ReturnType<typeof startDrainHarness>>;
+  lastDrain(): DrainConfig;
+  readonly harness: DrainHarness;
   /** Requests the Kafka REST server received since the last `measure` or call of this, by route. */
   takeProxyRequests(): Promise<Record<string, number>>;
   /** Correctness failures so far, in words: any one makes the scenario exit nonzero. */
@@ -73,7 +74,7 @@ export const startDrainBench = async (options: {
   const failures: string[] = [];
   let latencyMs = 0;
   let runs = 0;
-  let drain: ReturnType<typeof parseDrain> | undefined;
+  let drain: DrainConfig | undefined;
 
   const measure: DrainBench['measure'] = async (spec, partitions, perPartition, during) => {
     runs += 1;
