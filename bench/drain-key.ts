@@ -284,7 +284,7 @@ const printSweep = ({
     'ratio',
     'met?',
     '÷ ceiling',
-    'commit wait',
+    'commits in flight',
     'CPU drain/sink/proxy',
     'duplicates',
   ];
@@ -292,7 +292,7 @@ const printSweep = ({
   console.log(
     `\nrec/s: mean of ${ROUNDS} pass(es); records: per pass. ideal = maxInFlight × partition-ordered rate (mean of the partition cells of that latency, before and after the others in each pass); ratio = rec/s / ideal, ` +
       `or / ceiling when saturated (target ≥ ${TARGET_RATIO}); partition rows: ratio to that mean. ` +
-      'commit wait: share of the wall time spent awaiting checkpoint commits (the next batch waits for them).',
+      'commits in flight: share of the wall time a checkpoint commit was in flight (the next batch waits for it unless commits overlap deliveries).',
   );
   console.log(
     `\nAt ${COST_LATENCY_MS} ms, what limits the key-ordered cells: the sink's default pool, the batch size\n`,

@@ -14,7 +14,10 @@ export const SILENT: Log = { debug: () => {}, info: () => {}, warn: () => {}, er
 
 /** The checkpoint store's calls, by method: what the drain asked of DynamoDB. */
 export type StoreCalls = Record<'acquire' | 'commit' | 'renew' | 'release' | 'other', number> & {
-  /** Wall time spent awaiting commits, summed over the partitions (a partition delivers nothing meanwhile). */
+  /**
+   * Time checkpoint commits were in flight, summed over the partitions: the deliveries wait for a commit made
+   * between batches, not for one that overlaps the next batch.
+   */
   commitMs: number;
 };
 
