@@ -17,7 +17,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { createAwsClients } from '../lib/aws/sdk-clients.js';
-import type { Log } from '../lib/core/log.js';
 import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { drainPartition } from '../lib/drain/drain-partition.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
@@ -28,8 +27,9 @@ import { toRecordId } from '../lib/sinks/record-id.js';
 import { drainSettings, httpSinkConfig } from '../test/fixtures/drain.js';
 import { startDynalite } from '../test/helpers/dynalite.js';
 import { writeChart } from './lib/charts.js';
+import { SILENT } from './lib/drain-harness.js';
 import { reportRows } from './lib/report.js';
-import { formatNumber, formatTable } from './lib/stats.js';
+import { formatNumber, formatTable, perSecond, time } from './lib/stats.js';
 
 const QUICK = process.argv.includes('--quick');
 const RECORDS = QUICK ? 3_000 : 20_000;
@@ -45,21 +45,9 @@ const SWEEP_TOPIC = 'bench-latency';
 const SWEEP_LATENCIES_MS = [1, 2, 5] as const;
 const SWEEP_RECORDS = QUICK ? 200 : 1_000;
 
-const SILENT: Log = { debug: () => {}, info: () => {}, warn: () => {}, error: () => {} };
-
-interface Sample {
-  readonly records: number;
-  readonly ms: number;
-}
-const perSecond = (sample: Sample): number => (sample.records * 1000) / sample.ms;
 const median = (values: readonly number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)] ?? 0;
-};
-const time = async (records: number, work: () => Promise<void>): Promise<Sample> => {
-  const start = performance.now();
-  await work();
-  return { records, ms: performance.now() - start };
 };
 
 /** The cheapest endpoint that still reads every body: the figure is the client side's, not the server's. */

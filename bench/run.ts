@@ -29,6 +29,8 @@ const SCENARIOS: readonly Scenario[] = [
   { name: 'produce against the published peer clients', file: 'bench/peers.ts', reportsRss: false },
   { name: 'webhook handler latency', file: 'bench/webhook.ts', reportsRss: true },
   { name: 'queue ingestion', file: 'bench/queue.ts', reportsRss: false },
+  { name: 'drain, key-ordered delivery', file: 'bench/drain-key.ts', reportsRss: false },
+  { name: 'drain, rate limits', file: 'bench/drain-rate.ts', reportsRss: false },
   { name: 'drain', file: 'bench/drain.ts', reportsRss: false },
   { name: 'drain fan-out across invocations', file: 'bench/fan-out.ts', reportsRss: false },
   { name: 'cold start and bundle size', file: 'bench/cold-start.ts', reportsRss: true },

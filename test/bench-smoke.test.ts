@@ -9,7 +9,8 @@ import { type BundleInfo, FUNCTIONS, packageFunctions } from '../bench/lib/bundl
 import { renderBarChart, renderLineChart } from '../bench/lib/charts.js';
 import { formatSummary, isMet, type SummaryRow } from '../bench/lib/report.js';
 import { type LocalSecretsExtension, startSecretsExtension } from '../bench/lib/secrets-extension.js';
-import { median, quantile } from '../bench/lib/stats.js';
+import { type CheckingSinkProcess, startCheckingSink } from '../bench/lib/sink-process.js';
+import { median, mostWithinWindow, quantile } from '../bench/lib/stats.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { httpApiEvent } from './fixtures/api-gateway.js';
 
@@ -127,6 +128,103 @@ describe('bench summary: targets are judged, never asserted', () => {
 
     // Assess
     expect(value).toBe(expected);
+  });
+});
+
+describe('bench: the peaks of a rate', () => {
+  it.each([
+    { name: 'no events', times: [], expected: 0 },
+    { name: 'events exactly a window apart fall in two windows', times: [0, 1000, 2000], expected: 1 },
+    { name: 'a burst inside one window', times: [0, 10, 999, 1500, 1998], expected: 3 },
+  ])('mostWithinWindow: $name → $expected', ({ times, expected }) => {
+    // Act
+    const most = mostWithinWindow(times, 1000);
+
+    // Assess
+    expect(most).toBe(expected);
+  });
+
+  it('mostWithinWindow: weights count the records of each call', () => {
+    // Act
+    const most = mostWithinWindow([0, 400, 900, 1400], 1000, [100, 20, 20, 100]);
+
+    // Assess
+    expect(most).toBe(140);
+  });
+});
+
+// The key-order scenario fails only through this check, so it is proven to see what it must.
+describe('the checking sink of the drain scenarios', () => {
+  let sink: CheckingSinkProcess;
+
+  beforeAll(async () => {
+    sink = await startCheckingSink();
+  }, 30_000);
+  afterAll(async () => {
+    await sink?.close();
+  });
+
+  const post = async (partition: number, offset: number, key: string | null): Promise<void> => {
+    const response = await fetch(sink.url, {
+      method: 'POST',
+      headers: {
+        'kafka-topic': 't',
+        'kafka-partition': String(partition),
+        'kafka-offset': String(offset),
+        ...(key === null ? {} : { 'kafka-key': Buffer.from(key).toString('base64') }),
+      },
+      body: 'v',
+    });
+    await response.text();
+  };
+
+  it('single mode: a key out of offset order, a duplicate and a missing record are each reported', async () => {
+    // Prepare: key a at 0 and 2, key b at 1 and 3; a's 2 arrives before its 0; 3 never; 1 twice.
+    for (const [offset, key] of [
+      [2, 'a'],
+      [0, 'a'],
+      [1, 'b'],
+      [1, 'b'],
+      [4, null],
+    ] as const) {
+      await post(0, offset, key);
+    }
+
+    // Act
+    const check = await sink.check({ topic: 't', counts: { 0: 5 } });
+
+    // Assess
+    expect(check).toMatchObject({ requests: 5, records: 5, duplicates: 1, missing: 1, orderViolations: 1 });
+    expect(check.problems).toEqual([
+      'partition 0 key a: offset 0 arrived after 2',
+      'partition 0: 1 records never arrived, the first at offset 3',
+    ]);
+  });
+
+  it('batch mode: the records of a JSON array, in order, with keys per partition', async () => {
+    // Prepare: the same key on two partitions is two lanes; each in order.
+    const item = (partition: number, offset: number) => ({
+      topic: 't',
+      partition,
+      offset,
+      key: Buffer.from('a').toString('base64'),
+      value: null,
+    });
+    const body = JSON.stringify([item(0, 0), item(1, 0), item(0, 1), item(1, 1)]);
+    const response = await fetch(sink.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'kafka-topic': 't', 'kafka-record-count': '4' },
+      body,
+    });
+    await response.text();
+
+    // Act
+    const check = await sink.check({ topic: 't', counts: { 0: 2, 1: 2 } });
+
+    // Assess
+    expect(check).toMatchObject({ requests: 1, records: 4, duplicates: 0, missing: 0, orderViolations: 0 });
+    expect(check.problems).toEqual([]);
+    expect(check.maxInAnySecond).toBe(4);
   });
 });
 

@@ -5,37 +5,45 @@
  */
 import { startKafkaRestServer } from '../../dev/kafka-rest/server.js';
 import type { KafkaRestServerOptions } from '../../dev/kafka-rest/types.js';
-import type { KafkaRestChildCommand, KafkaRestChildReply } from './kafka-rest-process.js';
+import { serveParent } from './child-ipc.js';
+import { cpuMsOfThisProcess } from './cpu.js';
+import type { KafkaRestChildCommand } from './kafka-rest-process.js';
 
 const options = JSON.parse(process.argv[2] ?? '{}') as KafkaRestServerOptions;
-const server = await startKafkaRestServer({ ...options, recordRequests: false });
-const send = (reply: KafkaRestChildReply): void => {
-  process.send?.(reply);
+const server = await startKafkaRestServer({ ...options, recordRequests: options.recordRequests === true });
+
+/** `GET /topics/{topic}/partitions/{p}/messages`: the route, whatever the topic and partition. */
+const routeOf = (method: string, path: string): string =>
+  `${method} ${path.replace(/\/topics\/[^/]+/, '/topics/{topic}').replace(/\/partitions\/\d+/, '/partitions/{p}')}`;
+
+const handle = (command: KafkaRestChildCommand & { readonly id: number }): unknown => {
+  if (command.op === 'reset') {
+    server.deleteTopic(command.topic);
+    server.createTopic(command.topic, command.partitions);
+  } else if (command.op === 'append') {
+    const value = Buffer.alloc(command.valueBytes, 0x61);
+    const { keys } = command;
+    for (let done = 0; done < command.count; done += 1_000) {
+      const n = Math.min(1_000, command.count - done);
+      server.append(
+        command.topic,
+        command.partition,
+        Array.from({ length: n }, (_, i) =>
+          keys === undefined ? { value } : { key: Buffer.from(`k${(done + i) % keys}`), value },
+        ),
+      );
+    }
+  } else if (command.op === 'take-request-counts') {
+    const counts: Record<string, number> = {};
+    for (const request of server.requests.splice(0)) {
+      const route = routeOf(request.method, request.path);
+      counts[route] = (counts[route] ?? 0) + 1;
+    }
+    return counts;
+  } else if (command.op === 'cpu') {
+    return cpuMsOfThisProcess();
+  }
+  return undefined;
 };
 
-process.on('message', (command: KafkaRestChildCommand) => {
-  try {
-    if (command.op === 'reset') {
-      server.deleteTopic(command.topic);
-      server.createTopic(command.topic, command.partitions);
-    } else if (command.op === 'append') {
-      const value = Buffer.alloc(command.valueBytes, 0x61);
-      for (let done = 0; done < command.count; done += 1_000) {
-        const n = Math.min(1_000, command.count - done);
-        server.append(
-          command.topic,
-          command.partition,
-          Array.from({ length: n }, () => ({ value })),
-        );
-      }
-    }
-    send({ id: command.id, ok: true });
-  } catch (error) {
-    send({ id: command.id, ok: false, error: (error as Error).message });
-  }
-});
-// The parent going away (crash or close) ends this process too: nothing is left listening.
-process.on('disconnect', () => {
-  server.close().finally(() => process.exit(0));
-});
-send({ id: 0, ok: true, url: server.url });
+serveParent(server.url, handle, () => server.close());

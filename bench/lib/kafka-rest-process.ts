@@ -1,89 +1,69 @@
-import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { KafkaRestServerOptions } from '../../dev/kafka-rest/types.js';
+import { forkChildServer } from './child-ipc.js';
 
 export type KafkaRestChildCommand =
-  | { readonly id: number; readonly op: 'reset'; readonly topic: string; readonly partitions: number }
+  | { readonly op: 'reset'; readonly topic: string; readonly partitions: number }
   | {
-      readonly id: number;
       readonly op: 'append';
       readonly topic: string;
       readonly partition: number;
       readonly count: number;
       readonly valueBytes: number;
-    };
-
-export type KafkaRestChildReply =
-  | { readonly id: number; readonly ok: true; readonly url?: string }
-  | { readonly id: number; readonly ok: false; readonly error: string };
-
-type WithoutId<T> = T extends unknown ? Omit<T, 'id'> : never;
+      /** Records keyed `k<n mod keys>` in append order; absent: no key. */
+      readonly keys?: number;
+    }
+  | { readonly op: 'take-request-counts' }
+  | { readonly op: 'cpu' };
 
 export interface KafkaRestProcess {
   readonly url: string;
   /** Deletes and re-creates a topic: empties the server's memory between rounds (not timed). */
   reset(topic: string, partitions: number): Promise<void>;
-  /** Writes `count` records of `valueBytes` directly into a partition (setup for reads, not timed). */
-  append(topic: string, partition: number, count: number, valueBytes: number): Promise<void>;
+  /**
+   * Writes `count` records of `valueBytes` directly into a partition (setup for reads, not timed); with
+   * `keys`, the n-th record of this append has the key `k<n mod keys>`.
+   */
+  append(topic: string, partition: number, count: number, valueBytes: number, keys?: number): Promise<void>;
+  /**
+   * Requests received since the last call, by method and route (`GET /topics/{topic}/partitions/{p}/messages`);
+   * only when started with `recordRequests: true`.
+   */
+  takeRequestCounts(): Promise<Record<string, number>>;
+  /** The child's CPU time so far (user + system), in ms. */
+  cpuMs(): Promise<number>;
   close(): Promise<void>;
 }
 
 const CHILD = fileURLToPath(new URL('./kafka-rest-child.ts', import.meta.url));
 
 /**
- * Starts the local Kafka REST v1 server (`dev/kafka-rest`) in a child process, without request recording.
- * Throws when the child cannot start.
+ * Starts the local Kafka REST v1 server (`dev/kafka-rest`) in a child process, without request recording
+ * unless `recordRequests` is set. Throws when the child cannot start.
  */
 export const startKafkaRestProcess = async (options: KafkaRestServerOptions): Promise<KafkaRestProcess> => {
-  const child: ChildProcess = fork(CHILD, [JSON.stringify(options)], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  const waiting = new Map<
-    number,
-    { resolve: (reply: KafkaRestChildReply) => void; reject: (e: Error) => void }
-  >();
-  let nextId = 1;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('exit', (code) => {
-    for (const { reject } of waiting.values())
-      reject(new Error(`the Kafka REST server process exited (${code})`));
-    waiting.clear();
-  });
-  child.on('message', (reply: KafkaRestChildReply) => {
-    waiting.get(reply.id)?.resolve(reply);
-    waiting.delete(reply.id);
-  });
-  const request = (id: number, command?: WithoutId<KafkaRestChildCommand>): Promise<KafkaRestChildReply> =>
-    new Promise((resolve, reject) => {
-      waiting.set(id, { resolve, reject });
-      if (command !== undefined) child.send({ ...command, id });
-    });
-  const call = async (
-    command: WithoutId<KafkaRestChildCommand>,
-  ): Promise<KafkaRestChildReply & { ok: true }> => {
-    const reply = await request(nextId++, command);
-    if (!reply.ok) throw new Error(`Kafka REST server process: ${reply.error}`);
-    return reply;
-  };
-
-  const ready = await request(0);
-  if (!ready.ok || ready.url === undefined) {
-    child.kill();
-    throw new Error(`the Kafka REST server process did not start: ${ready.ok ? 'no url' : ready.error}`);
-  }
-  const url = ready.url;
+  const child = await forkChildServer<KafkaRestChildCommand, string>(
+    CHILD,
+    [JSON.stringify(options)],
+    'Kafka REST server',
+  );
   return {
-    url,
+    url: child.ready,
     reset: async (topic, partitions) => {
-      await call({ op: 'reset', topic, partitions });
+      await child.call({ op: 'reset', topic, partitions });
     },
-    append: async (topic, partition, count, valueBytes) => {
-      await call({ op: 'append', topic, partition, count, valueBytes });
+    append: async (topic, partition, count, valueBytes, keys) => {
+      await child.call({
+        op: 'append',
+        topic,
+        partition,
+        count,
+        valueBytes,
+        ...(keys === undefined ? {} : { keys }),
+      });
     },
-    close: async () => {
-      if (child.exitCode === null && child.connected) child.disconnect();
-      await exited;
-    },
+    takeRequestCounts: () => child.call({ op: 'take-request-counts' }),
+    cpuMs: () => child.call({ op: 'cpu' }),
+    close: child.close,
   };
 };

@@ -37,3 +37,42 @@ export const formatTable = (header: readonly string[], rows: readonly (readonly 
 
 /** Peak resident set size of this process so far, in MiB (`ru_maxrss`). */
 export const peakRssMiB = (): number => process.resourceUsage().maxRSS / 1024;
+
+/** Records moved in a measured stretch of wall time. */
+export interface Sample {
+  readonly records: number;
+  readonly ms: number;
+}
+
+export const perSecond = (sample: Sample): number => (sample.records * 1000) / sample.ms;
+
+/** Times `work`, which moves `records` records. */
+export const time = async (records: number, work: () => Promise<void>): Promise<Sample> => {
+  const start = performance.now();
+  await work();
+  return { records, ms: performance.now() - start };
+};
+
+/**
+ * The most events (each of `weights`, 1 when absent) less than `windowMs` apart: a window sliding over
+ * `times`, which must be ascending.
+ */
+export const mostWithinWindow = (
+  times: readonly number[],
+  windowMs: number,
+  weights?: readonly number[],
+): number => {
+  const weight = (i: number): number => weights?.[i] ?? 1;
+  let most = 0;
+  let inWindow = 0;
+  let start = 0;
+  for (let end = 0; end < times.length; end += 1) {
+    inWindow += weight(end);
+    while ((times[end] as number) - (times[start] as number) >= windowMs) {
+      inWindow -= weight(start);
+      start += 1;
+    }
+    most = Math.max(most, inWindow);
+  }
+  return most;
+};
