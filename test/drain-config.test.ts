@@ -103,6 +103,18 @@ describe('parseDrainsConfig', () => {
     );
   });
 
+  it('gives an HTTP sink a connection per call in flight unless its spec sets connections', () => {
+    const http = { type: 'http', url: 'https://sink.example.com/in' };
+    const connectionsOf = (sink: object, extra: object = {}) => {
+      const drain = drains([{ id: 'a', topic: 't', sink, ...extra }]).config.drains[0];
+      return drain?.sink.type === 'http' ? drain.sink.connections : undefined;
+    };
+    expect(connectionsOf(http)).toBe(4);
+    expect(connectionsOf(http, { ordering: 'key', maxInFlight: 32 })).toBe(32);
+    expect(connectionsOf(http, { ordering: 'key', maxInFlight: 2 })).toBe(4);
+    expect(connectionsOf({ ...http, connections: 8 }, { ordering: 'key', maxInFlight: 32 })).toBe(8);
+  });
+
   it('uses the stack DLQ for a drain that asks for it, and says so when the stack has none', () => {
     const spec = [{ id: 'a', topic: 't', sink: SINK, dlq: 'stack' }];
     const withStack = drains(spec, { DRAIN_DLQ_URL: DLQ.queueUrl });

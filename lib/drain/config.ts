@@ -209,7 +209,7 @@ const parseDrain = (
     id: id as string,
     topic: topic as string,
     partitions,
-    sink: groupedBy(sink as SinkConfig, ordering),
+    sink: fittedTo(sink as SinkConfig, spec.sink, ordering, maxInFlight),
     dlq,
     batchSize: int('batchSize', DRAIN_DEFAULTS.batchSize, { min: 1, max: 10_000 }),
     maxAttempts: int('maxAttempts', DRAIN_DEFAULTS.maxAttempts, { min: 1, max: 100 }),
@@ -227,9 +227,19 @@ const parseDrain = (
   return problems.length === before ? drain : undefined;
 };
 
-/** A FIFO queue keeps order per message group: the group follows the drain's order (partition or key). */
-const groupedBy = (sink: SinkConfig, ordering: Ordering): SinkConfig =>
-  sink?.type === 'sqs' && sink.fifo ? { ...sink, groupBy: ordering } : sink;
+/**
+ * The sink as the drain's order needs it. A FIFO queue keeps order per message group: the group follows
+ * the drain's order (partition or key). An HTTP sink whose `connections` the spec leaves unset gets at
+ * least one per call a partition may have in flight, or `maxInFlight` would queue behind its pool.
+ */
+const fittedTo = (sink: SinkConfig, spec: unknown, ordering: Ordering, maxInFlight: number): SinkConfig => {
+  if (sink?.type === 'sqs' && sink.fifo) return { ...sink, groupBy: ordering };
+  const connectionsGiven = isPlainObject(spec) && spec.connections !== undefined;
+  if (sink?.type === 'http' && !connectionsGiven) {
+    return { ...sink, connections: Math.max(sink.connections, maxInFlight) };
+  }
+  return sink;
+};
 
 const parsePartitions = (value: unknown, at: string, problems: string[]): readonly number[] | 'all' => {
   if (value === undefined || value === 'all') return 'all';

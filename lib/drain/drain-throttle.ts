@@ -15,6 +15,11 @@ export interface DrainThrottle {
   release(): void;
   /** The sink asked to slow down: no call of this drain starts before `untilMs`. */
   pauseUntil(untilMs: number): void;
+  /**
+   * The most records one call may carry: the bucket. A larger call would reach the receiver as one burst
+   * (a `single` HTTP sink sends its records one after another, as fast as they are answered).
+   */
+  readonly maxCallRecords: number;
 }
 
 export interface DrainLimits {
@@ -28,9 +33,8 @@ export interface ThrottleClock {
 }
 
 /**
- * A throttle for `limits`. The bucket holds a tenth of a second of records (at least one call's worth is
- * always let through once the bucket is full, so a call larger than the bucket is never starved): a sink
- * limited to R records/s sees at most R per second plus that burst.
+ * A throttle for `limits`. The bucket holds a tenth of a second of records, and calls are cut to it: a
+ * sink limited to R records/s sees at most R per second plus that burst.
  */
 export const createDrainThrottle = (limits: DrainLimits, clock: ThrottleClock): DrainThrottle => {
   const rate = limits.maxRecordsPerSecond;
@@ -80,7 +84,7 @@ export const createDrainThrottle = (limits: DrainLimits, clock: ThrottleClock): 
         const nowMs = clock.now();
         const waitMs = waitFor(records, nowMs);
         if (waitMs === 0) {
-          // Into debt for a call larger than the bucket: the next calls wait it off.
+          // Into debt for a call larger than the bucket (one cut to `maxCallRecords` never is).
           tokens -= records;
           return true;
         }
@@ -95,5 +99,6 @@ export const createDrainThrottle = (limits: DrainLimits, clock: ThrottleClock): 
     pauseUntil: (untilMs) => {
       pausedUntilMs = Math.max(pausedUntilMs, untilMs);
     },
+    maxCallRecords: capacity,
   };
 };

@@ -3,7 +3,7 @@ import type { FetchedRecord } from '../kafka-rest/types.js';
 import type { DeliveryOutcome } from '../sinks/types.js';
 import type { Delivered, LeaseHolder, PartitionRunContext, Stop } from './partition-types.js';
 import { handlePoison } from './poison-records.js';
-import { callSink, isGivenUp, retryDelayMs, toSinkRecord } from './sink-calls.js';
+import { callSink, isGivenUp, recordsPerCall, retryDelayMs, toSinkRecord } from './sink-calls.js';
 
 /**
  * `ordering: "key"`: the records of one fetched batch in lanes, one lane per key, up to `maxInFlight` sink
@@ -64,7 +64,7 @@ class KeyDelivery {
     this.attempts = new Array<number>(records.length).fill(0);
     this.stopIndex = records.length;
     const { sink } = run.request;
-    this.perCall = Math.max(1, sink.maxBatchRecords);
+    this.perCall = recordsPerCall(run.request);
     // An ordered sink stops at a call's first failure, so a call may carry several records of one lane;
     // any other sink must not, since it would resend a failed record after the next one of its key.
     this.ordered = sink.ordered === true;

@@ -3,7 +3,7 @@ import type { DeliveryOutcome } from '../sinks/types.js';
 import { deliverByKey } from './key-delivery.js';
 import type { Delivered, LeaseHolder, PartitionRunContext, Stop } from './partition-types.js';
 import { handlePoison } from './poison-records.js';
-import { callSink, isGivenUp, retryDelayMs, toSinkRecord } from './sink-calls.js';
+import { callSink, isGivenUp, recordsPerCall, retryDelayMs, toSinkRecord } from './sink-calls.js';
 
 /**
  * Delivers one fetched batch in the drain's order: `partition`, in chunks the sink accepts, one call at a
@@ -16,7 +16,7 @@ export const deliverBatch = async (
   offset: number,
 ): Promise<Delivered> => {
   if (run.request.drain.ordering === 'key') return deliverByKey(run, holder, records);
-  const chunkSize = Math.max(1, run.request.sink.maxBatchRecords);
+  const chunkSize = recordsPerCall(run.request);
   let nextOffset = offset;
   for (let start = 0; start < records.length; start += chunkSize) {
     const chunk = records.slice(start, start + chunkSize);

@@ -2,7 +2,7 @@ import { ERROR_CODES, toAppError, UpstreamError } from '../core/errors.js';
 import { backoffMs } from '../http/retry.js';
 import type { FetchedRecord } from '../kafka-rest/types.js';
 import type { DeliveryOutcome, SinkRecord } from '../sinks/types.js';
-import type { PartitionRunContext } from './partition-types.js';
+import type { PartitionDrainRequest, PartitionRunContext } from './partition-types.js';
 
 /**
  * What both delivery orders share: the record as the sink gets it, one paced call to the sink, when a
@@ -18,6 +18,13 @@ export const toSinkRecord = (run: PartitionRunContext, record: FetchedRecord): S
   value: record.value,
   ...(record.headers === undefined ? {} : { headers: record.headers }),
 });
+
+/** How many records one sink call may carry: the sink's batch limit, cut to the throttle's bucket. */
+export const recordsPerCall = (request: PartitionDrainRequest): number =>
+  Math.max(
+    1,
+    Math.min(request.sink.maxBatchRecords, request.throttle?.maxCallRecords ?? Number.POSITIVE_INFINITY),
+  );
 
 /**
  * One sink call under the drain's throttle; exactly one outcome per record. Undefined when the throttle
