@@ -100,8 +100,9 @@ class KeyDelivery {
             const lease = await holder.ensureLease();
             const callDeadlineMs = Math.min(deadlineMs, lease.expiresAtMs);
             while (this.inFlight.size < maxInFlight && this.readyCount() > 0) {
-              // The ready lanes shared out over the free slots, so that every slot has work.
-              const lanes = Math.max(1, Math.floor(this.readyCount() / (maxInFlight - this.inFlight.size)));
+              // The ready lanes shared out evenly over the free slots, rounded up: a remainder left for a
+              // later wave would cost a whole round trip more.
+              const lanes = Math.ceil(this.readyCount() / (maxInFlight - this.inFlight.size));
               this.startCall(lanes, callDeadlineMs);
             }
           } catch (error) {
