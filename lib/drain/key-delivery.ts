@@ -6,21 +6,35 @@ import { handlePoison } from './poison-records.js';
 import { callSink, isGivenUp, recordsPerCall, retryDelayMs, toSinkRecord } from './sink-calls.js';
 
 /**
- * `ordering: "key"`: the records of one fetched batch in lanes, one lane per key, up to `maxInFlight` sink
- * calls at once. A lane has at most one call in flight, and its records go in offset order, each only
- * once the one before it was delivered (or dead-lettered): per-key order at the sink. Records without a
- * key have no order to keep (Kafka's own partitioner scatters them), so each is a lane of its own.
+ * The records after a round's first batch, for lanes to run on into rather than wait for the round's
+ * slowest lane (without it a batch costs ⌈batchSize / maxInFlight⌉ round trips and the next one waits).
+ */
+export interface KeyStream {
+  /** The next fetched batch, in offset order after the last one; undefined: none now, or the round is full. */
+  next(): Promise<readonly FetchedRecord[] | undefined>;
+  /** Every record below `nextOffset` of the round was delivered (or dead-lettered): it may be committed. */
+  progressed(nextOffset: number): Promise<void>;
+}
+
+/**
+ * `ordering: "key"`: records in lanes, one lane per key, up to `maxInFlight` sink calls at once. A lane has
+ * at most one call in flight, and its records go in offset order, each only once the one before it was
+ * delivered (or dead-lettered): per-key order at the sink. Records without a key have no order to keep
+ * (Kafka's own partitioner scatters them), so each is a lane of its own. With a `stream`, batches fetched
+ * meanwhile join the lanes whenever slots would otherwise be idle, and each batch boundary the delivered
+ * records pass is reported, so commits keep their pace.
  *
- * The answer's `nextOffset` is the first record of the batch not delivered, whatever was delivered above
- * it: the checkpoint never passes an undelivered record, and a crash redelivers, never skips.
+ * The answer's `nextOffset` is the first record not delivered, whatever was delivered above it: the
+ * checkpoint never passes an undelivered record, and a crash redelivers, never skips.
  */
 export const deliverByKey = async (
   run: PartitionRunContext,
   holder: LeaseHolder,
   records: readonly FetchedRecord[],
+  stream?: KeyStream,
 ): Promise<Delivered> => {
   const state = new KeyDelivery(run, records);
-  return state.deliverAll(holder);
+  return state.deliverAll(holder, stream);
 };
 
 interface Lane {
@@ -38,8 +52,12 @@ interface Entry {
 }
 
 class KeyDelivery {
-  private readonly done: Uint8Array;
-  private readonly attempts: number[];
+  private readonly records: FetchedRecord[] = [];
+  private readonly done: number[] = [];
+  private readonly attempts: number[] = [];
+  private readonly lanes = new Map<string | number, Lane>();
+  /** Where each batch after the first begins (indexes), until the delivered records pass it. */
+  private readonly boundaries: number[] = [];
   /** Lanes with a record to send and nothing in flight, oldest first. */
   private ready: Lane[] = [];
   private readyHead = 0;
@@ -49,7 +67,7 @@ class KeyDelivery {
   /** Lowest index not done. */
   private low = 0;
   private stop: Stop | undefined;
-  private stopIndex: number;
+  private stopIndex = Number.POSITIVE_INFINITY;
   /** Calls in a row in which nothing was delivered: the sink itself is failing, so the partition backs off. */
   private failedCallsInARow = 0;
   private pausedUntilMs = 0;
@@ -58,37 +76,65 @@ class KeyDelivery {
 
   constructor(
     private readonly run: PartitionRunContext,
-    private readonly records: readonly FetchedRecord[],
+    records: readonly FetchedRecord[],
   ) {
-    this.done = new Uint8Array(records.length);
-    this.attempts = new Array<number>(records.length).fill(0);
-    this.stopIndex = records.length;
-    const { sink } = run.request;
     this.perCall = recordsPerCall(run.request);
     // An ordered sink stops at a call's first failure, so a call may carry several records of one lane;
     // any other sink must not, since it would resend a failed record after the next one of its key.
-    this.ordered = sink.ordered === true;
-    const lanes = new Map<string | number, Lane>();
-    records.forEach((record, index) => {
+    this.ordered = run.request.sink.ordered === true;
+    this.append(records);
+  }
+
+  /** Records after those already held, into their lanes; a lane that had run dry is ready again. */
+  private append(records: readonly FetchedRecord[]): void {
+    for (const record of records) {
+      const index = this.records.length;
+      this.records.push(record);
+      this.done.push(0);
+      this.attempts.push(0);
       // Bytes as latin1 text is lossless; a key-less record is keyed by its offset, a number, so it never
       // meets a real key.
       const key = record.key === null ? record.offset : record.key.toString('latin1');
-      let lane = lanes.get(key);
+      let lane = this.lanes.get(key);
       if (lane === undefined) {
         lane = { indexes: [], next: 0, notBeforeMs: 0 };
-        lanes.set(key, lane);
-        this.ready.push(lane);
+        this.lanes.set(key, lane);
       }
+      // A lane with nothing left is in no queue and has no call in flight: it needs queueing again. One
+      // with records left is queued, waiting, or in flight, and takes the new one in its turn.
+      if (lane.next === lane.indexes.length) this.ready.push(lane);
       lane.indexes.push(index);
-    });
+    }
   }
 
-  async deliverAll(holder: LeaseHolder): Promise<Delivered> {
+  async deliverAll(holder: LeaseHolder, stream?: KeyStream): Promise<Delivered> {
     const { deps, request } = this.run;
     const { deadlineMs } = request;
     const maxInFlight = request.drain.maxInFlight;
     let leaseError: unknown;
+    /** The stream's next batch while it is being read; `streamEnded` once it gave none. */
+    let reading: Promise<void> | undefined;
+    let streamEnded = stream === undefined;
+    const readMore = (): void => {
+      if (reading !== undefined || streamEnded || stream === undefined) return;
+      reading = stream.next().then(
+        (records) => {
+          reading = undefined;
+          if (records === undefined || records.length === 0) streamEnded = true;
+          else {
+            this.boundaries.push(this.records.length);
+            this.append(records);
+          }
+        },
+        () => {
+          // The stream leaves its failures for the partition's loop to read and report.
+          reading = undefined;
+          streamEnded = true;
+        },
+      );
+    };
     for (;;) {
+      await this.reportProgress(stream);
       const nowMs = deps.now();
       if (nowMs >= deadlineMs) this.stopHere(this.low, { outcome: 'deadline' });
       if (leaseError === undefined) {
@@ -100,9 +146,10 @@ class KeyDelivery {
             const lease = await holder.ensureLease();
             const callDeadlineMs = Math.min(deadlineMs, lease.expiresAtMs);
             while (this.inFlight.size < maxInFlight && this.readyCount() > 0) {
-              // The ready lanes shared out evenly over the free slots, rounded up: a remainder left for a
-              // later wave would cost a whole round trip more.
-              const lanes = Math.ceil(this.readyCount() / (maxInFlight - this.inFlight.size));
+              // A call takes its share of the ready lanes over all the slots, rounded up (a remainder left
+              // for a later wave would cost a round trip): over the free slots only, one slot freed beside
+              // a new batch would take all of it, one record after another.
+              const lanes = Math.ceil(this.readyCount() / maxInFlight);
               this.startCall(lanes, callDeadlineMs);
             }
           } catch (error) {
@@ -111,7 +158,15 @@ class KeyDelivery {
           }
         }
       }
+      const stopping = leaseError !== undefined || this.stop !== undefined;
+      if (stopping) streamEnded = true;
+      // More records once the lanes at hand could not fill every slot.
+      else if (this.readyCount() + this.inFlight.size < maxInFlight) readMore();
       if (this.inFlight.size === 0) {
+        if (reading !== undefined && this.readyCount() === 0) {
+          await reading;
+          continue;
+        }
         if (leaseError !== undefined || (this.readyCount() === 0 && this.waiting.length === 0)) break;
         const wakeMs = this.nextWakeMs();
         if (wakeMs >= deadlineMs) {
@@ -123,13 +178,27 @@ class KeyDelivery {
       }
       const canStartMore = leaseError === undefined && this.inFlight.size < maxInFlight;
       const wakeMs = canStartMore ? this.nextWakeMs() : Number.POSITIVE_INFINITY;
-      if (wakeMs === Number.POSITIVE_INFINITY) await Promise.race(this.inFlight);
-      else await Promise.race([...this.inFlight, deps.sleep(Math.max(0, wakeMs - deps.now()))]);
+      const wakers: Promise<unknown>[] = [...this.inFlight];
+      if (canStartMore && reading !== undefined) wakers.push(reading);
+      if (wakeMs !== Number.POSITIVE_INFINITY) wakers.push(deps.sleep(Math.max(0, wakeMs - deps.now())));
+      await Promise.race(wakers);
     }
     if (leaseError !== undefined) throw leaseError;
-    const first = this.records[this.low];
-    const nextOffset = first === undefined ? (this.records.at(-1)?.offset ?? -1) + 1 : first.offset;
+    const nextOffset = this.firstUndelivered();
     return this.stop === undefined ? { nextOffset } : { nextOffset, stop: this.stop };
+  }
+
+  private firstUndelivered(): number {
+    const first = this.records[this.low];
+    return first === undefined ? (this.records.at(-1)?.offset ?? -1) + 1 : first.offset;
+  }
+
+  /** Tells the stream each batch boundary the delivered records passed (the first record not delivered). */
+  private async reportProgress(stream: KeyStream | undefined): Promise<void> {
+    if (stream === undefined || this.boundaries.length === 0 || (this.boundaries[0] as number) > this.low)
+      return;
+    while (this.boundaries.length > 0 && (this.boundaries[0] as number) <= this.low) this.boundaries.shift();
+    await stream.progressed(this.firstUndelivered());
   }
 
   /** Ready lanes, once those at or past a stop are dropped: below a stop, records still go out. */

@@ -25,9 +25,9 @@ export interface CommitExtras {
  * commit only ever names offsets already delivered, so overlapping it with later deliveries cannot move
  * the checkpoint past an undelivered record. What overlap costs when the lease is lost meanwhile (an
  * operator's write, or a run that took an expired lease): the records handed to the sink between the
- * losing commit's start and its answer, at most one batch, all at or past the offset that commit names;
- * they are also sent by whoever holds the partition next, from its checkpoint, so they are duplicates,
- * never skips. Sink calls stay within the expiry of the lease held when they start, so two runs never
+ * losing commit's start and its answer (one batch in partition order; by key, what the calls started
+ * meanwhile carried), all at or past the offset that commit names; they are also sent by whoever holds
+ * the partition next, from its checkpoint, so they are duplicates, never skips. Sink calls stay within the expiry of the lease held when they start, so two runs never
  * deliver the same partition at the same time.
  */
 export interface PartitionCommits {

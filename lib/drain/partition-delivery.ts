@@ -1,21 +1,23 @@
 import type { FetchedRecord } from '../kafka-rest/types.js';
 import type { DeliveryOutcome } from '../sinks/types.js';
-import { deliverByKey } from './key-delivery.js';
+import { deliverByKey, type KeyStream } from './key-delivery.js';
 import type { Delivered, LeaseHolder, PartitionRunContext, Stop } from './partition-types.js';
 import { handlePoison } from './poison-records.js';
 import { callSink, isGivenUp, recordsPerCall, retryDelayMs, toSinkRecord } from './sink-calls.js';
 
 /**
  * Delivers one fetched batch in the drain's order: `partition`, in chunks the sink accepts, one call at a
- * time; `key`, in lanes per key ({@link deliverByKey}). `nextOffset` is the first record not delivered.
+ * time; `key`, in lanes per key ({@link deliverByKey}), running on into the batches `stream` gives.
+ * `nextOffset` is the first record not delivered.
  */
 export const deliverBatch = async (
   run: PartitionRunContext,
   holder: LeaseHolder,
   records: readonly FetchedRecord[],
   offset: number,
+  stream?: KeyStream,
 ): Promise<Delivered> => {
-  if (run.request.drain.ordering === 'key') return deliverByKey(run, holder, records);
+  if (run.request.drain.ordering === 'key') return deliverByKey(run, holder, records, stream);
   const chunkSize = recordsPerCall(run.request);
   let nextOffset = offset;
   for (let start = 0; start < records.length; start += chunkSize) {

@@ -2,6 +2,7 @@ import { AppError, ERROR_CODES, toAppError } from '../core/errors.js';
 import type { FetchedRecord } from '../kafka-rest/types.js';
 import { toRecordId } from '../sinks/record-id.js';
 import type { Lease, PartitionKey } from './checkpoint.js';
+import type { KeyStream } from './key-delivery.js';
 import { createPartitionCommits, toLastError } from './partition-commits.js';
 import { deliverBatch } from './partition-delivery.js';
 import type {
@@ -21,6 +22,10 @@ export interface PartitionRun {
 }
 
 type Fetched = { readonly records: FetchedRecord[] } | { readonly error: AppError };
+
+/** A key-ordered round runs on into at most this many fetched batches, or this many bytes of values. */
+const ROUND_MAX_BATCHES = 32;
+const ROUND_MAX_BYTES = 16 * 1024 * 1024;
 
 /**
  * The loop of one leased partition: fetch (the next batch prefetched while the current one is delivered),
@@ -152,9 +157,49 @@ export const createPartitionRun = (
     return { outcome: 'stopped', error, offset, unreadable: true };
   };
 
+  /** Where `pending` reads from. */
+  let pendingOffset = 0;
+  let pending: Promise<Fetched> = Promise.resolve({ records: [] });
+  const fetchNext = (offset: number): void => {
+    pendingOffset = offset;
+    pending = fetchAt(offset);
+  };
+
+  /**
+   * Key order: the batches prefetched while a round's lanes run, up to a round's worth, each taken only
+   * when it holds records at the offset it was read from; anything else (a failure, the log end, records
+   * only below) stays in `pending` for the loop to read and report. The round's commits follow its
+   * progress, as they follow batches in partition order.
+   */
+  const keyStream = (from: number): KeyStream & { progressedTo(): number } => {
+    let batches = 1;
+    let bytes = 0;
+    let progressedTo = from;
+    return {
+      next: async () => {
+        if (batches >= ROUND_MAX_BATCHES || bytes >= ROUND_MAX_BYTES) return undefined;
+        const expected = pendingOffset;
+        const fetched = await pending;
+        if ('error' in fetched || pendingOffset !== expected) return undefined;
+        const records = fetched.records.filter((record) => record.offset >= expected);
+        const last = records.at(-1);
+        if (last === undefined) return undefined;
+        batches += 1;
+        for (const record of records) bytes += record.value?.length ?? 0;
+        fetchNext(last.offset + 1);
+        return records;
+      },
+      progressed: async (nextOffset) => {
+        await commits.afterDelivery(progressedTo, nextOffset, undefined);
+        progressedTo = nextOffset;
+      },
+      progressedTo: () => progressedTo,
+    };
+  };
+
   const drainLoop = async (startOffset: number | undefined): Promise<Stop> => {
     let offset = startOffset ?? (await startingOffset());
-    let pending = fetchAt(offset);
+    fetchNext(offset);
     let resets = 0;
     for (;;) {
       if (now() >= deadlineMs) {
@@ -166,7 +211,7 @@ export const createPartitionRun = (
         if (fetched.error.code === ERROR_CODES.OFFSET_OUT_OF_RANGE && commits.startIsUnstored()) {
           // A new partition whose offset 0 is gone: starts at the log start (nothing of ours is skipped).
           offset = await startAtLogBound('start', 0);
-          pending = fetchAt(offset);
+          fetchNext(offset);
           continue;
         }
         // At most two resets in a row: a log that keeps moving under us is a failure for a human to look at.
@@ -175,7 +220,7 @@ export const createPartitionRun = (
           const next = await reset(offset, fetched.error);
           if (typeof next !== 'number') return next;
           offset = next;
-          pending = fetchAt(offset);
+          fetchNext(offset);
           continue;
         }
         return stopAtFetch(offset, fetched.error);
@@ -203,9 +248,10 @@ export const createPartitionRun = (
         else await flush();
         return { outcome: 'caught-up' };
       }
-      pending = fetchAt(last.offset + 1);
-      const delivery = await deliverBatch(run, commits, records, offset);
-      await commits.afterDelivery(offset, delivery.nextOffset, delivery.stop);
+      fetchNext(last.offset + 1);
+      const stream = drain.ordering === 'key' ? keyStream(offset) : undefined;
+      const delivery = await deliverBatch(run, commits, records, offset, stream);
+      await commits.afterDelivery(stream?.progressedTo() ?? offset, delivery.nextOffset, delivery.stop);
       offset = delivery.nextOffset;
       if (delivery.stop !== undefined) return delivery.stop;
     }
