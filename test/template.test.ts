@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { packageStack } from '../dev/package-stack.js';
 import { METRICS_NAMESPACE } from '../lib/core/metrics.js';
+import { FAN_OUT_METRICS } from '../lib/drain/fan-out.js';
 import { CHECKPOINT_AGE_METRIC, DRAIN_METRICS, LAG_METRIC } from '../lib/drain/metrics.js';
 import { INGEST_METRICS } from '../lib/ingest/metrics.js';
 import { readmeDeployCommand } from './helpers/readme-deploy.js';
@@ -82,6 +83,7 @@ const OPTIONAL_SECRET_READERS: Readonly<Record<string, FunctionName>> = {
 
 interface Resource {
   readonly Type: string;
+  readonly Condition?: string;
   readonly Properties?: Record<string, unknown>;
   readonly DeletionPolicy?: string;
 }
@@ -441,9 +443,12 @@ describe('the rest of the stack', () => {
 
   it('queries, in every Metrics Insights alarm, a metric the code publishes with those dimensions', () => {
     const published = new Map<string, string>([
-      ...[...Object.values(DRAIN_METRICS), CHECKPOINT_AGE_METRIC, LAG_METRIC].map(
-        (name) => [name, 'drainId,service'] as const,
-      ),
+      ...[
+        ...Object.values(DRAIN_METRICS),
+        ...Object.values(FAN_OUT_METRICS),
+        CHECKPOINT_AGE_METRIC,
+        LAG_METRIC,
+      ].map((name) => [name, 'drainId,service'] as const),
       ...Object.values(INGEST_METRICS).map((name) => [name, 'service,topic'] as const),
     ]);
     const queries = resourcesOfType('AWS::CloudWatch::Alarm').flatMap(([, alarm]) =>
@@ -462,6 +467,11 @@ describe('the rest of the stack', () => {
       expect(published.get(metric), query).toBe(dimensions.split(', ').sort().join(','));
     }
     expect(queries).toContain('SELECT MAX(Lag) FROM SCHEMA(KafkaRestBridge, drainId, service)');
+    // Only where the coordinator invokes at all.
+    expect(template.Resources.DrainFanOutInvokeFailedAlarm?.Condition).toBe('HasDrainFanOut');
+    expect(queries).toContain(
+      'SELECT SUM(FanOutInvokeFailures) FROM SCHEMA(KafkaRestBridge, drainId, service)',
+    );
   });
 
   it.each([
