@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { Checkpoint, PartitionKey } from '../lib/drain/checkpoint.js';
+import type { AuditEntry, AuditState } from '../lib/drain/checkpoint-item.js';
 import type { CheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainConfig } from '../lib/drain/config.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
@@ -12,6 +13,8 @@ export interface CheckpointsCommandDeps {
   /** The proxy, to check partitions and offsets against the log; absent without `KAFKA_REST_URL`. */
   readonly kafka?: Pick<KafkaRestClient, 'logBounds' | 'listPartitions'> | undefined;
   readonly now: () => number;
+  /** Who runs the command, for the audit trail (the OS user, and the AWS access key in use if any). */
+  readonly operator: string;
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
 }
@@ -26,6 +29,7 @@ export const CHECKPOINTS_USAGE = `Usage: npm run checkpoints -- <command> [optio
   resume <drain> <partition>
   forget <drain> <partition>                removes the partition's row: the next run starts it afresh
                                             (refused while a run holds its lease, unless --force)
+  history <drain> [<partition>] [--json]    who ran which of the commands above, when, before and after
 
   --topic <topic>   the drain's topic, when neither a checkpoint row nor DRAINS names it
   --force           act on a drain or partition that neither the table, DRAINS nor the proxy knows,
@@ -73,6 +77,19 @@ export const runCheckpointsCommand = async (
     return 0;
   }
 
+  if (command === 'history') {
+    if (args.length < 1 || args.length > 2) return usage(deps, 'history takes <drain> [<partition>]');
+    const [drainId = '', partitionText] = args;
+    const partition = partitionText === undefined ? undefined : toNonNegativeInt(partitionText);
+    if (partitionText !== undefined && partition === undefined)
+      return usage(deps, `partition must be an integer ≥ 0, got ${partitionText}`);
+    const entries = await deps.store.history({ drainId, ...(partition === undefined ? {} : { partition }) });
+    if (values.json === true) deps.out(JSON.stringify(entries, null, 2));
+    else if (entries.length === 0) deps.out(`drain ${drainId}: no operator command recorded`);
+    else for (const entry of entries) deps.out(toHistoryLine(entry));
+    return 0;
+  }
+
   if (!['set-offset', 'pause', 'resume', 'forget'].includes(command))
     return usage(deps, `unknown command ${command}`);
   const expected = command === 'set-offset' ? 3 : 2;
@@ -106,6 +123,7 @@ export const runCheckpointsCommand = async (
       );
       return 1;
     }
+    await recordAudit(deps, key, `forget${force ? ' --force' : ''}`, row, undefined);
     const startFrom = drain?.startFrom ?? 'earliest';
     deps.out(
       `${describe(key)}: forgotten (it was at ${row.nextOffset ?? '(none)'}); the next run starts it at the log ${startFrom === 'latest' ? 'end' : 'start'} (startFrom ${startFrom})${holderNote(row, deps.now())}`,
@@ -115,7 +133,8 @@ export const runCheckpointsCommand = async (
 
   if (command === 'pause' || command === 'resume') {
     const paused = command === 'pause';
-    await deps.store.setPaused(key, paused);
+    const after = await deps.store.setPaused(key, paused);
+    await recordAudit(deps, key, command, row, after);
     deps.out(`${describe(key)}: ${paused ? 'paused' : 'resumed'}${holderNote(row, deps.now())}`);
     return 0;
   }
@@ -126,6 +145,7 @@ export const runCheckpointsCommand = async (
     return typeof offset.usage === 'boolean' && offset.usage ? 2 : 1;
   }
   const after = await deps.store.setOffset(key, offset.next);
+  await recordAudit(deps, key, `set-offset ${target}`, row, after);
   const was = row?.nextOffset;
   const verb =
     was === undefined ? 'set' : offset.next < was ? 'replay' : offset.next > was ? 'skip' : 'unchanged';
@@ -135,6 +155,36 @@ export const runCheckpointsCommand = async (
   deps.out(offset.nextRun);
   return 0;
 };
+
+const stateOf = (checkpoint: Checkpoint | undefined): AuditState | undefined =>
+  checkpoint === undefined ? undefined : { nextOffset: checkpoint.nextOffset, paused: checkpoint.paused };
+
+/**
+ * After the write it records: no transaction spans the two, so a failed audit write fails the command
+ * with the change itself made (the error says which write failed).
+ */
+const recordAudit = async (
+  deps: CheckpointsCommandDeps,
+  key: PartitionKey,
+  action: string,
+  before: Checkpoint | undefined,
+  after: Checkpoint | undefined,
+): Promise<void> => {
+  await deps.store.audit({
+    ...key,
+    atMs: deps.now(),
+    who: deps.operator,
+    action,
+    before: stateOf(before),
+    after: stateOf(after),
+  });
+};
+
+const showState = (state: AuditState | undefined): string =>
+  state === undefined ? '(no row)' : `${state.nextOffset ?? '(none)'}${state.paused ? ' paused' : ''}`;
+
+const toHistoryLine = (entry: AuditEntry): string =>
+  `${new Date(entry.atMs).toISOString()}  ${entry.topic}/${entry.partition}  ${entry.action}  ${showState(entry.before)} → ${showState(entry.after)}  by ${entry.who}`;
 
 interface Found {
   readonly key: PartitionKey;

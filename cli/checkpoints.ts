@@ -1,3 +1,4 @@
+import { userInfo } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError, isAppError } from '../lib/core/errors.js';
 import { createLog } from '../lib/core/log.js';
@@ -27,6 +28,27 @@ const proxyClient = (): KafkaRestClient | undefined => {
   }
 };
 
+/**
+ * Who runs the command, for the audit trail: the OS user, and the AWS profile or access key id in use (an
+ * identifier, not a secret: its last four characters, as the IAM console shows them). No STS call: the
+ * command must work where the caller may not call it.
+ */
+const operatorName = (): string => {
+  let user = 'unknown';
+  try {
+    user = userInfo().username;
+  } catch {
+    // A user without a passwd entry (some containers): the AWS part still names the caller.
+  }
+  const profile = process.env.AWS_PROFILE;
+  const keyId = process.env.AWS_ACCESS_KEY_ID;
+  return [
+    `os:${user}`,
+    ...(profile === undefined ? [] : [`aws-profile:${profile}`]),
+    ...(keyId === undefined ? [] : [`aws-key:…${keyId.slice(-4)}`]),
+  ].join(' ');
+};
+
 // Operator entry point (`npm run checkpoints -- …`): like a handler, the one place here that reads
 // process.env; everything else is in checkpoints-command.ts, against the drain's own store.
 const main = async (): Promise<number> => {
@@ -50,6 +72,7 @@ const main = async (): Promise<number> => {
         drains: drains.drains,
         kafka,
         now: Date.now,
+        operator: operatorName(),
         out: (line) => process.stdout.write(`${line}\n`),
         err: (line) => process.stderr.write(`${line}\n`),
       },

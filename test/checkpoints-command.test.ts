@@ -56,6 +56,7 @@ describe('checkpoints operator command (dynalite, the local Kafka REST server)',
         drains: [{ id: drainId, topic: 'orders', partitions: 'all', startFrom: 'earliest' }],
         kafka,
         now: () => clock,
+        operator: 'os:tester',
         out: (line) => out.push(line),
         err: (line) => err.push(line),
       },
@@ -67,6 +68,7 @@ describe('checkpoints operator command (dynalite, the local Kafka REST server)',
         store,
         drains: [{ id: drainId, topic: 'orders', partitions: 'all', startFrom: 'earliest' }],
         now: () => clock,
+        operator: 'os:tester',
         out: (line) => out.push(line),
         err: (line) => err.push(line),
       },
@@ -222,6 +224,42 @@ describe('checkpoints operator command (dynalite, the local Kafka REST server)',
     );
     expect(out[1]).toBe(`${drainId}/orders/2: no checkpoint row: nothing to forget`);
     expect(await store.get(key(2))).toBeUndefined();
+  });
+
+  it('records who ran each command, when, before and after; history shows them; list shows checkpoints only', async () => {
+    // Act
+    expect(await run('set-offset', drainId, '0', '42')).toBe(0);
+    clock += 1_000;
+    expect(await run('pause', drainId, '0')).toBe(0);
+    clock += 1_000;
+    expect(await run('resume', drainId, '0')).toBe(0);
+    await store.setOffset(key(1), 3);
+    clock += 1_000;
+    expect(await run('forget', drainId, '1')).toBe(0);
+    // A refused command changes nothing, so it records nothing.
+    expect(await run('set-offset', drainId, '0', '71')).toBe(1);
+    out = [];
+    const code = await run('history', drainId);
+    const lines = out;
+    out = [];
+    await run('history', drainId, '0', '--json');
+
+    // Assess
+    expect(code).toBe(0);
+    expect(lines).toEqual([
+      `2023-11-14T22:13:20.000Z  orders/0  set-offset 42  (no row) → 42  by os:tester`,
+      `2023-11-14T22:13:21.000Z  orders/0  pause  42 → 42 paused  by os:tester`,
+      `2023-11-14T22:13:22.000Z  orders/0  resume  42 paused → 42  by os:tester`,
+      `2023-11-14T22:13:23.000Z  orders/1  forget  3 → (no row)  by os:tester`,
+    ]);
+    const entries = JSON.parse(out.join('\n')) as { action: string; before?: unknown; after?: unknown }[];
+    expect(entries.map((entry) => entry.action)).toEqual(['set-offset 42', 'pause', 'resume']);
+    expect(entries[1]).toMatchObject({
+      before: { nextOffset: 42, paused: false },
+      after: { nextOffset: 42, paused: true },
+    });
+    // The audit entries share the table, never the checkpoints' listing.
+    expect((await store.list({ drainId })).map((checkpoint) => checkpoint.partition)).toEqual([0]);
   });
 
   it('lists checkpoints with topic epochs, leases, pause flags and last errors', async () => {

@@ -111,3 +111,53 @@ export const toCheckpoint = (item: Item): Checkpoint => {
     committedAtMs: readNumber(item.committedAt),
   };
 };
+
+/**
+ * Operator audit entries share the table: their `pk` starts with this, which no checkpoint's can (drain
+ * ids are `[A-Za-z0-9._-]`), so scans tell the two apart.
+ */
+export const AUDIT_PK_PREFIX = 'audit#';
+
+/** A partition as an operator command found it or left it; undefined: no checkpoint row. */
+export interface AuditState {
+  readonly nextOffset: number | undefined;
+  readonly paused: boolean;
+}
+
+/** One operator command on one partition: who, when, what, the state before and after. */
+export interface AuditEntry extends PartitionKey {
+  readonly atMs: number;
+  readonly who: string;
+  /** The command and its argument, e.g. `set-offset 42`, `pause`, `forget --force`. */
+  readonly action: string;
+  readonly before: AuditState | undefined;
+  readonly after: AuditState | undefined;
+}
+
+export const toAuditItem = (entry: AuditEntry, token: string): Item => ({
+  pk: str(`${AUDIT_PK_PREFIX}${toCheckpointPk(entry)}#${entry.atMs}#${token}`),
+  drainId: str(entry.drainId),
+  topic: str(entry.topic),
+  partition: num(entry.partition),
+  atMs: num(entry.atMs),
+  who: str(entry.who),
+  action: str(entry.action),
+  states: str(JSON.stringify({ before: entry.before ?? null, after: entry.after ?? null })),
+});
+
+export const toAuditEntry = (item: Item): AuditEntry => {
+  const states = JSON.parse(item.states?.S ?? '{}') as {
+    before?: AuditState | null;
+    after?: AuditState | null;
+  };
+  return {
+    drainId: item.drainId?.S ?? '',
+    topic: item.topic?.S ?? '',
+    partition: readNumber(item.partition) ?? -1,
+    atMs: readNumber(item.atMs) ?? 0,
+    who: item.who?.S ?? '',
+    action: item.action?.S ?? '',
+    before: states.before ?? undefined,
+    after: states.after ?? undefined,
+  };
+};

@@ -10,6 +10,7 @@ import {
   type PartitionKey,
 } from './checkpoint.js';
 import {
+  type AuditEntry,
   HOLDS_LEASE,
   IDENTITY_SET,
   identityValues,
@@ -17,6 +18,8 @@ import {
   leaseValues,
   num,
   str,
+  toAuditEntry,
+  toAuditItem,
   toCheckpoint,
   toErrorAttribute,
 } from './checkpoint-item.js';
@@ -82,6 +85,10 @@ export interface CheckpointStore {
     key: PartitionKey,
     options?: { readonly force?: boolean },
   ): Promise<{ forgotten: boolean; current?: Checkpoint }>;
+  /** Operator: writes one audit entry (who changed what, before and after) beside the checkpoints. */
+  audit(entry: AuditEntry): Promise<void>;
+  /** The audit entries of a drain (of one partition when given), oldest first. */
+  history(filter: { readonly drainId: string; readonly partition?: number }): Promise<AuditEntry[]>;
 }
 
 export interface CheckpointStoreOptions {
@@ -104,11 +111,12 @@ export interface CheckpointStoreOptions {
  */
 export const createCheckpointStore = (options: CheckpointStoreOptions): CheckpointStore => {
   const { leaseMs, now } = options;
+  const newWriteToken = options.newWriteToken ?? randomUUID;
   const table = createCheckpointTable({
     client: options.client,
     tableName: options.tableName,
     now,
-    newWriteToken: options.newWriteToken ?? randomUUID,
+    newWriteToken,
   });
   const { update } = table;
 
@@ -280,6 +288,16 @@ export const createCheckpointStore = (options: CheckpointStoreOptions): Checkpoi
         ? { forgotten: false }
         : { forgotten: false, current: toCheckpoint(current) };
     },
+
+    audit: async (entry) => {
+      await table.put(toAuditItem(entry, newWriteToken()));
+    },
+
+    history: async ({ drainId, partition }) =>
+      (await table.scan(drainId, 'audit'))
+        .map(toAuditEntry)
+        .filter((entry) => partition === undefined || entry.partition === partition)
+        .sort((a, b) => a.atMs - b.atMs),
 
     setPaused: async (key, paused) => {
       const result = await update('set-paused', key, {

@@ -9,7 +9,7 @@ import {
 import { sendByDeadline, toDynamoError } from '../aws/dynamodb-errors.js';
 import { isAppError } from '../core/errors.js';
 import type { PartitionKey } from './checkpoint.js';
-import { namesUsed, str, toItemKey } from './checkpoint-item.js';
+import { AUDIT_PK_PREFIX, namesUsed, str, toItemKey } from './checkpoint-item.js';
 
 /**
  * When a call must have ended (epoch ms of the store's clock): its DynamoDB call, retries and read-back
@@ -51,8 +51,10 @@ export interface CheckpointTable {
    * asked again), in no particular order. Throws as `checkpoint table get`.
    */
   readMany(keys: readonly PartitionKey[], call: StoreCallOptions): Promise<Item[]>;
-  /** Every item (of one drain when `drainId` is given), every page read. */
-  scan(drainId: string | undefined): Promise<Item[]>;
+  /** Every checkpoint item, or every audit item (of one drain when `drainId` is given), every page read. */
+  scan(drainId: string | undefined, kind?: 'checkpoints' | 'audit'): Promise<Item[]>;
+  /** PutItem of a new item (an audit entry, whose key is new each time). Throws as `checkpoint table audit`. */
+  put(item: Item): Promise<void>;
   /**
    * DeleteItem (the operator's `forget`), refused when `condition` fails (`deleted: false`). `old`: the
    * item as it was, when there was one. Throws as `checkpoint table forget`.
@@ -156,21 +158,22 @@ export const createCheckpointTable = (options: CheckpointTableOptions): Checkpoi
       return items;
     },
 
-    scan: async (drainId) => {
+    scan: async (drainId, kind = 'checkpoints') => {
       const items: Item[] = [];
       let startKey: Item | undefined;
+      const ofKind = kind === 'audit' ? 'begins_with(#pk, :audit)' : 'NOT begins_with(#pk, :audit)';
+      const filter = drainId === undefined ? ofKind : `${ofKind} AND #drainId = :drainId`;
       try {
         do {
           const output = await dynamo.call<ScanOutput>('Scan', {
             TableName: tableName,
             ConsistentRead: true,
-            ...(drainId === undefined
-              ? {}
-              : {
-                  FilterExpression: '#drainId = :drainId',
-                  ExpressionAttributeNames: { '#drainId': 'drainId' },
-                  ExpressionAttributeValues: { ':drainId': str(drainId) },
-                }),
+            FilterExpression: filter,
+            ExpressionAttributeNames: namesUsed(filter),
+            ExpressionAttributeValues: {
+              ':audit': str(AUDIT_PK_PREFIX),
+              ...(drainId === undefined ? {} : { ':drainId': str(drainId) }),
+            },
             ...(startKey === undefined ? {} : { ExclusiveStartKey: startKey }),
           });
           for (const item of output.Items ?? []) items.push(item);
@@ -180,6 +183,14 @@ export const createCheckpointTable = (options: CheckpointTableOptions): Checkpoi
         throw toDynamoError('checkpoint table list', error);
       }
       return items;
+    },
+
+    put: async (item) => {
+      try {
+        await dynamo.call<WriteItemOutput>('PutItem', { TableName: tableName, Item: item });
+      } catch (error) {
+        throw toDynamoError('checkpoint table audit', error);
+      }
     },
 
     remove: async (key, condition) => {
