@@ -474,6 +474,47 @@ describe('the rest of the stack', () => {
     );
   });
 
+  it('draws a dashboard whose every widget shows a metric the code publishes, and every alarm it names exists', () => {
+    const dashboard = template.Resources.Dashboard;
+    expect(dashboard?.Type).toBe('AWS::CloudWatch::Dashboard');
+    const [body, names] = (
+      dashboard?.Properties?.DashboardBody as { 'Fn::Sub': [string, Record<string, unknown>] }
+    )['Fn::Sub'];
+    // The body is JSON once CloudFormation substitutes the names: every `${…}` is one of them, or a pseudo.
+    const placeholders = [...body.matchAll(/\$\{([^}]+)\}/g)].map((match) => match[1] as string);
+    for (const name of placeholders) expect(['AWS::Region', ...Object.keys(names)], name).toContain(name);
+    const widgets = (
+      JSON.parse(body.replace(/\$\{[^}]+\}/g, 'x')) as {
+        widgets: { type: string; properties: Record<string, unknown> }[];
+      }
+    ).widgets;
+    const published = new Map<string, string>([
+      ...[...Object.values(DRAIN_METRICS), CHECKPOINT_AGE_METRIC, LAG_METRIC].map(
+        (name) => [name, 'drainId,service'] as const,
+      ),
+      ...['RecordsProduced', 'RecordsFailed', 'ProduceLatency'].map(
+        (name) => [name, 'service,topic'] as const,
+      ),
+    ]);
+    const searches = widgets
+      .flatMap((widget) => (widget.properties.metrics ?? []) as { expression: string }[][])
+      .map(([metric]) => metric?.expression ?? '');
+    expect(searches.length).toBeGreaterThanOrEqual(10);
+    for (const search of searches.filter((expression) => expression.includes('{KafkaRestBridge,'))) {
+      const [, dimensions = '', metric = ''] =
+        /\{KafkaRestBridge,([\w,]+)\} MetricName="(\w+)"/.exec(search) ?? [];
+      expect(published.get(metric), search).toBe(dimensions);
+    }
+    // The queue names and alarms the body names are the stack's own resources.
+    for (const value of Object.values(names)) {
+      const ref = JSON.stringify(value).match(/"Fn::GetAtt":\["(\w+)"/)?.[1];
+      if (ref !== undefined) expect(template.Resources[ref], ref).toBeDefined();
+    }
+    const alarms = widgets.find((widget) => widget.type === 'alarm')?.properties.alarms as string[];
+    expect(alarms.length).toBe(10);
+    expect(template.Outputs?.DashboardUrl).toHaveProperty('Value');
+  });
+
   it.each([
     'IngestQueueUrl',
     'IngestDlqUrl',
