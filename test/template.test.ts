@@ -477,9 +477,8 @@ describe('the rest of the stack', () => {
   it('draws a dashboard whose every widget shows a metric the code publishes, and every alarm it names exists', () => {
     const dashboard = template.Resources.Dashboard;
     expect(dashboard?.Type).toBe('AWS::CloudWatch::Dashboard');
-    const [body, names] = (
-      dashboard?.Properties?.DashboardBody as { 'Fn::Sub': [string, Record<string, unknown>] }
-    )['Fn::Sub'];
+    const sub = dashboard?.Properties?.DashboardBody as { 'Fn::Sub': [string, Record<string, unknown>] };
+    const [body, names] = sub['Fn::Sub'];
     // The body is JSON once CloudFormation substitutes the names: every `${…}` is one of them, or a pseudo.
     const placeholders = [...body.matchAll(/\$\{([^}]+)\}/g)].map((match) => match[1] as string);
     for (const name of placeholders) expect(['AWS::Region', ...Object.keys(names)], name).toContain(name);
