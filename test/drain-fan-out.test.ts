@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import { makeHandler } from '../handlers/drain.js';
@@ -22,7 +22,7 @@ import {
   startScriptedSink,
 } from './fixtures/drain.js';
 import { localDrainEnv } from './helpers/drain-worker.js';
-import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
+import { dynaliteForFile } from './helpers/dynalite-file.js';
 import { type FakeLambda, type LambdaInvocation, startFakeLambda } from './helpers/lambda-fake.js';
 import { captureOutput, createMemoryLog } from './helpers/log.js';
 import { waitUntil } from './helpers/poll.js';
@@ -54,7 +54,7 @@ const gate = () => {
  * Invoke API that runs each queued group through the same handler, as Lambda would.
  */
 describe('drain fan-out across invocations', () => {
-  let dynamo: LocalDynamo;
+  const dynamo = dynaliteForFile();
   let kafkaServer: KafkaRestServer;
   let sink: ScriptedSink;
   let respond: (request: SinkRequest) => SinkAnswer | Promise<SinkAnswer>;
@@ -67,12 +67,6 @@ describe('drain fan-out across invocations', () => {
   let n = 0;
   let requestId = 0;
 
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-  });
-  afterAll(async () => {
-    await dynamo.close();
-  });
   beforeEach(async () => {
     closers = [];
     workerReports = [];
@@ -87,8 +81,8 @@ describe('drain fan-out across invocations', () => {
     respond = () => ({});
     sink = await startScriptedSink((request) => respond(request));
     store = createCheckpointStore({
-      client: dynamo.client,
-      tableName: dynamo.tableName,
+      client: dynamo().client,
+      tableName: dynamo().tableName,
       leaseMs: LEASE_MS,
       now: Date.now,
     });
@@ -127,7 +121,7 @@ describe('drain fan-out across invocations', () => {
     const config = loadDrainConfig(
       localDrainEnv({
         kafkaRestUrl: kafkaServer.url,
-        dynamo,
+        dynamo: dynamo(),
         drains: [drainSpec()],
         functionName: FUNCTION,
         lambdaEndpoint: lambda?.endpoint ?? 'http://127.0.0.1:9',
@@ -294,8 +288,8 @@ describe('drain fan-out across invocations', () => {
     await store.setPaused(keyOf(4), true);
     await store.acquire(keyOf(5), other);
     const past = createCheckpointStore({
-      client: dynamo.client,
-      tableName: dynamo.tableName,
+      client: dynamo().client,
+      tableName: dynamo().tableName,
       leaseMs: LEASE_MS,
       now: () => Date.now() - 2 * LEASE_MS,
     });

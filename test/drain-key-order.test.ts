@@ -1,5 +1,5 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import { createAwsClients } from '../lib/aws/sdk-clients.js';
@@ -19,7 +19,7 @@ import {
   startFakeEventBridge,
   startFakeSqs,
 } from './helpers/aws-fakes.js';
-import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
+import { dynaliteForFile } from './helpers/dynalite-file.js';
 import { createMemoryLog } from './helpers/log.js';
 
 const LEASE_MS = 60_000;
@@ -164,19 +164,13 @@ const perKey = (received: readonly Received[]): Map<string, number[]> => {
  * partly fail; up to eight calls in flight.
  */
 describe('key-ordered parallel delivery (Kafka REST server + dynalite + every sink)', () => {
-  let dynamo: LocalDynamo;
+  const dynamo = dynaliteForFile();
   let kafkaServer: KafkaRestServer;
   let kafka: KafkaRestClient;
   let ends: Ends;
   let closers: (() => Promise<void>)[];
   let drainCount = 0;
 
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-  });
-  afterAll(async () => {
-    await dynamo.close();
-  });
   beforeEach(async () => {
     closers = [];
     kafkaServer = await startKafkaRestServer({ topics: { orders: 1 } });
@@ -252,8 +246,8 @@ describe('key-ordered parallel delivery (Kafka REST server + dynalite + every si
     const sink: Sink = createSink(drain.sink, { aws, log, now: Date.now });
     closers.push(async () => sink.close?.());
     const checkpoints = createCheckpointStore({
-      client: dynamo.client,
-      tableName: dynamo.tableName,
+      client: dynamo().client,
+      tableName: dynamo().tableName,
       leaseMs: LEASE_MS,
       now: Date.now,
     });

@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import type { KafkaRestServer } from '../dev/kafka-rest/types.js';
 import { createAwsClients } from '../lib/aws/sdk-clients.js';
@@ -15,7 +15,7 @@ import { createSink } from '../lib/sinks/index.js';
 import type { Sink } from '../lib/sinks/types.js';
 import { records, type SinkAnswer, type SinkRequest, startScriptedSink } from './fixtures/drain.js';
 import { FAKE_AWS } from './helpers/aws-fakes.js';
-import { type LocalDynamo, startDynalite } from './helpers/dynalite.js';
+import { dynaliteForFile } from './helpers/dynalite-file.js';
 import { createMemoryLog } from './helpers/log.js';
 
 /** A clock that only moves when someone sleeps: the throttle's waits become exact and instant. */
@@ -101,18 +101,12 @@ describe('the drain throttle (virtual clock)', () => {
  * checkpoints in dynalite, the real HTTP sink into a scripted local endpoint.
  */
 describe('drain sink limits across partitions (Kafka REST server + dynalite + HTTP sink)', () => {
-  let dynamo: LocalDynamo;
+  const dynamo = dynaliteForFile();
   let kafkaServer: KafkaRestServer;
   let kafka: KafkaRestClient;
   let closers: (() => Promise<void>)[];
   let drainCount = 0;
 
-  beforeAll(async () => {
-    dynamo = await startDynalite();
-  });
-  afterAll(async () => {
-    await dynamo.close();
-  });
   beforeEach(async () => {
     closers = [];
     kafkaServer = await startKafkaRestServer({ topics: { orders: 2 } });
@@ -173,8 +167,8 @@ describe('drain sink limits across partitions (Kafka REST server + dynalite + HT
         sinkFor,
         deadLettersFor: () => undefined,
         checkpoints: createCheckpointStore({
-          client: dynamo.client,
-          tableName: dynamo.tableName,
+          client: dynamo().client,
+          tableName: dynamo().tableName,
           leaseMs: 60_000,
           now: Date.now,
         }),
