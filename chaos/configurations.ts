@@ -16,19 +16,49 @@ export interface ChaosConfiguration {
    * configuration per dialect), and the order at the sinks is checked per key.
    */
   readonly drainOrdering: 'partition' | 'key';
+  /**
+   * The schedule's runs fan out (`DRAIN_PARTITIONS_PER_INVOCATION` 1): each keeps one partition and hands
+   * every other to an invocation of its own, run beside it as Lambda runs an async invoke.
+   */
+  readonly drainFanOut: boolean;
 }
 
 export const CHAOS_CONFIGURATIONS = {
-  v1: { dialect: 'v1', flavor: 'confluent', v1WholeBatches: false, drainOrdering: 'partition' },
+  v1: {
+    dialect: 'v1',
+    flavor: 'confluent',
+    v1WholeBatches: false,
+    drainOrdering: 'partition',
+    drainFanOut: true,
+  },
   'v1-whole-batches-by-key': {
     dialect: 'v1',
     flavor: 'confluent',
     v1WholeBatches: true,
     drainOrdering: 'key',
+    drainFanOut: false,
   },
-  'v2-confluent': { dialect: 'v2', flavor: 'confluent', v1WholeBatches: false, drainOrdering: 'partition' },
-  'v2-redpanda': { dialect: 'v2', flavor: 'redpanda', v1WholeBatches: false, drainOrdering: 'partition' },
-  'v2-karapace-by-key': { dialect: 'v2', flavor: 'karapace', v1WholeBatches: false, drainOrdering: 'key' },
+  'v2-confluent': {
+    dialect: 'v2',
+    flavor: 'confluent',
+    v1WholeBatches: false,
+    drainOrdering: 'partition',
+    drainFanOut: true,
+  },
+  'v2-redpanda': {
+    dialect: 'v2',
+    flavor: 'redpanda',
+    v1WholeBatches: false,
+    drainOrdering: 'partition',
+    drainFanOut: false,
+  },
+  'v2-karapace-by-key': {
+    dialect: 'v2',
+    flavor: 'karapace',
+    v1WholeBatches: false,
+    drainOrdering: 'key',
+    drainFanOut: false,
+  },
 } as const satisfies Readonly<Record<string, ChaosConfiguration>>;
 
 export type ChaosConfigurationName = keyof typeof CHAOS_CONFIGURATIONS;

@@ -73,6 +73,7 @@ export const formatChaosReport = (report: ChaosReport): string => {
     ...Object.entries(report.faultsInjected).map(([kind, value]) => row(kind, count(value))),
     row('drain killed before commit', count(report.scenarios.killedAfterDelivery), 'partitions'),
     row('drains racing', count(report.scenarios.racingRuns), 'invocations'),
+    row('fan-out groups invoked', count(report.scenarios.fanOutGroups), 'scheduled runs fanning out'),
     row('lease expired mid-run', count(report.scenarios.leaseExpiredMidRun)),
     row('resent after the first 2xx', count(report.scenarios.resentAfterAck), 'idempotent deliveries'),
     row('sent twice at once', count(report.scenarios.sentTwiceAtOnce), 'idempotent deliveries'),

@@ -18,6 +18,7 @@ import { createAwsClients } from '../lib/aws/sdk-clients.js';
 import { AppError, ERROR_CODES } from '../lib/core/errors.js';
 import type { Log } from '../lib/core/log.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
+import type { CoordinatorReport } from '../lib/drain/fan-out.js';
 import type { DrainRunReport } from '../lib/drain/run-drains.js';
 import { toProduceLimits } from '../lib/ingest/plan.js';
 import { DEFAULT_IN_PROGRESS_TTL_MS, REPLAYED_HEADER } from '../lib/ingest/webhook/idempotency/index.js';
@@ -292,6 +293,8 @@ export interface ChaosScenarios {
   readonly resentAfterAck: number;
   /** Idempotent deliveries sent twice at the same time. */
   readonly sentTwiceAtOnce: number;
+  /** With fan-out: groups a scheduled run handed to an invocation of their own. */
+  readonly fanOutGroups: number;
 }
 
 export interface ChaosReport {
@@ -1076,14 +1079,17 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       random,
       ...overrides,
     });
-    const invokeDrain = async (deps: DrainHandlerDeps): Promise<DrainRunReport | undefined> => {
+    const invokeDrain = async (
+      deps: DrainHandlerDeps,
+      event: unknown = { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} },
+    ): Promise<DrainRunReport | undefined> => {
       invocations += 1;
       const requestId = `drain-${invocations}`;
       try {
-        await makeDrainHandler(() => deps)(
-          { source: 'aws.events', 'detail-type': 'Scheduled Event', detail: {} },
-          { getRemainingTimeInMillis: () => DRAIN_BUDGET_MS, awsRequestId: requestId },
-        );
+        await makeDrainHandler(() => deps)(event, {
+          getRemainingTimeInMillis: () => DRAIN_BUDGET_MS,
+          awsRequestId: requestId,
+        });
       } catch {
         // A failed partition makes the invocation throw (for the schedule's alarms); the report says which.
       }
@@ -1156,6 +1162,21 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       void promise.finally(() => inFlight.delete(promise));
       return promise;
     };
+    /** The schedule's runs; with fan-out they coordinate, each other group queued like an async invoke. */
+    let fanOutGroups = 0;
+    const scheduledDeps = (): DrainHandlerDeps =>
+      CHAOS_CONFIGURATIONS[configuration].drainFanOut
+        ? drainDeps({
+            fanOut: {
+              partitionsPerInvocation: 1,
+              invokeGroup: async (event) => {
+                fanOutGroups += 1;
+                void track(invokeDrain(drainDeps(), event));
+              },
+              metrics: { publish: () => {} },
+            },
+          })
+        : drainDeps();
     let paused = false;
     let ingestDone = false;
     const pauseDrains = async () => {
@@ -1164,7 +1185,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     };
     const scheduler = async () => {
       while (!ingestDone) {
-        if (!paused && inFlight.size < 3) track(invokeDrain(drainDeps()));
+        if (!paused && inFlight.size < 3) track(invokeDrain(scheduledDeps()));
         await delay(options.drainIntervalMs);
       }
     };
@@ -1256,9 +1277,22 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
     await delay(options.spikeMs + 50);
     skewMs += options.leaseMs + 1;
     for (let round = 0; round < MAX_FINAL_ROUNDS; round++) {
-      const report = await invokeDrain(drainDeps());
-      const partitions = report?.drains.flatMap((drain) => drain.partitions) ?? [];
-      if (report !== undefined && !report.failed && partitions.every((p) => p.outcome === 'caught-up')) break;
+      const since = reports.length;
+      const report = await invokeDrain(scheduledDeps());
+      // A fanned-out round ends with its last group's invocation.
+      while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+      const ofRound = reports.slice(since);
+      const partitions = ofRound.flatMap((each) => each.drains.flatMap((drain) => drain.partitions));
+      const everyGroupRan = (report as CoordinatorReport | undefined)?.groups?.every(
+        (group) => group.outcome === 'kept' || group.outcome === 'dispatched',
+      );
+      if (
+        report !== undefined &&
+        everyGroupRan !== false &&
+        ofRound.every((each) => !each.failed) &&
+        partitions.every((p) => p.outcome === 'caught-up')
+      )
+        break;
       // A straggler of an earlier scenario (a late sink answer, a run that lost its lease) may still hold or
       // renew a lease: let every lease lapse again, as the schedule's next tick would find it.
       if (partitions.some((p) => p.outcome === 'busy')) skewMs += options.leaseMs + 1;
@@ -1315,7 +1349,7 @@ export const runChaos = async (options: ChaosOptions): Promise<ChaosReport> => {
       durationMs: Date.now() - startedAt,
       eventsIn: total,
       faultsInjected: faults,
-      scenarios: { ...scenarios, ...scenarioCounts },
+      scenarios: { ...scenarios, ...scenarioCounts, fanOutGroups },
       drainInvocations: invocations,
       partitionOutcomes,
       proxyAnswers: { ...stack.proxyAnswers },

@@ -79,6 +79,9 @@ describe.each(CHAOS_CONFIGURATION_NAMES)('chaos run, configuration %s', (configu
     expect(report.scenarios.killedAfterDelivery).toBeGreaterThanOrEqual(1);
     expect(report.scenarios.racingRuns).toBeGreaterThanOrEqual(2);
     expect(report.scenarios.leaseExpiredMidRun).toBe(1);
+    if (CHAOS_CONFIGURATIONS[configuration].drainFanOut)
+      expect(report.scenarios.fanOutGroups).toBeGreaterThan(0);
+    else expect(report.scenarios.fanOutGroups).toBe(0);
   });
 
   it('felt the faults: the servers answered 429, 5xx and nothing, the clients retried, reads took its API', () => {
