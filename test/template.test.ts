@@ -15,7 +15,7 @@ import { readmeDeployCommand } from './helpers/readme-deploy.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const README_DEPLOY = readmeDeployCommand(ROOT);
-const FUNCTIONS = ['webhook', 'queue', 'events', 'drain'] as const;
+const FUNCTIONS = ['webhook', 'queue', 'spool', 'events', 'drain'] as const;
 type FunctionName = (typeof FUNCTIONS)[number];
 
 const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
@@ -27,12 +27,15 @@ const LOG_ACTIONS = ['logs:CreateLogStream', 'logs:PutLogEvents'];
 const NEEDED: Readonly<Record<FunctionName, readonly string[]>> = {
   // Idempotent routes: a conditional PutItem claims a delivery id, GetItem reads its answer, DeleteItem
   // abandons a claim whose produce failed.
+  // The spool: SendMessage to the spool queue; Query, PutItem and DeleteItem of its keys' order markers.
   webhook: [
     ...LOG_ACTIONS,
     'secretsmanager:GetSecretValue',
     'dynamodb:GetItem',
     'dynamodb:PutItem',
     'dynamodb:DeleteItem',
+    'dynamodb:Query',
+    'sqs:SendMessage',
   ],
   // The SQS event source mapping polls with the function's role: Receive, Delete, GetQueueAttributes.
   queue: [
@@ -41,6 +44,15 @@ const NEEDED: Readonly<Record<FunctionName, readonly string[]>> = {
     'sqs:ReceiveMessage',
     'sqs:DeleteMessage',
     'sqs:GetQueueAttributes',
+  ],
+  // The spool queue's event source mapping; DeleteItem releases a produced record's order marker.
+  spool: [
+    ...LOG_ACTIONS,
+    'secretsmanager:GetSecretValue',
+    'sqs:ReceiveMessage',
+    'sqs:DeleteMessage',
+    'sqs:GetQueueAttributes',
+    'dynamodb:DeleteItem',
   ],
   // The on-failure destination sends with the function's role.
   events: [...LOG_ACTIONS, 'secretsmanager:GetSecretValue', 'sqs:SendMessage'],
@@ -68,13 +80,17 @@ const OPTIONAL_ACTIONS: Readonly<Partial<Record<FunctionName, Readonly<Record<st
   queue: { 'kms:Decrypt': 'HasQueueKmsKey' },
   // Fan-out (drainPartitionsPerInvocation): one BatchGetItem of the groups' checkpoints, the self-invoke.
   drain: { 'dynamodb:BatchGetItem': 'HasDrainFanOut', 'lambda:InvokeFunction': 'HasDrainFanOut' },
+  // The spool bucket (spoolBucket): the webhook puts bodies too large for a message, the spool function
+  // reads and deletes them.
+  webhook: { 's3:PutObject': 'HasSpoolBucket' },
+  spool: { 's3:GetObject': 'HasSpoolBucket', 's3:DeleteObject': 'HasSpoolBucket' },
 };
 
 /**
  * Conditions that switch a feature on rather than name an optional ARN: their grants are on the stack's own
  * resources, so the ARN-is-set rule below does not apply; the fan-out test checks them one by one.
  */
-const FEATURE_CONDITIONS: ReadonlySet<string> = new Set(['HasDrainFanOut']);
+const FEATURE_CONDITIONS: ReadonlySet<string> = new Set(['HasDrainFanOut', 'HasSpoolBucket']);
 
 const OPTIONAL_SECRET_READERS: Readonly<Record<string, FunctionName>> = {
   HasWebhookSecret: 'webhook',
@@ -208,7 +224,7 @@ const optionalValueOf = (condition: string): string | undefined => {
 };
 
 describe('one role per function', () => {
-  it('packages exactly the four functions, each with its own IAM role', () => {
+  it('packages exactly the five functions, each with its own IAM role', () => {
     const roles = FUNCTIONS.map(roleOf);
 
     expect(resourcesOfType('AWS::Lambda::Function')).toHaveLength(FUNCTIONS.length);
@@ -262,6 +278,14 @@ describe('no wildcards', () => {
         // A Secrets Manager ARN ends in a random 6-character suffix, so a secret named by a stage parameter
         // may be given as `…:secret:<name>*`: the other form AWS offers no narrower alternative to.
         if (/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^*]+\*$/.test(resource)) continue;
+        // Spooled bodies are objects named by receipt: the spool/ prefix of the stack's own bucket is the
+        // narrowest resource that names them.
+        if (resource === 'Sub:${SpoolBucket.Arn}/spool/*') {
+          expect(grant.actions.every((action) => action.startsWith('s3:') && action.endsWith('Object'))).toBe(
+            true,
+          );
+          continue;
+        }
         expect(grant.actions).toEqual(LOG_ACTIONS);
         expect(resource).toBe(
           `Sub:arn:\${AWS::Partition}:logs:\${AWS::Region}:\${AWS::AccountId}:log-group:/aws/lambda/kafka-rest-bridge-${README_DEPLOY.stage}-${grant.fn}:*`,
@@ -331,8 +355,12 @@ describe('only what each function uses', () => {
     expect(dynamoGrants.map((g) => [g.fn, g.resources]).sort()).toEqual([
       ['drain', ['GetAtt:CheckpointTable.Arn']],
       ['drain', ['GetAtt:CheckpointTable.Arn']],
+      ['spool', ['GetAtt:SpoolKeysTable.Arn']],
       ['webhook', ['GetAtt:IdempotencyTable.Arn']],
+      ['webhook', ['GetAtt:SpoolKeysTable.Arn']],
     ]);
+    // The spool function only releases markers; writing them is the webhook's.
+    expect(dynamoGrants.find((g) => g.fn === 'spool')?.actions).toEqual(['dynamodb:DeleteItem']);
     const drainGrant = dynamoGrants.find((g) => g.fn === 'drain');
     expect(drainGrant?.actions).toContain('dynamodb:UpdateItem');
     // The drain's table setting names that same table (by Ref, or by its fixed TableName).
@@ -355,6 +383,12 @@ describe('only what each function uses', () => {
       .map((g) => ({ fn: g.fn, actions: g.actions, resources: g.resources, condition: g.condition }));
 
     expect(sends).toEqual([
+      {
+        fn: 'webhook',
+        actions: ['sqs:SendMessage'],
+        resources: ['GetAtt:SpoolQueue.Arn'],
+        condition: undefined,
+      },
       { fn: 'events', actions: ['sqs:SendMessage'], resources: [destination], condition: undefined },
       { fn: 'drain', actions: ['sqs:SendMessage'], resources: [drainDlq], condition: undefined },
       {
@@ -369,14 +403,20 @@ describe('only what each function uses', () => {
     expect(destination).toBe('GetAtt:EventsDlq.Arn');
   });
 
-  it('lets the queue function consume only its own event source queue', () => {
-    const mapping = resourcesOfType('AWS::Lambda::EventSourceMapping');
+  it('lets the queue and spool functions consume only their own event source queues', () => {
+    const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping').map(([, mapping]) => [
+      render(mapping.Properties?.FunctionName),
+      render(mapping.Properties?.EventSourceArn),
+    ]);
     const consumes = allGrants().filter((g) => g.actions.includes('sqs:ReceiveMessage'));
 
-    expect(mapping).toHaveLength(1);
-    expect(render(mapping[0]?.[1].Properties?.EventSourceArn)).toBe('GetAtt:IngestQueue.Arn');
+    expect(mappings.sort()).toEqual([
+      ['GetAtt:QueueLambdaFunction.Arn', 'GetAtt:IngestQueue.Arn'],
+      ['GetAtt:SpoolLambdaFunction.Arn', 'GetAtt:SpoolQueue.Arn'],
+    ]);
     expect(consumes.map((g) => [g.fn, g.resources])).toEqual([
-      ['queue', [render(mapping[0]?.[1].Properties?.EventSourceArn)]],
+      ['queue', ['GetAtt:IngestQueue.Arn']],
+      ['spool', ['GetAtt:SpoolQueue.Arn']],
     ]);
   });
 
@@ -425,11 +465,59 @@ describe('the drain’s fan-out (stage parameter drainPartitionsPerInvocation)',
 });
 
 describe('the rest of the stack', () => {
-  it('reports SQS batch item failures for the queue function', () => {
-    const [[, mapping] = []] = resourcesOfType('AWS::Lambda::EventSourceMapping');
+  it('reports SQS batch item failures for the queue and spool functions', () => {
+    const mappings = resourcesOfType('AWS::Lambda::EventSourceMapping');
 
-    expect(mapping?.Properties?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
-    expect(mapping?.Properties?.FunctionName).toEqual({ 'Fn::GetAtt': ['QueueLambdaFunction', 'Arn'] });
+    expect(mappings).toHaveLength(2);
+    for (const [, mapping] of mappings) {
+      expect(mapping.Properties?.FunctionResponseTypes).toEqual(['ReportBatchItemFailures']);
+    }
+  });
+
+  it('keeps the spool durable and private: FIFO with a DLQ, encrypted, TLS only, objects outliving their messages', () => {
+    const queue = template.Resources.SpoolQueue?.Properties ?? {};
+    const dlq = template.Resources.SpoolDlq?.Properties ?? {};
+    const bucket = template.Resources.SpoolBucket?.Properties ?? {};
+    const keys = template.Resources.SpoolKeysTable?.Properties ?? {};
+    const [mapping] = resourcesOfType('AWS::Lambda::EventSourceMapping')
+      .map(([, resource]) => resource.Properties ?? {})
+      .filter((properties) => render(properties.EventSourceArn) === 'GetAtt:SpoolQueue.Arn');
+
+    expect([queue.FifoQueue, dlq.FifoQueue, queue.SqsManagedSseEnabled, dlq.SqsManagedSseEnabled]).toEqual([
+      true,
+      true,
+      true,
+      true,
+    ]);
+    expect(queue.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': ['SpoolDlq', 'Arn'] },
+      maxReceiveCount: expect.any(Number),
+    });
+    // A FIFO event source takes at most 10 messages per batch.
+    expect(mapping?.BatchSize).toBeLessThanOrEqual(10);
+    expect(envOf('webhook').SPOOL_QUEUE_URL).toEqual({ Ref: 'SpoolQueue' });
+    expect(envOf('webhook').SPOOL_KEYS_TABLE).toBe(keys.TableName);
+    expect(envOf('spool').SPOOL_KEYS_TABLE).toBe(keys.TableName);
+    expect(keys.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
+
+    expect(template.Resources.SpoolBucket?.Condition).toBe('HasSpoolBucket');
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    expect(JSON.stringify(bucket.BucketEncryption)).toContain('AES256');
+    const [rule] = (
+      bucket.LifecycleConfiguration as { Rules: { ExpirationInDays: number; Prefix: string }[] }
+    ).Rules;
+    const retentionSeconds = Number(queue.MessageRetentionPeriod);
+    // A message can name its object for the queue's retention, then 14 days in the DLQ.
+    expect(rule?.Prefix).toBe('spool/');
+    expect((rule?.ExpirationInDays ?? 0) * 86_400).toBeGreaterThan(retentionSeconds + 1_209_600);
+    const policy = JSON.stringify(template.Resources.SpoolBucketPolicy?.Properties?.PolicyDocument);
+    expect(policy).toContain('"aws:SecureTransport":"false"');
+    expect(policy).toContain('"Effect":"Deny"');
   });
 
   it('keeps the checkpoint table: on-demand, point-in-time recovery, retained on delete', () => {
@@ -491,9 +579,10 @@ describe('the rest of the stack', () => {
       ...[...Object.values(DRAIN_METRICS), CHECKPOINT_AGE_METRIC, LAG_METRIC].map(
         (name) => [name, 'drainId,service'] as const,
       ),
-      ...['RecordsProduced', 'RecordsFailed', 'ProduceLatency'].map(
+      ...['RecordsProduced', 'RecordsFailed', 'ProduceLatency', INGEST_METRICS.spooled].map(
         (name) => [name, 'service,topic'] as const,
       ),
+      [INGEST_METRICS.breakerOpen, 'service'],
     ]);
     const searches = widgets
       .flatMap((widget) => (widget.properties.metrics ?? []) as { expression: string }[][])
@@ -510,7 +599,7 @@ describe('the rest of the stack', () => {
       if (ref !== undefined) expect(template.Resources[ref], ref).toBeDefined();
     }
     const alarms = widgets.find((widget) => widget.type === 'alarm')?.properties.alarms as string[];
-    expect(alarms.length).toBe(10);
+    expect(alarms.length).toBe(12);
     expect(template.Outputs?.DashboardUrl).toHaveProperty('Value');
   });
 
@@ -599,7 +688,11 @@ describe('an existing queue instead of the stack’s (stage parameter queueArn),
       (statement) => Array.isArray(statement.Action) && statement.Action.includes('sqs:ReceiveMessage'),
     );
 
-    expect(mappings.map((mapping) => mapping.Properties?.EventSourceArn)).toEqual([EXISTING]);
+    expect(
+      mappings
+        .filter((mapping) => render(mapping.Properties?.FunctionName) === 'GetAtt:QueueLambdaFunction.Arn')
+        .map((mapping) => mapping.Properties?.EventSourceArn),
+    ).toEqual([EXISTING]);
     expect(consume.map((statement) => statement.Resource)).toEqual([EXISTING]);
   });
 

@@ -1,15 +1,7 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Pool } from 'undici';
 import { createPool, readCapped, requestWithin } from '../http/request.js';
-import { backoffMs } from '../http/retry.js';
-import {
-  AwsRequestError,
-  AwsServiceError,
-  CredentialsProviderError,
-  isRetriable,
-  isThrottling,
-  toServiceError,
-} from './errors.js';
+import { withAttempts } from './attempts.js';
+import { AwsRequestError, AwsServiceError, CredentialsProviderError, toServiceError } from './errors.js';
 import { type AwsCredentials, signRequest } from './sigv4.js';
 
 /**
@@ -43,6 +35,13 @@ export interface AwsJsonProtocol {
 export const DYNAMODB: AwsJsonProtocol = {
   service: 'dynamodb',
   targetPrefix: 'DynamoDB_20120810',
+  contentType: 'application/x-amz-json-1.0',
+};
+
+/** SQS's JSON protocol (AWS JSON 1.0, since 2023): what the webhook's spool sends with. */
+export const SQS: AwsJsonProtocol = {
+  service: 'sqs',
+  targetPrefix: 'AmazonSQS',
   contentType: 'application/x-amz-json-1.0',
 };
 
@@ -234,30 +233,11 @@ const buildClient = (
   return {
     call: async <T>(operation: string, input: object, options: AwsCallOptions = {}): Promise<T> => {
       const { abortSignal } = options;
-      const aborted = (): boolean => abortSignal?.aborted === true;
       const resolved = await targetOnce();
       const body = JSON.stringify(input);
-      for (let retry = 0; ; retry += 1) {
-        if (aborted()) throw abortSignal?.reason;
-        try {
-          return (await attempt(resolved, operation, body, abortSignal)) as T;
-        } catch (error) {
-          if (aborted() || retry + 1 >= resolved.maxAttempts || !isRetriable(error)) {
-            throw error;
-          }
-          const base = isThrottling(error) ? DEFAULTS.throttlingBaseDelayMs : DEFAULTS.baseDelayMs;
-          const waitMs = backoffMs(retry + 1, {
-            backoffBaseMs: base,
-            backoffMaxMs: DEFAULTS.maxDelayMs,
-            random: Math.random,
-          });
-          await delay(waitMs, undefined, abortSignal === undefined ? {} : { signal: abortSignal }).catch(
-            () => {
-              throw abortSignal?.reason ?? error;
-            },
-          );
-        }
-      }
+      return (await withAttempts({ ...DEFAULTS, maxAttempts: resolved.maxAttempts }, abortSignal, () =>
+        attempt(resolved, operation, body, abortSignal),
+      )) as T;
     },
     close: async () => {
       closed = true;

@@ -1,8 +1,7 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import type { Pool } from 'undici';
 import { createPool, readHead, requestWithin } from '../http/request.js';
-import { backoffMs } from '../http/retry.js';
-import { AwsRequestError, AwsServiceError, isRetriable, isThrottling, toServiceError } from './errors.js';
+import { type AttemptPolicy, withAttempts } from './attempts.js';
+import { AwsRequestError, AwsServiceError, toServiceError } from './errors.js';
 import { type AwsJsonClientOptions, credentialsFromEnvironment } from './json-client.js';
 import { signRequest } from './sigv4.js';
 
@@ -36,6 +35,13 @@ export type LambdaInvokerOptions = Pick<
 
 /** Lambda's limit on an asynchronous invocation's payload (256 KB); a partition list is far below it. */
 const MAX_EVENT_BYTES = 256 * 1024;
+/** An async invoke only queues the event: short waits, so the coordinator moves on quickly. */
+const INVOKE_ATTEMPTS = (maxAttempts: number): AttemptPolicy => ({
+  maxAttempts,
+  baseDelayMs: 50,
+  throttlingBaseDelayMs: 500,
+  maxDelayMs: 5_000,
+});
 /** Error answers are only diagnosed: their first bytes are enough. */
 const MAX_ERROR_BYTES = 4 * 1024;
 
@@ -113,20 +119,9 @@ export const createLambdaInvoker = (options: LambdaInvokerOptions = {}): LambdaI
       const { abortSignal } = call;
       // A retried invoke whose first answer was lost may queue the event twice: the drain's leases make a
       // second run of a group harmless, so retrying is the better failure.
-      for (let retry = 0; ; retry += 1) {
-        try {
-          await attempt(functionName, body, abortSignal);
-          return;
-        } catch (error) {
-          if (abortSignal?.aborted === true || retry + 1 >= maxAttempts || !isRetriable(error)) throw error;
-          const waitMs = backoffMs(retry + 1, {
-            backoffBaseMs: isThrottling(error) ? 500 : 50,
-            backoffMaxMs: 5_000,
-            random: Math.random,
-          });
-          await delay(waitMs, undefined, abortSignal === undefined ? {} : { signal: abortSignal });
-        }
-      }
+      await withAttempts(INVOKE_ATTEMPTS(maxAttempts), abortSignal, () =>
+        attempt(functionName, body, abortSignal),
+      );
     },
     close: async () => {
       closed = true;

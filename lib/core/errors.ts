@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   LEASE_LOST: 'ERR_LEASE_LOST',
   SINK_REJECTED: 'ERR_SINK_REJECTED',
   SINK_FAILED: 'ERR_SINK_FAILED',
+  SPOOL_FAILED: 'ERR_SPOOL_FAILED',
   /** A webhook delivery reuses an idempotency id that an earlier delivery with another payload holds. */
   IDEMPOTENCY_MISMATCH: 'ERR_IDEMPOTENCY_MISMATCH',
 } as const;
@@ -119,6 +120,7 @@ export const RETRIABLE_BY_CODE: Readonly<Record<ErrorCode, boolean>> = {
   ERR_LEASE_LOST: false,
   ERR_SINK_REJECTED: false,
   ERR_SINK_FAILED: true,
+  ERR_SPOOL_FAILED: true,
   ERR_IDEMPOTENCY_MISMATCH: false,
 };
 

@@ -29,7 +29,7 @@ export const createPool = (origin: string, options: PoolOptions): PoolType =>
 export interface HttpRequest {
   /** The dispatcher's origin (an `Agent` needs it to pick a pool). */
   readonly origin: string;
-  readonly method: 'GET' | 'POST' | 'DELETE';
+  readonly method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body?: string | Uint8Array | null;

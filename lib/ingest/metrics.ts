@@ -10,6 +10,8 @@ export const INGEST_METRICS = {
   produceLatency: 'ProduceLatency',
   sqsMessagesFailed: 'SqsMessagesFailed',
   possibleDuplicates: 'PossibleDuplicates',
+  spooled: 'Spooled',
+  breakerOpen: 'UpstreamBreakerOpen',
 } as const;
 
 /** The `topic` dimension of a record that named none (an SQS message): no Kafka topic name has parentheses. */
@@ -26,6 +28,10 @@ export interface IngestMetrics {
   produceLatency(topic: string, ms: number): void;
   /** Messages of one SQS batch reported in `batchItemFailures`. */
   sqsMessagesFailed(count: number): void;
+  /** One webhook record for `topic` was spooled rather than produced (neither produced nor failed yet). */
+  spooled(topic: string): void;
+  /** The upstream breaker's state at the end of the invocation: 1 open or half-open, 0 closed. */
+  breakerOpen(open: boolean): void;
   /**
    * Writes what was recorded since the last flush, one EMF line per topic (dimensions `service`,
    * `topic`) and one with `service` only, then forgets it. Never throws: a metrics fault is logged, and
@@ -47,20 +53,25 @@ export interface IngestMetricsOptions {
 const MAX_VALUES_PER_LINE = 99;
 
 /**
- * EMF metrics of webhook, queue and events: `RecordsProduced`, `RecordsFailed` and `ProduceLatency` (ms,
- * one value per produce call) by `topic`; `SqsMessagesFailed` and `PossibleDuplicates` by `service` only.
+ * EMF metrics of webhook, queue and events: `RecordsProduced`, `RecordsFailed`, `Spooled` (webhook) and
+ * `ProduceLatency` (ms, one value per produce call) by `topic`; `SqsMessagesFailed`, `PossibleDuplicates`
+ * and `UpstreamBreakerOpen` (webhook: 1 while the breaker is open) by `service` only.
  * Topics are few and fixed by configuration, so the `topic` dimension stays cheap.
  */
 export const createIngestMetrics = (options: IngestMetricsOptions = {}): IngestMetrics => {
   const metrics = createPowertoolsMetrics(options.namespace);
-  const byTopic = new Map<string, { produced: number; failed: number; latenciesMs: number[] }>();
+  const byTopic = new Map<
+    string,
+    { produced: number; failed: number; spooled: number; latenciesMs: number[] }
+  >();
   let sqsFailed: number | undefined;
+  let breakerOpen: boolean | undefined;
   let duplicatesSeen = options.kafkaStats?.().possibleDuplicates ?? 0;
 
   const topicEntry = (topic: string) => {
     let entry = byTopic.get(topic);
     if (entry === undefined) {
-      entry = { produced: 0, failed: 0, latenciesMs: [] };
+      entry = { produced: 0, failed: 0, spooled: 0, latenciesMs: [] };
       byTopic.set(topic, entry);
     }
     return entry;
@@ -74,6 +85,7 @@ export const createIngestMetrics = (options: IngestMetricsOptions = {}): IngestM
         if (start === 0) {
           metrics.addMetric(INGEST_METRICS.produced, MetricUnit.Count, entry.produced);
           metrics.addMetric(INGEST_METRICS.failed, MetricUnit.Count, entry.failed);
+          if (entry.spooled > 0) metrics.addMetric(INGEST_METRICS.spooled, MetricUnit.Count, entry.spooled);
         }
         for (const ms of entry.latenciesMs.slice(start, start + MAX_VALUES_PER_LINE)) {
           metrics.addMetric(INGEST_METRICS.produceLatency, MetricUnit.Milliseconds, ms);
@@ -84,6 +96,10 @@ export const createIngestMetrics = (options: IngestMetricsOptions = {}): IngestM
     let unscoped = false;
     if (sqsFailed !== undefined) {
       metrics.addMetric(INGEST_METRICS.sqsMessagesFailed, MetricUnit.Count, sqsFailed);
+      unscoped = true;
+    }
+    if (breakerOpen !== undefined) {
+      metrics.addMetric(INGEST_METRICS.breakerOpen, MetricUnit.Count, breakerOpen ? 1 : 0);
       unscoped = true;
     }
     if (options.kafkaStats !== undefined) {
@@ -110,6 +126,12 @@ export const createIngestMetrics = (options: IngestMetricsOptions = {}): IngestM
     sqsMessagesFailed: (count) => {
       sqsFailed = (sqsFailed ?? 0) + count;
     },
+    spooled: (topic) => {
+      topicEntry(topic).spooled += 1;
+    },
+    breakerOpen: (open) => {
+      breakerOpen = open;
+    },
     flush: () => {
       try {
         publish();
@@ -120,6 +142,7 @@ export const createIngestMetrics = (options: IngestMetricsOptions = {}): IngestM
       } finally {
         byTopic.clear();
         sqsFailed = undefined;
+        breakerOpen = undefined;
       }
     },
   };

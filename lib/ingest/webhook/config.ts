@@ -3,6 +3,7 @@ import { isTopicName, TOPIC_NAME_SHAPE } from '../../core/names.js';
 import { type HeaderOrPointer, parseHeaderOrPointer } from '../fields.js';
 import { type Envelope, parseEnvelope } from './envelope.js';
 import { type IdempotencyConfig, parseIdempotency } from './idempotency/index.js';
+import { isOneOf } from './route-settings.js';
 import { parseVerification, type Verification } from './verify/index.js';
 
 export type KeySource = { readonly from: 'none' } | HeaderOrPointer;
@@ -19,7 +20,15 @@ export interface WebhookRoute {
   readonly idempotency: IdempotencyConfig | undefined;
   /** A CloudEvent around the body (binary or structured, by the proxy); undefined: the body as is. */
   readonly envelope: Envelope | undefined;
+  /**
+   * What a request gets when the proxy cannot acknowledge its record in time: `reject` answers 503 and
+   * leaves the retry to the sender; `spool` keeps it in the spool queue and answers 202 with a receipt.
+   */
+  readonly onUpstreamFailure: UpstreamFailureMode;
 }
+
+export const UPSTREAM_FAILURE_MODES = ['reject', 'spool'] as const;
+export type UpstreamFailureMode = (typeof UPSTREAM_FAILURE_MODES)[number];
 
 /** A Lambda payload is at most 6 MB; API Gateway at most 10 MB. The smaller one bounds a webhook body. */
 export const LAMBDA_PAYLOAD_LIMIT_BYTES = 6_291_456;
@@ -34,6 +43,7 @@ const ROUTE_KEYS = [
   'maxBodyBytes',
   'idempotency',
   'envelope',
+  'onUpstreamFailure',
 ] as const;
 
 /**
@@ -50,7 +60,7 @@ export const parseRoutes = (
   if (value === undefined) return routes;
   if (!isPlainObject(value)) {
     problems.push(
-      `${setting} must be a JSON object of route name → {topic, verify, key?, partition?, maxBodyBytes?, idempotency?, envelope?}`,
+      `${setting} must be a JSON object of route name → {topic, verify, key?, partition?, maxBodyBytes?, idempotency?, envelope?, onUpstreamFailure?}`,
     );
     return routes;
   }
@@ -61,7 +71,7 @@ export const parseRoutes = (
     if (!ROUTE_NAME.test(name)) problems.push(`${at}: a route name is 1-128 of [A-Za-z0-9._~-]`);
     if (!isPlainObject(spec)) {
       problems.push(
-        `${at} must be an object {topic, verify, key?, partition?, maxBodyBytes?, idempotency?, envelope?}`,
+        `${at} must be an object {topic, verify, key?, partition?, maxBodyBytes?, idempotency?, envelope?, onUpstreamFailure?}`,
       );
       continue;
     }
@@ -83,6 +93,10 @@ export const parseRoutes = (
     const verify = parseVerification(spec.verify, at, problems);
     const idempotency = parseIdempotency(spec.idempotency, at, problems);
     const envelope = parseEnvelope(spec.envelope, at, problems);
+    const onUpstreamFailure = spec.onUpstreamFailure ?? 'reject';
+    if (!isOneOf(UPSTREAM_FAILURE_MODES, onUpstreamFailure)) {
+      problems.push(`${at}.onUpstreamFailure must be "reject" (answer 503, the default) or "spool"`);
+    }
     if (problems.length === problemsBefore && verify !== undefined) {
       routes.set(name, {
         name,
@@ -93,6 +107,7 @@ export const parseRoutes = (
         maxBodyBytes: maxBodyBytes as number,
         idempotency,
         envelope,
+        onUpstreamFailure: onUpstreamFailure as UpstreamFailureMode,
       });
     }
   }

@@ -1,16 +1,16 @@
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
-import { describeError, toPayloadPreview } from '../../core/log.js';
+import { describeError } from '../../core/log.js';
 import { type TraceContext, toTraceContext } from '../../formats/trace-context.js';
 import { headerValue } from '../fields.js';
-import { produceOne, type SourceDeps } from '../produce.js';
 import type { WebhookRoute } from './config.js';
+import { type DeliveryDeps, deliverRecord } from './deliver.js';
 import { toEnvelopedRecord } from './envelope.js';
 import { type IdempotencyStore, resolveIdempotencyKey, withIdempotency } from './idempotency/index.js';
 import { parseWebhookRequest, toRecord } from './parse.js';
-import { toAcceptedResponse, toErrorResponse } from './respond.js';
+import { toErrorResponse } from './respond.js';
 import { verifyWebhook } from './verify/index.js';
 
-export interface WebhookDeps extends SourceDeps {
+export interface WebhookDeps extends DeliveryDeps {
   readonly routes: ReadonlyMap<string, WebhookRoute>;
   /** Signing secrets and tokens of the routes, by Secrets Manager id (cached); a read ends by `deadlineMs`. */
   readonly secrets: { get(secretId: string, options?: { readonly deadlineMs?: number }): Promise<string> };
@@ -19,8 +19,9 @@ export interface WebhookDeps extends SourceDeps {
 }
 
 /**
- * One webhook request → one record. Answers 202 only with the offset the proxy acknowledged; every other
- * outcome is an error response (4xx for the caller's mistakes, 503 + Retry-After for what may succeed later).
+ * One webhook request → one record. Answers 202 only with the offset the proxy acknowledged, or on a
+ * spooling route with the receipt of a durably spooled record; every other outcome is an error response
+ * (4xx for the caller's mistakes, 503 + Retry-After for what may succeed later).
  */
 export const ingestWebhook = async (
   deps: WebhookDeps,
@@ -59,28 +60,9 @@ export const ingestWebhook = async (
       recordHeaders: deps.recordHeaders === true,
     });
     const idempotency = { idempotency: deps.idempotency, log: deps.log, now: deps.now };
-    return await withIdempotency(idempotency, { request, record, requestId, deadlineMs }, async () => {
-      const result = await produceOne(deps, route.topic, produced, {
-        deadlineMs,
-        noResult: () => new Error('the Kafka REST client returned no result for the record'),
-      });
-      deps.log.info('webhook record produced', {
-        requestId,
-        route: route.name,
-        topic: route.topic,
-        partition: result.partition,
-        offset: result.offset,
-        ...traceFields(trace),
-      });
-      if (deps.log.logsPayloads === true) {
-        deps.log.debug('webhook record payload', {
-          route: route.name,
-          key: toPayloadPreview(produced.key),
-          value: toPayloadPreview(produced.value),
-        });
-      }
-      return toAcceptedResponse({ topic: route.topic, ...result });
-    });
+    return await withIdempotency(idempotency, { request, record, requestId, deadlineMs }, () =>
+      deliverRecord(deps, { route, record: produced, requestId, deadlineMs, trace: traceFields(trace) }),
+    );
   } catch (error) {
     if (countedTopic !== undefined) deps.metrics?.record(countedTopic, false);
     const response = toErrorResponse(error, requestId);

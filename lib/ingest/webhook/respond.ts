@@ -28,6 +28,7 @@ const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   ERR_LEASE_LOST: 500,
   ERR_SINK_REJECTED: 502,
   ERR_SINK_FAILED: 503,
+  ERR_SPOOL_FAILED: 503,
   ERR_IDEMPOTENCY_MISMATCH: 422,
 };
 
@@ -86,6 +87,18 @@ export const toAcceptedResponse = (ack: Acknowledgement): APIGatewayProxyStructu
   statusCode: 202,
   headers: { 'content-type': 'application/json' },
   body: JSON.stringify({ topic: ack.topic, partition: ack.partition, offset: ack.offset }),
+});
+
+/** Answers to a spooled record carry this header: it is kept, but not in Kafka yet. */
+export const SPOOLED_HEADER = 'spooled';
+
+export const toSpooledResponse = (spooled: {
+  readonly receipt: string;
+  readonly topic: string;
+}): APIGatewayProxyStructuredResultV2 => ({
+  statusCode: 202,
+  headers: { 'content-type': 'application/json', [SPOOLED_HEADER]: 'true' },
+  body: JSON.stringify({ status: 'spooled', receipt: spooled.receipt, topic: spooled.topic }),
 });
 
 /**

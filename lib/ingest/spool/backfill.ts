@@ -1,0 +1,214 @@
+import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import { sendByDeadline } from '../../aws/dynamodb-errors.js';
+import { AwsServiceError } from '../../aws/errors.js';
+import type { S3Objects } from '../../aws/s3-objects.js';
+import { AppError, ERROR_CODES, isAppError } from '../../core/errors.js';
+import { CORRELATION_ID, describeError } from '../../core/log.js';
+import { withProduceLatency } from '../metrics.js';
+import { logOutcomes, type ProduceItemsSummary, produceItems, type SourceDeps } from '../produce.js';
+import { isFifo } from '../sqs.js';
+import type { ItemOutcome, ParsedItem, ProduceLimits } from '../types.js';
+import { decodeSpoolMessage, type SpoolMessage, sha256Hex, toSpooledRecord } from './message.js';
+import type { OrderMarkers } from './order-markers.js';
+
+/** The keys table and the bucket, as both the webhook and the backfill use them. */
+export interface SpoolClients {
+  readonly markers: OrderMarkers;
+  /** Undefined without `SPOOL_BUCKET`. */
+  readonly objects: { readonly s3: S3Objects; readonly bucket: string } | undefined;
+}
+
+export interface BackfillDeps extends SourceDeps, SpoolClients {
+  readonly limits: ProduceLimits;
+  /** Produce requests in flight at once (groups run side by side; a group's records one after the other). */
+  readonly concurrency: number;
+}
+
+/**
+ * One batch of the spool queue → the records the webhook spooled, produced exactly as it would have
+ * produced them, one outcome per message in batch order (map it with `toBatchResponse`). Never throws for
+ * a message's failure.
+ *
+ * - A message's FIFO group is its route and key: `produceItems` produces a group's records one after the
+ *   other and, once one fails, fails the rest of the group unsent, so SQS redelivers them in order.
+ * - A body kept in the bucket is read first and checked against the size and digest the webhook wrote; a
+ *   read that fails fails the message (and its group's later ones), to be redelivered.
+ * - Once a record is acknowledged, its order marker is released (its key's new requests may go straight to
+ *   Kafka again) and its object deleted. A missing object therefore means its record was produced by an
+ *   earlier delivery of the message whose deletion was lost: the message is acknowledged without producing
+ *   it again. (The bucket's lifecycle rule outlives the spool queue's and its DLQ's retention, so an
+ *   object is never missing for any other reason.)
+ */
+export const backfillSpoolBatch = async (
+  deps: BackfillDeps,
+  event: SQSEvent,
+  deadlineMs: number,
+): Promise<ProduceItemsSummary> => {
+  const decoded = event.Records.map((message) => decode(message));
+  const values = await readObjects(deps, decoded, deadlineMs);
+  const outcomes: (ItemOutcome | undefined)[] = new Array(decoded.length);
+  const parsed: ParsedItem[] = [];
+  const positions: number[] = [];
+  decoded.forEach((item, index) => {
+    const value = values[index];
+    if (!item.ok) {
+      positions.push(index);
+      parsed.push(item);
+      return;
+    }
+    if (value === ALREADY_PRODUCED) {
+      // Its offset was answered to that earlier delivery; -1 says "acknowledged, offset not known here".
+      outcomes[index] = { ok: true, id: item.id, topic: item.message.topic, partition: -1, offset: -1 };
+      deps.log.info('spool message already produced (its object is gone): acknowledged', {
+        [CORRELATION_ID]: item.id,
+        receipt: item.message.receipt,
+      });
+      return;
+    }
+    positions.push(index);
+    if (value instanceof AppError) {
+      parsed.push({ ok: false, id: item.id, group: item.group, topic: item.message.topic, error: value });
+    } else {
+      parsed.push({
+        ok: true,
+        id: item.id,
+        group: item.group,
+        topic: item.message.topic,
+        record: toSpooledRecord(item.message, value),
+      });
+    }
+  });
+  const { metrics } = deps;
+  const summary = await produceItems(
+    metrics === undefined ? deps : { ...deps, kafka: withProduceLatency(deps.kafka, metrics, deps.now) },
+    parsed,
+    { deadlineMs, limits: deps.limits, concurrency: deps.concurrency },
+  );
+  summary.outcomes.forEach((outcome, position) => {
+    outcomes[positions[position] ?? -1] = outcome;
+  });
+  const all = outcomes.map(
+    (outcome, index): ItemOutcome =>
+      outcome ?? { ok: false, id: decoded[index]?.id ?? '', topic: undefined, error: missingOutcome() },
+  );
+  await settleProduced(deps, decoded, all, deadlineMs);
+  logOutcomes(deps.log, { ...summary, outcomes: all }, 'spool');
+  if (metrics !== undefined) {
+    let failed = 0;
+    for (const outcome of all) {
+      metrics.record(outcome.topic, outcome.ok);
+      if (!outcome.ok) failed += 1;
+    }
+    metrics.sqsMessagesFailed(failed);
+  }
+  return { ...summary, outcomes: all };
+};
+
+type Decoded =
+  | {
+      readonly ok: true;
+      readonly id: string;
+      readonly group: string | undefined;
+      readonly message: SpoolMessage;
+    }
+  | (ParsedItem & { readonly ok: false });
+
+const decode = (message: SQSRecord): Decoded => {
+  const group = isFifo(message) ? message.attributes.MessageGroupId : undefined;
+  try {
+    return { ok: true, id: message.messageId, group, message: decodeSpoolMessage(message.body) };
+  } catch (error) {
+    return {
+      ok: false,
+      id: message.messageId,
+      group,
+      topic: undefined,
+      error: isAppError(error) ? error : new AppError(ERROR_CODES.PAYLOAD_INVALID, String(error)),
+    };
+  }
+};
+
+const ALREADY_PRODUCED = Symbol('already produced');
+type ObjectValue = Buffer | AppError | typeof ALREADY_PRODUCED | undefined;
+
+/** Objects read at once: a batch is at most 10 messages, each at most one object. */
+const readObjects = async (
+  deps: BackfillDeps,
+  decoded: readonly Decoded[],
+  deadlineMs: number,
+): Promise<ObjectValue[]> =>
+  Promise.all(
+    decoded.map(async (item): Promise<ObjectValue> => {
+      const ref = item.ok ? item.message.valueObject : undefined;
+      if (ref === undefined) return undefined;
+      const s3 = deps.objects?.s3;
+      if (s3 === undefined) {
+        return new AppError(
+          ERROR_CODES.CONFIG,
+          'a spooled body is in the bucket, but SPOOL_BUCKET is not set',
+        );
+      }
+      try {
+        const bytes = await sendByDeadline(
+          'reading a spool object',
+          { deadlineMs, now: deps.now },
+          (abortSignal) => s3.get(ref.key, { abortSignal }),
+        );
+        if (bytes.byteLength !== ref.bytes || sha256Hex(bytes) !== ref.sha256) {
+          return new AppError(
+            ERROR_CODES.PAYLOAD_INVALID,
+            `the spool object ${ref.key} is not the body that was spooled`,
+          );
+        }
+        return bytes;
+      } catch (error) {
+        if (error instanceof AwsServiceError && error.name === 'NoSuchKey') return ALREADY_PRODUCED;
+        return new AppError(ERROR_CODES.UPSTREAM_NETWORK, 'the spool object could not be read', {
+          cause: error,
+        });
+      }
+    }),
+  );
+
+/**
+ * After the produce: each acknowledged record's marker released and object deleted. A failure here is
+ * logged, not reported: the record is in Kafka, and a redelivery would only duplicate it. A marker left
+ * behind holds its key in the spool until it expires; an object, until the lifecycle rule removes it.
+ */
+const settleProduced = async (
+  deps: BackfillDeps,
+  decoded: readonly Decoded[],
+  outcomes: readonly ItemOutcome[],
+  deadlineMs: number,
+): Promise<void> => {
+  await Promise.all(
+    decoded.map(async (item, index) => {
+      if (!item.ok || outcomes[index]?.ok !== true) return;
+      const { marker, valueObject, receipt } = item.message;
+      const s3 = deps.objects?.s3;
+      await Promise.all([
+        marker === undefined
+          ? undefined
+          : deps.markers.release(marker, deadlineMs).catch((error: unknown) => {
+              deps.log.warn('spool: order marker not released (it holds the key until it expires)', {
+                receipt,
+                error: describeError(error),
+              });
+            }),
+        valueObject === undefined || s3 === undefined
+          ? undefined
+          : sendByDeadline('deleting a spool object', { deadlineMs, now: deps.now }, (abortSignal) =>
+              s3.delete(valueObject.key, { abortSignal }),
+            ).catch((error: unknown) => {
+              deps.log.warn('spool: object not deleted (the lifecycle rule will)', {
+                receipt,
+                error: describeError(error),
+              });
+            }),
+      ]);
+    }),
+  );
+};
+
+const missingOutcome = (): AppError =>
+  new AppError(ERROR_CODES.UPSTREAM_PROTOCOL, 'no outcome was computed for this spool message');
