@@ -280,7 +280,7 @@ describe('no wildcards', () => {
         if (/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[^*]+\*$/.test(resource)) continue;
         // Spooled bodies are objects named by receipt: the spool/ prefix of the stack's own bucket is the
         // narrowest resource that names them.
-        if (resource === 'Sub:${SpoolBucket.Arn}/spool/*') {
+        if (resource === `Sub:\${SpoolBucket.Arn}/spool/*`) {
           expect(grant.actions.every((action) => action.startsWith('s3:') && action.endsWith('Object'))).toBe(
             true,
           );
