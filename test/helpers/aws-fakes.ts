@@ -1,6 +1,20 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import {
+  checkSendBatch,
+  checkSqsEntry,
+  createDeduplicationWindow,
+  type DeduplicationWindow,
+  deduplicationIdOf,
+  md5Hex,
+  SQS_DEFAULT_MAX_MESSAGE_BYTES,
+  type SqsEntry,
+  type SqsEntryFault,
+  SqsError,
+  sqsQueryCode,
+  toSqsEntry,
+} from '../../dev/aws-local/sqs-rules.js';
 import { type SinkRecord, toRecordId } from '../../lib/sinks/index.js';
 
 /**
@@ -92,8 +106,8 @@ const startJsonServer = async (spec: {
   readonly contentType: string;
   readonly targetPrefix: string;
   readonly errorNamespace: string;
-  /** SQS: `x-amzn-query-error: AWS.SimpleQueueService.<type>;Sender`. */
-  readonly queryErrorPrefix?: string;
+  /** SQS: the query-compatible code of `x-amzn-query-error: <code>;Sender`, per error type. */
+  readonly queryCode?: (type: string) => string;
   handle(operation: string, body: Record<string, unknown>): JsonAnswer;
 }): Promise<FakeServer> => {
   const calls: FakeAwsCall[] = [];
@@ -112,9 +126,9 @@ const startJsonServer = async (spec: {
       call,
       status,
       { __type: `${spec.errorNamespace}#${type}`, message },
-      spec.queryErrorPrefix === undefined
+      spec.queryCode === undefined
         ? {}
-        : { 'x-amzn-query-error': `${spec.queryErrorPrefix}${type};${status < 500 ? 'Sender' : 'Receiver'}` },
+        : { 'x-amzn-query-error': `${spec.queryCode(type)};${status < 500 ? 'Sender' : 'Receiver'}` },
     );
 
   const server = createServer((req, res) => {
@@ -170,7 +184,7 @@ const startJsonServer = async (spec: {
           const answer = spec.handle(call.operation, body);
           send(res, call, answer.status, answer.body);
         } catch (error) {
-          if (!(error instanceof AwsFault)) throw error;
+          if (!(error instanceof AwsFault || error instanceof SqsError)) throw error;
           sendError(res, call, error.status, error.type, error.message);
         }
       };
@@ -203,21 +217,8 @@ const startJsonServer = async (spec: {
 
 // ---------------------------------------------------------------------------------------------------- SQS
 
-export interface SqsAttribute {
-  readonly DataType: string;
-  readonly StringValue?: string;
-  /** Decoded from the base64 the JSON protocol carries. */
-  readonly BinaryValue?: Buffer;
-}
-
-/** An entry as the fake received it. */
-export interface SqsEntry {
-  readonly Id: string;
-  readonly MessageBody: string;
-  readonly MessageAttributes: Readonly<Record<string, SqsAttribute>>;
-  readonly MessageGroupId?: string;
-  readonly MessageDeduplicationId?: string;
-}
+export type { SqsAttribute, SqsEntry, SqsEntryFault } from '../../dev/aws-local/sqs-rules.js';
+export { SQS_DEDUPLICATION_WINDOW_MS, sqsMessageBytes } from '../../dev/aws-local/sqs-rules.js';
 
 /** A message the queue holds (accepted and not deduplicated). */
 export interface SqsMessage extends SqsEntry {
@@ -225,12 +226,6 @@ export interface SqsMessage extends SqsEntry {
   readonly messageId: string;
   /** FIFO queues: the queue's `SequenceNumber`, increasing in acceptance order. */
   readonly sequenceNumber?: string;
-}
-
-export interface SqsEntryFault {
-  readonly code: string;
-  readonly senderFault: boolean;
-  readonly message?: string;
 }
 
 export interface FakeSqs extends FakeServer {
@@ -261,21 +256,16 @@ export interface FakeSqsOptions {
   readonly now?: () => number;
 }
 
-/** SQS drops a FIFO message whose deduplication id the queue accepted within the last 5 minutes. */
-export const SQS_DEDUPLICATION_WINDOW_MS = 300_000;
-
-const SQS_MAX_BATCH_BYTES = 1_048_576;
-const SQS_BODY_CHARS = /^[\t\n\r\x20-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]+$/u;
-const SQS_FIFO_ID = /^[\x21-\x7e]{1,128}$/;
-const SQS_ATTRIBUTE_NAME = /^(?!\.)(?!.*\.\.)(?!.*\.$)(?!(?:AWS|Amazon)\.)[\w.-]{1,256}$/i;
-
+/**
+ * The send side of SQS (`SendMessageBatch` only) with fault scripting, for the sink tests; the limits and
+ * deduplication are the local SQS server's own (`dev/aws-local/sqs-rules.ts`).
+ */
 export const startFakeSqs = async (options: FakeSqsOptions = {}): Promise<FakeSqs> => {
-  const maxMessageBytes = options.maxMessageBytes ?? 262_144;
+  const maxMessageBytes = options.maxMessageBytes ?? SQS_DEFAULT_MAX_MESSAGE_BYTES;
   const now = options.now ?? Date.now;
   const messages: SqsMessage[] = [];
   const deduplicated: SqsEntry[] = [];
-  /** Per FIFO queue URL: deduplication id → when it was accepted and the message id SQS answered. */
-  const accepted = new Map<string, Map<string, { atMs: number; messageId: string }>>();
+  const windows = new Map<string, DeduplicationWindow>();
   const sequences = new Map<string, number>();
   let entryRule: (entry: SqsEntry) => SqsEntryFault | undefined = () => undefined;
   const queueName = (queueUrl: string) => queueUrl.slice(queueUrl.lastIndexOf('/') + 1);
@@ -283,33 +273,24 @@ export const startFakeSqs = async (options: FakeSqsOptions = {}): Promise<FakeSq
   const sendMessageBatch = (body: Record<string, unknown>): JsonAnswer => {
     const queueUrl = String(body.QueueUrl ?? '');
     const raw = Array.isArray(body.Entries) ? (body.Entries as Record<string, unknown>[]) : [];
-    if (raw.length === 0) throw new AwsFault(400, 'EmptyBatchRequest', 'There should be at least one entry');
-    if (raw.length > 10) {
-      throw new AwsFault(400, 'TooManyEntriesInBatchRequest', `Maximum number of entries per request are 10`);
-    }
     const entries = raw.map(toSqsEntry);
-    const ids = entries.map((entry) => entry.Id);
-    if (new Set(ids).size !== ids.length) throw new AwsFault(400, 'BatchEntryIdsNotDistinct', 'Ids repeat');
-    if (ids.some((id) => !/^[\w-]{1,80}$/.test(id))) throw new AwsFault(400, 'InvalidBatchEntryId', 'bad Id');
-    const total = entries.reduce((sum, entry) => sum + sqsMessageBytes(entry), 0);
-    if (total > SQS_MAX_BATCH_BYTES) {
-      throw new AwsFault(
-        400,
-        'BatchRequestTooLong',
-        `Batch requests cannot be longer than ${SQS_MAX_BATCH_BYTES} bytes`,
-      );
-    }
+    checkSendBatch(entries);
     const fifo = queueUrl.endsWith('.fifo');
-    const contentBased = fifo && (options.contentBasedDeduplication ?? []).includes(queueName(queueUrl));
-    let window = accepted.get(queueUrl);
+    const rules = {
+      fifo,
+      contentBasedDeduplication:
+        fifo && (options.contentBasedDeduplication ?? []).includes(queueName(queueUrl)),
+      maxMessageBytes,
+    };
+    let window = windows.get(queueUrl);
     if (fifo && window === undefined) {
-      window = new Map();
-      accepted.set(queueUrl, window);
+      window = createDeduplicationWindow(now);
+      windows.set(queueUrl, window);
     }
     const Successful: Record<string, unknown>[] = [];
     const Failed: Record<string, unknown>[] = [];
     for (const entry of entries) {
-      const fault = checkSqsEntry(entry, fifo, contentBased, maxMessageBytes) ?? entryRule(entry);
+      const fault = checkSqsEntry(entry, rules) ?? entryRule(entry);
       if (fault !== undefined) {
         Failed.push({
           Id: entry.Id,
@@ -319,30 +300,28 @@ export const startFakeSqs = async (options: FakeSqsOptions = {}): Promise<FakeSq
         });
         continue;
       }
-      const md5 = createHash('md5').update(entry.MessageBody, 'utf8').digest('hex');
+      // The SDK checks MD5OfMessageBody against the body it sent and throws on a mismatch.
+      const md5 = md5Hex(entry.MessageBody);
       if (window === undefined) {
         const messageId = randomUUID();
         messages.push({ ...entry, queueUrl, messageId });
         Successful.push({ Id: entry.Id, MessageId: messageId, MD5OfMessageBody: md5 });
         continue;
       }
-      const dedupId =
-        entry.MessageDeduplicationId ?? createHash('sha256').update(entry.MessageBody).digest('hex');
-      const atMs = now();
-      const previous = window.get(dedupId);
-      if (previous !== undefined && atMs - previous.atMs < SQS_DEDUPLICATION_WINDOW_MS) {
+      const dedupId = deduplicationIdOf(entry);
+      const previous = window.duplicateOf(dedupId);
+      if (previous !== undefined) {
         // SQS answers a duplicate as a success, with the first message's id, and enqueues nothing.
         deduplicated.push(entry);
-        Successful.push({ Id: entry.Id, MessageId: previous.messageId, MD5OfMessageBody: md5 });
+        Successful.push({ Id: entry.Id, MessageId: previous, MD5OfMessageBody: md5 });
         continue;
       }
       const messageId = randomUUID();
-      window.set(dedupId, { atMs, messageId });
+      window.remember(dedupId, messageId);
       const sequence = (sequences.get(queueUrl) ?? 0) + 1;
       sequences.set(queueUrl, sequence);
       const sequenceNumber = String(sequence).padStart(20, '0');
       messages.push({ ...entry, queueUrl, messageId, sequenceNumber });
-      // The SDK checks MD5OfMessageBody against the body it sent and throws on a mismatch.
       Successful.push({
         Id: entry.Id,
         MessageId: messageId,
@@ -357,10 +336,10 @@ export const startFakeSqs = async (options: FakeSqsOptions = {}): Promise<FakeSq
     contentType: 'application/x-amz-json-1.0',
     targetPrefix: 'AmazonSQS.',
     errorNamespace: 'com.amazonaws.sqs',
-    queryErrorPrefix: 'AWS.SimpleQueueService.',
+    queryCode: sqsQueryCode,
     handle: (operation, body) => {
       if (operation === 'SendMessageBatch') return sendMessageBatch(body);
-      throw new AwsFault(400, 'UnsupportedOperation', `the fake SQS does not implement ${operation}`);
+      throw new SqsError(400, 'UnsupportedOperation', `the fake SQS does not implement ${operation}`);
     },
   });
   return {
@@ -380,86 +359,6 @@ export const startFakeSqs = async (options: FakeSqsOptions = {}): Promise<FakeSq
       entryRule = rule;
     },
   };
-};
-
-const toSqsEntry = (raw: Record<string, unknown>): SqsEntry => {
-  const attributes: Record<string, SqsAttribute> = {};
-  for (const [name, value] of Object.entries(
-    (raw.MessageAttributes ?? {}) as Record<string, Record<string, string>>,
-  )) {
-    attributes[name] = {
-      DataType: value.DataType ?? '',
-      ...(value.StringValue === undefined ? {} : { StringValue: value.StringValue }),
-      ...(value.BinaryValue === undefined ? {} : { BinaryValue: Buffer.from(value.BinaryValue, 'base64') }),
-    };
-  }
-  return {
-    Id: String(raw.Id ?? ''),
-    MessageBody: String(raw.MessageBody ?? ''),
-    MessageAttributes: attributes,
-    ...(typeof raw.MessageGroupId === 'string' ? { MessageGroupId: raw.MessageGroupId } : {}),
-    ...(typeof raw.MessageDeduplicationId === 'string'
-      ? { MessageDeduplicationId: raw.MessageDeduplicationId }
-      : {}),
-  };
-};
-
-/** Body plus, per attribute, name + data type + value bytes: how SQS sizes a message. */
-export const sqsMessageBytes = (entry: SqsEntry): number =>
-  Buffer.byteLength(entry.MessageBody) +
-  Object.entries(entry.MessageAttributes).reduce(
-    (sum, [name, attribute]) =>
-      sum +
-      Buffer.byteLength(name) +
-      Buffer.byteLength(attribute.DataType) +
-      (attribute.BinaryValue?.length ?? Buffer.byteLength(attribute.StringValue ?? '')),
-    0,
-  );
-
-const checkSqsEntry = (
-  entry: SqsEntry,
-  fifo: boolean,
-  contentBased: boolean,
-  maxMessageBytes: number,
-): SqsEntryFault | undefined => {
-  const invalid = (message: string): SqsEntryFault => ({
-    code: 'InvalidParameterValue',
-    senderFault: true,
-    message,
-  });
-  if (entry.MessageBody === '') return { code: 'MissingParameter', senderFault: true, message: 'empty body' };
-  if (!SQS_BODY_CHARS.test(entry.MessageBody)) {
-    return { code: 'InvalidMessageContents', senderFault: true, message: 'invalid characters in the body' };
-  }
-  if (sqsMessageBytes(entry) > maxMessageBytes)
-    return invalid(`message longer than ${maxMessageBytes} bytes`);
-  const attributes = Object.entries(entry.MessageAttributes);
-  if (attributes.length > 10) return invalid('more than 10 message attributes');
-  for (const [name, attribute] of attributes) {
-    if (!SQS_ATTRIBUTE_NAME.test(name)) return invalid(`invalid attribute name ${name}`);
-    if (!/^(String|Number|Binary)(\..+)?$/.test(attribute.DataType))
-      return invalid(`bad DataType of ${name}`);
-    const size = attribute.BinaryValue?.length ?? attribute.StringValue?.length ?? 0;
-    if (size === 0) return invalid(`attribute ${name} has an empty value`);
-  }
-  if (fifo) {
-    if (entry.MessageGroupId === undefined)
-      return { code: 'MissingParameter', senderFault: true, message: 'MessageGroupId' };
-    if (entry.MessageDeduplicationId === undefined && !contentBased) {
-      return {
-        code: 'InvalidParameterValue',
-        senderFault: true,
-        message: 'no MessageDeduplicationId and no content-based deduplication',
-      };
-    }
-    if (!SQS_FIFO_ID.test(entry.MessageGroupId)) return invalid('invalid MessageGroupId');
-    if (entry.MessageDeduplicationId !== undefined && !SQS_FIFO_ID.test(entry.MessageDeduplicationId)) {
-      return invalid('invalid MessageDeduplicationId');
-    }
-  } else if (entry.MessageDeduplicationId !== undefined) {
-    return invalid('MessageDeduplicationId is only for FIFO queues');
-  }
-  return undefined;
 };
 
 // -------------------------------------------------------------------------------------------- EventBridge
