@@ -29,7 +29,10 @@ export const ensureTable = async (
       new CreateTableCommand({
         TableName: tableName,
         AttributeDefinitions: names.map((name) => ({ AttributeName: name, AttributeType: 'S' })),
-        KeySchema: names.map((name, index) => ({ AttributeName: name, KeyType: index === 0 ? 'HASH' : 'RANGE' })),
+        KeySchema: names.map((name, index) => ({
+          AttributeName: name,
+          KeyType: index === 0 ? 'HASH' : 'RANGE',
+        })),
         BillingMode: 'PAY_PER_REQUEST',
       }),
     );

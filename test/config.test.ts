@@ -60,6 +60,7 @@ describe('loadConfig', () => {
       partition: undefined,
       maxBodyBytes: 1_000_000,
       verify: { scheme: 'none' },
+      onUpstreamFailure: 'reject',
     });
     expect(config.webhook.routes.get('pointer')?.verify).toEqual({
       scheme: 'github',

@@ -53,8 +53,7 @@ const post = async (s: SpoolStack, route: string, body: string, headers: Record<
   return { ...response, json: JSON.parse(response.body ?? '{}') as Record<string, unknown> };
 };
 
-const records = (s: SpoolStack) =>
-  [0, 1, 2, 3].flatMap((partition) => s.kafka.records('orders', partition));
+const records = (s: SpoolStack) => [0, 1, 2, 3].flatMap((partition) => s.kafka.records('orders', partition));
 
 const markers = async (): Promise<number> =>
   (await dynamo().client.send(new ScanCommand({ TableName: SPOOL_KEYS }))).Items?.length ?? 0;
@@ -80,7 +79,11 @@ describe('a spooling webhook route', () => {
 
     expect(response.statusCode).toBe(202);
     expect(response.headers?.spooled).toBe('true');
-    expect(response.json).toEqual({ status: 'spooled', receipt: expect.stringMatching(/^spl_/), topic: 'orders' });
+    expect(response.json).toEqual({
+      status: 'spooled',
+      receipt: expect.stringMatching(/^spl_/),
+      topic: 'orders',
+    });
     const [message, ...others] = s.sqs.messages(SPOOL_QUEUE);
     expect(others).toEqual([]);
     expect(message?.deduplicationId).toBe(response.json.receipt);
@@ -222,7 +225,8 @@ describe('the upstream breaker', () => {
     UPSTREAM_BREAKER_OPEN_MS: '60000',
   };
   const produceRequests = (s: SpoolStack) =>
-    s.kafka.requests.filter((request) => request.method === 'POST' && request.path.startsWith('/topics/')).length;
+    s.kafka.requests.filter((request) => request.method === 'POST' && request.path.startsWith('/topics/'))
+      .length;
 
   it('once open, spools at once on spooling routes and answers 503 at once on the others, without trying the proxy', async () => {
     const s = await start(BREAKER);

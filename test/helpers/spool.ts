@@ -1,4 +1,4 @@
-import { startLocalS3, type LocalS3 } from '../../dev/aws-local/s3-server.js';
+import { type LocalS3, startLocalS3 } from '../../dev/aws-local/s3-server.js';
 import { createSqsEventSource, type SqsEventSource } from '../../dev/aws-local/sqs-event-source.js';
 import { type LocalSqs, startLocalSqs } from '../../dev/aws-local/sqs-server.js';
 import { ensureTable, SPOOL_KEYS_TABLE_KEYS } from '../../dev/dynamodb-table.js';
@@ -20,7 +20,11 @@ export const SPOOL_KEYS = 'spool-keys';
 const API_KEY = 'spool-test-key-0b6e1f2d9c4a';
 
 /** The credentials the signed clients read from the environment, as Lambda gives them (fake here). */
-const FAKE_CREDENTIALS = { AWS_ACCESS_KEY_ID: 'test', AWS_SECRET_ACCESS_KEY: 'test', AWS_REGION: 'us-east-1' };
+const FAKE_CREDENTIALS = {
+  AWS_ACCESS_KEY_ID: 'test',
+  AWS_SECRET_ACCESS_KEY: 'test',
+  AWS_REGION: 'us-east-1',
+};
 
 export interface SpoolStack {
   readonly kafka: KafkaRestServer;
