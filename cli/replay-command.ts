@@ -33,8 +33,6 @@ export interface ReplayCommandDeps extends PartitionDrainDeps {
   readonly operator: string;
   /** Aborted by Ctrl-C: the replay stops once the batch in hand is delivered and committed. */
   readonly stop: AbortSignal;
-  /** Each drain run's budget (default {@link RUN_BUDGET_MS}): the replay runs as many as the range takes. */
-  readonly runBudgetMs?: number;
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
 }
@@ -54,7 +52,8 @@ Environment: as the drain function (KAFKA_REST_*, DRAINS, CHECKPOINT_TABLE, DYNA
 
 /** Exit code of a replay stopped by Ctrl-C (128 + SIGINT), so a script can tell it from a failure. */
 export const EXIT_INTERRUPTED = 130;
-export const RUN_BUDGET_MS = 5 * 60_000;
+/** Each drain run's budget: the replay runs as many as the range takes, re-taking the row's lease. */
+const RUN_BUDGET_MS = 5 * 60_000;
 const CLEANUP_MS = 10_000;
 const PROXY_CALL_MS = 15_000;
 const PROGRESS_EVERY_MS = 1_000;
@@ -155,7 +154,8 @@ export const runReplayCommand = async (deps: ReplayCommandDeps, argv: readonly s
     `${where}: replaying ${span} into the ${sinkConfig.type} sink given, under checkpoint ${replayId} (the drain's own checkpoint is not touched)`,
   );
   const startedMs = deps.now();
-  let lastLineMs = startedMs;
+  // The first call's line at once (the replay is moving), then one a second at most.
+  let lastLineMs = Number.NEGATIVE_INFINITY;
   const report = await replayPartition(deps, {
     drain,
     range,
@@ -163,7 +163,7 @@ export const runReplayCommand = async (deps: ReplayCommandDeps, argv: readonly s
     sink: deps.sinkOf(sinkConfig),
     owner: deps.newOwnerId(),
     leaseMs: deps.leaseMs,
-    runBudgetMs: deps.runBudgetMs ?? RUN_BUDGET_MS,
+    runBudgetMs: RUN_BUDGET_MS,
     cleanupMs: CLEANUP_MS,
     stop: deps.stop,
     onProgress: (progress) => {

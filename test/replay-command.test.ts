@@ -140,6 +140,14 @@ describe('replay command (Kafka REST server + dynalite + HTTP sink)', () => {
     );
     expect(await store.get(liveKey)).toEqual(liveBefore);
     expect(out).toEqual([expect.stringMatching(/range 10\.\.24 done: 15 record\(s\) delivered$/)]);
+    // Progress on stderr: the first call's (one batch of 4) at once: records, rate, where, what is left.
+    expect(err).toContainEqual(
+      expect.stringMatching(
+        new RegExp(
+          `^${drain.id} \\(orders/0\\): 4 record\\(s\\), \\d+/s, next offset 14, 11 left to --to 24$`,
+        ),
+      ),
+    );
 
     const replayRows = (await store.list()).filter((row) => row.drainId.startsWith(`${drain.id}~replay~`));
     expect(replayRows).toMatchObject([
