@@ -2,7 +2,7 @@ import { isAppError } from '../lib/core/errors.js';
 import { createDrainDeps } from '../lib/wiring/drain.js';
 import { loadDrainConfig } from '../lib/wiring/settings/drain.js';
 import { operatorName } from './operator.js';
-import { REPLAY_USAGE, runReplayCommand } from './replay-command.js';
+import { EXIT_INTERRUPTED, REPLAY_USAGE, runReplayCommand } from './replay-command.js';
 
 // Operator entry point (`npm run replay -- …`): like a handler, the one place here that reads process.env
 // and the signals; the replay itself is in replay-command.ts, on the drain function's own dependencies.
@@ -23,7 +23,7 @@ const main = async (): Promise<number> => {
       process.stderr.write(
         'stopping once the batch in hand is delivered and committed; Ctrl-C again quits at once (the records of a call then unanswered are sent again by the next run)\n',
       );
-      process.once('SIGINT', () => process.exit(130));
+      process.once('SIGINT', () => process.exit(EXIT_INTERRUPTED));
     });
     try {
       return await runReplayCommand(

@@ -213,10 +213,10 @@ describe('replay command (Kafka REST server + dynalite + HTTP sink)', () => {
     expect(duplicates).toEqual([13]);
   });
 
-  it('finds the first offset at or after --from-time by binary search, saying how many reads it took', async () => {
+  /** Twenty records one second apart from 2026-12-01T00:00:00Z, stamped by their producer (Strimzi keeps it). */
+  const produceStampedOnStrimzi = async () => {
     await startKafka(STRIMZI);
     const t0 = Date.parse('2026-12-01T00:00:00Z');
-    // Twenty records one second apart, stamped by their producer (the bridge keeps a record's timestamp).
     const produced = await rawCall(kafka.server.url, 'POST', '/topics/orders/partitions/0', {
       headers: { 'content-type': 'application/vnd.kafka.binary.v2+json' },
       body: {
@@ -227,6 +227,10 @@ describe('replay command (Kafka REST server + dynalite + HTTP sink)', () => {
       },
     });
     expect(produced.status).toBe(200);
+  };
+
+  it('finds the first offset at or after --from-time by binary search, saying how many reads it took', async () => {
+    await produceStampedOnStrimzi();
     const { target, sink } = await startTarget();
 
     const code = await runReplayCommand(deps(), [
@@ -247,6 +251,28 @@ describe('replay command (Kafka REST server + dynalite + HTTP sink)', () => {
       `${drain.id} (orders/0): the first record at or after time:2026-12-01T00:00:06.500Z is at offset 7 (binary search: 5 reads)`,
     );
     expect(target.acceptedOffsets()).toEqual([7, 8, 9]);
+  });
+
+  it('refuses a --from-time later than every record, saying where the log ends', async () => {
+    await produceStampedOnStrimzi();
+    const { target, sink } = await startTarget();
+
+    const code = await runReplayCommand(deps(), [
+      drain.id,
+      '--partition',
+      '0',
+      '--from-time',
+      '2026-12-01T00:01:00Z',
+      '--sink',
+      sink,
+    ]);
+
+    expect(code).toBe(1);
+    // Every read lands before the time: 10, 15, 18, 19, and the search ends at the log end.
+    expect(err).toEqual([
+      `${drain.id} (orders/0): no record at or after time:2026-12-01T00:01:00.000Z (the log ends at 20); searched in 4 reads`,
+    ]);
+    expect(target.requests).toEqual([]);
   });
 
   it('refuses --from-time on a dialect without record timestamps, naming it', async () => {
