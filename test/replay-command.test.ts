@@ -7,7 +7,7 @@ import type { PartitionKey } from '../lib/drain/checkpoint.js';
 import { type CheckpointStore, createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainConfig } from '../lib/drain/config.js';
 import { createSink } from '../lib/sinks/index.js';
-import { drainConfig, records, type SinkRequest, startScriptedSink } from './fixtures/drain.js';
+import { dlqConfig, drainConfig, records, type SinkRequest, startScriptedSink } from './fixtures/drain.js';
 import { FAKE_AWS } from './helpers/aws-fakes.js';
 import { dynaliteForFile } from './helpers/dynalite-file.js';
 import { type DialectCase, type KafkaRestFixture, startKafkaRestWithClient } from './helpers/kafka-rest.js';
@@ -211,6 +211,85 @@ describe('replay command (Kafka REST server + dynalite + HTTP sink)', () => {
     const sent = target.requests.map((request) => request.offset);
     const duplicates = sent.filter((offset, index) => sent.indexOf(offset) !== index);
     expect(duplicates).toEqual([13]);
+  });
+
+  it('without --to replays to the log end, and the same command later delivers what arrived since', async () => {
+    await startKafka();
+    kafka.server.append('orders', 0, records(10));
+    const { target, sink } = await startTarget();
+    const argv = [drain.id, '--partition', '0', '--from', '5', '--sink', sink];
+
+    const first = await runReplayCommand(deps(), argv);
+    kafka.server.append('orders', 0, records(3, 'v', 10));
+    const second = await runReplayCommand(deps(), argv);
+
+    expect([first, second]).toEqual([0, 0]);
+    expect(out).toEqual([
+      expect.stringMatching(/: caught up with the log end at 10: 5 record\(s\) delivered$/),
+      expect.stringMatching(/: caught up with the log end at 13: 3 record\(s\) delivered \(resumed at 10\)$/),
+    ]);
+    expect(target.acceptedOffsets()).toEqual([5, 6, 7, 8, 9, 10, 11, 12]);
+  });
+
+  it('finds the replay busy while another run of the same command holds its row', async () => {
+    await startKafka();
+    kafka.server.append('orders', 0, records(10));
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let arrived: () => void = () => {};
+    const atSink = new Promise<void>((resolve) => {
+      arrived = resolve;
+    });
+    const { target, sink } = await startTarget(async () => {
+      arrived();
+      await held;
+      return {};
+    });
+    const argv = [drain.id, '--partition', '0', '--from', '0', '--to', '3', '--sink', sink];
+
+    const first = runReplayCommand(deps(), argv);
+    await atSink;
+    const second = await runReplayCommand(deps(), argv);
+    release();
+
+    expect(second).toBe(1);
+    expect(err).toContainEqual(
+      expect.stringMatching(/: another run of this replay holds checkpoint live\d+~replay~/),
+    );
+    expect(await first).toBe(0);
+    expect(target.acceptedOffsets()).toEqual([0, 1, 2, 3]);
+  });
+
+  it('stops at a record the sink refuses for good, recording it on its own row, never in the live DLQ', async () => {
+    await startKafka();
+    kafka.server.append('orders', 0, records(10));
+    drain = { ...drain, dlq: dlqConfig() };
+    const { target, sink } = await startTarget((request) => (request.offset === 3 ? { status: 400 } : {}));
+
+    const code = await runReplayCommand(deps(), [
+      drain.id,
+      '--partition',
+      '0',
+      '--from',
+      '1',
+      '--to',
+      '6',
+      '--sink',
+      sink,
+    ]);
+
+    expect(code).toBe(1);
+    expect(err.at(-1)).toMatch(
+      /: replay stopped at offset 3: ERR_SINK_REJECTED: .*2 record\(s\) delivered; the error is on checkpoint live\d+~replay~/,
+    );
+    expect(target.acceptedOffsets()).toEqual([1, 2]);
+    const [row] = (await store.list()).filter((candidate) =>
+      candidate.drainId.startsWith(`${drain.id}~replay~`),
+    );
+    expect(row).toMatchObject({ nextOffset: 3, lastError: { code: 'ERR_SINK_REJECTED', offset: 3 } });
+    expect(await store.get(liveKey)).toBeUndefined();
   });
 
   /** Twenty records one second apart from 2026-12-01T00:00:00Z, stamped by their producer (Strimzi keeps it). */
