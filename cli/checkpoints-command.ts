@@ -4,6 +4,7 @@ import type { AuditEntry, AuditState } from '../lib/drain/checkpoint-item.js';
 import type { CheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { DrainConfig } from '../lib/drain/config.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
+import { toAuditState, toNonNegativeInt } from './operator.js';
 
 export interface CheckpointsCommandDeps {
   /** The drain's own store: the operator goes through the same conditional writes as the drain. */
@@ -156,9 +157,6 @@ export const runCheckpointsCommand = async (
   return 0;
 };
 
-const stateOf = (checkpoint: Checkpoint | undefined): AuditState | undefined =>
-  checkpoint === undefined ? undefined : { nextOffset: checkpoint.nextOffset, paused: checkpoint.paused };
-
 /**
  * After the write it records: no transaction spans the two, so a failed audit write fails the command
  * with the change itself made (the error says which write failed).
@@ -175,8 +173,8 @@ const recordAudit = async (
     atMs: deps.now(),
     who: deps.operator,
     action,
-    before: stateOf(before),
-    after: stateOf(after),
+    before: toAuditState(before),
+    after: toAuditState(after),
   });
 };
 
@@ -337,9 +335,6 @@ const usage = (deps: CheckpointsCommandDeps, problem: string): number => {
   deps.err(`${problem}\n\n${CHECKPOINTS_USAGE}`);
   return 2;
 };
-
-const toNonNegativeInt = (text: string): number | undefined =>
-  /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
 
 const describe = (key: PartitionKey): string => `${key.drainId}/${key.topic}/${key.partition}`;
 

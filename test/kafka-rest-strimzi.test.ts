@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { rawCall } from '../dev/kafka-rest/raw-client.js';
 import { isAppError } from '../lib/core/errors.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest, type KafkaRestOptions } from '../lib/kafka-rest/client.js';
@@ -43,6 +44,26 @@ describe('Kafka REST client over the Strimzi bridge (local server, strimzi flavo
     kit.client.fetch('demo', 0, offset, { maxRecords, ...deadlineIn() });
   const requestsTo = (suffix: string) =>
     kit.server.requests.filter((request) => request.path.endsWith(suffix));
+
+  it('hands out each record’s Kafka timestamp, and none for a record the bridge shows with -1', async () => {
+    // Prepare: one record stamped by its producer, one written without a timestamp (Kafka's -1).
+    await start();
+    const produced = await rawCall(kit.server.url, 'POST', '/topics/demo/partitions/0', {
+      headers: { 'content-type': BINARY_V2 },
+      body: { records: [{ value: bytes('stamped').toString('base64'), timestamp: 1_764_547_200_000 }] },
+    });
+    append(['unstamped']);
+
+    // Act
+    const records = await fetchAt(0);
+
+    // Assess
+    expect(produced.status).toBe(200);
+    expect(records.map((record) => [record.value?.toString(), record.timestamp])).toEqual([
+      ['stamped', 1_764_547_200_000],
+      ['unstamped', undefined],
+    ]);
+  });
 
   it('creates its consumer with "enable.auto.commit": false (a JSON boolean) and nothing the bridge refuses', async () => {
     // Prepare

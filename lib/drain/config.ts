@@ -241,6 +241,20 @@ const fittedTo = (sink: SinkConfig, spec: unknown, ordering: Ordering, maxInFlig
   return sink;
 };
 
+/**
+ * A sink spec outside `DRAINS` (an operator's replay target) checked like a drain's and fitted to the order
+ * `drain` delivers in; undefined, with the problems pushed, when it is not valid.
+ */
+export const parseSinkFor = (
+  drain: Pick<DrainSettings, 'ordering' | 'maxInFlight'>,
+  spec: unknown,
+  at: string,
+  problems: string[],
+): SinkConfig | undefined => {
+  const sink = parseSinkConfig(spec, at, problems);
+  return sink === undefined ? undefined : fittedTo(sink, spec, drain.ordering, drain.maxInFlight);
+};
+
 const parsePartitions = (value: unknown, at: string, problems: string[]): readonly number[] | 'all' => {
   if (value === undefined || value === 'all') return 'all';
   if (

@@ -202,7 +202,7 @@ export const createPartitionRun = (
     fetchNext(offset);
     let resets = 0;
     for (;;) {
-      if (now() >= deadlineMs) {
+      if (now() >= deadlineMs || request.stop?.aborted === true) {
         await flush();
         return { outcome: 'deadline' };
       }

@@ -38,6 +38,11 @@ export interface PartitionDrainRequest {
   readonly leaseMs: number;
   /** The drain's pace, shared by its partitions in this invocation; absent: no limit. */
   readonly throttle?: DrainThrottle | undefined;
+  /**
+   * An operator's stop (Ctrl-C of a replay): once aborted, the run ends as at its deadline when the batch
+   * in hand is delivered and committed, with no sink call cut short. Absent: only the deadline stops it.
+   */
+  readonly stop?: AbortSignal | undefined;
 }
 
 /**

@@ -49,6 +49,8 @@ export interface FlavorTraits {
   readonly nullValue: NullValueEncoding;
   /** Whether v2 produce and read carry record headers (`headers: [{"key","value": base64}]`). */
   readonly recordHeaders: boolean;
+  /** Whether a v2 read hands out each record's Kafka timestamp (`timestamp`, epoch ms). */
+  readonly recordTimestamps: boolean;
   /** The HTTP status a v1/v2 produce answer has when some records failed, with per-record results. */
   readonly partialFailureStatus: 200 | 500;
 }
@@ -67,6 +69,7 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
     finalRecordCodes: new Set([50002, 1]),
     nullValue: 'null',
     recordHeaders: false,
+    recordTimestamps: false,
     partialFailureStatus: 200,
   },
   /**
@@ -82,6 +85,7 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
     finalRecordCodes: new Set([10, 18, 87]),
     nullValue: 'omitted',
     recordHeaders: false,
+    recordTimestamps: false,
     partialFailureStatus: 200,
   },
   /**
@@ -95,6 +99,7 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
     finalRecordCodes: new Set(),
     nullValue: 'null',
     recordHeaders: false,
+    recordTimestamps: false,
     partialFailureStatus: 500,
   },
   /**
@@ -114,6 +119,7 @@ export const FLAVOR_TRAITS: Readonly<Record<KafkaRestFlavor, FlavorTraits>> = {
     finalRecordCodes: new Set(),
     nullValue: 'refused',
     recordHeaders: true,
+    recordTimestamps: true,
     partialFailureStatus: 200,
   },
 };
@@ -127,3 +133,12 @@ export const carriesRecordHeaders = (kafka: {
   readonly flavor: KafkaRestFlavor;
 }): boolean =>
   kafka.dialect === 'v3' || (kafka.dialect === 'v2' && FLAVOR_TRAITS[kafka.flavor].recordHeaders);
+
+/**
+ * Whether fetched records carry their Kafka timestamps: v2 on the Strimzi bridge only (v1's and Confluent's
+ * v2 records have no such field, Redpanda's simple consume neither, and v3 has no consume API).
+ */
+export const carriesRecordTimestamps = (kafka: {
+  readonly dialect: KafkaRestDialect;
+  readonly flavor: KafkaRestFlavor;
+}): boolean => kafka.dialect === 'v2' && FLAVOR_TRAITS[kafka.flavor].recordTimestamps;

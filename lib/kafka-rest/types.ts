@@ -158,6 +158,11 @@ export interface FetchedRecord {
   readonly value: Buffer | null;
   /** The record's headers, in order, where the server hands them out (Strimzi); absent when none. */
   readonly headers?: readonly FetchedHeader[];
+  /**
+   * The record's Kafka timestamp (epoch ms), where the server hands it out (Strimzi); absent otherwise,
+   * and for a record written without one (Kafka's `NO_TIMESTAMP`, -1).
+   */
+  readonly timestamp?: number;
 }
 
 export interface FetchedHeader {

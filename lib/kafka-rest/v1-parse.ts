@@ -43,7 +43,7 @@ export const parseFetchRecords = (
   let previous = -1;
   for (const item of parsed as unknown[]) {
     if (typeof item !== 'object' || item === null) return undefined;
-    const { key, value, partition, offset, topic, headers } = item as Record<string, unknown>;
+    const { key, value, partition, offset, topic, headers, timestamp } = item as Record<string, unknown>;
     if (!isOffset(offset) || partition !== expected.partition) return undefined;
     if (topic !== undefined && topic !== null && topic !== expected.topic) return undefined;
     if (!isBase64OrNull(key) || !isBase64OrNull(value)) return undefined;
@@ -60,7 +60,12 @@ export const parseFetchRecords = (
       key: typeof key === 'string' ? Buffer.from(key, 'base64') : null,
       value: typeof value === 'string' ? Buffer.from(value, 'base64') : null,
     };
-    records.push(recordHeaders === undefined ? record : { ...record, headers: recordHeaders });
+    records.push({
+      ...record,
+      ...(recordHeaders === undefined ? {} : { headers: recordHeaders }),
+      // Strimzi's epoch ms; its -1 (Kafka's NO_TIMESTAMP) is no timestamp at all.
+      ...(isOffset(timestamp) ? { timestamp } : {}),
+    });
   }
   return { records, rawCount: parsed.length };
 };

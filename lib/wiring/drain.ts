@@ -6,6 +6,7 @@ import { createCheckpointStore } from '../drain/checkpoint-store.js';
 import { createFanOutMetrics, type FanOutDeps } from '../drain/fan-out.js';
 import { createDrainMetrics, type DrainMetrics } from '../drain/metrics.js';
 import type { DrainRunDeps } from '../drain/run-drains.js';
+import type { SinkConfig } from '../sinks/config.js';
 import { createDeadLetterQueue, createSink } from '../sinks/index.js';
 import type { DeadLetterQueue, Sink } from '../sinks/types.js';
 import { dynamoDbFor, lambdaFor, sdkClientsFor } from './aws.js';
@@ -25,13 +26,20 @@ export interface DrainHandlerDeps extends DrainRunDeps {
   close?(): Promise<void>;
 }
 
+/** What the operator's replay needs beyond the function's own dependencies. */
+export interface DrainOperatorDeps extends DrainHandlerDeps {
+  /** A sink outside `DRAINS` on the same clients and secrets (a replay's target), closed by `close`. */
+  sinkOf(config: SinkConfig): Sink;
+  close(): Promise<void>;
+}
+
 /**
  * The drain function's dependencies, built once per cold start by `lazyDeps`: the checkpoint table
  * client (signed DynamoDB calls, no SDK), the Kafka REST client, and every drain's sink and DLQ (creating them connects nothing; the SQS
  * and EventBridge SDKs load on first use). Throws `ConfigError` when `CHECKPOINT_TABLE` is missing or a
  * sink cannot be built (e.g. signing without a secrets reader).
  */
-export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps => {
+export const createDrainDeps = (config: DrainFunctionConfig): DrainOperatorDeps => {
   const settings = config.drain;
   if (settings.checkpointTable === undefined) {
     throw new ConfigError([
@@ -54,6 +62,7 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
   const aws = sdkClientsFor(targets);
   const sinkDeps = { aws, secrets, log, now };
   const sinks = new Map<string, Sink>();
+  const otherSinks: Sink[] = [];
   const deadLetters = new Map<string, DeadLetterQueue>();
   for (const drain of settings.drains) {
     sinks.set(drain.id, createSink(drain.sink, sinkDeps));
@@ -91,6 +100,11 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
       return sink;
     },
     deadLettersFor: (drain) => deadLetters.get(drain.id),
+    sinkOf: (sinkConfig) => {
+      const sink = createSink(sinkConfig, sinkDeps);
+      otherSinks.push(sink);
+      return sink;
+    },
     deadlineMarginMs: config.deadlineMarginMs,
     newOwnerId: (requestId) => `${requestId ?? 'local'}/${randomUUID().slice(0, 8)}`,
     metrics: createDrainMetrics({ log, now }),
@@ -102,7 +116,7 @@ export const createDrainDeps = (config: DrainFunctionConfig): DrainHandlerDeps =
     },
     random: Math.random,
     close: async () => {
-      for (const sink of sinks.values()) await sink.close?.();
+      for (const sink of [...sinks.values(), ...otherSinks]) await sink.close?.();
       await kafka.close();
       aws.destroy();
       await dynamo.close();
