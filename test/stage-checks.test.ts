@@ -86,6 +86,11 @@ describe('stage checks (deploy/stage-checks.cjs)', () => {
       problem: 'an HTTP sink url is not https://',
     },
     { name: 'malformed routes', change: { webhookRoutes: '{' }, problem: 'webhookRoutes is not valid JSON' },
+    {
+      name: 'spooled bodies that would expire before a message naming them',
+      change: { spoolRetentionSeconds: '1209600', spoolObjectDays: '19' },
+      problem: 'spoolObjectDays must be at least 29',
+    },
   ])('refuses $name, naming it', ({ change, problem }) => {
     // Act
     const problems = checkStage({ ...READY, ...change }, 'eu-west-1');
