@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { eventBridgeEvent } from '../test/fixtures/eventbridge.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
+import { invokeLocal } from './local-invoke.js';
 import { LOCAL } from './local-stage.js';
 import { readLocalFile } from './start-options.js';
 
@@ -39,17 +40,17 @@ if ((kind !== 'sqs' && kind !== 'events') || payload === undefined || !Number.is
 }
 
 const invoke = async (functionName: string, event: unknown): Promise<unknown> => {
-  const url = `http://127.0.0.1:${port}/2015-03-31/functions/kafka-rest-bridge-local-${functionName}/invocations`;
-  const response = await fetch(url, { method: 'POST', body: JSON.stringify(event) }).catch((error: Error) => {
-    process.stderr.write(`nothing answers at ${url} (${error.message}): is \`npm start\` running?\n`);
+  const result = await invokeLocal(port, functionName, event).catch((error: Error) => {
+    process.stderr.write(
+      `nothing answers at the offline Lambda API on port ${port} (${error.message}): is \`npm start\` running?\n`,
+    );
     process.exit(1);
   });
-  const text = await response.text();
-  if (response.headers.get('x-amz-function-error')) {
-    process.stderr.write(`the ${functionName} function failed: ${text.slice(0, 500)}\n`);
+  if (!result.ok) {
+    process.stderr.write(`the ${functionName} function failed: ${result.error}\n`);
     process.exit(1);
   }
-  return text === '' ? undefined : JSON.parse(text);
+  return result.payload;
 };
 
 if (kind === 'sqs') {

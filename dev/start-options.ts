@@ -16,6 +16,8 @@ export const PORTS = {
   dynamoPort: { flag: 'dynamo-port', serves: 'dynalite (DynamoDB)' },
   sinkPort: { flag: 'sink-port', serves: 'the local HTTP sink' },
   docsPort: { flag: 'docs-port', serves: 'the OpenAPI document (docs/openapi.yaml)' },
+  sqsPort: { flag: 'sqs-port', serves: 'the local SQS' },
+  s3Port: { flag: 's3-port', serves: 'the local S3' },
 } as const;
 export type PortName = keyof typeof PORTS;
 
@@ -46,10 +48,12 @@ export const USAGE = `Usage: npm start [-- options]
   --dynamo-port N           dynalite (default ${LOCAL.dynamoPort})
   --sink-port N             the local HTTP sink (default ${LOCAL.sinkPort})
   --docs-port N             GET /openapi.yaml, the webhook API's description (default ${LOCAL.docsPort})
+  --sqs-port N              the local SQS (default ${LOCAL.sqsPort})
+  --s3-port N               the local S3 (default ${LOCAL.s3Port})
   --routes JSON             WEBHOOK_ROUTES instead of the local ones
 
-The same keys (httpPort, lambdaPort, kafkaRestPort, dynamoPort, sinkPort, docsPort, routes, dialect, flavor) can be
-set in ${LOCAL_FILE} beside package.json (git-ignored); flags win.`;
+The same keys (httpPort, lambdaPort, kafkaRestPort, dynamoPort, sinkPort, docsPort, sqsPort, s3Port, routes, dialect,
+flavor) can be set in ${LOCAL_FILE} beside package.json (git-ignored); flags win.`;
 
 const isPort = (value: unknown): value is number =>
   Number.isInteger(value) && (value as number) > 0 && (value as number) < 65_536;

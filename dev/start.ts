@@ -26,6 +26,8 @@ import { toConsoleLine } from './console-lines.js';
 import { ensureTable } from './dynamodb-table.js';
 import { startHttpSink } from './http-sink.js';
 import { startKafkaRestServer } from './kafka-rest/server.js';
+import { localQueueUrl, startLocalAws } from './local-aws.js';
+import { invokeLocal } from './local-invoke.js';
 import { LOCAL } from './local-stage.js';
 import {
   PORTS,
@@ -86,6 +88,8 @@ const localParams = (
     ? { kafkaRestUrl: `http://127.0.0.1:${ports.kafkaRestPort}` }
     : { kafkaRestUrl: bridgeUrl, kafkaRestAuth: 'none' }),
   dynamodbEndpoint: `http://127.0.0.1:${ports.dynamoPort}`,
+  sqsEndpoint: `http://127.0.0.1:${ports.sqsPort}`,
+  drainDlqUrl: localQueueUrl(ports.sqsPort, LOCAL.drainDlqQueue),
   drains: JSON.stringify(LOCAL.drains(ports.sinkPort)),
   ...(routes === undefined ? {} : { webhookRoutes: routes }),
 });
@@ -255,6 +259,16 @@ const main = async (): Promise<void> => {
     `tables ${LOCAL.checkpointTable}, ${LOCAL.idempotencyTable} at http://127.0.0.1:${ports.dynamoPort}`,
   );
 
+  const aws = await startLocalAws(ports);
+  say(
+    'sqs',
+    `SQS at ${aws.sqs.endpoint}, queues ${LOCAL.queues.map((queue) => queue.name).join(', ')}; the drain dead-letters to ${LOCAL.drainDlqQueue}`,
+  );
+  say(
+    's3',
+    `S3 at ${aws.s3.endpoint} (path-style)${LOCAL.buckets.length === 0 ? ', no buckets' : `, buckets ${LOCAL.buckets.join(', ')}`}`,
+  );
+
   const sink = await startHttpSink({ port: ports.sinkPort, print: (line) => say('sink', line) });
   say('sink', `HTTP sink at ${sink.url}: drained records are printed here`);
   const docs = await serveOpenApi(ports.docsPort);
@@ -288,6 +302,7 @@ const main = async (): Promise<void> => {
       stopping = true;
       offline.kill('SIGINT');
       await Promise.allSettled([
+        aws.close(),
         kafka?.close(),
         sink.close(),
         new Promise((resolve) => docs.close(resolve)),
@@ -308,6 +323,10 @@ const main = async (): Promise<void> => {
 
   await waitForWebhook(ports.httpPort, offline);
   ready = true;
+  aws.startEventSources(ports.lambdaPort, (line) => say('sqs', line));
+  for (const mapping of LOCAL.eventSources) {
+    say('sqs', `${mapping.queue} → the ${mapping.function} function (as its event source mapping)`);
+  }
   say('start', `ready: curl -i -X POST localhost:${ports.httpPort}/hooks/demo -d '{"hello":"world"}'`);
 
   if (options.dialect === 'v3') {
@@ -315,15 +334,12 @@ const main = async (): Promise<void> => {
     say('drain', 'not run: v3 only produces; read the records with curl or start with --dialect v1 or v2');
     return;
   }
-  const drainUrl = `http://127.0.0.1:${ports.lambdaPort}/2015-03-31/functions/${LOCAL.drainFunctionName}/invocations`;
   for (;;) {
     await sleep(DRAIN_EVERY_MS);
     if (stopping) return;
     try {
-      const response = await fetch(drainUrl, { method: 'POST', body: '{}' });
-      const text = await response.text();
-      if (!response.ok || response.headers.get('x-amz-function-error'))
-        say('drain', `failed: ${text.slice(0, 300)}`);
+      const result = await invokeLocal(ports.lambdaPort, 'drain', {});
+      if (!result.ok) say('drain', `failed: ${result.error.slice(0, 300)}`);
     } catch (error) {
       say('drain', `could not invoke: ${(error as Error).message}`);
     }

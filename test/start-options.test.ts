@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { toConsoleLine } from '../dev/console-lines.js';
+import { localQueueUrl } from '../dev/local-aws.js';
 import { LOCAL } from '../dev/local-stage.js';
 import { parseStartOptions } from '../dev/start-options.js';
 
@@ -23,6 +24,8 @@ describe('npm start options', () => {
           dynamoPort: LOCAL.dynamoPort,
           sinkPort: LOCAL.sinkPort,
           docsPort: LOCAL.docsPort,
+          sqsPort: LOCAL.sqsPort,
+          s3Port: LOCAL.s3Port,
         },
       },
     });
@@ -174,6 +177,8 @@ describe('dev/local.env, the operator commands’ view of the local stack', () =
       DYNAMODB_ENDPOINT: `http://127.0.0.1:${LOCAL.dynamoPort}`,
       KAFKA_REST_URL: `http://127.0.0.1:${LOCAL.kafkaRestPort}`,
       KAFKA_REST_API_KEY: LOCAL.apiKey,
+      SQS_ENDPOINT: `http://127.0.0.1:${LOCAL.sqsPort}`,
+      DRAIN_DLQ_URL: localQueueUrl(LOCAL.sqsPort, LOCAL.drainDlqQueue),
     });
     expect(JSON.parse(env.DRAINS ?? '')).toEqual(LOCAL.drains(LOCAL.sinkPort));
   });

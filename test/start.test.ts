@@ -60,6 +60,10 @@ describe('npm start refuses to start half-working', () => {
       '29005',
       '--docs-port',
       '29006',
+      '--sqs-port',
+      '29007',
+      '--s3-port',
+      '29008',
       '--routes',
       '{"a":{"topic":"a"},"b":{"topic":"no spaces","verify":{"scheme":"none"}}}',
     ]);
