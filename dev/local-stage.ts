@@ -44,6 +44,10 @@ export const LOCAL = {
   idempotencyTable: 'kafka-rest-bridge-local-idempotency',
   /** The queue the drains' `"dlq": "stack"` means (the stack's DrainDlq). */
   drainDlqQueue: 'kafka-rest-bridge-local-drain-dlq',
+  /** The webhook spool (the stack's SpoolQueue, SpoolKeysTable and SpoolBucket). */
+  spoolQueue: 'kafka-rest-bridge-local-spool.fifo',
+  spoolKeysTable: 'kafka-rest-bridge-local-spool-keys',
+  spoolBucket: 'kafka-rest-bridge-local-spool',
   /**
    * The queues `npm start` creates on the local SQS, in order (a dead-letter queue before the queues that
    * redrive to it), as the stack's resources are: `fifo` makes a FIFO queue (its name ends in `.fifo`),
@@ -59,6 +63,15 @@ export const LOCAL = {
       visibilityTimeoutSeconds: 360,
       redrive: { deadLetterQueue: 'kafka-rest-bridge-local-ingest-dlq', maxReceiveCount: 5 },
     },
+    { name: 'kafka-rest-bridge-local-spool-dlq.fifo', fifo: true },
+    {
+      name: 'kafka-rest-bridge-local-spool.fifo',
+      fifo: true,
+      // The stack's SpoolQueue waits 6 × the spool function's timeout before a failed batch comes back;
+      // locally 10 s, so a backfill that failed is retried while one is watching.
+      visibilityTimeoutSeconds: 10,
+      redrive: { deadLetterQueue: 'kafka-rest-bridge-local-spool-dlq.fifo', maxReceiveCount: 10 },
+    },
   ] satisfies readonly LocalQueue[] as readonly LocalQueue[],
   /**
    * What Lambda's SQS event source mappings do in the stack: each queue's messages to the function (its
@@ -66,9 +79,10 @@ export const LOCAL = {
    */
   eventSources: [
     { queue: 'kafka-rest-bridge-local-ingest', function: 'queue', batchSize: 10 },
+    { queue: 'kafka-rest-bridge-local-spool.fifo', function: 'spool', batchSize: 10 },
   ] satisfies readonly LocalEventSource[] as readonly LocalEventSource[],
   /** The buckets of the local S3. */
-  buckets: [] as readonly string[],
+  buckets: ['kafka-rest-bridge-local-spool'] as readonly string[],
   /** The local drain: every partition of `demo` to the printing HTTP sink. */
   drains: (sinkPort: number) => [
     {

@@ -23,7 +23,7 @@ import { loadEventsConfig } from '../lib/wiring/settings/events.js';
 import { loadQueueConfig } from '../lib/wiring/settings/queue.js';
 import { loadWebhookConfig } from '../lib/wiring/settings/webhook.js';
 import { toConsoleLine } from './console-lines.js';
-import { ensureTable } from './dynamodb-table.js';
+import { ensureTable, SPOOL_KEYS_TABLE_KEYS } from './dynamodb-table.js';
 import { startHttpSink } from './http-sink.js';
 import { startKafkaRestServer } from './kafka-rest/server.js';
 import { localQueueUrl, startLocalAws } from './local-aws.js';
@@ -89,7 +89,9 @@ const localParams = (
     : { kafkaRestUrl: bridgeUrl, kafkaRestAuth: 'none' }),
   dynamodbEndpoint: `http://127.0.0.1:${ports.dynamoPort}`,
   sqsEndpoint: `http://127.0.0.1:${ports.sqsPort}`,
+  s3Endpoint: `http://127.0.0.1:${ports.s3Port}`,
   drainDlqUrl: localQueueUrl(ports.sqsPort, LOCAL.drainDlqQueue),
+  spoolQueueUrl: localQueueUrl(ports.sqsPort, LOCAL.spoolQueue),
   drains: JSON.stringify(LOCAL.drains(ports.sinkPort)),
   ...(routes === undefined ? {} : { webhookRoutes: routes }),
 });
@@ -253,10 +255,11 @@ const main = async (): Promise<void> => {
   });
   await ensureTable(dynamoClient, LOCAL.checkpointTable);
   await ensureTable(dynamoClient, LOCAL.idempotencyTable);
+  await ensureTable(dynamoClient, LOCAL.spoolKeysTable, SPOOL_KEYS_TABLE_KEYS);
   dynamoClient.destroy();
   say(
     'dynalite',
-    `tables ${LOCAL.checkpointTable}, ${LOCAL.idempotencyTable} at http://127.0.0.1:${ports.dynamoPort}`,
+    `tables ${LOCAL.checkpointTable}, ${LOCAL.idempotencyTable}, ${LOCAL.spoolKeysTable} at http://127.0.0.1:${ports.dynamoPort}`,
   );
 
   const aws = await startLocalAws(ports);
