@@ -16,6 +16,7 @@ export const PORTS = {
   dynamoPort: { flag: 'dynamo-port', serves: 'dynalite (DynamoDB)' },
   sinkPort: { flag: 'sink-port', serves: 'the local HTTP sink' },
   docsPort: { flag: 'docs-port', serves: 'the OpenAPI document (docs/openapi.yaml)' },
+  consolePort: { flag: 'console-port', serves: 'the local console' },
 } as const;
 export type PortName = keyof typeof PORTS;
 
@@ -46,9 +47,10 @@ export const USAGE = `Usage: npm start [-- options]
   --dynamo-port N           dynalite (default ${LOCAL.dynamoPort})
   --sink-port N             the local HTTP sink (default ${LOCAL.sinkPort})
   --docs-port N             GET /openapi.yaml, the webhook API's description (default ${LOCAL.docsPort})
+  --console-port N          the local console, a web page on 127.0.0.1 (default ${LOCAL.consolePort})
   --routes JSON             WEBHOOK_ROUTES instead of the local ones
 
-The same keys (httpPort, lambdaPort, kafkaRestPort, dynamoPort, sinkPort, docsPort, routes, dialect, flavor) can be
+The same keys (httpPort, lambdaPort, kafkaRestPort, dynamoPort, sinkPort, docsPort, consolePort, routes, dialect, flavor) can be
 set in ${LOCAL_FILE} beside package.json (git-ignored); flags win.`;
 
 const isPort = (value: unknown): value is number =>

@@ -23,6 +23,7 @@ describe('npm start options', () => {
           dynamoPort: LOCAL.dynamoPort,
           sinkPort: LOCAL.sinkPort,
           docsPort: LOCAL.docsPort,
+          consolePort: LOCAL.consolePort,
         },
       },
     });

@@ -1,0 +1,186 @@
+import { existsSync, mkdirSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { dirname, join } from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import type { ConsoleServer } from '../dev/console/server.js';
+import { startConsole } from '../dev/console/start-console.js';
+import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
+import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
+import { makeHandler as makeDrainHandler } from '../handlers/drain.js';
+import { makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
+import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
+import { createDrainDeps, type DrainHandlerDeps } from '../lib/wiring/drain.js';
+import { loadDrainConfig } from '../lib/wiring/settings/drain.js';
+import { loadWebhookConfig } from '../lib/wiring/settings/webhook.js';
+import { createWebhookDeps, type WebhookHandlerDeps } from '../lib/wiring/webhook.js';
+import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
+import { localDrainEnv } from './helpers/drain-worker.js';
+import { dynaliteForFile } from './helpers/dynalite-file.js';
+import { waitUntil } from './helpers/poll.js';
+
+const ROOT = join(import.meta.dirname, '..');
+/** Debian's chromium package: the browser is never downloaded (playwright-core brings none). */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+/** CI keeps this file as an artifact; `npm run console:screenshot` writes the README's instead. */
+const SCREENSHOT = join(ROOT, process.env.CONSOLE_SCREENSHOT ?? 'artifacts/console.png');
+const DRAIN = 'demo-to-sink';
+const PARTITION = 1;
+const ROW = `tr[data-drain-partition="${DRAIN}/${PARTITION}"]`;
+
+describe('the local console in Chromium (local Kafka REST server, dynalite, the drain, an HTTP sink)', () => {
+  const dynamo = dynaliteForFile();
+  let kafka: KafkaRestServer;
+  let sink: HttpSink;
+  let localConsole: ConsoleServer;
+  let drainDeps: DrainHandlerDeps;
+  let webhookDeps: WebhookHandlerDeps;
+  let browser: Browser;
+  let page: Page;
+  // The drain as `npm start` runs it: invoked again and again, one run after the other.
+  let drainRuns = 0;
+  const drainErrors: unknown[] = [];
+  let stopDrain = false;
+  let drainLoop: Promise<void> | undefined;
+
+  const webhook = makeWebhookHandler(() => webhookDeps);
+  const send = async (body: string): Promise<{ partition: number; offset: number }> => {
+    const answer = await webhook(httpApiEvent('/hooks/demo', body), lambdaContext());
+    expect(answer.statusCode).toBe(202);
+    return JSON.parse(answer.body ?? '') as { partition: number; offset: number };
+  };
+  /** Resolves once `count` more drain runs have completed, each of them started after this call. */
+  const drainRunsMore = async (count: number): Promise<void> => {
+    const target = drainRuns + count + 1;
+    await waitUntil(() => drainRuns >= target, 20);
+  };
+  const cellText = (column: string) => page.locator(`${ROW} td.${column}`).textContent();
+  const delivered = () =>
+    sink.received.filter((request) => request.headers['kafka-partition'] === String(PARTITION));
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `no Chromium at ${CHROMIUM}: install Debian's package (apt-get update && apt-get install -y chromium), or set CHROMIUM_PATH to a Chromium binary`,
+      );
+    }
+    kafka = await startKafkaRestServer({ topics: { demo: 3 } });
+    sink = await startHttpSink();
+    const env = localDrainEnv({
+      kafkaRestUrl: kafka.url,
+      dynamo: dynamo(),
+      drains: [
+        {
+          id: DRAIN,
+          topic: 'demo',
+          partitions: 'all',
+          sink: { type: 'http', url: `${sink.url}/records`, allowHttp: true },
+        },
+      ],
+      functionName: 'drain',
+      // Fan-out is off: nothing is invoked.
+      lambdaEndpoint: 'http://127.0.0.1:1',
+    });
+    // The drain's DynamoDB client takes its credentials from the environment, as in Lambda.
+    vi.stubEnv('AWS_ACCESS_KEY_ID', env.AWS_ACCESS_KEY_ID);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', env.AWS_SECRET_ACCESS_KEY);
+    drainDeps = createDrainDeps(loadDrainConfig(env));
+    webhookDeps = createWebhookDeps(
+      loadWebhookConfig({
+        ...env,
+        WEBHOOK_ROUTES: JSON.stringify({
+          demo: { topic: 'demo', verify: { scheme: 'none' }, partition: PARTITION },
+        }),
+      }),
+    );
+    localConsole = await startConsole({ port: 0, env, warn: (line) => drainErrors.push(line) });
+    const drain = makeDrainHandler(() => drainDeps);
+    drainLoop = (async () => {
+      while (!stopDrain) {
+        await drain({}, lambdaContext(5_000, `run-${drainRuns}`)).catch((error: unknown) =>
+          drainErrors.push(error),
+        );
+        drainRuns += 1;
+        // Paced like npm start's schedule, faster; nothing waits on this interval.
+        await delay(50);
+      }
+    })();
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      // Chromium's sandbox refuses to run as root, which CI and this machine are.
+      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
+    });
+    page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    await page.goto(localConsole.url);
+  }, 30_000);
+
+  afterAll(async () => {
+    stopDrain = true;
+    await drainLoop;
+    await browser?.close();
+    await localConsole?.close();
+    await drainDeps?.close?.();
+    await webhookDeps?.kafka.close();
+    await sink?.close();
+    await kafka?.close();
+    vi.unstubAllEnvs();
+  });
+
+  it('shows a webhook as a record, pauses the partition from the page (the drain stops) and resumes it', async () => {
+    // Act: a webhook whose body is markup, as any sender may post
+    const body = '{"hello":"console","html":"<img src=x onerror=alert(1)>"}';
+    const first = await send(body);
+
+    // Assess: the record appears in the page as text, never as markup
+    const value = page.locator(
+      `tr[data-partition="demo/${PARTITION}"] li[data-offset="${first.offset}"] .value`,
+    );
+    await value.waitFor();
+    expect(await value.textContent()).toBe(body);
+    expect(await page.locator('main img').count()).toBe(0);
+    // … and the drain delivers it: the page shows the checkpoint past it, no lag
+    await waitUntil(async () => (await cellText('next-offset')) === String(first.offset + 1), 20);
+    expect(await cellText('lag')).toBe('0');
+
+    // Act: pause from the page, then two more webhooks
+    await page.locator(`${ROW} button.toggle`).click();
+    await waitUntil(async () => (await cellText('paused')) === 'yes', 20);
+    const deliveredBefore = delivered().length;
+    await send('{"n":2}');
+    const third = await send('{"n":3}');
+    await drainRunsMore(2);
+
+    // Assess: the drain skipped the paused partition: the checkpoint stayed, the sink got nothing more
+    const store = createCheckpointStore({
+      client: dynamo().client,
+      tableName: dynamo().tableName,
+      leaseMs: 60_000,
+      now: Date.now,
+    });
+    const key = { drainId: DRAIN, topic: 'demo', partition: PARTITION };
+    expect((await store.get(key))?.nextOffset).toBe(first.offset + 1);
+    expect(delivered().length).toBe(deliveredBefore);
+    await waitUntil(async () => (await cellText('lag')) === '2', 20);
+    await waitUntil(async () => (await page.locator(`${ROW} button.toggle`).textContent()) === 'Resume', 20);
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // Act: resume from the page
+    await page.locator(`${ROW} button.toggle`).click();
+
+    // Assess: the drain delivers the two held records, and the audit trail names the console
+    await waitUntil(async () => (await cellText('next-offset')) === String(third.offset + 1), 20);
+    expect(
+      delivered()
+        .map((request) => request.body.toString())
+        .slice(-2),
+    ).toEqual(['{"n":2}', '{"n":3}']);
+    const history = await store.history({ drainId: DRAIN, partition: PARTITION });
+    expect(history.map((entry) => [entry.action, entry.who])).toEqual([
+      ['pause', `console:${userInfo().username}`],
+      ['resume', `console:${userInfo().username}`],
+    ]);
+    expect(drainErrors).toEqual([]);
+  });
+});
