@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { ConsoleServer } from '../dev/console/server.js';
 import { startConsole } from '../dev/console/start-console.js';
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
+import { rawCall } from '../dev/kafka-rest/raw-client.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { makeHandler as makeDrainHandler } from '../handlers/drain.js';
 import { makeHandler as makeWebhookHandler } from '../handlers/webhook.js';
@@ -28,6 +29,7 @@ const SCREENSHOT = join(ROOT, process.env.CONSOLE_SCREENSHOT ?? 'artifacts/conso
 const DRAIN = 'demo-to-sink';
 const PARTITION = 1;
 const ROW = `tr[data-drain-partition="${DRAIN}/${PARTITION}"]`;
+const KEY = { drainId: DRAIN, topic: 'demo', partition: PARTITION };
 
 describe('the local console in Chromium (local Kafka REST server, dynalite, the drain, an HTTP sink)', () => {
   const dynamo = dynaliteForFile();
@@ -56,6 +58,13 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     await waitUntil(() => drainRuns >= target, 20);
   };
   const cellText = (column: string) => page.locator(`${ROW} td.${column}`).textContent();
+  const checkpoints = () =>
+    createCheckpointStore({
+      client: dynamo().client,
+      tableName: dynamo().tableName,
+      leaseMs: 60_000,
+      now: Date.now,
+    });
   const delivered = () =>
     sink.received.filter((request) => request.headers['kafka-partition'] === String(PARTITION));
 
@@ -152,14 +161,8 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     await drainRunsMore(2);
 
     // Assess: the drain skipped the paused partition: the checkpoint stayed, the sink got nothing more
-    const store = createCheckpointStore({
-      client: dynamo().client,
-      tableName: dynamo().tableName,
-      leaseMs: 60_000,
-      now: Date.now,
-    });
-    const key = { drainId: DRAIN, topic: 'demo', partition: PARTITION };
-    expect((await store.get(key))?.nextOffset).toBe(first.offset + 1);
+    const store = checkpoints();
+    expect((await store.get(KEY))?.nextOffset).toBe(first.offset + 1);
     expect(delivered().length).toBe(deliveredBefore);
     await waitUntil(async () => (await cellText('lag')) === '2', 20);
     await waitUntil(async () => (await page.locator(`${ROW} button.toggle`).textContent()) === 'Resume', 20);
@@ -182,5 +185,89 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
       ['resume', `console:${userInfo().username}`],
     ]);
     expect(drainErrors).toEqual([]);
+  });
+
+  it('replays from an offset typed in the page, and shows the refusal of one past the log end', async () => {
+    // Prepare: the partition's records delivered (the test before leaves them so)
+    const end = (await checkpoints().get(KEY))?.nextOffset ?? 0;
+    expect(end).toBeGreaterThan(0);
+    const redeliveredFrom = delivered().length;
+    const replay = page.locator(`${ROW} input.offset`);
+
+    // Act: a target past the log end
+    await replay.fill(String(end + 100));
+    await page.locator(`${ROW} form.replay button`).click();
+
+    // Assess: the CLI's own refusal, and nothing moved
+    await waitUntil(
+      async () => ((await page.locator('#outcome').textContent()) ?? '').includes('past the log end'),
+      20,
+    );
+    expect(await page.locator('#outcome').getAttribute('class')).toBe('bad');
+    expect((await checkpoints().get(KEY))?.nextOffset).toBe(end);
+
+    // Act: replay from 0
+    await replay.fill('0');
+    await page.locator(`${ROW} form.replay button`).click();
+
+    // Assess: the move as the CLI prints it, then the drain delivers the partition again, in order
+    await waitUntil(
+      async () =>
+        ((await page.locator('#outcome').textContent()) ?? '').includes(`next offset ${end} → 0 (replay)`),
+      20,
+    );
+    await waitUntil(() => delivered().length >= redeliveredFrom + end, 20);
+    expect(
+      delivered()
+        .slice(redeliveredFrom)
+        .map((request) => request.headers['kafka-offset']),
+    ).toEqual(Array.from({ length: end }, (_, offset) => String(offset)));
+    const last = (await checkpoints().history({ drainId: DRAIN, partition: PARTITION })).at(-1);
+    expect(last).toMatchObject({
+      action: 'set-offset 0',
+      before: { nextOffset: end },
+      after: { nextOffset: 0 },
+    });
+  });
+
+  it('answers only on 127.0.0.1 under its own name, and refuses a POST from another origin', async () => {
+    // Prepare
+    const { port } = new URL(localConsole.url);
+    const pause = { drainId: DRAIN, partition: PARTITION, command: 'pause' };
+    const post = (headers: Record<string, string>, body: unknown = pause) =>
+      rawCall(localConsole.url, 'POST', '/api/action', {
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const auditBefore = (await checkpoints().history({ drainId: DRAIN })).length;
+
+    // Act
+    const foreign = await post({ origin: 'http://attacker.example' });
+    const noOrigin = await post({});
+    const rebound = await rawCall(localConsole.url, 'GET', '/api/snapshot', {
+      headers: { host: `attacker.example:${port}` },
+    });
+    const malformed = await post(
+      { origin: `http://127.0.0.1:${port}` },
+      { drainId: DRAIN, partition: -1, command: 'pause' },
+    );
+
+    // Assess
+    expect(new URL(localConsole.url).hostname).toBe('127.0.0.1');
+    expect(foreign.status).toBe(403);
+    expect(JSON.parse(foreign.text)).toEqual({
+      ok: false,
+      message: 'cross-origin request refused: Origin "http://attacker.example" is not this console\'s',
+    });
+    expect(noOrigin.status).toBe(403);
+    expect(rebound.status).toBe(403);
+    expect(rebound.text).toContain('unknown host "attacker.example');
+    expect(malformed.status).toBe(400);
+    expect(JSON.parse(malformed.text)).toEqual({
+      ok: false,
+      message: 'partition must be an integer ≥ 0, got -1',
+    });
+    expect((await checkpoints().get(KEY))?.paused).toBe(false);
+    expect(await checkpoints().history({ drainId: DRAIN })).toHaveLength(auditBefore);
   });
 });
