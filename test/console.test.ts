@@ -45,12 +45,33 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
   const drainErrors: unknown[] = [];
   let stopDrain = false;
   let drainLoop: Promise<void> | undefined;
+  let gate: { readonly opened: Promise<void>; readonly open: () => void } | undefined;
+  let drainParked = false;
 
   const webhook = makeWebhookHandler(() => webhookDeps);
   const send = async (body: string): Promise<{ partition: number; offset: number }> => {
     const answer = await webhook(httpApiEvent('/hooks/demo', body), lambdaContext());
     expect(answer.statusCode).toBe(202);
     return JSON.parse(answer.body ?? '') as { partition: number; offset: number };
+  };
+  /**
+   * Holds the drain between two runs while `act` clicks: an operator write while a run holds the lease
+   * makes that run stop, and the partition waits for the lease to expire (the CLI says so), which would
+   * make the test wait on the lease's duration.
+   */
+  const betweenRuns = async (act: () => Promise<void>): Promise<void> => {
+    let open = () => {};
+    const opened = new Promise<void>((resolve) => {
+      open = resolve;
+    });
+    gate = { opened, open };
+    await waitUntil(() => drainParked, 5);
+    try {
+      await act();
+    } finally {
+      gate = undefined;
+      open();
+    }
   };
   /** Resolves once `count` more drain runs have completed, each of them started after this call. */
   const drainRunsMore = async (count: number): Promise<void> => {
@@ -107,6 +128,13 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     const drain = makeDrainHandler(() => drainDeps);
     drainLoop = (async () => {
       while (!stopDrain) {
+        const held = gate;
+        if (held !== undefined) {
+          drainParked = true;
+          await held.opened;
+          drainParked = false;
+          continue;
+        }
         await drain({}, lambdaContext(5_000, `run-${drainRuns}`)).catch((error: unknown) =>
           drainErrors.push(error),
         );
@@ -126,6 +154,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
 
   afterAll(async () => {
     stopDrain = true;
+    gate?.open();
     await drainLoop;
     await browser?.close();
     await localConsole?.close();
@@ -153,8 +182,10 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     expect(await cellText('lag')).toBe('0');
 
     // Act: pause from the page, then two more webhooks
-    await page.locator(`${ROW} button.toggle`).click();
-    await waitUntil(async () => (await cellText('paused')) === 'yes', 20);
+    await betweenRuns(async () => {
+      await page.locator(`${ROW} button.toggle`).click();
+      await waitUntil(async () => (await cellText('paused')) === 'yes', 20);
+    });
     const deliveredBefore = delivered().length;
     await send('{"n":2}');
     const third = await send('{"n":3}');
@@ -170,7 +201,10 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     // Act: resume from the page
-    await page.locator(`${ROW} button.toggle`).click();
+    await betweenRuns(async () => {
+      await page.locator(`${ROW} button.toggle`).click();
+      await waitUntil(async () => (await cellText('paused')) === 'no', 20);
+    });
 
     // Assess: the drain delivers the two held records, and the audit trail names the console
     await waitUntil(async () => (await cellText('next-offset')) === String(third.offset + 1), 20);
@@ -207,15 +241,17 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     expect((await checkpoints().get(KEY))?.nextOffset).toBe(end);
 
     // Act: replay from 0
-    await replay.fill('0');
-    await page.locator(`${ROW} form.replay button`).click();
+    await betweenRuns(async () => {
+      await replay.fill('0');
+      await page.locator(`${ROW} form.replay button`).click();
+      await waitUntil(
+        async () =>
+          ((await page.locator('#outcome').textContent()) ?? '').includes(`next offset ${end} → 0 (replay)`),
+        20,
+      );
+    });
 
-    // Assess: the move as the CLI prints it, then the drain delivers the partition again, in order
-    await waitUntil(
-      async () =>
-        ((await page.locator('#outcome').textContent()) ?? '').includes(`next offset ${end} → 0 (replay)`),
-      20,
-    );
+    // Assess: the move as the CLI prints it (above), then the drain delivers the partition again, in order
     await waitUntil(() => delivered().length >= redeliveredFrom + end, 20);
     expect(
       delivered()
