@@ -148,7 +148,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
       // Chromium's sandbox refuses to run as root, which CI and this machine are.
       args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
     });
-    page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    page = await browser.newPage({ viewport: { width: 1200, height: 600 } });
     await page.goto(localConsole.url);
   }, 30_000);
 

@@ -57,7 +57,8 @@ const renderTopics = (topics) => {
           el(
             'tr',
             {},
-            ...['partition', 'log start', 'log end', 'latest records'].map((t) => el('th', { text: t })),
+            ...['partition', 'log start', 'log end'].map((t) => el('th', { class: 'num', text: t })),
+            el('th', { text: 'latest records' }),
           ),
         ),
         el('tbody', {}, ...rows),
