@@ -42,7 +42,8 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
   let page: Page;
   // The drain as `npm start` runs it: invoked again and again, one run after the other.
   let drainRuns = 0;
-  const drainErrors: unknown[] = [];
+  /** Failed drain runs and the console's warnings: none expected. */
+  const problems: unknown[] = [];
   let stopDrain = false;
   let drainLoop: Promise<void> | undefined;
   let gate: { readonly opened: Promise<void>; readonly open: () => void } | undefined;
@@ -124,7 +125,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
         }),
       }),
     );
-    localConsole = await startConsole({ port: 0, env, warn: (line) => drainErrors.push(line) });
+    localConsole = await startConsole({ port: 0, env, warn: (line) => problems.push(line) });
     const drain = makeDrainHandler(() => drainDeps);
     drainLoop = (async () => {
       while (!stopDrain) {
@@ -136,7 +137,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
           continue;
         }
         await drain({}, lambdaContext(5_000, `run-${drainRuns}`)).catch((error: unknown) =>
-          drainErrors.push(error),
+          problems.push(error),
         );
         drainRuns += 1;
         // Paced like npm start's schedule, faster; nothing waits on this interval.
@@ -218,7 +219,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
       ['pause', `console:${userInfo().username}`],
       ['resume', `console:${userInfo().username}`],
     ]);
-    expect(drainErrors).toEqual([]);
+    expect(problems).toEqual([]);
   });
 
   it('replays from an offset typed in the page, and shows the refusal of one past the log end', async () => {
