@@ -307,4 +307,24 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     expect((await checkpoints().get(KEY))?.paused).toBe(false);
     expect(await checkpoints().history({ drainId: DRAIN })).toHaveLength(auditBefore);
   });
+
+  it("shows a drain's last error while its sink refuses a record, and clears it once delivered", async () => {
+    // Prepare: the sink refuses every delivery for good (a 400), and the drain has no DLQ
+    sink.inject({ kind: 'status', status: 400, times: Number.MAX_SAFE_INTEGER });
+
+    // Act
+    const refused = await send('{"n":"refused"}');
+
+    // Assess: the partition stopped at the record, and the page says why
+    await waitUntil(async () => ((await cellText('last-error')) ?? '').startsWith('ERR_SINK_REJECTED'), 20);
+    expect(await cellText('last-error')).toContain(` at ${refused.offset}`);
+    expect(await cellText('next-offset')).toBe(String(refused.offset));
+
+    // Act: the sink accepts again
+    sink.clearFaults();
+
+    // Assess
+    await waitUntil(async () => (await cellText('next-offset')) === String(refused.offset + 1), 20);
+    expect(await cellText('last-error')).toBe('-');
+  });
 });
