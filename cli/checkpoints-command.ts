@@ -134,6 +134,10 @@ const usage = (deps: CheckpointsCommandDeps, problem: string): number => {
   return 2;
 };
 
+/** A checkpoint's last error as `list` and the local console show it: code, offset, message. */
+export const toLastErrorText = (lastError: NonNullable<Checkpoint['lastError']>): string =>
+  `${lastError.code}${lastError.offset === undefined ? '' : ` at ${lastError.offset}`}: ${lastError.message}`;
+
 /** A fixed-width table for terminals. */
 export const toTable = (checkpoints: readonly Checkpoint[], nowMs: number): string => {
   if (checkpoints.length === 0) return 'no checkpoints';
@@ -161,9 +165,7 @@ export const toTable = (checkpoints: readonly Checkpoint[], nowMs: number): stri
         ? `${checkpoint.lease.owner} (${Math.ceil((checkpoint.lease.expiresAtMs - nowMs) / 1000)} s left)`
         : `${checkpoint.lease.owner} (expired)`,
     String(checkpoint.skippedRecords),
-    checkpoint.lastError === undefined
-      ? '-'
-      : `${checkpoint.lastError.code}${checkpoint.lastError.offset === undefined ? '' : ` at ${checkpoint.lastError.offset}`}: ${checkpoint.lastError.message}`,
+    checkpoint.lastError === undefined ? '-' : toLastErrorText(checkpoint.lastError),
   ]);
   const widths = header.map((title, column) =>
     Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)),

@@ -1,3 +1,4 @@
+import { toLastErrorText } from '../../cli/checkpoints-command.js';
 import { isAppError } from '../../lib/core/errors.js';
 import type { Checkpoint } from '../../lib/drain/checkpoint.js';
 import type { CheckpointStore } from '../../lib/drain/checkpoint-store.js';
@@ -151,10 +152,7 @@ const toDrainPartition = (
       row?.lease === undefined
         ? null
         : { owner: row.lease.owner, expiresInMs: row.lease.expiresAtMs - nowMs },
-    lastError:
-      lastError === undefined
-        ? null
-        : `${lastError.code}${lastError.offset === undefined ? '' : ` at ${lastError.offset}`}: ${lastError.message}`,
+    lastError: lastError === undefined ? null : toLastErrorText(lastError),
   };
 };
 
