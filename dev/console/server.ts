@@ -65,7 +65,7 @@ type ParsedAction =
   | { readonly problem: string };
 
 /** `{"drainId","partition","command"[,"target"]}`, each field checked with a message naming it. */
-export const parseActionBody = (text: string): ParsedAction => {
+const parseActionBody = (text: string): ParsedAction => {
   let body: unknown;
   try {
     body = JSON.parse(text);
