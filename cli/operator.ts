@@ -10,19 +10,23 @@ import type { AuditState } from '../lib/drain/checkpoint-item.js';
  * the command must work where the caller may not call it.
  */
 export const operatorName = (env: NodeJS.ProcessEnv = process.env): string => {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // A user without a passwd entry (some containers): the AWS part still names the caller.
-  }
   const profile = env.AWS_PROFILE;
   const keyId = env.AWS_ACCESS_KEY_ID;
   return [
-    `os:${user}`,
+    `os:${osUser()}`,
     ...(profile === undefined ? [] : [`aws-profile:${profile}`]),
     ...(keyId === undefined ? [] : [`aws-key:…${keyId.slice(-4)}`]),
   ].join(' ');
+};
+
+/** The OS user running the command, for the audit trail; `unknown` for a user without a passwd entry. */
+export const osUser = (): string => {
+  try {
+    return userInfo().username;
+  } catch {
+    // Some containers run as a uid with no passwd entry: the rest of the operator's name still says who.
+    return 'unknown';
+  }
 };
 
 /** A partition's state as an audit entry records it; undefined: no checkpoint row. */

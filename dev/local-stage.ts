@@ -33,6 +33,8 @@ export const LOCAL = {
   s3Port: 4569,
   /** Serves docs/openapi.yaml, the webhook API's description. */
   docsPort: 3001,
+  /** The local console (topics, latest records, drains, pause / resume / replay); not 3100, which the README suggests for httpPort. */
+  consolePort: 3003,
   topics: { demo: 3, orders: 3 },
   /** The local proxy's API key: not a secret, it guards nothing but this machine's dev server. */
   apiKey: 'local-dev-key',

@@ -18,6 +18,7 @@ export const PORTS = {
   docsPort: { flag: 'docs-port', serves: 'the OpenAPI document (docs/openapi.yaml)' },
   sqsPort: { flag: 'sqs-port', serves: 'the local SQS' },
   s3Port: { flag: 's3-port', serves: 'the local S3' },
+  consolePort: { flag: 'console-port', serves: 'the local console' },
 } as const;
 export type PortName = keyof typeof PORTS;
 
@@ -50,10 +51,11 @@ export const USAGE = `Usage: npm start [-- options]
   --docs-port N             GET /openapi.yaml, the webhook API's description (default ${LOCAL.docsPort})
   --sqs-port N              the local SQS (default ${LOCAL.sqsPort})
   --s3-port N               the local S3 (default ${LOCAL.s3Port})
+  --console-port N          the local console, a web page on 127.0.0.1 (default ${LOCAL.consolePort})
   --routes JSON             WEBHOOK_ROUTES instead of the local ones
 
-The same keys (httpPort, lambdaPort, kafkaRestPort, dynamoPort, sinkPort, docsPort, sqsPort, s3Port, routes, dialect,
-flavor) can be set in ${LOCAL_FILE} beside package.json (git-ignored); flags win.`;
+The same keys (httpPort, lambdaPort, kafkaRestPort, dynamoPort, sinkPort, docsPort, sqsPort, s3Port, consolePort,
+routes, dialect, flavor) can be set in ${LOCAL_FILE} beside package.json (git-ignored); flags win.`;
 
 const isPort = (value: unknown): value is number =>
   Number.isInteger(value) && (value as number) > 0 && (value as number) < 65_536;

@@ -22,6 +22,7 @@ import type { Env } from '../lib/wiring/settings/env.js';
 import { loadEventsConfig } from '../lib/wiring/settings/events.js';
 import { loadQueueConfig } from '../lib/wiring/settings/queue.js';
 import { loadWebhookConfig } from '../lib/wiring/settings/webhook.js';
+import { localConsoleEnv, startConsole } from './console/start-console.js';
 import { toConsoleLine } from './console-lines.js';
 import { ensureTable, SPOOL_KEYS_TABLE_KEYS } from './dynamodb-table.js';
 import { startHttpSink } from './http-sink.js';
@@ -276,6 +277,12 @@ const main = async (): Promise<void> => {
   say('sink', `HTTP sink at ${sink.url}: drained records are printed here`);
   const docs = await serveOpenApi(ports.docsPort);
   say('start', `the webhook API's OpenAPI 3.1 description: http://localhost:${ports.docsPort}/openapi.yaml`);
+  const localConsole = await startConsole({
+    port: ports.consolePort,
+    env: localConsoleEnv(params),
+    warn: (line) => say('console', line),
+  });
+  say('console', `topics, latest records, drains (pause, resume, replay): ${localConsole.url}`);
 
   const offline = spawn(
     process.execPath,
@@ -308,6 +315,7 @@ const main = async (): Promise<void> => {
         aws.close(),
         kafka?.close(),
         sink.close(),
+        localConsole.close(),
         new Promise((resolve) => docs.close(resolve)),
         new Promise((resolve) => dynamo.close(resolve)),
       ]);

@@ -38,7 +38,9 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   'dev/kafka-rest': [],
   // The local AWS stand-ins are the services' side too: written from their APIs, not from our clients.
   'dev/aws-local': [],
+  // cli: the local console's buttons run the operator commands' own code (cli/partition-actions.ts).
   dev: [
+    'cli',
     'lib/core',
     'lib/aws',
     'lib/kafka-rest',

@@ -26,6 +26,7 @@ describe('npm start options', () => {
           docsPort: LOCAL.docsPort,
           sqsPort: LOCAL.sqsPort,
           s3Port: LOCAL.s3Port,
+          consolePort: LOCAL.consolePort,
         },
       },
     });
