@@ -53,7 +53,7 @@ export const makeHandler =
       deps.log.error('webhook request failed unexpectedly', { requestId, error: describeError(error) });
       return toErrorResponse(error, requestId);
     } finally {
-      if (deps.breaker !== undefined) deps.metrics?.breakerOpen(deps.breaker.state() !== 'closed');
+      if (deps.breaker !== undefined && deps.breaker.state() !== 'closed') deps.metrics?.breakerOpen();
       deps.metrics?.flush();
     }
   };

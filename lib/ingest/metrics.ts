@@ -30,8 +30,11 @@ export interface IngestMetrics {
   sqsMessagesFailed(count: number): void;
   /** One webhook record for `topic` was spooled rather than produced (neither produced nor failed yet). */
   spooled(topic: string): void;
-  /** The upstream breaker's state at the end of the invocation: 1 open or half-open, 0 closed. */
-  breakerOpen(open: boolean): void;
+  /**
+   * The invocation ended with the upstream breaker open or probing: `UpstreamBreakerOpen` 1. Nothing is
+   * written while it is closed, so the common case costs no metric line (missing data reads as closed).
+   */
+  breakerOpen(): void;
   /**
    * Writes what was recorded since the last flush, one EMF line per topic (dimensions `service`,
    * `topic`) and one with `service` only, then forgets it. Never throws: a metrics fault is logged, and
@@ -55,7 +58,7 @@ const MAX_VALUES_PER_LINE = 99;
 /**
  * EMF metrics of webhook, queue and events: `RecordsProduced`, `RecordsFailed`, `Spooled` (webhook) and
  * `ProduceLatency` (ms, one value per produce call) by `topic`; `SqsMessagesFailed`, `PossibleDuplicates`
- * and `UpstreamBreakerOpen` (webhook: 1 while the breaker is open) by `service` only.
+ * and `UpstreamBreakerOpen` (webhook: 1 when an invocation ends with the breaker open) by `service` only.
  * Topics are few and fixed by configuration, so the `topic` dimension stays cheap.
  */
 export const createIngestMetrics = (options: IngestMetricsOptions = {}): IngestMetrics => {
@@ -65,7 +68,7 @@ export const createIngestMetrics = (options: IngestMetricsOptions = {}): IngestM
     { produced: number; failed: number; spooled: number; latenciesMs: number[] }
   >();
   let sqsFailed: number | undefined;
-  let breakerOpen: boolean | undefined;
+  let breakerOpen = false;
   let duplicatesSeen = options.kafkaStats?.().possibleDuplicates ?? 0;
 
   const topicEntry = (topic: string) => {
@@ -98,8 +101,8 @@ export const createIngestMetrics = (options: IngestMetricsOptions = {}): IngestM
       metrics.addMetric(INGEST_METRICS.sqsMessagesFailed, MetricUnit.Count, sqsFailed);
       unscoped = true;
     }
-    if (breakerOpen !== undefined) {
-      metrics.addMetric(INGEST_METRICS.breakerOpen, MetricUnit.Count, breakerOpen ? 1 : 0);
+    if (breakerOpen) {
+      metrics.addMetric(INGEST_METRICS.breakerOpen, MetricUnit.Count, 1);
       unscoped = true;
     }
     if (options.kafkaStats !== undefined) {
@@ -129,8 +132,8 @@ export const createIngestMetrics = (options: IngestMetricsOptions = {}): IngestM
     spooled: (topic) => {
       topicEntry(topic).spooled += 1;
     },
-    breakerOpen: (open) => {
-      breakerOpen = open;
+    breakerOpen: () => {
+      breakerOpen = true;
     },
     flush: () => {
       try {
@@ -142,7 +145,7 @@ export const createIngestMetrics = (options: IngestMetricsOptions = {}): IngestM
       } finally {
         byTopic.clear();
         sqsFailed = undefined;
-        breakerOpen = undefined;
+        breakerOpen = false;
       }
     },
   };
