@@ -156,7 +156,8 @@ export const runCheckpointsCommand = async (
   return 0;
 };
 
-const stateOf = (checkpoint: Checkpoint | undefined): AuditState | undefined =>
+/** A checkpoint as the audit trail records it. */
+export const stateOf = (checkpoint: Checkpoint | undefined): AuditState | undefined =>
   checkpoint === undefined ? undefined : { nextOffset: checkpoint.nextOffset, paused: checkpoint.paused };
 
 /**
@@ -338,7 +339,8 @@ const usage = (deps: CheckpointsCommandDeps, problem: string): number => {
   return 2;
 };
 
-const toNonNegativeInt = (text: string): number | undefined =>
+/** A partition or offset argument: digits only, a safe integer. */
+export const toNonNegativeInt = (text: string): number | undefined =>
   /^\d+$/.test(text) && Number.isSafeInteger(Number(text)) ? Number(text) : undefined;
 
 const describe = (key: PartitionKey): string => `${key.drainId}/${key.topic}/${key.partition}`;

@@ -1,4 +1,3 @@
-import { userInfo } from 'node:os';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { ConfigError, isAppError } from '../lib/core/errors.js';
 import { createLog } from '../lib/core/log.js';
@@ -10,6 +9,7 @@ import { loadSections } from '../lib/wiring/settings/core.js';
 import { parseDrainsConfig } from '../lib/wiring/settings/drain.js';
 import { createEnvReader } from '../lib/wiring/settings/env.js';
 import { runCheckpointsCommand } from './checkpoints-command.js';
+import { operatorName } from './operator.js';
 
 /**
  * The drain's own Kafka REST client, when its settings are here (`KAFKA_REST_URL` …), to check partitions
@@ -26,27 +26,6 @@ const proxyClient = (): KafkaRestClient | undefined => {
     for (const problem of error.problems) process.stderr.write(`warning: ${problem}\n`);
     return undefined;
   }
-};
-
-/**
- * Who runs the command, for the audit trail: the OS user, and the AWS profile or access key id in use (an
- * identifier, not a secret: its last four characters, as the IAM console shows them). No STS call: the
- * command must work where the caller may not call it.
- */
-const operatorName = (): string => {
-  let user = 'unknown';
-  try {
-    user = userInfo().username;
-  } catch {
-    // A user without a passwd entry (some containers): the AWS part still names the caller.
-  }
-  const profile = process.env.AWS_PROFILE;
-  const keyId = process.env.AWS_ACCESS_KEY_ID;
-  return [
-    `os:${user}`,
-    ...(profile === undefined ? [] : [`aws-profile:${profile}`]),
-    ...(keyId === undefined ? [] : [`aws-key:…${keyId.slice(-4)}`]),
-  ].join(' ');
 };
 
 // Operator entry point (`npm run checkpoints -- …`): like a handler, the one place here that reads
