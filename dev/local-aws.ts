@@ -36,6 +36,30 @@ export const toQueueAttributes = (
       }),
 });
 
+/**
+ * Creates the table's queues in order. Throws naming the entry of the table that SQS refused (a redrive
+ * target must come before the queue that names it).
+ */
+export const createQueues = async (sqs: LocalSqs, queues: readonly LocalQueue[]): Promise<void> => {
+  for (const queue of queues) {
+    try {
+      const arnOf = (name: string) => {
+        if (!queues.some((other) => other.name === name))
+          throw new Error(`its redrive target ${name} is not in the table`);
+        try {
+          return sqs.queueArn(name);
+        } catch {
+          throw new Error(`its redrive target ${name} must come before it in the table`);
+        }
+      };
+      sqs.createQueue(queue.name, toQueueAttributes(queue, arnOf));
+    } catch (error) {
+      await sqs.close();
+      throw new Error(`LOCAL.queues ${queue.name}: ${(error as Error).message}`);
+    }
+  }
+};
+
 export interface LocalAws {
   readonly sqs: LocalSqs;
   readonly s3: LocalS3;
@@ -49,7 +73,7 @@ export const startLocalAws = async (ports: {
   readonly s3Port: number;
 }): Promise<LocalAws> => {
   const sqs = await startLocalSqs({ port: ports.sqsPort, region: LOCAL.region });
-  for (const queue of LOCAL.queues) sqs.createQueue(queue.name, toQueueAttributes(queue, sqs.queueArn));
+  await createQueues(sqs, LOCAL.queues);
   const s3 = await startLocalS3({ port: ports.s3Port, buckets: LOCAL.buckets });
   const sources: SqsEventSource[] = [];
 

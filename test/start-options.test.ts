@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { type LocalSqs, startLocalSqs } from '../dev/aws-local/sqs-server.js';
 import { toConsoleLine } from '../dev/console-lines.js';
-import { localQueueUrl } from '../dev/local-aws.js';
-import { LOCAL } from '../dev/local-stage.js';
+import { createQueues, localQueueUrl } from '../dev/local-aws.js';
+import { LOCAL, type LocalQueue } from '../dev/local-stage.js';
 import { parseStartOptions } from '../dev/start-options.js';
+import { FAKE_AWS } from './helpers/aws-fakes.js';
 
 describe('npm start options', () => {
   it('uses the embedded defaults with no flags and no local file', () => {
@@ -182,5 +185,75 @@ describe('dev/local.env, the operator commands’ view of the local stack', () =
       DRAIN_DLQ_URL: localQueueUrl(LOCAL.sqsPort, LOCAL.drainDlqQueue),
     });
     expect(JSON.parse(env.DRAINS ?? '')).toEqual(LOCAL.drains(LOCAL.sinkPort));
+  });
+});
+
+describe('the local stage’s queues (LOCAL.queues, LOCAL.eventSources) on the local SQS', () => {
+  let sqs: LocalSqs | undefined;
+  afterEach(async () => {
+    await sqs?.close();
+    sqs = undefined;
+  });
+
+  const attributesOf = async (local: LocalSqs, name: string) => {
+    const client = new SQSClient({ ...FAKE_AWS, endpoint: local.endpoint });
+    try {
+      const { Attributes } = await client.send(
+        new GetQueueAttributesCommand({ QueueUrl: local.queueUrl(name), AttributeNames: ['All'] }),
+      );
+      return Attributes ?? {};
+    } finally {
+      client.destroy();
+    }
+  };
+
+  it('creates every queue of the table, with the redrive and FIFO attributes it names', async () => {
+    // Prepare: the stage's table and a FIFO pair such as the spool's
+    sqs = await startLocalSqs();
+    const table: readonly LocalQueue[] = [
+      ...LOCAL.queues,
+      { name: 'spool-dlq.fifo', fifo: true },
+      {
+        name: 'spool.fifo',
+        fifo: true,
+        contentBasedDeduplication: true,
+        visibilityTimeoutSeconds: 90,
+        redrive: { deadLetterQueue: 'spool-dlq.fifo', maxReceiveCount: 3 },
+      },
+    ];
+
+    // Act
+    await createQueues(sqs, table);
+
+    // Assess
+    const ingest = LOCAL.queues.find((queue) => queue.redrive !== undefined);
+    expect(JSON.parse((await attributesOf(sqs, ingest?.name ?? '')).RedrivePolicy ?? '{}')).toEqual({
+      deadLetterTargetArn: sqs.queueArn(ingest?.redrive?.deadLetterQueue ?? ''),
+      maxReceiveCount: ingest?.redrive?.maxReceiveCount,
+    });
+    expect(await attributesOf(sqs, 'spool.fifo')).toMatchObject({
+      FifoQueue: 'true',
+      ContentBasedDeduplication: 'true',
+      VisibilityTimeout: '90',
+      RedrivePolicy: JSON.stringify({
+        deadLetterTargetArn: sqs.queueArn('spool-dlq.fifo'),
+        maxReceiveCount: 3,
+      }),
+    });
+    expect(LOCAL.queues.map((queue) => queue.name)).toContain(LOCAL.drainDlqQueue);
+    for (const source of LOCAL.eventSources) expect(table.map((queue) => queue.name)).toContain(source.queue);
+  });
+
+  it('names the table entry whose redrive target comes after it', async () => {
+    // Prepare: createQueues closes the server it could not fill
+    const local = await startLocalSqs();
+
+    // Act & Assess
+    await expect(
+      createQueues(local, [
+        { name: 'early', redrive: { deadLetterQueue: 'late-dlq', maxReceiveCount: 2 } },
+        { name: 'late-dlq' },
+      ]),
+    ).rejects.toThrow('LOCAL.queues early: its redrive target late-dlq must come before it in the table');
   });
 });

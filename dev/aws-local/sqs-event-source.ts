@@ -35,7 +35,10 @@ export interface SqsEventSourceOptions {
 
 export interface SqsEventSource {
   start(): void;
-  /** Stops polling and resolves once the invocation in flight (if any) has ended and been settled. */
+  /**
+   * Stops polling and resolves once the invocation in flight (if any) has ended and been settled; final
+   * (it closes the SQS client): start another source to poll again.
+   */
   stop(): Promise<void>;
 }
 
