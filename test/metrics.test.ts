@@ -78,6 +78,22 @@ describe('createIngestMetrics (EMF through Powertools)', () => {
     expect(out.text()).not.toContain('No application metrics');
   });
 
+  it('counts spooled webhook records by topic, and the breaker only while it is open', () => {
+    const metrics = createIngestMetrics();
+    metrics.spooled('orders');
+    metrics.spooled('orders');
+    metrics.flush();
+    metrics.breakerOpen();
+    metrics.flush();
+
+    const [spooled, breaker, ...rest] = out.emf();
+    expect(spooled).toMatchObject({ topic: 'orders', Spooled: 2, RecordsProduced: 0, RecordsFailed: 0 });
+    expect(declared(spooled).metrics).toMatchObject({ Spooled: 'Count' });
+    expect(breaker).toMatchObject({ UpstreamBreakerOpen: 1 });
+    expect(declared(breaker).dimensions).toEqual([['service']]);
+    expect(rest).toEqual([]);
+  });
+
   it('counts a record that named no topic under the (none) topic', () => {
     const metrics = createIngestMetrics();
 

@@ -142,6 +142,9 @@ describe('secret hygiene', () => {
     SECRETS_CACHE_TTL_MS: '60000',
     AWS_REGION: 'us-east-1',
     LOG_LEVEL: 'DEBUG',
+    // The webhook's upstream breaker would open on this file's bursts of proxy failures and answer the
+    // request right after a rotation without trying the proxy: what is tested here is the credential.
+    UPSTREAM_BREAKER_MIN_ATTEMPTS: '1000',
   });
   /** Keeps what a flow produced, for the assertion at the end of its test and the final sweep. */
   const keep = (...values: unknown[]) => {
