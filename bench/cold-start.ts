@@ -25,7 +25,9 @@ import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { ensureTable, SPOOL_KEYS_TABLE_KEYS } from '../dev/dynamodb-table.js';
 import { startHttpSink } from '../dev/http-sink.js';
+import { encodeSpoolMessage } from '../lib/ingest/spool/message.js';
 import { httpApiEvent } from '../test/fixtures/api-gateway.js';
 import { eventBridgeEvent } from '../test/fixtures/eventbridge.js';
 import { sqsEvent, sqsRecord } from '../test/fixtures/sqs.js';
@@ -56,6 +58,7 @@ const LOAD_INVOCATIONS = Number(
   process.argv.find((arg) => arg.startsWith('--load='))?.slice('--load='.length) ?? (QUICK ? 20 : 200),
 );
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const SPOOL_KEYS_TABLE = 'bench-spool-keys';
 const WORK_DIR = mkdtempSync(join(tmpdir(), 'bench-cold-start-'));
 const PROBE = fileURLToPath(new URL('./lib/cold-start-probe.mjs', import.meta.url));
 /** Issue #18: every cold start, with either secret source, at most this share of `require('undici')`. */
@@ -142,12 +145,30 @@ const main = async (): Promise<void> => {
     secrets: { [SECRET_ID]: API_KEY },
   });
   const dynamo = await startDynalite('bench-checkpoints');
+  await ensureTable(dynamo.client, SPOOL_KEYS_TABLE, SPOOL_KEYS_TABLE_KEYS);
   const sink = await startHttpSink({});
 
   const body = JSON.stringify({ id: 'order-1', event: 'order.created', padding: 'x'.repeat(200) });
   const events: Record<FunctionName, unknown> = {
     webhook: httpApiEvent('/hooks/bench', body),
     queue: sqsEvent(Array.from({ length: 10 }, () => sqsRecord(body))),
+    // A batch of the spool queue as the webhook writes it (FIFO, one group per key): what the spool
+    // function backfills after an outage.
+    spool: sqsEvent(
+      Array.from({ length: 10 }, (_, n) =>
+        sqsRecord(
+          encodeSpoolMessage({
+            receipt: `spl_bench${n}`,
+            route: 'bench',
+            topic: 'bench',
+            record: { key: Buffer.from(`order-${n}`), value: Buffer.from(body) },
+            requestId: `bench-${n}`,
+            spooledAt: new Date(0).toISOString(),
+          }),
+          { groupId: `k-order-${n}` },
+        ),
+      ),
+    ),
     events: eventBridgeEvent({ orderId: 'order-1', total: 42 }),
     drain: { version: '0', 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
   };
@@ -184,6 +205,7 @@ const main = async (): Promise<void> => {
       QUEUE_TOPIC: 'bench',
       EVENTS_TOPIC: 'bench',
       CHECKPOINT_TABLE: dynamo.tableName,
+      SPOOL_KEYS_TABLE,
       DYNAMODB_ENDPOINT: dynamo.endpoint,
       // A drain id of its own per process: every run drains the same records from offset 0.
       DRAINS: JSON.stringify([

@@ -7,7 +7,7 @@ import { packageStack } from '../../dev/package-stack.js';
 
 const run = promisify(execFile);
 
-export const FUNCTIONS = ['webhook', 'queue', 'events', 'drain'] as const;
+export const FUNCTIONS = ['webhook', 'queue', 'spool', 'events', 'drain'] as const;
 export type FunctionName = (typeof FUNCTIONS)[number];
 
 export interface BundleInfo {
