@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -115,5 +115,23 @@ export const packageStack = async (
     await runPackager(root, service, out, params, target);
   } finally {
     rmSync(work, { recursive: true, force: true });
+  }
+};
+
+/**
+ * Packages the stack (as `packageStack`) into a temp dir of its own and returns the CloudFormation template
+ * `serverless deploy` would send, parsed; the package itself is removed. Rejects as `packageStack` does.
+ */
+export const packageTemplate = async (
+  root: string,
+  params: Readonly<Record<string, string>>,
+  target: PackageTarget,
+): Promise<unknown> => {
+  const out = mkdtempSync(join(tmpdir(), 'package-template-'));
+  try {
+    await packageStack(root, out, params, target);
+    return JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+  } finally {
+    rmSync(out, { recursive: true, force: true });
   }
 };

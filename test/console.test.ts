@@ -1,9 +1,10 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
-import { type Browser, chromium, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { launchChromium } from '../dev/chromium.js';
 import type { ConsoleServer } from '../dev/console/server.js';
 import { startConsole } from '../dev/console/start-console.js';
 import { type HttpSink, startHttpSink } from '../dev/http-sink.js';
@@ -22,8 +23,6 @@ import { dynaliteForFile } from './helpers/dynalite-file.js';
 import { waitUntil } from './helpers/poll.js';
 
 const ROOT = join(import.meta.dirname, '..');
-/** Debian's chromium package: the browser is never downloaded (playwright-core brings none). */
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 /** CI keeps this file as an artifact; `npm run console:screenshot` writes the README's instead. */
 const SCREENSHOT = join(ROOT, process.env.CONSOLE_SCREENSHOT ?? 'artifacts/console.png');
 const DRAIN = 'demo-to-sink';
@@ -91,11 +90,6 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     sink.received.filter((request) => request.headers['kafka-partition'] === String(PARTITION));
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `no Chromium at ${CHROMIUM}: install Debian's package (apt-get update && apt-get install -y chromium), or set CHROMIUM_PATH to a Chromium binary`,
-      );
-    }
     kafka = await startKafkaRestServer({ topics: { demo: 3 } });
     sink = await startHttpSink();
     const env = localDrainEnv({
@@ -144,11 +138,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
         await delay(50);
       }
     })();
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      // Chromium's sandbox refuses to run as root, which CI and this machine are.
-      args: process.getuid?.() === 0 ? ['--no-sandbox'] : [],
-    });
+    browser = await launchChromium();
     page = await browser.newPage({ viewport: { width: 1200, height: 600 } });
     await page.goto(localConsole.url);
   }, 30_000);

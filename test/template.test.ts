@@ -1,13 +1,12 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { packageStack } from '../dev/package-stack.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { packageStack, packageTemplate } from '../dev/package-stack.js';
+import { readmeDeployCommand } from '../dev/readme-deploy.js';
 import { METRICS_NAMESPACE } from '../lib/core/metrics.js';
 import { FAN_OUT_METRICS } from '../lib/drain/fan-out.js';
 import { CHECKPOINT_AGE_METRIC, DRAIN_METRICS, LAG_METRIC } from '../lib/drain/metrics.js';
 import { INGEST_METRICS } from '../lib/ingest/metrics.js';
-import { readmeDeployCommand } from './helpers/readme-deploy.js';
 
 // Least privilege, proven on what CloudFormation would receive: the README's deploy command is packaged
 // once (`serverless package` for `deploy`), and the tests read the generated template. Every function must have a role of its own with only the
@@ -122,19 +121,11 @@ interface Grant {
   readonly condition: string | undefined;
 }
 
-let work: string;
 let template: Template;
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), 'template-test-'));
-  const out = join(work, 'package');
-  await packageStack(ROOT, out, README_DEPLOY.params, README_DEPLOY);
-  template = JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+  template = (await packageTemplate(ROOT, README_DEPLOY.params, README_DEPLOY)) as Template;
 }, 120_000);
-
-afterAll(() => {
-  if (work !== undefined) rmSync(work, { recursive: true, force: true });
-});
 
 const resourcesOfType = (type: string): [string, Resource][] =>
   Object.entries(template.Resources).filter(([, resource]) => resource.Type === type);
@@ -628,14 +619,11 @@ describe('an existing queue instead of the stack’s (stage parameter queueArn),
     const same = equals[0] === equals[1];
     return node['Fn::Not'] === undefined ? same : !same;
   };
-  let dir: string;
   let other: Template;
 
   beforeAll(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'template-queue-'));
-    await packageStack(
+    other = (await packageTemplate(
       ROOT,
-      join(dir, 'package'),
       {
         ...README_DEPLOY.params,
         queueArn: EXISTING,
@@ -646,14 +634,8 @@ describe('an existing queue instead of the stack’s (stage parameter queueArn),
         drainPartitionsPerInvocation: '32',
       },
       README_DEPLOY,
-    );
-    other = JSON.parse(
-      readFileSync(join(dir, 'package', 'cloudformation-template-update-stack.json'), 'utf8'),
-    );
+    )) as Template;
   }, 120_000);
-  afterAll(() => {
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
-  });
 
   it('passes drainPartitionsPerInvocation to the drain and turns its fan-out grants on', () => {
     const drain = Object.values(other.Resources).find(
