@@ -133,8 +133,8 @@ const checkStage = (params, region) => {
   // A spooled body must outlive every message that can name it: the spool queue's retention, then up to
   // 14 days in the spool DLQ (a FIFO message's age restarts there). Gone sooner, the backfill would take
   // the missing object for an already produced record.
-  const retentionSeconds = Number(params.spoolRetentionSeconds ?? 345600);
-  const objectDays = Number(params.spoolObjectDays ?? 19);
+  const retentionSeconds = Number(params.spoolRetentionSeconds ?? 1209600);
+  const objectDays = Number(params.spoolObjectDays ?? 29);
   const neededDays = Math.ceil((retentionSeconds + 1209600) / 86400) + 1;
   if (!Number.isInteger(objectDays) || objectDays < neededDays) {
     problems.push(

@@ -48,6 +48,7 @@ export const LOCAL = {
   drainDlqQueue: 'kafka-rest-bridge-local-drain-dlq',
   /** The webhook spool (the stack's SpoolQueue, SpoolKeysTable and SpoolBucket). */
   spoolQueue: 'kafka-rest-bridge-local-spool.fifo',
+  spoolDlqQueue: 'kafka-rest-bridge-local-spool-dlq.fifo',
   spoolKeysTable: 'kafka-rest-bridge-local-spool-keys',
   spoolBucket: 'kafka-rest-bridge-local-spool',
   /**

@@ -93,6 +93,7 @@ const localParams = (
   s3Endpoint: `http://127.0.0.1:${ports.s3Port}`,
   drainDlqUrl: localQueueUrl(ports.sqsPort, LOCAL.drainDlqQueue),
   spoolQueueUrl: localQueueUrl(ports.sqsPort, LOCAL.spoolQueue),
+  spoolDlqUrl: localQueueUrl(ports.sqsPort, LOCAL.spoolDlqQueue),
   drains: JSON.stringify(LOCAL.drains(ports.sinkPort)),
   ...(routes === undefined ? {} : { webhookRoutes: routes }),
 });

@@ -1,6 +1,5 @@
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { backfillSpoolBatch } from '../lib/ingest/spool/backfill.js';
-import { toBatchResponse } from '../lib/ingest/sqs.js';
 import { lazyDeps } from '../lib/wiring/lazy-deps.js';
 import { loadSpoolConfig } from '../lib/wiring/settings/spool.js';
 import { type BackfillHandlerDeps, createBackfillDeps } from '../lib/wiring/spool-backfill.js';
@@ -13,7 +12,7 @@ export const makeHandler =
     deps.log.startInvocation?.(context, context.awsRequestId);
     try {
       const deadlineMs = deps.now() + context.getRemainingTimeInMillis() - deps.deadlineMarginMs;
-      return toBatchResponse((await backfillSpoolBatch(deps, event, deadlineMs)).outcomes);
+      return (await backfillSpoolBatch(deps, event, deadlineMs)).response;
     } finally {
       deps.metrics?.flush();
     }

@@ -88,7 +88,7 @@ describe('stage checks (deploy/stage-checks.cjs)', () => {
     { name: 'malformed routes', change: { webhookRoutes: '{' }, problem: 'webhookRoutes is not valid JSON' },
     {
       name: 'spooled bodies that would expire before a message naming them',
-      change: { spoolRetentionSeconds: '1209600', spoolObjectDays: '19' },
+      change: { spoolRetentionSeconds: '1209600', spoolObjectDays: '28' },
       problem: 'spoolObjectDays must be at least 29',
     },
   ])('refuses $name, naming it', ({ change, problem }) => {

@@ -52,6 +52,7 @@ const NEEDED: Readonly<Record<FunctionName, readonly string[]>> = {
     'sqs:DeleteMessage',
     'sqs:GetQueueAttributes',
     'dynamodb:DeleteItem',
+    'sqs:SendMessage',
   ],
   // The on-failure destination sends with the function's role.
   events: [...LOG_ACTIONS, 'secretsmanager:GetSecretValue', 'sqs:SendMessage'],
@@ -380,6 +381,7 @@ describe('only what each function uses', () => {
         resources: ['GetAtt:SpoolQueue.Arn'],
         condition: undefined,
       },
+      { fn: 'spool', actions: ['sqs:SendMessage'], resources: ['GetAtt:SpoolDlq.Arn'], condition: undefined },
       { fn: 'events', actions: ['sqs:SendMessage'], resources: [destination], condition: undefined },
       { fn: 'drain', actions: ['sqs:SendMessage'], resources: [drainDlq], condition: undefined },
       {
@@ -489,6 +491,10 @@ describe('the rest of the stack', () => {
     expect(envOf('webhook').SPOOL_QUEUE_URL).toEqual({ Ref: 'SpoolQueue' });
     expect(envOf('webhook').SPOOL_KEYS_TABLE).toBe(keys.TableName);
     expect(envOf('spool').SPOOL_KEYS_TABLE).toBe(keys.TableName);
+    expect(envOf('spool').SPOOL_DLQ_URL).toEqual({ Ref: 'SpoolDlq' });
+    // A record the proxy keeps refusing meets the DLQ before the spool's retention could expire it.
+    const { maxReceiveCount } = queue.RedrivePolicy as { maxReceiveCount: number };
+    expect(maxReceiveCount * Number(queue.VisibilityTimeout)).toBeLessThan(Number(queue.MessageRetentionPeriod));
     expect(keys.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
 
     expect(template.Resources.SpoolBucket?.Condition).toBe('HasSpoolBucket');

@@ -1,4 +1,4 @@
-import { createAwsJsonClient, SQS } from '../aws/json-client.js';
+import { type AwsJsonClient, createAwsJsonClient, SQS } from '../aws/json-client.js';
 import { createS3Objects } from '../aws/s3-objects.js';
 import type { Log } from '../core/log.js';
 import type { SpoolClients } from '../ingest/spool/backfill.js';
@@ -42,6 +42,16 @@ export const createSpoolClients = (
         },
 });
 
+/** Signed SQS JSON calls (the spool queue, the spool DLQ); nothing connects until the first send. */
+export const sqsFor = (settings: Pick<SpoolSettings, 'sqsEndpoint'>, region: string | undefined): AwsJsonClient =>
+  createAwsJsonClient(SQS, {
+    region,
+    endpoint: settings.sqsEndpoint,
+    maxAttempts: 3,
+    attemptTimeoutMs: SPOOL_ATTEMPT_TIMEOUT_MS,
+    connectTimeoutMs: 1_000,
+  });
+
 /** The webhook's spool, when a route spools (the settings checked the queue and table are set then). */
 export const createWebhookSpool = (
   settings: SpoolSettings,
@@ -54,13 +64,7 @@ export const createWebhookSpool = (
   const clients = createSpoolClients({ ...settings, keysTable }, region, now);
   return createSpool({
     ...clients,
-    sqs: createAwsJsonClient(SQS, {
-      region,
-      endpoint: settings.sqsEndpoint,
-      maxAttempts: 3,
-      attemptTimeoutMs: SPOOL_ATTEMPT_TIMEOUT_MS,
-      connectTimeoutMs: 1_000,
-    }),
+    sqs: sqsFor(settings, region),
     queueUrl,
     maxMessageBytes: settings.maxMessageBytes,
     retentionSeconds: settings.retentionSeconds,

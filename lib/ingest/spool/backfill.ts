@@ -1,4 +1,4 @@
-import type { SQSEvent, SQSRecord } from 'aws-lambda';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sendByDeadline } from '../../aws/dynamodb-errors.js';
 import { AwsServiceError } from '../../aws/errors.js';
 import type { S3Objects } from '../../aws/s3-objects.js';
@@ -9,6 +9,7 @@ import { logOutcomes, type ProduceItemsSummary, produceItems, type SourceDeps } 
 import { isFifo } from '../sqs.js';
 import type { ItemOutcome, ParsedItem, ProduceLimits } from '../types.js';
 import { decodeSpoolMessage, type SpoolMessage, sha256Hex, toSpooledRecord } from './message.js';
+import { isForGood, type SpoolDeadLetters } from './dead-letters.js';
 import type { OrderMarkers } from './order-markers.js';
 
 /** The keys table and the bucket, as both the webhook and the backfill use them. */
@@ -19,6 +20,8 @@ export interface SpoolClients {
 }
 
 export interface BackfillDeps extends SourceDeps, SpoolClients {
+  /** The spool DLQ, for messages that fail for good (`isForGood`); absent, they wait out their receives. */
+  readonly deadLetters?: SpoolDeadLetters | undefined;
   readonly limits: ProduceLimits;
   /** Produce requests in flight at once (groups run side by side; a group's records one after the other). */
   readonly concurrency: number;
@@ -38,15 +41,24 @@ export interface BackfillDeps extends SourceDeps, SpoolClients {
  *   earlier delivery of the message whose deletion was lost: the message is acknowledged without producing
  *   it again. (The bucket's lifecycle rule outlives the spool queue's and its DLQ's retention, so an
  *   object is never missing for any other reason.)
+ * - A message that fails for good (`isForGood`: unreadable, its object altered, its record refused for
+ *   good) is moved to the spool DLQ at once, rather than holding its group for every receive it has left;
+ *   what may succeed later (the proxy down) comes back until it does, or its receives end in the DLQ.
  */
+export interface BackfillResult {
+  /** The messages produced or tried now, for logs and metrics. */
+  readonly summary: ProduceItemsSummary;
+  /** Exactly the messages to be delivered again: neither produced, nor produced earlier, nor dead-lettered. */
+  readonly response: SQSBatchResponse;
+}
+
 export const backfillSpoolBatch = async (
   deps: BackfillDeps,
   event: SQSEvent,
   deadlineMs: number,
-): Promise<ProduceItemsSummary> => {
+): Promise<BackfillResult> => {
   const decoded = event.Records.map((message) => decode(message));
   const values = await readObjects(deps, decoded, deadlineMs);
-  const outcomes: (ItemOutcome | undefined)[] = new Array(decoded.length);
   const parsed: ParsedItem[] = [];
   const positions: number[] = [];
   decoded.forEach((item, index) => {
@@ -57,8 +69,6 @@ export const backfillSpoolBatch = async (
       return;
     }
     if (value === ALREADY_PRODUCED) {
-      // Its offset was answered to that earlier delivery; -1 says "acknowledged, offset not known here".
-      outcomes[index] = { ok: true, id: item.id, topic: item.message.topic, partition: -1, offset: -1 };
       deps.log.info('spool message already produced (its object is gone): acknowledged', {
         [CORRELATION_ID]: item.id,
         receipt: item.message.receipt,
@@ -84,24 +94,54 @@ export const backfillSpoolBatch = async (
     parsed,
     { deadlineMs, limits: deps.limits, concurrency: deps.concurrency },
   );
-  summary.outcomes.forEach((outcome, position) => {
-    outcomes[positions[position] ?? -1] = outcome;
-  });
-  const all = outcomes.map(
-    (outcome, index): ItemOutcome =>
-      outcome ?? { ok: false, id: decoded[index]?.id ?? '', topic: undefined, error: missingOutcome() },
-  );
-  await settleProduced(deps, decoded, all, deadlineMs);
-  logOutcomes(deps.log, { ...summary, outcomes: all }, 'spool');
+  const tried = summary.outcomes.map((outcome, position) => ({ outcome, index: positions[position] ?? -1 }));
+  await settleProduced(deps, decoded, tried, deadlineMs);
+  const deadLettered = await deadLetterForGood(deps, event.Records, tried, deadlineMs);
+  logOutcomes(deps.log, summary, 'spool');
+  const failedIds = summary.outcomes
+    .filter((outcome) => !outcome.ok && !deadLettered.has(outcome.id))
+    .map((outcome) => outcome.id);
   if (metrics !== undefined) {
-    let failed = 0;
-    for (const outcome of all) {
-      metrics.record(outcome.topic, outcome.ok);
-      if (!outcome.ok) failed += 1;
-    }
-    metrics.sqsMessagesFailed(failed);
+    for (const outcome of summary.outcomes) metrics.record(outcome.topic, outcome.ok);
+    metrics.sqsMessagesFailed(failedIds.length);
   }
-  return { ...summary, outcomes: all };
+  return { summary, response: { batchItemFailures: failedIds.map((itemIdentifier) => ({ itemIdentifier })) } };
+};
+
+/**
+ * Moves the messages that failed for good to the spool DLQ, at once; the ids of those it moved. One that
+ * cannot be moved stays failed: SQS delivers it again, and its receives still end in the same DLQ.
+ */
+const deadLetterForGood = async (
+  deps: BackfillDeps,
+  messages: readonly SQSRecord[],
+  tried: readonly { readonly outcome: ItemOutcome; readonly index: number }[],
+  deadlineMs: number,
+): Promise<Set<string>> => {
+  const moved = new Set<string>();
+  const { deadLetters } = deps;
+  if (deadLetters === undefined) return moved;
+  await Promise.all(
+    tried.map(async ({ outcome, index }) => {
+      const message = messages[index];
+      if (outcome.ok || message === undefined || !isForGood(outcome.error)) return;
+      try {
+        await deadLetters.send(message, outcome.error, deadlineMs);
+        moved.add(outcome.id);
+        deps.log.error('spool message failed for good: moved to the spool DLQ', {
+          [CORRELATION_ID]: outcome.id,
+          code: outcome.error.code,
+          reason: outcome.error.message,
+        });
+      } catch (error) {
+        deps.log.warn('spool message failed for good, and the spool DLQ did not take it: it comes back', {
+          [CORRELATION_ID]: outcome.id,
+          error: describeError(error),
+        });
+      }
+    }),
+  );
+  return moved;
 };
 
 type Decoded =
@@ -178,12 +218,13 @@ const readObjects = async (
 const settleProduced = async (
   deps: BackfillDeps,
   decoded: readonly Decoded[],
-  outcomes: readonly ItemOutcome[],
+  tried: readonly { readonly outcome: ItemOutcome; readonly index: number }[],
   deadlineMs: number,
 ): Promise<void> => {
   await Promise.all(
-    decoded.map(async (item, index) => {
-      if (!item.ok || outcomes[index]?.ok !== true) return;
+    tried.map(async ({ outcome, index }) => {
+      const item = decoded[index];
+      if (item === undefined || !item.ok || !outcome.ok) return;
       const { marker, valueObject, receipt } = item.message;
       const s3 = deps.objects?.s3;
       await Promise.all([
@@ -209,6 +250,3 @@ const settleProduced = async (
     }),
   );
 };
-
-const missingOutcome = (): AppError =>
-  new AppError(ERROR_CODES.UPSTREAM_PROTOCOL, 'no outcome was computed for this spool message');

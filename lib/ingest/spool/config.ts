@@ -43,8 +43,8 @@ export interface BreakerSettings {
 export const SPOOL_DEFAULTS = {
   produceBudgetMs: 3_000,
   maxMessageBytes: 262_144,
-  /** SQS's own default, 4 days. */
-  retentionSeconds: 345_600,
+  /** 14 days, SQS's most: longer than 1,000 receives × 360 s, so a record meets the DLQ before expiry. */
+  retentionSeconds: 1_209_600,
 } as const;
 
 export const BREAKER_DEFAULTS: BreakerSettings = {

@@ -6,6 +6,8 @@ import { parseSpoolSettings } from './webhook.js';
 
 export type SpoolFunctionConfig = CoreConfig & {
   readonly spool: SpoolSettings & { readonly keysTable: string };
+  /** `SPOOL_DLQ_URL`: where messages that fail for good go at once; unset, they wait out their receives. */
+  readonly deadLetterQueueUrl: string | undefined;
   /** `SPOOL_CONCURRENCY`: produce requests in flight at once (a group's records stay one at a time). */
   readonly concurrency: number;
 };
@@ -25,5 +27,13 @@ export const loadSpoolConfig = (env: Env): SpoolFunctionConfig =>
     }
     const concurrency = read.int('SPOOL_CONCURRENCY', DEFAULT_QUEUE_CONCURRENCY, { min: 1, max: 64 });
     // A missing table is a problem above: loading fails with every problem listed, so '' is never used.
-    return { spool: { ...spool, keysTable: keysTable ?? '' }, concurrency };
+    const deadLetterQueue = read.url('SPOOL_DLQ_URL');
+    if (deadLetterQueue !== undefined && !deadLetterQueue.pathname.endsWith('.fifo')) {
+      read.problems.push('SPOOL_DLQ_URL must name a FIFO queue (its name ends in .fifo): the spool queue\'s DLQ');
+    }
+    return {
+      spool: { ...spool, keysTable: keysTable ?? '' },
+      deadLetterQueueUrl: deadLetterQueue?.href,
+      concurrency,
+    };
   });
