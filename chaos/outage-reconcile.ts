@@ -60,6 +60,8 @@ export interface OutageReconciliation {
   readonly breakerOpenAnswers: number;
   /** Answer latency while the answering instance's breaker was open, and over every answer. */
   readonly latencyOpen: Percentiles;
+  /** The same by phase: where the slow answers were (a stall of the one process all servers share shows). */
+  readonly latencyOpenByPhase: Readonly<Record<OutagePhase, Percentiles>>;
   readonly latencyAll: Percentiles;
 }
 
@@ -185,6 +187,12 @@ export const reconcileOutage = (
     keysChecked: firstCopies.size,
     breakerOpenAnswers: open.length,
     latencyOpen: percentiles(open.map((answer) => answer.latencyMs)),
+    latencyOpenByPhase: Object.fromEntries(
+      OUTAGE_PHASES.map((phase) => [
+        phase,
+        percentiles(open.filter((answer) => answer.phase === phase).map((answer) => answer.latencyMs)),
+      ]),
+    ) as Record<OutagePhase, Percentiles>,
     latencyAll: percentiles(answers.map((answer) => answer.latencyMs)),
   };
 };

@@ -40,10 +40,11 @@ export const formatOutageReport = (report: OutageReport): string => {
   const lines = [
     `Outage run, ${report.dialect}, seed ${options.seed}: ${count(r.sent)} webhooks over ${options.instances} instances, proxy down ${(options.outageMs / 1000).toFixed(0)} s, ${(report.durationMs / 1000).toFixed(1)} s in all`,
     '',
-    `  ${'phase'.padEnd(12)}${'sent'.padStart(8)}${'produced'.padStart(10)}${'spooled'.padStart(10)}`,
+    `  ${'phase'.padEnd(12)}${'sent'.padStart(8)}${'produced'.padStart(10)}${'spooled'.padStart(10)}   p50 / p99 while the breaker was open`,
     ...OUTAGE_PHASES.map((phase) => {
       const tally = r.byPhase[phase];
-      return `  ${phase.padEnd(12)}${count(tally.sent).padStart(8)}${count(tally.produced).padStart(10)}${count(tally.spooled).padStart(10)}`;
+      const open = r.latencyOpenByPhase[phase];
+      return `  ${phase.padEnd(12)}${count(tally.sent).padStart(8)}${count(tally.produced).padStart(10)}${count(tally.spooled).padStart(10)}   ${ms(open.p50)} / ${ms(open.p99)}`;
     }),
     '',
     'answers',
@@ -53,6 +54,11 @@ export const formatOutageReport = (report: OutageReport): string => {
     row('answered while the breaker was open', count(r.breakerOpenAnswers)),
     row('  latency p50 / p99', `${ms(r.latencyOpen.p50)} / ${ms(r.latencyOpen.p99)}`),
     row('every answer p50 / p99', `${ms(r.latencyAll.p50)} / ${ms(r.latencyAll.p99)}`),
+    row(
+      'event loop delay p99 / max',
+      `${ms(report.loopDelayMs.p99)} / ${ms(report.loopDelayMs.max)}`,
+      'one process runs every server: its stalls are in every latency',
+    ),
     '',
     'spool',
     row('empty after the recovery', `${(report.drainMs / 1000).toFixed(1)} s`),

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { setTimeout as delay } from 'node:timers/promises';
 import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalS3 } from '../dev/aws-local/s3-server.js';
@@ -97,6 +97,11 @@ export interface OutageReport {
   readonly deadLettered: number;
   readonly markersLeft: number;
   readonly objectsLeft: number;
+  /**
+   * The event loop's delay over the run (p99, max): every server and function shares this one process, so
+   * a stall of it is in every answer's latency, and the latency figures read with it.
+   */
+  readonly loopDelayMs: { readonly p99: number; readonly max: number };
   readonly durationMs: number;
 }
 
@@ -217,6 +222,8 @@ export const runOutage = async (options: OutageOptions): Promise<OutageReport> =
   const spanMs = options.beforeMs + outageMs + options.afterMs;
   const answers: WebhookAnswer[] = new Array(plan.length);
   const receipts: (string | undefined)[] = new Array(plan.length);
+  const loop = monitorEventLoopDelay({ resolution: 10 });
+  loop.enable();
   const t0 = performance.now();
   const send = async (index: number): Promise<void> => {
     const webhook = plan[index];
@@ -299,6 +306,7 @@ export const runOutage = async (options: OutageOptions): Promise<OutageReport> =
   await drained();
   say('every webhook answered, the spool empty');
   await Promise.all(sources.map((source) => source.stop()));
+  loop.disable();
   // Produces the proxy held when it recovered are written by now: duplicates to count, not to miss.
   await at(options.beforeMs + outageMs + delayMs + 100);
 
@@ -321,6 +329,7 @@ export const runOutage = async (options: OutageOptions): Promise<OutageReport> =
     deadLettered: sqs.messages(DLQ).length,
     markersLeft: markers.Count ?? 0,
     objectsLeft,
+    loopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
     durationMs: Date.now() - started,
   };
   await Promise.all([...instances.map(({ deps }) => deps.kafka.close()), backfillDeps.kafka.close()]);
