@@ -40,8 +40,8 @@ import { createCountingLog } from './scenarios.js';
  *
  * Every time setting is a fraction of `outageMs`, so a shorter outage is the same scenario faster. At a
  * minute they are the stack's defaults: produce budget outageMs/20 (3 s), breaker open outageMs/12 (5 s),
- * window outageMs/6 (10 s, at least 1 s, the setting's floor), the client's request timeout outageMs/6
- * (10 s). The timeouts are the server holding each request outageMs/4 before handling it, so a produce
+ * window outageMs/6 (10 s, at least 1 s, the setting's floor; its 5 attempts and 50 % are the defaults at
+ * any size), the client's request timeout outageMs/6 (10 s). The timeouts are the server holding each request outageMs/4 before handling it, so a produce
  * given up may still be written: the duplicates the scenario counts. The spool queue's visibility is
  * outageMs/4 (at least 2 s): with the stack's 10 receives, a message failed all through the outage stays
  * out of the DLQ, as the stack's 360 s do for outages under an hour.
@@ -148,6 +148,26 @@ const planWebhooks = (options: OutageOptions): (SentWebhook & { readonly large: 
   });
 };
 
+/** The proxy behind its front, dynalite with the spool keys table, the spool queues and the bucket. */
+const startServers = async (visibilitySeconds: number) => {
+  const dynamo = await startDynalite();
+  const kafka = await startKafkaRestServer({ topics: { outage: PARTITIONS }, apiKey: API_KEY });
+  const front = await startTcpFront(kafka.url);
+  const sqs = await startLocalSqs({ queues: spoolQueueDefinitions(QUEUE, DLQ, visibilitySeconds, 10) });
+  const s3 = await startLocalS3({ buckets: [BUCKET] });
+  await ensureTable(dynamo.client, KEYS_TABLE, SPOOL_KEYS_TABLE_KEYS);
+  return {
+    dynamo,
+    kafka,
+    front,
+    sqs,
+    s3,
+    close: async () => {
+      await Promise.all([front.close(), kafka.close(), sqs.close(), s3.close(), dynamo.close()]);
+    },
+  };
+};
+
 export const runOutage = async (options: OutageOptions): Promise<OutageReport> => {
   const started = Date.now();
   const { progress, ...settled } = options;
@@ -158,181 +178,183 @@ export const runOutage = async (options: OutageOptions): Promise<OutageReport> =
   const visibilitySeconds = Math.max(2, Math.round(outageMs / 4 / 1000));
   const random = createPrng(options.seed);
 
-  const dynamo = await startDynalite();
-  const kafka = await startKafkaRestServer({ topics: { outage: PARTITIONS }, apiKey: API_KEY });
-  const front = await startTcpFront(kafka.url);
-  const sqs = await startLocalSqs({ queues: spoolQueueDefinitions(QUEUE, DLQ, visibilitySeconds, 10) });
-  const s3 = await startLocalS3({ buckets: [BUCKET] });
-  await ensureTable(dynamo.client, KEYS_TABLE, SPOOL_KEYS_TABLE_KEYS);
-  Object.assign(process.env, {
-    AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
-    AWS_REGION: 'us-east-1',
-  });
-  const settings = {
-    LOG_LEVEL: 'ERROR',
-    KAFKA_REST_URL: front.url,
-    KAFKA_REST_ALLOW_HTTP: 'true',
-    KAFKA_REST_API_KEY: API_KEY,
-    KAFKA_REST_DIALECT: options.dialect,
-    KAFKA_REST_TIMEOUT_MS: String(Math.round(outageMs / 6)),
-    // Nothing here reads, but v2's settings require the read wait below the timeout.
-    KAFKA_REST_FETCH_WAIT_MS: String(Math.round(outageMs / 12)),
-    WEBHOOK_ROUTES: JSON.stringify(ROUTES),
-    SPOOL_QUEUE_URL: sqs.queueUrl(QUEUE),
-    SPOOL_KEYS_TABLE: KEYS_TABLE,
-    SPOOL_BUCKET: BUCKET,
-    SPOOL_PRODUCE_BUDGET_MS: String(Math.round(outageMs / 20)),
-    UPSTREAM_BREAKER_OPEN_MS: String(Math.round(outageMs / 12)),
-    UPSTREAM_BREAKER_WINDOW_MS: String(Math.max(1_000, Math.round(outageMs / 6))),
-    SQS_ENDPOINT: sqs.endpoint,
-    S3_ENDPOINT: s3.endpoint,
-    DYNAMODB_ENDPOINT: dynamo.endpoint,
-  };
-  const instances = Array.from({ length: options.instances }, () => {
-    // Quiet: thousands of requests would print thousands of log and metric lines.
-    const deps = {
-      ...createWebhookDeps(loadWebhookConfig(settings)),
+  const { dynamo, kafka, front, sqs, s3, close } = await startServers(visibilitySeconds);
+  // The functions' Kafka REST clients, closed before the servers whatever happened.
+  const clients: { close(): Promise<void> }[] = [];
+  try {
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
+      AWS_REGION: 'us-east-1',
+    });
+    const settings = {
+      LOG_LEVEL: 'ERROR',
+      KAFKA_REST_URL: front.url,
+      KAFKA_REST_ALLOW_HTTP: 'true',
+      KAFKA_REST_API_KEY: API_KEY,
+      KAFKA_REST_DIALECT: options.dialect,
+      KAFKA_REST_TIMEOUT_MS: String(Math.round(outageMs / 6)),
+      // Nothing here reads, but v2's settings require the read wait below the timeout.
+      KAFKA_REST_FETCH_WAIT_MS: String(Math.round(outageMs / 12)),
+      WEBHOOK_ROUTES: JSON.stringify(ROUTES),
+      SPOOL_QUEUE_URL: sqs.queueUrl(QUEUE),
+      SPOOL_KEYS_TABLE: KEYS_TABLE,
+      SPOOL_BUCKET: BUCKET,
+      SPOOL_PRODUCE_BUDGET_MS: String(Math.round(outageMs / 20)),
+      UPSTREAM_BREAKER_OPEN_MS: String(Math.round(outageMs / 12)),
+      UPSTREAM_BREAKER_WINDOW_MS: String(Math.max(1_000, Math.round(outageMs / 6))),
+      SQS_ENDPOINT: sqs.endpoint,
+      S3_ENDPOINT: s3.endpoint,
+      DYNAMODB_ENDPOINT: dynamo.endpoint,
+    };
+    const instances = Array.from({ length: options.instances }, () => {
+      // Quiet: thousands of requests would print thousands of log and metric lines.
+      const deps = {
+        ...createWebhookDeps(loadWebhookConfig(settings)),
+        log: createCountingLog(),
+        metrics: undefined,
+      };
+      clients.push(deps.kafka);
+      return { deps, handler: makeWebhookHandler(() => deps) };
+    });
+    // The function's time per batch is half the visibility: a batch ends before its messages come back.
+    const backfillMs = (visibilitySeconds * 1000) / 2;
+    const backfillDeps = {
+      ...createBackfillDeps(loadSpoolConfig({ ...settings, DEADLINE_MARGIN_MS: String(backfillMs / 10) })),
       log: createCountingLog(),
       metrics: undefined,
     };
-    return { deps, handler: makeWebhookHandler(() => deps) };
-  });
-  // The function's time per batch is half the visibility: a batch ends before its messages come back.
-  const backfillMs = (visibilitySeconds * 1000) / 2;
-  const backfillDeps = {
-    ...createBackfillDeps(loadSpoolConfig({ ...settings, DEADLINE_MARGIN_MS: String(backfillMs / 10) })),
-    log: createCountingLog(),
-    metrics: undefined,
-  };
-  const backfill = makeSpoolHandler(() => backfillDeps);
-  const sources = Array.from({ length: options.pollers }, () =>
-    createSqsEventSource({
-      endpoint: sqs.endpoint,
-      region: 'us-east-1',
-      credentials: TEST_CREDENTIALS,
-      queueUrl: sqs.queueUrl(QUEUE),
-      batchSize: 10,
-      invoke: (event) => backfill(event, lambdaContext(backfillMs)),
-    }),
-  );
-
-  let phase: OutagePhase = 'before';
-  const plan = planWebhooks(options);
-  const spanMs = options.beforeMs + outageMs + options.afterMs;
-  const answers: WebhookAnswer[] = new Array(plan.length);
-  const receipts: (string | undefined)[] = new Array(plan.length);
-  const loop = monitorEventLoopDelay({ resolution: 10 });
-  loop.enable();
-  const t0 = performance.now();
-  const send = async (index: number): Promise<void> => {
-    const webhook = plan[index];
-    if (webhook === undefined) return;
-    const wait = t0 + (index * spanMs) / plan.length - performance.now();
-    if (wait > 0) await delay(wait);
-    const instance = instances[Math.floor(random() * instances.length)] ?? instances[0];
-    if (instance === undefined) return;
-    const sentIn = phase;
-    const breakerOpen = instance.deps.breaker?.state() === 'open';
-    const begun = performance.now();
-    const response = await instance.handler(
-      httpApiEvent(`/hooks/${webhook.route}`, webhook.body, { requestId: webhook.uid }),
-      lambdaContext(10_000),
+    clients.push(backfillDeps.kafka);
+    const backfill = makeSpoolHandler(() => backfillDeps);
+    const sources = Array.from({ length: options.pollers }, () =>
+      createSqsEventSource({
+        endpoint: sqs.endpoint,
+        region: 'us-east-1',
+        credentials: TEST_CREDENTIALS,
+        queueUrl: sqs.queueUrl(QUEUE),
+        batchSize: 10,
+        invoke: (event) => backfill(event, lambdaContext(backfillMs)),
+      }),
     );
-    const json = JSON.parse(response.body ?? '{}') as {
-      partition?: number;
-      offset?: number;
-      receipt?: string;
-    };
-    receipts[index] = json.receipt;
-    answers[index] = {
-      status: response.statusCode ?? 0,
-      spooled: response.headers?.spooled === 'true',
-      partition: json.partition,
-      offset: json.offset,
-      latencyMs: performance.now() - begun,
-      breakerOpen,
-      phase: sentIn,
-    };
-  };
-  // One chain per key (its requests one after the other, each no earlier than planned); key-less alone.
-  const chains = new Map<string, number[]>();
-  plan.forEach((webhook, index) => {
-    const chain = webhook.key ?? `-${index}`;
-    chains.set(chain, [...(chains.get(chain) ?? []), index]);
-  });
 
-  for (const source of sources) source.start();
-  const traffic = Promise.all(
-    [...chains.values()].map(async (indices) => {
-      for (const index of indices) await send(index);
-    }),
-  );
-  const at = async (ms: number) => {
-    const wait = t0 + ms - performance.now();
-    if (wait > 0) await delay(wait);
-  };
-  say(`${plan.length} webhooks over ${(spanMs / 1000).toFixed(0)} s, outage ${outageMs / 1000} s`);
-  await at(options.beforeMs);
-  phase = 'refused';
-  await front.refuse();
-  say('proxy gone: connections refused');
-  await at(options.beforeMs + phaseMs);
-  await front.accept();
-  kafka.inject({ kind: 'status', status: 503, times: 1_000_000_000 });
-  phase = '503';
-  say('proxy back, answering 503');
-  await at(options.beforeMs + 2 * phaseMs);
-  kafka.clearFaults();
-  kafka.inject({ kind: 'delay', ms: delayMs, times: 1_000_000_000 });
-  phase = 'timeouts';
-  say(`proxy answering after ${delayMs} ms`);
-  await at(options.beforeMs + outageMs);
-  kafka.clearFaults();
-  phase = 'after';
-  const recoveredAt = performance.now();
-  say('proxy recovered');
-  // The drain's bound is no verdict on speed: past it, what is still queued is reported undrained.
-  const drainBoundMs = recoveredAt + Math.max(60_000, 10 * outageMs);
-  const drained = async () => {
-    while (sqs.messages(QUEUE).length > 0 && performance.now() < drainBoundMs) await delay(20);
-  };
-  // Timed from the recovery to the first moment the queue is empty: requests still arriving then may
-  // spool again behind their keys, and are waited for below.
-  await drained();
-  const drainMs = performance.now() - recoveredAt;
-  say(`spool empty ${(drainMs / 1000).toFixed(1)} s after the recovery`);
-  await traffic;
-  await drained();
-  say('every webhook answered, the spool empty');
-  await Promise.all(sources.map((source) => source.stop()));
-  loop.disable();
-  // Produces the proxy held when it recovered are written by now: duplicates to count, not to miss.
-  await at(options.beforeMs + outageMs + delayMs + 100);
+    let phase: OutagePhase = 'before';
+    const plan = planWebhooks(options);
+    const spanMs = options.beforeMs + outageMs + options.afterMs;
+    const answers: WebhookAnswer[] = new Array(plan.length);
+    const receipts: (string | undefined)[] = new Array(plan.length);
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    loop.enable();
+    const t0 = performance.now();
+    const send = async (index: number): Promise<void> => {
+      const webhook = plan[index];
+      if (webhook === undefined) return;
+      const wait = t0 + (index * spanMs) / plan.length - performance.now();
+      if (wait > 0) await delay(wait);
+      const instance = instances[Math.floor(random() * instances.length)] ?? instances[0];
+      if (instance === undefined) return;
+      const sentIn = phase;
+      const breakerOpen = instance.deps.breaker?.state() === 'open';
+      const begun = performance.now();
+      const response = await instance.handler(
+        httpApiEvent(`/hooks/${webhook.route}`, webhook.body, { requestId: webhook.uid }),
+        lambdaContext(10_000),
+      );
+      const json = JSON.parse(response.body ?? '{}') as {
+        partition?: number;
+        offset?: number;
+        receipt?: string;
+      };
+      receipts[index] = json.receipt;
+      answers[index] = {
+        status: response.statusCode ?? 0,
+        spooled: response.headers?.spooled === 'true',
+        partition: json.partition,
+        offset: json.offset,
+        latencyMs: performance.now() - begun,
+        breakerOpen,
+        phase: sentIn,
+      };
+    };
+    // One chain per key (its requests one after the other, each no earlier than planned); key-less alone.
+    const chains = new Map<string, number[]>();
+    plan.forEach((webhook, index) => {
+      const chain = webhook.key ?? `-${index}`;
+      chains.set(chain, [...(chains.get(chain) ?? []), index]);
+    });
 
-  const records = Array.from({ length: PARTITIONS }, (_, partition) =>
-    kafka.records('outage', partition).map((record) => ({ ...record, partition })),
-  ).flat();
-  const markers = await dynamo.client.send(new ScanCommand({ TableName: KEYS_TABLE, Select: 'COUNT' }));
-  const spooledLarge = plan.filter((webhook, index) => webhook.large && answers[index]?.spooled).length;
-  const objectsLeft = plan.filter((webhook, index) => {
-    const receipt = receipts[index];
-    return webhook.large && receipt !== undefined && s3.object(BUCKET, `spool/${webhook.route}/${receipt}`);
-  }).length;
-  const report: OutageReport = {
-    dialect: options.dialect,
-    options: settled,
-    reconciliation: reconcileOutage(plan, answers, records),
-    spooledLarge,
-    drainMs,
-    undrained: sqs.messages(QUEUE).length,
-    deadLettered: sqs.messages(DLQ).length,
-    markersLeft: markers.Count ?? 0,
-    objectsLeft,
-    loopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
-    durationMs: Date.now() - started,
-  };
-  await Promise.all([...instances.map(({ deps }) => deps.kafka.close()), backfillDeps.kafka.close()]);
-  await Promise.all([front.close(), kafka.close(), sqs.close(), s3.close(), dynamo.close()]);
-  return report;
+    for (const source of sources) source.start();
+    const traffic = Promise.all(
+      [...chains.values()].map(async (indices) => {
+        for (const index of indices) await send(index);
+      }),
+    );
+    const at = async (ms: number) => {
+      const wait = t0 + ms - performance.now();
+      if (wait > 0) await delay(wait);
+    };
+    say(`${plan.length} webhooks over ${(spanMs / 1000).toFixed(0)} s, outage ${outageMs / 1000} s`);
+    await at(options.beforeMs);
+    phase = 'refused';
+    await front.refuse();
+    say('proxy gone: connections refused');
+    await at(options.beforeMs + phaseMs);
+    await front.accept();
+    kafka.inject({ kind: 'status', status: 503, times: 1_000_000_000 });
+    phase = '503';
+    say('proxy back, answering 503');
+    await at(options.beforeMs + 2 * phaseMs);
+    kafka.clearFaults();
+    kafka.inject({ kind: 'delay', ms: delayMs, times: 1_000_000_000 });
+    phase = 'timeouts';
+    say(`proxy answering after ${delayMs} ms`);
+    await at(options.beforeMs + outageMs);
+    kafka.clearFaults();
+    phase = 'after';
+    const recoveredAt = performance.now();
+    say('proxy recovered');
+    // The drain's bound is no verdict on speed: past it, what is still queued is reported undrained.
+    const drainBoundMs = recoveredAt + Math.max(60_000, 10 * outageMs);
+    const drained = async () => {
+      while (sqs.messages(QUEUE).length > 0 && performance.now() < drainBoundMs) await delay(20);
+    };
+    // Timed from the recovery to the first moment the queue is empty: requests still arriving then may
+    // spool again behind their keys, and are waited for below.
+    await drained();
+    const drainMs = performance.now() - recoveredAt;
+    say(`spool empty ${(drainMs / 1000).toFixed(1)} s after the recovery`);
+    await traffic;
+    await drained();
+    say('every webhook answered, the spool empty');
+    await Promise.all(sources.map((source) => source.stop()));
+    loop.disable();
+    // Produces the proxy held when it recovered are written by now: duplicates to count, not to miss.
+    await at(options.beforeMs + outageMs + delayMs + 100);
+
+    const records = Array.from({ length: PARTITIONS }, (_, partition) =>
+      kafka.records('outage', partition).map((record) => ({ ...record, partition })),
+    ).flat();
+    const markers = await dynamo.client.send(new ScanCommand({ TableName: KEYS_TABLE, Select: 'COUNT' }));
+    const spooledLarge = plan.filter((webhook, index) => webhook.large && answers[index]?.spooled).length;
+    const objectsLeft = plan.filter((webhook, index) => {
+      const receipt = receipts[index];
+      return webhook.large && receipt !== undefined && s3.object(BUCKET, `spool/${webhook.route}/${receipt}`);
+    }).length;
+    const report: OutageReport = {
+      dialect: options.dialect,
+      options: settled,
+      reconciliation: reconcileOutage(plan, answers, records),
+      spooledLarge,
+      drainMs,
+      undrained: sqs.messages(QUEUE).length,
+      deadLettered: sqs.messages(DLQ).length,
+      markersLeft: markers.Count ?? 0,
+      objectsLeft,
+      loopDelayMs: { p99: loop.percentile(99) / 1e6, max: loop.max / 1e6 },
+      durationMs: Date.now() - started,
+    };
+    return report;
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+    await close();
+  }
 };
