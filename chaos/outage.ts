@@ -4,6 +4,7 @@ import { ScanCommand } from '@aws-sdk/client-dynamodb';
 import { startLocalS3 } from '../dev/aws-local/s3-server.js';
 import { createSqsEventSource } from '../dev/aws-local/sqs-event-source.js';
 import { startLocalSqs } from '../dev/aws-local/sqs-server.js';
+import { startDynalite, TEST_CREDENTIALS } from '../dev/dynalite.js';
 import { ensureTable, SPOOL_KEYS_TABLE_KEYS } from '../dev/dynamodb-table.js';
 import { createPrng } from '../dev/kafka-rest/faults.js';
 import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
@@ -16,7 +17,6 @@ import { loadWebhookConfig } from '../lib/wiring/settings/webhook.js';
 import { createBackfillDeps } from '../lib/wiring/spool-backfill.js';
 import { createWebhookDeps } from '../lib/wiring/webhook.js';
 import { httpApiEvent, lambdaContext } from '../test/fixtures/api-gateway.js';
-import { startDynalite, TEST_CREDENTIALS } from '../test/helpers/dynalite.js';
 import {
   type OutagePhase,
   type OutageReconciliation,
