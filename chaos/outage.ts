@@ -56,6 +56,11 @@ export interface OutageOptions {
   /** Event source mappings polling the spool (Lambda runs a FIFO queue's groups side by side). */
   readonly pollers: number;
   readonly outageMs: number;
+  /**
+   * The spool queue's receives before its DLQ (the stack's `spoolMaxReceiveCount`, 10). An outage longer
+   * than this many visibility timeouts dead-letters what the spool function kept failing.
+   */
+  readonly spoolMaxReceiveCount: number;
   /** Healthy proxy before the outage, and webhooks still arriving after it. */
   readonly beforeMs: number;
   readonly afterMs: number;
@@ -69,6 +74,7 @@ export const OUTAGE_FULL: Omit<OutageOptions, 'dialect'> = {
   instances: 4,
   pollers: 4,
   outageMs: 60_000,
+  spoolMaxReceiveCount: 10,
   beforeMs: 5_000,
   afterMs: 10_000,
 };
@@ -80,6 +86,7 @@ export const OUTAGE_SUITE: Omit<OutageOptions, 'dialect'> = {
   instances: 3,
   pollers: 2,
   outageMs: 6_000,
+  spoolMaxReceiveCount: 10,
   beforeMs: 1_000,
   afterMs: 2_000,
 };
@@ -149,11 +156,13 @@ const planWebhooks = (options: OutageOptions): (SentWebhook & { readonly large: 
 };
 
 /** The proxy behind its front, dynalite with the spool keys table, the spool queues and the bucket. */
-const startServers = async (visibilitySeconds: number) => {
+const startServers = async (visibilitySeconds: number, maxReceiveCount: number) => {
   const dynamo = await startDynalite();
   const kafka = await startKafkaRestServer({ topics: { outage: PARTITIONS }, apiKey: API_KEY });
   const front = await startTcpFront(kafka.url);
-  const sqs = await startLocalSqs({ queues: spoolQueueDefinitions(QUEUE, DLQ, visibilitySeconds, 10) });
+  const sqs = await startLocalSqs({
+    queues: spoolQueueDefinitions(QUEUE, DLQ, visibilitySeconds, maxReceiveCount),
+  });
   const s3 = await startLocalS3({ buckets: [BUCKET] });
   await ensureTable(dynamo.client, KEYS_TABLE, SPOOL_KEYS_TABLE_KEYS);
   return {
@@ -178,7 +187,10 @@ export const runOutage = async (options: OutageOptions): Promise<OutageReport> =
   const visibilitySeconds = Math.max(2, Math.round(outageMs / 4 / 1000));
   const random = createPrng(options.seed);
 
-  const { dynamo, kafka, front, sqs, s3, close } = await startServers(visibilitySeconds);
+  const { dynamo, kafka, front, sqs, s3, close } = await startServers(
+    visibilitySeconds,
+    options.spoolMaxReceiveCount,
+  );
   // The functions' Kafka REST clients, closed before the servers whatever happened.
   const clients: { close(): Promise<void> }[] = [];
   try {
