@@ -68,14 +68,13 @@ export interface OutageReconciliation {
 export interface Percentiles {
   readonly p50: number;
   readonly p99: number;
-  readonly max: number;
 }
 
 export const percentiles = (values: readonly number[]): Percentiles => {
-  if (values.length === 0) return { p50: Number.NaN, p99: Number.NaN, max: Number.NaN };
+  if (values.length === 0) return { p50: Number.NaN, p99: Number.NaN };
   const sorted = [...values].sort((a, b) => a - b);
   const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] ?? 0;
-  return { p50: at(0.5), p99: at(0.99), max: sorted[sorted.length - 1] ?? 0 };
+  return { p50: at(0.5), p99: at(0.99) };
 };
 
 const uidOf = (value: Buffer | null): string | undefined => {
