@@ -3,6 +3,7 @@ import { createSqsEventSource, type SqsEventSource } from '../../dev/aws-local/s
 import { type LocalSqs, startLocalSqs } from '../../dev/aws-local/sqs-server.js';
 import { ensureTable, SPOOL_KEYS_TABLE_KEYS } from '../../dev/dynamodb-table.js';
 import { type KafkaRestServer, startKafkaRestServer } from '../../dev/kafka-rest/server.js';
+import { spoolQueueDefinitions } from '../../dev/spool-queues.js';
 import { makeHandler as makeSpoolHandler } from '../../handlers/spool.js';
 import { makeHandler as makeWebhookHandler } from '../../handlers/webhook.js';
 import { loadSpoolConfig } from '../../lib/wiring/settings/spool.js';
@@ -53,22 +54,7 @@ export const startSpoolStack = async (
   const topics = options.topics ?? { orders: 4 };
   Object.assign(process.env, FAKE_CREDENTIALS);
   const kafka = await startKafkaRestServer({ topics, apiKey: API_KEY, recordRequests: true });
-  const sqs = await startLocalSqs({
-    queues: [
-      { name: SPOOL_DLQ, attributes: { FifoQueue: 'true' } },
-      {
-        name: SPOOL_QUEUE,
-        attributes: {
-          FifoQueue: 'true',
-          VisibilityTimeout: '1',
-          RedrivePolicy: JSON.stringify({
-            deadLetterTargetArn: `arn:aws:sqs:us-east-1:000000000000:${SPOOL_DLQ}`,
-            maxReceiveCount: 5,
-          }),
-        },
-      },
-    ],
-  });
+  const sqs = await startLocalSqs({ queues: spoolQueueDefinitions(SPOOL_QUEUE, SPOOL_DLQ, 1, 5) });
   const s3 = await startLocalS3({ buckets: [SPOOL_BUCKET] });
   await ensureTable(dynamo.client, SPOOL_KEYS, SPOOL_KEYS_TABLE_KEYS);
   const settings = {
