@@ -57,7 +57,7 @@ export interface OutageOptions {
   readonly pollers: number;
   readonly outageMs: number;
   /**
-   * The spool queue's receives before its DLQ (the stack's `spoolMaxReceiveCount`, 10). An outage longer
+   * The spool queue's receives before its DLQ (the stack's `spoolMaxReceiveCount`, 1,000). An outage longer
    * than this many visibility timeouts dead-letters what the spool function kept failing.
    */
   readonly spoolMaxReceiveCount: number;
@@ -74,7 +74,7 @@ export const OUTAGE_FULL: Omit<OutageOptions, 'dialect'> = {
   instances: 4,
   pollers: 4,
   outageMs: 60_000,
-  spoolMaxReceiveCount: 10,
+  spoolMaxReceiveCount: 1_000,
   beforeMs: 5_000,
   afterMs: 10_000,
 };
@@ -86,7 +86,7 @@ export const OUTAGE_SUITE: Omit<OutageOptions, 'dialect'> = {
   instances: 3,
   pollers: 2,
   outageMs: 6_000,
-  spoolMaxReceiveCount: 10,
+  spoolMaxReceiveCount: 1_000,
   beforeMs: 1_000,
   afterMs: 2_000,
 };
@@ -210,6 +210,7 @@ export const runOutage = async (options: OutageOptions): Promise<OutageReport> =
       KAFKA_REST_FETCH_WAIT_MS: String(Math.round(outageMs / 12)),
       WEBHOOK_ROUTES: JSON.stringify(ROUTES),
       SPOOL_QUEUE_URL: sqs.queueUrl(QUEUE),
+      SPOOL_DLQ_URL: sqs.queueUrl(DLQ),
       SPOOL_KEYS_TABLE: KEYS_TABLE,
       SPOOL_BUCKET: BUCKET,
       SPOOL_PRODUCE_BUDGET_MS: String(Math.round(outageMs / 20)),

@@ -1,9 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { makeHandler as makeSpoolHandler } from '../handlers/spool.js';
 import { createS3Objects } from '../lib/aws/s3-objects.js';
 import { httpApiEvent, lambdaContext } from './fixtures/api-gateway.js';
 import { sqsEvent, sqsRecord } from './fixtures/sqs.js';
 import { dynaliteForFile } from './helpers/dynalite-file.js';
-import { SPOOL_BUCKET, SPOOL_QUEUE, type SpoolStack, startSpoolStack } from './helpers/spool.js';
+import { SPOOL_BUCKET, SPOOL_DLQ, SPOOL_QUEUE, type SpoolStack, startSpoolStack } from './helpers/spool.js';
 
 const ROUTES = {
   orders: {
@@ -56,12 +57,29 @@ const produced = (s: SpoolStack) =>
     .map((record) => record.value?.toString());
 
 describe('the spool function', () => {
-  it('reports a failed record and the later ones of its group, and produces the other groups', async () => {
+  it('moves a record refused for good to the spool DLQ at once, and holds back the later ones of its group', async () => {
     const { s, event } = await spooledBatch(['{"id":"a","n":1}', '{"id":"a","n":2}', '{"id":"b","n":1}']);
     // The first produce request fails for good: it is a's first record (groups are produced in batch order).
     s.kafka.inject({ kind: 'record-errors', errors: { 0: { code: 50002, message: 'too large' } }, times: 1 });
 
     const answer = await s.backfill(event, lambdaContext());
+
+    // a's first is dead-lettered (not delivered again), a's second comes back, b is produced.
+    expect(answer.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m-1']);
+    expect(produced(s)).toEqual(['{"id":"b","n":1}']);
+    const [letter, ...others] = s.sqs.messages(SPOOL_DLQ);
+    expect(others).toEqual([]);
+    expect(letter?.body).toBe(event.Records[0]?.body);
+    expect(letter?.groupId).toBe(event.Records[0]?.attributes.MessageGroupId);
+    expect(letter?.attributes['spool.error.code']?.StringValue).toBe('ERR_RECORD_REJECTED');
+  });
+
+  it('reports a failed record and the later ones of its group without a DLQ to move it to', async () => {
+    const { s, event } = await spooledBatch(['{"id":"a","n":1}', '{"id":"a","n":2}', '{"id":"b","n":1}']);
+    s.kafka.inject({ kind: 'record-errors', errors: { 0: { code: 50002, message: 'too large' } }, times: 1 });
+    const noDlq = makeSpoolHandler(() => ({ ...s.backfillDeps, deadLetters: undefined }));
+
+    const answer = await noDlq(event, lambdaContext());
 
     expect(answer.batchItemFailures.map((failure) => failure.itemIdentifier).sort()).toEqual(['m-0', 'm-1']);
     expect(produced(s)).toEqual(['{"id":"b","n":1}']);
@@ -92,18 +110,22 @@ describe('the spool function', () => {
 
     const answer = await s.backfill(event, lambdaContext());
 
-    expect(answer.batchItemFailures).toEqual([{ itemIdentifier: 'm-0' }]);
+    expect(answer.batchItemFailures).toEqual([]);
     expect(produced(s)).toEqual([]);
+    expect(
+      s.sqs.messages(SPOOL_DLQ).map((letter) => letter.attributes['spool.error.code']?.StringValue),
+    ).toEqual(['ERR_PAYLOAD_INVALID']);
   });
 
-  it('fails a message it cannot read, and produces the rest', async () => {
+  it('moves a message it cannot read to the spool DLQ, and produces the rest', async () => {
     const { s, event } = await spooledBatch(['{"id":"a"}']);
     const unreadable = sqsRecord('{"v":9}', { messageId: 'm-bad', groupId: 'k-other' });
 
     const answer = await s.backfill(sqsEvent([unreadable, ...event.Records]), lambdaContext());
 
-    expect(answer.batchItemFailures).toEqual([{ itemIdentifier: 'm-bad' }]);
+    expect(answer.batchItemFailures).toEqual([]);
     expect(produced(s)).toEqual(['{"id":"a"}']);
+    expect(s.sqs.messages(SPOOL_DLQ).map((letter) => letter.body)).toEqual(['{"v":9}']);
   });
 
   it('keeps a batch whose proxy is still down: every message comes back, in order', async () => {
@@ -114,5 +136,7 @@ describe('the spool function', () => {
 
     expect(answer.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual(['m-0', 'm-1']);
     expect(produced(s)).toEqual([]);
+    // The proxy being down may mend: nothing goes to the DLQ for it.
+    expect(s.sqs.messages(SPOOL_DLQ)).toEqual([]);
   });
 });

@@ -494,7 +494,9 @@ describe('the rest of the stack', () => {
     expect(envOf('spool').SPOOL_DLQ_URL).toEqual({ Ref: 'SpoolDlq' });
     // A record the proxy keeps refusing meets the DLQ before the spool's retention could expire it.
     const { maxReceiveCount } = queue.RedrivePolicy as { maxReceiveCount: number };
-    expect(maxReceiveCount * Number(queue.VisibilityTimeout)).toBeLessThan(Number(queue.MessageRetentionPeriod));
+    expect(maxReceiveCount * Number(queue.VisibilityTimeout)).toBeLessThan(
+      Number(queue.MessageRetentionPeriod),
+    );
     expect(keys.TimeToLiveSpecification).toEqual({ AttributeName: 'expiresAt', Enabled: true });
 
     expect(template.Resources.SpoolBucket?.Condition).toBe('HasSpoolBucket');

@@ -43,7 +43,10 @@ export const createSpoolClients = (
 });
 
 /** Signed SQS JSON calls (the spool queue, the spool DLQ); nothing connects until the first send. */
-export const sqsFor = (settings: Pick<SpoolSettings, 'sqsEndpoint'>, region: string | undefined): AwsJsonClient =>
+export const sqsFor = (
+  settings: Pick<SpoolSettings, 'sqsEndpoint'>,
+  region: string | undefined,
+): AwsJsonClient =>
   createAwsJsonClient(SQS, {
     region,
     endpoint: settings.sqsEndpoint,

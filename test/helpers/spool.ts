@@ -65,6 +65,7 @@ export const startSpoolStack = async (
     KAFKA_REST_BACKOFF_BASE_MS: '5',
     KAFKA_REST_BACKOFF_MAX_MS: '20',
     SPOOL_QUEUE_URL: sqs.queueUrl(options.spoolQueue ?? SPOOL_QUEUE),
+    SPOOL_DLQ_URL: sqs.queueUrl(SPOOL_DLQ),
     SPOOL_KEYS_TABLE: SPOOL_KEYS,
     SPOOL_BUCKET: SPOOL_BUCKET,
     SQS_ENDPOINT: sqs.endpoint,

@@ -8,8 +8,8 @@ import { withProduceLatency } from '../metrics.js';
 import { logOutcomes, type ProduceItemsSummary, produceItems, type SourceDeps } from '../produce.js';
 import { isFifo } from '../sqs.js';
 import type { ItemOutcome, ParsedItem, ProduceLimits } from '../types.js';
-import { decodeSpoolMessage, type SpoolMessage, sha256Hex, toSpooledRecord } from './message.js';
 import { isForGood, type SpoolDeadLetters } from './dead-letters.js';
+import { decodeSpoolMessage, type SpoolMessage, sha256Hex, toSpooledRecord } from './message.js';
 import type { OrderMarkers } from './order-markers.js';
 
 /** The keys table and the bucket, as both the webhook and the backfill use them. */
@@ -105,7 +105,10 @@ export const backfillSpoolBatch = async (
     for (const outcome of summary.outcomes) metrics.record(outcome.topic, outcome.ok);
     metrics.sqsMessagesFailed(failedIds.length);
   }
-  return { summary, response: { batchItemFailures: failedIds.map((itemIdentifier) => ({ itemIdentifier })) } };
+  return {
+    summary,
+    response: { batchItemFailures: failedIds.map((itemIdentifier) => ({ itemIdentifier })) },
+  };
 };
 
 /**

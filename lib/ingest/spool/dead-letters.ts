@@ -16,7 +16,8 @@ const FOR_GOOD: ReadonlySet<string> = new Set([
   ERROR_CODES.CONFIG,
 ]);
 
-export const isForGood = (error: AppError): boolean => FOR_GOOD.has(error.code);
+/** `retriable` too: a message held back behind its group's failed one says `ERR_RECORD_REJECTED`, retriable. */
+export const isForGood = (error: AppError): boolean => FOR_GOOD.has(error.code) && !error.retriable;
 
 /** SQS caps a string attribute at the message size; a reason this long says all it can. */
 const MAX_REASON_CHARS = 512;
@@ -46,7 +47,10 @@ export const createSpoolDeadLetters = (deps: {
           MessageDeduplicationId: createHash('sha256').update(message.messageId).digest('hex'),
           MessageAttributes: {
             'spool.error.code': { DataType: 'String', StringValue: error.code },
-            'spool.error.message': { DataType: 'String', StringValue: error.message.slice(0, MAX_REASON_CHARS) },
+            'spool.error.message': {
+              DataType: 'String',
+              StringValue: error.message.slice(0, MAX_REASON_CHARS),
+            },
           },
         },
         { abortSignal },

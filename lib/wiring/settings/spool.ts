@@ -29,7 +29,9 @@ export const loadSpoolConfig = (env: Env): SpoolFunctionConfig =>
     // A missing table is a problem above: loading fails with every problem listed, so '' is never used.
     const deadLetterQueue = read.url('SPOOL_DLQ_URL');
     if (deadLetterQueue !== undefined && !deadLetterQueue.pathname.endsWith('.fifo')) {
-      read.problems.push('SPOOL_DLQ_URL must name a FIFO queue (its name ends in .fifo): the spool queue\'s DLQ');
+      read.problems.push(
+        "SPOOL_DLQ_URL must name a FIFO queue (its name ends in .fifo): the spool queue's DLQ",
+      );
     }
     return {
       spool: { ...spool, keysTable: keysTable ?? '' },
