@@ -50,6 +50,20 @@ export interface ProduceItemsOptions {
   readonly concurrency: number;
 }
 
+/** {@link produceItems} with every produce call timed into the source's metrics, when it counts them. */
+export const produceItemsTimed = (
+  deps: SourceDeps,
+  parsed: readonly ParsedItem[],
+  options: ProduceItemsOptions,
+): Promise<ProduceItemsSummary> => {
+  const { metrics } = deps;
+  return produceItems(
+    metrics === undefined ? deps : { ...deps, kafka: withProduceLatency(deps.kafka, metrics, deps.now) },
+    parsed,
+    options,
+  );
+};
+
 /** What a batch cost: for the log and the benchmark. */
 export interface ProduceItemsSummary {
   readonly outcomes: ItemOutcome[];

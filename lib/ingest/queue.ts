@@ -1,8 +1,7 @@
 import type { SQSEvent, SQSRecord } from 'aws-lambda';
 import { CORRELATION_ID, type Log, toPayloadPreview } from '../core/log.js';
 import type { QueueConfig } from './config.js';
-import { withProduceLatency } from './metrics.js';
-import { logOutcomes, type ProduceItemsSummary, produceItems, type SourceDeps } from './produce.js';
+import { logOutcomes, type ProduceItemsSummary, produceItemsTimed, type SourceDeps } from './produce.js';
 import { parseSqsEvent, traceparentOf } from './sqs.js';
 import type { ParsedItem, ProduceLimits } from './types.js';
 
@@ -23,11 +22,11 @@ export const ingestQueueBatch = async (
 ): Promise<ProduceItemsSummary> => {
   const parsed = parseSqsEvent(event, { ...deps.queue, recordHeaders: deps.recordHeaders });
   const { metrics } = deps;
-  const summary = await produceItems(
-    metrics === undefined ? deps : { ...deps, kafka: withProduceLatency(deps.kafka, metrics, deps.now) },
-    parsed,
-    { deadlineMs, limits: deps.limits, concurrency: deps.queue.concurrency },
-  );
+  const summary = await produceItemsTimed(deps, parsed, {
+    deadlineMs,
+    limits: deps.limits,
+    concurrency: deps.queue.concurrency,
+  });
   logOutcomes(deps.log, summary, 'queue');
   logMessages(deps.log, summary, parsed, event.Records);
   if (metrics !== undefined) {

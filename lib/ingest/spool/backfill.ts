@@ -4,8 +4,7 @@ import { AwsServiceError } from '../../aws/errors.js';
 import type { S3Objects } from '../../aws/s3-objects.js';
 import { AppError, ERROR_CODES, isAppError } from '../../core/errors.js';
 import { CORRELATION_ID, describeError } from '../../core/log.js';
-import { withProduceLatency } from '../metrics.js';
-import { logOutcomes, type ProduceItemsSummary, produceItems, type SourceDeps } from '../produce.js';
+import { logOutcomes, type ProduceItemsSummary, produceItemsTimed, type SourceDeps } from '../produce.js';
 import { isFifo } from '../sqs.js';
 import type { ItemOutcome, ParsedItem, ProduceLimits } from '../types.js';
 import { isForGood, type SpoolDeadLetters } from './dead-letters.js';
@@ -89,11 +88,11 @@ export const backfillSpoolBatch = async (
     }
   });
   const { metrics } = deps;
-  const summary = await produceItems(
-    metrics === undefined ? deps : { ...deps, kafka: withProduceLatency(deps.kafka, metrics, deps.now) },
-    parsed,
-    { deadlineMs, limits: deps.limits, concurrency: deps.concurrency },
-  );
+  const summary = await produceItemsTimed(deps, parsed, {
+    deadlineMs,
+    limits: deps.limits,
+    concurrency: deps.concurrency,
+  });
   const tried = summary.outcomes.map((outcome, position) => ({ outcome, index: positions[position] ?? -1 }));
   await settleProduced(deps, decoded, tried, deadlineMs);
   const deadLettered = await deadLetterForGood(deps, event.Records, tried, deadlineMs);
