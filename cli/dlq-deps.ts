@@ -12,6 +12,8 @@ import { createDlqQueues, type DlqQueues } from './dlq-queue.js';
 
 /** What `npm run dlq` reads and redelivers through, beside the checkpoint store. */
 export interface DlqWiring {
+  /** `DRAINS` as the drain parses it (problems are its caller's to warn). */
+  readonly drains: readonly DrainConfig[];
   readonly queues: DlqQueues;
   /** The sink the drain itself builds from its settings, closed by `close`. */
   readonly sinkFor: (drain: Pick<DrainConfig, 'id' | 'sink'>) => Sink;
@@ -68,6 +70,7 @@ export const createDlqWiring = (env: Env, warn: (line: string) => void): DlqWiri
   const sinkDeps = { aws, log, now: Date.now, ...(secrets === undefined ? {} : { secrets }) };
   const sinks: Sink[] = [];
   return {
+    drains: settings.drains,
     queues: createDlqQueues(sqs),
     sinkFor: (drain) => {
       const sink = createSink(drain.sink, sinkDeps);

@@ -1,0 +1,151 @@
+import { type DlqCommandDeps, runDlqCommand } from '../../cli/dlq-command.js';
+import { byCoordinates, dlqUrlsOf, type HeldLetter, holdLetters, toPreview } from '../../cli/dlq-letters.js';
+
+/** One dead letter as the page shows it: `npm run dlq show`'s fields and previews. */
+export interface DlqLetterView {
+  readonly messageId: string;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly attempts: number;
+  readonly failedAt: string;
+  readonly error: { readonly code: string; readonly message: string };
+  readonly key: string;
+  readonly value: string;
+}
+
+/** A drain with a DLQ: its letters as last read. */
+export interface DlqView {
+  readonly drainId: string;
+  /** The queue's name (the last part of its URL). */
+  readonly queue: string;
+  readonly count: number;
+  /** The read may have stopped at `MAX_LETTERS` a queue: there may be more. */
+  readonly capped: boolean;
+  /** Since the oldest letter failed (`failedAt`, as `dlq list` orders them); null when there is none. */
+  readonly oldestAgeMs: number | null;
+  /** The first `SHOWN_LETTERS`, in the order a redrive delivers them. */
+  readonly letters: readonly DlqLetterView[];
+  /** Set when the queue could not be read. */
+  readonly error?: string;
+}
+
+export type RedriveOutcome =
+  | { readonly ok: true; readonly lines: readonly string[] }
+  | { readonly ok: false; readonly message: string };
+
+export interface DlqPanel {
+  /** The drains' DLQs, read afresh at most every `everyMs` (the last read between). */
+  read(): Promise<readonly DlqView[]>;
+  /** `npm run dlq redrive --drain <drainId>`, its output as lines; the next `read` reads afresh. */
+  redrive(drainId: string): Promise<RedriveOutcome>;
+}
+
+/**
+ * How long the console's read hides the letters. It releases them as soon as it has them all, so this
+ * only bounds how long a console that dies mid-read keeps them from a redrive; long enough for one read
+ * (its last, empty receive waits 1 s).
+ */
+const READ_VISIBILITY_S = 5;
+const MAX_LETTERS = 1_000;
+export const SHOWN_LETTERS = 20;
+
+const toLetterView = ({ message, letter }: HeldLetter): DlqLetterView => ({
+  messageId: message.messageId,
+  topic: letter.topic,
+  partition: letter.partition,
+  offset: letter.offset,
+  attempts: letter.attempts,
+  failedAt: letter.failedAt,
+  error: letter.lastError,
+  key: toPreview(letter.key, letter.keyOmitted),
+  value: toPreview(letter.value, letter.valueOmitted),
+});
+
+/**
+ * The console's DLQ panel over `npm run dlq`'s own code (`holdLetters` to read, `runDlqCommand` to
+ * redrive, audited as `deps.operator`).
+ *
+ * Reading hides the letters (SQS has no peek), and a redrive that receives while they are hidden misses
+ * them. So reads and the console's own redrives run one at a time (the console never hides letters from
+ * itself), and the page's refresh every second reads the queues at most every `everyMs` (between two, it
+ * shows the last read): a concurrent `npm run dlq redrive` overlaps a read for about a second in every
+ * `everyMs`, and its next run finds what it missed.
+ */
+export const createDlqPanel = (
+  deps: Omit<DlqCommandDeps, 'out' | 'err' | 'stopRequested'> & { readonly everyMs: number },
+): DlqPanel => {
+  let turn: Promise<unknown> = Promise.resolve();
+  /** One after the other: a read must not hold letters a redrive of this console is about to receive. */
+  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
+    const next = turn.then(work, work);
+    turn = next.catch(() => undefined);
+    return next;
+  };
+  let last: { readonly atMs: number; readonly views: readonly DlqView[] } | undefined;
+
+  const readNow = async (): Promise<readonly DlqView[]> => {
+    const drains = deps.drains.filter((drain) => drain.dlq !== undefined);
+    const queueUrls = dlqUrlsOf(drains);
+    const nameOf = (drain: (typeof drains)[number]) => {
+      const url = drain.dlq?.queueUrl ?? '';
+      return url.slice(url.lastIndexOf('/') + 1);
+    };
+    let held: { readonly letters: HeldLetter[]; readonly others: number };
+    try {
+      held = await holdLetters(deps.queues, queueUrls, {
+        visibilitySeconds: READ_VISIBILITY_S,
+        max: MAX_LETTERS,
+        filter: {},
+      });
+    } catch (error) {
+      const message = `${(error as Error).name}: ${(error as Error).message}`;
+      return drains.map((drain) => ({
+        drainId: drain.id,
+        queue: nameOf(drain),
+        count: 0,
+        capped: false,
+        oldestAgeMs: null,
+        letters: [],
+        error: message,
+      }));
+    }
+    await deps.queues.release(held.letters.map((letter) => letter.message));
+    const nowMs = deps.now();
+    return drains.map((drain) => {
+      const letters = held.letters.filter((letter) => letter.letter.drainId === drain.id).sort(byCoordinates);
+      const oldestMs = Math.min(...letters.map((letter) => Date.parse(letter.letter.failedAt)));
+      return {
+        drainId: drain.id,
+        queue: nameOf(drain),
+        count: letters.length,
+        capped: held.letters.length + held.others >= MAX_LETTERS * queueUrls.length,
+        oldestAgeMs: letters.length === 0 ? null : Math.max(0, nowMs - oldestMs),
+        letters: letters.slice(0, SHOWN_LETTERS).map(toLetterView),
+      };
+    });
+  };
+
+  return {
+    read: () =>
+      inTurn(async () => {
+        if (last !== undefined && deps.now() - last.atMs < deps.everyMs) return last.views;
+        const atMs = deps.now();
+        const views = await readNow();
+        last = { atMs, views };
+        return views;
+      }),
+    redrive: (drainId) =>
+      inTurn(async () => {
+        const lines: string[] = [];
+        const collect = (line: string) => lines.push(line);
+        const code = await runDlqCommand(
+          { ...deps, out: collect, err: collect, stopRequested: () => false },
+          ['redrive', '--drain', drainId],
+        ).finally(() => {
+          last = undefined;
+        });
+        return code === 0 ? { ok: true, lines } : { ok: false, message: lines.join('\n') };
+      }),
+  };
+};
