@@ -42,18 +42,25 @@ export const dlqUrlsOf = (drains: readonly Pick<DrainConfig, 'dlq'>[]): string[]
 ];
 
 /**
- * Holds up to `max` messages of each queue for `visibilitySeconds` and answers the drain letters `filter`
+ * Holds up to `max` messages of each queue for `visibilitySeconds` (each receive waiting up to
+ * `waitSeconds`, as `DlqQueues.hold`) and answers the drain letters `filter`
  * picks, still held: the caller deletes or releases them. Every other message (another drain's in a shared
  * queue, or one no drain wrote) is released at once; `others` counts them. Throws what SQS throws.
  */
 export const holdLetters = async (
   queues: Pick<DlqQueues, 'hold' | 'release'>,
   queueUrls: readonly string[],
-  options: { readonly visibilitySeconds: number; readonly max: number; readonly filter: LetterFilter },
+  options: {
+    readonly visibilitySeconds: number;
+    readonly max: number;
+    readonly filter: LetterFilter;
+    readonly waitSeconds?: number;
+  },
 ): Promise<{ readonly letters: HeldLetter[]; readonly others: number }> => {
   const { drainId, partition } = options.filter;
   const held: HeldMessage[] = [];
-  for (const url of queueUrls) held.push(...(await queues.hold(url, options.visibilitySeconds, options.max)));
+  for (const url of queueUrls)
+    held.push(...(await queues.hold(url, options.visibilitySeconds, options.max, options.waitSeconds)));
   const letters: HeldLetter[] = [];
   const others: HeldMessage[] = [];
   for (const message of held) {

@@ -35,18 +35,24 @@ export type RedriveOutcome =
   | { readonly ok: false; readonly message: string };
 
 export interface DlqPanel {
-  /** The drains' DLQs, read afresh at most every `everyMs` (the last read between). */
+  /** The drains' DLQs, read afresh. */
   read(): Promise<readonly DlqView[]>;
-  /** `npm run dlq redrive --drain <drainId>`, its output as lines; the next `read` reads afresh. */
+  /** `npm run dlq redrive --drain <drainId>`, its output as lines. */
   redrive(drainId: string): Promise<RedriveOutcome>;
 }
 
 /**
  * How long the console's read hides the letters. It releases them as soon as it has them all, so this
- * only bounds how long a console that dies mid-read keeps them from a redrive; long enough for one read
- * (its last, empty receive waits 1 s).
+ * only bounds how long a console that dies mid-read keeps them from a redrive; one read of the local
+ * queue takes milliseconds.
  */
 const READ_VISIBILITY_S = 5;
+/**
+ * Receives that do not wait: the console reads the local SQS only (`localConsoleEnv`), which answers a
+ * short poll with everything visible, and a read that waited 1 s on its last, empty receive (as `npm run
+ * dlq list` does against AWS) would hide the letters for that second of every refresh.
+ */
+const READ_WAIT_S = 0;
 const MAX_LETTERS = 1_000;
 export const SHOWN_LETTERS = 20;
 
@@ -66,24 +72,13 @@ const toLetterView = ({ message, letter }: HeldLetter): DlqLetterView => ({
  * The console's DLQ panel over `npm run dlq`'s own code (`holdLetters` to read, `runDlqCommand` to
  * redrive, audited as `deps.operator`).
  *
- * Reading hides the letters (SQS has no peek), and a redrive that receives while they are hidden misses
- * them. So reads and the console's own redrives run one at a time (the console never hides letters from
- * itself), and the page's refresh every second reads the queues at most every `everyMs` (between two, it
- * shows the last read): a concurrent `npm run dlq redrive` overlaps a read for about a second in every
- * `everyMs`, and its next run finds what it missed.
+ * Reading hides the letters (SQS has no peek), and the page reads every second. So a read takes no wait
+ * (`READ_WAIT_S`) and releases the letters as soon as it has them: they are hidden for the milliseconds of
+ * the read. A redrive beside it, the page's own or `npm run dlq redrive`'s, still gets them all, since its
+ * receives wait up to a second for a message before it takes the queue for empty, and the letters are
+ * visible again well within that second.
  */
-export const createDlqPanel = (
-  deps: Omit<DlqCommandDeps, 'out' | 'err' | 'stopRequested'> & { readonly everyMs: number },
-): DlqPanel => {
-  let turn: Promise<unknown> = Promise.resolve();
-  /** One after the other: a read must not hold letters a redrive of this console is about to receive. */
-  const inTurn = <T>(work: () => Promise<T>): Promise<T> => {
-    const next = turn.then(work, work);
-    turn = next.catch(() => undefined);
-    return next;
-  };
-  let last: { readonly atMs: number; readonly views: readonly DlqView[] } | undefined;
-
+export const createDlqPanel = (deps: Omit<DlqCommandDeps, 'out' | 'err' | 'stopRequested'>): DlqPanel => {
   const readNow = async (): Promise<readonly DlqView[]> => {
     const drains = deps.drains.filter((drain) => drain.dlq !== undefined);
     const queueUrls = dlqUrlsOf(drains);
@@ -95,6 +90,7 @@ export const createDlqPanel = (
     try {
       held = await holdLetters(deps.queues, queueUrls, {
         visibilitySeconds: READ_VISIBILITY_S,
+        waitSeconds: READ_WAIT_S,
         max: MAX_LETTERS,
         filter: {},
       });
@@ -127,25 +123,16 @@ export const createDlqPanel = (
   };
 
   return {
-    read: () =>
-      inTurn(async () => {
-        if (last !== undefined && deps.now() - last.atMs < deps.everyMs) return last.views;
-        const atMs = deps.now();
-        const views = await readNow();
-        last = { atMs, views };
-        return views;
-      }),
-    redrive: (drainId) =>
-      inTurn(async () => {
-        const lines: string[] = [];
-        const collect = (line: string) => lines.push(line);
-        const code = await runDlqCommand(
-          { ...deps, out: collect, err: collect, stopRequested: () => false },
-          ['redrive', '--drain', drainId],
-        ).finally(() => {
-          last = undefined;
-        });
-        return code === 0 ? { ok: true, lines } : { ok: false, message: lines.join('\n') };
-      }),
+    read: readNow,
+    redrive: async (drainId) => {
+      const lines: string[] = [];
+      const collect = (line: string) => lines.push(line);
+      const code = await runDlqCommand({ ...deps, out: collect, err: collect, stopRequested: () => false }, [
+        'redrive',
+        '--drain',
+        drainId,
+      ]);
+      return code === 0 ? { ok: true, lines } : { ok: false, message: lines.join('\n') };
+    },
   };
 };

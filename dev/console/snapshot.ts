@@ -206,7 +206,7 @@ export const readSnapshot = async (sources: ConsoleSources): Promise<Snapshot> =
       drains: await Promise.all(sources.drains.map((drain) => readDrain(sources, drain, topics))),
     };
   };
-  // Side by side: a DLQ read waits a second on its last, empty receive.
+  // Side by side: the DLQs are on SQS, the rest on the proxy and the table.
   const [dlqs, { topics, drains }] = await Promise.all([sources.dlq.read(), readLogs()]);
   return { atMs: sources.now(), topics, drains, dlqs };
 };

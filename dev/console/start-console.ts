@@ -7,9 +7,6 @@ import { LOCAL } from '../local-stage.js';
 import { createDlqPanel } from './dlq-panel.js';
 import { type ConsoleServer, startConsoleServer } from './server.js';
 
-/** The DLQ panel's reads at most this often (why: `createDlqPanel`); a Redrive from the page reads at once. */
-const DLQ_READ_EVERY_MS = 5_000;
-
 /**
  * The local console on the drain's settings in `env` (`CHECKPOINT_TABLE`, `DYNAMODB_ENDPOINT`, `DRAINS`,
  * `KAFKA_REST_*`, with `SQS_ENDPOINT` for the DLQs), built exactly as `npm run checkpoints` and `npm run
@@ -20,8 +17,6 @@ export const startConsole = async (options: {
   readonly port: number;
   readonly env: Env;
   readonly warn: (line: string) => void;
-  /** How often the DLQ panel reads the queues at most; `DLQ_READ_EVERY_MS` unless given. */
-  readonly dlqReadEveryMs?: number;
 }): Promise<ConsoleServer> => {
   const deps = createOperatorDeps(options.env, `console:${osUser()}`, options.warn);
   if ('problem' in deps) throw new Error(`the console cannot start: ${deps.problem}`);
@@ -45,7 +40,6 @@ export const startConsole = async (options: {
     sleep: async (ms) => {
       await sleep(ms);
     },
-    everyMs: options.dlqReadEveryMs ?? DLQ_READ_EVERY_MS,
   });
   const server = await startConsoleServer({
     port: options.port,
