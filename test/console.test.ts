@@ -215,8 +215,6 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     expect(delivered().length).toBe(deliveredBefore);
     await waitUntil(async () => (await cellText('lag')) === '2', 20);
     await waitUntil(async () => (await page.locator(`${ROW} button.toggle`).textContent()) === 'Resume', 20);
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     // Act: resume from the page
     await betweenRuns(async () => {
@@ -368,6 +366,8 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     );
     expect(await page.locator('main b').count()).toBe(0);
     expect(await page.locator(`${DLQ} .summary`).textContent()).toMatch(/^1 letter\(s\), the oldest failed /);
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
     const deadKey = { drainId: DEAD_DRAIN, topic: 'dead', partition: refused.partition };
     expect((await checkpoints().get(deadKey))?.nextOffset).toBe(refused.offset + 1);
     expect(deadDelivered()).toEqual([]);

@@ -224,6 +224,7 @@ const renderDlqs = (dlqs) => {
       summary.className = dlq.count === 0 ? 'summary muted' : 'summary bad';
     }
     block.querySelector('tbody').replaceChildren(...dlq.letters.map((letter) => letterRow(dlq, letter)));
+    block.querySelector('table').hidden = dlq.letters.length === 0;
   }
 };
 
