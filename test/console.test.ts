@@ -299,6 +299,10 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     const rebound = await rawCall(localConsole.url, 'GET', '/api/snapshot', {
       headers: { host: `attacker.example:${port}` },
     });
+    const foreignRedrive = await post(
+      { origin: 'http://attacker.example' },
+      { drainId: DEAD_DRAIN, command: 'redrive' },
+    );
     const malformed = await post(
       { origin: `http://127.0.0.1:${port}` },
       { drainId: DRAIN, partition: -1, command: 'pause' },
@@ -312,6 +316,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
       message: 'cross-origin request refused: Origin "http://attacker.example" is not this console\'s',
     });
     expect(noOrigin.status).toBe(403);
+    expect(foreignRedrive.status).toBe(403);
     expect(rebound.status).toBe(403);
     expect(rebound.text).toContain('unknown host "attacker.example');
     expect(malformed.status).toBe(400);
@@ -321,6 +326,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     });
     expect((await checkpoints().get(KEY))?.paused).toBe(false);
     expect(await checkpoints().history({ drainId: DRAIN })).toHaveLength(auditBefore);
+    expect(await checkpoints().history({ drainId: DEAD_DRAIN })).toEqual([]);
   });
 
   it("shows a drain's last error while its sink refuses a record, and clears it once delivered", async () => {

@@ -1,26 +1,24 @@
 import { type DlqCommandDeps, runDlqCommand } from '../../cli/dlq-command.js';
 import { byCoordinates, dlqUrlsOf, type HeldLetter, holdLetters, toPreview } from '../../cli/dlq-letters.js';
 
-/** One dead letter as the page shows it: `npm run dlq show`'s fields and previews. */
+/** One dead letter as the page shows it: `npm run dlq show`'s fields and its value's preview. */
 export interface DlqLetterView {
   readonly messageId: string;
   readonly topic: string;
   readonly partition: number;
   readonly offset: number;
   readonly attempts: number;
-  readonly failedAt: string;
   readonly error: { readonly code: string; readonly message: string };
-  readonly key: string;
   readonly value: string;
 }
 
-/** A drain with a DLQ: its letters as last read. */
+/** A drain with a DLQ and its letters. */
 export interface DlqView {
   readonly drainId: string;
   /** The queue's name (the last part of its URL). */
   readonly queue: string;
   readonly count: number;
-  /** The read may have stopped at `MAX_LETTERS` a queue: there may be more. */
+  /** The read took `MAX_LETTERS` messages or more, so a queue may hold more than were read. */
   readonly capped: boolean;
   /** Since the oldest letter failed (`failedAt`, as `dlq list` orders them); null when there is none. */
   readonly oldestAgeMs: number | null;
@@ -62,9 +60,7 @@ const toLetterView = ({ message, letter }: HeldLetter): DlqLetterView => ({
   partition: letter.partition,
   offset: letter.offset,
   attempts: letter.attempts,
-  failedAt: letter.failedAt,
   error: letter.lastError,
-  key: toPreview(letter.key, letter.keyOmitted),
   value: toPreview(letter.value, letter.valueOmitted),
 });
 
@@ -115,7 +111,7 @@ export const createDlqPanel = (deps: Omit<DlqCommandDeps, 'out' | 'err' | 'stopR
         drainId: drain.id,
         queue: nameOf(drain),
         count: letters.length,
-        capped: held.letters.length + held.others >= MAX_LETTERS * queueUrls.length,
+        capped: held.letters.length + held.others >= MAX_LETTERS,
         oldestAgeMs: letters.length === 0 ? null : Math.max(0, nowMs - oldestMs),
         letters: letters.slice(0, SHOWN_LETTERS).map(toLetterView),
       };
