@@ -11,11 +11,11 @@ import { createEnvReader, type Env } from '../lib/wiring/settings/env.js';
 import { createDlqQueues, type DlqQueues } from './dlq-queue.js';
 
 /** What `npm run dlq` reads and redelivers through, beside the checkpoint store. */
-export interface DlqWiring {
+export interface DlqDeps {
   /** `DRAINS` as the drain parses it (problems are its caller's to warn). */
   readonly drains: readonly DrainConfig[];
   readonly queues: DlqQueues;
-  /** The sink the drain itself builds from its settings, closed by `close`. */
+  /** The sink the drain itself builds from its settings, one per drain, closed by `close`. */
   readonly sinkFor: (drain: Pick<DrainConfig, 'id' | 'sink'>) => Sink;
   close(): Promise<void>;
 }
@@ -46,7 +46,7 @@ const secretReader = (
  * `EVENTBRIDGE_ENDPOINT` locally, `AWS_REGION`, the sinks' secrets), shared by `npm run dlq` and the local
  * console so that both read and redrive through the same code. Nothing connects until the first call.
  */
-export const createDlqWiring = (env: Env, warn: (line: string) => void): DlqWiring => {
+export const createDlqDeps = (env: Env, warn: (line: string) => void): DlqDeps => {
   const settings = parseDrainsConfig(createEnvReader(env));
   const { AWS_REGION: region, AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
   // Given in `env`, the credentials are passed on, since `env` need not be process.env (the console's is
@@ -68,17 +68,19 @@ export const createDlqWiring = (env: Env, warn: (line: string) => void): DlqWiri
   const aws = sdkClientsFor({ region, sqs: settings.sqsEndpoint, eventBridge: settings.eventBridgeEndpoint });
   const secrets = secretReader(env, log, warn);
   const sinkDeps = { aws, log, now: Date.now, ...(secrets === undefined ? {} : { secrets }) };
-  const sinks: Sink[] = [];
+  // One sink per drain, as the drain keeps one per container: the console redrives again and again.
+  const sinks = new Map<string, Sink>();
   return {
     drains: settings.drains,
     queues: createDlqQueues(sqs),
     sinkFor: (drain) => {
-      const sink = createSink(drain.sink, sinkDeps);
-      sinks.push(sink);
+      const sink = sinks.get(drain.id) ?? createSink(drain.sink, sinkDeps);
+      sinks.set(drain.id, sink);
       return sink;
     },
     close: async () => {
-      for (const sink of sinks.splice(0)) await sink.close?.();
+      for (const sink of sinks.values()) await sink.close?.();
+      sinks.clear();
       aws.destroy();
       sqs.destroy();
     },

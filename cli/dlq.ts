@@ -5,7 +5,7 @@ import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { parseDrainsConfig } from '../lib/wiring/settings/drain.js';
 import { createEnvReader } from '../lib/wiring/settings/env.js';
 import { runDlqCommand } from './dlq-command.js';
-import { createDlqWiring } from './dlq-deps.js';
+import { createDlqDeps } from './dlq-deps.js';
 import { operatorName } from './operator.js';
 
 // Operator entry point (`npm run dlq -- …`): the one place here that reads process.env; the commands are
@@ -20,7 +20,7 @@ const main = async (): Promise<number> => {
     );
     return 2;
   }
-  const wiring = createDlqWiring(process.env, (line) => process.stderr.write(`${line}\n`));
+  const dlqDeps = createDlqDeps(process.env, (line) => process.stderr.write(`${line}\n`));
   const dynamo = new DynamoDBClient({
     ...(settings.dynamodbEndpoint === undefined ? {} : { endpoint: settings.dynamodbEndpoint.toString() }),
   });
@@ -33,9 +33,9 @@ const main = async (): Promise<number> => {
   try {
     return await runDlqCommand(
       {
-        queues: wiring.queues,
+        queues: dlqDeps.queues,
         drains: settings.drains,
-        sinkFor: wiring.sinkFor,
+        sinkFor: dlqDeps.sinkFor,
         store: createCheckpointStore({
           client: dynamo,
           tableName: settings.checkpointTable,
@@ -59,7 +59,7 @@ const main = async (): Promise<number> => {
     );
     return 1;
   } finally {
-    await wiring.close();
+    await dlqDeps.close();
     dynamo.destroy();
   }
 };

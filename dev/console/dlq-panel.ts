@@ -52,7 +52,7 @@ const READ_VISIBILITY_S = 5;
  */
 const READ_WAIT_S = 0;
 const MAX_LETTERS = 1_000;
-export const SHOWN_LETTERS = 20;
+const SHOWN_LETTERS = 20;
 
 const toLetterView = ({ message, letter }: HeldLetter): DlqLetterView => ({
   messageId: message.messageId,

@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createDlqWiring } from '../../cli/dlq-deps.js';
+import { createDlqDeps } from '../../cli/dlq-deps.js';
 import { osUser } from '../../cli/operator.js';
 import { createOperatorDeps } from '../../cli/operator-deps.js';
 import type { Env } from '../../lib/wiring/settings/env.js';
@@ -27,13 +27,15 @@ export const startConsole = async (options: {
       'the console cannot start: it reads the topics through KAFKA_REST_URL, which is not usable',
     );
   }
-  const dlqWiring = createDlqWiring(options.env, options.warn);
+  const dlqDeps = createDlqDeps(options.env, options.warn);
   const close = async () => {
-    await dlqWiring.close();
+    await dlqDeps.close();
     await deps.close();
   };
   const dlq = createDlqPanel({
-    ...dlqWiring,
+    queues: dlqDeps.queues,
+    sinkFor: dlqDeps.sinkFor,
+    drains: dlqDeps.drains,
     store: deps.store,
     now: deps.now,
     operator: deps.operator,
