@@ -73,8 +73,9 @@ export const createDlqQueues = (client: SQSClient): DlqQueues => ({
           QueueUrl: queueUrl,
           MaxNumberOfMessages: Math.min(IN_TENS, max - held.length),
           VisibilityTimeout: visibilitySeconds,
-          // A short wait: an empty answer then means the queue has nothing visible left (a short poll,
-          // 0, asks only some of SQS's servers, so it can answer empty while messages wait).
+          // A short wait: an empty answer then means the queue has nothing visible left. A short poll (0)
+          // asks only some of SQS's servers and can answer empty while messages wait: only the local
+          // console passes 0, on the local SQS, which answers it with everything.
           WaitTimeSeconds: waitSeconds,
           MessageSystemAttributeNames: ['SentTimestamp', 'MessageGroupId'],
           MessageAttributeNames: ['All'],
