@@ -1,14 +1,14 @@
 import { parseArgs } from 'node:util';
 import {
   countBy,
+  dlqUrlsOf,
   type HeldLetter,
+  holdLetters,
   isText,
   partitionOf,
   toCountLines,
-  toDeadLetter,
   toPreview,
 } from './dlq-letters.js';
-import type { HeldMessage } from './dlq-queue.js';
 import { auditPartition, type RedriveDeps, redriveLetters } from './dlq-redrive.js';
 import { toNonNegativeInt } from './operator.js';
 
@@ -109,9 +109,7 @@ export const runDlqCommand = async (deps: DlqCommandDeps, argv: readonly string[
     deps.err(`no drain ${values.drain} in DRAINS`);
     return 1;
   }
-  const queueUrls = [
-    ...new Set(drains.flatMap((drain) => (drain.dlq === undefined ? [] : [drain.dlq.queueUrl]))),
-  ];
+  const queueUrls = dlqUrlsOf(drains);
   if (queueUrls.length === 0) {
     deps.err(
       `${values.drain === undefined ? 'no drain in DRAINS has' : `drain ${values.drain} has no`} "dlq"`,
@@ -119,22 +117,11 @@ export const runDlqCommand = async (deps: DlqCommandDeps, argv: readonly string[
     return 1;
   }
 
-  const visibility = command === 'redrive' ? REDRIVE_VISIBILITY_S : LOOK_VISIBILITY_S;
-  const held: HeldMessage[] = [];
-  for (const url of queueUrls) held.push(...(await deps.queues.hold(url, visibility, MAX_LETTERS)));
-  const letters: HeldLetter[] = [];
-  const others: HeldMessage[] = [];
-  for (const message of held) {
-    const letter = toDeadLetter(message.body);
-    const wanted =
-      letter !== undefined &&
-      (values.drain === undefined || letter.drainId === values.drain) &&
-      (partition === undefined || letter.partition === partition);
-    if (wanted) letters.push({ message, letter });
-    else others.push(message);
-  }
-  // Messages of other drains (a shared queue) or not from a drain at all go back at once.
-  await deps.queues.release(others);
+  const { letters, others } = await holdLetters(deps.queues, queueUrls, {
+    visibilitySeconds: command === 'redrive' ? REDRIVE_VISIBILITY_S : LOOK_VISIBILITY_S,
+    max: MAX_LETTERS,
+    filter: { drainId: values.drain, partition },
+  });
 
   if (command === 'redrive') {
     const chosen = letters.sort((a, b) => a.letter.offset - b.letter.offset).slice(0, max);
@@ -149,7 +136,7 @@ export const runDlqCommand = async (deps: DlqCommandDeps, argv: readonly string[
   }
 
   try {
-    if (command === 'list') return list(deps, letters, others.length, values.json === true);
+    if (command === 'list') return list(deps, letters, others, values.json === true);
     if (command === 'show') return show(deps, letters, args, values.value === true);
     return await purge(deps, letters, values.yes === true);
   } finally {

@@ -1,5 +1,6 @@
+import type { DrainConfig } from '../lib/drain/config.js';
 import type { DeadLetterBody } from '../lib/sinks/index.js';
-import type { HeldMessage } from './dlq-queue.js';
+import type { DlqQueues, HeldMessage } from './dlq-queue.js';
 
 /** A drain DLQ message read back: its body as the drain wrote it (`lib/sinks/dead-letter-queue.ts`). */
 export interface HeldLetter {
@@ -27,6 +28,52 @@ export const toDeadLetter = (body: string): DeadLetterBody | undefined => {
     typeof letter.lastError?.code === 'string'
     ? (letter as DeadLetterBody)
     : undefined;
+};
+
+/** The letters a command works on: one drain's, one partition's; unset, any. */
+export interface LetterFilter {
+  readonly drainId?: string | undefined;
+  readonly partition?: number | undefined;
+}
+
+/** The distinct DLQ URLs of `drains` (drains may share one queue). */
+export const dlqUrlsOf = (drains: readonly Pick<DrainConfig, 'dlq'>[]): string[] => [
+  ...new Set(drains.flatMap((drain) => (drain.dlq === undefined ? [] : [drain.dlq.queueUrl]))),
+];
+
+/**
+ * Holds up to `max` messages of each queue for `visibilitySeconds` (each receive waiting up to
+ * `waitSeconds`, as `DlqQueues.hold`) and answers the drain letters `filter`
+ * picks, still held: the caller deletes or releases them. Every other message (another drain's in a shared
+ * queue, or one no drain wrote) is released at once; `others` counts them. Throws what SQS throws.
+ */
+export const holdLetters = async (
+  queues: Pick<DlqQueues, 'hold' | 'release'>,
+  queueUrls: readonly string[],
+  options: {
+    readonly visibilitySeconds: number;
+    readonly max: number;
+    readonly filter: LetterFilter;
+    readonly waitSeconds?: number;
+  },
+): Promise<{ readonly letters: HeldLetter[]; readonly others: number }> => {
+  const { drainId, partition } = options.filter;
+  const held: HeldMessage[] = [];
+  for (const url of queueUrls)
+    held.push(...(await queues.hold(url, options.visibilitySeconds, options.max, options.waitSeconds)));
+  const letters: HeldLetter[] = [];
+  const others: HeldMessage[] = [];
+  for (const message of held) {
+    const letter = toDeadLetter(message.body);
+    const wanted =
+      letter !== undefined &&
+      (drainId === undefined || letter.drainId === drainId) &&
+      (partition === undefined || letter.partition === partition);
+    if (wanted) letters.push({ message, letter });
+    else others.push(message);
+  }
+  await queues.release(others);
+  return { letters, others: others.length };
 };
 
 /** Drain, then topic, partition and offset: the order a redrive delivers in. */

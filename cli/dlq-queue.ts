@@ -38,8 +38,16 @@ export interface MoveTaskProgress {
 }
 
 export interface DlqQueues {
-  /** Every message the queue hands out, up to `max`, each hidden for `visibilitySeconds`. */
-  hold(queueUrl: string, visibilitySeconds: number, max: number): Promise<HeldMessage[]>;
+  /**
+   * Every message the queue hands out, up to `max`, each hidden for `visibilitySeconds`. Each receive
+   * waits up to `waitSeconds` (1 unless given) for a message: an empty answer then ends the read.
+   */
+  hold(
+    queueUrl: string,
+    visibilitySeconds: number,
+    max: number,
+    waitSeconds?: number,
+  ): Promise<HeldMessage[]>;
   /** Makes held messages visible again at once. */
   release(messages: readonly HeldMessage[]): Promise<void>;
   remove(message: HeldMessage): Promise<void>;
@@ -57,7 +65,7 @@ export interface DlqQueues {
 const IN_TENS = 10;
 
 export const createDlqQueues = (client: SQSClient): DlqQueues => ({
-  hold: async (queueUrl, visibilitySeconds, max) => {
+  hold: async (queueUrl, visibilitySeconds, max, waitSeconds = 1) => {
     const held: HeldMessage[] = [];
     while (held.length < max) {
       const { Messages = [] } = await client.send(
@@ -65,8 +73,10 @@ export const createDlqQueues = (client: SQSClient): DlqQueues => ({
           QueueUrl: queueUrl,
           MaxNumberOfMessages: Math.min(IN_TENS, max - held.length),
           VisibilityTimeout: visibilitySeconds,
-          // A short wait: an empty answer then means the queue has nothing visible left.
-          WaitTimeSeconds: 1,
+          // A short wait: an empty answer then means the queue has nothing visible left. A short poll (0)
+          // asks only some of SQS's servers and can answer empty while messages wait: only the local
+          // console passes 0, on the local SQS, which answers it with everything.
+          WaitTimeSeconds: waitSeconds,
           MessageSystemAttributeNames: ['SentTimestamp', 'MessageGroupId'],
           MessageAttributeNames: ['All'],
         }),

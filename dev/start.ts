@@ -283,7 +283,10 @@ const main = async (): Promise<void> => {
     env: localConsoleEnv(params),
     warn: (line) => say('console', line),
   });
-  say('console', `topics, latest records, drains (pause, resume, replay): ${localConsole.url}`);
+  say(
+    'console',
+    `topics, latest records, drains (pause, resume, replay), DLQs (redrive): ${localConsole.url}`,
+  );
 
   const offline = spawn(
     process.execPath,

@@ -38,7 +38,8 @@ const LAYERS: Readonly<Record<string, readonly string[]>> = {
   'dev/kafka-rest': [],
   // The local AWS stand-ins are the services' side too: written from their APIs, not from our clients.
   'dev/aws-local': [],
-  // cli: the local console's buttons run the operator commands' own code (cli/partition-actions.ts).
+  // cli: the local console's buttons run the operator commands' own code (cli/partition-actions.ts, the
+  // dlq command), and its DLQ panel reads as npm run dlq does.
   dev: [
     'cli',
     'lib/core',

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { type LocalSqs, startLocalSqs } from '../dev/aws-local/sqs-server.js';
 import { launchChromium } from '../dev/chromium.js';
 import type { ConsoleServer } from '../dev/console/server.js';
 import { startConsole } from '../dev/console/start-console.js';
@@ -29,10 +30,15 @@ const DRAIN = 'demo-to-sink';
 const PARTITION = 1;
 const ROW = `tr[data-drain-partition="${DRAIN}/${PARTITION}"]`;
 const KEY = { drainId: DRAIN, topic: 'demo', partition: PARTITION };
+/** A drain of its own for the DLQ panel, so the letters and redeliveries stay out of the demo drain's. */
+const DEAD_DRAIN = 'dead-to-sink';
+const DEAD_QUEUE = 'dead-to-sink-dlq';
+const DLQ = `div[data-dlq="${DEAD_DRAIN}"]`;
 
-describe('the local console in Chromium (local Kafka REST server, dynalite, the drain, an HTTP sink)', () => {
+describe('the local console in Chromium (local Kafka REST server, dynalite, the local SQS, the drain, an HTTP sink)', () => {
   const dynamo = dynaliteForFile();
   let kafka: KafkaRestServer;
+  let sqs: LocalSqs;
   let sink: HttpSink;
   let localConsole: ConsoleServer;
   let drainDeps: DrainHandlerDeps;
@@ -49,8 +55,8 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
   let drainParked = false;
 
   const webhook = makeWebhookHandler(() => webhookDeps);
-  const send = async (body: string): Promise<{ partition: number; offset: number }> => {
-    const answer = await webhook(httpApiEvent('/hooks/demo', body), lambdaContext());
+  const send = async (body: string, route = 'demo'): Promise<{ partition: number; offset: number }> => {
+    const answer = await webhook(httpApiEvent(`/hooks/${route}`, body), lambdaContext());
     expect(answer.statusCode).toBe(202);
     return JSON.parse(answer.body ?? '') as { partition: number; offset: number };
   };
@@ -90,8 +96,9 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     sink.received.filter((request) => request.headers['kafka-partition'] === String(PARTITION));
 
   beforeAll(async () => {
-    kafka = await startKafkaRestServer({ topics: { demo: 3 } });
+    kafka = await startKafkaRestServer({ topics: { demo: 3, dead: 1 } });
     sink = await startHttpSink();
+    sqs = await startLocalSqs();
     const env = localDrainEnv({
       kafkaRestUrl: kafka.url,
       dynamo: dynamo(),
@@ -102,7 +109,15 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
           partitions: 'all',
           sink: { type: 'http', url: `${sink.url}/records`, allowHttp: true },
         },
+        {
+          id: DEAD_DRAIN,
+          topic: 'dead',
+          partitions: 'all',
+          sink: { type: 'http', url: `${sink.url}/dead`, allowHttp: true },
+          dlq: { queueUrl: sqs.createQueue(DEAD_QUEUE) },
+        },
       ],
+      extra: { SQS_ENDPOINT: sqs.endpoint },
       functionName: 'drain',
       // Fan-out is off: nothing is invoked.
       lambdaEndpoint: 'http://127.0.0.1:1',
@@ -116,6 +131,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
         ...env,
         WEBHOOK_ROUTES: JSON.stringify({
           demo: { topic: 'demo', verify: { scheme: 'none' }, partition: PARTITION },
+          dead: { topic: 'dead', verify: { scheme: 'none' } },
         }),
       }),
     );
@@ -152,6 +168,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     await drainDeps?.close?.();
     await webhookDeps?.kafka.close();
     await sink?.close();
+    await sqs?.close();
     await kafka?.close();
     vi.unstubAllEnvs();
   });
@@ -188,8 +205,6 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     expect(delivered().length).toBe(deliveredBefore);
     await waitUntil(async () => (await cellText('lag')) === '2', 20);
     await waitUntil(async () => (await page.locator(`${ROW} button.toggle`).textContent()) === 'Resume', 20);
-    mkdirSync(dirname(SCREENSHOT), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     // Act: resume from the page
     await betweenRuns(async () => {
@@ -274,6 +289,10 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     const rebound = await rawCall(localConsole.url, 'GET', '/api/snapshot', {
       headers: { host: `attacker.example:${port}` },
     });
+    const foreignRedrive = await post(
+      { origin: 'http://attacker.example' },
+      { drainId: DEAD_DRAIN, command: 'redrive' },
+    );
     const malformed = await post(
       { origin: `http://127.0.0.1:${port}` },
       { drainId: DRAIN, partition: -1, command: 'pause' },
@@ -287,6 +306,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
       message: 'cross-origin request refused: Origin "http://attacker.example" is not this console\'s',
     });
     expect(noOrigin.status).toBe(403);
+    expect(foreignRedrive.status).toBe(403);
     expect(rebound.status).toBe(403);
     expect(rebound.text).toContain('unknown host "attacker.example');
     expect(malformed.status).toBe(400);
@@ -296,6 +316,7 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     });
     expect((await checkpoints().get(KEY))?.paused).toBe(false);
     expect(await checkpoints().history({ drainId: DRAIN })).toHaveLength(auditBefore);
+    expect(await checkpoints().history({ drainId: DEAD_DRAIN })).toEqual([]);
   });
 
   it("shows a drain's last error while its sink refuses a record, and clears it once delivered", async () => {
@@ -316,5 +337,63 @@ describe('the local console in Chromium (local Kafka REST server, dynalite, the 
     // Assess
     await waitUntil(async () => (await cellText('next-offset')) === String(refused.offset + 1), 20);
     expect(await cellText('last-error')).toBe('-');
+  });
+
+  it('shows a refused record in its DLQ, and redrives it from the page once the sink accepts again', async () => {
+    // Prepare: the sink refuses every delivery for good, and this drain dead-letters (the test before
+    // leaves failed runs of the demo drain among the problems)
+    const problemsBefore = problems.length;
+    sink.inject({ kind: 'status', status: 400, times: Number.MAX_SAFE_INTEGER });
+    const deadDelivered = () =>
+      sink.received.filter((request) => request.path === '/dead' && request.status === 200);
+
+    // Act: a webhook the sink will refuse, its value markup as any sender may post
+    const refused = await send('{"n":"dead","html":"<b>x</b>"}', 'dead');
+
+    // Assess: the partition moved on past it, and the panel shows the letter, its coordinates and error
+    const letter = page.locator(`${DLQ} tbody tr`);
+    await waitUntil(async () => (await letter.count()) === 1, 20);
+    expect(await letter.locator('td.at').textContent()).toBe(`dead/${refused.partition}@${refused.offset}`);
+    expect(await letter.locator('td.drain').textContent()).toBe(DEAD_DRAIN);
+    expect(await letter.locator('td.attempts').textContent()).toBe('1');
+    expect(await letter.locator('td.error').textContent()).toMatch(/^ERR_SINK_REJECTED: /);
+    expect(await letter.locator('td.value').textContent()).toBe(
+      JSON.stringify('{"n":"dead","html":"<b>x</b>"}'),
+    );
+    expect(await page.locator('main b').count()).toBe(0);
+    expect(await page.locator(`${DLQ} .summary`).textContent()).toMatch(/^1 letter\(s\), the oldest failed /);
+    mkdirSync(dirname(SCREENSHOT), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    const deadKey = { drainId: DEAD_DRAIN, topic: 'dead', partition: refused.partition };
+    expect((await checkpoints().get(deadKey))?.nextOffset).toBe(refused.offset + 1);
+    expect(deadDelivered()).toEqual([]);
+
+    // Act: the sink accepts again; Redrive from the page
+    sink.clearFaults();
+    await page.locator(`${DLQ} button.redrive`).click();
+
+    // Assess: the record delivered through the drain's sink, the letter gone, the redrive audited
+    // (the letter leaves the panel as soon as the redrive holds it, so its answer is what to wait for)
+    await waitUntil(
+      async () => ((await page.locator('#outcome').textContent()) ?? '').startsWith('redrive: '),
+      20,
+    );
+    expect(await page.locator('#outcome').textContent()).toMatch(
+      /^redrive: 1 of 1 records \(1 delivered, 0 failed again, 0 kept\)/,
+    );
+    await waitUntil(async () => (await letter.count()) === 0, 20);
+    expect(deadDelivered().map((request) => request.body.toString())).toEqual([
+      '{"n":"dead","html":"<b>x</b>"}',
+    ]);
+    expect(deadDelivered()[0]?.headers['kafka-offset']).toBe(String(refused.offset));
+    expect(await page.locator(`${DLQ} .summary`).textContent()).toBe('empty');
+    const history = await checkpoints().history({ drainId: DEAD_DRAIN, partition: refused.partition });
+    expect(history.map((entry) => [entry.action, entry.who])).toEqual([
+      [
+        `dlq redrive offsets ${refused.offset}-${refused.offset}: 1 delivered, 0 failed again, 0 kept`,
+        `console:${userInfo().username}`,
+      ],
+    ]);
+    expect(problems.slice(problemsBefore)).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import {
   type PartitionActionDeps,
   runPartitionAction,
 } from '../../cli/partition-actions.js';
+import type { DlqPanel } from './dlq-panel.js';
 import { type ConsoleSources, describeError, readSnapshot } from './snapshot.js';
 
 export interface ConsoleServerOptions {
@@ -14,6 +15,8 @@ export interface ConsoleServerOptions {
   readonly sources: ConsoleSources;
   /** The operator commands' own deps: the buttons go through `runPartitionAction`, audit entry and all. */
   readonly actions: PartitionActionDeps;
+  /** The Redrive buttons: `npm run dlq redrive --drain D`'s code, its answers and audit entries. */
+  readonly dlq: Pick<DlqPanel, 'redrive'>;
 }
 
 export interface ConsoleServer {
@@ -30,7 +33,7 @@ const STATIC: Readonly<Record<string, { readonly file: string; readonly type: st
   '/console.js': { file: 'console.js', type: 'text/javascript; charset=utf-8' },
   '/console.css': { file: 'console.css', type: 'text/css; charset=utf-8' },
 };
-const COMMANDS = ['pause', 'resume', 'set-offset'] as const;
+const COMMANDS = ['pause', 'resume', 'set-offset', 'redrive'] as const;
 
 const HEADERS = {
   // No inline script or style anywhere, so a record value that slipped into markup could not run.
@@ -62,9 +65,13 @@ const readBody = async (request: IncomingMessage): Promise<string | undefined> =
 
 type ParsedAction =
   | { readonly drainId: string; readonly partition: number; readonly action: PartitionAction }
+  | { readonly drainId: string; readonly redrive: true }
   | { readonly problem: string };
 
-/** `{"drainId","partition","command"[,"target"]}`, each field checked with a message naming it. */
+/**
+ * `{"drainId","partition","command"[,"target"]}`, or `{"drainId","command":"redrive"}` (a drain's whole
+ * DLQ), each field checked with a message naming it.
+ */
 const parseActionBody = (text: string): ParsedAction => {
   let body: unknown;
   try {
@@ -75,6 +82,7 @@ const parseActionBody = (text: string): ParsedAction => {
   if (typeof body !== 'object' || body === null) return { problem: 'the body must be a JSON object' };
   const { drainId, partition, command, target } = body as Record<string, unknown>;
   if (typeof drainId !== 'string' || drainId === '') return { problem: 'drainId must be a non-empty string' };
+  if (command === 'redrive') return { drainId, redrive: true };
   if (typeof partition !== 'number' || !Number.isSafeInteger(partition) || partition < 0)
     return { problem: `partition must be an integer ≥ 0, got ${JSON.stringify(partition)}` };
   if (!COMMANDS.includes(command as (typeof COMMANDS)[number]))
@@ -151,6 +159,11 @@ export const startConsoleServer = async (options: ConsoleServerOptions): Promise
     const parsed = parseActionBody(text);
     if ('problem' in parsed) {
       sendJson(response, 400, { ok: false, message: parsed.problem });
+      return;
+    }
+    if ('redrive' in parsed) {
+      const outcome = await options.dlq.redrive(parsed.drainId);
+      sendJson(response, outcome.ok ? 200 : 409, outcome);
       return;
     }
     const outcome = await runPartitionAction(options.actions, {

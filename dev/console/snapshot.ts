@@ -4,13 +4,19 @@ import type { Checkpoint } from '../../lib/drain/checkpoint.js';
 import type { CheckpointStore } from '../../lib/drain/checkpoint-store.js';
 import type { DrainConfig } from '../../lib/drain/config.js';
 import type { KafkaRestClient } from '../../lib/kafka-rest/types.js';
+import type { DlqPanel, DlqView } from './dlq-panel.js';
 
-/** What the console reads: the drain's own proxy client and checkpoint store, and the configured drains. */
+/**
+ * What the console reads: the drain's own proxy client and checkpoint store, the configured drains, and
+ * their DLQs.
+ */
 export interface ConsoleSources {
   readonly kafka: Pick<KafkaRestClient, 'listTopics' | 'listPartitions' | 'logBounds' | 'fetch' | 'endFetch'>;
   readonly store: Pick<CheckpointStore, 'list'>;
   readonly drains: readonly Pick<DrainConfig, 'id' | 'topic' | 'partitions'>[];
   readonly now: () => number;
+  /** The DLQs of the drains that have one. */
+  readonly dlq: Pick<DlqPanel, 'read'>;
 }
 
 /** Bytes as the page shows them: JSON and UTF-8 text as text, anything else as base64. */
@@ -63,6 +69,7 @@ export interface Snapshot {
   readonly atMs: number;
   readonly topics: readonly TopicView[];
   readonly drains: readonly DrainView[];
+  readonly dlqs: readonly DlqView[];
 }
 
 export const LATEST_RECORDS = 5;
@@ -185,13 +192,21 @@ const readDrain = async (
 };
 
 /**
- * Everything the page shows, read afresh: every topic's partitions with their log bounds and latest
- * records, and every drain's checkpoints. A topic the proxy fails on carries its error; a failing
- * checkpoint table or topic listing throws (`ERR_UPSTREAM_*`, the store's errors).
+ * Everything the page shows: every topic's partitions with their log bounds and latest records and every
+ * drain's checkpoints, read afresh, and the drains' DLQs as the panel gives them. A topic the proxy fails
+ * on carries its error; a failing checkpoint table or topic listing throws (`ERR_UPSTREAM_*`, the store's
+ * errors).
  */
 export const readSnapshot = async (sources: ConsoleSources): Promise<Snapshot> => {
-  const names = await sources.kafka.listTopics({ deadlineMs: Date.now() + CALL_MS });
-  const topics = await Promise.all(names.map((name) => readTopic(sources.kafka, name)));
-  const drains = await Promise.all(sources.drains.map((drain) => readDrain(sources, drain, topics)));
-  return { atMs: sources.now(), topics, drains };
+  const readLogs = async () => {
+    const names = await sources.kafka.listTopics({ deadlineMs: Date.now() + CALL_MS });
+    const topics = await Promise.all(names.map((name) => readTopic(sources.kafka, name)));
+    return {
+      topics,
+      drains: await Promise.all(sources.drains.map((drain) => readDrain(sources, drain, topics))),
+    };
+  };
+  // Side by side: the DLQs are on SQS, the rest on the proxy and the table.
+  const [dlqs, { topics, drains }] = await Promise.all([sources.dlq.read(), readLogs()]);
+  return { atMs: sources.now(), topics, drains, dlqs };
 };

@@ -169,6 +169,65 @@ const renderDrains = (drains) => {
   }
 };
 
+const ageText = (ms) =>
+  ms < 60_000
+    ? `${Math.round(ms / 1000)} s`
+    : ms < 3_600_000
+      ? `${Math.round(ms / 60_000)} min`
+      : `${Math.round(ms / 3_600_000)} h`;
+
+const letterRow = (dlq, letter) =>
+  el(
+    'tr',
+    { dataset: { letter: letter.messageId } },
+    el('td', { class: 'drain', text: dlq.drainId }),
+    el('td', { class: 'at', text: `${letter.topic}/${letter.partition}@${letter.offset}` }),
+    el('td', { class: 'attempts num', text: String(letter.attempts) }),
+    el('td', { class: 'error', text: `${letter.error.code}: ${letter.error.message}` }),
+    el('td', { class: 'value', text: letter.value }),
+  );
+
+/** A drain's DLQ block is built once, its button kept across refreshes; its summary and letters change. */
+const renderDlqs = (dlqs) => {
+  const root = document.getElementById('dlqs');
+  if (dlqs.length === 0)
+    root.replaceChildren(el('p', { class: 'muted', text: 'no drain has a "dlq" (DRAINS)' }));
+  for (const dlq of dlqs) {
+    let block = root.querySelector(`div[data-dlq="${CSS.escape(dlq.drainId)}"]`);
+    if (block === null) {
+      const redrive = el('button', { type: 'button', class: 'redrive', text: 'Redrive' });
+      redrive.addEventListener('click', () => act({ drainId: dlq.drainId, command: 'redrive' }));
+      const head = ['drain', 'at', 'attempts', 'last error', 'value'];
+      block = el(
+        'div',
+        { dataset: { dlq: dlq.drainId } },
+        el('h3', { text: `${dlq.drainId} → ${dlq.queue}` }),
+        el('p', {}, el('span', { class: 'summary' }), ' ', redrive),
+        el(
+          'table',
+          {},
+          el('thead', {}, el('tr', {}, ...head.map((t) => el('th', { text: t })))),
+          el('tbody'),
+        ),
+      );
+      root.append(block);
+    }
+    const summary = block.querySelector('.summary');
+    if (dlq.error !== undefined) {
+      summary.textContent = `not read: ${dlq.error}`;
+      summary.className = 'summary bad';
+    } else {
+      summary.textContent =
+        dlq.count === 0
+          ? 'empty'
+          : `${dlq.count}${dlq.capped ? '+' : ''} letter(s), the oldest failed ${ageText(dlq.oldestAgeMs)} ago${dlq.count > dlq.letters.length ? `; the first ${dlq.letters.length} below` : ''}`;
+      summary.className = dlq.count === 0 ? 'summary muted' : 'summary bad';
+    }
+    block.querySelector('tbody').replaceChildren(...dlq.letters.map((letter) => letterRow(dlq, letter)));
+    block.querySelector('table').hidden = dlq.letters.length === 0;
+  }
+};
+
 const refresh = async () => {
   const status = document.getElementById('status');
   try {
@@ -176,6 +235,7 @@ const refresh = async () => {
     const snapshot = await response.json();
     if (!response.ok) throw new Error(snapshot.message);
     renderDrains(snapshot.drains);
+    renderDlqs(snapshot.dlqs);
     renderTopics(snapshot.topics);
     status.textContent = `updated ${new Date(snapshot.atMs).toLocaleTimeString()}`;
     status.className = 'muted';
