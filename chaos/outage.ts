@@ -85,10 +85,10 @@ export const OUTAGE_SUITE: Omit<OutageOptions, 'dialect'> = {
   requestsPerKey: 5,
   instances: 3,
   pollers: 2,
-  outageMs: 6_000,
+  outageMs: 4_000,
   spoolMaxReceiveCount: 1_000,
-  beforeMs: 1_000,
-  afterMs: 2_000,
+  beforeMs: 600,
+  afterMs: 1_400,
 };
 
 export interface OutageReport {

@@ -64,8 +64,15 @@ export interface DlqQueues {
 
 const IN_TENS = 10;
 
-export const createDlqQueues = (client: SQSClient): DlqQueues => ({
-  hold: async (queueUrl, visibilitySeconds, max, waitSeconds = 1) => {
+/**
+ * `waitSeconds`: what `hold` waits by default. 1 against SQS; the local SQS answers a short poll (0) with
+ * every visible message, so its users (the console, the tests) may pass 0.
+ */
+export const createDlqQueues = (
+  client: SQSClient,
+  options: { readonly waitSeconds?: number } = {},
+): DlqQueues => ({
+  hold: async (queueUrl, visibilitySeconds, max, waitSeconds = options.waitSeconds ?? 1) => {
     const held: HeldMessage[] = [];
     while (held.length < max) {
       const { Messages = [] } = await client.send(

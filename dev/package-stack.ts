@@ -1,5 +1,16 @@
 import { spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -127,11 +138,30 @@ export const packageTemplate = async (
   params: Readonly<Record<string, string>>,
   target: PackageTarget,
 ): Promise<unknown> => {
+  // The template is a function of these alone (the functions' code goes into the zips, not into it), so
+  // one packaging serves every test file that asks for the same one within a run of the suite.
+  const key = createHash('sha256').update(JSON.stringify({ params, target }));
+  for (const file of TEMPLATE_INPUTS) key.update(readFileSync(join(root, file)));
+  const cached = join(tmpdir(), `kafka-rest-bridge-template-${key.digest('hex').slice(0, 32)}.json`);
+  if (existsSync(cached)) return JSON.parse(readFileSync(cached, 'utf8'));
   const out = mkdtempSync(join(tmpdir(), 'package-template-'));
   try {
     await packageStack(root, out, params, target);
-    return JSON.parse(readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8'));
+    const text = readFileSync(join(out, 'cloudformation-template-update-stack.json'), 'utf8');
+    // Written whole, then renamed: a reader never sees half a file.
+    writeFileSync(`${cached}.${process.pid}`, text);
+    renameSync(`${cached}.${process.pid}`, cached);
+    return JSON.parse(text);
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
 };
+
+/** What `serverless package` reads to write the template: the stack, its plugins, the packager's versions. */
+const TEMPLATE_INPUTS = [
+  'serverless.yml',
+  'deploy/stage-checks.cjs',
+  'esbuild-plugins.cjs',
+  'package.json',
+  'package-lock.json',
+];

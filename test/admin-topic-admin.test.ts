@@ -290,15 +290,15 @@ describe('createTopic', () => {
 
 describe('answers that never end or never stop', () => {
   it('a trickling admin answer ends the call by its deadline', { timeout: 15_000 }, async () => {
-    // Prepare: the request timeout (5 s) is below the time left, so only the exact timer per call stops it.
-    const setup = await start({ admin: { requestTimeoutMs: 5_000, maxAttempts: 2 } });
+    // Prepare: the request timeout (2 s) is below the time left, so only the exact timer per call stops it.
+    const setup = await start({ admin: { requestTimeoutMs: 2_000, maxAttempts: 2 } });
     setup.fixture.server.inject({
       kind: 'trickle',
       intervalMs: 50,
       times: 10,
       match: { path: '/admin/topics' },
     });
-    const deadlineMs = Date.now() + 5_600;
+    const deadlineMs = Date.now() + 2_600;
 
     // Act
     const error = await thrown(() => setup.admin.listTopics({ deadlineMs }));

@@ -9,7 +9,7 @@ import {
 import { formatOutageReport, isOutageClean } from '../chaos/outage-report.js';
 
 /**
- * The webhook spool's outage scenario at suite size (300 webhooks through 6 s of outage; `npm run chaos`
+ * The webhook spool's outage scenario at suite size (300 webhooks through 4 s of outage; `npm run chaos`
  * runs 5,000 through a minute), once per dialect. Correctness only: latencies and the drain time are
  * printed figures, never asserted.
  */

@@ -85,7 +85,8 @@ describe('npm run dlq', () => {
 
   const run = (...argv: string[]) => {
     const deps: DlqCommandDeps = {
-      queues: createDlqQueues(client),
+      // The local SQS answers a short poll with everything: no second's wait per read.
+      queues: createDlqQueues(client, { waitSeconds: 0 }),
       drains: settings().drains,
       sinkFor: (drain) => {
         const made = createSink(drain.sink, { aws, log, now: Date.now });
@@ -297,7 +298,7 @@ describe('npm run dlq', () => {
     });
     for (const body of ['a', 'b'])
       await client.send(new SendMessageCommand({ QueueUrl: source, MessageBody: body }));
-    const queues = createDlqQueues(client);
+    const queues = createDlqQueues(client, { waitSeconds: 0 });
     await queues.release(await queues.hold(source, 30, 10));
     await queues.hold(source, 30, 10);
 

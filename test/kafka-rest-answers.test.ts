@@ -173,11 +173,11 @@ const everyRequest = (fault: Fault): Fault => ({ ...fault, times: 1_000 });
 
 describe.concurrent('a 200 whose body trickles in: every call ends by its deadline', () => {
   it.for(cases)('$label', { timeout: 20_000 }, async ({ dialect, run, match }, { onTestFinished }) => {
-    // Prepare: the request timeout (5 s) is below the time left, so only an exact timer per call stops it.
+    // Prepare: the request timeout (2 s) is below the time left, so only an exact timer per call stops it.
     const kit = await startKafkaRestWithClient({
       dialect,
       server: { topics: { demo: 1 } },
-      client: { requestTimeoutMs: 5_000, maxAttempts: 2 },
+      client: { requestTimeoutMs: 2_000, maxAttempts: 2 },
     });
     // Concurrent tests: each closes its own servers only.
     onTestFinished(() => kit.close());
@@ -185,7 +185,7 @@ describe.concurrent('a 200 whose body trickles in: every call ends by its deadli
     kit.server.inject(
       everyRequest({ kind: 'trickle', intervalMs: 50, ...(match === undefined ? {} : { match }) }),
     );
-    const deadlineMs = Date.now() + 5_600;
+    const deadlineMs = Date.now() + 2_600;
 
     // Act
     const error = await run(kit.client, { deadlineMs }).catch((caught: unknown) => caught);
