@@ -1,14 +1,13 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { ConfigError } from '../lib/core/errors.js';
 import { createLog } from '../lib/core/log.js';
 import type { DrainConfig } from '../lib/drain/config.js';
-import { createSink, type SecretReader, type Sink } from '../lib/sinks/index.js';
+import { createSink, type Sink } from '../lib/sinks/index.js';
 import { sdkClientsFor } from '../lib/wiring/aws.js';
 import { createSecretsCacheFromConfig } from '../lib/wiring/secrets.js';
-import { loadSections } from '../lib/wiring/settings/core.js';
 import { parseDrainsConfig } from '../lib/wiring/settings/drain.js';
 import { createEnvReader, type Env } from '../lib/wiring/settings/env.js';
 import { createDlqQueues, type DlqQueues } from './dlq-queue.js';
+import { coreConfigOf, sdkConfigOf } from './operator-deps.js';
 
 /** What `npm run dlq` reads and redelivers through, beside the checkpoint store. */
 export interface DlqDeps {
@@ -21,52 +20,23 @@ export interface DlqDeps {
 }
 
 /**
- * The sinks' signing secrets, read as the drain reads them, when the function's settings are in `env`;
- * absent (each problem warned), a sink that signs cannot be built and says so.
- */
-const secretReader = (
-  env: Env,
-  log: ReturnType<typeof createLog>,
-  warn: (line: string) => void,
-): SecretReader | undefined => {
-  try {
-    return createSecretsCacheFromConfig(
-      loadSections(env, () => ({})),
-      { log },
-    );
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    for (const problem of error.problems) warn(`warning: ${problem}`);
-    return undefined;
-  }
-};
-
-/**
  * The DLQs' SQS client and the drains' sinks from the drain's settings in `env` (`SQS_ENDPOINT`,
  * `EVENTBRIDGE_ENDPOINT` locally, `AWS_REGION`, the sinks' secrets), shared by `npm run dlq` and the local
  * console so that both read and redrive through the same code. Nothing connects until the first call.
  */
 export const createDlqDeps = (env: Env, warn: (line: string) => void): DlqDeps => {
   const settings = parseDrainsConfig(createEnvReader(env));
-  const { AWS_REGION: region, AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey } = env;
-  // Given in `env`, the credentials are passed on, since `env` need not be process.env (the console's is
-  // built from npm start's parameters); unset, the SDK's own chain finds them.
-  const sqs = new SQSClient({
-    ...(settings.sqsEndpoint === undefined ? {} : { endpoint: settings.sqsEndpoint.toString() }),
-    ...(region === undefined ? {} : { region }),
-    ...(accessKeyId === undefined || secretAccessKey === undefined
-      ? {}
-      : {
-          credentials: {
-            accessKeyId,
-            secretAccessKey,
-            ...(env.AWS_SESSION_TOKEN === undefined ? {} : { sessionToken: env.AWS_SESSION_TOKEN }),
-          },
-        }),
-  });
+  const sqs = new SQSClient(sdkConfigOf(env, settings.sqsEndpoint));
   const log = createLog('ERROR');
-  const aws = sdkClientsFor({ region, sqs: settings.sqsEndpoint, eventBridge: settings.eventBridgeEndpoint });
-  const secrets = secretReader(env, log, warn);
+  const aws = sdkClientsFor({
+    region: env.AWS_REGION,
+    sqs: settings.sqsEndpoint,
+    eventBridge: settings.eventBridgeEndpoint,
+  });
+  // The sinks' signing secrets, read as the drain reads them; without the settings, a sink that signs
+  // cannot be built and says so.
+  const core = coreConfigOf(env, warn);
+  const secrets = core === undefined ? undefined : createSecretsCacheFromConfig(core, { log });
   const sinkDeps = { aws, log, now: Date.now, ...(secrets === undefined ? {} : { secrets }) };
   // One sink per drain, as the drain keeps one per container: the console redrives again and again.
   const sinks = new Map<string, Sink>();

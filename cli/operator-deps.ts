@@ -5,7 +5,7 @@ import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
 import { createKafkaRestFromConfig } from '../lib/wiring/kafka-rest-reader.js';
 import { createSecretsCacheFromConfig } from '../lib/wiring/secrets.js';
-import { loadSections } from '../lib/wiring/settings/core.js';
+import { type CoreConfig, loadSections } from '../lib/wiring/settings/core.js';
 import { parseDrainsConfig } from '../lib/wiring/settings/drain.js';
 import { createEnvReader, type Env } from '../lib/wiring/settings/env.js';
 import type { PartitionActionDeps } from './partition-actions.js';
@@ -17,20 +17,56 @@ export interface OperatorDeps extends PartitionActionDeps {
 }
 
 /**
- * The drain's own Kafka REST client, when its settings are in `env` (`KAFKA_REST_URL` …), to check
- * partitions and offsets against the log; undefined, with the reasons warned, when they are not.
+ * The functions' shared settings in `env`, for what needs the proxy or Secrets Manager; undefined, each
+ * problem warned, when they are not usable (an operator command must still work on the table alone).
  */
-const proxyClient = (env: Env, warn: (line: string) => void): KafkaRestClient | undefined => {
-  if (env.KAFKA_REST_URL === undefined) return undefined;
+export const coreConfigOf = (env: Env, warn: (line: string) => void): CoreConfig | undefined => {
   try {
-    const config = loadSections(env, () => ({}));
-    const log = createLog('ERROR');
-    return createKafkaRestFromConfig(config, { log, secrets: createSecretsCacheFromConfig(config, { log }) });
+    return loadSections(env, () => ({}));
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     for (const problem of error.problems) warn(`warning: ${problem}`);
     return undefined;
   }
+};
+
+/**
+ * An AWS SDK client's region, endpoint and credentials from `env`, as the SDK reads them from process.env:
+ * `env` need not be process.env (the local console builds its own). Unset, the SDK's own chain (a profile
+ * …) finds them.
+ */
+export const sdkConfigOf = (env: Env, endpoint: URL | undefined) => {
+  const {
+    AWS_REGION: region,
+    AWS_ACCESS_KEY_ID: accessKeyId,
+    AWS_SECRET_ACCESS_KEY: secretAccessKey,
+    AWS_SESSION_TOKEN: sessionToken,
+  } = env;
+  return {
+    ...(endpoint === undefined ? {} : { endpoint: endpoint.toString() }),
+    ...(region === undefined ? {} : { region }),
+    ...(accessKeyId === undefined || secretAccessKey === undefined
+      ? {}
+      : {
+          credentials: {
+            accessKeyId,
+            secretAccessKey,
+            ...(sessionToken === undefined ? {} : { sessionToken }),
+          },
+        }),
+  };
+};
+
+/**
+ * The drain's own Kafka REST client, when its settings are in `env` (`KAFKA_REST_URL` …), to check
+ * partitions and offsets against the log; undefined, with the reasons warned, when they are not.
+ */
+const proxyClient = (env: Env, warn: (line: string) => void): KafkaRestClient | undefined => {
+  if (env.KAFKA_REST_URL === undefined) return undefined;
+  const config = coreConfigOf(env, warn);
+  if (config === undefined) return undefined;
+  const log = createLog('ERROR');
+  return createKafkaRestFromConfig(config, { log, secrets: createSecretsCacheFromConfig(config, { log }) });
 };
 
 /**
@@ -50,26 +86,7 @@ export const createOperatorDeps = (
   if (tableName === undefined)
     return { problem: 'CHECKPOINT_TABLE is required: the DynamoDB checkpoint table name' };
   for (const problem of read.problems) warn(`warning: ${problem}`);
-  const {
-    AWS_REGION: region,
-    AWS_ACCESS_KEY_ID: accessKeyId,
-    AWS_SECRET_ACCESS_KEY: secretAccessKey,
-    AWS_SESSION_TOKEN: sessionToken,
-  } = env;
-  // Read from `env` as the SDK reads them from process.env; unset, its own chain (a profile …) finds them.
-  const client = new DynamoDBClient({
-    ...(drains.dynamodbEndpoint === undefined ? {} : { endpoint: drains.dynamodbEndpoint.toString() }),
-    ...(region === undefined ? {} : { region }),
-    ...(accessKeyId === undefined || secretAccessKey === undefined
-      ? {}
-      : {
-          credentials: {
-            accessKeyId,
-            secretAccessKey,
-            ...(sessionToken === undefined ? {} : { sessionToken }),
-          },
-        }),
-  });
+  const client = new DynamoDBClient(sdkConfigOf(env, drains.dynamodbEndpoint));
   const kafka = proxyClient(env, warn);
   return {
     store: createCheckpointStore({ client, tableName, leaseMs: drains.leaseMs, now: Date.now }),
