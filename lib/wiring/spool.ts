@@ -1,10 +1,9 @@
 import { type AwsJsonClient, createAwsJsonClient, SQS } from '../aws/json-client.js';
 import { createS3Objects } from '../aws/s3-objects.js';
 import type { Log } from '../core/log.js';
-import type { SpoolClients } from '../ingest/spool/backfill.js';
 import type { SpoolSettings } from '../ingest/spool/config.js';
 import { createOrderMarkers } from '../ingest/spool/order-markers.js';
-import { createSpool, type Spool } from '../ingest/spool/spool.js';
+import { createSpool, type Spool, type SpoolClients } from '../ingest/spool/spool.js';
 import { dynamoDbFor } from './aws.js';
 
 /**

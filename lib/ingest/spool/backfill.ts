@@ -1,7 +1,6 @@
 import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import { sendByDeadline } from '../../aws/dynamodb-errors.js';
 import { AwsServiceError } from '../../aws/errors.js';
-import type { S3Objects } from '../../aws/s3-objects.js';
 import { AppError, ERROR_CODES, isAppError } from '../../core/errors.js';
 import { CORRELATION_ID, describeError } from '../../core/log.js';
 import { logOutcomes, type ProduceItemsSummary, produceItemsTimed, type SourceDeps } from '../produce.js';
@@ -9,14 +8,7 @@ import { isFifo } from '../sqs.js';
 import type { ItemOutcome, ParsedItem, ProduceLimits } from '../types.js';
 import { isForGood, type SpoolDeadLetters } from './dead-letters.js';
 import { decodeSpoolMessage, type SpoolMessage, sha256Hex, toSpooledRecord } from './message.js';
-import type { OrderMarkers } from './order-markers.js';
-
-/** The keys table and the bucket, as both the webhook and the backfill use them. */
-export interface SpoolClients {
-  readonly markers: OrderMarkers;
-  /** Undefined without `SPOOL_BUCKET`. */
-  readonly objects: { readonly s3: S3Objects; readonly bucket: string } | undefined;
-}
+import type { SpoolClients } from './spool.js';
 
 export interface BackfillDeps extends SourceDeps, SpoolClients {
   /** The spool DLQ, for messages that fail for good (`isForGood`); absent, they wait out their receives. */

@@ -44,12 +44,16 @@ export interface Spool {
   write(entry: SpoolEntry, deadlineMs: number): Promise<SpoolReceipt>;
 }
 
-export interface SpoolDeps {
+/** The keys table and the bucket, as both the webhook and the backfill use them. */
+export interface SpoolClients {
+  readonly markers: OrderMarkers;
+  /** Undefined without `SPOOL_BUCKET`: a body too large for one message then gets the 503. */
+  readonly objects: { readonly s3: S3Objects; readonly bucket: string } | undefined;
+}
+
+export interface SpoolDeps extends SpoolClients {
   readonly sqs: AwsJsonClient;
   readonly queueUrl: string;
-  /** Undefined: no bucket, a body too large for one message gets the 503. */
-  readonly objects: { readonly s3: S3Objects; readonly bucket: string } | undefined;
-  readonly markers: OrderMarkers;
   readonly maxMessageBytes: number;
   readonly retentionSeconds: number;
   readonly log: Log;
