@@ -706,6 +706,27 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
     expect(await h.store.get(key)).toMatchObject({ nextOffset: 12, lease: undefined });
   });
 
+  it('stores a new partition once: the pipelined commit that carries its start is not written again at the log end', async () => {
+    append(3);
+    const h = await harness();
+    const commits: number[] = [];
+    const slowCommits: CheckpointStore = {
+      ...h.store,
+      commit: async (lease, changes) => {
+        commits.push(changes.nextOffset);
+        // Still on its way when the empty read says the log end was reached.
+        await delay(100);
+        return h.store.commit(lease, changes);
+      },
+    };
+
+    const report = await h.run({ store: slowCommits });
+
+    expect(report).toMatchObject({ outcome: 'caught-up', nextOffset: 3, delivered: 3 });
+    expect(commits).toEqual([3]);
+    expect(await h.store.get(key)).toMatchObject({ nextOffset: 3, lease: undefined });
+  });
+
   it.each([
     { ordering: 'partition', maxInFlight: 1 },
     { ordering: 'key', maxInFlight: 2 },

@@ -243,7 +243,9 @@ export const createPartitionRun = (
         );
       }
       if (last === undefined) {
-        // Only an empty answer says the log end was reached.
+        // Only an empty answer says the log end was reached. A pipelined commit still in flight may be the
+        // one that stores the start: waited for first, so the start is not written a second time.
+        await commits.settle();
         if (commits.startIsUnstored()) await commit(offset);
         else await flush();
         return { outcome: 'caught-up' };
