@@ -15,7 +15,6 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { setTimeout as delay } from 'node:timers/promises';
 import { Pool } from 'undici';
-import { startKafkaRestServer } from '../dev/kafka-rest/server.js';
 import { createAwsClients } from '../lib/aws/sdk-clients.js';
 import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { drainPartition } from '../lib/drain/drain-partition.js';
@@ -25,9 +24,10 @@ import { V1_MEDIA } from '../lib/kafka-rest/v1.js';
 import { createHttpSink } from '../lib/sinks/index.js';
 import { toRecordId } from '../lib/sinks/record-id.js';
 import { drainSettings, httpSinkConfig } from '../test/fixtures/drain.js';
-import { startDynalite } from '../test/helpers/dynalite.js';
 import { writeChart } from './lib/charts.js';
 import { SILENT } from './lib/drain-harness.js';
+import { startDynaliteProcess } from './lib/dynalite-process.js';
+import { startKafkaRestProcess } from './lib/kafka-rest-process.js';
 import { reportRows } from './lib/report.js';
 import { formatNumber, formatTable, perSecond, time } from './lib/stats.js';
 
@@ -83,18 +83,20 @@ const startCountingSink = async () => {
 };
 
 const main = async (): Promise<void> => {
-  const kafkaServer = await startKafkaRestServer({ topics: { [TOPIC]: 1 }, recordRequests: false });
-  const value = Buffer.alloc(VALUE_BYTES, 'x');
-  for (let offset = 0; offset < RECORDS; offset += 1_000) {
-    const count = Math.min(1_000, RECORDS - offset);
-    kafkaServer.append(
-      TOPIC,
-      0,
-      Array.from({ length: count }, (_, n) => ({ key: Buffer.from(`k${offset + n}`), value })),
-    );
-  }
+  // The Kafka REST server and DynamoDB run in processes of their own, as they run elsewhere than the
+  // function in Lambda: the measured loop's thread pays only the client side of fetches and commits. The
+  // sink stays in this process, where the raw sink baseline pays for it alike.
+  const kafkaServer = await startKafkaRestProcess({ topics: { [TOPIC]: 1, [SWEEP_TOPIC]: 1 } });
+  // Record n: key `k<n>`, VALUE_BYTES of `a` (what the child appends with `keys` = the record count).
+  await kafkaServer.append(TOPIC, 0, RECORDS, VALUE_BYTES, RECORDS);
+  const value = Buffer.alloc(VALUE_BYTES, 0x61);
+  const records = Array.from({ length: RECORDS }, (_, offset) => ({
+    offset,
+    key: Buffer.from(`k${offset}`),
+    value,
+  }));
   const sinkServer = await startCountingSink();
-  const dynamo = await startDynalite();
+  const dynamo = await startDynaliteProcess();
   const kafka = createKafkaRest({ baseUrl: kafkaServer.url, allowHttp: true, auth: noAuth(), log: SILENT });
   const aws = createAwsClients({});
   const sinkConfig = httpSinkConfig(sinkServer.url, { timeoutMs: 10_000 });
@@ -128,7 +130,7 @@ const main = async (): Promise<void> => {
   };
 
   // The ids the drain gives them (the fixture's drain settings: namespace and epoch as a new drain has).
-  const sinkRecords = kafkaServer.records(TOPIC, 0).map((record) => ({
+  const sinkRecords = records.map((record) => ({
     id: toRecordId({
       namespace: drainSettings().idNamespace,
       topic: TOPIC,
@@ -240,11 +242,11 @@ const main = async (): Promise<void> => {
     );
     console.log(`${'path'.padEnd(36)}${'records/s'.padStart(10)}`);
     for (const [name, rate] of rows) console.log(`${name.padEnd(36)}${fmt(rate)}`);
-    const verdict = (value: number) =>
-      `${value.toFixed(2)} (target ≥ ${TARGET_RATIO}): ${value >= TARGET_RATIO ? 'PASS' : 'FAIL'}`;
-    console.log(`\nratio drain / min(baselines): commit every batch ${verdict(ratio)}`);
+    const verdict = (value: number, target: number) =>
+      `${value.toFixed(2)} (target ≥ ${target}): ${value >= target ? 'PASS' : 'FAIL'}`;
+    console.log(`\nratio drain / min(baselines): commit every batch ${verdict(ratio, TARGET_RATIO)}`);
     console.log(
-      `ratio drain / min(baselines): commitIntervalMs=${COMMIT_INTERVAL_MS} ${verdict(intervalRatio)}`,
+      `ratio drain / min(baselines): commitIntervalMs=${COMMIT_INTERVAL_MS} ${verdict(intervalRatio, TARGET_INTERVAL_RATIO)}`,
     );
     // Cost model per million records with this batch size (design §9).
     const million = 1_000_000;
@@ -255,8 +257,7 @@ const main = async (): Promise<void> => {
 
     // Against a sink further away, one lane waits a round trip per record: the sweep shows how the drain
     // follows the raw sink loop as the sink's latency grows (fewer records: each costs that latency).
-    kafkaServer.createTopic(SWEEP_TOPIC, 1);
-    kafkaServer.append(SWEEP_TOPIC, 0, sinkRecords.slice(0, SWEEP_RECORDS));
+    await kafkaServer.append(SWEEP_TOPIC, 0, SWEEP_RECORDS, VALUE_BYTES, SWEEP_RECORDS);
     const sweep: { latencyMs: number; drain: number; interval: number; rawSink: number }[] = [
       { latencyMs: 0, drain: drainRate, interval: intervalRate, rawSink: sinkRate },
     ];
