@@ -94,33 +94,50 @@ export type CappedBody =
   | { readonly tooLarge: false; readonly bytes: Buffer; readonly broken?: unknown }
   | { readonly tooLarge: true };
 
+const TOO_LARGE: CappedBody = Object.freeze({ tooLarge: true });
+/** What a body closed before its end and without an error breaks with, as `for await` would report it. */
+const PREMATURE_CLOSE = Object.freeze(
+  Object.assign(new Error('Premature close'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }),
+);
+
 /**
  * Reads `response`'s body up to `maxBytes` (its declared length checked first). A body that breaks off
- * throws, unless `keepPartial`: then what arrived comes back with the failure as `broken`.
+ * throws, unless `keepPartial`: then what arrived comes back with the failure as `broken`. Read with
+ * stream events rather than `for await`: the async iterator's promise per chunk and its end-of-stream
+ * watcher cost ≈3 µs of CPU per request (a one-record produce, 8 in flight: 99 against 102 µs).
  */
-export const readCapped = async (
+export const readCapped = (
   response: Dispatcher.ResponseData,
   maxBytes: number,
   keepPartial = false,
 ): Promise<CappedBody> => {
-  const tooLarge = (): CappedBody => {
-    response.body.destroy();
-    return { tooLarge: true };
-  };
-  if (Number(response.headers['content-length']) > maxBytes) return tooLarge();
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of response.body as AsyncIterable<Buffer>) {
-      size += chunk.byteLength;
-      if (size > maxBytes) return tooLarge();
-      chunks.push(chunk);
-    }
-  } catch (broken) {
-    if (!keepPartial) throw broken;
-    return { tooLarge: false, bytes: Buffer.concat(chunks, size), broken };
+  const { body } = response;
+  if (Number(response.headers['content-length']) > maxBytes) {
+    body.destroy();
+    return Promise.resolve(TOO_LARGE);
   }
-  return { tooLarge: false, bytes: Buffer.concat(chunks, size) };
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const broken = (error: unknown): void => {
+      if (keepPartial) resolve({ tooLarge: false, bytes: Buffer.concat(chunks, size), broken: error });
+      else reject(error);
+    };
+    body.on('data', (chunk: Buffer) => {
+      size += chunk.byteLength;
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      body.destroy();
+      resolve(TOO_LARGE);
+    });
+    body.on('end', () => resolve({ tooLarge: false, bytes: Buffer.concat(chunks, size) }));
+    body.on('error', broken);
+    body.on('close', () => {
+      if (!body.readableEnded) broken(PREMATURE_CLOSE);
+    });
+  });
 };
 
 /**
