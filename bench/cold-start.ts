@@ -23,6 +23,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -84,8 +85,10 @@ type SecretSource = 'sdk' | 'extension';
 
 interface Configuration {
   readonly label: string;
-  /** Module to import: a bundle's file URL, `undici`, or the empty module. */
+  /** Module to import: a bundle's file URL, `undici`, or a module of the benchmark's own. */
   readonly target: string;
+  /** The event its handler is invoked with, when it is not a function's (a yardstick that invokes). */
+  readonly eventFile?: string;
   readonly fn?: FunctionName;
   readonly secrets?: SecretSource;
   readonly bundle?: BundleInfo;
@@ -150,6 +153,25 @@ const main = async (): Promise<void> => {
   const dynamo = await startDynalite('bench-checkpoints');
   await ensureTable(dynamo.client, SPOOL_KEYS_TABLE, SPOOL_KEYS_TABLE_KEYS);
   const sink = await startHttpSink({});
+  // The drain's first invocation hands its records to the sink one POST each (an HTTP sink's default
+  // `single` mode, in offset order): the same POSTs through undici alone, as a floor beside the drain.
+  const rawDeliveries = join(WORK_DIR, 'raw-deliveries.mjs');
+  writeFileSync(
+    rawDeliveries,
+    `import undici from ${JSON.stringify(pathToFileURL(createRequire(import.meta.url).resolve('undici')).href)};
+const pool = new undici.Pool(${JSON.stringify(sink.url)});
+const value = Buffer.alloc(256, 97);
+export const handler = async () => {
+  for (let i = 0; i < ${DRAIN_RECORDS}; i++) {
+    const response = await pool.request({ path: '/records', method: 'POST', body: value, headers: { 'content-type': 'application/octet-stream' } });
+    await response.body.text();
+    if (response.statusCode !== 200) throw new Error('sink answered ' + response.statusCode);
+  }
+};
+`,
+  );
+  const rawDeliveriesEvent = join(WORK_DIR, 'raw-deliveries-event.json');
+  writeFileSync(rawDeliveriesEvent, '{}');
 
   const body = JSON.stringify({ id: 'order-1', event: 'order.created', padding: 'x'.repeat(200) });
   const events: Record<FunctionName, unknown> = {
@@ -228,6 +250,12 @@ const main = async (): Promise<void> => {
   const configurations: Configuration[] = [
     { label: 'empty module', target: pathToFileURL(emptyModule).href, kind: 'baseline' },
     { label: "require('undici')", target: 'undici', kind: 'baseline' },
+    {
+      label: `require('undici') + ${DRAIN_RECORDS} sink POSTs in a row`,
+      target: pathToFileURL(rawDeliveries).href,
+      eventFile: rawDeliveriesEvent,
+      kind: 'baseline',
+    },
   ];
   for (const bundle of packaged) {
     for (const secrets of ['sdk', 'extension'] as const) {
@@ -266,7 +294,7 @@ const main = async (): Promise<void> => {
         if (failures.has(config)) continue;
         const args = [
           config.target,
-          config.fn === undefined ? '-' : eventFiles[config.fn],
+          config.eventFile ?? (config.fn === undefined ? '-' : eventFiles[config.fn]),
           String(sample === 0 && config.fn !== undefined ? LOAD_INVOCATIONS : 0),
         ];
         try {
@@ -305,7 +333,9 @@ const main = async (): Promise<void> => {
       config.bundle === undefined ? '' : formatNumber(config.bundle.bytes / 1000),
       formatNumber(medianOf(config, (probe) => probe.bootMs)),
       formatNumber(medianOf(config, (probe) => probe.importMs)),
-      config.fn === undefined ? '' : formatNumber(medianOf(config, (probe) => probe.invokeMs)),
+      config.fn === undefined && config.eventFile === undefined
+        ? ''
+        : formatNumber(medianOf(config, (probe) => probe.invokeMs)),
       formatNumber(medianOf(config, (probe) => probe.importMs + probe.invokeMs)),
       formatNumber(medianOf(config, (probe) => probe.cpuMs)),
       formatNumber(Math.max(...list.map((probe) => probe.peakRssMiB))),
@@ -340,6 +370,26 @@ const main = async (): Promise<void> => {
 
   const undici = configurations[1] as Configuration;
   const undiciMs = medianOf(undici, (probe) => probe.importMs);
+  const floor = configurations[2] as Configuration;
+  if (!failures.has(floor)) {
+    const floorMs = medianOf(floor, (probe) => probe.importMs + probe.invokeMs);
+    const drains = configurations.filter(
+      (config) => config.kind === 'packaged' && config.fn === 'drain' && !failures.has(config),
+    );
+    const drainRatios = drains
+      .map((config) => {
+        const ms = medianOf(config, (probe) => probe.importMs + probe.invokeMs);
+        return `${config.secrets}: ${(ms / floorMs).toFixed(2)} ×`;
+      })
+      .join(', ');
+    console.log(
+      `The drain's first invocation delivers ${DRAIN_RECORDS} records, one POST each in offset order (an HTTP sink's ` +
+        `default single mode). Those POSTs alone, through raw undici after require('undici'), take ` +
+        `${formatNumber(floorMs)} ms = ${(floorMs / undiciMs).toFixed(2)} × require('undici') (the drain's target for all ` +
+        `of its work: ${TARGET_UNDICI_RATIO} ×). The whole drain (import, secret, partitions, lease, fetch, the ` +
+        `${DRAIN_RECORDS} POSTs, commit, release) against them: ${drainRatios}.`,
+    );
+  }
   const summary: SummaryRow[] = [];
   for (const config of configurations) {
     if (config.kind !== 'packaged' || config.fn === undefined || failures.has(config)) continue;
