@@ -426,8 +426,8 @@ describe('retries and failures', () => {
   });
 
   it('times out a create that gets no answer, without resending it', async () => {
-    const setup = await start({ admin: { requestTimeoutMs: 50 } });
-    setup.fixture.server.inject({ kind: 'delay', ms: 2_000, match: { method: 'POST' } });
+    const setup = await start({ admin: { requestTimeoutMs: 500 } });
+    setup.fixture.server.inject({ kind: 'delay', ms: 3_000, match: { method: 'POST' } });
 
     const error = await thrown(() => setup.admin.createTopic('orders'));
 

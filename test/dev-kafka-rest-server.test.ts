@@ -1298,7 +1298,7 @@ describe('fault injection', () => {
 
     // Act
     const pending = produce('/topics/demo', one);
-    await vi.waitFor(() => expect(s.requests).toHaveLength(1), { interval: 5 });
+    await vi.waitFor(() => expect(s.requests).toHaveLength(1), { interval: 5, timeout: 5_000 });
 
     // Assess: received but not yet handled, then handled.
     expect(s.records('demo', 0)).toEqual([]);
@@ -1381,7 +1381,7 @@ describe('fault injection', () => {
 
     // Act
     const pending = produce('/topics/demo', one);
-    await vi.waitFor(() => expect(s.records('demo', 0)).toHaveLength(1), { interval: 5 });
+    await vi.waitFor(() => expect(s.records('demo', 0)).toHaveLength(1), { interval: 5, timeout: 5_000 });
 
     // Assess
     const reply = await pending;
@@ -1473,7 +1473,7 @@ describe('latency and chaos', () => {
 
     // Act
     const pending = produce('/topics/demo', { records: [{ value: '', partition: 0 }] });
-    await vi.waitFor(() => expect(s.requests).toHaveLength(1), { interval: 5 });
+    await vi.waitFor(() => expect(s.requests).toHaveLength(1), { interval: 5, timeout: 5_000 });
 
     // Assess
     expect(s.records('demo', 0)).toEqual([]);

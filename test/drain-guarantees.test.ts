@@ -374,11 +374,12 @@ describe('drain guarantees (local Kafka REST server, dynalite behind the fault p
           return {};
         },
       });
+      // A budget the three deliveries meet on a loaded machine too (400 ms did not always).
       const startedAt = Date.now();
-      const cleanupDeadlineMs = startedAt + 700;
+      const cleanupDeadlineMs = startedAt + 1_300;
 
       // Act
-      const report = await h.run({ deadlineMs: startedAt + 400, cleanupDeadlineMs });
+      const report = await h.run({ deadlineMs: startedAt + 1_000, cleanupDeadlineMs });
 
       // Assess
       const endedAt = Date.now();

@@ -452,10 +452,11 @@ describe.each(PRODUCE_DIALECTS)('produce over $name: retries, resends and deadli
       allowHttp: true,
       auth: apiKeyAuth(literalSecret(API_KEY)),
       ...clientOptionsFor(c),
-      requestTimeoutMs: 100,
+      // The retry must answer within it: wide enough for a loaded machine, still far below the delay.
+      requestTimeoutMs: 500,
       sleep: async () => {},
     });
-    kit.server.inject({ kind: 'after-write', action: 'delay', ms: 400, match: postRecords });
+    kit.server.inject({ kind: 'after-write', action: 'delay', ms: 2_000, match: postRecords });
 
     // Act
     const results = await client.produce('demo', fourRecords.slice(0, 1), deadlineIn());
@@ -468,11 +469,11 @@ describe.each(PRODUCE_DIALECTS)('produce over $name: retries, resends and deadli
   });
 
   it('caps the wait for an answer at the deadline, below requestTimeoutMs', async () => {
-    // Prepare: the answer would come after 0.6 s, well inside requestTimeoutMs, but the deadline is closer.
-    kit.server.inject({ kind: 'delay', ms: 600, match: postRecords });
+    // Prepare: the answer would come after 2 s, well inside requestTimeoutMs, but the deadline is closer.
+    kit.server.inject({ kind: 'delay', ms: 2_000, match: postRecords });
 
     // Act
-    const results = await kit.client.produce('demo', fourRecords.slice(0, 1), deadlineIn(150));
+    const results = await kit.client.produce('demo', fourRecords.slice(0, 1), deadlineIn(500));
 
     // Assess
     expect(failureOf(results[0])).toMatchObject({ code: 'ERR_UPSTREAM_TIMEOUT', retriable: true });

@@ -240,9 +240,9 @@ describe('HTTP sink', () => {
 
     it('gives up on a slow sink at the timeout (retriable) and delivers to one that is slow but in time', async () => {
       // Prepare
-      server.inject({ kind: 'delay', ms: 2_000 });
+      server.inject({ kind: 'delay', ms: 3_000 });
       server.inject({ kind: 'delay', ms: 20 });
-      const sink = httpSink({ timeoutMs: 100 });
+      const sink = httpSink({ timeoutMs: 500 });
 
       // Act
       const slow = await sink.deliver([record(1, 'a')], deadline());
@@ -259,11 +259,11 @@ describe('HTTP sink', () => {
 
     it('bounds the request by the deadline when it is nearer than the timeout', async () => {
       // Prepare
-      server.inject({ kind: 'delay', ms: 2_000 });
+      server.inject({ kind: 'delay', ms: 3_000 });
 
       // Act
       const outcomes = await httpSink({ timeoutMs: 60_000 }).deliver([record(1, 'a'), record(2, 'b')], {
-        deadlineMs: Date.now() + 100,
+        deadlineMs: Date.now() + 500,
       });
 
       // Assess

@@ -351,10 +351,10 @@ describe('SQS sink', () => {
 
   it('reports a call that outlives the deadline as a retriable timeout', async () => {
     // Prepare
-    fake.failCalls({ kind: 'delay', ms: 1_000 });
+    fake.failCalls({ kind: 'delay', ms: 3_000 });
 
-    // Act
-    const outcomes = await sqsSink('plain').deliver([record(0, 'v')], { deadlineMs: Date.now() + 50 });
+    // Act: time enough for the call to reach the fake on a loaded machine (50 ms was not always).
+    const outcomes = await sqsSink('plain').deliver([record(0, 'v')], { deadlineMs: Date.now() + 500 });
 
     // Assess
     expect(summary(outcomes)).toEqual(['ERR_UPSTREAM_TIMEOUT:retriable']);
