@@ -112,6 +112,23 @@ describe('bench summary: targets are judged, never asserted', () => {
     expect(lines.at(-1)).toBe('[1] n');
   });
 
+  it('gives rows that share a note one number', () => {
+    // Arrange
+    const row = (scenario: string, note: string): SummaryRow => ({ scenario, metric: 'ms', figure: 1, note });
+
+    // Act
+    const text = formatSummary([row('a', 'shared'), row('b', 'own'), row('c', 'shared')]);
+
+    // Assess
+    const lines = text.split('\n');
+    expect(lines.slice(2, 5).map((line) => line.split(' ').slice(0, 2).join(' '))).toEqual([
+      'a [1]',
+      'b [2]',
+      'c [1]',
+    ]);
+    expect(lines.slice(-2)).toEqual(['[1] shared', '[2] own']);
+  });
+
   it.each([
     { name: 'median of an odd count', values: [5, 1, 3], q: 0.5, expected: 3 },
     { name: 'median of an even count (lower middle)', values: [4, 1, 3, 2], q: 0.5, expected: 2 },

@@ -71,8 +71,9 @@ export const formatSummary = (rows: readonly SummaryRow[]): string => {
     const met = isMet(row);
     let note = '';
     if (row.note !== undefined) {
-      notes.push(row.note);
-      note = ` [${notes.length}]`;
+      // Rows that share a note share its number.
+      if (!notes.includes(row.note)) notes.push(row.note);
+      note = ` [${notes.indexOf(row.note) + 1}]`;
     }
     const overhead =
       row.target?.kind === 'overhead-at-most' && row.baseline !== undefined
