@@ -41,9 +41,10 @@ describe('the drain throttle (virtual clock)', () => {
           const throttle = createDrainThrottle({ maxRecordsPerSecond: rate }, clock);
           const admitted: { atMs: number; records: number }[] = [];
           for (const size of sizes) {
-            expect(await throttle.acquire(size, Number.POSITIVE_INFINITY)).toBe(true);
-            admitted.push({ atMs: clock.now(), records: size });
-            throttle.release();
+            const called = await throttle.run(size, Number.POSITIVE_INFINITY, async () => {
+              admitted.push({ atMs: clock.now(), records: size });
+            });
+            expect(called).toBeDefined();
           }
           const bucket = Math.max(1, Math.ceil(rate / 10));
           for (const { atMs } of admitted) {
@@ -61,38 +62,97 @@ describe('the drain throttle (virtual clock)', () => {
   });
 
   it('admits at most maxConcurrentRequests calls at once, first come first served', async () => {
+    // Arrange
     const throttle = createDrainThrottle({ maxConcurrentRequests: 2 }, virtualClock());
     const order: number[] = [];
-    const calls = [0, 1, 2, 3].map(async (id) => {
-      await throttle.acquire(1, Number.POSITIVE_INFINITY);
-      order.push(id);
-    });
-    await Promise.race([Promise.all(calls), delay(20)]);
+    const ends: (() => void)[] = [];
+
+    // Act
+    const calls = [0, 1, 2, 3].map((id) =>
+      throttle.run(1, Number.POSITIVE_INFINITY, async () => {
+        order.push(id);
+        await new Promise<void>((resolve) => ends.push(resolve));
+      }),
+    );
+    await delay(20);
+
+    // Assess
     expect(order).toEqual([0, 1]);
-    throttle.release();
+    ends.shift()?.();
     await delay(1);
     expect(order).toEqual([0, 1, 2]);
-    throttle.release();
-    await Promise.all(calls);
+    ends.shift()?.();
+    await delay(1);
     expect(order).toEqual([0, 1, 2, 3]);
+    for (const end of ends) end();
+    await Promise.all(calls);
+  });
+
+  it('frees the slot of a call that throws', async () => {
+    // Arrange
+    const throttle = createDrainThrottle({ maxConcurrentRequests: 1 }, virtualClock());
+
+    // Act
+    const failed = throttle.run(1, Number.POSITIVE_INFINITY, async () => {
+      throw new Error('sink broke');
+    });
+
+    // Assess
+    await expect(failed).rejects.toThrow('sink broke');
+    expect(await throttle.run(1, Number.POSITIVE_INFINITY, async () => 'next')).toEqual({ value: 'next' });
+  });
+
+  it('starts the call in the step that takes its tokens: no queued work runs in between', async () => {
+    // Arrange: a clock that moves 5 ms in the first microtask after each reading, as a busy loop would
+    // by the time a delayed continuation runs.
+    let nowMs = 1_000_000;
+    const readings: number[] = [];
+    const clock = {
+      now: () => {
+        readings.push(nowMs);
+        queueMicrotask(() => {
+          nowMs += 5;
+        });
+        return nowMs;
+      },
+      sleep: async () => {},
+    };
+    const throttle = createDrainThrottle({ maxRecordsPerSecond: 1_000 }, clock);
+    const startedAtMs: number[] = [];
+
+    // Act
+    for (let call = 0; call < 3; call++) {
+      await throttle.run(1, Number.POSITIVE_INFINITY, async () => {
+        startedAtMs.push(nowMs);
+      });
+    }
+
+    // Assess: each call started at the time of the last reading before it, the one that admitted it.
+    expect(startedAtMs).toHaveLength(3);
+    for (const atMs of startedAtMs) expect(readings).toContain(atMs);
+    expect(startedAtMs[2]).toBe(readings.at(-1));
   });
 
   it('holds every call while the sink asked for a pause, and refuses one the deadline would cut', async () => {
+    // Arrange
     const clock = virtualClock();
     const throttle = createDrainThrottle({ maxRecordsPerSecond: 1_000 }, clock);
     const start = clock.now();
+    const call = async () => clock.now();
     throttle.pauseUntil(start + 1_500);
 
-    expect(await throttle.acquire(1, start + 1_000)).toBe(false);
-    expect(clock.now()).toBe(start);
-    expect(await throttle.acquire(1, start + 10_000)).toBe(true);
-    expect(clock.now()).toBe(start + 1_500);
-    throttle.release();
+    // Act
+    const refused = await throttle.run(1, start + 1_000, call);
+    const afterPause = await throttle.run(1, start + 10_000, call);
     // A shorter pause never shortens a longer one.
     throttle.pauseUntil(start + 2_000);
     throttle.pauseUntil(start + 1_600);
-    expect(await throttle.acquire(1, start + 10_000)).toBe(true);
-    expect(clock.now()).toBe(start + 2_000);
+    const afterLongerPause = await throttle.run(1, start + 10_000, call);
+
+    // Assess
+    expect(refused).toBeUndefined();
+    expect(afterPause).toEqual({ value: start + 1_500 });
+    expect(afterLongerPause).toEqual({ value: start + 2_000 });
   });
 });
 

@@ -38,29 +38,30 @@ export const callSink = async (
   deadlineMs: number,
 ): Promise<readonly DeliveryOutcome[] | undefined> => {
   const { sink, throttle } = run.request;
-  if (throttle !== undefined && !(await throttle.acquire(records.length, deadlineMs))) return undefined;
-  let outcomes: readonly DeliveryOutcome[];
-  try {
-    outcomes = await sink.deliver(records, { deadlineMs });
-    if (outcomes.length !== records.length) {
+  const deliver = async (): Promise<readonly DeliveryOutcome[]> => {
+    try {
+      const outcomes = await sink.deliver(records, { deadlineMs });
+      if (outcomes.length === records.length) return outcomes;
       const error = toAppError(
         undefined,
         ERROR_CODES.SINK_FAILED,
         `sink answered ${outcomes.length} outcomes for ${records.length} records`,
       );
-      outcomes = records.map(() => ({ ok: false, permanent: false, error }));
+      return records.map(() => ({ ok: false, permanent: false, error }));
+    } catch (thrown) {
+      const error = toAppError(thrown, ERROR_CODES.SINK_FAILED, 'sink delivery threw');
+      return records.map(() => ({ ok: false, permanent: false, error }));
     }
-  } catch (thrown) {
-    const error = toAppError(thrown, ERROR_CODES.SINK_FAILED, 'sink delivery threw');
-    outcomes = records.map(() => ({ ok: false, permanent: false, error }));
-  } finally {
-    throttle?.release();
-  }
-  if (throttle !== undefined) {
+  };
+  if (throttle === undefined) return deliver();
+  const called = await throttle.run(records.length, deadlineMs, async () => {
+    const outcomes = await deliver();
+    // Before the call's slot is freed: the call waiting for it must see the pause.
     const pauseMs = overloadPauseMs(run, outcomes);
     if (pauseMs > 0) throttle.pauseUntil(run.deps.now() + pauseMs);
-  }
-  return outcomes;
+    return outcomes;
+  });
+  return called?.value;
 };
 
 /** The longest `Retry-After` of a call, or a backoff for a `429` without one; 0 when the sink is not overloaded. */
