@@ -1,9 +1,10 @@
 /**
  * A drain's `maxRecordsPerSecond` (issue #16): one drain over four partitions, drained at once in one
  * invocation (`runDrains`, one throttle shared by the partitions), into a local sink in another process
- * that answers at once. The sink counts what arrives per second: at most R + the throttle's bucket
- * (max(1, ceil(R / 10)) records, `lib/drain/drain-throttle.ts`) in any 1,000 ms. Beside it, the same drain
- * without a limit, measured in the same run, shows that the limit is what holds the rate down.
+ * that answers at once. The records of the sink calls started within any 1,000 ms are at most R + the
+ * throttle's bucket (max(1, ceil(R / 10)) records, `lib/drain/drain-throttle.ts`); the sink counts what
+ * arrives in any 1,000 ms beside it, which the path can bunch by a few milliseconds' worth. The same
+ * drain without a limit, measured in the same run, shows that the limit is what holds the rate down.
  *
  * Every record must arrive (at least once: duplicates are counted), each key in offset order; a loss or
  * an order violation ends the run with exit code 1. A rate over the bound is reported, never an exit code.
@@ -31,9 +32,15 @@ interface Limited {
 const PARTITION_ORDER: CellSpec = { label: 'partition order', ordering: 'partition', maxInFlight: 1 };
 const LIMITED: readonly Limited[] = [
   { spec: PARTITION_ORDER, limit: 200 },
-  // A call is admitted whole once the bucket's worth of tokens is there: calls no larger than the bucket.
+  // A call is admitted whole once the bucket's worth of tokens is there: calls of a batch sink, one POST
+  // each, no larger than the bucket (a single-mode call under a limit is one record).
   {
-    spec: { ...PARTITION_ORDER, label: 'partition order, sink maxBatchRecords 20', maxBatchRecords: 20 },
+    spec: {
+      ...PARTITION_ORDER,
+      label: 'partition order, batch mode, maxBatchRecords 20',
+      mode: 'batch',
+      maxBatchRecords: 20,
+    },
     limit: 200,
   },
   { spec: PARTITION_ORDER, limit: 1_000 },
@@ -43,13 +50,17 @@ const LIMITED: readonly Limited[] = [
 /** The throttle's bucket for a limit of `rate` records/s (`createDrainThrottle`). */
 const bucketOf = (rate: number): number => Math.max(1, Math.ceil(rate / 10));
 
-/** The most records in sink calls that started within 1 s of each other: the throttle's side of the bound. */
-const admittedInAnySecond = (cell: Cell): number =>
+/** The most records in sink calls that started within 1 s of each other: what the throttle bounds. */
+const startedInAnySecond = (cell: Cell): number =>
   mostWithinWindow(
     cell.run.sinkCalls.map((call) => call.atMs),
     1_000,
     cell.run.sinkCalls.map((call) => call.records),
   );
+
+const ARRIVAL_NOTE =
+  'No target: arrivals at the receiver, which the path can bunch; a call delayed d ms more than a later one adds up to ' +
+  'R × d / 1000 records to the busiest second (README, "Sink limits"). The bound holds for the calls started.';
 
 const main = async (): Promise<void> => {
   const bench = await startDrainBench({ topic: TOPIC, keys: KEYS, valueBytes: VALUE_BYTES });
@@ -83,12 +94,12 @@ const main = async (): Promise<void> => {
         'drain',
         'maxRecordsPerSecond',
         'records',
-        'max in any 1 s',
-        'max in a 1 s window from the first',
-        'admitted in any 1 s',
-        'largest call',
+        'started in any 1 s',
         'bound (R + bucket)',
         'met?',
+        'arrived in any 1 s',
+        'arrived in 1 s windows from the first',
+        'largest call',
         'mean rec/s',
         'mean / R',
         'without limit rec/s',
@@ -96,13 +107,21 @@ const main = async (): Promise<void> => {
       ],
       measured.map(({ limited, cell, unlimited }) => {
         const bound = limited.limit + bucketOf(limited.limit);
+        const started = startedInAnySecond(cell);
         const name = `drain limit ${limited.limit} rec/s, ${limited.spec.label}, ${PARTITIONS} partitions`;
         rows.push(
           {
-            scenario: `${name}: most in any 1 s at the sink`,
+            scenario: `${name}: most records in sink calls started within 1 s`,
+            metric: 'records',
+            figure: started,
+            target: { kind: 'at-most', value: bound, unit: 'records (R + bucket)' },
+          },
+          {
+            scenario: `${name}: most arrived within 1 s at the sink`,
             metric: 'records',
             figure: cell.check.maxInAnySecond,
-            target: { kind: 'at-most', value: bound, unit: 'records (R + bucket)' },
+            baseline: { label: 'started', value: started },
+            note: ARRIVAL_NOTE,
           },
           {
             scenario: `${name}: mean rate`,
@@ -115,12 +134,12 @@ const main = async (): Promise<void> => {
           limited.spec.label,
           String(limited.limit),
           cell.records.toLocaleString('en-US'),
+          String(started),
+          String(bound),
+          started <= bound ? 'yes' : 'NO',
           String(cell.check.maxInAnySecond),
           String(cell.check.maxInFixedSecond),
-          String(admittedInAnySecond(cell)),
           String(Math.max(0, ...cell.run.sinkCalls.map((call) => call.records))),
-          String(bound),
-          cell.check.maxInAnySecond <= bound ? 'yes' : 'NO',
           formatNumber(cell.rate),
           (cell.rate / limited.limit).toFixed(2),
           formatNumber(unlimited.rate),
@@ -130,9 +149,9 @@ const main = async (): Promise<void> => {
     ),
   );
   console.log(
-    '\nmax in any 1 s: a window sliding over the arrival times at the sink (the strictest reading); admitted: the records of the sink calls ' +
-      'that started within 1 s (a call starts when the throttle admits it; in single mode its records then go one POST after another); ' +
-      'mean: records / wall time of the invocation, from the lease to its release.',
+    '\nstarted: the most records in sink calls that started within 1 s of each other (a call starts in the step the throttle admits it; ' +
+      'under a limit a single-mode call is one record, one POST): the bound. arrived: the same at the sink, by its clock, in another process ' +
+      '(the strictest reading of what a receiver sees). mean: records / wall time of the invocation, from the lease to its release.',
   );
   reportRows(rows);
   reportCorrectness(bench.failures, 'Every record arrived, each key in offset order, in every run above.');

@@ -7,7 +7,9 @@ import { createAwsClients } from '../lib/aws/sdk-clients.js';
 import { createCheckpointStore } from '../lib/drain/checkpoint-store.js';
 import { type DrainConfig, parseDrains } from '../lib/drain/config.js';
 import { createDrainThrottle } from '../lib/drain/drain-throttle.js';
+import type { PartitionDrainRequest } from '../lib/drain/partition-types.js';
 import { runDrains } from '../lib/drain/run-drains.js';
+import { recordsPerCall } from '../lib/drain/sink-calls.js';
 import { noAuth } from '../lib/kafka-rest/auth.js';
 import { createKafkaRest } from '../lib/kafka-rest/client.js';
 import type { KafkaRestClient } from '../lib/kafka-rest/types.js';
@@ -153,6 +155,46 @@ describe('the drain throttle (virtual clock)', () => {
     expect(refused).toBeUndefined();
     expect(afterPause).toEqual({ value: start + 1_500 });
     expect(afterLongerPause).toEqual({ value: start + 2_000 });
+  });
+});
+
+describe('records per sink call', () => {
+  const callOf = (
+    sink: Partial<Sink>,
+    limits: Parameters<typeof createDrainThrottle>[0] | undefined,
+  ): number =>
+    recordsPerCall({
+      sink: { maxBatchRecords: 100, ...sink },
+      throttle: limits === undefined ? undefined : createDrainThrottle(limits, virtualClock()),
+    } as unknown as PartitionDrainRequest);
+
+  it.each([
+    { name: 'no limit', sink: {}, limits: undefined, expected: 100 },
+    { name: 'a rate limit: the bucket', sink: {}, limits: { maxRecordsPerSecond: 200 }, expected: 20 },
+    {
+      name: 'a rate limit and a request per record: one, each request paced',
+      sink: { requestPerRecord: true },
+      limits: { maxRecordsPerSecond: 200 },
+      expected: 1,
+    },
+    {
+      name: 'a request per record and only a concurrency cap: the batch limit',
+      sink: { requestPerRecord: true },
+      limits: { maxConcurrentRequests: 2 },
+      expected: 100,
+    },
+    {
+      name: 'a batch limit under the bucket',
+      sink: { maxBatchRecords: 5 },
+      limits: { maxRecordsPerSecond: 200 },
+      expected: 5,
+    },
+  ])('$name', ({ sink, limits, expected }) => {
+    // Act
+    const records = callOf(sink, limits);
+
+    // Assess
+    expect(records).toBe(expected);
   });
 });
 

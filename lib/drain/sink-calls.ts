@@ -19,12 +19,15 @@ export const toSinkRecord = (run: PartitionRunContext, record: FetchedRecord): S
   ...(record.headers === undefined ? {} : { headers: record.headers }),
 });
 
-/** How many records one sink call may carry: the sink's batch limit, cut to the throttle's bucket. */
-export const recordsPerCall = (request: PartitionDrainRequest): number =>
-  Math.max(
-    1,
-    Math.min(request.sink.maxBatchRecords, request.throttle?.maxCallRecords ?? Number.POSITIVE_INFINITY),
-  );
+/**
+ * How many records one sink call may carry: the sink's batch limit, cut to the throttle's bucket, and to
+ * one under a rate limit when the sink sends a request per record (each request paced on its own).
+ */
+export const recordsPerCall = (request: PartitionDrainRequest): number => {
+  const bucket = request.throttle?.maxCallRecords ?? Number.POSITIVE_INFINITY;
+  if (request.sink.requestPerRecord === true && Number.isFinite(bucket)) return 1;
+  return Math.max(1, Math.min(request.sink.maxBatchRecords, bucket));
+};
 
 /**
  * One sink call under the drain's throttle; exactly one outcome per record. Undefined when the throttle

@@ -180,6 +180,7 @@ export const createHttpSink = (config: HttpSinkConfig, deps: SinkDeps): Sink & {
   return {
     maxBatchRecords: config.maxBatchRecords,
     ordered: true,
+    requestPerRecord: config.mode === 'single',
     deliver: async (records, { deadlineMs }) => {
       const groups =
         config.mode === 'single'

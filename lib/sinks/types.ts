@@ -52,6 +52,12 @@ export interface Sink {
    * independent, and a failed record is resent after later ones.
    */
   readonly ordered?: boolean;
+  /**
+   * True: each record is a request of its own, sent one after the other (HTTP `single`). Under a rate
+   * limit the drain then hands it one record per call, so each request starts at its own admission rather
+   * than behind the requests before it in the call.
+   */
+  readonly requestPerRecord?: boolean;
   /** Releases connections (HTTP pool). Lambda never needs it; tests and the local stack do. */
   close?(): Promise<void>;
 }
