@@ -61,6 +61,22 @@ describe('createTimedAbort', () => {
 
     expect(timed.signal.aborted).toBe(false);
   });
+
+  it('says it timed out only when its own timer fired, not when the parent aborted first', async () => {
+    // Arrange
+    const parent = new AbortController();
+    const fired = createTimedAbort(5, 'late');
+    const overtaken = createTimedAbort(5, 'late', parent.signal);
+
+    // Act
+    parent.abort('lease lost');
+    await new Promise((resolve) => setTimeout(resolve, 30));
+
+    // Assess
+    expect([fired.timedOut(), fired.signal.reason]).toEqual([true, 'late']);
+    expect([overtaken.timedOut(), overtaken.signal.reason]).toEqual([false, 'lease lost']);
+    for (const each of [fired, overtaken]) each.clear();
+  });
 });
 
 describe('beforeDeadline', () => {

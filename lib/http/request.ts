@@ -3,7 +3,7 @@ import type { Dispatcher, Pool as PoolType } from 'undici';
 // store at cold start (design §8; types in ./undici-parts.d.ts).
 import request from 'undici/lib/api/api-request.js';
 import Pool from 'undici/lib/dispatcher/pool.js';
-import { createTimedAbort } from './timed-abort.js';
+import { createTimedAbort, type TimedAbort } from './timed-abort.js';
 
 /**
  * The undici calls every outbound client shares (Kafka REST, topic admin, the HTTP sink, AWS): one pool
@@ -63,10 +63,9 @@ export const requestWithin = async <T>(
   dispatcher: Dispatcher,
   req: HttpRequest,
   bound: RequestBound,
-  read: (response: Dispatcher.ResponseData, timedOut: () => boolean) => Promise<T>,
+  read: (response: Dispatcher.ResponseData, timer: Pick<TimedAbort, 'timedOut'>) => Promise<T>,
 ): Promise<Settled<T>> => {
   const timer = createTimedAbort(bound.timeoutMs, TIMED_OUT, bound.signal);
-  const timedOut = (): boolean => timer.signal.reason === TIMED_OUT;
   try {
     // One object shape on every call, no spread of optional parts: undici's request setup is the hot path of
     // a one-record produce, and varying shapes cost it ≈20 % (bench/peers.ts, 1 record per request).
@@ -81,9 +80,9 @@ export const requestWithin = async <T>(
       headersTimeout: undiciTimeout,
       bodyTimeout: undiciTimeout,
     });
-    return { ok: true, value: await read(response, timedOut) };
+    return { ok: true, value: await read(response, timer) };
   } catch (error) {
-    return { ok: false, error, timedOut: timedOut() };
+    return { ok: false, error, timedOut: timer.timedOut() };
   } finally {
     timer.clear();
   }

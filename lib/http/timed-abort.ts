@@ -21,6 +21,8 @@ export class AbortEmitter extends EventEmitter {
 
 export interface TimedAbort {
   readonly signal: AbortEmitter;
+  /** Whether the timer fired (rather than the parent aborting first, or nothing). */
+  timedOut(): boolean;
   /** Stops the timer and the link to the parent; call it once the requests it covers are settled. */
   clear(): void;
 }
@@ -30,20 +32,58 @@ export interface TimedAbort {
  * up to ≈1 s late), or with the parent's reason as soon as `parent` aborts. The timer does not keep the
  * process alive.
  */
-export const createTimedAbort = (ms: number, reason: unknown, parent?: AbortSignal): TimedAbort => {
-  const signal = new AbortEmitter();
-  const timeout = setTimeout(() => signal.abort(reason), Math.max(0, ms));
-  timeout.unref();
-  const onParentAbort = () => signal.abort(parent?.reason);
-  if (parent?.aborted === true) onParentAbort();
-  else parent?.addEventListener('abort', onParentAbort, { once: true });
-  return {
-    signal,
-    clear: () => {
-      clearTimeout(timeout);
-      parent?.removeEventListener('abort', onParentAbort);
-    },
-  };
+export const createTimedAbort = (ms: number, reason: unknown, parent?: AbortSignal): TimedAbort =>
+  new ExactTimeout(ms, reason, parent);
+
+/**
+ * A class with a shared timer callback rather than closures: one is made per outbound request. Its two
+ * closures per request showed in the HTTP sink's profile: an allocation each, and under tsx (which runs
+ * the benchmarks and names every closure it creates) ≈3 µs of a 60 µs POST.
+ */
+class ExactTimeout implements TimedAbort {
+  readonly signal = new AbortEmitter();
+  private fired = false;
+  private readonly timer: NodeJS.Timeout;
+  private readonly unlinkParent: (() => void) | undefined;
+
+  constructor(
+    ms: number,
+    private readonly reason: unknown,
+    parent: AbortSignal | undefined,
+  ) {
+    this.timer = setTimeout(fire, Math.max(0, ms), this);
+    this.timer.unref();
+    this.unlinkParent = parent === undefined ? undefined : linkToParent(this.signal, parent);
+  }
+
+  /** The timer's callback. */
+  fire(): void {
+    if (this.signal.aborted) return;
+    this.fired = true;
+    this.signal.abort(this.reason);
+  }
+
+  timedOut(): boolean {
+    return this.fired;
+  }
+
+  clear(): void {
+    clearTimeout(this.timer);
+    this.unlinkParent?.();
+  }
+}
+
+const fire = (timeout: ExactTimeout): void => timeout.fire();
+
+/** Aborts `signal` when `parent` does (now, if it has); returns how to undo the link, if one was made. */
+const linkToParent = (signal: AbortEmitter, parent: AbortSignal): (() => void) | undefined => {
+  if (parent.aborted) {
+    signal.abort(parent.reason);
+    return undefined;
+  }
+  const onParentAbort = (): void => signal.abort(parent.reason);
+  parent.addEventListener('abort', onParentAbort, { once: true });
+  return () => parent.removeEventListener('abort', onParentAbort);
 };
 
 /**

@@ -120,7 +120,7 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
       dispatcher,
       { origin, method: req.method, path: req.path, headers: req.headers, body: req.body ?? null },
       { timeoutMs: req.timeoutMs, signal: req.signal, undiciTimeouts: true },
-      async (response, timedOut): Promise<TransportOutcome> => {
+      async (response, timer): Promise<TransportOutcome> => {
         const status = response.statusCode;
         if (status < 200 || status >= 300) {
           const body = await readHead(response.body, ERROR_BODY_MAX_BYTES);
@@ -130,7 +130,7 @@ export const createUndiciTransport = (options: TransportOptions): Transport => {
         if (read.tooLarge) return answerTooLarge(peer, origin, status, req.maxBodyBytes);
         const body = read.bytes.toString('utf8');
         if (!('broken' in read)) return { ok: true, status, headers: response.headers, body };
-        const cut = timedOut()
+        const cut = timer.timedOut()
           ? timeoutFailure(peer, origin)
           : toFailure(read.broken, peer, origin, req.signal);
         return { ok: true, status, headers: response.headers, body, cut };
