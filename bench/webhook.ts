@@ -109,7 +109,6 @@ const worker = async (): Promise<void> => {
       import('../test/fixtures/api-gateway.js'),
       import('../test/helpers/secrets-manager.js'),
       import('../lib/formats/webhook-signature.js'),
-      import('node:crypto'),
     ]);
   const url = process.env.BENCH_KAFKA_REST_URL as string;
   const secrets = await sm.startSecretsManager({
