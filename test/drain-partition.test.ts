@@ -877,7 +877,13 @@ describe.each(READ_DIALECTS)('drainPartition (Kafka REST server + dynalite + HTT
     const nextOffset = report.nextOffset ?? Number.NaN;
     expect(nextOffset).toBeGreaterThan(0);
     expect(nextOffset).toBeLessThan(30);
-    expect(h.sink.acceptedOffsets()).toEqual(Array.from({ length: nextOffset }, (_, offset) => offset));
+    // What was delivered, in order; plus, at most, the delivery the budget cut off: it reached the sink,
+    // which took it after the drain had stopped waiting, so it is not counted and goes again next run
+    // (at least once).
+    const accepted = h.sink.acceptedOffsets();
+    expect(accepted).toEqual(Array.from({ length: accepted.length }, (_, offset) => offset));
+    expect(accepted.length - nextOffset).toBeGreaterThanOrEqual(0);
+    expect(accepted.length - nextOffset).toBeLessThanOrEqual(1);
     // v2 reads the log end in one request; v1 and Redpanda would have to probe for it, so they do not say.
     expect(report.lag).toBe(EXACT_BOUNDS ? 30 - nextOffset : undefined);
     // The instance is deleted inside the cleanup window that follows the budget, not left to expire.
