@@ -21,6 +21,11 @@ export interface ChaosConfiguration {
    * every other to an invocation of its own, run beside it as Lambda runs an async invoke.
    */
   readonly drainFanOut: boolean;
+  /**
+   * The drains' sink limits (`maxRecordsPerSecond`, `maxConcurrentRequests`): every sink call goes through
+   * the throttle, a single-mode HTTP sink gets one record per call, and a sink's 429 pauses the whole drain.
+   */
+  readonly drainLimits?: { readonly maxRecordsPerSecond: number; readonly maxConcurrentRequests: number };
 }
 
 export const CHAOS_CONFIGURATIONS = {
@@ -51,6 +56,7 @@ export const CHAOS_CONFIGURATIONS = {
     v1WholeBatches: false,
     drainOrdering: 'partition',
     drainFanOut: false,
+    drainLimits: { maxRecordsPerSecond: 200, maxConcurrentRequests: 2 },
   },
   'v2-karapace-by-key': {
     dialect: 'v2',

@@ -47,7 +47,11 @@ import {
   startFakeSqs,
 } from '../test/helpers/aws-fakes.js';
 import { type LocalDynamo, startDynalite, TEST_CREDENTIALS } from '../test/helpers/dynalite.js';
-import { CHAOS_CONFIGURATIONS, type ChaosConfigurationName } from './configurations.js';
+import {
+  CHAOS_CONFIGURATIONS,
+  type ChaosConfiguration,
+  type ChaosConfigurationName,
+} from './configurations.js';
 import {
   type CheckpointObservation,
   type IngestInput,
@@ -502,6 +506,7 @@ const toEnv = (
     },
   };
   const { dialect, flavor, drainOrdering } = CHAOS_CONFIGURATIONS[configuration];
+  const { drainLimits } = CHAOS_CONFIGURATIONS[configuration] as ChaosConfiguration;
   return {
     KAFKA_REST_URL: stack.server.url,
     KAFKA_REST_ALLOW_HTTP: 'true',
@@ -544,6 +549,7 @@ const toEnv = (
         retryBaseMs: 2,
         retryMaxMs: 20,
         ...(drainOrdering === 'key' ? { ordering: 'key', maxInFlight: DRAIN_MAX_IN_FLIGHT } : {}),
+        ...drainLimits,
       })),
     ),
     CHECKPOINT_TABLE: stack.dynamo.tableName,
